@@ -1,0 +1,140 @@
+"""Settings: one typed, frozen object read once from FAIRWELL_* variables and an optional TOML file.
+
+Every default is documented here and listed in docs/operations.md. A secret may come from a
+``FAIRWELL_<NAME>_FILE`` variable naming a file that holds it. Invalid settings raise
+:class:`fairwell.errors.ConfigurationError`, which nothing swallows.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from fairwell.errors import ConfigurationError
+
+SECRET_FIELDS = ("smtp_password",)
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class Settings(BaseSettings):
+    """Fairwell's configuration. Environment variables are FAIRWELL_ plus the upper-case name."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FAIRWELL_", frozen=True, extra="forbid", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///fairwell.db",
+        description="SQLAlchemy URL; SQLite file in the working directory by default. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host")
+    smtp_port: int = Field(default=2525, ge=1, le=65535, description="SMTP relay port")
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.NONE, description="none, starttls or tls (implicit TLS)"
+    )
+    smtp_username: str | None = Field(default=None, description="AUTH user; no AUTH when unset")
+    smtp_password: str | None = Field(default=None, description="AUTH password (or _FILE)")
+    smtp_ca_file: Path | None = Field(
+        default=None, description="extra CA bundle to verify the relay's certificate"
+    )
+    smtp_timeout: float = Field(default=30.0, gt=0, description="seconds per SMTP command")
+    from_address: str = Field(
+        default="careers@example.com",
+        alias="FAIRWELL_FROM",
+        description="the sender address of every letter",
+    )
+    from_name: str = Field(default="", description="display name of the sender")
+    org_name: str = Field(default="Example Corp", description="organisation name in letters")
+    template_dir: Path | None = Field(
+        default=None, description="a folder of letter templates that override the built-in ones"
+    )
+    retry_deadline_hours: float = Field(
+        default=48.0, gt=0, description="a 4xx is retried with backoff until this age"
+    )
+    retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="first retry delay; doubles each attempt (max 1 hour)"
+    )
+    lease_seconds: float = Field(
+        default=120.0, gt=0, description="how long a worker owns a claimed letter"
+    )
+    claim_batch: int = Field(default=100, ge=1, le=5000, description="letters claimed at once")
+    commit_every: int = Field(
+        default=20,
+        ge=1,
+        le=5000,
+        description="delivery results committed together; a crash may resend at most this many",
+    )
+    stop_batch_on_violation: bool = Field(
+        default=True, description="pause a batch when the privacy guard holds a letter"
+    )
+    confirm_threshold: int = Field(
+        default=30, ge=0, description="bulk sends above this ask to type the letter count"
+    )
+
+    @field_validator("from_address")
+    @classmethod
+    def _valid_sender(cls, value: str) -> str:
+        from fairwell.domain.addresses import normalise_address
+
+        normalise_address(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("FAIRWELL_CONFIG_FILE")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+
+def _secrets_from_files(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in SECRET_FIELDS:
+        path = environ.get(f"FAIRWELL_{name.upper()}_FILE")
+        if path:
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as error:
+                raise ConfigurationError(
+                    f"FAIRWELL_{name.upper()}_FILE: cannot read {path}: {error.strerror}"
+                ) from None
+    return values
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; raise ConfigurationError naming the bad variable."""
+    toml_file = os.environ.get("FAIRWELL_CONFIG_FILE")
+    if toml_file and not Path(toml_file).is_file():
+        raise ConfigurationError(f"FAIRWELL_CONFIG_FILE: no such file {toml_file}")
+    try:
+        return Settings(**{**_secrets_from_files(dict(os.environ)), **overrides})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

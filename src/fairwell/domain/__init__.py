@@ -1,0 +1,1 @@
+"""Pure domain: no SQL, no network, no clock (time is passed in), no globals."""

@@ -1,0 +1,61 @@
+"""Strict address parsing and header-value checks.
+
+Python 3.11's email package does not reliably refuse CR, LF or NUL inside header values, so
+every value we put in a header passes :func:`check_header_value` first.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+from fairwell.errors import InvalidInput
+
+_FORBIDDEN_IN_HEADERS = frozenset("\r\n\0")
+# Bidi overrides and isolates can make a name display as something else (U+202E and friends).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+MAX_NAME_LENGTH = 200
+
+
+class UnsafeHeaderValue(InvalidInput):
+    """A value that would break out of its header line."""
+
+
+def check_header_value(value: str) -> str:
+    """Return the value unchanged, or raise when it holds CR, LF or NUL."""
+    if any(char in _FORBIDDEN_IN_HEADERS for char in value):
+        raise UnsafeHeaderValue("header value contains CR, LF or NUL")
+    return value
+
+
+def normalise_address(raw: str) -> str:
+    """Parse one address strictly and return the form we send to and compare by.
+
+    The domain is IDNA-encoded (ASCII) so the envelope works without SMTPUTF8, and the whole
+    address is lower-cased: two rows that differ only in case are the same person.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidInput("the address is empty")
+    check_header_value(text)
+    try:
+        parsed = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise InvalidInput(f"not a single valid address: {error}") from None
+    return parsed.ascii_email.lower() if parsed.ascii_email else parsed.normalized.lower()
+
+
+def clean_name(raw: str, field: str) -> str:
+    """Return a display name that is safe in a header and in a letter, or raise InvalidInput."""
+    name = unicodedata.normalize("NFC", raw.strip())
+    if not name:
+        raise InvalidInput(f"{field} is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"{field} is longer than {MAX_NAME_LENGTH} characters")
+    for char in name:
+        if char in _BIDI_CONTROLS:
+            raise InvalidInput(f"{field} contains a text-direction control character")
+        if unicodedata.category(char) in ("Cc", "Cf") and char not in "\u200d":
+            raise InvalidInput(f"{field} contains a control character (U+{ord(char):04X})")
+    return name

@@ -1,0 +1,74 @@
+"""Who may receive which letter. Checked when deciding, when planning and again at send time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fairwell.domain.model import Application, LetterKind, Stage
+
+
+class SkipReason(StrEnum):
+    """Why a person gets no letter. The values are what recruiters read."""
+
+    HIRED = "hired"
+    OFFER = "holding an offer"
+    WITHDRAWN = "withdrawn"
+    ALREADY_REJECTED = "already rejected before import"
+    ALREADY_WRITTEN = "already written to"
+    ALREADY_DECIDED = "already decided, letter pending"
+    ERASED = "erased"
+    SUPPRESSED = "address suppressed after a bounce"
+
+
+_BLOCKING_STAGES = {
+    Stage.HIRED: SkipReason.HIRED,
+    Stage.OFFER: SkipReason.OFFER,
+    Stage.WITHDRAWN: SkipReason.WITHDRAWN,
+    Stage.REJECTED: SkipReason.ALREADY_REJECTED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What has already happened to one application, as far as letters are concerned."""
+
+    erased: bool = False
+    suppressed: bool = False
+    has_active_decision: bool = False
+    letter_sent: bool = False
+
+
+def rejection_blocked_by(application: Application, history: History) -> SkipReason | None:
+    """Return why this application must not be rejected now, or None when it may be."""
+    if history.erased:
+        return SkipReason.ERASED
+    stage_reason = _BLOCKING_STAGES.get(application.stage)
+    if stage_reason is not None:
+        return stage_reason
+    if history.letter_sent:
+        return SkipReason.ALREADY_WRITTEN
+    if history.has_active_decision:
+        return SkipReason.ALREADY_DECIDED
+    return None
+
+
+def letter_blocked_by(application: Application, history: History) -> SkipReason | None:
+    """Return why a decided application must get no letter now, or None when it may."""
+    if history.erased:
+        return SkipReason.ERASED
+    if history.suppressed:
+        return SkipReason.SUPPRESSED
+    if history.letter_sent:
+        return SkipReason.ALREADY_WRITTEN
+    stage_reason = _BLOCKING_STAGES.get(application.stage)
+    if stage_reason is not None and application.stage is not Stage.REJECTED:
+        return stage_reason
+    return None
+
+
+def letter_kind_for(application: Application) -> LetterKind:
+    """A person who never applied must never be thanked for applying."""
+    if application.never_applied:
+        return LetterKind.REFERRAL_CLOSED
+    return LetterKind.REJECTION

@@ -1,0 +1,99 @@
+"""Build the exact bytes of a letter.
+
+Building with ``EmailMessage`` and the default policy costs about 0.8 ms a message, the first
+bottleneck of a bulk send, so the bytes are assembled here from the standard library's
+encoders (``email.header``, ``email.utils``, ``binascii``). The structure is fixed: one
+``multipart/alternative`` with a text part and an HTML part. Every header value passes
+:func:`check_header_value`, and the type has one recipient field: there is no Cc or Bcc to set.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr
+
+from fairwell.domain.addresses import check_header_value
+
+CRLF = b"\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    address: str
+    display_name: str = ""
+
+    def header(self) -> str:
+        check_header_value(self.address)
+        check_header_value(self.display_name)
+        return formataddr((self.display_name, self.address), charset="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingLetter:
+    """A letter ready to become bytes. ``recipient`` is the one and only addressee."""
+
+    sender: Mailbox
+    recipient: Mailbox
+    subject: str
+    text: str
+    html: str
+    locale: str
+    message_id: str
+    date: datetime
+
+
+def _encoded_subject(subject: str) -> str:
+    check_header_value(subject)
+    charset = "us-ascii" if subject.isascii() else "utf-8"
+    return Header(subject, charset, header_name="Subject").encode(linesep="\r\n")
+
+
+def _quoted_printable(text: str) -> bytes:
+    unix_text = text.replace("\r\n", "\n").replace("\r", "\n")
+    encoded = binascii.b2a_qp(unix_text.encode("utf-8"), istext=True)
+    return encoded.replace(b"\n", CRLF)
+
+
+def _boundary(message_id: str) -> str:
+    # "=_" can never occur in quoted-printable output, so it cannot collide with a body.
+    return "=_fw_" + hashlib.blake2s(message_id.encode(), digest_size=8).hexdigest()
+
+
+def _part(content_type: str, body: str) -> bytes:
+    head = (
+        f"Content-Type: {content_type}; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    return head.encode("ascii") + _quoted_printable(body)
+
+
+def to_bytes(letter: OutgoingLetter) -> bytes:
+    """Return the RFC 5322 bytes, CRLF line endings, of this letter."""
+    boundary = _boundary(letter.message_id)
+    check_header_value(letter.message_id)
+    check_header_value(letter.locale)
+    headers = (
+        f"From: {letter.sender.header()}\r\n"
+        f"To: {letter.recipient.header()}\r\n"
+        f"Subject: {_encoded_subject(letter.subject)}\r\n"
+        f"Date: {format_datetime(letter.date)}\r\n"
+        f"Message-ID: {letter.message_id}\r\n"
+        "MIME-Version: 1.0\r\n"
+        f"Content-Language: {letter.locale}\r\n"
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
+    )
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    return b"".join(
+        (
+            headers.encode("ascii"),
+            f"--{boundary}\r\n".encode("ascii"),
+            _part("text/plain", letter.text),
+            delimiter,
+            _part("text/html", letter.html),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
+    )

@@ -1,0 +1,110 @@
+"""The nouns of hiring that Fairwell writes about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """Where an application stands in the hiring pipeline."""
+
+    APPLIED = "applied"
+    SCREEN = "screen"
+    PHONE = "phone"
+    ONSITE = "onsite"
+    OFFER = "offer"
+    HIRED = "hired"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+INTERVIEW_STAGES = frozenset({Stage.PHONE, Stage.ONSITE})
+
+
+class Source(StrEnum):
+    """How the person came to the job."""
+
+    APPLIED = "applied"
+    REFERRED = "referred"
+    SOURCED = "sourced"
+
+
+class LetterKind(StrEnum):
+    """The letters Fairwell writes. Each kind has its own templates per locale."""
+
+    REJECTION = "rejection"
+    REFERRAL_CLOSED = "referral_closed"
+
+
+class DecisionState(StrEnum):
+    ACTIVE = "active"
+    REINSTATED = "reinstated"
+
+
+class OutboxState(StrEnum):
+    """Life of one letter in the outbox; see docs/operations.md for the diagram."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRY = "retry"
+    SENT = "sent"
+    FAILED = "failed"
+    HELD = "held"
+    QUARANTINED = "quarantined"
+
+
+CLAIMABLE_STATES = frozenset({OutboxState.QUEUED, OutboxState.RETRY})
+FINAL_STATES = frozenset(
+    {OutboxState.SENT, OutboxState.FAILED, OutboxState.HELD, OutboxState.QUARANTINED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    locale: str
+    erased: bool = False
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    id: int
+    ref: str
+    job_id: int
+    person_id: int
+    stage: Stage
+    source: Source
+    referred_by: str | None = None
+    referral_aware: bool | None = None
+    applied_at: datetime | None = None
+    last_interview_at: datetime | None = None
+
+    @property
+    def never_applied(self) -> bool:
+        """A referred or sourced person who did not apply themselves."""
+        return self.source is not Source.APPLIED and self.applied_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    id: int
+    application_id: int
+    reason_code: str
+    note: str | None
+    decided_at: datetime
+    state: DecisionState = DecisionState.ACTIVE

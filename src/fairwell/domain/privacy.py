@@ -1,0 +1,302 @@
+"""The privacy guard: small named rules run over a letter's final bytes.
+
+The guard runs twice: when the send plan is made (on the rendered bytes) and again in the
+worker just before the transport, on the very bytes that go on the wire. Each rule is a small
+class with a ``name`` and a one-line ``description``; :data:`RULES` lists them in the one
+place where the pipeline is composed. A finding holds the letter; its text never contains
+personal data, because findings are stored and shown to operators.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
+from email.policy import compat32
+from email.utils import getaddresses
+from typing import Protocol
+
+from fairwell.domain.model import Stage
+from fairwell.domain.roster import Roster
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    description: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendTimeFacts:
+    """What the database says about the addressee just before sending (None at plan time)."""
+
+    current_stage: Stage
+    erased: bool
+    suppressed: bool
+    decision_active: bool
+    already_sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What the letter must be: who it is for, in which language, from which plan."""
+
+    envelope_recipient: str
+    addressee_id: int
+    locale: str
+    planned_stage: Stage
+    roster: Roster
+    facts: SendTimeFacts | None = None
+
+
+@dataclass(slots=True)
+class ParsedLetter:
+    """A letter's bytes taken apart once, so every rule reads the same view."""
+
+    raw: bytes
+    header_names: list[str] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    parts: list[tuple[str, str]] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def header(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self.headers if key.lower() == wanted]
+
+    def texts(self) -> list[str]:
+        """Every piece of text a reader could see: header values and the decoded parts."""
+        return [value for _, value in self.headers] + [text for _, text in self.parts]
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _decoded_header(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError):
+        return value
+
+
+def _part_text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    text = payload.decode(charset, errors="replace")
+    if part.get_content_type() == "text/html":
+        text = html.unescape(_TAG.sub(" ", text))
+    return text
+
+
+def parse_letter(raw: bytes) -> ParsedLetter:
+    """Decode headers and text parts of the final bytes."""
+    message = message_from_bytes(raw, policy=compat32)
+    parsed = ParsedLetter(raw=raw)
+    for key, value in message.items():
+        parsed.header_names.append(key)
+        parsed.headers.append((key, _decoded_header(value)))
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        parsed.parts.append((part.get_content_type(), _part_text(part)))
+    parsed.defects = [type(defect).__name__ for defect in message.defects]
+    return parsed
+
+
+class Rule(Protocol):
+    name: str
+    description: str
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        """Return a detail (free of personal data) when the letter breaks the rule."""
+
+
+class OneRecipient:
+    name = "one-recipient"
+    description = "exactly one To address, equal to the envelope recipient; no Cc or Bcc"
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        for copy_header in ("cc", "bcc", "resent-to", "resent-cc", "resent-bcc"):
+            if letter.header(copy_header):
+                return f"the letter has a {copy_header.title()} header"
+        to_values = letter.header("to")
+        addresses = getaddresses(to_values)
+        if len(to_values) != 1 or len(addresses) != 1:
+            return f"the To header names {len(addresses)} addresses"
+        if addresses[0][1].lower() != expect.envelope_recipient.lower():
+            return "the To address differs from the envelope recipient"
+        return None
+
+
+class SafeHeaders:
+    name = "safe-headers"
+    description = "no NUL, bare CR or LF in the header section; every header parses"
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        head = letter.raw.split(b"\r\n\r\n", 1)[0]
+        if b"\0" in head:
+            return "a NUL byte in the headers"
+        if b"\n" in head.replace(b"\r\n", b"") or b"\r" in head.replace(b"\r\n", b""):
+            return "a bare CR or LF in the headers"
+        if letter.defects:
+            return "the message has structural defects: " + ", ".join(sorted(set(letter.defects)))
+        return None
+
+
+class NoOtherCandidate:
+    name = "no-other-candidate"
+    description = "no other person's address, full name or application reference anywhere"
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        for text in letter.texts():
+            mentions = expect.roster.mentions_of_others(text, expect.addressee_id)
+            if mentions:
+                kinds = sorted({str(mention.kind) for mention in mentions})
+                return f"another person's {' and '.join(kinds)} appears in the letter"
+        return None
+
+
+_PLACEHOLDERS = re.compile(
+    r"\{\{|\}\}|\{%|%\}|\{[A-Za-z_][A-Za-z0-9_]*\}|%[A-Z][A-Z_]*%|"
+    r"\[(?:first|last|full|candidate|applicant)?[ _]?name\]|\$\{[^}]*\}",
+    re.IGNORECASE,
+)
+
+
+class NoPlaceholder:
+    name = "no-placeholder"
+    description = "no unrendered placeholder such as {{ x }}, {first_name}, %NAME% or [Name]"
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        for text in letter.texts():
+            found = _PLACEHOLDERS.search(text)
+            if found:
+                return f"an unrendered placeholder {found.group(0)!r}"
+        return None
+
+
+_EMPTY_GREETING = re.compile(
+    r"^\s*(dear|hello|hi|hallo|guten tag|liebe|lieber|sehr geehrte[rs]?)\s*"
+    r"(mr\.?|ms\.?|mx\.?|herr|frau)?\s*[,!:]?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+class NoEmptyGreeting:
+    name = "no-empty-greeting"
+    description = "the greeting names the addressee; never 'Dear ,'"
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        for content_type, text in letter.parts:
+            if content_type == "text/plain" and _EMPTY_GREETING.search(text):
+                return "a greeting without a name"
+        return None
+
+
+_COMMON_WORDS = {
+    "en": frozenset(
+        [
+            "the",
+            "and",
+            "you",
+            "your",
+            "we",
+            "for",
+            "to",
+            "of",
+            "with",
+            "this",
+            "that",
+            "our",
+            "thank",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "und",
+            "der",
+            "die",
+            "das",
+            "sie",
+            "ihre",
+            "wir",
+            "für",
+            "mit",
+            "nicht",
+            "ihnen",
+            "eine",
+            "vielen",
+            "dank",
+        ]
+    ),
+}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _language_scores(text: str) -> dict[str, int]:
+    words = _WORD.findall(text.casefold())
+    return {lang: sum(word in common for word in words) for lang, common in _COMMON_WORDS.items()}
+
+
+class RightLanguage:
+    name = "right-language"
+    description = "the letter is in the addressee's language (Content-Language and the text)"
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        declared = letter.header("content-language")
+        if declared != [expect.locale]:
+            return "Content-Language differs from the addressee's locale"
+        if expect.locale not in _COMMON_WORDS:
+            return None
+        for content_type, text in letter.parts:
+            scores = _language_scores(text)
+            best = max(scores, key=lambda lang: scores[lang])
+            if content_type == "text/plain" and best != expect.locale:
+                return f"the text reads as {best!r}, not {expect.locale!r}"
+        return None
+
+
+class StillEligible:
+    name = "still-eligible"
+    description = "at send time: not hired, no offer, not withdrawn, not erased, not sent before"
+
+    def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        facts = expect.facts
+        if facts is None:
+            return None
+        problems = (
+            (facts.erased, "the person was erased"),
+            (facts.suppressed, "the address is suppressed after a bounce"),
+            (not facts.decision_active, "the decision was reinstated or withdrawn"),
+            (facts.already_sent, "a letter for this decision was already sent"),
+            (facts.current_stage is not expect.planned_stage, "the stage changed after planning"),
+        )
+        return next((text for broken, text in problems if broken), None)
+
+
+RULES: tuple[Rule, ...] = (
+    SafeHeaders(),
+    OneRecipient(),
+    NoOtherCandidate(),
+    NoPlaceholder(),
+    NoEmptyGreeting(),
+    RightLanguage(),
+    StillEligible(),
+)
+
+
+def inspect(raw: bytes, expect: Expectation, rules: Sequence[Rule] = RULES) -> list[Finding]:
+    """Run every rule over the final bytes; an empty list means the letter may go."""
+    letter = parse_letter(raw)
+    findings = []
+    for rule in rules:
+        detail = rule.check(letter, expect)
+        if detail is not None:
+            findings.append(Finding(rule.name, rule.description, detail))
+    return findings

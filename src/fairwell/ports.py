@@ -1,0 +1,244 @@
+"""The seams between the use cases and the outside world (typing.Protocol).
+
+Services depend on these, never on SQLAlchemy, smtplib or the wall clock directly, so the
+same delivery code runs under the embedded worker, a Celery worker and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from fairwell.domain.eligibility import History
+from fairwell.domain.model import Application, Decision, Job, OutboxState, Person, Stage
+from fairwell.domain.privacy import SendTimeFacts
+from fairwell.domain.roster import RosterEntry
+from fairwell.errors import FairwellError
+
+
+class DeliveryError(FairwellError):
+    """Root of the two outcomes a transport reports; nothing else escapes a transport."""
+
+    def __init__(self, detail: str, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+class TransientDeliveryError(DeliveryError):
+    """Try again later (4xx, a dropped connection, a timeout).
+
+    ``possible_duplicate`` is True when the connection broke after the message data was sent:
+    the relay may have accepted it, so a retry may deliver it twice. Such cases are counted.
+    """
+
+    def __init__(self, detail: str, code: int | None = None, *, possible_duplicate: bool = False):
+        super().__init__(detail, code)
+        self.possible_duplicate = possible_duplicate
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Never retry (5xx). ``recipient_refused`` is True when the relay refused the address."""
+
+    def __init__(self, detail: str, code: int | None = None, *, recipient_refused: bool = False):
+        super().__init__(detail, code)
+        self.recipient_refused = recipient_refused
+
+
+class Transport(Protocol):
+    """Sends one message to one recipient. Raises only DeliveryError subclasses."""
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware (UTC)."""
+        ...
+
+
+class RenderedText(Protocol):
+    subject: str
+    text: str
+    html: str
+
+
+class TemplateSource(Protocol):
+    """Renders a letter kind in a locale from a context of plain values."""
+
+    def render(self, kind: str, locale: str, context: dict[str, object]) -> RenderedText: ...
+
+
+# --- Records exchanged with the store -------------------------------------------------------
+# Plain frozen dataclasses, so services and the web/CLI never see SQLAlchemy rows.
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    people_created: int = 0
+    applications_created: int = 0
+    applications_updated: int = 0
+    unchanged: int = 0
+    jobs_created: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    job: Job
+    stages: dict[str, int]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicantView:
+    application: Application
+    person: Person
+    history: History
+    decision: Decision | None = None
+    letter_state: OutboxState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewLetter:
+    decision_id: int
+    application_id: int
+    kind: str
+    locale: str
+    sender: str
+    recipient: str
+    message_id: str
+    body: bytes
+    planned_stage: Stage
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedLetter:
+    id: int
+    batch_id: int
+    job_id: int
+    application_id: int
+    person_id: int
+    sender: str
+    recipient: str
+    locale: str
+    body: bytes
+    planned_stage: Stage
+    attempts: int
+    created_at: datetime
+    recovered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed letter; the store writes it and its audit entry."""
+
+    outbox_id: int
+    state: OutboxState
+    next_attempt_at: datetime | None = None
+    code: int | None = None
+    error: str | None = None
+    held_rule: str | None = None
+    possible_duplicate: bool = False
+    suppress_recipient: bool = False
+    pause_batch: bool = False
+    release: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    batch_id: int
+    application_id: int
+    kind: str
+    recipient: str
+    state: OutboxState
+    attempts: int
+    last_code: int | None
+    last_error: str | None
+    held_rule: str | None
+    possible_duplicates: int
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    paused: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    possible_duplicates: int = 0
+    paused_batches: tuple[int, ...] = ()
+
+
+class Store(Protocol):
+    """Persistence for the use cases. Every method is one transaction."""
+
+    def upsert_applicants(
+        self, rows: Sequence[object], now: datetime, actor: str
+    ) -> ImportCounts: ...
+
+    def jobs(self) -> list[JobSummary]: ...
+
+    def job_by_title(self, title: str) -> Job: ...
+
+    def applicants(self, job_id: int) -> list[ApplicantView]: ...
+
+    def record_decisions(
+        self,
+        application_ids: Sequence[int],
+        reason_code: str,
+        note: str | None,
+        actor: str,
+        now: datetime,
+    ) -> int: ...
+
+    def pending_letters(self, job_id: int) -> Iterator[ApplicantView]: ...
+
+    def roster(self, job_id: int) -> list[RosterEntry]: ...
+
+    def roster_version(self, job_id: int) -> tuple[int, str]: ...
+
+    def create_batch(
+        self,
+        job_id: int,
+        letters: Iterable[NewLetter],
+        actor: str,
+        now: datetime,
+        rate_per_second: int | None,
+    ) -> tuple[int, int]: ...
+
+    def claim(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedLetter]: ...
+
+    def send_time_facts(self, letters: Sequence[ClaimedLetter]) -> dict[int, SendTimeFacts]: ...
+
+    def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None: ...
+
+    def outbox_status(self, batch_id: int | None = None) -> OutboxStatus: ...
+
+    def outbox_rows(
+        self, state: OutboxState | None, batch_id: int | None, limit: int
+    ) -> list[OutboxRow]: ...
+
+    def outbox_body(self, outbox_id: int) -> bytes: ...
+
+    def letter_body_for(self, decision_id: int) -> bytes | None: ...
+
+    def set_paused(self, paused: bool, actor: str, now: datetime) -> None: ...
+
+    def requeue(
+        self, states: Sequence[OutboxState], ids: Sequence[int], actor: str, now: datetime
+    ) -> int: ...
+
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        detail: dict[str, object],
+        now: datetime,
+    ) -> None: ...

@@ -1,0 +1,114 @@
+"""Letter templates: Jinja2's immutable sandbox with strict undefined.
+
+A letter template is ``letters/<locale>/<kind>.txt.j2`` with two blocks, ``subject`` and
+``body``. The HTML part is made from the rendered body (paragraphs, autoescaped) through
+``letters/layout.html.j2``, so the two parts can never say different things. An
+organisation's own templates in ``FAIRWELL_TEMPLATE_DIR`` override the built-in ones; every
+template is checked (:meth:`LetterTemplates.check`) before any letter is planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+)
+from jinja2.loaders import BaseLoader
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from fairwell.domain.model import LetterKind
+from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
+from fairwell.errors import FairwellError
+
+
+class TemplateCheckError(FairwellError):
+    """A template that would fail at send time; it is refused before any letter is made."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLetter:
+    subject: str
+    text: str
+    html: str
+
+
+SAMPLE_CONTEXT: dict[str, object] = {
+    "first_name": "Alex",
+    "last_name": "Example",
+    "full_name": "Alex Example",
+    "job_title": "Sample Role",
+    "org_name": "Example Corp",
+    "sender_name": "The hiring team",
+    "reason": REASONS[0].wording["en"],
+    "application_ref": "FW-SAMPLE0000",
+    "interviewed": True,
+    "referral_aware": True,
+    "locale": "en",
+}
+
+
+def _loader(template_dir: Path | None) -> BaseLoader:
+    builtin = PackageLoader("fairwell", "templates")
+    if template_dir is None:
+        return builtin
+    return ChoiceLoader([FileSystemLoader(str(template_dir)), builtin])
+
+
+def _paragraphs(body: str) -> list[list[str]]:
+    blocks = [block for block in body.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    return [block.strip("\n").split("\n") for block in blocks]
+
+
+class LetterTemplates:
+    """The TemplateSource used in production: sandboxed, strict, cached."""
+
+    def __init__(self, template_dir: Path | None = None) -> None:
+        loader = _loader(template_dir)
+        self._text_env = ImmutableSandboxedEnvironment(
+            loader=loader, undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+        )
+        self._html_env = ImmutableSandboxedEnvironment(
+            loader=loader, undefined=StrictUndefined, autoescape=True
+        )
+        self._cache: dict[tuple[str, str], Template] = {}
+
+    def _template(self, kind: str, locale: str) -> Template:
+        key = (kind, locale)
+        if key not in self._cache:
+            self._cache[key] = self._text_env.get_template(f"letters/{locale}/{kind}.txt.j2")
+        return self._cache[key]
+
+    def render(self, kind: str, locale: str, context: dict[str, object]) -> RenderedLetter:
+        """Render one letter; raise jinja2 errors for undefined names or unsafe access."""
+        template = self._template(kind, locale)
+        ctx = template.new_context(dict(context))
+        subject = "".join(template.blocks["subject"](ctx)).strip()
+        body = "".join(template.blocks["body"](ctx)).strip() + "\n"
+        html = self._html_env.get_template("letters/layout.html.j2").render(
+            locale=locale, subject=subject, paragraphs=_paragraphs(body)
+        )
+        return RenderedLetter(subject=subject, text=body, html=html)
+
+    def check(self) -> None:
+        """Render every kind in every locale with sample data; raise TemplateCheckError."""
+        for kind in LetterKind:
+            for locale in SUPPORTED_LOCALES:
+                self.check_one(kind, locale)
+
+    def check_one(self, kind: str, locale: str) -> None:
+        name = f"letters/{locale}/{kind}.txt.j2"
+        try:
+            template = self._template(kind, locale)
+            missing = {"subject", "body"} - set(template.blocks)
+            if missing:
+                raise TemplateCheckError(f"{name}: missing block(s) {', '.join(sorted(missing))}")
+            self.render(kind, locale, {**SAMPLE_CONTEXT, "locale": locale})
+        except TemplateError as error:
+            raise TemplateCheckError(f"{name}: {type(error).__name__}: {error}") from None

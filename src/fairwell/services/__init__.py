@@ -1,0 +1,1 @@
+"""Use cases: one transaction each, over the ports in :mod:`fairwell.ports`."""

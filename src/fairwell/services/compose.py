@@ -1,0 +1,88 @@
+"""Compose a letter for one decided application: template, MIME bytes and the guard's view."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from fairwell.domain.eligibility import letter_kind_for
+from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
+from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind
+from fairwell.domain.privacy import Expectation, Finding, inspect
+from fairwell.domain.reasons import reason_for
+from fairwell.domain.roster import Roster
+from fairwell.ports import ApplicantView, TemplateSource
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    address: str
+    display_name: str
+    org_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedLetter:
+    view: ApplicantView
+    kind: LetterKind
+    message_id: str
+    body: bytes
+    findings: tuple[Finding, ...]
+
+
+class Composer:
+    """Turns decided applications into letters, each checked by the privacy guard."""
+
+    def __init__(self, templates: TemplateSource, sender: Sender) -> None:
+        self.templates = templates
+        self.sender = sender
+        self._domain = sender.address.rsplit("@", 1)[1]
+
+    def context(self, view: ApplicantView, job: Job, reason_code: str) -> dict[str, object]:
+        person, application = view.person, view.application
+        return {
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "full_name": person.full_name,
+            "job_title": job.title,
+            "org_name": self.sender.org_name,
+            "sender_name": self.sender.display_name or self.sender.org_name,
+            "reason": reason_for(reason_code).for_locale(person.locale),
+            "application_ref": application.ref,
+            "interviewed": application.stage in INTERVIEW_STAGES
+            or application.last_interview_at is not None,
+            "referral_aware": bool(application.referral_aware),
+            "locale": person.locale,
+        }
+
+    def compose(
+        self, view: ApplicantView, job: Job, roster: Roster, now: datetime
+    ) -> ComposedLetter:
+        """Render, build the bytes and run the render-time guard over them."""
+        assert view.decision is not None, "only decided applications get letters"
+        kind = letter_kind_for(view.application)
+        person = view.person
+        rendered = self.templates.render(
+            kind.value, person.locale, self.context(view, job, view.decision.reason_code)
+        )
+        message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
+        letter = OutgoingLetter(
+            sender=Mailbox(self.sender.address, self.sender.display_name or self.sender.org_name),
+            recipient=Mailbox(person.email, person.full_name),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            locale=person.locale,
+            message_id=message_id,
+            date=now,
+        )
+        body = to_bytes(letter)
+        expectation = Expectation(
+            envelope_recipient=person.email,
+            addressee_id=person.id,
+            locale=person.locale,
+            planned_stage=view.application.stage,
+            roster=roster,
+        )
+        return ComposedLetter(view, kind, message_id, body, tuple(inspect(body, expectation)))

@@ -1,0 +1,103 @@
+"""Bulk decisions: reject a selection of a job's applicants with a reason code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fairwell.domain.addresses import normalise_address
+from fairwell.domain.eligibility import rejection_blocked_by
+from fairwell.domain.model import Stage
+from fairwell.domain.reasons import reason_for
+from fairwell.errors import InvalidInput
+from fairwell.ports import ApplicantView, Store
+from fairwell.services.planning import Skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Exactly one way of choosing whom to reject."""
+
+    all_except_hired: bool = False
+    stage: Stage | None = None
+    emails: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        chosen = sum((self.all_except_hired, self.stage is not None, bool(self.emails)))
+        if chosen != 1:
+            raise InvalidInput("choose exactly one of --all-except-hired, --stage or --email")
+
+    def picks(self, view: ApplicantView) -> bool:
+        if self.all_except_hired:
+            return view.application.stage is not Stage.HIRED
+        if self.stage is not None:
+            return view.application.stage is self.stage
+        return view.person.email in self.emails
+
+
+@dataclass(slots=True)
+class RejectReport:
+    decided: list[ApplicantView] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    unknown_emails: list[str] = field(default_factory=list)
+
+
+def reject(
+    store: Store,
+    job_title: str,
+    selection: Selection,
+    reason_code: str,
+    *,
+    note: str | None,
+    actor: str,
+    now: datetime,
+) -> RejectReport:
+    """Record a rejection for every selected application that may be rejected.
+
+    People who must not be rejected (hired, holding an offer, withdrawn, already decided or
+    written to) are listed with the reason, not failed. Hired people are skipped and listed
+    even with ``--all-except-hired``, so the recruiter sees who was left alone.
+    """
+    reason_for(reason_code)
+    job = store.job_by_title(job_title)
+    wanted = Selection(
+        all_except_hired=selection.all_except_hired,
+        stage=selection.stage,
+        emails=tuple(normalise_address(email) for email in selection.emails),
+    )
+    report = RejectReport()
+    seen: set[str] = set()
+    for view in store.applicants(job.id):
+        seen.add(view.person.email)
+        _sort(view, wanted, report)
+    report.unknown_emails = [email for email in wanted.emails if email not in seen]
+    if report.unknown_emails:
+        raise InvalidInput(
+            f"{len(report.unknown_emails)} address(es) have no application for {job.title!r}: "
+            + ", ".join(report.unknown_emails[:5])
+        )
+    store.record_decisions(
+        [view.application.id for view in report.decided], reason_code, note, actor, now
+    )
+    return report
+
+
+def _sort(view: ApplicantView, selection: Selection, report: RejectReport) -> None:
+    selected = selection.picks(view) or (
+        selection.all_except_hired and view.application.stage is Stage.HIRED
+    )
+    if not selected:
+        return
+    blocked = rejection_blocked_by(view.application, view.history)
+    if blocked is None:
+        report.decided.append(view)
+    else:
+        report.skipped.append(Skipped(view, str(blocked)))
+
+
+def pick_stage(value: str) -> Stage:
+    try:
+        return Stage(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(stage.value for stage in Stage)
+        raise InvalidInput(f"unknown stage {value!r}; one of: {allowed}") from None

@@ -1,0 +1,231 @@
+"""Delivery: claim letters, re-check them on their final bytes, hand them to the transport.
+
+The same function runs under the embedded DB-polling worker and a Celery task. The database
+is the source of truth: a letter is claimed with a conditional UPDATE and a lease, so two
+workers never send the same row, and a dead worker's rows come back when the lease ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from fairwell.domain.model import OutboxState
+from fairwell.domain.privacy import Expectation, Finding, SendTimeFacts, inspect
+from fairwell.domain.roster import Roster
+from fairwell.ports import (
+    ClaimedLetter,
+    Clock,
+    Outcome,
+    PermanentDeliveryError,
+    Store,
+    TransientDeliveryError,
+    Transport,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = timedelta(hours=1)
+# Holds by this rule concern one person's situation, not the batch: they never stop a batch.
+ELIGIBILITY_RULE = "still-eligible"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    lease: timedelta = timedelta(minutes=2)
+    claim_batch: int = 100
+    commit_every: int = 20
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_deadline: timedelta = timedelta(hours=48)
+    stop_batch_on_violation: bool = True
+
+
+class RosterCache:
+    """Rosters per job, rebuilt only when the job's roster version changes."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cache: dict[int, tuple[tuple[int, str], Roster]] = {}
+
+    def for_job(self, job_id: int) -> Roster:
+        version = self._store.roster_version(job_id)
+        cached = self._cache.get(job_id)
+        if cached is None or cached[0] != version:
+            cached = (version, Roster(self._store.roster(job_id)))
+            self._cache[job_id] = cached
+        return cached[1]
+
+
+class Pacer:
+    """Keeps a send rate (letters per second) with an injected sleep, for tests."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._monotonic, self._sleep = monotonic, sleep
+        self._next = monotonic()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        now = self._monotonic()
+        if now < self._next:
+            self._sleep(self._next - now)
+        self._next = max(now, self._next) + self._interval
+
+
+@dataclass(slots=True)
+class RunStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    held: int = 0
+    quarantined: int = 0
+    released: int = 0
+    possible_duplicates: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class Deliverer:
+    """One worker's delivery loop over the ports."""
+
+    store: Store
+    transport: Transport
+    clock: Clock
+    owner: str
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    pacer: Pacer = field(default_factory=lambda: Pacer(None))
+    rosters: RosterCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.rosters is None:
+            self.rosters = RosterCache(self.store)
+
+    def run_once(self, stats: RunStats | None = None) -> RunStats:
+        """Claim one batch of letters and deliver it. Returns what happened (empty when idle)."""
+        stats = stats or RunStats()
+        now = self.clock.now()
+        claimed = self.store.claim(
+            self.owner, now, now + self.policy.lease, self.policy.claim_batch
+        )
+        if not claimed:
+            return stats
+        stats.claimed += len(claimed)
+        facts = self.store.send_time_facts(claimed)
+        pending: list[Outcome] = []
+        stopped = False
+        for letter in claimed:
+            outcome = (
+                Outcome(letter.id, OutboxState.QUEUED, release=True)
+                if stopped
+                else self._deliver(letter, facts.get(letter.id), stats)
+            )
+            stopped = stopped or outcome.pause_batch
+            _count(outcome, stats)
+            pending.append(outcome)
+            if len(pending) >= self.policy.commit_every:
+                self.store.record_outcomes(pending, self.owner, self.clock.now())
+                pending = []
+        self.store.record_outcomes(pending, self.owner, self.clock.now())
+        return stats
+
+    def _deliver(
+        self, letter: ClaimedLetter, facts: SendTimeFacts | None, stats: RunStats
+    ) -> Outcome:
+        assert self.rosters is not None
+        expectation = Expectation(
+            envelope_recipient=letter.recipient,
+            addressee_id=letter.person_id,
+            locale=letter.locale,
+            planned_stage=letter.planned_stage,
+            roster=self.rosters.for_job(letter.job_id),
+            facts=facts,
+        )
+        findings = inspect(letter.body, expectation)
+        if facts is None:
+            return Outcome(letter.id, OutboxState.QUARANTINED, error="no send-time facts")
+        if findings:
+            stats.findings.extend(findings)
+            return self._held(letter, findings[0])
+        if letter.recovered:
+            log.warning(
+                "outbox %s: resending after an expired lease (possible duplicate)", letter.id
+            )
+        self.pacer.wait()
+        return self._send(letter)
+
+    def _held(self, letter: ClaimedLetter, finding: Finding) -> Outcome:
+        log.warning("outbox %s held by rule %s", letter.id, finding.rule)
+        stops = self.policy.stop_batch_on_violation and finding.rule != ELIGIBILITY_RULE
+        return Outcome(
+            letter.id,
+            OutboxState.HELD,
+            held_rule=finding.rule,
+            error=f"{finding.description}: {finding.detail}",
+            pause_batch=stops,
+        )
+
+    def _send(self, letter: ClaimedLetter) -> Outcome:
+        try:
+            self.transport.send(letter.sender, letter.recipient, letter.body)
+        except TransientDeliveryError as error:
+            if error.possible_duplicate:
+                log.warning("outbox %s: connection lost after DATA (possible duplicate)", letter.id)
+            return self._retry_or_fail(letter, error)
+        except PermanentDeliveryError as error:
+            log.info("outbox %s failed permanently (%s)", letter.id, error.code)
+            return Outcome(
+                letter.id,
+                OutboxState.FAILED,
+                code=error.code,
+                error=error.detail,
+                suppress_recipient=error.recipient_refused,
+            )
+        except Exception as error:
+            log.exception("outbox %s quarantined", letter.id)
+            return Outcome(letter.id, OutboxState.QUARANTINED, error=type(error).__name__)
+        return Outcome(letter.id, OutboxState.SENT)
+
+    def _retry_or_fail(self, letter: ClaimedLetter, error: TransientDeliveryError) -> Outcome:
+        now = self.clock.now()
+        delay = min(self.policy.retry_base * 2 ** (letter.attempts - 1), MAX_RETRY_DELAY)
+        if now + delay > letter.created_at + self.policy.retry_deadline:
+            return Outcome(
+                letter.id,
+                OutboxState.FAILED,
+                code=error.code,
+                error=f"gave up after {letter.attempts} attempts: {error.detail}",
+                possible_duplicate=error.possible_duplicate,
+            )
+        return Outcome(
+            letter.id,
+            OutboxState.RETRY,
+            next_attempt_at=now + delay,
+            code=error.code,
+            error=error.detail,
+            possible_duplicate=error.possible_duplicate,
+        )
+
+
+def _count(outcome: Outcome, stats: RunStats) -> None:
+    if outcome.release:
+        stats.released += 1
+        return
+    attribute = {
+        OutboxState.SENT: "sent",
+        OutboxState.RETRY: "retried",
+        OutboxState.FAILED: "failed",
+        OutboxState.HELD: "held",
+        OutboxState.QUARANTINED: "quarantined",
+    }[outcome.state]
+    setattr(stats, attribute, getattr(stats, attribute) + 1)
+    stats.possible_duplicates += outcome.possible_duplicate

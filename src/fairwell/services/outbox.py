@@ -1,0 +1,37 @@
+"""Operator controls over the outbox: status, pause, resume, requeue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from fairwell.domain.model import OutboxState
+from fairwell.ports import OutboxStatus, Store
+
+REQUEUEABLE = (OutboxState.HELD, OutboxState.QUARANTINED, OutboxState.FAILED)
+
+
+def status(store: Store, batch_id: int | None = None) -> OutboxStatus:
+    return store.outbox_status(batch_id)
+
+
+def pause(store: Store, *, actor: str, now: datetime) -> None:
+    """Stop every worker from claiming; letters being sent finish, nothing new starts."""
+    store.set_paused(True, actor, now)
+
+
+def resume(store: Store, *, actor: str, now: datetime) -> None:
+    """Let workers claim again, including batches the guard paused."""
+    store.set_paused(False, actor, now)
+
+
+def requeue(
+    store: Store,
+    *,
+    states: Sequence[OutboxState] = REQUEUEABLE,
+    ids: Sequence[int] = (),
+    actor: str,
+    now: datetime,
+) -> int:
+    """Put letters back in the queue. The guard checks them again before they go."""
+    return store.requeue(list(states), list(ids), actor, now)

@@ -1,0 +1,164 @@
+"""The send plan: which letters go, who is skipped and why, which letters the guard blocks.
+
+Letters are composed in a stream, so a plan for 100,000 people holds one page in memory. The
+same stream feeds :func:`queue_plan`, which writes every ready letter to the outbox in one
+transaction: a batch is queued whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fairwell.domain.eligibility import SkipReason, letter_blocked_by
+from fairwell.domain.model import Job, LetterKind
+from fairwell.domain.privacy import Finding
+from fairwell.domain.roster import Roster
+from fairwell.errors import FairwellError
+from fairwell.ports import ApplicantView, NewLetter, Store
+from fairwell.services.compose import ComposedLetter, Composer
+
+NO_DECISION = "no decision yet"
+LETTER_EXISTS = "letter already queued or sent"
+
+
+class PlanChanged(FairwellError):
+    """The plan no longer matches what the user confirmed; nothing was queued."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    view: ApplicantView
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    view: ApplicantView
+    kind: LetterKind
+    findings: tuple[Finding, ...]
+
+
+@dataclass(slots=True)
+class Plan:
+    job: Job
+    letters: Counter[str] = field(default_factory=Counter)
+    skipped: list[Skipped] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
+
+    @property
+    def ready(self) -> int:
+        return sum(self.letters.values())
+
+    def skipped_counts(self) -> Counter[str]:
+        return Counter(item.reason for item in self.skipped)
+
+
+def _skip_reason(view: ApplicantView) -> str | None:
+    """Why this application gets no letter in this plan, or None when it gets one."""
+    if view.decision is None:
+        reason = letter_blocked_by(view.application, view.history)
+        return str(reason) if reason else NO_DECISION
+    if view.letter_state is not None:
+        return LETTER_EXISTS
+    blocked = letter_blocked_by(view.application, view.history)
+    return str(blocked) if blocked else None
+
+
+def _composed(
+    store: Store, composer: Composer, job: Job, roster: Roster, now: datetime
+) -> Iterator[ComposedLetter | Skipped]:
+    for view in store.pending_letters(job.id):
+        reason = _skip_reason(view)
+        if reason is not None:
+            yield Skipped(view, reason)
+        else:
+            yield composer.compose(view, job, roster, now)
+
+
+def make_plan(store: Store, composer: Composer, job_title: str, now: datetime) -> Plan:
+    """Compose every pending letter of the job, guard it, and summarise; queue nothing."""
+    job = store.job_by_title(job_title)
+    plan = Plan(job=job)
+    for view in store.applicants(job.id):
+        if view.decision is None or view.letter_state is not None:
+            reason = _skip_reason(view)
+            if reason is not None:
+                plan.skipped.append(Skipped(view, reason))
+    roster = Roster(store.roster(job.id))
+    for item in _composed(store, composer, job, roster, now):
+        _account(plan, item)
+    return plan
+
+
+def _account(plan: Plan, item: ComposedLetter | Skipped) -> None:
+    if isinstance(item, Skipped):
+        plan.skipped.append(item)
+    elif item.findings:
+        plan.blocked.append(Blocked(item.view, item.kind, item.findings))
+    else:
+        plan.letters[item.kind.value] += 1
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedBatch:
+    batch_id: int
+    queued: int
+    blocked: int
+
+
+def queue_plan(
+    store: Store,
+    composer: Composer,
+    job_title: str,
+    *,
+    actor: str,
+    now: datetime,
+    expected: int | None = None,
+    rate_per_second: int | None = None,
+) -> QueuedBatch:
+    """Write every ready letter of the plan to the outbox in one transaction.
+
+    ``expected`` is the count the user confirmed: if the plan has changed since, nothing is
+    queued. Letters the guard blocks are not queued; they stay in the plan until fixed.
+    """
+    job = store.job_by_title(job_title)
+    roster = Roster(store.roster(job.id))
+    blocked = 0
+    queued_kinds: Counter[str] = Counter()
+
+    def ready_letters() -> Iterator[NewLetter]:
+        nonlocal blocked
+        for item in _composed(store, composer, job, roster, now):
+            if isinstance(item, Skipped):
+                continue
+            if item.findings:
+                blocked += 1
+                continue
+            queued_kinds[item.kind.value] += 1
+            if expected is not None and sum(queued_kinds.values()) > expected:
+                raise PlanChanged(f"the plan now has more than the {expected} letters confirmed")
+            yield NewLetter(
+                decision_id=item.view.decision.id if item.view.decision else 0,
+                application_id=item.view.application.id,
+                kind=item.kind.value,
+                locale=item.view.person.locale,
+                sender=composer.sender.address,
+                recipient=item.view.person.email,
+                message_id=item.message_id,
+                body=item.body,
+                planned_stage=item.view.application.stage,
+            )
+        if expected is not None and sum(queued_kinds.values()) != expected:
+            raise PlanChanged(
+                f"the plan now has {sum(queued_kinds.values())} letters, not the {expected} "
+                "confirmed; nothing was queued"
+            )
+
+    batch_id, queued = store.create_batch(job.id, ready_letters(), actor, now, rate_per_second)
+    return QueuedBatch(batch_id=batch_id, queued=queued, blocked=blocked)
+
+
+SKIP_REASONS_IN_ORDER = [str(reason) for reason in SkipReason] + [NO_DECISION, LETTER_EXISTS]

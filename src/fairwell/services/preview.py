@@ -1,0 +1,83 @@
+"""One letter as it will go out, and the canary: a sample letter to an internal address."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from fairwell.domain.addresses import normalise_address
+from fairwell.domain.model import Person
+from fairwell.domain.roster import Roster
+from fairwell.errors import InvalidInput, NotFound
+from fairwell.ports import ApplicantView, Store, Transport
+from fairwell.services.compose import ComposedLetter, Composer
+
+SAMPLE_FIRST_NAME, SAMPLE_LAST_NAME = "Alex", "Sample"
+
+
+def _view_for(store: Store, job_id: int, email: str) -> ApplicantView:
+    for view in store.applicants(job_id):
+        if view.person.email == email:
+            return view
+    raise NotFound(f"{email} has no application for this job")
+
+
+def preview_letter(
+    store: Store, composer: Composer, job_title: str, email: str, now: datetime
+) -> bytes:
+    """Return the exact bytes: stored ones once queued, freshly composed ones before."""
+    job = store.job_by_title(job_title)
+    view = _view_for(store, job.id, normalise_address(email))
+    if view.decision is None:
+        raise InvalidInput(f"{view.person.email} has no decision yet; nothing to preview")
+    queued = [
+        row
+        for row in store.outbox_rows(None, None, 1_000_000)
+        if row.application_id == view.application.id
+    ]
+    if queued:
+        return store.outbox_body(queued[-1].id)
+    letter = composer.compose(view, job, Roster(store.roster(job.id)), now)
+    _refuse_if_blocked(letter)
+    return letter.body
+
+
+def _refuse_if_blocked(letter: ComposedLetter) -> None:
+    if letter.findings:
+        rules = ", ".join(f"{f.rule} ({f.detail})" for f in letter.findings)
+        raise InvalidInput(f"the privacy guard blocks this letter: {rules}")
+
+
+def send_canary(
+    store: Store,
+    composer: Composer,
+    transport: Transport,
+    job_title: str,
+    canary: str,
+    now: datetime,
+) -> None:
+    """Send the job's first pending letter, re-addressed to a sample person at ``canary``.
+
+    No candidate's data goes to the canary: the letter is rendered for "Alex Sample", and the
+    guard runs over it with the job's whole roster, so a template that leaks is caught here.
+    """
+    job = store.job_by_title(job_title)
+    address = normalise_address(canary)
+    first = next(iter(store.pending_letters(job.id)), None)
+    if first is None:
+        raise InvalidInput("no pending letter to base a canary on")
+    sample = dataclasses.replace(
+        first,
+        person=Person(
+            id=-1,
+            email=address,
+            first_name=SAMPLE_FIRST_NAME,
+            last_name=SAMPLE_LAST_NAME,
+            locale=first.person.locale,
+        ),
+    )
+    letter = composer.compose(sample, job, Roster(store.roster(job.id)), now)
+    _refuse_if_blocked(letter)
+    transport.send(composer.sender.address, address, letter.body)
+    transport.close()
+    store.audit("cli", "canary.sent", "job", job.id, {"kind": letter.kind.value}, now)

@@ -1,0 +1,54 @@
+"""Engines: SQLite with WAL, synchronous=FULL and IMMEDIATE transactions; PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from fairwell.errors import ConfigurationError
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that we can say BEGIN IMMEDIATE:
+    # a worker that reads, then writes, never fails to upgrade its lock half-way.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=FULL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+        "secure_delete=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin(connection: Any) -> None:
+    # Writers take the lock up front; readers use a deferred BEGIN so that, in WAL mode, they
+    # never wait for a writer (a batch being queued reads while it writes).
+    write = connection.get_execution_options().get("fairwell_write", True)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for a database URL, or raise ConfigurationError."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        raise ConfigurationError(f"FAIRWELL_DATABASE_URL is not a database URL: {error}") from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise ConfigurationError(
+        f"FAIRWELL_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; "
+        "use sqlite or postgresql"
+    )

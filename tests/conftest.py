@@ -1,0 +1,107 @@
+"""Shared fixtures: real SQLite files, the real PostgreSQL server, a real SMTP sink."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from fairwell.config import Settings, load_settings
+from fairwell.storage import migrate
+from fairwell.storage.engine import make_engine
+from fairwell.storage.store import SqlStore
+
+POSTGRES_URL = os.environ.get(
+    "FAIRWELL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+class FixedClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'fairwell.db'}"
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[SqlStore]:
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    yield SqlStore(engine)
+    engine.dispose()
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}".splitlines()[0]
+    return None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the real PostgreSQL server, dropped afterwards.
+
+    In CI a missing server fails the test loudly; on a laptop it skips with the reason.
+    """
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {problem}")
+    name = f"fairwell_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def settings_for(database_url: str, smtp_port: int, **extra: object) -> Settings:
+    return load_settings(
+        database_url=database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_security="none",
+        from_address="careers@acme.example.com",
+        org_name="Acme",
+        **extra,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_fairwell_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from the documented defaults, whatever the developer's shell has."""
+    for name in list(os.environ):
+        if name.startswith("FAIRWELL_") and name != "FAIRWELL_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)

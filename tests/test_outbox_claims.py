@@ -1,0 +1,107 @@
+"""Claims: a conditional UPDATE with a lease. Two workers never get the same letter."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from fairwell.domain.model import OutboxState
+from fairwell.rendering import LetterTemplates
+from fairwell.services.compose import Composer, Sender
+from fairwell.services.decisions import Selection, reject
+from fairwell.services.importing import import_file
+from fairwell.services.planning import PlanChanged, make_plan, queue_plan
+from fairwell.storage import migrate
+from fairwell.storage.engine import make_engine
+from fairwell.storage.store import SqlStore
+from tests.conftest import FixedClock
+from tests.helpers import applicant, write_csv
+
+COMPOSER = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return sqlite_url
+
+
+def queued_store(url: str, tmp_path: Path, clock: FixedClock, count: int) -> SqlStore:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(count)]
+    import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
+    reject(store, "Data Analyst", Selection(all_except_hired=True), "position-filled",
+           note=None, actor="t", now=clock.now())
+    queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now())
+    return store
+
+
+def test_two_workers_never_claim_the_same_letter(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    queued_store(database_url, tmp_path, clock, 300)
+    claimed: dict[str, list[int]] = {"a": [], "b": []}
+
+    def work(owner: str) -> None:
+        store = SqlStore(make_engine(database_url))
+        now = clock.now()
+        while batch := store.claim(owner, now, now + timedelta(minutes=2), 7):
+            claimed[owner].extend(letter.id for letter in batch)
+        store.engine.dispose()
+
+    threads = [threading.Thread(target=work, args=(owner,)) for owner in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    every = claimed["a"] + claimed["b"]
+    assert len(every) == 300 and len(set(every)) == 300
+
+
+def test_a_dead_workers_letters_come_back_when_the_lease_ends(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    store = queued_store(database_url, tmp_path, clock, 5)
+    now = clock.now()
+    first = store.claim("dead", now, now + timedelta(minutes=2), 10)
+    assert len(first) == 5
+    assert store.claim("alive", now, now + timedelta(minutes=2), 10) == []
+    clock.advance(minutes=3)
+    later = clock.now()
+    again = store.claim("alive", later, later + timedelta(minutes=2), 10)
+    assert sorted(letter.id for letter in again) == sorted(letter.id for letter in first)
+    assert all(letter.recovered for letter in again)
+    assert store.outbox_status().possible_duplicates == 5
+
+
+def test_a_batch_is_queued_whole_or_not_at_all(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(700)]
+    import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
+    reject(store, "Data Analyst", Selection(all_except_hired=True), "position-filled",
+           note=None, actor="t", now=clock.now())
+    with pytest.raises(PlanChanged):
+        queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now(), expected=699)
+    assert store.outbox_status().counts == {}
+    assert make_plan(store, COMPOSER, "Data Analyst", clock.now()).ready == 700
+    engine.dispose()
+
+
+def test_a_paused_outbox_gives_out_nothing(tmp_path: Path, clock: FixedClock) -> None:
+    store = queued_store(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, clock, 3)
+    store.set_paused(True, "t", clock.now())
+    now = clock.now()
+    assert store.claim("w", now, now + timedelta(minutes=1), 10) == []
+    store.set_paused(False, "t", clock.now())
+    assert len(store.claim("w", now, now + timedelta(minutes=1), 10)) == 3
+    assert store.outbox_status().counts == {OutboxState.SENDING.value: 3}
