@@ -22,6 +22,7 @@ from jinja2 import (
 )
 from jinja2.loaders import BaseLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
 
 from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
@@ -61,9 +62,14 @@ def _loader(template_dir: Path | None) -> BaseLoader:
     return ChoiceLoader([FileSystemLoader(str(template_dir)), builtin])
 
 
-def _paragraphs(body: str) -> list[list[str]]:
-    blocks = [block for block in body.replace("\r\n", "\n").split("\n\n") if block.strip()]
-    return [block.strip("\n").split("\n") for block in blocks]
+def _paragraphs_html(body: str) -> Markup:
+    """The body's paragraphs as escaped HTML: blank lines part paragraphs, newlines break."""
+    blocks = [block.strip("\n") for block in body.replace("\r\n", "\n").split("\n\n")]
+    return Markup("\n").join(
+        Markup("<p>") + Markup("<br>\n").join(map(escape, block.split("\n"))) + Markup("</p>")
+        for block in blocks
+        if block.strip()
+    )
 
 
 class LetterTemplates:
@@ -78,6 +84,7 @@ class LetterTemplates:
             loader=loader, undefined=StrictUndefined, autoescape=True
         )
         self._cache: dict[tuple[str, str], Template] = {}
+        self._layout = self._html_env.get_template("letters/layout.html.j2")
 
     def _template(self, kind: str, locale: str) -> Template:
         key = (kind, locale)
@@ -91,8 +98,8 @@ class LetterTemplates:
         ctx = template.new_context(dict(context))
         subject = "".join(template.blocks["subject"](ctx)).strip()
         body = "".join(template.blocks["body"](ctx)).strip() + "\n"
-        html = self._html_env.get_template("letters/layout.html.j2").render(
-            locale=locale, subject=subject, paragraphs=_paragraphs(body)
+        html = self._layout.render(
+            locale=locale, subject=subject, body_html=_paragraphs_html(body)
         )
         return RenderedLetter(subject=subject, text=body, html=html)
 

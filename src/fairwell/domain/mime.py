@@ -10,7 +10,6 @@ encoders (``email.header``, ``email.utils``, ``binascii``). The structure is fix
 from __future__ import annotations
 
 import binascii
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -48,6 +47,8 @@ class OutgoingLetter:
 
 def _encoded_subject(subject: str) -> str:
     check_header_value(subject)
+    if subject.isascii() and len(subject) < 70 and "=?" not in subject:
+        return subject  # nothing to encode or fold: skip the costly general path
     charset = "us-ascii" if subject.isascii() else "utf-8"
     return Header(subject, charset, header_name="Subject").encode(linesep="\r\n")
 
@@ -58,9 +59,9 @@ def _quoted_printable(text: str) -> bytes:
     return encoded.replace(b"\n", CRLF)
 
 
-def _boundary(message_id: str) -> str:
-    # "=_" can never occur in quoted-printable output, so it cannot collide with a body.
-    return "=_fw_" + hashlib.blake2s(message_id.encode(), digest_size=8).hexdigest()
+# "=_" can never occur in quoted-printable output, so one fixed boundary cannot collide with
+# any body. Being fixed also lets parsers reuse one compiled pattern for every letter.
+BOUNDARY = "=_fairwell_alternative"
 
 
 def _part(content_type: str, body: str) -> bytes:
@@ -73,7 +74,7 @@ def _part(content_type: str, body: str) -> bytes:
 
 def to_bytes(letter: OutgoingLetter) -> bytes:
     """Return the RFC 5322 bytes, CRLF line endings, of this letter."""
-    boundary = _boundary(letter.message_id)
+    boundary = BOUNDARY
     check_header_value(letter.message_id)
     check_header_value(letter.locale)
     headers = (

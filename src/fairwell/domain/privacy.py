@@ -9,17 +9,13 @@ personal data, because findings are stored and shown to operators.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.header import decode_header, make_header
-from email.message import Message
-from email.policy import compat32
 from email.utils import getaddresses
 from typing import Protocol
 
+from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Stage
 from fairwell.domain.roster import Roster
 
@@ -59,54 +55,32 @@ class ParsedLetter:
     """A letter's bytes taken apart once, so every rule reads the same view."""
 
     raw: bytes
-    header_names: list[str] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)
     parts: list[tuple[str, str]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    _by_name: dict[str, list[str]] | None = None
 
     def header(self, name: str) -> list[str]:
-        wanted = name.lower()
-        return [value for key, value in self.headers if key.lower() == wanted]
+        """Every value of the header ``name`` (lower case), in order."""
+        if self._by_name is None:
+            self._by_name = {}
+            for key, value in self.headers:
+                self._by_name.setdefault(key.lower(), []).append(value)
+        return self._by_name.get(name, [])
 
-    def texts(self) -> list[str]:
-        """Every piece of text a reader could see: header values and the decoded parts."""
-        return [value for _, value in self.headers] + [text for _, text in self.parts]
+    def all_text(self) -> str:
+        """Every piece of text a reader could see, header values and decoded parts, joined.
 
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def _decoded_header(value: str) -> str:
-    try:
-        return str(make_header(decode_header(value)))
-    except (ValueError, LookupError):
-        return value
-
-
-def _part_text(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
-    text = payload.decode(charset, errors="replace")
-    if part.get_content_type() == "text/html":
-        text = html.unescape(_TAG.sub(" ", text))
-    return text
+        Pieces are joined by a line that no identifier can span, so one search covers all.
+        """
+        pieces = [value for _, value in self.headers] + [text for _, text in self.parts]
+        return "\n\u2063\n".join(pieces)
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:
     """Decode headers and text parts of the final bytes."""
-    message = message_from_bytes(raw, policy=compat32)
-    parsed = ParsedLetter(raw=raw)
-    for key, value in message.items():
-        parsed.header_names.append(key)
-        parsed.headers.append((key, _decoded_header(value)))
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        parsed.parts.append((part.get_content_type(), _part_text(part)))
-    parsed.defects = [type(defect).__name__ for defect in message.defects]
-    return parsed
+    read = read_letter(raw)
+    return ParsedLetter(raw=raw, headers=read.headers, parts=read.parts, defects=read.defects)
 
 
 class Rule(Protocol):
@@ -154,11 +128,10 @@ class NoOtherCandidate:
     description = "no other person's address, full name or application reference anywhere"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        for text in letter.texts():
-            mentions = expect.roster.mentions_of_others(text, expect.addressee_id)
-            if mentions:
-                kinds = sorted({str(mention.kind) for mention in mentions})
-                return f"another person's {' and '.join(kinds)} appears in the letter"
+        mentions = expect.roster.mentions_of_others(letter.all_text(), expect.addressee_id)
+        if mentions:
+            kinds = sorted({str(mention.kind) for mention in mentions})
+            return f"another person's {' and '.join(kinds)} appears in the letter"
         return None
 
 
@@ -174,10 +147,9 @@ class NoPlaceholder:
     description = "no unrendered placeholder such as {{ x }}, {first_name}, %NAME% or [Name]"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        for text in letter.texts():
-            found = _PLACEHOLDERS.search(text)
-            if found:
-                return f"an unrendered placeholder {found.group(0)!r}"
+        found = _PLACEHOLDERS.search(letter.all_text())
+        if found:
+            return f"an unrendered placeholder {found.group(0)!r}"
         return None
 
 
@@ -241,7 +213,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def _language_scores(text: str) -> dict[str, int]:
     words = _WORD.findall(text.casefold())
-    return {lang: sum(word in common for word in words) for lang, common in _COMMON_WORDS.items()}
+    return {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
 
 
 class RightLanguage:
@@ -255,9 +227,11 @@ class RightLanguage:
         if expect.locale not in _COMMON_WORDS:
             return None
         for content_type, text in letter.parts:
+            if content_type != "text/plain":
+                continue
             scores = _language_scores(text)
             best = max(scores, key=lambda lang: scores[lang])
-            if content_type == "text/plain" and best != expect.locale:
+            if best != expect.locale:
                 return f"the text reads as {best!r}, not {expect.locale!r}"
         return None
 

@@ -9,7 +9,6 @@ own name, not Ann's.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,12 +41,9 @@ class Mention:
     kind: IdentifierKind
 
 
-_WHITESPACE = re.compile(r"\s+")
-
-
 def fold(text: str) -> str:
     """Comparable form: NFC, case-folded, runs of white space made one space."""
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text).casefold())
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
 def _is_word_char(char: str) -> bool:

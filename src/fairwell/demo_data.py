@@ -1,0 +1,160 @@
+"""Synthetic applicants for the demo: one opening, 186 rows, every situation a recruiter meets.
+
+Names are made up; addresses use the reserved example.com and example.org domains. Some names
+are deliberately alike (Ann Lee, Anne Lee, Mary Ann Lee) so the privacy guard has work to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+JOB_TITLE = "Business Product Manager"
+HEADER = [
+    "email",
+    "first_name",
+    "last_name",
+    "job",
+    "stage",
+    "source",
+    "referred_by",
+    "referral_aware",
+    "locale",
+    "country",
+    "timezone",
+    "applied_at",
+    "last_interview_at",
+]
+FIRST = [
+    "Ann",
+    "Anne",
+    "Mary",
+    "Ben",
+    "Chloe",
+    "Dario",
+    "Elif",
+    "Farah",
+    "Goran",
+    "Hana",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoë",
+    "Jürgen",
+    "Amélie",
+]
+LAST = [
+    "Lee",
+    "Okafor",
+    "Novak",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Haddad",
+    "Kowalski",
+    "Silva",
+    "Nguyen",
+    "Moreau",
+    "Eriksen",
+    "Popescu",
+    "Dubois",
+    "Weber",
+    "Costa",
+    "Ivanova",
+    "Brennan",
+    "Yilmaz",
+    "Müller",
+]
+# (stage, how many, has interviews)
+APPLICANT_STAGES = (
+    ("applied", 20, False),
+    ("screen", 70, False),
+    ("phone", 45, True),
+    ("onsite", 23, True),
+)
+
+
+def _person(index: int, rng: random.Random) -> tuple[str, str]:
+    look_alikes = {10: ("Ann", "Lee"), 11: ("Anne", "Lee"), 12: ("Mary Ann", "Lee")}
+    if index in look_alikes:
+        return look_alikes[index]
+    return rng.choice(FIRST), rng.choice(LAST)
+
+
+def _row(
+    index: int,
+    first: str,
+    last: str,
+    stage: str,
+    source: str,
+    when: datetime,
+    rng: random.Random,
+    interviewed: bool,
+) -> dict[str, str]:
+    german = rng.random() < 0.18
+    slug = f"{first}.{last}".lower().replace(" ", "-")
+    slug = slug.encode("ascii", "ignore").decode() or "person"
+    applied = "" if source != "applied" else (when - timedelta(days=30)).date().isoformat()
+    return {
+        "email": f"{slug}.{index}@example.{'org' if index % 3 else 'com'}",
+        "first_name": first,
+        "last_name": last,
+        "job": JOB_TITLE,
+        "stage": stage,
+        "source": source,
+        "referred_by": "",
+        "referral_aware": "",
+        "locale": "de" if german else "en",
+        "country": "DE" if german else "GB",
+        "timezone": "Europe/Berlin" if german else "Europe/London",
+        "applied_at": applied,
+        "last_interview_at": (when - timedelta(days=3)).isoformat() if interviewed else "",
+    }
+
+
+def demo_rows(seed: int = 7, now: datetime | None = None) -> list[dict[str, str]]:
+    """Return the 186 rows: 1 hired, 1 offer, 2 withdrawn, 158 applicants to reject,
+    20 referred people who never applied, and 4 duplicate rows."""
+    rng = random.Random(seed)
+    when = now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    rows: list[dict[str, str]] = []
+    plan = [("hired", 1, True), ("offer", 1, True), ("withdrawn", 2, False), *APPLICANT_STAGES]
+    for stage, count, interviewed in plan:
+        for _ in range(count):
+            first, last = _person(len(rows), rng)
+            rows.append(_row(len(rows), first, last, stage, "applied", when, rng, interviewed))
+    for number in range(20):
+        first, last = _person(len(rows), rng)
+        row = _row(len(rows), first, last, "applied", "referred", when, rng, False)
+        row.update(
+            referred_by=f"Employee {number % 5 + 1}", referral_aware="yes" if number % 2 else "no"
+        )
+        rows.append(row)
+    for original in rng.sample(rows[4:150], 4):
+        rows.append({**original, "email": original["email"].upper()})
+    return rows
+
+
+def write_demo_csv(path: Path, seed: int = 7) -> int:
+    rows = demo_rows(seed)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)

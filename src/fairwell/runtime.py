@@ -1,0 +1,80 @@
+"""Wiring: build the store, templates, composer and transport from the settings.
+
+Backends are chosen here by configuration, never by editing code elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fairwell.config import Settings
+from fairwell.delivery.smtp import SmtpTransport
+from fairwell.rendering import LetterTemplates
+from fairwell.services.compose import Composer, Sender
+from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
+from fairwell.storage import migrate
+from fairwell.storage.engine import make_engine
+from fairwell.storage.store import SqlStore
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: SqlStore
+    templates: LetterTemplates
+    composer: Composer
+    clock: SystemClock
+
+    def close(self) -> None:
+        self.store.engine.dispose()
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url)
+    templates = LetterTemplates(settings.template_dir)
+    sender = Sender(settings.from_address, settings.from_name, settings.org_name)
+    return Runtime(
+        settings, SqlStore(engine), templates, Composer(templates, sender), SystemClock()
+    )
+
+
+def init_database(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        lease=timedelta(seconds=settings.lease_seconds),
+        claim_batch=settings.claim_batch,
+        commit_every=settings.commit_every,
+        retry_base=timedelta(seconds=settings.retry_base_seconds),
+        retry_deadline=timedelta(hours=settings.retry_deadline_hours),
+        stop_batch_on_violation=settings.stop_batch_on_violation,
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def make_deliverer(runtime: Runtime, rate: float | None = None) -> Deliverer:
+    return Deliverer(
+        store=runtime.store,
+        transport=SmtpTransport.from_settings(runtime.settings),
+        clock=runtime.clock,
+        owner=worker_name(),
+        policy=delivery_policy(runtime.settings),
+        pacer=Pacer(rate),
+    )

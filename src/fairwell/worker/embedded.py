@@ -1,0 +1,64 @@
+"""The embedded worker: polls the database, delivers, sleeps when idle."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from fairwell.domain.model import OutboxState
+from fairwell.services.delivery import Deliverer, RunStats
+
+ACTIVE_STATES = (OutboxState.QUEUED.value, OutboxState.SENDING.value)
+
+
+def run_forever(
+    deliverer: Deliverer,
+    stop: threading.Event,
+    *,
+    poll_seconds: float = 1.0,
+    on_round: Callable[[RunStats], None] | None = None,
+) -> RunStats:
+    """Deliver until ``stop`` is set; sleep ``poll_seconds`` whenever there is nothing to do."""
+    total = RunStats()
+    while not stop.is_set():
+        before = total.claimed
+        deliverer.run_once(total)
+        if on_round is not None:
+            on_round(total)
+        if total.claimed == before:
+            stop.wait(poll_seconds)
+    deliverer.transport.close()
+    return total
+
+
+def run_batch(
+    deliverer: Deliverer,
+    batch_id: int,
+    *,
+    poll_seconds: float = 0.2,
+    on_round: Callable[[RunStats], None] | None = None,
+    stop: threading.Event | None = None,
+) -> RunStats:
+    """Deliver until no letter of the batch is waiting to go now.
+
+    Letters scheduled for a later retry do not keep this waiting; ``fairwell worker`` sends
+    them when they are due. A paused batch or outbox ends the wait too.
+    """
+    total = RunStats()
+    stop = stop or threading.Event()
+    try:
+        while not stop.is_set():
+            before = total.claimed
+            deliverer.run_once(total)
+            if on_round is not None:
+                on_round(total)
+            if total.claimed != before:
+                continue
+            status = deliverer.store.outbox_status(batch_id)
+            waiting = sum(status.counts.get(state, 0) for state in ACTIVE_STATES)
+            if not waiting or status.paused or batch_id in status.paused_batches:
+                break
+            stop.wait(poll_seconds)
+    finally:
+        deliverer.transport.close()
+    return total

@@ -1,0 +1,134 @@
+"""The CLI contract that scripts rely on: names, options, JSON, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fairwell.cli import app
+from fairwell.delivery.sink import MailSink, read_sink
+from tests.helpers import applicant, write_csv
+
+COMMANDS = [
+    ["init"], ["import"], ["jobs"], ["applicants"], ["reasons"], ["reject"], ["plan"],
+    ["preview"], ["send"], ["outbox", "status"], ["outbox", "pause"], ["outbox", "resume"],
+    ["outbox", "requeue"], ["worker"], ["mailsink"], ["demo"], ["templates", "check"],
+]
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[MailSink]:
+    with MailSink(tmp_path / "mail", port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def env(tmp_path: Path, sink: MailSink) -> dict[str, str]:
+    return {
+        "FAIRWELL_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "FAIRWELL_SMTP_PORT": str(sink.port),
+        "FAIRWELL_FROM": "careers@acme.example.com",
+    }
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env, input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def imported(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}", stage="phone") for i in range(35)]
+    rows.append(applicant("hired@example.com", "Hana", "Hired", stage="hired"))
+    assert run(env, "init")[0] == 0
+    code, out, _ = run(env, "import", str(write_csv(tmp_path / "a.csv", rows)))
+    assert code == 0, out
+    return env
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout
+
+
+def test_a_bad_import_exits_1_names_row_and_field_and_imports_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    rows = [applicant("ok@example.com", "Ok", "Row"), applicant("not-an-address", "Bad", "Row")]
+    run(env, "init")
+    code, _, err = run(env, "import", str(write_csv(tmp_path / "bad.csv", rows)))
+    assert code == 1
+    assert "bad.csv" in err and "row 3" in err and "email" in err
+    assert json.loads(run(env, "jobs", "--json")[1]) == []
+
+
+def test_jobs_and_applicants_print_json_lists(imported: dict[str, str]) -> None:
+    jobs = json.loads(run(imported, "jobs", "--json")[1])
+    assert jobs == [{"id": 1, "title": "Data Analyst", "applicants": 36,
+                     "stages": {"phone": 35, "hired": 1}}]
+    people = json.loads(run(imported, "applicants", "--job", "Data Analyst", "--json")[1])
+    assert len(people) == 36 and {"email", "stage", "letter"} <= set(people[0])
+
+
+def test_an_unknown_job_is_an_error_on_one_line(imported: dict[str, str]) -> None:
+    code, out, err = run(imported, "applicants", "--job", "Astronaut", "--json")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "Astronaut" in err
+
+
+def test_reject_plan_preview_send_and_status(imported: dict[str, str], sink: MailSink) -> None:
+    code, out, _ = run(imported, "reject", "--job", "Data Analyst", "--all-except-hired",
+                       "--reason", "skills-mismatch")
+    assert code == 0 and "rejected 35, skipped 1" in out
+    plan = json.loads(run(imported, "plan", "--job", "Data Analyst", "--json")[1])
+    assert plan["letters"] == {"rejection": 35}
+    assert plan["skipped_counts"] == {"hired": 1}
+    code, letter, _ = run(imported, "preview", "--job", "Data Analyst", "--email", "p3@example.com")
+    assert code == 0 and "To: Pat Doe3 <p3@example.com>" in letter
+
+    code, _, _ = run(imported, "send", "--job", "Data Analyst", stdin="34\n")
+    assert code == 1
+    assert read_sink(sink.directory) == []
+
+    code, out, _ = run(imported, "send", "--job", "Data Analyst", stdin="35\n")
+    assert code == 0, out
+    assert len(read_sink(sink.directory)) == 35
+    status = json.loads(run(imported, "outbox", "status", "--json")[1])
+    assert status["counts"] == {"sent": 35} and status["paused"] is False
+
+
+def test_pause_stops_the_worker_and_resume_lets_it_go_on(
+    imported: dict[str, str], sink: MailSink
+) -> None:
+    run(imported, "reject", "--job", "Data Analyst", "--stage", "phone", "--reason",
+        "position-filled")
+    assert run(imported, "outbox", "pause")[0] == 0
+    code, _, err = run(imported, "send", "--job", "Data Analyst", "--yes")
+    assert code == 1 and "paused" in err
+    assert read_sink(sink.directory) == []
+    assert run(imported, "outbox", "resume")[0] == 0
+    assert run(imported, "worker", "--once")[0] == 0
+    assert len(read_sink(sink.directory)) == 35
+
+
+def test_a_configuration_error_exits_3(env: dict[str, str]) -> None:
+    code, _, err = run({**env, "FAIRWELL_SMTP_SECURITY": "carrier-pigeon"}, "jobs")
+    assert code == 3 and "smtp_security" in err
+
+
+def test_the_installed_command_prints_one_line_on_stderr(env: dict[str, str]) -> None:
+    fairwell = Path(sys.executable).with_name("fairwell")
+    result = subprocess.run(
+        [str(fairwell), "applicants", "--job", "Nobody", "--json"],
+        env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("fairwell:")
