@@ -8,9 +8,16 @@ from pathlib import Path
 from fairwell.demo_data import HEADER
 
 DEFAULTS = {
-    "job": "Data Analyst", "stage": "screen", "source": "applied", "referred_by": "",
-    "referral_aware": "", "locale": "en", "country": "GB", "timezone": "Europe/London",
-    "applied_at": "2026-10-01", "last_interview_at": "",
+    "job": "Data Analyst",
+    "stage": "screen",
+    "source": "applied",
+    "referred_by": "",
+    "referral_aware": "",
+    "locale": "en",
+    "country": "GB",
+    "timezone": "Europe/London",
+    "applied_at": "2026-10-01",
+    "last_interview_at": "",
 }
 
 

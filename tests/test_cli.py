@@ -16,9 +16,23 @@ from fairwell.delivery.sink import MailSink, read_sink
 from tests.helpers import applicant, write_csv
 
 COMMANDS = [
-    ["init"], ["import"], ["jobs"], ["applicants"], ["reasons"], ["reject"], ["plan"],
-    ["preview"], ["send"], ["outbox", "status"], ["outbox", "pause"], ["outbox", "resume"],
-    ["outbox", "requeue"], ["worker"], ["mailsink"], ["demo"], ["templates", "check"],
+    ["init"],
+    ["import"],
+    ["jobs"],
+    ["applicants"],
+    ["reasons"],
+    ["reject"],
+    ["plan"],
+    ["preview"],
+    ["send"],
+    ["outbox", "status"],
+    ["outbox", "pause"],
+    ["outbox", "resume"],
+    ["outbox", "requeue"],
+    ["worker"],
+    ["mailsink"],
+    ["demo"],
+    ["templates", "check"],
 ]
 
 
@@ -72,8 +86,9 @@ def test_a_bad_import_exits_1_names_row_and_field_and_imports_nothing(
 
 def test_jobs_and_applicants_print_json_lists(imported: dict[str, str]) -> None:
     jobs = json.loads(run(imported, "jobs", "--json")[1])
-    assert jobs == [{"id": 1, "title": "Data Analyst", "applicants": 36,
-                     "stages": {"phone": 35, "hired": 1}}]
+    assert jobs == [
+        {"id": 1, "title": "Data Analyst", "applicants": 36, "stages": {"phone": 35, "hired": 1}}
+    ]
     people = json.loads(run(imported, "applicants", "--job", "Data Analyst", "--json")[1])
     assert len(people) == 36 and {"email", "stage", "letter"} <= set(people[0])
 
@@ -85,8 +100,15 @@ def test_an_unknown_job_is_an_error_on_one_line(imported: dict[str, str]) -> Non
 
 
 def test_reject_plan_preview_send_and_status(imported: dict[str, str], sink: MailSink) -> None:
-    code, out, _ = run(imported, "reject", "--job", "Data Analyst", "--all-except-hired",
-                       "--reason", "skills-mismatch")
+    code, out, _ = run(
+        imported,
+        "reject",
+        "--job",
+        "Data Analyst",
+        "--all-except-hired",
+        "--reason",
+        "skills-mismatch",
+    )
     assert code == 0 and "rejected 35, skipped 1" in out
     plan = json.loads(run(imported, "plan", "--job", "Data Analyst", "--json")[1])
     assert plan["letters"] == {"rejection": 35}
@@ -108,8 +130,16 @@ def test_reject_plan_preview_send_and_status(imported: dict[str, str], sink: Mai
 def test_pause_stops_the_worker_and_resume_lets_it_go_on(
     imported: dict[str, str], sink: MailSink
 ) -> None:
-    run(imported, "reject", "--job", "Data Analyst", "--stage", "phone", "--reason",
-        "position-filled")
+    run(
+        imported,
+        "reject",
+        "--job",
+        "Data Analyst",
+        "--stage",
+        "phone",
+        "--reason",
+        "position-filled",
+    )
     assert run(imported, "outbox", "pause")[0] == 0
     code, _, err = run(imported, "send", "--job", "Data Analyst", "--yes")
     assert code == 1 and "paused" in err
@@ -128,7 +158,10 @@ def test_the_installed_command_prints_one_line_on_stderr(env: dict[str, str]) ->
     fairwell = Path(sys.executable).with_name("fairwell")
     result = subprocess.run(
         [str(fairwell), "applicants", "--job", "Nobody", "--json"],
-        env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("fairwell:")

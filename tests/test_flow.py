@@ -49,11 +49,19 @@ def runtime(database_url: str, sink: MailSink, clock: FixedClock) -> Iterator[Ru
 
 def reject_everyone_and_send(runtime: Runtime, job: str) -> int:
     now = runtime.clock.now()
-    reject(runtime.store, job, Selection(all_except_hired=True), "position-filled",
-           note=None, actor="test", now=now)
+    reject(
+        runtime.store,
+        job,
+        Selection(all_except_hired=True),
+        "position-filled",
+        note=None,
+        actor="test",
+        now=now,
+    )
     plan = make_plan(runtime.store, runtime.composer, job, now)
-    batch = queue_plan(runtime.store, runtime.composer, job, actor="test", now=now,
-                       expected=plan.ready)
+    batch = queue_plan(
+        runtime.store, runtime.composer, job, actor="test", now=now, expected=plan.ready
+    )
     run_batch(make_deliverer(runtime), batch.batch_id)
     return batch.batch_id
 
@@ -66,16 +74,27 @@ def test_the_demo_opening_gets_private_letters_of_the_right_kind(
     assert (report.rows, report.duplicates_merged) == (182, 4)
 
     now = runtime.clock.now()
-    decided = reject(runtime.store, JOB_TITLE, Selection(all_except_hired=True),
-                     "position-filled", note="internal", actor="t", now=now)
+    decided = reject(
+        runtime.store,
+        JOB_TITLE,
+        Selection(all_except_hired=True),
+        "position-filled",
+        note="internal",
+        actor="t",
+        now=now,
+    )
     assert Counter(s.reason for s in decided.skipped) == {
-        "hired": 1, "holding an offer": 1, "withdrawn": 2}
+        "hired": 1,
+        "holding an offer": 1,
+        "withdrawn": 2,
+    }
     plan = make_plan(runtime.store, runtime.composer, JOB_TITLE, now)
     assert plan.letters == {"rejection": 158, "referral_closed": 20}
     assert plan.blocked == []
 
-    batch = queue_plan(runtime.store, runtime.composer, JOB_TITLE, actor="t", now=now,
-                       expected=plan.ready)
+    batch = queue_plan(
+        runtime.store, runtime.composer, JOB_TITLE, actor="t", now=now, expected=plan.ready
+    )
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     assert stats.sent == 178
 
@@ -83,8 +102,7 @@ def test_the_demo_opening_gets_private_letters_of_the_right_kind(
     assert len(received) == 178
     assert all(len(message.rcpt_tos) == 1 for message in received)
     referral_addresses = {
-        v.person.email for v in runtime.store.applicants(plan.job.id)
-        if v.application.never_applied
+        v.person.email for v in runtime.store.applicants(plan.job.id) if v.application.never_applied
     }
     for message in received:
         text_part = message_from_bytes(message.data).get_payload()[0]
@@ -107,13 +125,23 @@ def test_nobody_gets_a_second_letter_for_the_same_decision(
     runtime: Runtime, tmp_path: Path, sink: MailSink
 ) -> None:
     rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(5)]
-    import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t",
-                now=runtime.clock.now())
+    import_file(
+        runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=runtime.clock.now()
+    )
     reject_everyone_and_send(runtime, "Data Analyst")
-    again = reject(runtime.store, "Data Analyst", Selection(all_except_hired=True),
-                   "position-filled", note=None, actor="t", now=runtime.clock.now())
+    again = reject(
+        runtime.store,
+        "Data Analyst",
+        Selection(all_except_hired=True),
+        "position-filled",
+        note=None,
+        actor="t",
+        now=runtime.clock.now(),
+    )
     assert {s.reason for s in again.skipped} == {"already written to"}
-    assert make_plan(runtime.store, runtime.composer, "Data Analyst", runtime.clock.now()).ready == 0
+    assert (
+        make_plan(runtime.store, runtime.composer, "Data Analyst", runtime.clock.now()).ready == 0
+    )
     assert len(read_sink(sink.directory)) == 5
 
 
@@ -124,8 +152,15 @@ def test_a_person_hired_after_the_plan_is_held_not_written_to(
     path = write_csv(tmp_path / "a.csv", rows)
     import_file(runtime.store, path, actor="t", now=runtime.clock.now())
     now = runtime.clock.now()
-    reject(runtime.store, "Data Analyst", Selection(all_except_hired=True), "position-filled",
-           note=None, actor="t", now=now)
+    reject(
+        runtime.store,
+        "Data Analyst",
+        Selection(all_except_hired=True),
+        "position-filled",
+        note=None,
+        actor="t",
+        now=now,
+    )
     batch = queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now)
     rows[2]["stage"] = "hired"
     import_file(runtime.store, write_csv(tmp_path / "b.csv", rows), actor="t", now=now)

@@ -34,14 +34,18 @@ def people(rng: random.Random, count: int) -> list[ApplicantView]:
         email = f"{local}{plus}.{index}@example.{rng.choice(['com', 'org'])}"
         person = Person(index + 1, email, first, last, rng.choice(["en", "de"]))
         application = Application(
-            id=index + 1, ref=f"FW-{index:010d}", job_id=1, person_id=index + 1,
+            id=index + 1,
+            ref=f"FW-{index:010d}",
+            job_id=1,
+            person_id=index + 1,
             stage=rng.choice([Stage.SCREEN, Stage.PHONE, Stage.ONSITE, Stage.APPLIED]),
             source=rng.choice([Source.APPLIED, Source.APPLIED, Source.REFERRED]),
             referral_aware=rng.choice([True, False, None]),
         )
         decision = Decision(index + 1, index + 1, "position-filled", None, WHEN)
-        views.append(ApplicantView(application, person, History(has_active_decision=True),
-                                   decision))
+        views.append(
+            ApplicantView(application, person, History(has_active_decision=True), decision)
+        )
     return views
 
 

@@ -36,8 +36,15 @@ def queued_store(url: str, tmp_path: Path, clock: FixedClock, count: int) -> Sql
     store = SqlStore(engine)
     rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(count)]
     import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
-    reject(store, "Data Analyst", Selection(all_except_hired=True), "position-filled",
-           note=None, actor="t", now=clock.now())
+    reject(
+        store,
+        "Data Analyst",
+        Selection(all_except_hired=True),
+        "position-filled",
+        note=None,
+        actor="t",
+        now=clock.now(),
+    )
     queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now())
     return store
 
@@ -88,8 +95,15 @@ def test_a_batch_is_queued_whole_or_not_at_all(
     store = SqlStore(engine)
     rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(700)]
     import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
-    reject(store, "Data Analyst", Selection(all_except_hired=True), "position-filled",
-           note=None, actor="t", now=clock.now())
+    reject(
+        store,
+        "Data Analyst",
+        Selection(all_except_hired=True),
+        "position-filled",
+        note=None,
+        actor="t",
+        now=clock.now(),
+    )
     with pytest.raises(PlanChanged):
         queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now(), expected=699)
     assert store.outbox_status().counts == {}

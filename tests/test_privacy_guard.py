@@ -21,25 +21,36 @@ ROSTER = Roster([ANN, MARY, BOB])
 def letter_bytes(
     to: RosterEntry = MARY, text: str | None = None, locale: str = "en", subject: str = "Hi"
 ) -> bytes:
-    body = text if text is not None else (
-        f"Dear {to.full_name.split()[0]},\n\nthank you for your application. We are sorry to "
-        f"tell you that we will not move forward with it.\n\nYour reference: "
-        f"{to.application_refs[0]}\n"
+    body = (
+        text
+        if text is not None
+        else (
+            f"Dear {to.full_name.split()[0]},\n\nthank you for your application. We are sorry to "
+            f"tell you that we will not move forward with it.\n\nYour reference: "
+            f"{to.application_refs[0]}\n"
+        )
     )
     return to_bytes(
         OutgoingLetter(
             sender=Mailbox("careers@acme.example.com", "Acme"),
             recipient=Mailbox(to.email, to.full_name),
-            subject=subject, text=body, html=f"<p>{body}</p>", locale=locale,
-            message_id="<m1@acme.example.com>", date=WHEN,
+            subject=subject,
+            text=body,
+            html=f"<p>{body}</p>",
+            locale=locale,
+            message_id="<m1@acme.example.com>",
+            date=WHEN,
         )
     )
 
 
 def expect(to: RosterEntry = MARY, **kwargs: object) -> Expectation:
     values: dict[str, object] = dict(
-        envelope_recipient=to.email, addressee_id=to.person_id, locale="en",
-        planned_stage=Stage.ONSITE, roster=ROSTER,
+        envelope_recipient=to.email,
+        addressee_id=to.person_id,
+        locale="en",
+        planned_stage=Stage.ONSITE,
+        roster=ROSTER,
     )
     values.update(kwargs)
     return Expectation(**values)  # type: ignore[arg-type]
@@ -86,8 +97,12 @@ def test_it_holds_another_candidate_in_the_subject_header() -> None:
 
 
 def test_an_address_inside_a_longer_address_is_not_a_mention() -> None:
-    roster = Roster([RosterEntry(1, "alice@example.com", "Alice Green"),
-                     RosterEntry(2, "malice@example.com", "Mal Ice")])
+    roster = Roster(
+        [
+            RosterEntry(1, "alice@example.com", "Alice Green"),
+            RosterEntry(2, "malice@example.com", "Mal Ice"),
+        ]
+    )
     text = "Dear Mal,\n\nthank you for your application to us. We wrote to malice@example.com.\n"
     owner = RosterEntry(2, "malice@example.com", "Mal Ice", ("FW-X",))
     assert roster.mentions_of_others(text, 2) == []
@@ -105,9 +120,7 @@ def test_it_holds_a_letter_with_a_cc_header_even_if_someone_smuggled_one_in() ->
 
 
 def test_it_holds_a_to_header_with_two_addresses() -> None:
-    raw = letter_bytes().replace(
-        b"To: ", b"To: x@evil.example, ", 1
-    )
+    raw = letter_bytes().replace(b"To: ", b"To: x@evil.example, ", 1)
     assert "one-recipient" in rules_broken(raw, expect())
 
 
@@ -135,8 +148,13 @@ def test_it_holds_a_letter_in_the_wrong_language() -> None:
 
 
 def test_at_send_time_it_holds_a_letter_whose_addressee_was_hired_since() -> None:
-    facts = SendTimeFacts(current_stage=Stage.HIRED, erased=False, suppressed=False,
-                          decision_active=True, already_sent=False)
+    facts = SendTimeFacts(
+        current_stage=Stage.HIRED,
+        erased=False,
+        suppressed=False,
+        decision_active=True,
+        already_sent=False,
+    )
     assert rules_broken(letter_bytes(), expect(facts=facts)) == {"still-eligible"}
 
 

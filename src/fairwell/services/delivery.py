@@ -8,6 +8,7 @@ workers never send the same row, and a dead worker's rows come back when the lea
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -197,13 +198,16 @@ class Deliverer:
 
     def _retry_or_fail(self, letter: ClaimedLetter, error: TransientDeliveryError) -> Outcome:
         now = self.clock.now()
-        delay = min(self.policy.retry_base * 2 ** (letter.attempts - 1), MAX_RETRY_DELAY)
+        # The exponent is capped before multiplying: a long outage must not overflow timedelta.
+        doublings = min(letter.attempts - 1, 20)
+        delay = min(self.policy.retry_base * 2**doublings, MAX_RETRY_DELAY)
         if now + delay > letter.created_at + self.policy.retry_deadline:
             return Outcome(
                 letter.id,
                 OutboxState.FAILED,
                 code=error.code,
-                error=f"gave up after {letter.attempts} attempts: {error.detail}",
+                error=f"gave up after {letter.attempts} attempts: "
+                + _without(letter.recipient, error.detail),
                 possible_duplicate=error.possible_duplicate,
             )
         return Outcome(
@@ -214,6 +218,11 @@ class Deliverer:
             error=error.detail,
             possible_duplicate=error.possible_duplicate,
         )
+
+
+def _without(address: str, reply: str) -> str:
+    """Relays often echo the address in their reply; we keep the reply, not the address."""
+    return re.sub(re.escape(address), "<recipient>", reply, flags=re.IGNORECASE)
 
 
 def _count(outcome: Outcome, stats: RunStats) -> None:
