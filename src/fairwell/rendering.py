@@ -98,9 +98,7 @@ class LetterTemplates:
         ctx = template.new_context(dict(context))
         subject = "".join(template.blocks["subject"](ctx)).strip()
         body = "".join(template.blocks["body"](ctx)).strip() + "\n"
-        html = self._layout.render(
-            locale=locale, subject=subject, body_html=_paragraphs_html(body)
-        )
+        html = self._layout.render(locale=locale, subject=subject, body_html=_paragraphs_html(body))
         return RenderedLetter(subject=subject, text=body, html=html)
 
     def check(self) -> None:

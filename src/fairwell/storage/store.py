@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from contextlib import AbstractContextManager, contextmanager
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
