@@ -165,3 +165,50 @@ def test_the_installed_command_prints_one_line_on_stderr(env: dict[str, str]) ->
     )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("fairwell:")
+
+
+def test_a_canary_goes_first_to_the_internal_address_with_no_candidate_data(
+    imported: dict[str, str], sink: MailSink
+) -> None:
+    run(
+        imported, "reject", "--job", "Data Analyst", "--all-except-hired", "--reason", "role-closed"
+    )
+    code, _, _ = run(
+        imported, "send", "--job", "Data Analyst", "--canary", "qa@acme.example.com", stdin="n\n"
+    )
+    assert code == 1, "an unconfirmed canary stops the send"
+    received = read_sink(sink.directory)
+    assert [m.rcpt_tos for m in received] == [["qa@acme.example.com"]]
+    assert b"Pat" not in received[0].data and b"Doe" not in received[0].data
+    assert b"Dear Alex," in received[0].data
+
+    code, _, _ = run(
+        imported,
+        "send",
+        "--job",
+        "Data Analyst",
+        "--canary",
+        "qa@acme.example.com",
+        stdin="y\n35\n",
+    )
+    assert code == 0
+    assert len(read_sink(sink.directory)) == 2 + 35
+
+
+def test_preview_after_sending_shows_the_bytes_that_went_out(
+    imported: dict[str, str], sink: MailSink
+) -> None:
+    run(
+        imported,
+        "reject",
+        "--job",
+        "Data Analyst",
+        "--email",
+        "p7@example.com",
+        "--reason",
+        "experience-required",
+    )
+    assert run(imported, "send", "--job", "Data Analyst", "--yes")[0] == 0
+    _, shown, _ = run(imported, "preview", "--job", "Data Analyst", "--email", "P7@example.com")
+    sent = read_sink(sink.directory)[0].data.decode().replace("\r\n", "\n")
+    assert shown == sent

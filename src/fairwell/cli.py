@@ -8,6 +8,7 @@ line on standard error. Personal data goes to standard output only, never to log
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -40,7 +41,8 @@ app.add_typer(templates_app, name="templates")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
-ACTOR = "cli"
+# The audit log records who acted: the operating-system account that ran the command.
+ACTOR = f"cli:{getpass.getuser()}"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -492,24 +494,28 @@ def dataclass_dict(row: Any) -> dict[str, Any]:
 
 @outbox_app.command("pause")
 @reports_errors
-def outbox_pause() -> None:
+def outbox_pause(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
     """Stop all workers from starting new letters."""
     from fairwell.services import outbox
 
     runtime = _runtime()
     outbox.pause(runtime.store, actor=ACTOR, now=runtime.clock.now())
-    out.print("outbox paused")
+    _print_json({"paused": True}) if as_json else out.print("outbox paused")
 
 
 @outbox_app.command("resume")
 @reports_errors
-def outbox_resume() -> None:
+def outbox_resume(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
     """Let workers continue, including batches the guard paused."""
     from fairwell.services import outbox
 
     runtime = _runtime()
     outbox.resume(runtime.store, actor=ACTOR, now=runtime.clock.now())
-    out.print("outbox resumed")
+    _print_json({"paused": False}) if as_json else out.print("outbox resumed")
 
 
 @outbox_app.command("requeue")

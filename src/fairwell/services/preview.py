@@ -12,7 +12,7 @@ from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import ApplicantView, Store, Transport
 from fairwell.services.compose import ComposedLetter, Composer
 
-SAMPLE_FIRST_NAME, SAMPLE_LAST_NAME = "Alex", "Sample"
+SAMPLE_FIRST_NAME, SAMPLE_LAST_NAME, SAMPLE_REF = "Alex", "Sample", "FW-SAMPLE00000"
 
 
 def _view_for(store: Store, job_id: int, email: str) -> ApplicantView:
@@ -58,7 +58,8 @@ def send_canary(
 ) -> None:
     """Send the job's first pending letter, re-addressed to a sample person at ``canary``.
 
-    No candidate's data goes to the canary: the letter is rendered for "Alex Sample", and the
+    No candidate's data goes to the canary: the letter is rendered for "Alex Sample" with a
+    sample reference, and the
     guard runs over it with the job's whole roster, so a template that leaks is caught here.
     """
     job = store.job_by_title(job_title)
@@ -68,6 +69,7 @@ def send_canary(
         raise InvalidInput("no pending letter to base a canary on")
     sample = dataclasses.replace(
         first,
+        application=dataclasses.replace(first.application, ref=SAMPLE_REF, person_id=-1),
         person=Person(
             id=-1,
             email=address,
