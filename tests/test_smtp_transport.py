@@ -210,7 +210,7 @@ def test_it_flags_a_possible_duplicate_when_the_final_reply_times_out(
 ) -> None:
     server.script(Step.stall_after_data(seconds=5.0))
     with (
-        transport_for(server, timeout=0.3) as transport,
+        transport_for(server, timeout=1.0) as transport,
         pytest.raises(TransientDeliveryError) as caught,
     ):
         send_to_anna(transport)

@@ -59,8 +59,8 @@ def send_canary(
     """Send the job's first pending letter, re-addressed to a sample person at ``canary``.
 
     No candidate's data goes to the canary: the letter is rendered for "Alex Sample" with a
-    sample reference, and the
-    guard runs over it with the job's whole roster, so a template that leaks is caught here.
+    sample reference, and the guard runs over it with the job's whole roster, so a template
+    that leaks is caught here.
     """
     job = store.job_by_title(job_title)
     address = normalise_address(canary)
