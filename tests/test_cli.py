@@ -212,3 +212,28 @@ def test_preview_after_sending_shows_the_bytes_that_went_out(
     _, shown, _ = run(imported, "preview", "--job", "Data Analyst", "--email", "P7@example.com")
     sent = read_sink(sink.directory)[0].data.decode().replace("\r\n", "\n")
     assert shown == sent
+
+
+def test_the_mailsink_command_stores_what_it_receives(tmp_path: Path) -> None:
+    import signal
+    import smtplib
+
+    from tests.smtp_server import unused_port
+
+    port = unused_port()
+    fairwell = Path(sys.executable).with_name("fairwell")
+    sink = subprocess.Popen(
+        [str(fairwell), "mailsink", "--port", str(port), "--dir", str(tmp_path / "box")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sink.stderr is not None
+        assert f"127.0.0.1:{port}" in sink.stderr.readline()
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("a@example.com", ["b@example.com"], b"Subject: hi\r\n\r\nhello\r\n")
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        assert sink.wait(10) == 0
+    stored = read_sink(tmp_path / "box")
+    assert [(m.mail_from, m.rcpt_tos) for m in stored] == [("a@example.com", ["b@example.com"])]

@@ -583,8 +583,14 @@ def mailsink(
     """Run the embedded SMTP sink: every message is stored with its envelope as files."""
     from fairwell.delivery.sink import run_sink_forever
 
-    err.print(f"mailsink listening on {host}:{port}, storing in {directory}")
-    run_sink_forever(host, port, directory)
+    run_sink_forever(
+        host,
+        port,
+        directory,
+        on_ready=lambda sink: err.print(
+            f"mailsink listening on {host}:{sink.port}, storing in {directory}; Ctrl-C stops it"
+        ),
+    )
 
 
 @templates_app.command("check")

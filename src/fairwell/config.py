@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(default=None, description="AUTH user; no AUTH when unset")
     smtp_password: str | None = Field(default=None, description="AUTH password (or _FILE)")
     smtp_ca_file: Path | None = Field(
-        default=None, description="extra CA bundle to verify the relay's certificate"
+        default=None,
+        description="a CA bundle to verify the relay against, instead of the system's CAs",
     )
     smtp_timeout: float = Field(default=30.0, gt=0, description="seconds per SMTP command")
     from_address: str = Field(

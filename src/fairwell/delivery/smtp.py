@@ -1,0 +1,431 @@
+"""SMTP transport: one recipient per message, one reused connection, verified TLS.
+
+Failure is classified here, at the boundary, so code above only ever sees the two outcomes
+of :mod:`fairwell.ports`:
+
+* :class:`TransientDeliveryError` - a 4xx reply, 552 (temporary per RFC 5321 4.5.3.1.10), a
+  refused, reset or timed-out connection. ``possible_duplicate`` is set when the connection
+  broke after the whole message had been sent but before the relay's final reply arrived.
+* :class:`PermanentDeliveryError` - any other 5xx reply (``recipient_refused`` when refused at
+  RCPT), a relay certificate that does not verify, a relay that cannot do what was
+  configured (STARTTLS, AUTH), or arguments that cannot make one clean envelope.
+
+Error details carry the SMTP code and the relay's reply text with addresses blanked out: never
+the recipient, never the message. Invalid settings raise ConfigurationError at construction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+import ssl
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from fairwell.config import SmtpSecurity
+from fairwell.errors import ConfigurationError
+from fairwell.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+
+if TYPE_CHECKING:
+    from fairwell.config import Settings
+
+# One envelope address: printable ASCII with no space, angle bracket, comma or second "@".
+# Our addresses are normalised to ASCII (domain/addresses.py), so SMTPUTF8 is never needed.
+_ENVELOPE_ADDRESS = re.compile(r"[!-~]+@[!-~]+", re.ASCII)
+_NOT_IN_ADDRESS = frozenset("<>,")
+# Anything that looks like an address in a relay's reply; blanked out before it is shown.
+_ADDRESS_IN_REPLY = re.compile(r"\S*@\S*")
+_MAX_REPLY_TEXT = 300
+_CRLF = b"\r\n"
+# Names for the replies smtplib raises as exceptions while a session is set up.
+_SETUP_STAGE: dict[type[smtplib.SMTPResponseException], str] = {
+    smtplib.SMTPConnectError: "the greeting",
+    smtplib.SMTPHeloError: "EHLO",
+    smtplib.SMTPAuthenticationError: "AUTH",
+}
+
+
+class _ClosedBeforeMail(Exception):
+    """The relay had closed the session before this transaction began; nothing was sent."""
+
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
+class SmtpTransport:
+    """Sends each message to exactly one recipient over one SMTP session, reused across sends.
+
+    The session is opened on the first :meth:`send`, kept open between sends and reopened
+    after anything broke it. Not thread-safe: give each worker thread its own transport.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: SmtpSecurity | str,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: Path | str | None = None,
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._security = _parse_security(security)
+        self._credentials = _credentials(username, password, self._security)
+        self._tls = None if self._security is SmtpSecurity.NONE else _tls_context(ca_file)
+        self._timeout = timeout
+        self._local_hostname = local_hostname
+        self._connection: smtplib.SMTP | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpTransport:
+        """Build the transport the operator configured (``FAIRWELL_SMTP_*``)."""
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            ca_file=settings.smtp_ca_file,
+            timeout=settings.smtp_timeout,
+        )
+
+    @property
+    def _relay(self) -> str:
+        return f"{self._host}:{self._port}"
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        """Hand ``message`` to the relay for ``recipient`` alone (one MAIL, one RCPT, DATA).
+
+        Returns when the relay accepted the message (250 after the data). Raises
+        TransientDeliveryError or PermanentDeliveryError; nothing else.
+        """
+        _check_envelope(sender, recipient, message)
+        try:
+            self._send_checked(sender, recipient, message)
+        except DeliveryError:
+            raise  # the session was already left clean or dropped
+        except BaseException:
+            # Interrupted mid-transaction (Ctrl-C, a task time limit): a reply may still be in
+            # flight and would be read as the answer to the next command. Never reuse this.
+            self._drop()
+            raise
+
+    def close(self) -> None:
+        """Say QUIT and close the session, ignoring errors: the relay may already be gone."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.quit()
+        except OSError:
+            pass
+        finally:
+            connection.close()
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the transaction ----------------------------------------------------------------------
+
+    def _send_checked(self, sender: str, recipient: str, message: bytes) -> None:
+        reused = self._connection is not None
+        try:
+            self._transaction(self._connect(), sender, recipient, message)
+        except _ClosedBeforeMail as closed:
+            if not reused:
+                raise closed.error from None
+            # Relays close sessions that sat idle or used up their quota, and a client only
+            # notices at its next command. Nothing of this message was sent, so one more try
+            # on a fresh session is safe.
+            self._retry_on_fresh_session(sender, recipient, message)
+
+    def _retry_on_fresh_session(self, sender: str, recipient: str, message: bytes) -> None:
+        try:
+            self._transaction(self._connect(), sender, recipient, message)
+        except _ClosedBeforeMail as closed:
+            raise closed.error from None
+
+    def _transaction(
+        self, connection: smtplib.SMTP, sender: str, recipient: str, message: bytes
+    ) -> None:
+        # Commands are sent by hand rather than with sendmail() so each failure is known to
+        # have happened at MAIL, at RCPT, at DATA or after the data, and so there is
+        # visibly exactly one RCPT.
+        parameters = _mail_parameters(connection, message)
+        self._command(connection, "MAIL FROM", f"FROM:<{sender}>{parameters}", 250, recipient)
+        self._command(connection, "RCPT TO", f"TO:<{recipient}>", 250, recipient)
+        self._command(connection, "DATA", "", 354, recipient)
+        self._send_data(connection, message, recipient)
+
+    def _command(
+        self, connection: smtplib.SMTP, stage: str, argument: str, expected: int, recipient: str
+    ) -> None:
+        """Send one command; on anything but ``expected``, leave the session clean and raise."""
+        verb = stage.split()[0]
+        try:
+            code, reply = connection.docmd(verb, argument)
+        except OSError as error:  # SMTPServerDisconnected, a reset, a timeout
+            self._drop()
+            lost = TransientDeliveryError(f"connection to {self._relay} broke at {stage}: {error}")
+            if verb == "MAIL":
+                raise _ClosedBeforeMail(lost) from None
+            raise lost from None
+        if code == expected or (verb == "RCPT" and code == 251):
+            return
+        refusal = _refusal(code, reply, stage, recipient)
+        if code == 421:
+            # 421: the relay is closing the session; it will not take another command.
+            self._drop()
+            if verb == "MAIL":
+                raise _ClosedBeforeMail(refusal)
+        elif verb != "MAIL":
+            self._reset(connection)
+        raise refusal
+
+    def _send_data(self, connection: smtplib.SMTP, message: bytes, recipient: str) -> None:
+        try:
+            connection.send(_data_payload(message))
+        except OSError as error:
+            # The end marker is the last byte sent, so the relay cannot have taken the message.
+            self._drop()
+            raise TransientDeliveryError(
+                f"the connection to {self._relay} broke while sending the message: {error}"
+            ) from None
+        try:
+            code, reply = connection.getreply()
+        except OSError as error:
+            # Everything was sent; the relay may have accepted the message and we will never
+            # know. A retry may deliver it twice, so the caller counts this case.
+            self._drop()
+            raise TransientDeliveryError(
+                f"no reply from {self._relay} after the message was sent: {error}",
+                possible_duplicate=True,
+            ) from None
+        if code != 250:
+            if code == 421:
+                self._drop()
+            # After the final reply the session is ready for the next MAIL; no RSET is needed.
+            raise _refusal(code, reply, "the end of DATA", recipient)
+
+    def _reset(self, connection: smtplib.SMTP) -> None:
+        """Abort a half-done transaction with RSET; drop the session if even that fails."""
+        try:
+            code, _ = connection.rset()
+        except OSError:
+            code = -1
+        if code != 250:
+            self._drop()
+
+    # -- the session --------------------------------------------------------------------------
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is None:
+            self._connection = self._open()
+        return self._connection
+
+    def _open(self) -> smtplib.SMTP:
+        """Connect, secure and authenticate a new session, or raise a DeliveryError."""
+        connection: smtplib.SMTP | None = None
+        try:
+            connection = self._dial()
+            self._prepare(connection)
+        except DeliveryError:
+            _close_quietly(connection)
+            raise
+        except OSError as error:  # smtplib's and ssl's errors are all OSErrors
+            _close_quietly(connection)
+            raise _setup_failure(error, self._relay) from None
+        return connection
+
+    def _dial(self) -> smtplib.SMTP:
+        if self._security is SmtpSecurity.TLS:
+            return smtplib.SMTP_SSL(
+                self._host,
+                self._port,
+                local_hostname=self._local_hostname,
+                timeout=self._timeout,
+                context=self._tls,
+            )
+        return smtplib.SMTP(
+            self._host, self._port, local_hostname=self._local_hostname, timeout=self._timeout
+        )
+
+    def _prepare(self, connection: smtplib.SMTP) -> None:
+        connection.ehlo_or_helo_if_needed()
+        if self._security is SmtpSecurity.STARTTLS:
+            if not connection.has_extn("starttls"):
+                raise PermanentDeliveryError(
+                    f"{self._relay} does not offer STARTTLS and smtp_security is starttls; "
+                    "nothing is sent in clear"
+                )
+            connection.starttls(context=self._tls)
+            # RFC 3207: forget what the relay said before TLS and ask again.
+            connection.ehlo_or_helo_if_needed()
+        if self._credentials is not None:
+            if not connection.has_extn("auth"):
+                raise PermanentDeliveryError(
+                    f"{self._relay} does not offer AUTH but smtp_username is set"
+                )
+            connection.login(*self._credentials)
+
+    def _drop(self) -> None:
+        """Forget a broken session without QUIT; the next send opens a new one."""
+        connection, self._connection = self._connection, None
+        _close_quietly(connection)
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def _parse_security(security: SmtpSecurity | str) -> SmtpSecurity:
+    try:
+        return SmtpSecurity(security)
+    except ValueError:
+        raise ConfigurationError(
+            f"smtp_security must be none, starttls or tls, not {security!r}"
+        ) from None
+
+
+def _credentials(
+    username: str | None, password: str | None, security: SmtpSecurity
+) -> tuple[str, str] | None:
+    if not username and not password:
+        return None
+    if not username or password is None:
+        raise ConfigurationError("smtp_username and smtp_password must be set together")
+    if security is SmtpSecurity.NONE:
+        raise ConfigurationError(
+            "smtp_username needs smtp_security starttls or tls: "
+            "the password would cross the network in clear"
+        )
+    return username, password
+
+
+def _tls_context(ca_file: Path | str | None) -> ssl.SSLContext:
+    # Certificates and host names are always verified; there is deliberately no switch to
+    # turn that off. A ca_file replaces the system's CAs for this relay.
+    try:
+        return ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+    except OSError as error:  # a missing file, or one that holds no certificate
+        raise ConfigurationError(f"smtp_ca_file: cannot load {ca_file}: {error}") from None
+
+
+# -- checks and classification ----------------------------------------------------------------
+
+
+def _check_envelope(sender: object, recipient: object, message: object) -> None:
+    # Refuse, before a byte goes out, what cannot become one clean envelope and message.
+    if not _is_envelope_address(recipient):
+        raise PermanentDeliveryError("the recipient is not exactly one address; nothing was sent")
+    if not _is_envelope_address(sender):
+        raise PermanentDeliveryError("the sender is not exactly one address; nothing was sent")
+    if not isinstance(message, bytes):
+        raise PermanentDeliveryError("the message is not bytes; nothing was sent")
+    if _has_bare_line_break(message):
+        # Bare CR or LF next to a dot is how SMTP smuggling hides a second message.
+        raise PermanentDeliveryError(
+            "the message has a CR or LF outside a CRLF pair; nothing was sent"
+        )
+
+
+def _is_envelope_address(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and _ENVELOPE_ADDRESS.fullmatch(value) is not None
+        and value.count("@") == 1
+        and _NOT_IN_ADDRESS.isdisjoint(value)
+    )
+
+
+def _has_bare_line_break(message: bytes) -> bool:
+    pairs = message.count(_CRLF)
+    return message.count(b"\r") != pairs or message.count(b"\n") != pairs
+
+
+def _mail_parameters(connection: smtplib.SMTP, message: bytes) -> str:
+    parameters = ""
+    if connection.has_extn("size"):
+        # Lets the relay refuse an oversized message before the data is sent.
+        parameters += f" SIZE={len(message)}"
+    if not message.isascii() and connection.has_extn("8bitmime"):
+        parameters += " BODY=8BITMIME"
+    return parameters
+
+
+def _data_payload(message: bytes) -> bytes:
+    # Dot-stuffing (RFC 5321 4.5.2): a line that starts with "." gets a second one.
+    payload = message.replace(b"\r\n.", b"\r\n..")
+    if payload.startswith(b"."):
+        payload = b"." + payload
+    if not payload.endswith(_CRLF):
+        payload += _CRLF
+    return payload + b".\r\n"
+
+
+def _refusal(
+    code: int, reply: bytes | str, stage: str, recipient: str | None = None
+) -> DeliveryError:
+    """Map the relay's reply to ``stage`` to the outcome the caller sees."""
+    detail = f"{code} at {stage}: {_reply_text(reply, recipient)}"
+    known_code = code if code > 0 else None
+    # 552 is temporary (RFC 5321 4.5.3.1.10, as GNU Mailman does); so is a reply that makes no
+    # sense at this point, which says more about the relay than about the message.
+    if 500 <= code <= 599 and code != 552:
+        return PermanentDeliveryError(detail, known_code, recipient_refused=stage == "RCPT TO")
+    return TransientDeliveryError(detail, known_code)
+
+
+def _reply_text(reply: bytes | str, recipient: str | None) -> str:
+    """The relay's reply on one line, with every address (and the recipient) blanked out."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    text = _ADDRESS_IN_REPLY.sub("[address]", " ".join(text.split()))
+    local_part = recipient.partition("@")[0] if recipient else ""
+    if len(local_part) >= 3:
+        # Some relays echo just the mailbox name ("no such user: anna.schmidt").
+        text = re.sub(re.escape(local_part), "[address]", text, flags=re.IGNORECASE)
+    return text[:_MAX_REPLY_TEXT]
+
+
+def _setup_failure(error: OSError, relay: str) -> DeliveryError:
+    """Classify what went wrong while connecting, securing or authenticating a session."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        # A configuration problem for the operator to fix; retrying would not help.
+        return PermanentDeliveryError(
+            f"the TLS certificate of {relay} was refused ({error.verify_message}); "
+            "check smtp_host and smtp_ca_file"
+        )
+    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return TransientDeliveryError(f"{relay} closed the connection during the TLS handshake")
+    if isinstance(error, ssl.SSLError):
+        return PermanentDeliveryError(
+            f"TLS with {relay} failed ({error.reason}); check smtp_security and smtp_port"
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        stage = _SETUP_STAGE.get(type(error), "the session setup")
+        return _refusal(error.smtp_code, error.smtp_error, stage)
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return TransientDeliveryError(f"{relay} closed the connection: {error}")
+    if isinstance(error, smtplib.SMTPException):  # e.g. no AUTH mechanism in common
+        return PermanentDeliveryError(f"{relay}: {error}")
+    return TransientDeliveryError(f"cannot reach {relay}: {error.strerror or error}")
+
+
+def _close_quietly(connection: smtplib.SMTP | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.close()
