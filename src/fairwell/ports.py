@@ -62,9 +62,14 @@ class Clock(Protocol):
 
 
 class RenderedText(Protocol):
-    subject: str
-    text: str
-    html: str
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def html(self) -> str: ...
 
 
 class TemplateSource(Protocol):
