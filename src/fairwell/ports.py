@@ -12,7 +12,15 @@ from datetime import datetime
 from typing import Protocol
 
 from fairwell.domain.eligibility import History
-from fairwell.domain.model import Application, Decision, Job, OutboxState, Person, Stage
+from fairwell.domain.model import (
+    ApplicantRow,
+    Application,
+    Decision,
+    Job,
+    OutboxState,
+    Person,
+    Stage,
+)
 from fairwell.domain.privacy import SendTimeFacts
 from fairwell.domain.roster import RosterEntry
 from fairwell.errors import FairwellError
@@ -181,7 +189,7 @@ class Store(Protocol):
     """Persistence for the use cases. Every method is one transaction."""
 
     def upsert_applicants(
-        self, rows: Sequence[object], now: datetime, actor: str
+        self, rows: Sequence[ApplicantRow], now: datetime, actor: str
     ) -> ImportCounts: ...
 
     def jobs(self) -> list[JobSummary]: ...

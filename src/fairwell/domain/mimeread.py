@@ -18,7 +18,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
 
-_HEADER_LINE = re.compile(rb"^([!-9;-~]+):[ \t]?(.*)$")
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")
 _BOUNDARY = re.compile(r'boundary="([^"]+)"|boundary=([^\s;]+)', re.IGNORECASE)
 _CHARSET = re.compile(r'charset="?([A-Za-z0-9_.:-]+)"?', re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")

@@ -108,3 +108,28 @@ class Decision:
     note: str | None
     decided_at: datetime
     state: DecisionState = DecisionState.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicantRow:
+    """One application as the file states it, every value checked and normalised.
+
+    ``row`` is the row a person counts in the file: in a CSV the header is row 1 and the first
+    applicant row 2 (blank rows count, as in a spreadsheet); in JSON the position in the list,
+    from 1. Datetimes are always timezone-aware UTC.
+    """
+
+    row: int
+    email: str
+    first_name: str
+    last_name: str
+    job: str
+    stage: Stage
+    source: Source
+    referred_by: str | None
+    referral_aware: bool | None
+    locale: str
+    country: str | None
+    timezone: str | None
+    applied_at: datetime | None
+    last_interview_at: datetime | None

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fairwell.domain.addresses import clean_name, normalise_address
-from fairwell.domain.model import Source, Stage
+from fairwell.domain.model import ApplicantRow, Source, Stage
 from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.errors import InvalidInput
 
@@ -89,31 +89,6 @@ _APPLICATION_FIELDS = (
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
-
-
-@dataclass(frozen=True, slots=True)
-class ApplicantRow:
-    """One application as the file states it, every value checked and normalised.
-
-    ``row`` is the row a person counts in the file: in a CSV the header is row 1 and the first
-    applicant row 2 (blank rows count, as in a spreadsheet); in JSON the position in the list,
-    from 1. Datetimes are always timezone-aware UTC.
-    """
-
-    row: int
-    email: str
-    first_name: str
-    last_name: str
-    job: str
-    stage: Stage
-    source: Source
-    referred_by: str | None
-    referral_aware: bool | None
-    locale: str
-    country: str | None
-    timezone: str | None
-    applied_at: datetime | None
-    last_interview_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 from fairwell.domain.eligibility import History
 from fairwell.domain.model import (
     CLAIMABLE_STATES,
+    ApplicantRow,
     Application,
     Decision,
     DecisionState,
@@ -37,7 +38,6 @@ from fairwell.ports import (
     OutboxStatus,
     Outcome,
 )
-from fairwell.services.applicant_file import ApplicantRow
 from fairwell.storage.tables import (
     applications,
     audit_log,
@@ -207,14 +207,15 @@ class SqlStore:
 
     # --- import ------------------------------------------------------------------------
 
-    def upsert_applicants(self, rows: Sequence[object], now: datetime, actor: str) -> ImportCounts:
+    def upsert_applicants(
+        self, rows: Sequence[ApplicantRow], now: datetime, actor: str
+    ) -> ImportCounts:
         """Create or update people, jobs and applications; unchanged rows stay untouched."""
-        typed = [row for row in rows if isinstance(row, ApplicantRow)]
         counts = {"people": 0, "apps": 0, "updated": 0, "unchanged": 0, "jobs": 0}
         with self._write() as conn:
-            job_ids = self._ensure_jobs(conn, {row.job for row in typed}, now, counts)
-            person_ids = self._ensure_people(conn, typed, now, counts)
-            self._ensure_applications(conn, typed, job_ids, person_ids, now, counts)
+            job_ids = self._ensure_jobs(conn, {row.job for row in rows}, now, counts)
+            person_ids = self._ensure_people(conn, rows, now, counts)
+            self._ensure_applications(conn, rows, job_ids, person_ids, now, counts)
             _audit(conn, actor, "import", "import", None, dict(counts), now)
         return ImportCounts(
             people_created=counts["people"],
@@ -239,7 +240,7 @@ class SqlStore:
         return existing
 
     def _ensure_people(
-        self, conn: Connection, rows: list[ApplicantRow], now: datetime, counts: dict[str, int]
+        self, conn: Connection, rows: Sequence[ApplicantRow], now: datetime, counts: dict[str, int]
     ) -> dict[str, int]:
         ids: dict[str, int] = {}
         by_email = {row.email: row for row in rows}
@@ -279,7 +280,7 @@ class SqlStore:
     def _ensure_applications(
         self,
         conn: Connection,
-        rows: list[ApplicantRow],
+        rows: Sequence[ApplicantRow],
         job_ids: dict[str, int],
         person_ids: dict[str, int],
         now: datetime,
