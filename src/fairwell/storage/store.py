@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
-from sqlalchemy.engine import Row
 
-from fairwell.domain.eligibility import History
 from fairwell.domain.model import (
     CLAIMABLE_STATES,
     ApplicantRow,
-    Application,
-    Decision,
     DecisionState,
     Job,
     OutboxState,
-    Person,
-    Source,
     Stage,
 )
 from fairwell.domain.privacy import SendTimeFacts
@@ -38,9 +30,14 @@ from fairwell.ports import (
     OutboxStatus,
     Outcome,
 )
+from fairwell.storage.importer import ApplicantWriter
+from fairwell.storage.rows import (
+    applicant_query,
+    applicant_view,
+    audit,
+)
 from fairwell.storage.tables import (
     applications,
-    audit_log,
     batches,
     controls,
     decisions,
@@ -61,126 +58,6 @@ _APPLICATION_FIELDS = (
     "last_interview_at",
 )
 _PERSON_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
-
-
-def new_application_ref() -> str:
-    """A public reference for letters: random, so it says nothing about volume or order."""
-    return "FW-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(10))
-
-
-def _person(row: Row[Any]) -> Person:
-    return Person(
-        id=row.person_id,
-        email=row.email,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        locale=row.locale,
-        erased=row.erased_at is not None,
-    )
-
-
-def _application(row: Row[Any]) -> Application:
-    return Application(
-        id=row.application_id,
-        ref=row.ref,
-        job_id=row.job_id,
-        person_id=row.person_id,
-        stage=Stage(row.stage),
-        source=Source(row.source),
-        referred_by=row.referred_by,
-        referral_aware=row.referral_aware,
-        applied_at=row.applied_at,
-        last_interview_at=row.last_interview_at,
-    )
-
-
-def _decision(row: Row[Any]) -> Decision | None:
-    if row.decision_id is None:
-        return None
-    return Decision(
-        id=row.decision_id,
-        application_id=row.application_id,
-        reason_code=row.reason_code,
-        note=row.note,
-        decided_at=row.decided_at,
-        state=DecisionState(row.decision_state),
-    )
-
-
-def _applicant_query(job_id: int) -> Any:
-    active = (
-        select(decisions).where(decisions.c.state == DecisionState.ACTIVE.value).subquery("active")
-    )
-    return (
-        select(
-            applications.c.id.label("application_id"),
-            applications.c.ref,
-            applications.c.job_id,
-            applications.c.person_id,
-            applications.c.stage,
-            applications.c.source,
-            applications.c.referred_by,
-            applications.c.referral_aware,
-            applications.c.applied_at,
-            applications.c.last_interview_at,
-            persons.c.email,
-            persons.c.first_name,
-            persons.c.last_name,
-            persons.c.locale,
-            persons.c.erased_at,
-            active.c.id.label("decision_id"),
-            active.c.reason_code,
-            active.c.note,
-            active.c.decided_at,
-            active.c.state.label("decision_state"),
-            outbox.c.state.label("letter_state"),
-            suppressions.c.email.label("suppressed"),
-        )
-        .join(persons, persons.c.id == applications.c.person_id)
-        .outerjoin(active, active.c.application_id == applications.c.id)
-        .outerjoin(outbox, outbox.c.decision_id == active.c.id)
-        .outerjoin(suppressions, suppressions.c.email == persons.c.email)
-        .where(applications.c.job_id == job_id)
-        .order_by(applications.c.id)
-    )
-
-
-def _applicant_view(row: Row[Any]) -> ApplicantView:
-    letter_state = OutboxState(row.letter_state) if row.letter_state else None
-    history = History(
-        erased=row.erased_at is not None,
-        suppressed=row.suppressed is not None,
-        has_active_decision=row.decision_id is not None,
-        letter_sent=letter_state is OutboxState.SENT,
-    )
-    return ApplicantView(
-        application=_application(row),
-        person=_person(row),
-        history=history,
-        decision=_decision(row),
-        letter_state=letter_state,
-    )
-
-
-def _audit(
-    conn: Connection,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    detail: dict[str, object],
-    now: datetime,
-) -> None:
-    conn.execute(
-        insert(audit_log).values(
-            at=now,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail=json.dumps(detail, sort_keys=True),
-        )
-    )
 
 
 class SqlStore:
@@ -211,132 +88,8 @@ class SqlStore:
         self, rows: Sequence[ApplicantRow], now: datetime, actor: str
     ) -> ImportCounts:
         """Create or update people, jobs and applications; unchanged rows stay untouched."""
-        counts = {"people": 0, "apps": 0, "updated": 0, "unchanged": 0, "jobs": 0}
         with self._write() as conn:
-            job_ids = self._ensure_jobs(conn, {row.job for row in rows}, now, counts)
-            person_ids = self._ensure_people(conn, rows, now, counts)
-            self._ensure_applications(conn, rows, job_ids, person_ids, now, counts)
-            _audit(conn, actor, "import", "import", None, dict(counts), now)
-        return ImportCounts(
-            people_created=counts["people"],
-            applications_created=counts["apps"],
-            applications_updated=counts["updated"],
-            unchanged=counts["unchanged"],
-            jobs_created=counts["jobs"],
-        )
-
-    def _ensure_jobs(
-        self, conn: Connection, titles: set[str], now: datetime, counts: dict[str, int]
-    ) -> dict[str, int]:
-        existing = dict(conn.execute(select(jobs.c.title, jobs.c.id)).tuples().all())
-        for title in sorted(titles - set(existing)):
-            job_id = conn.execute(
-                insert(jobs).values(title=title, created_at=now)
-            ).inserted_primary_key
-            assert job_id is not None
-            existing[title] = job_id[0]
-            counts["jobs"] += 1
-            _audit(conn, "import", "job.created", "job", job_id[0], {}, now)
-        return existing
-
-    def _ensure_people(
-        self, conn: Connection, rows: Sequence[ApplicantRow], now: datetime, counts: dict[str, int]
-    ) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        by_email = {row.email: row for row in rows}
-        emails = list(by_email)
-        for start in range(0, len(emails), INSERT_CHUNK):
-            chunk = emails[start : start + INSERT_CHUNK]
-            for found in conn.execute(select(persons).where(persons.c.email.in_(chunk))):
-                ids[found.email] = found.id
-                wanted = {name: getattr(by_email[found.email], name) for name in _PERSON_FIELDS}
-                if any(getattr(found, name) != value for name, value in wanted.items()):
-                    conn.execute(
-                        update(persons)
-                        .where(persons.c.id == found.id)
-                        .values(**wanted, updated_at=now)
-                    )
-        new_rows = [
-            {
-                "email": email,
-                **{n: getattr(row, n) for n in _PERSON_FIELDS},
-                "created_at": now,
-                "updated_at": now,
-            }
-            for email, row in by_email.items()
-            if email not in ids
-        ]
-        for start in range(0, len(new_rows), INSERT_CHUNK):
-            conn.execute(insert(persons), new_rows[start : start + INSERT_CHUNK])
-        if new_rows:
-            counts["people"] += len(new_rows)
-            new_emails = [row["email"] for row in new_rows]
-            for start in range(0, len(new_emails), INSERT_CHUNK):
-                chunk = new_emails[start : start + INSERT_CHUNK]
-                query = select(persons.c.email, persons.c.id).where(persons.c.email.in_(chunk))
-                ids.update(conn.execute(query).tuples().all())
-        return ids
-
-    def _ensure_applications(
-        self,
-        conn: Connection,
-        rows: Sequence[ApplicantRow],
-        job_ids: dict[str, int],
-        person_ids: dict[str, int],
-        now: datetime,
-        counts: dict[str, int],
-    ) -> None:
-        existing = {
-            (found.job_id, found.person_id): found
-            for found in conn.execute(
-                select(applications).where(applications.c.job_id.in_(set(job_ids.values())))
-            )
-        }
-        new_rows = []
-        for row in rows:
-            key = (job_ids[row.job], person_ids[row.email])
-            wanted = {
-                "stage": row.stage.value,
-                "source": row.source.value,
-                "referred_by": row.referred_by,
-                "referral_aware": row.referral_aware,
-                "applied_at": row.applied_at,
-                "last_interview_at": row.last_interview_at,
-            }
-            found = existing.get(key)
-            if found is None:
-                new_rows.append(
-                    {
-                        "job_id": key[0],
-                        "person_id": key[1],
-                        "ref": new_application_ref(),
-                        **wanted,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            elif all(getattr(found, name) == wanted[name] for name in _APPLICATION_FIELDS):
-                counts["unchanged"] += 1
-            else:
-                conn.execute(
-                    update(applications)
-                    .where(applications.c.id == found.id)
-                    .values(**wanted, updated_at=now)
-                )
-                counts["updated"] += 1
-                changed = sorted(n for n in _APPLICATION_FIELDS if getattr(found, n) != wanted[n])
-                _audit(
-                    conn,
-                    "import",
-                    "application.updated",
-                    "application",
-                    found.id,
-                    {"fields": changed, "stage": row.stage.value},
-                    now,
-                )
-        for start in range(0, len(new_rows), INSERT_CHUNK):
-            conn.execute(insert(applications), new_rows[start : start + INSERT_CHUNK])
-        counts["apps"] += len(new_rows)
+            return ApplicantWriter(conn, now, actor).write(rows)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -367,11 +120,11 @@ class SqlStore:
 
     def applicants(self, job_id: int) -> list[ApplicantView]:
         with self._read() as conn:
-            return [_applicant_view(row) for row in conn.execute(_applicant_query(job_id))]
+            return [applicant_view(row) for row in conn.execute(applicant_query(job_id))]
 
     def pending_letters(self, job_id: int) -> Iterator[ApplicantView]:
         """Decided applications of the job that have no letter yet, streamed in id order."""
-        query = _applicant_query(job_id).where(outbox.c.id.is_(None))
+        query = applicant_query(job_id).where(outbox.c.id.is_(None))
         last_id = 0
         while True:
             with self._read() as conn:
@@ -382,7 +135,7 @@ class SqlStore:
                 return
             for row in page:
                 if row.decision_id is not None:
-                    yield _applicant_view(row)
+                    yield applicant_view(row)
             last_id = page[-1].application_id
 
     def roster(self, job_id: int) -> list[RosterEntry]:
@@ -438,7 +191,7 @@ class SqlStore:
         with self._write() as conn:
             for start in range(0, len(rows), INSERT_CHUNK):
                 conn.execute(insert(decisions), rows[start : start + INSERT_CHUNK])
-            _audit(
+            audit(
                 conn,
                 actor,
                 "decision.reject",
@@ -480,7 +233,7 @@ class SqlStore:
             if chunk:
                 conn.execute(insert(outbox), chunk)
                 total += len(chunk)
-            _audit(conn, actor, "batch.queued", "batch", batch_id[0], {"letters": total}, now)
+            audit(conn, actor, "batch.queued", "batch", batch_id[0], {"letters": total}, now)
         return batch_id[0], total
 
     @staticmethod
@@ -543,7 +296,7 @@ class SqlStore:
                 .all()
             )
             for outbox_id in sorted(recovered):
-                _audit(conn, owner, "letter.recovered", "outbox", outbox_id, {}, now)
+                audit(conn, owner, "letter.recovered", "outbox", outbox_id, {}, now)
             if not claimed:
                 return []
             return self._load_claimed(conn, claimed, recovered)
@@ -666,7 +419,7 @@ class SqlStore:
             .returning(outbox.c.batch_id, outbox.c.recipient)
         ).first()
         if result is None:
-            _audit(conn, owner, "letter.lease-lost", "outbox", outcome.outbox_id, {}, now)
+            audit(conn, owner, "letter.lease-lost", "outbox", outcome.outbox_id, {}, now)
             return
         if outcome.suppress_recipient:
             self._suppress(conn, result.recipient, outcome.code, now)
@@ -674,7 +427,7 @@ class SqlStore:
             conn.execute(
                 update(batches).where(batches.c.id == result.batch_id).values(state="paused")
             )
-            _audit(
+            audit(
                 conn,
                 owner,
                 "batch.paused",
@@ -684,7 +437,7 @@ class SqlStore:
                 now,
             )
         if not outcome.release:
-            _audit(
+            audit(
                 conn,
                 owner,
                 f"letter.{outcome.state.value}",
@@ -721,7 +474,7 @@ class SqlStore:
                 conn.execute(
                     update(batches).where(batches.c.state == "paused").values(state="active")
                 )
-            _audit(
+            audit(
                 conn,
                 actor,
                 "outbox.paused" if paused else "outbox.resumed",
@@ -809,7 +562,7 @@ class SqlStore:
                     updated_at=now,
                 )
             )
-            _audit(
+            audit(
                 conn,
                 actor,
                 "outbox.requeued",
@@ -830,4 +583,4 @@ class SqlStore:
         now: datetime,
     ) -> None:
         with self._write() as conn:
-            _audit(conn, actor, action, entity, entity_id, detail, now)
+            audit(conn, actor, action, entity, entity_id, detail, now)

@@ -1,0 +1,162 @@
+"""Writing an imported applicant file: people, jobs and applications, in the caller's transaction.
+
+Rows that match what is stored are left alone, so importing the same file twice changes
+nothing. Changes are audited by field name, never by value.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from fairwell.domain.model import ApplicantRow
+from fairwell.ports import ImportCounts
+from fairwell.storage.rows import audit
+from fairwell.storage.tables import applications, jobs, persons
+
+INSERT_CHUNK = 500
+_REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+_APPLICATION_FIELDS = (
+    "stage",
+    "source",
+    "referred_by",
+    "referral_aware",
+    "applied_at",
+    "last_interview_at",
+)
+_PERSON_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
+
+
+def new_application_ref() -> str:
+    """A public reference for letters: random, so it says nothing about volume or order."""
+    return "FW-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(10))
+
+
+class ApplicantWriter:
+    """Writes one import inside an open transaction."""
+
+    def __init__(self, conn: Connection, now: datetime, actor: str) -> None:
+        self.conn, self.now, self.actor = conn, now, actor
+        self.counts = {"people": 0, "apps": 0, "updated": 0, "unchanged": 0, "jobs": 0}
+
+    def write(self, rows: Sequence[ApplicantRow]) -> ImportCounts:
+        job_ids = self._ensure_jobs({row.job for row in rows})
+        person_ids = self._ensure_people(rows)
+        self._ensure_applications(rows, job_ids, person_ids)
+        audit(self.conn, self.actor, "import", "import", None, dict(self.counts), self.now)
+        return ImportCounts(
+            people_created=self.counts["people"],
+            applications_created=self.counts["apps"],
+            applications_updated=self.counts["updated"],
+            unchanged=self.counts["unchanged"],
+            jobs_created=self.counts["jobs"],
+        )
+
+    def _ensure_jobs(self, titles: set[str]) -> dict[str, int]:
+        conn, now, counts = self.conn, self.now, self.counts
+        existing = dict(conn.execute(select(jobs.c.title, jobs.c.id)).tuples().all())
+        for title in sorted(titles - set(existing)):
+            job_id = conn.execute(
+                insert(jobs).values(title=title, created_at=now)
+            ).inserted_primary_key
+            assert job_id is not None
+            existing[title] = job_id[0]
+            counts["jobs"] += 1
+            audit(conn, self.actor, "job.created", "job", job_id[0], {}, now)
+        return existing
+
+    def _ensure_people(self, rows: Sequence[ApplicantRow]) -> dict[str, int]:
+        conn, now, counts = self.conn, self.now, self.counts
+        ids: dict[str, int] = {}
+        by_email = {row.email: row for row in rows}
+        emails = list(by_email)
+        for start in range(0, len(emails), INSERT_CHUNK):
+            chunk = emails[start : start + INSERT_CHUNK]
+            for found in conn.execute(select(persons).where(persons.c.email.in_(chunk))):
+                ids[found.email] = found.id
+                wanted = {name: getattr(by_email[found.email], name) for name in _PERSON_FIELDS}
+                if any(getattr(found, name) != value for name, value in wanted.items()):
+                    conn.execute(
+                        update(persons)
+                        .where(persons.c.id == found.id)
+                        .values(**wanted, updated_at=now)
+                    )
+        new_rows = [
+            {
+                "email": email,
+                **{n: getattr(row, n) for n in _PERSON_FIELDS},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for email, row in by_email.items()
+            if email not in ids
+        ]
+        for start in range(0, len(new_rows), INSERT_CHUNK):
+            conn.execute(insert(persons), new_rows[start : start + INSERT_CHUNK])
+        if new_rows:
+            counts["people"] += len(new_rows)
+            new_emails = [row["email"] for row in new_rows]
+            for start in range(0, len(new_emails), INSERT_CHUNK):
+                chunk = new_emails[start : start + INSERT_CHUNK]
+                query = select(persons.c.email, persons.c.id).where(persons.c.email.in_(chunk))
+                ids.update(conn.execute(query).tuples().all())
+        return ids
+
+    def _ensure_applications(
+        self, rows: Sequence[ApplicantRow], job_ids: dict[str, int], person_ids: dict[str, int]
+    ) -> None:
+        conn, now, counts = self.conn, self.now, self.counts
+        existing = {
+            (found.job_id, found.person_id): found
+            for found in conn.execute(
+                select(applications).where(applications.c.job_id.in_(set(job_ids.values())))
+            )
+        }
+        new_rows = []
+        for row in rows:
+            key = (job_ids[row.job], person_ids[row.email])
+            wanted = {
+                "stage": row.stage.value,
+                "source": row.source.value,
+                "referred_by": row.referred_by,
+                "referral_aware": row.referral_aware,
+                "applied_at": row.applied_at,
+                "last_interview_at": row.last_interview_at,
+            }
+            found = existing.get(key)
+            if found is None:
+                new_rows.append(
+                    {
+                        "job_id": key[0],
+                        "person_id": key[1],
+                        "ref": new_application_ref(),
+                        **wanted,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            elif all(getattr(found, name) == wanted[name] for name in _APPLICATION_FIELDS):
+                counts["unchanged"] += 1
+            else:
+                conn.execute(
+                    update(applications)
+                    .where(applications.c.id == found.id)
+                    .values(**wanted, updated_at=now)
+                )
+                counts["updated"] += 1
+                changed = sorted(n for n in _APPLICATION_FIELDS if getattr(found, n) != wanted[n])
+                audit(
+                    conn,
+                    self.actor,
+                    "application.updated",
+                    "application",
+                    found.id,
+                    {"fields": changed, "stage": row.stage.value},
+                    now,
+                )
+        for start in range(0, len(new_rows), INSERT_CHUNK):
+            conn.execute(insert(applications), new_rows[start : start + INSERT_CHUNK])
+        counts["apps"] += len(new_rows)

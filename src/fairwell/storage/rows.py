@@ -1,0 +1,145 @@
+"""Reading rows into domain records, the shared applicant query, and audit entries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.engine import Row
+
+from fairwell.domain.eligibility import History
+from fairwell.domain.model import (
+    Application,
+    Decision,
+    DecisionState,
+    OutboxState,
+    Person,
+    Source,
+    Stage,
+)
+from fairwell.ports import ApplicantView
+from fairwell.storage.tables import (
+    applications,
+    audit_log,
+    decisions,
+    outbox,
+    persons,
+    suppressions,
+)
+
+
+def person_from(row: Row[Any]) -> Person:
+    return Person(
+        id=row.person_id,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        locale=row.locale,
+        erased=row.erased_at is not None,
+    )
+
+
+def application_from(row: Row[Any]) -> Application:
+    return Application(
+        id=row.application_id,
+        ref=row.ref,
+        job_id=row.job_id,
+        person_id=row.person_id,
+        stage=Stage(row.stage),
+        source=Source(row.source),
+        referred_by=row.referred_by,
+        referral_aware=row.referral_aware,
+        applied_at=row.applied_at,
+        last_interview_at=row.last_interview_at,
+    )
+
+
+def decision_from(row: Row[Any]) -> Decision | None:
+    if row.decision_id is None:
+        return None
+    return Decision(
+        id=row.decision_id,
+        application_id=row.application_id,
+        reason_code=row.reason_code,
+        note=row.note,
+        decided_at=row.decided_at,
+        state=DecisionState(row.decision_state),
+    )
+
+
+def applicant_query(job_id: int) -> Any:
+    active = (
+        select(decisions).where(decisions.c.state == DecisionState.ACTIVE.value).subquery("active")
+    )
+    return (
+        select(
+            applications.c.id.label("application_id"),
+            applications.c.ref,
+            applications.c.job_id,
+            applications.c.person_id,
+            applications.c.stage,
+            applications.c.source,
+            applications.c.referred_by,
+            applications.c.referral_aware,
+            applications.c.applied_at,
+            applications.c.last_interview_at,
+            persons.c.email,
+            persons.c.first_name,
+            persons.c.last_name,
+            persons.c.locale,
+            persons.c.erased_at,
+            active.c.id.label("decision_id"),
+            active.c.reason_code,
+            active.c.note,
+            active.c.decided_at,
+            active.c.state.label("decision_state"),
+            outbox.c.state.label("letter_state"),
+            suppressions.c.email.label("suppressed"),
+        )
+        .join(persons, persons.c.id == applications.c.person_id)
+        .outerjoin(active, active.c.application_id == applications.c.id)
+        .outerjoin(outbox, outbox.c.decision_id == active.c.id)
+        .outerjoin(suppressions, suppressions.c.email == persons.c.email)
+        .where(applications.c.job_id == job_id)
+        .order_by(applications.c.id)
+    )
+
+
+def applicant_view(row: Row[Any]) -> ApplicantView:
+    letter_state = OutboxState(row.letter_state) if row.letter_state else None
+    history = History(
+        erased=row.erased_at is not None,
+        suppressed=row.suppressed is not None,
+        has_active_decision=row.decision_id is not None,
+        letter_sent=letter_state is OutboxState.SENT,
+    )
+    return ApplicantView(
+        application=application_from(row),
+        person=person_from(row),
+        history=history,
+        decision=decision_from(row),
+        letter_state=letter_state,
+    )
+
+
+def audit(
+    conn: Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    detail: dict[str, object],
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(audit_log).values(
+            at=now,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            detail=json.dumps(detail, sort_keys=True),
+        )
+    )
