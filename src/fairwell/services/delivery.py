@@ -122,13 +122,16 @@ class Deliverer:
             return stats
         stats.claimed += len(claimed)
         facts = self.store.send_time_facts(claimed)
+        assert self.rosters is not None
+        # One roster look-up per job and claim, not per letter: the version check is a query.
+        rosters = {job_id: self.rosters.for_job(job_id) for job_id in {c.job_id for c in claimed}}
         pending: list[Outcome] = []
         stopped = False
         for letter in claimed:
             outcome = (
                 Outcome(letter.id, OutboxState.QUEUED, release=True)
                 if stopped
-                else self._deliver(letter, facts.get(letter.id), stats)
+                else self._deliver(letter, rosters[letter.job_id], facts.get(letter.id), stats)
             )
             stopped = stopped or outcome.pause_batch
             _count(outcome, stats)
@@ -140,15 +143,14 @@ class Deliverer:
         return stats
 
     def _deliver(
-        self, letter: ClaimedLetter, facts: SendTimeFacts | None, stats: RunStats
+        self, letter: ClaimedLetter, roster: Roster, facts: SendTimeFacts | None, stats: RunStats
     ) -> Outcome:
-        assert self.rosters is not None
         expectation = Expectation(
             envelope_recipient=letter.recipient,
             addressee_id=letter.person_id,
             locale=letter.locale,
             planned_stage=letter.planned_stage,
-            roster=self.rosters.for_job(letter.job_id),
+            roster=roster,
             facts=facts,
         )
         findings = inspect(letter.body, expectation)

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 
 from fairwell.domain.model import (
     CLAIMABLE_STATES,
@@ -38,6 +38,7 @@ from fairwell.storage.rows import (
 )
 from fairwell.storage.tables import (
     applications,
+    audit_log,
     batches,
     controls,
     decisions,
@@ -58,6 +59,23 @@ _APPLICATION_FIELDS = (
     "last_interview_at",
 )
 _PERSON_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
+
+
+# Built once: SQLAlchemy then reuses the compiled statement for every batch.
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.lease_owner == bindparam("b_owner"))
+    .values(
+        state=OutboxState.SENT.value,
+        lease_owner=None,
+        lease_until=None,
+        updated_at=bindparam("b_now"),
+        sent_at=bindparam("b_now"),
+        last_code=None,
+        last_error=None,
+        held_rule=None,
+    )
+)
 
 
 class SqlStore:
@@ -389,9 +407,25 @@ class SqlStore:
         """Write what happened, only for letters this worker still owns."""
         if not outcomes:
             return
+        plain = [o for o in outcomes if o.state is OutboxState.SENT and not o.possible_duplicate]
         with self._write() as conn:
+            self._record_sent(conn, [o.outbox_id for o in plain], owner, now)
             for outcome in outcomes:
-                self._record_one(conn, outcome, owner, now)
+                if outcome.state is not OutboxState.SENT or outcome.possible_duplicate:
+                    self._record_one(conn, outcome, owner, now)
+
+    def _record_sent(self, conn: Connection, ids: list[int], owner: str, now: datetime) -> None:
+        """The common case, written with one prepared statement for many letters."""
+        if not ids:
+            return
+        result = conn.execute(
+            _MARK_SENT, [{"b_id": i, "b_owner": owner, "b_now": now} for i in ids]
+        )
+        if result.rowcount != len(ids):
+            lost = len(ids) - result.rowcount
+            audit(conn, owner, "letter.lease-lost", "outbox", None, {"count": lost}, now)
+        entry = {"at": now, "actor": owner, "action": "letter.sent", "entity": "outbox"}
+        conn.execute(insert(audit_log), [{**entry, "entity_id": i, "detail": "{}"} for i in ids])
 
     def _record_one(self, conn: Connection, outcome: Outcome, owner: str, now: datetime) -> None:
         values: dict[str, object] = {
