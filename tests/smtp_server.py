@@ -86,7 +86,11 @@ class ScriptedSmtpServer:
     ``tls``: "none", "starttls" (offered and required before MAIL) or "implicit".
     ``auth``: a (user, password) pair that must log in (over TLS) before MAIL.
     ``close_after``: hang up after that many accepted messages on one connection.
+    ``pipelining``: advertise PIPELINING (RFC 2920); aiosmtpd answers pipelined commands in
+    order. Tests switch the default with ``pipelining_by_default``.
     """
+
+    pipelining_by_default = False
 
     def __init__(
         self,
@@ -94,7 +98,9 @@ class ScriptedSmtpServer:
         tls: TlsMode = "none",
         auth: tuple[str, str] | None = None,
         close_after: int | None = None,
+        pipelining: bool | None = None,
     ) -> None:
+        self.pipelining = self.pipelining_by_default if pipelining is None else pipelining
         self.tls = tls
         self.auth = auth
         self.close_after = close_after
@@ -191,6 +197,8 @@ class _Handler:
     ) -> list[str]:
         self._count_connection(server)
         session.host_name = hostname  # aiosmtpd leaves this to the hook once there is one
+        if self._owner.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:

@@ -24,6 +24,15 @@ from tests.conftest import FixedClock
 from tests.helpers import applicant, write_csv
 from tests.smtp_server import ScriptedSmtpServer, Step
 
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["one-by-one", "pipelined"])
+def _both_ways_of_talking_smtp(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test here runs against a relay without and with PIPELINING (RFC 2920)."""
+    monkeypatch.setattr(ScriptedSmtpServer, "pipelining_by_default", request.param)
+
+
 COMPOSER = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
 
 

@@ -163,3 +163,17 @@ def test_a_message_built_by_us_refuses_header_injection() -> None:
 
     with pytest.raises(UnsafeHeaderValue):
         letter_bytes(subject="Hello\r\nBcc: x@evil.example")
+
+
+def test_a_display_name_with_a_comma_is_still_one_recipient() -> None:
+    comma = RosterEntry(4, "zoe@example.com", "Müller, Zoë", ("FW-ZOE0000004",))
+    roster = Roster([comma, BOB])
+    text = "Dear Zoë,\n\nthank you for your application and your time with us.\n"
+    raw = letter_bytes(comma, text)
+    assert rules_broken(raw, expect(comma, roster=roster)) == set()
+
+
+def test_a_to_header_with_two_mailboxes_in_any_shape_is_held() -> None:
+    for to in (b"To: Bob <bob@example.com>, Eve <eve@example.com>", b"To: a@example.com, b@x.org"):
+        raw = letter_bytes().replace(b"To: ", to + b"\r\nX-Old-To: ", 1)
+        assert "one-recipient" in rules_broken(raw, expect())

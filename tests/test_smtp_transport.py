@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,15 @@ from fairwell.delivery.smtp import SmtpTransport
 from fairwell.errors import ConfigurationError
 from fairwell.ports import PermanentDeliveryError, TransientDeliveryError
 from tests.smtp_server import ScriptedSmtpServer, Step, unused_port
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["one-by-one", "pipelined"])
+def _both_ways_of_talking_smtp(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test here runs against a relay without and with PIPELINING (RFC 2920)."""
+    monkeypatch.setattr(ScriptedSmtpServer, "pipelining_by_default", request.param)
+
 
 SENDER = "careers@example.com"
 ANNA = "anna.schmidt@example.org"
@@ -369,4 +379,28 @@ def test_it_is_built_from_the_settings(server: ScriptedSmtpServer) -> None:
     with SmtpTransport.from_settings(settings) as transport:
         send_to_anna(transport)
 
+    assert len(server.received) == 1
+
+
+def test_with_a_pipelining_relay_mail_rcpt_and_data_go_in_one_write() -> None:
+    from fairwell.delivery import smtp as smtp_module
+
+    writes: list[bytes | str] = []
+
+    class CountingSMTP(smtplib.SMTP):
+        def send(self, s: bytes | str) -> None:
+            writes.append(s)
+            super().send(s)
+
+    with ScriptedSmtpServer(pipelining=True) as server:
+        original = smtp_module.smtplib.SMTP
+        smtp_module.smtplib.SMTP = CountingSMTP  # type: ignore[misc]
+        try:
+            transport = SmtpTransport(host=server.host, port=server.port, security="none")
+            transport.send("a@example.com", "b@example.com", b"Subject: x\r\n\r\nhi\r\n")
+            transport.close()
+        finally:
+            smtp_module.smtplib.SMTP = original  # type: ignore[misc]
+    grouped = [w for w in writes if isinstance(w, str) and w.startswith("MAIL FROM")]
+    assert grouped and "RCPT TO:<b@example.com>\r\nDATA\r\n" in grouped[0]
     assert len(server.received) == 1

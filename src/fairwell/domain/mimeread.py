@@ -29,6 +29,7 @@ class ReadLetter:
     """Header values (decoded) and text parts (decoded), as a reader would see them."""
 
     headers: list[tuple[str, str]] = field(default_factory=list)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)
     parts: list[tuple[str, str]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
 
@@ -93,7 +94,9 @@ def _read_simple(raw: bytes) -> ReadLetter:
     if not separator:
         raise _Unusual
     headers = _split_headers(head)
-    letter = ReadLetter(headers=[(name, decoded_header(value)) for name, value in headers])
+    letter = ReadLetter(
+        headers=[(name, decoded_header(value)) for name, value in headers], raw_headers=headers
+    )
     content_type = _header(headers, "content-type")
     if not content_type.lower().startswith("multipart/alternative"):
         letter.parts.append(_decode_body(body, headers))
@@ -124,7 +127,11 @@ def _part_text(part: Message) -> str:
 def read_with_email_package(raw: bytes) -> ReadLetter:
     """The general reader: any MIME structure the email package understands."""
     message = message_from_bytes(raw, policy=compat32)
-    letter = ReadLetter(headers=[(key, decoded_header(value)) for key, value in message.items()])
+    raw_headers = [(key, str(value)) for key, value in message.items()]
+    letter = ReadLetter(
+        headers=[(key, decoded_header(value)) for key, value in raw_headers],
+        raw_headers=raw_headers,
+    )
     for part in message.walk():
         if not part.is_multipart():
             letter.parts.append((part.get_content_type(), _part_text(part)))

@@ -56,6 +56,7 @@ class ParsedLetter:
 
     raw: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)
     parts: list[tuple[str, str]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     _by_name: dict[str, list[str]] | None = None
@@ -80,7 +81,13 @@ class ParsedLetter:
 def parse_letter(raw: bytes) -> ParsedLetter:
     """Decode headers and text parts of the final bytes."""
     read = read_letter(raw)
-    return ParsedLetter(raw=raw, headers=read.headers, parts=read.parts, defects=read.defects)
+    return ParsedLetter(
+        raw=raw,
+        headers=read.headers,
+        raw_headers=read.raw_headers,
+        parts=read.parts,
+        defects=read.defects,
+    )
 
 
 class Rule(Protocol):
@@ -91,6 +98,18 @@ class Rule(Protocol):
         """Return a detail (free of personal data) when the letter breaks the rule."""
 
 
+# "Name <address>" with nothing else: the shape we write. Anything else goes to getaddresses.
+_ONE_MAILBOX = re.compile(r'^(?:"[^"\\]*"|[^<>,"@]*)\s*<([^<>@\s,]+@[^<>@\s,]+)>$')
+
+
+def _to_addresses(values: list[str]) -> list[str]:
+    if len(values) == 1:
+        simple = _ONE_MAILBOX.match(" ".join(values[0].split()))
+        if simple:
+            return [simple.group(1)]
+    return [address for _, address in getaddresses(values)]
+
+
 class OneRecipient:
     name = "one-recipient"
     description = "exactly one To address, equal to the envelope recipient; no Cc or Bcc"
@@ -99,11 +118,12 @@ class OneRecipient:
         for copy_header in ("cc", "bcc", "resent-to", "resent-cc", "resent-bcc"):
             if letter.header(copy_header):
                 return f"the letter has a {copy_header.title()} header"
-        to_values = letter.header("to")
-        addresses = getaddresses(to_values)
+        # Addresses are counted in the raw header: a decoded display name may hold a comma.
+        to_values = [value for key, value in letter.raw_headers if key.lower() == "to"]
+        addresses = _to_addresses(to_values)
         if len(to_values) != 1 or len(addresses) != 1:
             return f"the To header names {len(addresses)} addresses"
-        if addresses[0][1].lower() != expect.envelope_recipient.lower():
+        if addresses[0].lower() != expect.envelope_recipient.lower():
             return "the To address differs from the envelope recipient"
         return None
 
