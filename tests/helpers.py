@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from sqlalchemy import Engine, select, update
+
 from fairwell.demo_data import HEADER
+from fairwell.storage.tables import outbox_bodies
 
 DEFAULTS = {
     "job": "Data Analyst",
@@ -31,3 +34,18 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def tamper_with_letter(engine: Engine, *, last: bool, old: bytes, new: bytes) -> int:
+    """Change a queued letter's stored bytes behind Fairwell's back; return its outbox id."""
+    order = outbox_bodies.c.outbox_id.desc() if last else outbox_bodies.c.outbox_id
+    with engine.begin() as conn:
+        outbox_id, body = conn.execute(
+            select(outbox_bodies.c.outbox_id, outbox_bodies.c.body).order_by(order)
+        ).first()  # type: ignore[misc]
+        conn.execute(
+            update(outbox_bodies)
+            .where(outbox_bodies.c.outbox_id == outbox_id)
+            .values(body=body.replace(old, new))
+        )
+    return int(outbox_id)

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
 
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import OutboxState
@@ -19,9 +18,8 @@ from fairwell.services.delivery import Deliverer, DeliveryPolicy
 from fairwell.services.importing import import_file
 from fairwell.services.planning import queue_plan
 from fairwell.storage.store import SqlStore
-from fairwell.storage.tables import outbox
 from tests.conftest import FixedClock
-from tests.helpers import applicant, write_csv
+from tests.helpers import applicant, tamper_with_letter, write_csv
 from tests.smtp_server import ScriptedSmtpServer, Step
 
 
@@ -172,12 +170,12 @@ def test_a_letter_tampered_with_after_planning_is_held_and_the_batch_stops(
     store: SqlStore, tmp_path: Path, clock: FixedClock, server: ScriptedSmtpServer
 ) -> None:
     batch_id = queue(store, tmp_path, clock, 6)
-    with store.engine.begin() as conn:
-        first_id, body = conn.execute(
-            select(outbox.c.id, outbox.c.body).order_by(outbox.c.id)
-        ).first()
-        leaked = body.replace(b"Your reference:", b"Also rejected: p5@example.com. Your reference:")
-        conn.execute(update(outbox).where(outbox.c.id == first_id).values(body=leaked))
+    tamper_with_letter(
+        store.engine,
+        last=False,
+        old=b"Your reference:",
+        new=b"Also rejected: p5@example.com. Your reference:",
+    )
 
     stats = deliverer(store, clock, smtp(server)).run_once()
 

@@ -10,13 +10,14 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.services.delivery import Deliverer, DeliveryPolicy
 from fairwell.storage.store import SqlStore
 from fairwell.storage.tables import audit_log, outbox
 from tests.conftest import FixedClock
+from tests.helpers import tamper_with_letter
 from tests.smtp_server import ScriptedSmtpServer, Step
 from tests.test_delivery_faults import queue
 
@@ -28,14 +29,7 @@ def test_a_troubled_send_leaves_no_address_or_name_in_our_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     queue(store, tmp_path, clock, len(PEOPLE))
-    with store.engine.begin() as conn:
-        first = conn.execute(select(outbox.c.id).order_by(outbox.c.id.desc())).scalar()
-        body = conn.execute(select(outbox.c.body).where(outbox.c.id == first)).scalar()
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id == first)
-            .values(body=body.replace(b"Your reference", b"Doe0? Pat Doe0"))
-        )
+    tamper_with_letter(store.engine, last=True, old=b"Your reference", new=b"Doe0? Pat Doe0")
     with ScriptedSmtpServer() as server:
         server.script(
             Step.refuse("RCPT", "550 5.1.1 <p0@example.com>: no such user"),

@@ -44,6 +44,7 @@ from fairwell.storage.tables import (
     decisions,
     jobs,
     outbox,
+    outbox_bodies,
     persons,
     suppressions,
 )
@@ -241,18 +242,30 @@ class SqlStore:
                 )
             ).inserted_primary_key
             assert batch_id is not None
-            chunk: list[dict[str, object]] = []
+            chunk: list[NewLetter] = []
             for letter in letters:
-                chunk.append(self._outbox_values(batch_id[0], letter, now))
+                chunk.append(letter)
                 if len(chunk) >= INSERT_CHUNK:
-                    conn.execute(insert(outbox), chunk)
-                    total += len(chunk)
+                    total += self._insert_letters(conn, batch_id[0], chunk, now)
                     chunk = []
-            if chunk:
-                conn.execute(insert(outbox), chunk)
-                total += len(chunk)
+            total += self._insert_letters(conn, batch_id[0], chunk, now)
             audit(conn, actor, "batch.queued", "batch", batch_id[0], {"letters": total}, now)
         return batch_id[0], total
+
+    def _insert_letters(
+        self, conn: Connection, batch_id: int, letters: list[NewLetter], now: datetime
+    ) -> int:
+        if not letters:
+            return 0
+        rows = [self._outbox_values(batch_id, letter, now) for letter in letters]
+        ids = conn.execute(
+            insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+        bodies = [
+            {"outbox_id": i, "body": letter.body} for i, letter in zip(ids, letters, strict=True)
+        ]
+        conn.execute(insert(outbox_bodies), bodies)
+        return len(letters)
 
     @staticmethod
     def _outbox_values(batch_id: int, letter: NewLetter, now: datetime) -> dict[str, object]:
@@ -265,7 +278,6 @@ class SqlStore:
             "sender": letter.sender,
             "recipient": letter.recipient,
             "message_id": letter.message_id,
-            "body": letter.body,
             "planned_stage": letter.planned_stage.value,
             "state": OutboxState.QUEUED.value,
             "attempts": 0,
@@ -288,11 +300,18 @@ class SqlStore:
         with self._write() as conn:
             if self._is_paused(conn):
                 return []
-            candidates = self._claim_candidates(now, limit)
+            abandoned = self._candidates(conn, self._abandoned(now), outbox.c.lease_until, limit)
+            waiting = [
+                self._candidates(conn, self._waiting(state, now), outbox.c.next_attempt_at, limit)
+                for state in (OutboxState.QUEUED, OutboxState.RETRY)
+            ]
+            candidates = [*abandoned, *waiting[0], *waiting[1]][:limit]
+            if not candidates:
+                return []
             recovered = set(
                 conn.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_(candidates), self._abandoned(now))
+                    .where(outbox.c.id.in_(abandoned), self._abandoned(now))
                     .values(possible_duplicates=outbox.c.possible_duplicates + 1)
                     .returning(outbox.c.id)
                 ).scalars()
@@ -320,35 +339,42 @@ class SqlStore:
             return self._load_claimed(conn, claimed, recovered)
 
     def _claimable(self, now: datetime) -> Any:
-        waiting = and_(
-            outbox.c.state.in_([state.value for state in CLAIMABLE_STATES]),
-            outbox.c.next_attempt_at <= now,
-        )
-        return or_(waiting, self._abandoned(now))
+        waiting = [self._waiting(state, now) for state in CLAIMABLE_STATES]
+        return or_(*waiting, self._abandoned(now))
+
+    @staticmethod
+    def _waiting(state: OutboxState, now: datetime) -> Any:
+        return and_(outbox.c.state == state.value, outbox.c.next_attempt_at <= now)
 
     @staticmethod
     def _abandoned(now: datetime) -> Any:
         """Claimed by a worker whose lease ran out: it died, or lost its database."""
         return and_(outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_until < now)
 
-    def _claim_candidates(self, now: datetime, limit: int) -> Any:
+    def _candidates(self, conn: Connection, condition: Any, order: Any, limit: int) -> list[int]:
+        """Ids matching one indexed condition, oldest first.
+
+        One query per state, each served by an index on (state, time), so a claim reads
+        ``limit`` rows however long the queue is. An OR of the states would scan it all.
+        """
         query = (
             select(outbox.c.id)
             .join(batches, batches.c.id == outbox.c.batch_id)
-            .where(self._claimable(now), batches.c.state == "active")
-            .order_by(outbox.c.id)
+            .where(condition, batches.c.state == "active")
+            .order_by(order)
             .limit(limit)
         )
         if self._postgres:
             query = query.with_for_update(skip_locked=True, of=outbox)
-        return query
+        return list(conn.execute(query).scalars())
 
     def _load_claimed(
         self, conn: Connection, ids: Sequence[int], recovered: set[int]
     ) -> list[ClaimedLetter]:
         query = (
-            select(outbox, applications.c.job_id, applications.c.person_id)
+            select(outbox, outbox_bodies.c.body, applications.c.job_id, applications.c.person_id)
             .join(applications, applications.c.id == outbox.c.application_id)
+            .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
             .where(outbox.c.id.in_(ids))
             .order_by(outbox.c.id)
         )
@@ -568,14 +594,19 @@ class SqlStore:
 
     def outbox_body(self, outbox_id: int) -> bytes:
         with self._read() as conn:
-            body = conn.execute(select(outbox.c.body).where(outbox.c.id == outbox_id)).scalar()
+            query = select(outbox_bodies.c.body).where(outbox_bodies.c.outbox_id == outbox_id)
+            body = conn.execute(query).scalar()
         if body is None:
             raise NotFound(f"no letter with outbox id {outbox_id}")
         return bytes(body)
 
     def letter_body_for(self, decision_id: int) -> bytes | None:
         """The stored bytes of the letter for a decision, or None before it is queued."""
-        query = select(outbox.c.body).where(outbox.c.decision_id == decision_id)
+        query = (
+            select(outbox_bodies.c.body)
+            .join(outbox, outbox.c.id == outbox_bodies.c.outbox_id)
+            .where(outbox.c.decision_id == decision_id)
+        )
         with self._read() as conn:
             body = conn.execute(query).scalar()
         return None if body is None else bytes(body)

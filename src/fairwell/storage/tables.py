@@ -129,7 +129,6 @@ outbox = Table(
     Column("sender", String(320), nullable=False),
     Column("recipient", String(320), nullable=False),
     Column("message_id", String(255), nullable=False, unique=True),
-    Column("body", LargeBinary),
     Column("planned_stage", String(16), nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
@@ -144,6 +143,16 @@ outbox = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),
+    Index("ix_outbox_state_lease_until", "state", "lease_until"),
+)
+
+# The final bytes live apart from the outbox row: state changes then rewrite a small row, not
+# a page full of letter text, and erasing a letter's text is one delete.
+outbox_bodies = Table(
+    "outbox_bodies",
+    metadata,
+    Column("outbox_id", ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
 )
 
 suppressions = Table(
