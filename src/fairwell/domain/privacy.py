@@ -228,11 +228,12 @@ _COMMON_WORDS = {
         ]
     ),
 }
-_WORD = re.compile(r"[^\W\d_]+")
+_PUNCTUATION = ".,;:!?()[]\"'«»„“”‚‘’-"
 
 
 def _language_scores(text: str) -> dict[str, int]:
-    words = _WORD.findall(text.casefold())
+    """How many distinct common words of each language the text uses."""
+    words = {word.strip(_PUNCTUATION) for word in text.casefold().split()}
     return {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
 
 

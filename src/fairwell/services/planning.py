@@ -8,11 +8,11 @@ transaction: a batch is queued whole or not at all.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from fairwell.domain.eligibility import SkipReason, letter_blocked_by
+from fairwell.domain.eligibility import letter_blocked_by
 from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.privacy import Finding
 from fairwell.domain.roster import Roster
@@ -67,10 +67,17 @@ def _skip_reason(view: ApplicantView) -> str | None:
     return str(blocked) if blocked else None
 
 
-def _composed(
-    store: Store, composer: Composer, job: Job, roster: Roster, now: datetime
+def compose_pending(
+    store: Store,
+    composer: Composer,
+    job: Job,
+    roster: Roster,
+    now: datetime,
+    after: int = 0,
+    until: int | None = None,
 ) -> Iterator[ComposedLetter | Skipped]:
-    for view in store.pending_letters(job.id):
+    """Compose every pending letter of the job (in an id range), or say why it is skipped."""
+    for view in store.pending_letters(job.id, after, until):
         reason = _skip_reason(view)
         if reason is not None:
             yield Skipped(view, reason)
@@ -88,7 +95,7 @@ def make_plan(store: Store, composer: Composer, job_title: str, now: datetime) -
             if reason is not None:
                 plan.skipped.append(Skipped(view, reason))
     roster = Roster(store.roster(job.id))
-    for item in _composed(store, composer, job, roster, now):
+    for item in compose_pending(store, composer, job, roster, now):
         _account(plan, item)
     return plan
 
@@ -109,6 +116,9 @@ class QueuedBatch:
     blocked: int
 
 
+Composing = Callable[[Job], Iterable[ComposedLetter | Skipped]]
+
+
 def queue_plan(
     store: Store,
     composer: Composer,
@@ -118,47 +128,62 @@ def queue_plan(
     now: datetime,
     expected: int | None = None,
     rate_per_second: int | None = None,
+    composing: Composing | None = None,
 ) -> QueuedBatch:
     """Write every ready letter of the plan to the outbox in one transaction.
 
     ``expected`` is the count the user confirmed: if the plan has changed since, nothing is
     queued. Letters the guard blocks are not queued; they stay in the plan until fixed.
+    ``composing`` replaces the in-process composer, e.g. with worker processes for a big job.
     """
     job = store.job_by_title(job_title)
-    roster = Roster(store.roster(job.id))
-    blocked = 0
-    queued_kinds: Counter[str] = Counter()
+    if composing is None:
+        roster = Roster(store.roster(job.id))
+        items = compose_pending(store, composer, job, roster, now)
+    else:
+        items = iter(composing(job))
+    tally = _Tally(expected)
+    letters = (_new_letter(item, composer) for item in tally.ready(items))
+    batch_id, queued = store.create_batch(job.id, letters, actor, now, rate_per_second)
+    return QueuedBatch(batch_id=batch_id, queued=queued, blocked=tally.blocked)
 
-    def ready_letters() -> Iterator[NewLetter]:
-        nonlocal blocked
-        for item in _composed(store, composer, job, roster, now):
+
+class _Tally:
+    """Counts what is queued and refuses, mid-stream, a plan that differs from the one confirmed."""
+
+    def __init__(self, expected: int | None) -> None:
+        self.expected, self.queued, self.blocked = expected, 0, 0
+
+    def ready(self, items: Iterable[ComposedLetter | Skipped]) -> Iterator[ComposedLetter]:
+        for item in items:
             if isinstance(item, Skipped):
                 continue
             if item.findings:
-                blocked += 1
+                self.blocked += 1
                 continue
-            queued_kinds[item.kind.value] += 1
-            if expected is not None and sum(queued_kinds.values()) > expected:
-                raise PlanChanged(f"the plan now has more than the {expected} letters confirmed")
-            yield NewLetter(
-                decision_id=item.view.decision.id if item.view.decision else 0,
-                application_id=item.view.application.id,
-                kind=item.kind.value,
-                locale=item.view.person.locale,
-                sender=composer.sender.address,
-                recipient=item.view.person.email,
-                message_id=item.message_id,
-                body=item.body,
-                planned_stage=item.view.application.stage,
-            )
-        if expected is not None and sum(queued_kinds.values()) != expected:
+            self.queued += 1
+            if self.expected is not None and self.queued > self.expected:
+                raise PlanChanged(
+                    f"the plan now has more than the {self.expected} letters confirmed"
+                )
+            yield item
+        if self.expected is not None and self.queued != self.expected:
             raise PlanChanged(
-                f"the plan now has {sum(queued_kinds.values())} letters, not the {expected} "
-                "confirmed; nothing was queued"
+                f"the plan now has {self.queued} letters, not the {self.expected} confirmed; "
+                "nothing was queued"
             )
 
-    batch_id, queued = store.create_batch(job.id, ready_letters(), actor, now, rate_per_second)
-    return QueuedBatch(batch_id=batch_id, queued=queued, blocked=blocked)
 
-
-SKIP_REASONS_IN_ORDER = [str(reason) for reason in SkipReason] + [NO_DECISION, LETTER_EXISTS]
+def _new_letter(item: ComposedLetter, composer: Composer) -> NewLetter:
+    assert item.view.decision is not None
+    return NewLetter(
+        decision_id=item.view.decision.id,
+        application_id=item.view.application.id,
+        kind=item.kind.value,
+        locale=item.view.person.locale,
+        sender=composer.sender.address,
+        recipient=item.view.person.email,
+        message_id=item.message_id,
+        body=item.body,
+        planned_stage=item.view.application.stage,
+    )

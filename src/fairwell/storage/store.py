@@ -141,10 +141,18 @@ class SqlStore:
         with self._read() as conn:
             return [applicant_view(row) for row in conn.execute(applicant_query(job_id))]
 
-    def pending_letters(self, job_id: int) -> Iterator[ApplicantView]:
-        """Decided applications of the job that have no letter yet, streamed in id order."""
+    def pending_letters(
+        self, job_id: int, after: int = 0, until: int | None = None
+    ) -> Iterator[ApplicantView]:
+        """Decided applications of the job that have no letter yet, streamed in id order.
+
+        ``after`` and ``until`` bound the application ids (after < id <= until), so several
+        processes can each compose one range.
+        """
         query = applicant_query(job_id).where(outbox.c.id.is_(None))
-        last_id = 0
+        if until is not None:
+            query = query.where(applications.c.id <= until)
+        last_id = after
         while True:
             with self._read() as conn:
                 page = conn.execute(
@@ -156,6 +164,11 @@ class SqlStore:
                 if row.decision_id is not None:
                     yield applicant_view(row)
             last_id = page[-1].application_id
+
+    def application_ids(self, job_id: int) -> list[int]:
+        query = select(applications.c.id).where(applications.c.job_id == job_id)
+        with self._read() as conn:
+            return sorted(conn.execute(query).scalars())
 
     def roster(self, job_id: int) -> list[RosterEntry]:
         query = (
