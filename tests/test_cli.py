@@ -237,3 +237,20 @@ def test_the_mailsink_command_stores_what_it_receives(tmp_path: Path) -> None:
         assert sink.wait(10) == 0
     stored = read_sink(tmp_path / "box")
     assert [(m.mail_from, m.rcpt_tos) for m in stored] == [("a@example.com", ["b@example.com"])]
+
+
+def test_send_can_use_several_processes(imported: dict[str, str], sink: MailSink) -> None:
+    run(
+        imported,
+        "reject",
+        "--job",
+        "Data Analyst",
+        "--all-except-hired",
+        "--reason",
+        "position-filled",
+    )
+    code, out, _ = run(imported, "send", "--job", "Data Analyst", "--yes", "--processes", "2")
+    assert code == 0, out
+    assert sorted(m.rcpt_tos[0] for m in read_sink(sink.directory)) == sorted(
+        f"p{i}@example.com" for i in range(35)
+    )

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,10 +23,13 @@ from sqlalchemy.exc import OperationalError
 
 from fairwell.config import load_settings
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.domain.model import OutboxState
+from fairwell.domain.model import FINAL_STATES, OutboxState
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import ConfigurationError, FairwellError
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
+
+if TYPE_CHECKING:
+    from fairwell.worker.pool import WorkerPool
 
 app = typer.Typer(
     help="Fairwell: private, honest, timely letters to every applicant who is not hired.",
@@ -373,9 +376,15 @@ def send(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="queue only; `fairwell worker` delivers")
     ] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes", min=1, help="worker processes (default: every core for big batches)"
+        ),
+    ] = None,
 ) -> None:
     """Queue the plan's letters and deliver them, with a progress bar."""
-    from fairwell.services.planning import queue_plan
+    from fairwell.worker.pool import WORTH_IT, WorkerPool, default_processes
 
     runtime = _runtime()
     current = _make_plan(runtime, job)
@@ -386,34 +395,60 @@ def send(
         _send_canary(runtime, job, canary, yes)
     if not yes:
         _confirm_count(current.ready, runtime.settings.confirm_threshold)
+    if processes is None:
+        processes = default_processes() if current.ready >= WORTH_IT else 1
+    if processes == 1:
+        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, None)
+        return
+    with WorkerPool(runtime.settings, processes) as pool:
+        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, pool)
+
+
+def _queue_and_deliver(
+    runtime: Runtime,
+    job: str,
+    expected: int,
+    rate: float | None,
+    no_wait: bool,
+    pool: WorkerPool | None,
+) -> None:
+    from fairwell.services.planning import queue_plan
+
+    now = runtime.clock.now()
     batch = queue_plan(
         runtime.store,
         runtime.composer,
         job,
         actor=ACTOR,
-        now=runtime.clock.now(),
-        expected=current.ready,
+        now=now,
+        expected=expected,
         rate_per_second=int(rate) if rate else None,
+        composing=pool.composing(now) if pool else None,
     )
     out.print(f"batch {batch.batch_id}: {batch.queued} letter(s) queued")
-    if no_wait:
-        return
-    _deliver_with_progress(runtime, batch.batch_id, batch.queued, rate)
+    if not no_wait:
+        _deliver_with_progress(runtime, batch.batch_id, batch.queued, rate, pool)
 
 
-def _deliver_with_progress(runtime: Runtime, batch_id: int, total: int, rate: float | None) -> None:
+def _deliver_with_progress(
+    runtime: Runtime, batch_id: int, total: int, rate: float | None, pool: WorkerPool | None
+) -> None:
     from fairwell.worker.embedded import run_batch
 
     columns = (TextColumn("delivering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         task = progress.add_task("deliver", total=total)
-        run_batch(
-            make_deliverer(runtime, rate),
-            batch_id,
-            on_round=lambda stats: progress.update(
-                task, completed=stats.sent + stats.failed + stats.held + stats.quarantined
-            ),
-        )
+
+        def show_done() -> None:
+            counts = runtime.store.outbox_status(batch_id).counts
+            done = sum(counts.get(s.value, 0) for s in FINAL_STATES)
+            progress.update(task, completed=done)
+
+        if pool is None:
+            run_batch(make_deliverer(runtime, rate), batch_id, on_round=lambda _: show_done())
+        else:
+            pool.deliver(batch_id, rate, on_progress=show_done)
+        show_done()
     _finish_report(runtime, batch_id)
 
 

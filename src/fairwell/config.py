@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         default=120.0, gt=0, description="how long a worker owns a claimed letter"
     )
-    claim_batch: int = Field(default=100, ge=1, le=5000, description="letters claimed at once")
+    claim_batch: int = Field(default=250, ge=1, le=5000, description="letters claimed at once")
     commit_every: int = Field(
         default=20,
         ge=1,

@@ -29,7 +29,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _begin(connection: Any) -> None:
     # Writers take the lock up front; readers use a deferred BEGIN so that, in WAL mode, they
     # never wait for a writer (a batch being queued reads while it writes).
-    write = connection.get_execution_options().get("fairwell_write", True)
+    options = connection.get_execution_options()
+    write = options.get("fairwell_write", True)
+    # Delivery bookkeeping (claims, results) commits without waiting for the disk: a process
+    # crash loses none of it (WAL), and a power cut can only make a letter go twice, never
+    # lose one. Everything else, queued letters first, waits for the disk (FULL).
+    durable = options.get("fairwell_durable", True)
+    connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 

@@ -87,9 +87,9 @@ class SqlStore:
         self._postgres = engine.dialect.name == "postgresql"
 
     @contextmanager
-    def _transaction(self, write: bool) -> Iterator[Connection]:
+    def _transaction(self, write: bool, durable: bool = True) -> Iterator[Connection]:
         with self.engine.connect() as conn:
-            conn.execution_options(fairwell_write=write)
+            conn.execution_options(fairwell_write=write, fairwell_durable=durable)
             with conn.begin():
                 yield conn
 
@@ -100,6 +100,10 @@ class SqlStore:
     def _write(self) -> AbstractContextManager[Connection]:
         """A write transaction; on SQLite it takes the write lock up front (IMMEDIATE)."""
         return self._transaction(write=True)
+
+    def _bookkeeping(self) -> AbstractContextManager[Connection]:
+        """A write transaction for delivery bookkeeping; see storage/engine.py on durability."""
+        return self._transaction(write=True, durable=False)
 
     # --- import ------------------------------------------------------------------------
 
@@ -310,7 +314,7 @@ class SqlStore:
         A letter whose lease ran out (its worker died) comes back here, marked ``recovered``:
         it may already have reached the relay, so a resend is counted as a possible duplicate.
         """
-        with self._write() as conn:
+        with self._bookkeeping() as conn:
             if self._is_paused(conn):
                 return []
             abandoned = self._candidates(conn, self._abandoned(now), outbox.c.lease_until, limit)
@@ -447,7 +451,7 @@ class SqlStore:
         if not outcomes:
             return
         plain = [o for o in outcomes if o.state is OutboxState.SENT and not o.possible_duplicate]
-        with self._write() as conn:
+        with self._bookkeeping() as conn:
             self._record_sent(conn, [o.outbox_id for o in plain], owner, now)
             for outcome in outcomes:
                 if outcome.state is not OutboxState.SENT or outcome.possible_duplicate:

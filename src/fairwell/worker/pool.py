@@ -1,0 +1,156 @@
+"""Use every core for a big send: compose letters and deliver them in worker processes.
+
+One Python process composes or delivers about one letter per core at a time; a large batch
+is split across processes that share nothing but the database. The database stays the source
+of truth: composing processes only return letters (the parent writes the whole batch in one
+transaction), and delivering processes claim with leases exactly as separate workers do.
+Processes are started with ``spawn``, so none inherits a database connection or a thread.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from fairwell.config import Settings
+from fairwell.domain.model import Job
+from fairwell.domain.roster import Roster
+from fairwell.services.compose import ComposedLetter
+from fairwell.services.delivery import RunStats
+from fairwell.services.planning import Skipped, compose_pending
+from fairwell.worker.embedded import run_batch
+
+CHUNK = 250
+# Below this many letters the processes' start-up costs more than it saves.
+WORTH_IT = 2000
+
+_process_state: dict[str, Any] = {}
+
+
+def default_processes() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _start_process(settings_values: dict[str, Any]) -> None:
+    from fairwell.runtime import open_runtime
+
+    _process_state["runtime"] = open_runtime(Settings(**settings_values))
+    _process_state["rosters"] = {}
+
+
+def _roster(job_id: int) -> Roster:
+    rosters: dict[int, Roster] = _process_state["rosters"]
+    if job_id not in rosters:
+        rosters[job_id] = Roster(_process_state["runtime"].store.roster(job_id))
+    return rosters[job_id]
+
+
+def _compose_range(
+    job: Job, after: int, until: int, now: datetime
+) -> list[ComposedLetter | Skipped]:
+    runtime = _process_state["runtime"]
+    return list(
+        compose_pending(runtime.store, runtime.composer, job, _roster(job.id), now, after, until)
+    )
+
+
+def _ranges(ids: list[int]) -> Iterator[tuple[int, int]]:
+    previous = 0
+    for start in range(0, len(ids), CHUNK):
+        last = ids[min(start + CHUNK, len(ids)) - 1]
+        yield previous, last
+        previous = last
+
+
+class WorkerPool:
+    """Worker processes for one big send: they compose the batch, then deliver it.
+
+    One pool serves both steps, so the processes' start-up (about half a second each, run in
+    parallel) is paid once. Use it as a context manager.
+    """
+
+    def __init__(self, settings: Settings, processes: int) -> None:
+        self.settings, self.processes = settings, processes
+        self._executor = ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_process,
+            initargs=(settings.model_dump(),),
+        )
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def composing(self, now: datetime) -> Callable[[Job], Iterator[ComposedLetter | Skipped]]:
+        """A ``composing`` source for :func:`queue_plan`.
+
+        Results come back in id order with at most two chunks per process in flight, so the
+        parent's memory stays flat however large the job.
+        """
+
+        def compose(job: Job) -> Iterator[ComposedLetter | Skipped]:
+            ranges = list(_ranges(self._application_ids(job)))
+            window = 2 * self.processes
+            waiting: deque[Future[list[ComposedLetter | Skipped]]] = deque()
+            for after, until in ranges:
+                waiting.append(self._executor.submit(_compose_range, job, after, until, now))
+                if len(waiting) >= window:
+                    yield from waiting.popleft().result()
+            while waiting:
+                yield from waiting.popleft().result()
+
+        return compose
+
+    def _application_ids(self, job: Job) -> list[int]:
+        from fairwell.runtime import open_runtime
+
+        runtime = open_runtime(self.settings)
+        try:
+            return runtime.store.application_ids(job.id)
+        finally:
+            runtime.close()
+
+    def deliver(
+        self,
+        batch_id: int,
+        rate: float | None = None,
+        on_progress: Callable[[], None] | None = None,
+    ) -> RunStats:
+        """Deliver a batch with every process; returns their stats added up.
+
+        A global ``rate`` is shared out evenly between the processes.
+        """
+        share = rate / self.processes if rate else None
+        futures = [
+            self._executor.submit(_deliver_batch, batch_id, share) for _ in range(self.processes)
+        ]
+        while not all(future.done() for future in futures):
+            if on_progress is not None:
+                on_progress()
+            time.sleep(0.2)
+        return _added([future.result() for future in futures])
+
+
+def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
+    from fairwell.runtime import make_deliverer
+
+    return run_batch(make_deliverer(_process_state["runtime"], rate), batch_id)
+
+
+def _added(parts: list[RunStats]) -> RunStats:
+    total = RunStats()
+    for part in parts:
+        for name in ("claimed", "sent", "retried", "failed", "held", "quarantined", "released"):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.possible_duplicates += part.possible_duplicates
+        total.findings.extend(part.findings)
+    return total

@@ -1,0 +1,56 @@
+"""A big send on every core: worker processes compose and deliver, nothing twice, nothing lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.runtime import init_database, open_runtime
+from fairwell.services.decisions import Selection, reject
+from fairwell.services.importing import import_file
+from fairwell.services.planning import make_plan, queue_plan
+from fairwell.worker.pool import WorkerPool
+from tests.conftest import settings_for
+from tests.helpers import applicant, write_csv
+
+PEOPLE = 600
+
+
+def test_two_processes_compose_and_deliver_every_letter_exactly_once(tmp_path: Path) -> None:
+    with MailSink(tmp_path / "mail", port=0) as sink:
+        settings = settings_for(f"sqlite:///{tmp_path / 'pool.db'}", sink.port, claim_batch=50)
+        init_database(settings)
+        runtime = open_runtime(settings)
+        rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(PEOPLE)]
+        rows.append(applicant("hired@example.com", "Hana", "Hired", stage="hired"))
+        now = runtime.clock.now()
+        import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=now)
+        reject(
+            runtime.store,
+            "Data Analyst",
+            Selection(all_except_hired=True),
+            "role-closed",
+            note=None,
+            actor="t",
+            now=now,
+        )
+        planned = make_plan(runtime.store, runtime.composer, "Data Analyst", now).ready
+
+        with WorkerPool(settings, processes=2) as pool:
+            batch = queue_plan(
+                runtime.store,
+                runtime.composer,
+                "Data Analyst",
+                actor="t",
+                now=now,
+                expected=planned,
+                composing=pool.composing(now),
+            )
+            stats = pool.deliver(batch.batch_id)
+
+        assert planned == batch.queued == stats.sent == PEOPLE
+        received = Counter(message.rcpt_tos[0] for message in read_sink(sink.directory))
+        assert received == Counter({f"p{i}@example.com": 1 for i in range(PEOPLE)})
+        assert runtime.store.outbox_status().counts == {"sent": PEOPLE}
+        runtime.close()
