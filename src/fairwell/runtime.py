@@ -15,7 +15,6 @@ from fairwell.delivery.smtp import SmtpTransport
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
-from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.store import SqlStore
 
@@ -47,6 +46,10 @@ def open_runtime(settings: Settings) -> Runtime:
 
 
 def init_database(settings: Settings) -> None:
+    # Alembic is imported only here: every other command, and every worker process, starts
+    # faster without it.
+    from fairwell.storage import migrate
+
     engine = make_engine(settings.database_url)
     try:
         migrate.upgrade(engine)

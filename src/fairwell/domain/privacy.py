@@ -228,12 +228,9 @@ _COMMON_WORDS = {
         ]
     ),
 }
-_PUNCTUATION = ".,;:!?()[]\"'«»„“”‚‘’-"
-
-
 def _language_scores(text: str) -> dict[str, int]:
-    """How many distinct common words of each language the text uses."""
-    words = {word.strip(_PUNCTUATION) for word in text.casefold().split()}
+    """How many distinct common words of each language the text uses (as whole words)."""
+    words = set(text.casefold().split())
     return {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
 
 
