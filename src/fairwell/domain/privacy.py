@@ -228,6 +228,8 @@ _COMMON_WORDS = {
         ]
     ),
 }
+
+
 def _language_scores(text: str) -> dict[str, int]:
     """How many distinct common words of each language the text uses (as whole words)."""
     words = set(text.casefold().split())

@@ -389,7 +389,20 @@ class SqlStore:
         self, conn: Connection, ids: Sequence[int], recovered: set[int]
     ) -> list[ClaimedLetter]:
         query = (
-            select(outbox, outbox_bodies.c.body, applications.c.job_id, applications.c.person_id)
+            select(
+                outbox.c.id,
+                outbox.c.batch_id,
+                outbox.c.application_id,
+                outbox.c.sender,
+                outbox.c.recipient,
+                outbox.c.locale,
+                outbox.c.planned_stage,
+                outbox.c.attempts,
+                outbox.c.created_at,
+                outbox_bodies.c.body,
+                applications.c.job_id,
+                applications.c.person_id,
+            )
             .join(applications, applications.c.id == outbox.c.application_id)
             .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
             .where(outbox.c.id.in_(ids))
