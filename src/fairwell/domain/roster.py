@@ -63,38 +63,73 @@ def _bounded(text: str, start: int, end: int) -> bool:
     return True
 
 
+_KINDS = tuple(IdentifierKind)
+_LENGTH_BITS = 10  # identifiers are at most 401 characters (two 200-character names)
+
+
 class Roster:
-    """An automaton over every identifier of every person on a roster."""
+    """An automaton over every identifier of every person on a roster.
+
+    Each identifier's value is one machine integer (owner, kind and length packed together),
+    not a Python object, so a roster costs about a kilobyte a person. The few identifiers that
+    several people share (two people called Ann Lee) are kept in a dictionary; their value in
+    the automaton is minus their length.
+    """
 
     def __init__(self, entries: Iterable[RosterEntry]) -> None:
-        owners: dict[tuple[str, IdentifierKind], set[int]] = {}
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        self._shared: dict[str, dict[IdentifierKind, set[int]]] = {}
         self.size = 0
         for entry in entries:
             self.size += 1
             for pattern, kind in _identifiers(entry):
-                owners.setdefault((pattern, kind), set()).add(entry.person_id)
-        automaton = ahocorasick.Automaton()
-        merged: dict[str, list[tuple[IdentifierKind, frozenset[int]]]] = {}
-        for (pattern, kind), people in owners.items():
-            merged.setdefault(pattern, []).append((kind, frozenset(people)))
-        for pattern, values in merged.items():
-            automaton.add_word(pattern, (len(pattern), tuple(values)))
-        if merged:
-            automaton.make_automaton()
-        self._automaton = automaton if merged else None
+                self._add(pattern, kind, entry.person_id)
+        if self.size:
+            self._automaton.make_automaton()
+
+    def _add(self, pattern: str, kind: IdentifierKind, person_id: int) -> None:
+        code = ((person_id * len(_KINDS) + _KINDS.index(kind)) << _LENGTH_BITS) | len(pattern)
+        existing = self._automaton.get(pattern, None)
+        if existing is None:
+            self._automaton.add_word(pattern, code)
+            return
+        if existing == code:
+            return
+        if existing >= 0:
+            owner, old_kind = self._decode(existing)
+            self._shared[pattern] = {old_kind: {owner}}
+            self._automaton.add_word(pattern, -len(pattern))
+        self._shared[pattern].setdefault(kind, set()).add(person_id)
+
+    @staticmethod
+    def _decode(code: int) -> tuple[int, IdentifierKind]:
+        owner, kind_index = divmod(code >> _LENGTH_BITS, len(_KINDS))
+        return owner, _KINDS[kind_index]
+
+    def _owners(
+        self, code: int, text: str, end: int
+    ) -> tuple[int, list[tuple[IdentifierKind, set[int]]]]:
+        """Length of the match and who owns it, for a value found in the automaton."""
+        if code >= 0:
+            owner, kind = self._decode(code)
+            return code & ((1 << _LENGTH_BITS) - 1), [(kind, {owner})]
+        length = -code
+        return length, list(self._shared[text[end - length : end]].items())
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
-        if self._automaton is None:
+        if not self.size:
             return []
         folded = fold(text)
         own_spans: list[tuple[int, int]] = []
         foreign: list[tuple[int, int, Mention]] = []
-        for end_index, (length, values) in self._automaton.iter(folded):
-            start, end = end_index - length + 1, end_index + 1
-            for kind, people in values:
-                if not _bounded(folded, start, end):
-                    continue
+        for end_index, code in self._automaton.iter(folded):
+            end = end_index + 1
+            length, owners = self._owners(code, folded, end)
+            start = end - length
+            if not _bounded(folded, start, end):
+                continue
+            for kind, people in owners:
                 if addressee_id in people:
                     own_spans.append((start, end))
                 else:
