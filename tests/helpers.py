@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
 from fairwell.demo_data import HEADER
+from fairwell.ports import Store
+from fairwell.services.decisions import Selection, reject
+from fairwell.services.importing import import_file
 from fairwell.storage.tables import outbox_bodies
 
 DEFAULTS = {
@@ -49,3 +53,28 @@ def tamper_with_letter(engine: Engine, *, last: bool, old: bytes, new: bytes) ->
             .values(body=body.replace(old, new))
         )
     return int(outbox_id)
+
+
+def people(count: int, **fields: str) -> list[dict[str, str]]:
+    """``count`` applicants for the Data Analyst job: p0@example.com, Pat Doe0, ..."""
+    return [applicant(f"p{i}@example.com", "Pat", f"Doe{i}", **fields) for i in range(count)]
+
+
+def import_and_reject_all(
+    store: Store,
+    csv_path: Path,
+    rows: list[dict[str, str]],
+    now: datetime,
+    reason: str = "position-filled",
+) -> None:
+    """Import the rows and reject everyone in the Data Analyst job but the hired."""
+    import_file(store, write_csv(csv_path, rows), actor="t", now=now)
+    reject(
+        store,
+        "Data Analyst",
+        Selection(all_except_hired=True),
+        reason,
+        note=None,
+        actor="t",
+        now=now,
+    )

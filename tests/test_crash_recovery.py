@@ -16,11 +16,9 @@ from pathlib import Path
 
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.runtime import init_database, open_runtime
-from fairwell.services.decisions import Selection, reject
-from fairwell.services.importing import import_file
 from fairwell.services.planning import queue_plan
 from tests.conftest import settings_for
-from tests.helpers import applicant, write_csv
+from tests.helpers import import_and_reject_all, people
 
 LETTERS = 300
 
@@ -50,18 +48,8 @@ def test_a_worker_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
         settings = settings_for(url, sink.port)
         init_database(settings)
         runtime = open_runtime(settings)
-        rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(LETTERS)]
         now = runtime.clock.now()
-        import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=now)
-        reject(
-            runtime.store,
-            "Data Analyst",
-            Selection(all_except_hired=True),
-            "position-filled",
-            note=None,
-            actor="t",
-            now=now,
-        )
+        import_and_reject_all(runtime.store, tmp_path / "a.csv", people(LETTERS), now)
         queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now)
 
         env = {

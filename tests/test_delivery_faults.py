@@ -13,13 +13,11 @@ from fairwell.ports import Transport
 from fairwell.rendering import LetterTemplates
 from fairwell.services import outbox as outbox_service
 from fairwell.services.compose import Composer, Sender
-from fairwell.services.decisions import Selection, reject
 from fairwell.services.delivery import Deliverer, DeliveryPolicy
-from fairwell.services.importing import import_file
 from fairwell.services.planning import queue_plan
 from fairwell.storage.store import SqlStore
 from tests.conftest import FixedClock
-from tests.helpers import applicant, tamper_with_letter, write_csv
+from tests.helpers import import_and_reject_all, people, tamper_with_letter
 from tests.smtp_server import ScriptedSmtpServer, Step
 
 
@@ -41,17 +39,7 @@ def server() -> Iterator[ScriptedSmtpServer]:
 
 
 def queue(store: SqlStore, tmp_path: Path, clock: FixedClock, count: int) -> int:
-    rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(count)]
-    import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
-    reject(
-        store,
-        "Data Analyst",
-        Selection(all_except_hired=True),
-        "position-filled",
-        note=None,
-        actor="t",
-        now=clock.now(),
-    )
+    import_and_reject_all(store, tmp_path / "a.csv", people(count), clock.now())
     return queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now()).batch_id
 
 

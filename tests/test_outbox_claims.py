@@ -11,14 +11,12 @@ import pytest
 from fairwell.domain.model import OutboxState
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
-from fairwell.services.decisions import Selection, reject
-from fairwell.services.importing import import_file
 from fairwell.services.planning import PlanChanged, make_plan, queue_plan
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.store import SqlStore
 from tests.conftest import FixedClock
-from tests.helpers import applicant, write_csv
+from tests.helpers import import_and_reject_all, people
 
 COMPOSER = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
 
@@ -31,22 +29,16 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
 
 
 def queued_store(url: str, tmp_path: Path, clock: FixedClock, count: int) -> SqlStore:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    store = SqlStore(engine)
-    rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(count)]
-    import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
-    reject(
-        store,
-        "Data Analyst",
-        Selection(all_except_hired=True),
-        "position-filled",
-        note=None,
-        actor="t",
-        now=clock.now(),
-    )
+    store = migrated_store(url)
+    import_and_reject_all(store, tmp_path / "a.csv", people(count), clock.now())
     queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now())
     return store
+
+
+def migrated_store(url: str) -> SqlStore:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    return SqlStore(engine)
 
 
 def test_two_workers_never_claim_the_same_letter(
@@ -90,25 +82,13 @@ def test_a_dead_workers_letters_come_back_when_the_lease_ends(
 def test_a_batch_is_queued_whole_or_not_at_all(
     database_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    store = SqlStore(engine)
-    rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(700)]
-    import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
-    reject(
-        store,
-        "Data Analyst",
-        Selection(all_except_hired=True),
-        "position-filled",
-        note=None,
-        actor="t",
-        now=clock.now(),
-    )
+    store = migrated_store(database_url)
+    import_and_reject_all(store, tmp_path / "a.csv", people(700), clock.now())
     with pytest.raises(PlanChanged):
         queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now(), expected=699)
     assert store.outbox_status().counts == {}
     assert make_plan(store, COMPOSER, "Data Analyst", clock.now()).ready == 700
-    engine.dispose()
+    store.engine.dispose()
 
 
 def test_a_paused_outbox_gives_out_nothing(tmp_path: Path, clock: FixedClock) -> None:

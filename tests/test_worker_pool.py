@@ -7,12 +7,10 @@ from pathlib import Path
 
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.runtime import init_database, open_runtime
-from fairwell.services.decisions import Selection, reject
-from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.worker.pool import WorkerPool
 from tests.conftest import settings_for
-from tests.helpers import applicant, write_csv
+from tests.helpers import applicant, import_and_reject_all, people
 
 PEOPLE = 600
 
@@ -22,19 +20,9 @@ def test_two_processes_compose_and_deliver_every_letter_exactly_once(tmp_path: P
         settings = settings_for(f"sqlite:///{tmp_path / 'pool.db'}", sink.port, claim_batch=50)
         init_database(settings)
         runtime = open_runtime(settings)
-        rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(PEOPLE)]
-        rows.append(applicant("hired@example.com", "Hana", "Hired", stage="hired"))
+        rows = [*people(PEOPLE), applicant("hired@example.com", "Hana", "Hired", stage="hired")]
         now = runtime.clock.now()
-        import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=now)
-        reject(
-            runtime.store,
-            "Data Analyst",
-            Selection(all_except_hired=True),
-            "role-closed",
-            note=None,
-            actor="t",
-            now=now,
-        )
+        import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now, "role-closed")
         planned = make_plan(runtime.store, runtime.composer, "Data Analyst", now).ready
 
         with WorkerPool(settings, processes=2) as pool:

@@ -11,22 +11,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fairwell.services.applicant_file import COLUMNS
+
 JOB_TITLE = "Business Product Manager"
-HEADER = [
-    "email",
-    "first_name",
-    "last_name",
-    "job",
-    "stage",
-    "source",
-    "referred_by",
-    "referral_aware",
-    "locale",
-    "country",
-    "timezone",
-    "applied_at",
-    "last_interview_at",
-]
+HEADER = list(COLUMNS)
 FIRST = [
     "Ann",
     "Anne",

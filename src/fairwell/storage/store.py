@@ -30,7 +30,7 @@ from fairwell.ports import (
     OutboxStatus,
     Outcome,
 )
-from fairwell.storage.importer import ApplicantWriter
+from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter
 from fairwell.storage.rows import (
     applicant_query,
     applicant_view,
@@ -48,19 +48,6 @@ from fairwell.storage.tables import (
     persons,
     suppressions,
 )
-
-INSERT_CHUNK = 500
-_REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-_APPLICATION_FIELDS = (
-    "stage",
-    "source",
-    "referred_by",
-    "referral_aware",
-    "applied_at",
-    "last_interview_at",
-)
-_PERSON_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
-
 
 # Built once: SQLAlchemy then reuses the compiled statement for every batch.
 _MARK_SENT = (
