@@ -14,7 +14,7 @@ import pytest
 
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.demo_data import JOB_TITLE, write_demo_csv
-from fairwell.domain.model import OutboxState
+from fairwell.domain.model import OutboxState, Stage
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
@@ -42,7 +42,7 @@ def runtime(database_url: str, sink: MailSink, clock: FixedClock) -> Iterator[Ru
     settings = settings_for(database_url, sink.port)
     init_database(settings)
     wired = open_runtime(settings)
-    wired.clock = clock  # type: ignore[assignment]
+    wired.clock = clock
     yield wired
     wired.close()
 
@@ -174,3 +174,29 @@ def test_a_person_hired_after_the_plan_is_held_not_written_to(
     assert [row.recipient for row in held] == ["p2@example.com"]
     assert held[0].held_rule == "still-eligible"
     assert "p2@example.com" not in {m.rcpt_tos[0] for m in read_sink(sink.directory)}
+
+
+def test_the_plan_says_why_each_person_gets_no_letter(runtime: Runtime, tmp_path: Path) -> None:
+    stages = ["hired", "offer", "withdrawn", "rejected", "screen", "phone"]
+    rows = [applicant(f"{s}@example.com", "Pat", s.title(), stage=s) for s in stages]
+    import_file(
+        runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=runtime.clock.now()
+    )
+    reject(
+        runtime.store,
+        "Data Analyst",
+        Selection(stage=Stage.SCREEN),
+        "role-closed",
+        note=None,
+        actor="t",
+        now=runtime.clock.now(),
+    )
+    plan = make_plan(runtime.store, runtime.composer, "Data Analyst", runtime.clock.now())
+    assert plan.letters == {"rejection": 1}
+    assert plan.skipped_counts() == {
+        "hired": 1,
+        "holding an offer": 1,
+        "withdrawn": 1,
+        "already rejected before import": 1,
+        "no decision yet": 1,
+    }

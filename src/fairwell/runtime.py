@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from fairwell.config import Settings
 from fairwell.delivery.smtp import SmtpTransport
+from fairwell.ports import Clock
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
@@ -30,7 +31,7 @@ class Runtime:
     store: SqlStore
     templates: LetterTemplates
     composer: Composer
-    clock: SystemClock
+    clock: Clock
 
     def close(self) -> None:
         self.store.engine.dispose()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from fairwell.domain.eligibility import letter_blocked_by
+from fairwell.domain.eligibility import letter_blocked_by, rejection_blocked_by
 from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.privacy import Finding
 from fairwell.domain.roster import Roster
@@ -59,7 +59,7 @@ class Plan:
 def _skip_reason(view: ApplicantView) -> str | None:
     """Why this application gets no letter in this plan, or None when it gets one."""
     if view.decision is None:
-        reason = letter_blocked_by(view.application, view.history)
+        reason = rejection_blocked_by(view.application, view.history)
         return str(reason) if reason else NO_DECISION
     if view.letter_state is not None:
         return LETTER_EXISTS
