@@ -29,6 +29,7 @@ COMMANDS = [
     ["outbox", "pause"],
     ["outbox", "resume"],
     ["outbox", "requeue"],
+    ["outbox", "show"],
     ["worker"],
     ["mailsink"],
     ["demo"],
@@ -254,3 +255,23 @@ def test_send_can_use_several_processes(imported: dict[str, str], sink: MailSink
     assert sorted(m.rcpt_tos[0] for m in read_sink(sink.directory)) == sorted(
         f"p{i}@example.com" for i in range(35)
     )
+
+
+def test_outbox_show_prints_a_stored_letter_and_refuses_an_unknown_id(
+    imported: dict[str, str], sink: MailSink
+) -> None:
+    run(
+        imported,
+        "reject",
+        "--job",
+        "Data Analyst",
+        "--email",
+        "p1@example.com",
+        "--reason",
+        "role-closed",
+    )
+    run(imported, "send", "--job", "Data Analyst", "--yes", "--no-wait")
+    code, shown, _ = run(imported, "outbox", "show", "1")
+    assert code == 0 and "To: Pat Doe1 <p1@example.com>" in shown
+    code, _, err = run(imported, "outbox", "show", "99")
+    assert code == 1 and "99" in err

@@ -332,8 +332,10 @@ def preview(
 
     runtime = _runtime()
     runtime.templates.check()
-    body = preview_letter(runtime.store, runtime.composer, job, email, runtime.clock.now())
-    sys.stdout.write(body.decode("ascii", errors="replace").replace("\r\n", "\n"))
+    shown = preview_letter(runtime.store, runtime.composer, job, email, runtime.clock.now())
+    sys.stdout.write(shown.body.decode("ascii", errors="replace").replace("\r\n", "\n"))
+    if not shown.queued:
+        err.print("(not queued yet: its Message-ID and Date are set when it is queued)")
 
 
 def _confirm_count(ready: int, threshold: int) -> None:
@@ -525,6 +527,14 @@ def dataclass_dict(row: Any) -> dict[str, Any]:
         k: (v.value if isinstance(v, OutboxState) else v)
         for k, v in dataclasses.asdict(row).items()
     }
+
+
+@outbox_app.command("show")
+@reports_errors
+def outbox_show(letter_id: Annotated[int, typer.Argument(help="the outbox id")]) -> None:
+    """Print one letter's stored bytes, exactly as they went or will go out."""
+    body = _runtime().store.outbox_body(letter_id)
+    sys.stdout.write(body.decode("ascii", errors="replace").replace("\r\n", "\n"))
 
 
 @outbox_app.command("pause")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 
 from fairwell.domain.addresses import normalise_address
@@ -22,24 +23,26 @@ def _view_for(store: Store, job_id: int, email: str) -> ApplicantView:
     raise NotFound(f"{email} has no application for this job")
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    body: bytes
+    queued: bool
+
+
 def preview_letter(
     store: Store, composer: Composer, job_title: str, email: str, now: datetime
-) -> bytes:
+) -> Preview:
     """Return the exact bytes: stored ones once queued, freshly composed ones before."""
     job = store.job_by_title(job_title)
     view = _view_for(store, job.id, normalise_address(email))
     if view.decision is None:
         raise InvalidInput(f"{view.person.email} has no decision yet; nothing to preview")
-    queued = [
-        row
-        for row in store.outbox_rows(None, None, 1_000_000)
-        if row.application_id == view.application.id
-    ]
-    if queued:
-        return store.outbox_body(queued[-1].id)
+    stored = store.letter_body_for(view.decision.id)
+    if stored is not None:
+        return Preview(stored, queued=True)
     letter = composer.compose(view, job, Roster(store.roster(job.id)), now)
     _refuse_if_blocked(letter)
-    return letter.body
+    return Preview(letter.body, queued=False)
 
 
 def _refuse_if_blocked(letter: ComposedLetter) -> None:
