@@ -137,7 +137,7 @@ def _text_of(data: bytes) -> tuple[str, list[str], list[str]]:
 
 
 def _check_message(
-    message: SinkMessage, people: dict[str, tuple[str, str]], result: Verification
+    message: SinkMessage, people: dict[str, tuple[str, ...]], result: Verification
 ) -> None:
     result.received += 1
     if len(message.rcpt_tos) != 1:
@@ -150,35 +150,49 @@ def _check_message(
     if recipient not in people:
         result.unknown_recipient += 1
         return
-    own_email, own_name = people[recipient]
-    text = text.replace(own_email, " ").replace(own_name, " ")
+    own = people[recipient]
     others = (p for email, p in people.items() if email != recipient)
-    result.mentions_other += any(email in text or name in text for email, name in others)
+    result.mentions_other += any(
+        _appears_outside(text, identifier, own) for other in others for identifier in other
+    )
+
+
+def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
+    spans, start = [], text.find(needle)
+    while start != -1:
+        spans.append((start, start + len(needle)))
+        start = text.find(needle, start + 1)
+    return spans
+
+
+def _appears_outside(text: str, needle: str, own: tuple[str, ...]) -> bool:
+    """True when ``needle`` occurs somewhere that is not inside the addressee's own name or
+    address ("ann lee" inside "mary ann lee" is Mary's name, not Ann's)."""
+    covering = [span for identifier in own for span in _occurrences(text, identifier)]
+    return any(
+        not any(s <= start and end <= e for s, e in covering)
+        for start, end in _occurrences(text, needle)
+    )
 
 
 def _verify(
     runtime: Runtime, messages: list[SinkMessage], plan: Plan, merged: int, console: Console
 ) -> bool:
     store = runtime.store
-    views = store.applicants(plan.job.id)
-    people = {v.person.email: (v.person.email, v.person.full_name.casefold()) for v in views}
-    refs = {v.person.email: v.application.ref.casefold() for v in views}
+    people = {
+        v.person.email: (
+            v.person.email,
+            v.person.full_name.casefold(),
+            v.application.ref.casefold(),
+        )
+        for v in store.applicants(plan.job.id)
+    }
     result = Verification()
     for message in messages:
-        _check_message(message, {e: (p[0], p[1]) for e, p in people.items()}, result)
-    result.mentions_other += _foreign_refs(messages, refs)
+        _check_message(message, people, result)
     kinds = Counter(row.kind for row in store.outbox_rows(OutboxState.SENT, None, 1_000_000))
     _print_verification(console, result, kinds, plan, merged)
     return result.ok and result.received == plan.ready
-
-
-def _foreign_refs(messages: list[SinkMessage], refs: dict[str, str]) -> int:
-    leaks = 0
-    for message in messages:
-        text, _, _ = _text_of(message.data)
-        own = message.rcpt_tos[0].lower()
-        leaks += any(ref in text for email, ref in refs.items() if email != own)
-    return leaks
 
 
 def _print_verification(
