@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -137,7 +138,7 @@ def _text_of(data: bytes) -> tuple[str, list[str], list[str]]:
 
 
 def _check_message(
-    message: SinkMessage, people: dict[str, tuple[str, ...]], result: Verification
+    message: SinkMessage, people: Mapping[str, tuple[str, ...]], result: Verification
 ) -> None:
     result.received += 1
     if len(message.rcpt_tos) != 1:
