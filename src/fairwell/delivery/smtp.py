@@ -1,5 +1,9 @@
 """SMTP transport: one recipient per message, one reused connection, verified TLS.
 
+When the relay offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write and a
+message costs two round trips instead of four; the replies are judged exactly as they are
+one at a time.
+
 Failure is classified here, at the boundary, so code above only ever sees the two outcomes
 of :mod:`fairwell.ports`:
 
