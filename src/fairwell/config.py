@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     template_dir: Path | None = Field(
         default=None, description="a folder of letter templates that override the built-in ones"
     )
+    feedback_library: Path | None = Field(
+        default=None,
+        description="a TOML improvement library that extends or overrides the built-in one",
+    )
+    show_scores: bool = Field(
+        default=False, description="show interview ratings (1-4) in candidate feedback"
+    )
     retry_deadline_hours: float = Field(
         default=48.0, gt=0, description="a 4xx is retried with backoff until this age"
     )

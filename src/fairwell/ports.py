@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Protocol
 
 from fairwell.domain.eligibility import History
+from fairwell.domain.feedback import Competency, Rating
 from fairwell.domain.model import (
     ApplicantRow,
     Application,
     Decision,
+    FeedbackState,
     Job,
     OutboxState,
     Person,
@@ -107,12 +109,28 @@ class JobSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """The feedback for one decision: paragraphs and next steps, each split by newlines."""
+
+    state: FeedbackState
+    text: str
+    next_steps: str
+    lint_findings: int = 0
+    override_reason: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.state is FeedbackState.APPROVED
+
+
+@dataclass(frozen=True, slots=True)
 class ApplicantView:
     application: Application
     person: Person
     history: History
     decision: Decision | None = None
     letter_state: OutboxState | None = None
+    feedback: FeedbackRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +201,84 @@ class OutboxStatus:
     counts: dict[str, int] = field(default_factory=dict)
     possible_duplicates: int = 0
     paused_batches: tuple[int, ...] = ()
+
+
+class ScorecardInput(Protocol):
+    """One validated scorecard row (see services/scorecard_file.py)."""
+
+    @property
+    def row(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def job(self) -> str: ...
+    @property
+    def interviewer(self) -> str: ...
+    @property
+    def competency(self) -> str: ...
+    @property
+    def rating(self) -> int: ...
+    @property
+    def internal_note(self) -> str: ...
+    @property
+    def note_for_candidate(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WordingFinding:
+    """Wording in candidate-facing text that touches a protected characteristic."""
+
+    rule: str
+    span: tuple[int, int]
+    why: str
+    suggestion: str
+
+
+class WordingCheck(Protocol):
+    def __call__(self, text: str, locale: str) -> list[WordingFinding]: ...
+
+
+class FeedbackStore(Protocol):
+    """Competencies, scorecards and feedback drafts. Every method is one transaction."""
+
+    def add_competency(
+        self, job_id: int, name: str, bar: int, actor: str, now: datetime
+    ) -> None: ...
+
+    def competencies(self, job_id: int) -> list[Competency]: ...
+
+    def save_scorecards(self, rows: Sequence[ScorecardInput], actor: str, now: datetime) -> int: ...
+
+    def ratings(self, application_ids: Sequence[int]) -> dict[int, list[Rating]]: ...
+
+    def save_draft(
+        self,
+        decision_id: int,
+        text: str,
+        next_steps: str,
+        findings: int,
+        actor: str,
+        now: datetime,
+    ) -> None: ...
+
+    def edit(
+        self,
+        decision_id: int,
+        text: str,
+        next_steps: str,
+        findings: int,
+        actor: str,
+        now: datetime,
+    ) -> None: ...
+
+    def review(
+        self,
+        decision_ids: Sequence[int],
+        state: FeedbackState,
+        actor: str,
+        now: datetime,
+        override_reason: str | None = None,
+    ) -> None: ...
 
 
 class Store(Protocol):

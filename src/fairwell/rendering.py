@@ -53,6 +53,8 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "interviewed": True,
     "referral_aware": True,
     "locale": "en",
+    "feedback": ["A sample strength.", "A sample gap."],
+    "next_steps": ["A sample next step."],
 }
 
 

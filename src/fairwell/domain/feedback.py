@@ -128,8 +128,9 @@ def draft_interview_feedback(
 
 
 def feedback_paragraphs(draft: FeedbackDraft, *, show_scores: bool = False) -> list[str]:
-    """The draft as short paragraphs a candidate reads (English phrasing of the structure;
-    the words themselves come from the library in the candidate's language)."""
+    """The draft as short lines a candidate reads: strengths, then gaps, then the notes the
+    interviewers wrote for the candidate. The words come from the library in the candidate's
+    language."""
     lines = [_strength_line(s, show_scores) for s in draft.strengths if s.advice]
     lines += [_gap_line(g, show_scores) for g in draft.gaps if g.advice]
     lines += list(draft.notes_for_candidate)
@@ -149,4 +150,9 @@ def _strength_line(strength: Strength, show_scores: bool) -> str:
 
 def _gap_line(gap: Gap, show_scores: bool) -> str:
     assert gap.advice is not None
-    return f"{gap.advice.gap}{_score(gap.average, gap.bar, show_scores)} {gap.advice.next_step}"
+    return f"{gap.advice.gap}{_score(gap.average, gap.bar, show_scores)}"
+
+
+def next_steps(draft: FeedbackDraft) -> list[str]:
+    """ "What you could do next": one concrete step per gap, from the improvement library."""
+    return [gap.advice.next_step for gap in draft.gaps if gap.advice]

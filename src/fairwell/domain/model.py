@@ -43,6 +43,14 @@ class DecisionState(StrEnum):
     REINSTATED = "reinstated"
 
 
+class FeedbackState(StrEnum):
+    """Feedback a candidate may read goes out only once a hiring manager approved it."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PLAIN = "plain"
+
+
 class OutboxState(StrEnum):
     """Life of one letter in the outbox; see docs/operations.md for the diagram."""
 

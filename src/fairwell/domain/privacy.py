@@ -162,15 +162,19 @@ _PLACEHOLDERS = re.compile(
 )
 
 
+def unrendered_placeholder(text: str) -> str | None:
+    """The first thing in ``text`` that looks like a placeholder nobody filled in, if any."""
+    found = _PLACEHOLDERS.search(text)
+    return found.group(0) if found else None
+
+
 class NoPlaceholder:
     name = "no-placeholder"
     description = "no unrendered placeholder such as {{ x }}, {first_name}, %NAME% or [Name]"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        found = _PLACEHOLDERS.search(letter.all_text())
-        if found:
-            return f"an unrendered placeholder {found.group(0)!r}"
-        return None
+        found = unrendered_placeholder(letter.all_text())
+        return None if found is None else f"an unrendered placeholder {found!r}"
 
 
 _EMPTY_GREETING = re.compile(

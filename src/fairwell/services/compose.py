@@ -31,6 +31,17 @@ class ComposedLetter:
     findings: tuple[Finding, ...]
 
 
+def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:
+    """Only feedback a hiring manager approved is ever put in a letter."""
+    record = view.feedback
+    if record is None or not record.approved:
+        return {"feedback": [], "next_steps": []}
+    return {
+        "feedback": [line for line in record.text.splitlines() if line.strip()],
+        "next_steps": [line for line in record.next_steps.splitlines() if line.strip()],
+    }
+
+
 class Composer:
     """Turns decided applications into letters, each checked by the privacy guard."""
 
@@ -54,6 +65,7 @@ class Composer:
             or application.last_interview_at is not None,
             "referral_aware": bool(application.referral_aware),
             "locale": person.locale,
+            **_approved_feedback(view),
         }
 
     def compose(

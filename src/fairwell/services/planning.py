@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from fairwell.domain.eligibility import letter_blocked_by, rejection_blocked_by
-from fairwell.domain.model import Job, LetterKind
+from fairwell.domain.model import FeedbackState, Job, LetterKind
 from fairwell.domain.privacy import Finding
 from fairwell.domain.roster import Roster
 from fairwell.errors import FairwellError
@@ -21,6 +21,7 @@ from fairwell.ports import ApplicantView, NewLetter, Store
 from fairwell.services.compose import ComposedLetter, Composer
 
 NO_DECISION = "no decision yet"
+AWAITING_APPROVAL = "feedback waiting for approval"
 LETTER_EXISTS = "letter already queued or sent"
 
 
@@ -45,6 +46,7 @@ class Blocked:
 class Plan:
     job: Job
     letters: Counter[str] = field(default_factory=Counter)
+    with_feedback: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
 
@@ -63,6 +65,8 @@ def _skip_reason(view: ApplicantView) -> str | None:
         return str(reason) if reason else NO_DECISION
     if view.letter_state is not None:
         return LETTER_EXISTS
+    if view.feedback is not None and view.feedback.state is FeedbackState.DRAFT:
+        return AWAITING_APPROVAL
     blocked = letter_blocked_by(view.application, view.history)
     return str(blocked) if blocked else None
 
@@ -107,6 +111,7 @@ def _account(plan: Plan, item: ComposedLetter | Skipped) -> None:
         plan.blocked.append(Blocked(item.view, item.kind, item.findings))
     else:
         plan.letters[item.kind.value] += 1
+        plan.with_feedback += bool(item.view.feedback and item.view.feedback.approved)
 
 
 @dataclass(frozen=True, slots=True)

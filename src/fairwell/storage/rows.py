@@ -14,16 +14,18 @@ from fairwell.domain.model import (
     Application,
     Decision,
     DecisionState,
+    FeedbackState,
     OutboxState,
     Person,
     Source,
     Stage,
 )
-from fairwell.ports import ApplicantView
+from fairwell.ports import ApplicantView, FeedbackRecord
 from fairwell.storage.tables import (
     applications,
     audit_log,
     decisions,
+    feedback,
     outbox,
     persons,
     suppressions,
@@ -97,11 +99,17 @@ def applicant_query(job_id: int) -> Any:
             active.c.state.label("decision_state"),
             outbox.c.state.label("letter_state"),
             suppressions.c.email.label("suppressed"),
+            feedback.c.state.label("feedback_state"),
+            feedback.c.text.label("feedback_text"),
+            feedback.c.next_steps,
+            feedback.c.lint_findings,
+            feedback.c.override_reason,
         )
         .join(persons, persons.c.id == applications.c.person_id)
         .outerjoin(active, active.c.application_id == applications.c.id)
         .outerjoin(outbox, outbox.c.decision_id == active.c.id)
         .outerjoin(suppressions, suppressions.c.email == persons.c.email)
+        .outerjoin(feedback, feedback.c.decision_id == active.c.id)
         .where(applications.c.job_id == job_id)
         .order_by(applications.c.id)
     )
@@ -121,6 +129,19 @@ def applicant_view(row: Row[Any]) -> ApplicantView:
         history=history,
         decision=decision_from(row),
         letter_state=letter_state,
+        feedback=feedback_from(row),
+    )
+
+
+def feedback_from(row: Row[Any]) -> FeedbackRecord | None:
+    if row.feedback_state is None:
+        return None
+    return FeedbackRecord(
+        state=FeedbackState(row.feedback_state),
+        text=row.feedback_text,
+        next_steps=row.next_steps,
+        lint_findings=row.lint_findings,
+        override_reason=row.override_reason,
     )
 
 

@@ -105,6 +105,52 @@ decisions = Table(
     Column("decided_at", UtcDateTime, nullable=False),
 )
 
+competencies = Table(
+    "competencies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", ForeignKey("jobs.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("bar", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("job_id", "name", name="uq_competencies_job_name"),
+)
+
+scorecards = Table(
+    "scorecards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("application_id", ForeignKey("applications.id"), nullable=False, index=True),
+    Column("competency_id", ForeignKey("competencies.id"), nullable=False),
+    Column("interviewer", String(200), nullable=False),
+    Column("rating", Integer, nullable=False),
+    # Never shown to the candidate; only the note written for them can reach a letter.
+    Column("internal_note", Text, nullable=False),
+    Column("note_for_candidate", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint(
+        "application_id", "competency_id", "interviewer", name="uq_scorecards_one_rating"
+    ),
+)
+
+# The feedback a candidate will read, per decision: drafted, then approved by a hiring manager
+# (or downgraded to a plain letter). Only approved feedback is ever put in a letter.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", ForeignKey("decisions.id"), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("next_steps", Text, nullable=False),
+    Column("lint_findings", Integer, nullable=False),
+    Column("override_reason", Text),
+    Column("reviewed_by", String(64)),
+    Column("reviewed_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 batches = Table(
     "batches",
     metadata,

@@ -1,0 +1,238 @@
+"""Competencies, scorecards and feedback: the FeedbackStore port over SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from fairwell.domain.feedback import Competency, Rating
+from fairwell.domain.model import FeedbackState
+from fairwell.errors import InvalidInput, NotFound
+from fairwell.ports import ScorecardInput
+from fairwell.storage.rows import audit
+from fairwell.storage.tables import applications, competencies, feedback, jobs, persons, scorecards
+
+
+class SqlFeedbackStore:
+    """Every method is one transaction, like SqlStore's."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add_competency(self, job_id: int, name: str, bar: int, actor: str, now: datetime) -> None:
+        Competency(name, bar)  # the same checks as everywhere else
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(competencies.c.id).where(
+                    competencies.c.job_id == job_id, competencies.c.name == name
+                )
+            ).scalar()
+            if found is None:
+                conn.execute(
+                    insert(competencies).values(job_id=job_id, name=name, bar=bar, created_at=now)
+                )
+            else:
+                conn.execute(update(competencies).where(competencies.c.id == found).values(bar=bar))
+            audit(conn, actor, "competency.set", "job", job_id, {"bar": bar}, now)
+
+    def competencies(self, job_id: int) -> list[Competency]:
+        query = (
+            select(competencies.c.name, competencies.c.bar)
+            .where(competencies.c.job_id == job_id)
+            .order_by(competencies.c.name)
+        )
+        with self.engine.begin() as conn:
+            return [Competency(name, bar) for name, bar in conn.execute(query).tuples()]
+
+    def save_scorecards(self, rows: Sequence[ScorecardInput], actor: str, now: datetime) -> int:
+        """Record ratings; a rating given again replaces the old one. All rows or none."""
+        with self.engine.begin() as conn:
+            applications_by_key = self._applications(conn, rows)
+            competency_ids = self._competency_ids(conn, rows)
+            problems = _unknown(rows, applications_by_key, competency_ids)
+            if problems:
+                raise InvalidInput("; ".join(problems[:10]))
+            for row in rows:
+                self._save_one(conn, row, applications_by_key, competency_ids, now)
+            audit(conn, actor, "scorecards.saved", "scorecard", None, {"count": len(rows)}, now)
+        return len(rows)
+
+    @staticmethod
+    def _applications(
+        conn: Connection, rows: Sequence[ScorecardInput]
+    ) -> dict[tuple[str, str], int]:
+        query = (
+            select(persons.c.email, jobs.c.title, applications.c.id)
+            .join(persons, persons.c.id == applications.c.person_id)
+            .join(jobs, jobs.c.id == applications.c.job_id)
+            .where(persons.c.email.in_({row.email for row in rows}))
+        )
+        return {(email, title): app_id for email, title, app_id in conn.execute(query).tuples()}
+
+    @staticmethod
+    def _competency_ids(
+        conn: Connection, rows: Sequence[ScorecardInput]
+    ) -> dict[tuple[str, str], int]:
+        query = select(jobs.c.title, competencies.c.name, competencies.c.id).join(
+            jobs, jobs.c.id == competencies.c.job_id
+        )
+        return {(title, name): cid for title, name, cid in conn.execute(query).tuples()}
+
+    @staticmethod
+    def _save_one(
+        conn: Connection,
+        row: ScorecardInput,
+        apps: dict[tuple[str, str], int],
+        competency_ids: dict[tuple[str, str], int],
+        now: datetime,
+    ) -> None:
+        key = {
+            "application_id": apps[(row.email, row.job)],
+            "competency_id": competency_ids[(row.job, row.competency)],
+            "interviewer": row.interviewer,
+        }
+        values = {
+            "rating": row.rating,
+            "internal_note": row.internal_note,
+            "note_for_candidate": row.note_for_candidate,
+        }
+        changed = conn.execute(
+            update(scorecards)
+            .where(*(scorecards.c[name] == value for name, value in key.items()))
+            .values(**values)
+        )
+        if changed.rowcount == 0:
+            conn.execute(insert(scorecards).values(**key, **values, created_at=now))
+
+    def ratings(self, application_ids: Sequence[int]) -> dict[int, list[Rating]]:
+        query = (
+            select(
+                scorecards.c.application_id,
+                scorecards.c.interviewer,
+                competencies.c.name,
+                scorecards.c.rating,
+                scorecards.c.internal_note,
+                scorecards.c.note_for_candidate,
+            )
+            .join(competencies, competencies.c.id == scorecards.c.competency_id)
+            .where(scorecards.c.application_id.in_(application_ids))
+            .order_by(scorecards.c.id)
+        )
+        found: dict[int, list[Rating]] = defaultdict(list)
+        with self.engine.begin() as conn:
+            for app_id, interviewer, name, rating, internal, for_candidate in conn.execute(query):
+                found[app_id].append(Rating(interviewer, name, rating, internal, for_candidate))
+        return dict(found)
+
+    def save_draft(
+        self,
+        decision_id: int,
+        text: str,
+        next_steps: str,
+        findings: int,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(feedback).values(
+                    decision_id=decision_id,
+                    state=FeedbackState.DRAFT.value,
+                    text=text,
+                    next_steps=next_steps,
+                    lint_findings=findings,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            audit(
+                conn,
+                actor,
+                "feedback.drafted",
+                "decision",
+                decision_id,
+                {"lint_findings": findings},
+                now,
+            )
+
+    def edit(
+        self,
+        decision_id: int,
+        text: str,
+        next_steps: str,
+        findings: int,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """New wording goes back to draft: it must be approved again."""
+        self._update(
+            decision_id,
+            "feedback.edited",
+            actor,
+            now,
+            {"findings": findings},
+            state=FeedbackState.DRAFT.value,
+            text=text,
+            next_steps=next_steps,
+            lint_findings=findings,
+            override_reason=None,
+            reviewed_by=None,
+            reviewed_at=None,
+        )
+
+    def review(
+        self,
+        decision_ids: Sequence[int],
+        state: FeedbackState,
+        actor: str,
+        now: datetime,
+        override_reason: str | None = None,
+    ) -> None:
+        for decision_id in decision_ids:
+            self._update(
+                decision_id,
+                f"feedback.{state.value}",
+                actor,
+                now,
+                {"override": override_reason is not None},
+                state=state.value,
+                override_reason=override_reason,
+                reviewed_by=actor,
+                reviewed_at=now,
+            )
+
+    def _update(
+        self,
+        decision_id: int,
+        action: str,
+        actor: str,
+        now: datetime,
+        detail: dict[str, object],
+        **values: object,
+    ) -> None:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(feedback)
+                .where(feedback.c.decision_id == decision_id)
+                .values(**values, updated_at=now)
+            )
+            if result.rowcount != 1:
+                raise NotFound(f"no feedback for decision {decision_id}")
+            audit(conn, actor, action, "decision", decision_id, detail, now)
+
+
+def _unknown(
+    rows: Sequence[ScorecardInput],
+    apps: dict[tuple[str, str], int],
+    competency_ids: dict[tuple[str, str], int],
+) -> list[str]:
+    problems = []
+    for row in rows:
+        if (row.email, row.job) not in apps:
+            problems.append(f"row {row.row}: no such applicant for that job")
+        elif (row.job, row.competency) not in competency_ids:
+            problems.append(f"row {row.row}, field 'competency': not a competency of the job")
+    return problems
