@@ -12,6 +12,7 @@ from fairwell.domain.feedback import (
     Rating,
     draft_interview_feedback,
     feedback_paragraphs,
+    next_steps,
 )
 from fairwell.errors import InvalidInput
 
@@ -70,6 +71,11 @@ def test_it_shows_scores_only_when_the_organisation_turns_them_on() -> None:
     draft = draft_interview_feedback(JOB, ratings(sql=1), LIBRARY)
     assert not any(char.isdigit() for char in " ".join(feedback_paragraphs(draft)))
     assert "1.0 of 4, the role needs 3" in " ".join(feedback_paragraphs(draft, show_scores=True))
+
+
+def test_each_gap_comes_with_a_next_step() -> None:
+    draft = draft_interview_feedback(JOB, ratings(sql=1, product=2), LIBRARY)
+    assert next_steps(draft) == ["Next step for SQL.", "Next step for Product sense."]
 
 
 def test_a_competency_without_library_words_is_reported_for_the_hiring_manager() -> None:

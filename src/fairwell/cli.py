@@ -41,6 +41,14 @@ outbox_app = typer.Typer(help="Watch and steer the outbox.", no_args_is_help=Tru
 templates_app = typer.Typer(help="Check letter templates.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(templates_app, name="templates")
+feedback_app = typer.Typer(
+    help="Draft, review and approve candidate feedback.", no_args_is_help=True
+)
+competency_app = typer.Typer(help="What a job needs, and the bar.", no_args_is_help=True)
+scorecard_app = typer.Typer(help="Interviewers' ratings.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(competency_app, name="competency")
+app.add_typer(scorecard_app, name="scorecard")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -243,10 +251,33 @@ def reject(
     )
     if report.skipped:
         out.print(_skipped_table("skipped", report.skipped))
+    _draft_feedback_quietly(runtime, job)
     out.print(
         f"rejected {len(report.decided)}, skipped {len(report.skipped)}; "
         f"next: fairwell plan --job {json.dumps(job)}"
     )
+
+
+def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
+    """Rejecting drafts the feedback of interviewed candidates for the hiring manager."""
+    from fairwell.runtime import wording_check
+    from fairwell.services.feedback import draft_job_feedback, load_library
+
+    report = draft_job_feedback(
+        runtime.store,
+        runtime.feedback_store,
+        load_library(runtime.settings.feedback_library),
+        wording_check(runtime.settings),
+        job,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+        show_scores=runtime.settings.show_scores,
+    )
+    if report.drafted:
+        out.print(
+            f"feedback drafted for {report.drafted} interviewed candidate(s) "
+            f"({report.flagged} flagged); approve with `fairwell feedback review/approve`"
+        )
 
 
 def _plan_json(plan: Any) -> dict[str, object]:
@@ -254,6 +285,7 @@ def _plan_json(plan: Any) -> dict[str, object]:
         "job": plan.job.title,
         "letters": dict(plan.letters),
         "ready": plan.ready,
+        "with_feedback": plan.with_feedback,
         "skipped": [
             {
                 "email": s.view.person.email,
@@ -282,6 +314,7 @@ def _print_plan(plan: Any) -> None:
     for kind, count in sorted(plan.letters.items()):
         letters.add_row(kind, str(count))
     letters.add_row("[bold]ready to send[/bold]", f"[bold]{plan.ready}[/bold]")
+    letters.add_row("of which carry approved feedback", str(plan.with_feedback))
     out.print(letters)
     skipped = Table("skipped because", "people")
     for reason, count in sorted(plan.skipped_counts().items()):
@@ -658,6 +691,207 @@ def demo(
 
     if not run_demo(directory, out):
         raise _fail("the demo's verification failed", 1)
+
+
+@competency_app.command("add")
+@reports_errors
+def competency_add(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    name: Annotated[str, typer.Option("--name", help="e.g. SQL, Product sense")],
+    bar: Annotated[int, typer.Option("--bar", help="the rating (1-4) the role needs")],
+) -> None:
+    """Add a competency to a job, or change its bar."""
+    runtime = _runtime()
+    found = runtime.store.job_by_title(job)
+    runtime.feedback_store.add_competency(found.id, name.strip(), bar, ACTOR, runtime.clock.now())
+    out.print(f"{job}: {name.strip()} (bar {bar})")
+
+
+@competency_app.command("list")
+@reports_errors
+def competency_list(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The job's competencies and their bars."""
+    runtime = _runtime()
+    found = runtime.feedback_store.competencies(runtime.store.job_by_title(job).id)
+    if as_json:
+        _print_json([{"name": c.name, "bar": c.bar} for c in found])
+        return
+    table = Table("competency", "bar")
+    for competency in found:
+        table.add_row(competency.name, str(competency.bar))
+    out.print(table)
+
+
+@app.command("import-scorecards")
+@reports_errors
+def import_scorecards(
+    file: Annotated[Path, typer.Argument(help="a .csv or .json file of ratings")],
+) -> None:
+    """Import interview scorecards (all rows or none): one rating per row."""
+    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.services.scorecard_file import parse_scorecard_file
+
+    runtime = _runtime()
+    try:
+        parsed = parse_scorecard_file(file)
+    except ImportFileError as error:
+        for problem in error.problems:
+            err.print(str(problem), markup=False, soft_wrap=True)
+        raise _fail(f"{file}: {len(error.problems)} problem(s); nothing was imported", 1) from None
+    saved = runtime.feedback_store.save_scorecards(parsed.rows, ACTOR, runtime.clock.now())
+    out.print(f"imported {saved} rating(s) from {file}; {parsed.duplicates_merged} duplicate(s)")
+
+
+def _feedback_runtime() -> tuple[Runtime, Any, Any]:
+    from fairwell.runtime import wording_check
+    from fairwell.services.feedback import load_library
+
+    runtime = _runtime()
+    return runtime, load_library(runtime.settings.feedback_library), wording_check(runtime.settings)
+
+
+@feedback_app.command("draft")
+@reports_errors
+def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")]) -> None:
+    """Draft feedback from scorecards for every rejected, interviewed applicant of the job."""
+    from fairwell.services.feedback import draft_job_feedback
+
+    runtime, library, check = _feedback_runtime()
+    report = draft_job_feedback(
+        runtime.store,
+        runtime.feedback_store,
+        library,
+        check,
+        job,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+        show_scores=runtime.settings.show_scores,
+    )
+    out.print(
+        f"drafted {report.drafted} (flagged by the wording check: {report.flagged}); "
+        f"{report.plain} plain letter(s) without scorecards"
+    )
+    for competency, count in sorted(report.missing_advice.items()):
+        out.print(f"the improvement library has no words for {competency!r} ({count} draft(s))")
+
+
+@feedback_app.command("review")
+@reports_errors
+def feedback_review(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the job's feedback with its state and what the wording check found."""
+    from fairwell.services.feedback import review_items
+
+    runtime, _, check = _feedback_runtime()
+    items = review_items(runtime.store, check, job)
+    rows = [_review_row(item) for item in items]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("email", "state", "feedback", "wording check")
+    for row in rows:
+        found = "; ".join(f"{f['rule']}: {f['why']}" for f in row["findings"]) or "ok"
+        table.add_row(row["email"], row["state"], row["text"], found)
+    out.print(table)
+
+
+def _review_row(item: Any) -> dict[str, Any]:
+    record = item.view.feedback
+    return {
+        "email": item.view.person.email,
+        "state": record.state.value,
+        "text": record.text,
+        "next_steps": record.next_steps,
+        "findings": [
+            {"rule": f.rule, "span": list(f.span), "why": f.why, "suggestion": f.suggestion}
+            for f in item.findings
+        ],
+    }
+
+
+@feedback_app.command("approve")
+@reports_errors
+def feedback_approve(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    email: Annotated[list[str] | None, typer.Option("--email", help="only this person")] = None,
+    override: Annotated[
+        str | None,
+        typer.Option("--override", help="approve flagged wording; say why (it is audited)"),
+    ] = None,
+) -> None:
+    """Approve drafts: all of the job's, or these people's."""
+    from fairwell.services.feedback import approve
+
+    runtime, _, check = _feedback_runtime()
+    report = approve(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        job,
+        emails=email or [],
+        override=override,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    out.print(f"approved {report.approved}")
+    if report.need_override:
+        for item in report.need_override:
+            rules = ", ".join(sorted({f.rule for f in item.findings}))
+            err.print(f"{item.view.person.email}: flagged ({rules}); edit it or --override")
+        raise _fail(f"{len(report.need_override)} draft(s) flagged by the wording check", 1)
+
+
+@feedback_app.command("edit")
+@reports_errors
+def feedback_edit(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    email: Annotated[str, typer.Option("--email", help="the candidate")],
+    text: Annotated[str, typer.Option("--text", help="the new feedback; one point a line")],
+) -> None:
+    """Rewrite one candidate's feedback; it must be approved again."""
+    from fairwell.services.feedback import edit
+
+    runtime, _, check = _feedback_runtime()
+    findings = edit(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        job,
+        email,
+        text.replace("\\n", "\n"),
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    for finding in findings:
+        err.print(f"{finding.rule}: {finding.why} Try: {finding.suggestion}")
+    out.print("saved as a draft" + (" (flagged)" if findings else ""))
+
+
+@feedback_app.command("downgrade")
+@reports_errors
+def feedback_downgrade(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    email: Annotated[str, typer.Option("--email", help="the candidate")],
+) -> None:
+    """Send this candidate a plain letter, without the feedback."""
+    from fairwell.services.feedback import downgrade
+
+    runtime, _, check = _feedback_runtime()
+    downgrade(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        job,
+        email,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    out.print("downgraded to a plain letter")
 
 
 def main() -> None:

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         default=None,
         description="a TOML improvement library that extends or overrides the built-in one",
     )
+    lint_terms: Path | None = Field(
+        default=None,
+        description="a TOML file of extra wording the compliance lint flags (same shape as the "
+        "built-in lists)",
+    )
     show_scores: bool = Field(
         default=False, description="show interview ratings (1-4) in candidate feedback"
     )

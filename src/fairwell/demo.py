@@ -6,6 +6,7 @@ with the privacy guard (plain substring search), so the demo is evidence, not a 
 
 from __future__ import annotations
 
+import csv
 import shutil
 from collections import Counter
 from collections.abc import Mapping
@@ -21,10 +22,11 @@ from rich.table import Table
 
 from fairwell.config import Settings, load_settings
 from fairwell.delivery.sink import MailSink, SinkMessage, read_sink
-from fairwell.demo_data import JOB_TITLE, write_demo_csv
+from fairwell.demo_data import COMPETENCIES, JOB_TITLE, demo_scorecards, write_demo_csv
 from fairwell.domain.model import OutboxState
-from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
+from fairwell.services.feedback import approve, draft_job_feedback, load_library
 from fairwell.services.importing import import_file
 from fairwell.services.planning import Plan, make_plan, queue_plan
 from fairwell.worker.embedded import run_batch
@@ -33,9 +35,22 @@ ACTOR = "demo"
 REASON = "position-filled"
 
 
+FEEDBACK_HEADINGS = ("what we saw in your interviews", "was wir in ihren gesprächen gesehen haben")
+INTERNAL_NOTE_MARK = "internal: calibrate"
+
+
+@dataclass
+class FlowFacts:
+    plan: Plan
+    merged: int
+    feedback_flagged: int = 0
+
+
 @dataclass
 class Verification:
     received: int = 0
+    with_feedback: int = 0
+    internal_notes: int = 0
     multi_recipient: int = 0
     to_mismatch: int = 0
     copies: int = 0
@@ -45,7 +60,8 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not (
-            self.multi_recipient
+            self.internal_notes
+            or self.multi_recipient
             or self.to_mismatch
             or self.copies
             or self.mentions_other
@@ -85,22 +101,23 @@ def run_demo(directory: Path, console: Console) -> bool:
         init_database(settings)
         runtime = open_runtime(settings)
         try:
-            plan, merged = _run_flow(runtime, directory, console)
+            facts = _run_flow(runtime, directory, console)
         finally:
             runtime.close()
     runtime = open_runtime(settings)
     try:
-        return _verify(runtime, read_sink(directory / "mail"), plan, merged, console)
+        return _verify(runtime, read_sink(directory / "mail"), facts, console)
     finally:
         runtime.close()
 
 
-def _run_flow(runtime: Runtime, directory: Path, console: Console) -> tuple[Plan, int]:
+def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     store, now = runtime.store, runtime.clock.now()
     report = import_file(store, directory / "applicants.csv", actor=ACTOR, now=now)
     console.print(
         f"imported {report.rows} applications, {report.duplicates_merged} duplicate rows merged"
     )
+    _record_interviews(runtime, directory, console)
     decided = reject(
         store, JOB_TITLE, Selection(all_except_hired=True), REASON, note=None, actor=ACTOR, now=now
     )
@@ -108,6 +125,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> tuple[Plan
         f"rejected {len(decided.decided)} with {REASON!r}; "
         f"{len(decided.skipped)} skipped (hired, offer, withdrawn)"
     )
+    flagged = _draft_and_approve_feedback(runtime, console)
     runtime.templates.check()
     plan = make_plan(store, runtime.composer, JOB_TITLE, runtime.clock.now())
     console.print(f"send plan: {dict(plan.letters)}, blocked {len(plan.blocked)}")
@@ -121,7 +139,44 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> tuple[Plan
     )
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
-    return plan, report.duplicates_merged
+    return FlowFacts(plan, report.duplicates_merged, flagged)
+
+
+def _record_interviews(runtime: Runtime, directory: Path, console: Console) -> None:
+    now = runtime.clock.now()
+    job = runtime.store.job_by_title(JOB_TITLE)
+    for name, bar in COMPETENCIES:
+        runtime.feedback_store.add_competency(job.id, name, bar, ACTOR, now)
+    with (directory / "applicants.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    saved = runtime.feedback_store.save_scorecards(demo_scorecards(rows), ACTOR, now)
+    console.print(f"recorded {saved} interview ratings on {len(COMPETENCIES)} competencies")
+
+
+def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> int:
+    check = wording_check(runtime.settings)
+    drafted = draft_job_feedback(
+        runtime.store,
+        runtime.feedback_store,
+        load_library(None),
+        check,
+        JOB_TITLE,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    approved = approve(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        JOB_TITLE,
+        actor="demo:hiring-manager",
+        now=runtime.clock.now(),
+    )
+    console.print(
+        f"feedback drafted for {drafted.drafted} interviewed candidates, "
+        f"{drafted.flagged} flagged, {approved.approved} approved by the hiring manager"
+    )
+    return drafted.flagged
 
 
 def _text_of(data: bytes) -> tuple[str, list[str], list[str]]:
@@ -146,6 +201,8 @@ def _check_message(
         return
     recipient = message.rcpt_tos[0].lower()
     text, to, copies = _text_of(message.data)
+    result.with_feedback += any(heading in text for heading in FEEDBACK_HEADINGS)
+    result.internal_notes += INTERNAL_NOTE_MARK in text
     result.to_mismatch += to != [recipient]
     result.copies += bool(copies)
     if recipient not in people:
@@ -177,8 +234,9 @@ def _appears_outside(text: str, needle: str, own: tuple[str, ...]) -> bool:
 
 
 def _verify(
-    runtime: Runtime, messages: list[SinkMessage], plan: Plan, merged: int, console: Console
+    runtime: Runtime, messages: list[SinkMessage], facts: FlowFacts, console: Console
 ) -> bool:
+    plan = facts.plan
     store = runtime.store
     people = {
         v.person.email: (
@@ -192,12 +250,12 @@ def _verify(
     for message in messages:
         _check_message(message, people, result)
     kinds = Counter(row.kind for row in store.outbox_rows(OutboxState.SENT, None, 1_000_000))
-    _print_verification(console, result, kinds, plan, merged)
+    _print_verification(console, result, kinds, facts)
     return result.ok and result.received == plan.ready
 
 
 def _print_verification(
-    console: Console, result: Verification, kinds: Counter[str], plan: Plan, merged: int
+    console: Console, result: Verification, kinds: Counter[str], facts: FlowFacts
 ) -> None:
     table = Table("check", "result", title="verification: what the SMTP sink received")
     table.add_row("messages received", str(result.received))
@@ -205,12 +263,15 @@ def _print_verification(
     table.add_row("To: differs from the envelope", str(result.to_mismatch))
     table.add_row("messages with Cc or Bcc", str(result.copies))
     table.add_row("messages mentioning another candidate", str(result.mentions_other))
+    table.add_row("letters carrying approved feedback", str(result.with_feedback))
+    table.add_row("feedback flagged by the wording check", str(facts.feedback_flagged))
+    table.add_row("letters quoting an internal note", str(result.internal_notes))
     for kind, count in sorted(kinds.items()):
         table.add_row(f"letters: {kind}", str(count))
-    for reason, count in sorted(plan.skipped_counts().items()):
+    for reason, count in sorted(facts.plan.skipped_counts().items()):
         table.add_row(f"skipped: {reason}", str(count))
-    table.add_row("skipped: duplicate rows merged", str(merged))
-    table.add_row("blocked by the guard", str(len(plan.blocked)))
+    table.add_row("skipped: duplicate rows merged", str(facts.merged))
+    table.add_row("blocked by the guard", str(len(facts.plan.blocked)))
     console.print(table)
     verdict = "[bold green]PASS[/bold green]" if result.ok else "[bold red]FAIL[/bold red]"
     console.print(

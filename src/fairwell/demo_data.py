@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fairwell.services.applicant_file import COLUMNS
+from fairwell.services.scorecard_file import ScorecardRow
 
 JOB_TITLE = "Business Product Manager"
 HEADER = list(COLUMNS)
@@ -146,3 +147,43 @@ def write_demo_csv(path: Path, seed: int = 7) -> int:
         writer.writeheader()
         writer.writerows(rows)
     return len(rows)
+
+
+COMPETENCIES = (
+    ("Product sense", 3),
+    ("SQL", 3),
+    ("Stakeholder communication", 3),
+    ("Roadmapping", 2),
+)
+NOTES_FOR_CANDIDATES = (
+    "Your case study structure was clear; quantify the impact of each option next time.",
+    "Bring one example where your data changed a product decision.",
+)
+
+
+def demo_scorecards(rows: list[dict[str, str]], seed: int = 11) -> list[ScorecardRow]:
+    """Two interviewers rate every competency of each interviewed applicant."""
+    rng = random.Random(seed)
+    interviewed = {
+        row["email"].lower(): row
+        for row in rows
+        if row["stage"] in ("phone", "onsite") and row["last_interview_at"]
+    }
+    cards: list[ScorecardRow] = []
+    for email in sorted(interviewed):
+        for interviewer in ("Interviewer 1", "Interviewer 2"):
+            for competency, _ in COMPETENCIES:
+                note = rng.choice(NOTES_FOR_CANDIDATES) if rng.random() < 0.05 else ""
+                cards.append(
+                    ScorecardRow(
+                        row=len(cards) + 2,
+                        email=email,
+                        job=JOB_TITLE,
+                        interviewer=interviewer,
+                        competency=competency,
+                        rating=rng.choice((1, 2, 2, 3, 3, 4)),
+                        internal_note="Internal: calibrate with the panel.",
+                        note_for_candidate=note,
+                    )
+                )
+    return cards

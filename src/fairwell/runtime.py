@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from fairwell.config import Settings
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.ports import Clock
+from fairwell.ports import Clock, WordingCheck, WordingFinding
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
 from fairwell.storage.engine import make_engine
+from fairwell.storage.feedback_store import SqlFeedbackStore
 from fairwell.storage.store import SqlStore
 
 
@@ -29,6 +30,7 @@ class SystemClock:
 class Runtime:
     settings: Settings
     store: SqlStore
+    feedback_store: SqlFeedbackStore
     templates: LetterTemplates
     composer: Composer
     clock: Clock
@@ -42,7 +44,12 @@ def open_runtime(settings: Settings) -> Runtime:
     templates = LetterTemplates(settings.template_dir)
     sender = Sender(settings.from_address, settings.from_name, settings.org_name)
     return Runtime(
-        settings, SqlStore(engine), templates, Composer(templates, sender), SystemClock()
+        settings,
+        SqlStore(engine),
+        SqlFeedbackStore(engine),
+        templates,
+        Composer(templates, sender),
+        SystemClock(),
     )
 
 
@@ -82,3 +89,21 @@ def make_deliverer(runtime: Runtime, rate: float | None = None) -> Deliverer:
         policy=delivery_policy(runtime.settings),
         pacer=Pacer(rate),
     )
+
+
+def wording_check(settings: Settings) -> WordingCheck:
+    """The compliance lint as the WordingCheck port, one linter per language, built lazily."""
+    from fairwell.domain.compliance import SUPPORTED_LANGUAGES, Linter
+
+    linters: dict[str, Linter] = {}
+
+    def check(text: str, locale: str) -> list[WordingFinding]:
+        language = locale if locale in SUPPORTED_LANGUAGES else "en"
+        if language not in linters:
+            linters[language] = Linter.from_files(language, settings.lint_terms)
+        return [
+            WordingFinding(f.rule, f.span, f.why, f.suggestion)
+            for f in linters[language].lint(text)
+        ]
+
+    return check
