@@ -34,6 +34,15 @@ COMMANDS = [
     ["mailsink"],
     ["demo"],
     ["templates", "check"],
+    ["lint"],
+    ["feedback", "draft"],
+    ["feedback", "review"],
+    ["feedback", "approve"],
+    ["feedback", "edit"],
+    ["feedback", "downgrade"],
+    ["competency", "add"],
+    ["competency", "list"],
+    ["import-scorecards"],
 ]
 
 
@@ -275,3 +284,28 @@ def test_outbox_show_prints_a_stored_letter_and_refuses_an_unknown_id(
     assert code == 0 and "To: Pat Doe1 <p1@example.com>" in shown
     code, _, err = run(imported, "outbox", "show", "99")
     assert code == 1 and "99" in err
+
+
+def test_lint_reads_lines_prints_json_and_exits_1_on_a_finding(tmp_path: Path) -> None:
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Your SQL was strong.\nWe worried she is planning a family.\n", "utf-8")
+    result = CliRunner().invoke(app, ["lint", str(texts), "--lang", "en", "--json"])
+    assert result.exit_code == 1
+    lines = json.loads(result.stdout)
+    assert [line["line"] for line in lines] == [1, 2]
+    assert lines[0]["findings"] == []
+    assert {f["rule"] for f in lines[1]["findings"]} == {"sex-and-family"}
+
+
+def test_lint_reads_standard_input_and_exits_0_when_clean() -> None:
+    result = CliRunner().invoke(
+        app, ["lint", "--lang", "de"], input="Ihre SQL-Kenntnisse waren sehr gut.\n"
+    )
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_lint_refuses_unreadable_input_with_exit_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"caf\xe9\n")
+    result = CliRunner().invoke(app, ["lint", str(broken)])
+    assert result.exit_code == 2 and "broken.txt" in result.stderr

@@ -894,5 +894,43 @@ def feedback_downgrade(
     out.print("downgraded to a plain letter")
 
 
+@app.command()
+def lint(
+    file: Annotated[
+        Path | None, typer.Argument(help="one text per line; standard input without it")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="en or de")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    terms: Annotated[
+        Path | None, typer.Option("--terms", help="extra wording to flag (TOML)")
+    ] = None,
+) -> None:
+    """Check candidate-facing text for wording that touches protected characteristics.
+
+    Exit code 0 when no line has a finding, 1 when any does, 2 when the input or the terms
+    cannot be read.
+    """
+    from fairwell.domain.compliance import lint_exit_code, lint_lines
+
+    try:
+        text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
+        results = lint_lines(text.splitlines(), lang, terms)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        where = str(file) if file else "standard input"
+        raise _fail(f"{where}: {error}".splitlines()[0], 2) from None
+    if as_json:
+        _print_json(results)
+    else:
+        for result in results:
+            for finding in result["findings"]:
+                start, end = finding["span"]
+                out.print(
+                    f"line {result['line']} [{start}:{end}] {finding['rule']}: "
+                    f"{finding['why']} Try: {finding['suggestion']}",
+                    markup=False,
+                )
+    raise typer.Exit(lint_exit_code(results))
+
+
 def main() -> None:
     app()

@@ -50,10 +50,12 @@ from typing import TypedDict
 
 import ahocorasick
 
+from fairwell.errors import InvalidInput
+
 SUPPORTED_LANGUAGES = ("en", "de")
 
 
-class TermsFileError(ValueError):
+class TermsFileError(InvalidInput):
     """A terms file that cannot be used; the message names the file and the problem."""
 
 
