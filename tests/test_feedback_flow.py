@@ -1,0 +1,268 @@
+"""Feedback end to end: scorecards in, drafts reviewed, only approved words reach the letter."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.domain.mimeread import read_letter
+from fairwell.domain.roster import Roster
+from fairwell.errors import InvalidInput
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
+from fairwell.services import feedback as service
+from fairwell.services.planning import make_plan, queue_plan
+from fairwell.services.scorecard_file import ScorecardRow
+from fairwell.worker.embedded import run_batch
+from tests.conftest import FixedClock, settings_for
+from tests.helpers import import_and_reject_all, people
+
+JOB = "Data Analyst"
+LIBRARY = service.load_library()
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[MailSink]:
+    with MailSink(tmp_path / "mail", port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, sink: MailSink, clock: FixedClock) -> Iterator[Runtime]:
+    settings = settings_for(f"sqlite:///{tmp_path / 'f.db'}", sink.port)
+    init_database(settings)
+    wired = open_runtime(settings)
+    wired.clock = clock
+    yield wired
+    wired.close()
+
+
+def card(email: str, competency: str, rating: int, **notes: str) -> ScorecardRow:
+    return ScorecardRow(
+        row=2,
+        email=email,
+        job=JOB,
+        interviewer="Interviewer 1",
+        competency=competency,
+        rating=rating,
+        internal_note=notes.get("internal", "INTERNAL NOTE: tense answer"),
+        note_for_candidate=notes.get("for_candidate", ""),
+    )
+
+
+def interviewed(
+    runtime: Runtime, tmp_path: Path, cards: list[ScorecardRow], count: int = 3
+) -> None:
+    now = runtime.clock.now()
+    rows = people(count, stage="onsite", last_interview_at="2026-11-20T10:00:00+00:00")
+    import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
+    job = runtime.store.job_by_title(JOB)
+    for name in ("SQL", "Product sense"):
+        runtime.feedback_store.add_competency(job.id, name, 3, "t", now)
+    runtime.feedback_store.save_scorecards(cards, "t", now)
+
+
+def draft(runtime: Runtime) -> service.DraftReport:
+    return service.draft_job_feedback(
+        runtime.store,
+        runtime.feedback_store,
+        LIBRARY,
+        wording_check(runtime.settings),
+        JOB,
+        actor="t",
+        now=runtime.clock.now(),
+    )
+
+
+def approve(runtime: Runtime, **kwargs: object) -> service.ApproveReport:
+    return service.approve(
+        runtime.store,
+        runtime.feedback_store,
+        wording_check(runtime.settings),
+        JOB,
+        actor="hm",
+        now=runtime.clock.now(),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def send_all(runtime: Runtime) -> None:
+    now = runtime.clock.now()
+    batch = queue_plan(runtime.store, runtime.composer, JOB, actor="t", now=now)
+    run_batch(make_deliverer(runtime), batch.batch_id)
+
+
+def text_to(sink: MailSink, address: str) -> str:
+    for message in read_sink(sink.directory):
+        if message.rcpt_tos == [address]:
+            part = message_from_bytes(message.data).get_payload()[0]
+            return str(part.get_payload(decode=True).decode("utf-8"))
+    raise AssertionError(f"nothing was sent to {address}")
+
+
+def test_unapproved_feedback_holds_the_letter_back_and_approval_releases_it(
+    runtime: Runtime, tmp_path: Path, sink: MailSink
+) -> None:
+    interviewed(runtime, tmp_path, [card("p0@example.com", "SQL", 1)])
+    assert draft(runtime).drafted == 1
+
+    plan = make_plan(runtime.store, runtime.composer, JOB, runtime.clock.now())
+    assert plan.skipped_counts()["feedback waiting for approval"] == 1
+    assert (plan.ready, plan.with_feedback) == (2, 0)
+    send_all(runtime)
+    assert "What we saw" not in text_to(sink, "p1@example.com")
+
+    assert approve(runtime).approved == 1
+    plan = make_plan(runtime.store, runtime.composer, JOB, runtime.clock.now())
+    assert (plan.ready, plan.with_feedback) == (1, 1)
+    send_all(runtime)
+    letter = text_to(sink, "p0@example.com")
+    assert "The SQL exercise needed joins" in letter
+    assert "INTERNAL NOTE" not in letter
+
+
+def test_a_note_that_touches_family_plans_cannot_be_approved_without_an_override(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    family = "She is probably planning a family soon."
+    interviewed(runtime, tmp_path, [card("p0@example.com", "SQL", 1, for_candidate=family)])
+    assert draft(runtime).flagged == 1
+    report = approve(runtime)
+    assert report.approved == 0 and len(report.need_override) == 1
+    with pytest.raises(InvalidInput, match="justification"):
+        approve(runtime, override="ok")
+    assert approve(runtime, override="Legal reviewed: the candidate raised it herself.").approved
+
+
+def test_an_edit_goes_back_to_draft_and_a_placeholder_is_refused(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    interviewed(runtime, tmp_path, [card("p0@example.com", "SQL", 1)])
+    draft(runtime)
+    approve(runtime)
+    check = wording_check(runtime.settings)
+    args = (runtime.store, runtime.feedback_store, check, JOB, "p0@example.com")
+    with pytest.raises(InvalidInput, match="placeholder"):
+        service.edit(*args, "Dear {first_name}, your SQL", actor="hm", now=runtime.clock.now())
+    with pytest.raises(InvalidInput, match="empty"):
+        service.edit(*args, "   ", actor="hm", now=runtime.clock.now())
+    service.edit(*args, "Your SQL joins need practice.", actor="hm", now=runtime.clock.now())
+    items = service.review_items(runtime.store, check, JOB)
+    assert [
+        (i.view.feedback.state.value, i.view.feedback.text) for i in items if i.view.feedback
+    ] == [("draft", "Your SQL joins need practice.")]
+
+
+def test_a_downgraded_candidate_gets_a_plain_letter(
+    runtime: Runtime, tmp_path: Path, sink: MailSink
+) -> None:
+    interviewed(runtime, tmp_path, [card("p0@example.com", "SQL", 1)], count=1)
+    draft(runtime)
+    check = wording_check(runtime.settings)
+    service.downgrade(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        JOB,
+        "p0@example.com",
+        actor="hm",
+        now=runtime.clock.now(),
+    )
+    send_all(runtime)
+    assert "What we saw" not in text_to(sink, "p0@example.com")
+
+
+def test_a_note_for_the_candidate_naming_another_candidate_is_held_by_the_guard(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    leak = "Pat Doe1 did better on this exercise."
+    interviewed(runtime, tmp_path, [card("p0@example.com", "SQL", 1, for_candidate=leak)])
+    draft(runtime)
+    approve(runtime)
+    plan = make_plan(runtime.store, runtime.composer, JOB, runtime.clock.now())
+    assert [b.view.person.email for b in plan.blocked] == ["p0@example.com"]
+    assert {f.rule for f in plan.blocked[0].findings} == {"no-other-candidate"}
+
+
+def test_scorecards_for_an_unknown_person_or_competency_are_refused_whole(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    interviewed(runtime, tmp_path, [])
+    with pytest.raises(InvalidInput, match="row 2: no such applicant"):
+        runtime.feedback_store.save_scorecards(
+            [card("nobody@example.com", "SQL", 2)], "t", runtime.clock.now()
+        )
+    with pytest.raises(InvalidInput, match="not a competency"):
+        runtime.feedback_store.save_scorecards(
+            [card("p0@example.com", "SQL", 2), card("p1@example.com", "Juggling", 2)],
+            "t",
+            runtime.clock.now(),
+        )
+    assert runtime.feedback_store.ratings([1, 2, 3]) == {}
+
+
+NOTES = ["Practise joins.", "Quantify your impact.", "", ""]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_no_letter_ever_carries_unapproved_feedback_or_an_internal_note(
+    data: st.DataObject, sink: MailSink
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        settings = settings_for(f"sqlite:///{folder / 'p.db'}", sink.port)
+        init_database(settings)
+        runtime = open_runtime(settings)
+        cards = [
+            card(
+                f"p{i}@example.com",
+                competency,
+                data.draw(st.integers(1, 4)),
+                internal=f"INTERNAL-{i}-{competency}",
+                for_candidate=data.draw(st.sampled_from(NOTES)),
+            )
+            for i in range(4)
+            for competency in ("SQL", "Product sense")
+        ]
+        interviewed(runtime, folder, cards, count=4)
+        draft(runtime)
+        check = wording_check(settings)
+        choices = {
+            f"p{i}@example.com": data.draw(st.sampled_from(["approve", "plain", "leave"]))
+            for i in range(4)
+        }
+        for email, choice in choices.items():
+            if choice == "approve":
+                approve(runtime, emails=[email])
+            elif choice == "plain":
+                service.downgrade(
+                    runtime.store,
+                    runtime.feedback_store,
+                    check,
+                    JOB,
+                    email,
+                    actor="hm",
+                    now=runtime.clock.now(),
+                )
+        job = runtime.store.job_by_title(JOB)
+        roster = Roster(runtime.store.roster(job.id))
+        for view in runtime.store.applicants(job.id):
+            letter = runtime.composer.compose(view, job, roster, runtime.clock.now())
+            text = " ".join(body for _, body in read_letter(letter.body).parts)
+            assert "INTERNAL-" not in text
+            carries = "What we saw" in text
+            assert carries == (
+                choices[view.person.email] == "approve"
+                and view.feedback is not None
+                and bool(view.feedback.text)
+            )
+        runtime.close()
