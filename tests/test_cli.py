@@ -309,3 +309,56 @@ def test_lint_refuses_unreadable_input_with_exit_2(tmp_path: Path) -> None:
     broken.write_bytes(b"caf\xe9\n")
     result = CliRunner().invoke(app, ["lint", str(broken)])
     assert result.exit_code == 2 and "broken.txt" in result.stderr
+
+
+def test_feedback_from_scorecards_through_the_cli(
+    env: dict[str, str], tmp_path: Path, sink: MailSink
+) -> None:
+    rows = [
+        applicant(
+            "ann@example.com",
+            "Ann",
+            "Lee",
+            stage="onsite",
+            last_interview_at="2026-11-20T10:00:00Z",
+        )
+    ]
+    run(env, "init")
+    run(env, "import", str(write_csv(tmp_path / "a.csv", rows)))
+    assert (
+        run(env, "competency", "add", "--job", "Data Analyst", "--name", "SQL", "--bar", "3")[0]
+        == 0
+    )
+    cards = tmp_path / "cards.csv"
+    cards.write_text(
+        "email,job,interviewer,competency,rating,internal_note,note_for_candidate\n"
+        "ann@example.com,Data Analyst,Interviewer 1,SQL,1,weak,Practise window functions.\n",
+        encoding="utf-8",
+    )
+    assert run(env, "import-scorecards", str(cards))[0] == 0
+    code, out, _ = run(
+        env, "reject", "--job", "Data Analyst", "--all-except-hired", "--reason", "skills-mismatch"
+    )
+    assert code == 0 and "feedback drafted for 1" in out
+    review = json.loads(run(env, "feedback", "review", "--job", "Data Analyst", "--json")[1])
+    assert review[0]["state"] == "draft" and "Practise window functions." in review[0]["text"]
+    assert "weak" not in review[0]["text"]
+    assert json.loads(run(env, "plan", "--job", "Data Analyst", "--json")[1])["ready"] == 0
+    assert run(env, "feedback", "approve", "--job", "Data Analyst")[0] == 0
+    plan = json.loads(run(env, "plan", "--job", "Data Analyst", "--json")[1])
+    assert (plan["ready"], plan["with_feedback"]) == (1, 1)
+    assert run(env, "send", "--job", "Data Analyst", "--yes")[0] == 0
+    assert b"Practise window functions." in read_sink(sink.directory)[0].data
+
+
+def test_a_scorecard_file_with_a_bad_rating_imports_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    run(env, "init")
+    cards = tmp_path / "cards.csv"
+    cards.write_text(
+        "email,job,interviewer,competency,rating\nann@example.com,Data Analyst,I1,SQL,7\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(env, "import-scorecards", str(cards))
+    assert code == 1 and "row 2" in err and "rating" in err
