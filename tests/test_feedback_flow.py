@@ -33,9 +33,16 @@ def sink(tmp_path: Path) -> Iterator[MailSink]:
         yield running
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return sqlite_url
+
+
 @pytest.fixture
-def runtime(tmp_path: Path, sink: MailSink, clock: FixedClock) -> Iterator[Runtime]:
-    settings = settings_for(f"sqlite:///{tmp_path / 'f.db'}", sink.port)
+def runtime(database_url: str, sink: MailSink, clock: FixedClock) -> Iterator[Runtime]:
+    settings = settings_for(database_url, sink.port)
     init_database(settings)
     wired = open_runtime(settings)
     wired.clock = clock
