@@ -1,0 +1,74 @@
+"""The Typer app, its sub-apps, and what every command shares: output, errors, settings."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+
+from fairwell.config import load_settings
+from fairwell.errors import ConfigurationError, FairwellError
+from fairwell.runtime import Runtime, open_runtime
+
+app = typer.Typer(
+    help="Fairwell: private, honest, timely letters to every applicant who is not hired.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+outbox_app = typer.Typer(help="Watch and steer the outbox.", no_args_is_help=True)
+templates_app = typer.Typer(help="Check letter templates.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(templates_app, name="templates")
+feedback_app = typer.Typer(
+    help="Draft, review and approve candidate feedback.", no_args_is_help=True
+)
+competency_app = typer.Typer(help="What a job needs, and the bar.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(competency_app, name="competency")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+# The audit log records who acted: the operating-system account that ran the command.
+ACTOR = f"cli:{getpass.getuser()}"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"fairwell: {message}", markup=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def reports_errors(command: F) -> F:
+    """Turn our exceptions into a one-line message on stderr and a reliable exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigurationError as error:
+            raise _fail(f"configuration error: {error}", 3) from None
+        except OperationalError as error:
+            hint = "; run `fairwell init` first" if "no such table" in str(error) else ""
+            raise _fail(f"database error: {str(error.orig).splitlines()[0]}{hint}", 1) from None
+        except FairwellError as error:
+            raise _fail(
+                str(error).splitlines()[0] if str(error) else type(error).__name__, 1
+            ) from (None)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _runtime() -> Runtime:
+    return open_runtime(load_settings())
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")

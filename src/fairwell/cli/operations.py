@@ -1,0 +1,185 @@
+"""Commands for operators: the outbox, the worker, the embedded SMTP sink."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fairwell.cli.base import (
+    ACTOR,
+    _print_json,
+    _runtime,
+    app,
+    err,
+    out,
+    outbox_app,
+    reports_errors,
+)
+from fairwell.domain.model import OutboxState
+from fairwell.runtime import make_deliverer
+
+
+@outbox_app.command("status")
+@reports_errors
+def outbox_status(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    state: Annotated[str | None, typer.Option("--state", help="list letters in this state")] = None,
+) -> None:
+    """Counts per state; with --state, the letters in that state and why."""
+    from fairwell.services import outbox
+
+    store = _runtime().store
+    status = outbox.status(store)
+    rows = store.outbox_rows(OutboxState(state), None, 1000) if state else []
+    if as_json:
+        _print_json(
+            {
+                "paused": status.paused,
+                "counts": status.counts,
+                "possible_duplicates": status.possible_duplicates,
+                "paused_batches": list(status.paused_batches),
+                "letters": [dataclass_dict(row) for row in rows],
+            }
+        )
+        return
+    out.print(
+        ("[bold red]PAUSED[/bold red] " if status.paused else "")
+        + (", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())) or "empty")
+    )
+    if status.paused_batches:
+        out.print(f"paused batches: {', '.join(map(str, status.paused_batches))}")
+    if rows:
+        table = Table("id", "batch", "email", "attempts", "code", "rule", "why")
+        for row in rows:
+            table.add_row(
+                str(row.id),
+                str(row.batch_id),
+                row.recipient,
+                str(row.attempts),
+                str(row.last_code or ""),
+                row.held_rule or "",
+                row.last_error or "",
+            )
+        out.print(table)
+
+
+def dataclass_dict(row: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {
+        k: (v.value if isinstance(v, OutboxState) else v)
+        for k, v in dataclasses.asdict(row).items()
+    }
+
+
+@outbox_app.command("show")
+@reports_errors
+def outbox_show(letter_id: Annotated[int, typer.Argument(help="the outbox id")]) -> None:
+    """Print one letter's stored bytes, exactly as they went or will go out."""
+    body = _runtime().store.outbox_body(letter_id)
+    sys.stdout.write(body.decode("ascii", errors="replace").replace("\r\n", "\n"))
+
+
+@outbox_app.command("pause")
+@reports_errors
+def outbox_pause(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Stop all workers from starting new letters."""
+    from fairwell.services import outbox
+
+    runtime = _runtime()
+    outbox.pause(runtime.store, actor=ACTOR, now=runtime.clock.now())
+    _print_json({"paused": True}) if as_json else out.print("outbox paused")
+
+
+@outbox_app.command("resume")
+@reports_errors
+def outbox_resume(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Let workers continue, including batches the guard paused."""
+    from fairwell.services import outbox
+
+    runtime = _runtime()
+    outbox.resume(runtime.store, actor=ACTOR, now=runtime.clock.now())
+    _print_json({"paused": False}) if as_json else out.print("outbox resumed")
+
+
+@outbox_app.command("requeue")
+@reports_errors
+def outbox_requeue(
+    letter_id: Annotated[list[int] | None, typer.Option("--id", help="only this letter")] = None,
+    state: Annotated[
+        list[str] | None, typer.Option("--state", help="held, quarantined or failed")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Put held, quarantined or failed letters back in the queue; the guard checks them again."""
+    from fairwell.services import outbox
+
+    runtime = _runtime()
+    states = [OutboxState(s) for s in state] if state else list(outbox.REQUEUEABLE)
+    count = outbox.requeue(
+        runtime.store, states=states, ids=letter_id or [], actor=ACTOR, now=runtime.clock.now()
+    )
+    if as_json:
+        _print_json({"requeued": count})
+    else:
+        out.print(f"requeued {count} letter(s)")
+
+
+@app.command()
+@reports_errors
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="deliver what is due, then exit")] = False,
+    rate: Annotated[float | None, typer.Option("--rate", min=0.01, help="letters a second")] = None,
+    poll: Annotated[float, typer.Option("--poll", min=0.05, help="idle poll seconds")] = 1.0,
+) -> None:
+    """Run the embedded delivery worker (polls the database) until Ctrl-C."""
+    import signal
+    import threading
+
+    from fairwell.worker.embedded import run_forever
+
+    runtime = _runtime()
+    stop = threading.Event()
+    if once:
+        stats = make_deliverer(runtime, rate).run_once()
+        out.print(
+            f"sent {stats.sent}, retrying {stats.retried}, failed {stats.failed}, held {stats.held}"
+        )
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    err.print("worker running; Ctrl-C stops it after the current letter")
+    stats = run_forever(make_deliverer(runtime, rate), stop, poll_seconds=poll)
+    out.print(
+        f"worker stopped: sent {stats.sent}, retried {stats.retried}, "
+        f"failed {stats.failed}, held {stats.held}"
+    )
+
+
+@app.command()
+def mailsink(
+    port: Annotated[int, typer.Option("--port", help="port on 127.0.0.1")] = 2525,
+    directory: Annotated[Path, typer.Option("--dir", help="where messages are stored")] = Path(
+        "mailsink"
+    ),
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+) -> None:
+    """Run the embedded SMTP sink: every message is stored with its envelope as files."""
+    from fairwell.delivery.sink import run_sink_forever
+
+    run_sink_forever(
+        host,
+        port,
+        directory,
+        on_ready=lambda sink: err.print(
+            f"mailsink listening on {host}:{sink.port}, storing in {directory}; Ctrl-C stops it"
+        ),
+    )

@@ -1,0 +1,205 @@
+"""Commands for what Fairwell knows: applicants, jobs, reasons, competencies, scorecards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fairwell.cli.base import (
+    ACTOR,
+    _fail,
+    _print_json,
+    _runtime,
+    app,
+    competency_app,
+    err,
+    out,
+    reports_errors,
+    templates_app,
+)
+from fairwell.config import load_settings
+from fairwell.domain.reasons import REASONS
+from fairwell.runtime import init_database
+
+
+@app.command()
+@reports_errors
+def init() -> None:
+    """Create or upgrade the database (Alembic migrations)."""
+    settings = load_settings()
+    init_database(settings)
+    out.print(f"database ready: {settings.database_url}")
+
+
+@app.command("import")
+@reports_errors
+def import_command(
+    file: Annotated[Path, typer.Argument(help="a .csv or .json file of applicants")],
+) -> None:
+    """Import applicants (all rows or none). Unknown jobs are created."""
+    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.services.importing import import_file
+
+    runtime = _runtime()
+    try:
+        report = import_file(runtime.store, file, actor=ACTOR, now=runtime.clock.now())
+    except ImportFileError as error:
+        for problem in error.problems:
+            err.print(str(problem), markup=False, soft_wrap=True)
+        raise _fail(f"{file}: {len(error.problems)} problem(s); nothing was imported", 1) from None
+    counts = report.counts
+    out.print(
+        f"imported {report.rows} application(s) from {file}: "
+        f"{counts.applications_created} new, {counts.applications_updated} updated, "
+        f"{counts.unchanged} unchanged; {counts.people_created} new people, "
+        f"{counts.jobs_created} new jobs; {report.duplicates_merged} duplicate row(s) merged"
+    )
+
+
+@app.command()
+@reports_errors
+def jobs(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List jobs with their applicants per stage."""
+    summaries = _runtime().store.jobs()
+    if as_json:
+        _print_json(
+            [
+                {"id": s.job.id, "title": s.job.title, "applicants": s.total, "stages": s.stages}
+                for s in summaries
+            ]
+        )
+        return
+    table = Table("job", "applicants", "by stage")
+    for s in summaries:
+        stages = ", ".join(f"{stage} {count}" for stage, count in sorted(s.stages.items()))
+        table.add_row(s.job.title, str(s.total), stages)
+    out.print(table)
+
+
+@app.command()
+@reports_errors
+def applicants(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List a job's applicants with their stage, decision and letter."""
+    runtime = _runtime()
+    found = runtime.store.job_by_title(job)
+    views = runtime.store.applicants(found.id)
+    rows = [
+        {
+            "email": v.person.email,
+            "first_name": v.person.first_name,
+            "last_name": v.person.last_name,
+            "stage": v.application.stage.value,
+            "source": v.application.source.value,
+            "locale": v.person.locale,
+            "ref": v.application.ref,
+            "decision": v.decision.reason_code if v.decision else None,
+            "letter": v.letter_state.value if v.letter_state else None,
+        }
+        for v in views
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("email", "name", "stage", "source", "decision", "letter")
+    for row in rows:
+        table.add_row(
+            str(row["email"]),
+            f"{row['first_name']} {row['last_name']}",
+            str(row["stage"]),
+            str(row["source"]),
+            str(row["decision"] or ""),
+            str(row["letter"] or ""),
+        )
+    out.print(table)
+
+
+@app.command()
+def reasons(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List the reason codes and what the candidate reads for each."""
+    if as_json:
+        _print_json([{"code": r.code, "summary": r.summary, "wording": r.wording} for r in REASONS])
+        return
+    table = Table("code", "summary", "candidate reads (en)")
+    for reason in REASONS:
+        table.add_row(reason.code, reason.summary, "… because " + reason.wording["en"] + ".")
+    out.print(table)
+
+
+@templates_app.command("check")
+@reports_errors
+def templates_check() -> None:
+    """Render every template in every locale in the sandbox; fail on any problem."""
+    _runtime().templates.check()
+    out.print("templates ok")
+
+
+@app.command()
+@reports_errors
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps its files")] = Path(
+        "demo-run"
+    ),
+) -> None:
+    """Run the whole flow on synthetic data against the embedded sink, and verify it."""
+    from fairwell.demo import run_demo
+
+    if not run_demo(directory, out):
+        raise _fail("the demo's verification failed", 1)
+
+
+@competency_app.command("add")
+@reports_errors
+def competency_add(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    name: Annotated[str, typer.Option("--name", help="e.g. SQL, Product sense")],
+    bar: Annotated[int, typer.Option("--bar", help="the rating (1-4) the role needs")],
+) -> None:
+    """Add a competency to a job, or change its bar."""
+    runtime = _runtime()
+    found = runtime.store.job_by_title(job)
+    runtime.feedback_store.add_competency(found.id, name.strip(), bar, ACTOR, runtime.clock.now())
+    out.print(f"{job}: {name.strip()} (bar {bar})")
+
+
+@competency_app.command("list")
+@reports_errors
+def competency_list(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The job's competencies and their bars."""
+    runtime = _runtime()
+    found = runtime.feedback_store.competencies(runtime.store.job_by_title(job).id)
+    if as_json:
+        _print_json([{"name": c.name, "bar": c.bar} for c in found])
+        return
+    table = Table("competency", "bar")
+    for competency in found:
+        table.add_row(competency.name, str(competency.bar))
+    out.print(table)
+
+
+@app.command("import-scorecards")
+@reports_errors
+def import_scorecards(
+    file: Annotated[Path, typer.Argument(help="a .csv or .json file of ratings")],
+) -> None:
+    """Import interview scorecards (all rows or none): one rating per row."""
+    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.services.scorecard_file import parse_scorecard_file
+
+    runtime = _runtime()
+    try:
+        parsed = parse_scorecard_file(file)
+    except ImportFileError as error:
+        for problem in error.problems:
+            err.print(str(problem), markup=False, soft_wrap=True)
+        raise _fail(f"{file}: {len(error.problems)} problem(s); nothing was imported", 1) from None
+    saved = runtime.feedback_store.save_scorecards(parsed.rows, ACTOR, runtime.clock.now())
+    out.print(f"imported {saved} rating(s) from {file}; {parsed.duplicates_merged} duplicate(s)")

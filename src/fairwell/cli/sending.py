@@ -1,0 +1,341 @@
+"""Commands that decide and send: reject, plan, preview, send."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fairwell.cli.base import (
+    ACTOR,
+    _fail,
+    _print_json,
+    _runtime,
+    app,
+    err,
+    out,
+    reports_errors,
+)
+from fairwell.delivery.smtp import SmtpTransport
+from fairwell.domain.model import FINAL_STATES, OutboxState
+from fairwell.runtime import Runtime, make_deliverer
+
+if TYPE_CHECKING:
+    from fairwell.worker.pool import WorkerPool
+
+
+def _selection(all_except_hired: bool, stage: str | None, emails: list[str]) -> Any:
+    from fairwell.services.decisions import Selection, pick_stage
+
+    return Selection(
+        all_except_hired=all_except_hired,
+        stage=pick_stage(stage) if stage else None,
+        emails=tuple(emails),
+    )
+
+
+def _skipped_table(title: str, skipped: list[Any]) -> Table:
+    table = Table("email", "name", "stage", "why", title=title)
+    for item in skipped:
+        table.add_row(
+            item.view.person.email,
+            item.view.person.full_name,
+            item.view.application.stage.value,
+            item.reason,
+        )
+    return table
+
+
+@app.command()
+@reports_errors
+def reject(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    reason: Annotated[str, typer.Option("--reason", help="reason code; see `fairwell reasons`")],
+    all_except_hired: Annotated[
+        bool, typer.Option("--all-except-hired", help="everyone in the job but the hired")
+    ] = False,
+    stage: Annotated[str | None, typer.Option("--stage", help="everyone at this stage")] = None,
+    email: Annotated[
+        list[str] | None, typer.Option("--email", help="this person (repeat for more)")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="internal note, never sent")] = None,
+) -> None:
+    """Reject a selection of a job's applicants with a reason code.
+
+    People who must not be rejected (hired, holding an offer, withdrawn, already decided or
+    written to) are skipped and listed with the reason.
+    """
+    from fairwell.services.decisions import reject as reject_service
+
+    runtime = _runtime()
+    report = reject_service(
+        runtime.store,
+        job,
+        _selection(all_except_hired, stage, email or []),
+        reason,
+        note=note,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    if report.skipped:
+        out.print(_skipped_table("skipped", report.skipped))
+    _draft_feedback_quietly(runtime, job)
+    out.print(
+        f"rejected {len(report.decided)}, skipped {len(report.skipped)}; "
+        f"next: fairwell plan --job {json.dumps(job)}"
+    )
+
+
+def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
+    """Rejecting drafts the feedback of interviewed candidates for the hiring manager."""
+    from fairwell.runtime import wording_check
+    from fairwell.services.feedback import draft_job_feedback, load_library
+
+    report = draft_job_feedback(
+        runtime.store,
+        runtime.feedback_store,
+        load_library(runtime.settings.feedback_library),
+        wording_check(runtime.settings),
+        job,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+        show_scores=runtime.settings.show_scores,
+    )
+    if report.drafted:
+        out.print(
+            f"feedback drafted for {report.drafted} interviewed candidate(s) "
+            f"({report.flagged} flagged); approve with `fairwell feedback review/approve`"
+        )
+
+
+def _plan_json(plan: Any) -> dict[str, object]:
+    return {
+        "job": plan.job.title,
+        "letters": dict(plan.letters),
+        "ready": plan.ready,
+        "with_feedback": plan.with_feedback,
+        "skipped": [
+            {
+                "email": s.view.person.email,
+                "stage": s.view.application.stage.value,
+                "reason": s.reason,
+            }
+            for s in plan.skipped
+        ],
+        "skipped_counts": dict(plan.skipped_counts()),
+        "blocked": [
+            {
+                "email": b.view.person.email,
+                "kind": b.kind.value,
+                "rules": [
+                    {"rule": f.rule, "description": f.description, "detail": f.detail}
+                    for f in b.findings
+                ],
+            }
+            for b in plan.blocked
+        ],
+    }
+
+
+def _print_plan(plan: Any) -> None:
+    letters = Table("letter", "count", title=f"send plan: {plan.job.title}")
+    for kind, count in sorted(plan.letters.items()):
+        letters.add_row(kind, str(count))
+    letters.add_row("[bold]ready to send[/bold]", f"[bold]{plan.ready}[/bold]")
+    letters.add_row("of which carry approved feedback", str(plan.with_feedback))
+    out.print(letters)
+    skipped = Table("skipped because", "people")
+    for reason, count in sorted(plan.skipped_counts().items()):
+        skipped.add_row(reason, str(count))
+    out.print(skipped)
+    if plan.blocked:
+        blocked = Table("email", "letter", "rule", "why", title="blocked by the privacy guard")
+        for item in plan.blocked:
+            for finding in item.findings:
+                blocked.add_row(
+                    item.view.person.email,
+                    item.kind.value,
+                    finding.rule,
+                    f"{finding.description}: {finding.detail}",
+                )
+        out.print(blocked)
+
+
+def _make_plan(runtime: Runtime, job: str) -> Any:
+    from fairwell.services.planning import make_plan
+
+    runtime.templates.check()
+    return make_plan(runtime.store, runtime.composer, job, runtime.clock.now())
+
+
+@app.command()
+@reports_errors
+def plan(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show the send plan: letters of each kind, who is skipped and why, what is blocked."""
+    result = _make_plan(_runtime(), job)
+    if as_json:
+        _print_json(_plan_json(result))
+    else:
+        _print_plan(result)
+
+
+@app.command()
+@reports_errors
+def preview(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    email: Annotated[str, typer.Option("--email", help="the addressee")],
+) -> None:
+    """Print one letter exactly as it will go out (or as it went out, once queued)."""
+    from fairwell.services.preview import preview_letter
+
+    runtime = _runtime()
+    runtime.templates.check()
+    shown = preview_letter(runtime.store, runtime.composer, job, email, runtime.clock.now())
+    sys.stdout.write(shown.body.decode("ascii", errors="replace").replace("\r\n", "\n"))
+    if not shown.queued:
+        err.print("(not queued yet: its Message-ID and Date are set when it is queued)")
+
+
+def _confirm_count(ready: int, threshold: int) -> None:
+    if ready <= threshold:
+        if not typer.confirm(f"Send {ready} letter(s)?", default=False):
+            raise _fail("not sent: not confirmed", 1)
+        return
+    typed = typer.prompt(f"Type the number of letters to send ({ready}) to confirm")
+    if typed.strip() != str(ready):
+        raise _fail(f"not sent: you typed {typed.strip()!r}, the plan has {ready}", 1)
+
+
+def _send_canary(runtime: Runtime, job: str, canary: str, assume_yes: bool) -> None:
+    from fairwell.services.preview import send_canary
+
+    send_canary(
+        runtime.store,
+        runtime.composer,
+        SmtpTransport.from_settings(runtime.settings),
+        job,
+        canary,
+        runtime.clock.now(),
+    )
+    out.print(f"canary letter sent to {canary}")
+    if not assume_yes and not typer.confirm("Did the canary arrive and read right?", default=False):
+        raise _fail("not sent: canary not confirmed", 1)
+
+
+@app.command()
+@reports_errors
+def send(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask; for scripts")] = False,
+    canary: Annotated[
+        str | None, typer.Option("--canary", help="send a sample letter here first")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", min=0.01, help="at most N letters a second")
+    ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="queue only; `fairwell worker` delivers")
+    ] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes", min=1, help="worker processes (default: every core for big batches)"
+        ),
+    ] = None,
+) -> None:
+    """Queue the plan's letters and deliver them, with a progress bar."""
+    from fairwell.worker.pool import WORTH_IT, WorkerPool, default_processes
+
+    runtime = _runtime()
+    current = _make_plan(runtime, job)
+    _print_plan(current)
+    if current.ready == 0:
+        raise _fail("nothing to send: the plan has no ready letters", 1)
+    if canary:
+        _send_canary(runtime, job, canary, yes)
+    if not yes:
+        _confirm_count(current.ready, runtime.settings.confirm_threshold)
+    if processes is None:
+        processes = default_processes() if current.ready >= WORTH_IT else 1
+    if processes == 1:
+        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, None)
+        return
+    with WorkerPool(runtime.settings, processes) as pool:
+        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, pool)
+
+
+def _queue_and_deliver(
+    runtime: Runtime,
+    job: str,
+    expected: int,
+    rate: float | None,
+    no_wait: bool,
+    pool: WorkerPool | None,
+) -> None:
+    from fairwell.services.planning import queue_plan
+
+    now = runtime.clock.now()
+    batch = queue_plan(
+        runtime.store,
+        runtime.composer,
+        job,
+        actor=ACTOR,
+        now=now,
+        expected=expected,
+        rate_per_second=int(rate) if rate else None,
+        composing=pool.composing(now) if pool else None,
+    )
+    out.print(f"batch {batch.batch_id}: {batch.queued} letter(s) queued")
+    if not no_wait:
+        _deliver_with_progress(runtime, batch.batch_id, batch.queued, rate, pool)
+
+
+def _deliver_with_progress(
+    runtime: Runtime, batch_id: int, total: int, rate: float | None, pool: WorkerPool | None
+) -> None:
+    from fairwell.worker.embedded import run_batch
+
+    columns = (TextColumn("delivering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task("deliver", total=total)
+
+        def show_done() -> None:
+            counts = runtime.store.outbox_status(batch_id).counts
+            done = sum(counts.get(s.value, 0) for s in FINAL_STATES)
+            progress.update(task, completed=done)
+
+        if pool is None:
+            run_batch(make_deliverer(runtime, rate), batch_id, on_round=lambda _: show_done())
+        else:
+            pool.deliver(batch_id, rate, on_progress=show_done)
+        show_done()
+    _finish_report(runtime, batch_id)
+
+
+def _finish_report(runtime: Runtime, batch_id: int) -> None:
+    status = runtime.store.outbox_status(batch_id)
+    counts = status.counts
+    out.print(", ".join(f"{state} {count}" for state, count in sorted(counts.items())))
+    if status.possible_duplicates:
+        out.print(
+            f"possible duplicates after lost connections or crashes: {status.possible_duplicates}"
+        )
+    trouble = sum(
+        counts.get(s.value, 0)
+        for s in (OutboxState.FAILED, OutboxState.HELD, OutboxState.QUARANTINED)
+    )
+    if counts.get(OutboxState.RETRY.value):
+        out.print("letters waiting to be retried are sent by `fairwell worker`")
+    if trouble:
+        raise _fail(
+            f"{trouble} letter(s) failed, held or quarantined; see `fairwell outbox status`", 1
+        )
+    if status.paused or batch_id in status.paused_batches:
+        raise _fail("the batch is paused; `fairwell outbox resume` continues it", 1)
