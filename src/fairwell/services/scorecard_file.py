@@ -1,8 +1,8 @@
 """Read and check an interview scorecard file (CSV or JSON) before anything touches the database.
 
 Each row is one interviewer's rating of one competency of one candidate for one job. The rules
-are the applicant file's (:mod:`fairwell.services.applicant_file`), whose problem types and
-reading steps this module shares: every problem is collected and reported together, each with
+are the applicant file's (:mod:`fairwell.services.applicant_file`), and so is the reading, in
+:mod:`fairwell.services.tabular`: every problem is collected and reported together, each with
 the row and field a recruiter can find in their spreadsheet, and a file with any problem yields
 no rows. Messages name rows and fields but never repeat names, addresses or notes.
 
@@ -12,12 +12,8 @@ and competencies exist is for the importer to check against the database.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,19 +21,16 @@ from pathlib import Path
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.feedback import MAX_RATING, MIN_RATING
 from fairwell.errors import InvalidInput
-from fairwell.services.applicant_file import (
-    _LONE_SURROGATE,
+from fairwell.services.tabular import (
+    LONE_SURROGATE,
     ImportFileError,
     ImportProblem,
-    _csv_row_fits,
-    _decode,
-    _json_kind,
-    _JsonObject,
-    _name,
-    _Problems,
-    _read,
-    _Record,
-    _RowReader,
+    Problems,
+    Record,
+    RowReader,
+    json_kind,
+    parse_file,
+    parse_name,
 )
 
 __all__ = [
@@ -112,120 +105,34 @@ def parse_scorecard_file(path: Path) -> ParsedScorecards:
     The format follows the extension (``.csv`` or ``.json``). Nothing is returned unless the
     whole file is good.
     """
-    problems = _Problems(path.name)
-    reader = _READERS.get(path.suffix.lower())
-    if reader is None:
-        raise problems.fatal(f"unsupported file type {path.suffix!r}; use a .csv or .json file")
-    records = reader(_decode(_read(path, problems), problems), problems)
-    if not records and not problems.found:
-        raise problems.fatal("no rows: the file holds no scorecards")
-    rows = [row for row in (_parse_row(record, problems) for record in records) if row]
-    parsed = _merge(rows, problems)
-    if problems.found:
-        raise ImportFileError(problems.found)
-    return parsed
-
-
-# --- text to records --------------------------------------------------------------------------
-
-
-def _csv_records(text: str, problems: _Problems) -> list[_Record]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[_Record] = []
-    columns: dict[str, int] | None = None
-    width = number = 0
-    try:
-        # A quoted value may span lines: rows are counted as a spreadsheet shows them.
-        for number, cells in enumerate(reader, start=1):
-            if not any(cells):
-                continue  # a blank row, as spreadsheets leave at the end
-            if columns is None:
-                columns, width = _csv_header(cells, number, problems), len(cells)
-            elif _csv_row_fits(cells, width, number, problems):
-                values: dict[str, object] = {name: cells[at] for name, at in columns.items()}
-                records.append(_Record(number, _with_empty_notes(values)))
-    except csv.Error as error:
-        raise problems.fatal(f"the CSV cannot be read from here on: {error}", number + 1) from None
-    return records
-
-
-def _csv_header(cells: list[str], number: int, problems: _Problems) -> dict[str, int]:
-    """Return the position of each column we read; unknown columns are ignored."""
-    names = [cell.strip().lower() for cell in cells]
-    hint = " (the values seem to be separated by ';'; use ',')" if ";" in cells[0] else ""
-    if not _columns_fit(names, number, problems, "columns", hint):
-        raise ImportFileError(problems.found)
-    return {name: at for at, name in enumerate(names) if name in COLUMNS}
-
-
-def _json_records(text: str, problems: _Problems) -> list[_Record]:
-    try:
-        document = json.loads(text, object_pairs_hook=_JsonObject)
-    except json.JSONDecodeError as error:
-        message = f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-        raise problems.fatal(message) from None
-    except (ValueError, RecursionError) as error:
-        raise problems.fatal(f"not valid JSON: {error}") from None
-    if not isinstance(document, list):
-        raise problems.fatal(f"the file holds {_json_kind(document)}, not a list of scorecards")
-    records = (_json_record(index, item, problems) for index, item in enumerate(document, 1))
-    return [record for record in records if record]
-
-
-def _json_record(row: int, item: object, problems: _Problems) -> _Record | None:
-    if not isinstance(item, _JsonObject):
-        problems.add(row, None, f"is {_json_kind(item)}, not an object")
-        return None
-    pairs = [(key.strip().lower(), value) for key, value in item.pairs]
-    if not _columns_fit([name for name, _ in pairs], row, problems, "keys"):
-        return None
-    return _Record(row, _with_empty_notes({k: v for k, v in pairs if k in COLUMNS}))
-
-
-def _columns_fit(
-    names: Sequence[str], row: int, problems: _Problems, kind: str, hint: str = ""
-) -> bool:
-    """Report required columns (or keys) that are missing and ours given twice; True if none."""
-    counts = Counter(name for name in names if name in COLUMNS)
-    missing = [name for name in REQUIRED_COLUMNS if name not in counts]
-    repeated = [name for name in COLUMNS if counts[name] > 1]
-    if missing:
-        problems.add(row, None, f"missing {kind}: {', '.join(missing)}{hint}")
-    if repeated:
-        problems.add(row, None, f"{kind} given more than once: {', '.join(repeated)}")
-    return not missing and not repeated
-
-
-def _with_empty_notes(values: dict[str, object]) -> dict[str, object]:
-    for name in OPTIONAL_COLUMNS:
-        values.setdefault(name, "")
-    return values
-
-
-_READERS: dict[str, Callable[[str, _Problems], list[_Record]]] = {
-    ".csv": _csv_records,
-    ".json": _json_records,
-}
+    return parse_file(
+        path,
+        COLUMNS,
+        optional=OPTIONAL_COLUMNS,
+        noun="scorecards",
+        parse_row=_parse_row,
+        merge=_merge,
+    )
 
 
 # --- one record to one row --------------------------------------------------------------------
 
 
-class _ScorecardReader(_RowReader):
-    """The applicant file's row reader, plus a rating and a note that may span lines."""
+class _ScorecardReader(RowReader):
+    """The shared row reader, plus a rating and a note that may span lines."""
 
     def rating(self) -> int | None:
         """A whole number on the scale: 3 or "3" in JSON, "3" in CSV; 3.0, "3.0", true are not."""
         raw = self.record.values.get("rating")
         if isinstance(raw, bool) or not isinstance(raw, int | str | None):
-            what = repr(raw) if isinstance(raw, float) else _json_kind(raw)
-            self._problem("rating", f"{_RATING_RULE}, not {what}")
+            what = repr(raw) if isinstance(raw, float) else json_kind(raw)
+            self.problem("rating", f"{_RATING_RULE}, not {what}")
             return None
         if isinstance(raw, int):
             try:
                 return _on_scale(raw)
             except InvalidInput as error:
-                self._problem("rating", str(error))
+                self.problem("rating", str(error))
                 return None
         return self.required("rating", _rating)
 
@@ -233,16 +140,16 @@ class _ScorecardReader(_RowReader):
         """An optional text that may span lines, "" when empty; ``parse`` refuses what must go."""
         raw = self.record.values.get(field)
         if raw is not None and not isinstance(raw, str):
-            self._problem(field, f"must be text, not {_json_kind(raw)}")
+            self.problem(field, f"must be text, not {json_kind(raw)}")
             return ""
-        return (self._parse(field, parse, raw) or "") if raw and raw.strip() else ""
+        return (self.parse(field, parse, raw) or "") if raw and raw.strip() else ""
 
 
-def _parse_row(record: _Record, problems: _Problems) -> ScorecardRow | None:
+def _parse_row(record: Record, problems: Problems) -> ScorecardRow | None:
     read = _ScorecardReader(record, problems)
     email = read.required("email", normalise_address)
-    job = read.required("job", _name)
-    interviewer = read.required("interviewer", _name)
+    job = read.required("job", parse_name)
+    interviewer = read.required("interviewer", parse_name)
     competency = read.required("competency", _competency)
     rating = read.rating()
     internal_note = read.multiline("internal_note", _internal_note)
@@ -262,7 +169,7 @@ def _parse_row(record: _Record, problems: _Problems) -> ScorecardRow | None:
 
 @lru_cache(maxsize=1024)
 def _competency(text: str) -> str:
-    name = _name(text)
+    name = parse_name(text)
     if len(name) > MAX_COMPETENCY_LENGTH:
         raise InvalidInput(f"the value is longer than {MAX_COMPETENCY_LENGTH} characters")
     return name
@@ -288,7 +195,7 @@ def _internal_note(text: str) -> str:
     """Line breaks are kept (as \\n), NUL is not: notes are many lines, but stored as text."""
     if "\0" in text:
         raise InvalidInput("contains a NUL character")
-    if _LONE_SURROGATE.search(text):
+    if LONE_SURROGATE.search(text):
         raise InvalidInput("contains an unpaired surrogate, which is not text")
     note = _LINE_ENDING.sub("\n", text).strip()
     if len(note) > MAX_INTERNAL_NOTE_LENGTH:
@@ -306,7 +213,7 @@ def _note_for_candidate(text: str) -> str:
 # --- rows to ratings --------------------------------------------------------------------------
 
 
-def _merge(rows: list[ScorecardRow], problems: _Problems) -> ParsedScorecards:
+def _merge(rows: list[ScorecardRow], problems: Problems) -> ParsedScorecards:
     """Fold exact repeats into the first row; report rows that rate the same thing differently."""
     kept: dict[tuple[str, str, str, str], ScorecardRow] = {}
     for row in rows:
