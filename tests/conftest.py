@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from fairwell.config import Settings, load_settings
+from fairwell.delivery.sink import MailSink
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.store import SqlStore
@@ -85,6 +86,21 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """Each test that asks for it runs twice: on a SQLite file and on the real PostgreSQL."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return sqlite_url
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[MailSink]:
+    """The embedded SMTP sink on 127.0.0.1 and a free port, storing into tmp_path/mail."""
+    with MailSink(tmp_path / "mail", port=0) as running:
+        yield running
 
 
 def settings_for(database_url: str, smtp_port: int, **extra: object) -> Settings:

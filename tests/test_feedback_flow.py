@@ -28,19 +28,6 @@ LIBRARY = service.load_library()
 
 
 @pytest.fixture
-def sink(tmp_path: Path) -> Iterator[MailSink]:
-    with MailSink(tmp_path / "mail", port=0) as running:
-        yield running
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_url"))
-    return sqlite_url
-
-
-@pytest.fixture
 def runtime(database_url: str, sink: MailSink, clock: FixedClock) -> Iterator[Runtime]:
     settings = settings_for(database_url, sink.port)
     init_database(settings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,13 +12,6 @@ from sqlalchemy import text
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.tables import metadata
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_url"))
-    return sqlite_url
 
 
 def test_the_migrated_schema_matches_the_tables(database_url: str) -> None:

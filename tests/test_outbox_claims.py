@@ -21,13 +21,6 @@ from tests.helpers import import_and_reject_all, people
 COMPOSER = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_url"))
-    return sqlite_url
-
-
 def queued_store(url: str, tmp_path: Path, clock: FixedClock, count: int) -> SqlStore:
     store = migrated_store(url)
     import_and_reject_all(store, tmp_path / "a.csv", people(count), clock.now())
