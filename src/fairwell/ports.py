@@ -144,6 +144,7 @@ class NewLetter:
     message_id: str
     body: bytes
     planned_stage: Stage
+    letter_key: str | None = None  # "decision:<decision_id>" when None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, String, cast, insert, literal, select
 from sqlalchemy.engine import Row
 
 from fairwell.domain.eligibility import History
@@ -71,6 +71,11 @@ def decision_from(row: Row[Any]) -> Decision | None:
     )
 
 
+def decision_key(decision_id: Any) -> Any:
+    """The letter key of a decision's letter, as a SQL expression ("decision:<id>")."""
+    return literal("decision:") + cast(decision_id, String)
+
+
 def applicant_query(job_id: int) -> Any:
     active = (
         select(decisions).where(decisions.c.state == DecisionState.ACTIVE.value).subquery("active")
@@ -107,7 +112,7 @@ def applicant_query(job_id: int) -> Any:
         )
         .join(persons, persons.c.id == applications.c.person_id)
         .outerjoin(active, active.c.application_id == applications.c.id)
-        .outerjoin(outbox, outbox.c.decision_id == active.c.id)
+        .outerjoin(outbox, outbox.c.letter_key == decision_key(active.c.id))
         .outerjoin(suppressions, suppressions.c.email == persons.c.email)
         .outerjoin(feedback, feedback.c.decision_id == active.c.id)
         .where(applications.c.job_id == job_id)

@@ -276,6 +276,7 @@ class SqlStore:
         return {
             "batch_id": batch_id,
             "decision_id": letter.decision_id,
+            "letter_key": letter.letter_key or f"decision:{letter.decision_id}",
             "application_id": letter.application_id,
             "kind": letter.kind,
             "locale": letter.locale,
@@ -622,7 +623,7 @@ class SqlStore:
         query = (
             select(outbox_bodies.c.body)
             .join(outbox, outbox.c.id == outbox_bodies.c.outbox_id)
-            .where(outbox.c.decision_id == decision_id)
+            .where(outbox.c.letter_key == f"decision:{decision_id}")
         )
         with self._read() as conn:
             body = conn.execute(query).scalar()

@@ -167,8 +167,11 @@ outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("batch_id", ForeignKey("batches.id"), nullable=False, index=True),
-    # One letter per decision, ever: the database itself refuses a second.
-    Column("decision_id", ForeignKey("decisions.id"), nullable=False, unique=True),
+    Column("decision_id", ForeignKey("decisions.id"), nullable=False, index=True),
+    # What the letter is for: "decision:<id>" for the letter that tells a decision,
+    # "request:<id>" for an answer to a feedback request. Unique, so the database itself
+    # refuses a second letter for the same decision or the same request.
+    Column("letter_key", String(64), nullable=False, unique=True),
     Column("application_id", ForeignKey("applications.id"), nullable=False, index=True),
     Column("kind", String(32), nullable=False),
     Column("locale", String(16), nullable=False),
@@ -190,6 +193,21 @@ outbox = Table(
     Column("sent_at", UtcDateTime),
     Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),
     Index("ix_outbox_state_lease_until", "state", "lease_until"),
+)
+
+# A candidate's request for more feedback: tracked until a hiring manager's answer is queued.
+feedback_requests = Table(
+    "feedback_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", ForeignKey("decisions.id"), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("answer", Text),
+    Column("answered_by", String(64)),
+    Column("answered_at", UtcDateTime),
 )
 
 # The final bytes live apart from the outbox row: state changes then rewrite a small row, not

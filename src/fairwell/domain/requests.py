@@ -1,0 +1,66 @@
+"""A candidate's request for more feedback: its states and the dates it must be answered by.
+
+Business days are Monday to Friday on the UTC calendar. Public holidays are not business
+days in real life but are counted as business days here; honouring an organisation's holiday
+calendar is a later issue.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+_ONE_DAY = timedelta(days=1)
+_SATURDAY = 5  # datetime.weekday(): Monday is 0, Saturday 5, Sunday 6
+
+
+class RequestState(StrEnum):
+    """A feedback request is open until the hiring manager's answer is queued as a letter."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+def due_date(received_at: datetime, business_days: int) -> datetime:
+    """Return the moment ``business_days`` business days after ``received_at``.
+
+    Steps forward one calendar day at a time and counts only Monday to Friday, keeping the
+    time of day: Tuesday 14:30 plus 5 is the next Tuesday 14:30, Friday 09:00 plus 1 is Monday
+    09:00. A request received on Saturday or Sunday counts from Monday: Monday is its first
+    business day, so Saturday 10:00 plus 1 is Monday 10:00 and plus 5 is Friday 10:00.
+    The result is never on a weekend and always later than ``received_at``. Public holidays
+    count as business days for now (a later issue).
+
+    ``received_at`` must be timezone-aware UTC; the result is aware UTC. Raise ValueError
+    for a naive or non-UTC datetime, or when ``business_days`` is less than 1.
+    """
+    if business_days < 1:
+        raise ValueError(f"business_days must be at least 1, got {business_days}")
+    return _step_business_days(_utc(received_at, "received_at"), business_days, _ONE_DAY)
+
+
+def remind_at(due: datetime) -> datetime:
+    """Return the moment one business day before ``due``, at the same time of day.
+
+    Monday's due date is reminded on the Friday before. For a deadline of one business day
+    the reminder falls at or before the request's receipt; a caller that schedules it should
+    remind at the later of this and now. ``due`` must be aware UTC (else ValueError).
+    """
+    return _step_business_days(_utc(due, "due"), 1, -_ONE_DAY)
+
+
+def _step_business_days(start: datetime, count: int, step: timedelta) -> datetime:
+    """Move from ``start`` by ``step`` until ``count`` Monday-to-Friday days were reached."""
+    moment = start
+    while count:
+        moment += step
+        if moment.weekday() < _SATURDAY:
+            count -= 1
+    return moment
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    """Return ``moment`` with ``datetime.UTC`` as its tzinfo; refuse naive or offset times."""
+    if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
+        raise ValueError(f"{name} must be a timezone-aware UTC datetime, got {moment!r}")
+    return moment.astimezone(UTC)
