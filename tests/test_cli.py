@@ -42,6 +42,9 @@ COMMANDS = [
     ["competency", "add"],
     ["competency", "list"],
     ["import-scorecards"],
+    ["requests"],
+    ["requests", "add"],
+    ["requests", "answer"],
 ]
 
 
@@ -355,3 +358,44 @@ def test_a_scorecard_file_with_a_bad_rating_imports_nothing(
     )
     code, _, err = run(env, "import-scorecards", str(cards))
     assert code == 1 and "row 2" in err and "rating" in err
+
+
+def test_requests_are_recorded_listed_and_answered_from_the_cli(
+    imported: dict[str, str], sink: MailSink
+) -> None:
+    run(
+        imported,
+        "reject",
+        "--job",
+        "Data Analyst",
+        "--email",
+        "p1@example.com",
+        "--reason",
+        "role-closed",
+    )
+    run(imported, "send", "--job", "Data Analyst", "--yes")
+    code, out, _ = run(
+        imported,
+        "requests",
+        "add",
+        "--job",
+        "Data Analyst",
+        "--email",
+        "p1@example.com",
+        "--question",
+        "Why?",
+    )
+    assert code == 0 and "request 1 recorded" in out
+    listed = json.loads(run(imported, "requests", "--json")[1])
+    assert [(r["id"], r["email"], r["overdue"]) for r in listed] == [(1, "p1@example.com", False)]
+    code, out, _ = run(
+        imported,
+        "requests",
+        "answer",
+        "1",
+        "--text",
+        "The role needed more hands-on SQL than your exercise showed.",
+    )
+    assert code == 0, out
+    assert json.loads(run(imported, "requests", "--json")[1]) == []
+    assert b"hands-on SQL" in read_sink(sink.directory)[-1].data

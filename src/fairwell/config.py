@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         description="a TOML file of extra wording the compliance lint flags (same shape as the "
         "built-in lists)",
     )
+    request_due_business_days: int = Field(
+        default=5, ge=1, le=60, description="a feedback request is due this many working days later"
+    )
     show_scores: bool = Field(
         default=False, description="show interview ratings (1-4) in candidate feedback"
     )

@@ -24,6 +24,7 @@ from fairwell.domain.model import (
     Stage,
 )
 from fairwell.domain.privacy import SendTimeFacts
+from fairwell.domain.requests import RequestState
 from fairwell.domain.roster import RosterEntry
 from fairwell.errors import FairwellError
 
@@ -280,6 +281,39 @@ class FeedbackStore(Protocol):
         now: datetime,
         override_reason: str | None = None,
     ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """A candidate's request for more feedback (the question itself stays in the store)."""
+
+    id: int
+    decision_id: int
+    application_id: int
+    email: str
+    job_title: str
+    state: RequestState
+    question: str
+    received_at: datetime
+    due_at: datetime
+    answered_at: datetime | None = None
+
+
+class RequestStore(Protocol):
+    def add(
+        self,
+        decision_id: int,
+        question: str,
+        received_at: datetime,
+        due_at: datetime,
+        actor: str,
+    ) -> int: ...
+
+    def all(self, open_only: bool) -> list[RequestRecord]: ...
+
+    def get(self, request_id: int) -> RequestRecord: ...
+
+    def mark_answered(self, request_id: int, answer: str, actor: str, now: datetime) -> None: ...
 
 
 class Store(Protocol):

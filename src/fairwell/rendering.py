@@ -55,6 +55,7 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "locale": "en",
     "feedback": ["A sample strength.", "A sample gap."],
     "next_steps": ["A sample next step."],
+    "answer": "A sample answer from the hiring manager.",
 }
 
 

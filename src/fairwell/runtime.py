@@ -17,7 +17,7 @@ from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
 from fairwell.storage.engine import make_engine
-from fairwell.storage.feedback_store import SqlFeedbackStore
+from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
 from fairwell.storage.store import SqlStore
 
 
@@ -31,6 +31,7 @@ class Runtime:
     settings: Settings
     store: SqlStore
     feedback_store: SqlFeedbackStore
+    request_store: SqlRequestStore
     templates: LetterTemplates
     composer: Composer
     clock: Clock
@@ -47,6 +48,7 @@ def open_runtime(settings: Settings) -> Runtime:
         settings,
         SqlStore(engine),
         SqlFeedbackStore(engine),
+        SqlRequestStore(engine),
         templates,
         Composer(templates, sender),
         SystemClock(),

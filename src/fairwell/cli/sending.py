@@ -319,6 +319,12 @@ def _deliver_with_progress(
     _finish_report(runtime, batch_id)
 
 
+def deliver_batch(runtime: Runtime, batch_id: int) -> None:
+    """Deliver one queued batch in this process, with progress and the closing report."""
+    total = sum(runtime.store.outbox_status(batch_id).counts.values())
+    _deliver_with_progress(runtime, batch_id, total, None, None)
+
+
 def _finish_report(runtime: Runtime, batch_id: int) -> None:
     status = runtime.store.outbox_status(batch_id)
     counts = status.counts

@@ -36,6 +36,7 @@ class LetterKind(StrEnum):
 
     REJECTION = "rejection"
     REFERRAL_CLOSED = "referral_closed"
+    FEEDBACK_ANSWER = "feedback_answer"
 
 
 class DecisionState(StrEnum):

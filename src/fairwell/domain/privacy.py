@@ -240,6 +240,14 @@ def _language_scores(text: str) -> dict[str, int]:
     return {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
 
 
+def reads_as(text: str) -> str | None:
+    """The supported language the text clearly reads as, or None when it is too short to say."""
+    scores = _language_scores(text)
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    best, runner_up = ranked[0], ranked[1]
+    return best[0] if best[1] >= 3 and best[1] >= 2 * runner_up[1] else None
+
+
 class RightLanguage:
     name = "right-language"
     description = "the letter is in the addressee's language (Content-Language and the text)"

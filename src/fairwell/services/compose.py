@@ -69,15 +69,25 @@ class Composer:
         }
 
     def compose(
-        self, view: ApplicantView, job: Job, roster: Roster, now: datetime
+        self,
+        view: ApplicantView,
+        job: Job,
+        roster: Roster,
+        now: datetime,
+        *,
+        kind: LetterKind | None = None,
+        extra: dict[str, object] | None = None,
     ) -> ComposedLetter:
-        """Render, build the bytes and run the render-time guard over them."""
+        """Render, build the bytes and run the render-time guard over them.
+
+        ``kind`` defaults to the letter that tells the decision; ``extra`` adds template
+        values (the answer to a feedback request).
+        """
         assert view.decision is not None, "only decided applications get letters"
-        kind = letter_kind_for(view.application)
+        kind = kind or letter_kind_for(view.application)
         person = view.person
-        rendered = self.templates.render(
-            kind.value, person.locale, self.context(view, job, view.decision.reason_code)
-        )
+        context = {**self.context(view, job, view.decision.reason_code), **(extra or {})}
+        rendered = self.templates.render(kind.value, person.locale, context)
         message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
         letter = OutgoingLetter(
             sender=Mailbox(self.sender.address, self.sender.display_name or self.sender.org_name),

@@ -5,15 +5,27 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.engine import Row
 
 from fairwell.domain.feedback import Competency, Rating
 from fairwell.domain.model import FeedbackState
+from fairwell.domain.requests import RequestState
 from fairwell.errors import InvalidInput, NotFound
-from fairwell.ports import ScorecardInput
+from fairwell.ports import RequestRecord, ScorecardInput
 from fairwell.storage.rows import audit
-from fairwell.storage.tables import applications, competencies, feedback, jobs, persons, scorecards
+from fairwell.storage.tables import (
+    applications,
+    competencies,
+    decisions,
+    feedback,
+    feedback_requests,
+    jobs,
+    persons,
+    scorecards,
+)
 
 
 class SqlFeedbackStore:
@@ -236,3 +248,110 @@ def _unknown(
         elif (row.job, row.competency) not in competency_ids:
             problems.append(f"row {row.row}, field 'competency': not a competency of the job")
     return problems
+
+
+def _request_query() -> Any:
+    return (
+        select(
+            feedback_requests.c.id,
+            feedback_requests.c.decision_id,
+            feedback_requests.c.state,
+            feedback_requests.c.question,
+            feedback_requests.c.received_at,
+            feedback_requests.c.due_at,
+            feedback_requests.c.answered_at,
+            decisions.c.application_id,
+            persons.c.email,
+            jobs.c.title,
+        )
+        .join(decisions, decisions.c.id == feedback_requests.c.decision_id)
+        .join(applications, applications.c.id == decisions.c.application_id)
+        .join(persons, persons.c.id == applications.c.person_id)
+        .join(jobs, jobs.c.id == applications.c.job_id)
+        .order_by(feedback_requests.c.due_at, feedback_requests.c.id)
+    )
+
+
+def _request(row: Row[Any]) -> RequestRecord:
+    return RequestRecord(
+        id=row.id,
+        decision_id=row.decision_id,
+        application_id=row.application_id,
+        email=row.email,
+        job_title=row.title,
+        state=RequestState(row.state),
+        question=row.question,
+        received_at=row.received_at,
+        due_at=row.due_at,
+        answered_at=row.answered_at,
+    )
+
+
+class SqlRequestStore:
+    """Feedback requests: the RequestStore port. Every method is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        decision_id: int,
+        question: str,
+        received_at: datetime,
+        due_at: datetime,
+        actor: str,
+    ) -> int:
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                insert(feedback_requests).values(
+                    decision_id=decision_id,
+                    state=RequestState.OPEN.value,
+                    question=question,
+                    received_at=received_at,
+                    due_at=due_at,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            audit(
+                conn,
+                actor,
+                "request.received",
+                "request",
+                inserted[0],
+                {"decision_id": decision_id},
+                received_at,
+            )
+            return int(inserted[0])
+
+    def all(self, open_only: bool) -> list[RequestRecord]:
+        query = _request_query()
+        if open_only:
+            query = query.where(feedback_requests.c.state == RequestState.OPEN.value)
+        with self.engine.begin() as conn:
+            return [_request(row) for row in conn.execute(query)]
+
+    def get(self, request_id: int) -> RequestRecord:
+        with self.engine.begin() as conn:
+            row = conn.execute(_request_query().where(feedback_requests.c.id == request_id)).first()
+        if row is None:
+            raise NotFound(f"no feedback request {request_id}; `fairwell requests` lists them")
+        return _request(row)
+
+    def mark_answered(self, request_id: int, answer: str, actor: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(feedback_requests)
+                .where(
+                    feedback_requests.c.id == request_id,
+                    feedback_requests.c.state == RequestState.OPEN.value,
+                )
+                .values(
+                    state=RequestState.ANSWERED.value,
+                    answer=answer,
+                    answered_by=actor,
+                    answered_at=now,
+                )
+            )
+            if changed.rowcount != 1:
+                raise InvalidInput(f"feedback request {request_id} is already answered")
+            audit(conn, actor, "request.answered", "request", request_id, {}, now)

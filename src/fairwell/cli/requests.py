@@ -1,0 +1,114 @@
+"""Commands for feedback requests: list them with due dates, record one, answer one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fairwell.cli.base import ACTOR, _print_json, _runtime, err, out, reports_errors, requests_app
+from fairwell.cli.sending import deliver_batch
+
+
+@requests_app.callback()
+@reports_errors
+def requests_list(
+    context: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Open requests, soonest due first; overdue ones and those due within a day are marked."""
+    if context.invoked_subcommand is not None:
+        return
+    from fairwell.services.requests import open_requests
+
+    runtime = _runtime()
+    statuses = open_requests(runtime.request_store, runtime.clock.now())
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": s.request.id,
+                    "email": s.request.email,
+                    "job": s.request.job_title,
+                    "received_at": s.request.received_at.isoformat(),
+                    "due_at": s.request.due_at.isoformat(),
+                    "overdue": s.overdue,
+                    "remind": s.remind,
+                }
+                for s in statuses
+            ]
+        )
+        return
+    table = Table("id", "email", "job", "due", "")
+    for status in statuses:
+        flag = "OVERDUE" if status.overdue else ("due soon" if status.remind else "")
+        table.add_row(
+            str(status.request.id),
+            status.request.email,
+            status.request.job_title,
+            f"{status.request.due_at:%Y-%m-%d %H:%M} UTC",
+            flag,
+        )
+    out.print(table if statuses else "no open feedback requests")
+
+
+@requests_app.command("add")
+@reports_errors
+def requests_add(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    email: Annotated[str, typer.Option("--email", help="the candidate who asked")],
+    question: Annotated[
+        str | None, typer.Option("--question", help="what they asked, as they wrote it")
+    ] = None,
+) -> None:
+    """Record a candidate's request for more feedback (e.g. a reply to their letter)."""
+    from fairwell.services.requests import receive
+
+    runtime = _runtime()
+    request = receive(
+        runtime.store,
+        runtime.request_store,
+        job,
+        email,
+        question,
+        business_days=runtime.settings.request_due_business_days,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    out.print(f"request {request.id} recorded; due {request.due_at:%Y-%m-%d %H:%M} UTC")
+
+
+@requests_app.command("answer")
+@reports_errors
+def requests_answer(
+    request_id: Annotated[int, typer.Argument(help="the request id")],
+    text: Annotated[str, typer.Option("--text", help="the answer the candidate will read")],
+    override: Annotated[
+        str | None, typer.Option("--override", help="send flagged wording; say why (audited)")
+    ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="queue only; `fairwell worker` delivers")
+    ] = False,
+) -> None:
+    """Answer a request: the answer goes out as a letter through the guarded outbox."""
+    from fairwell.runtime import wording_check
+    from fairwell.services.requests import answer
+
+    runtime = _runtime()
+    answered = answer(
+        runtime.store,
+        runtime.request_store,
+        runtime.composer,
+        wording_check(runtime.settings),
+        request_id,
+        text.replace("\\n", "\n"),
+        override=override,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    for finding in answered.findings:
+        err.print(f"sent with an override: {finding.rule}: {finding.why}")
+    out.print(f"request {request_id} answered; the letter is queued (batch {answered.batch_id})")
+    if not no_wait:
+        deliver_batch(runtime, answered.batch_id)

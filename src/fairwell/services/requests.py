@@ -1,0 +1,156 @@
+"""Feedback requests: a candidate asks "why?", the request is tracked, the answer is a letter.
+
+The answer goes out through the same guarded path as every letter: composed from a template,
+checked by the wording lint (an override needs a written reason) and by the privacy guard,
+queued in the outbox with its own letter key, so it is sent once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fairwell.domain.addresses import normalise_address
+from fairwell.domain.model import LetterKind
+from fairwell.domain.privacy import reads_as, unrendered_placeholder
+from fairwell.domain.requests import RequestState, due_date, remind_at
+from fairwell.domain.roster import Roster
+from fairwell.errors import InvalidInput, NotFound
+from fairwell.ports import (
+    ApplicantView,
+    NewLetter,
+    RequestRecord,
+    RequestStore,
+    Store,
+    WordingCheck,
+    WordingFinding,
+)
+from fairwell.services.compose import Composer
+
+DEFAULT_QUESTION = "Could you tell me more about why my application was not successful?"
+MAX_TEXT = 4000
+
+
+def _decided_view(store: Store, job_title: str, email: str) -> ApplicantView:
+    job = store.job_by_title(job_title)
+    wanted = normalise_address(email)
+    for view in store.applicants(job.id):
+        if view.person.email == wanted:
+            if view.decision is None:
+                raise InvalidInput("that application has no decision to ask about")
+            return view
+    raise NotFound(f"{wanted} has no application for {job_title!r}")
+
+
+def receive(
+    store: Store,
+    requests: RequestStore,
+    job_title: str,
+    email: str,
+    question: str | None,
+    *,
+    business_days: int,
+    actor: str,
+    now: datetime,
+) -> RequestRecord:
+    """Record a candidate's request; it is due ``business_days`` working days from now."""
+    view = _decided_view(store, job_title, email)
+    text = (question or DEFAULT_QUESTION).strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"the question is longer than {MAX_TEXT} characters")
+    assert view.decision is not None
+    request_id = requests.add(view.decision.id, text, now, due_date(now, business_days), actor)
+    return requests.get(request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStatus:
+    request: RequestRecord
+    overdue: bool
+    remind: bool
+
+
+def open_requests(requests: RequestStore, now: datetime) -> list[RequestStatus]:
+    """Open requests, soonest due first; ``remind`` from one business day before the due date."""
+    return [
+        RequestStatus(r, overdue=now > r.due_at, remind=now >= remind_at(r.due_at))
+        for r in requests.all(open_only=True)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    batch_id: int
+    findings: tuple[WordingFinding, ...]
+
+
+def answer(
+    store: Store,
+    requests: RequestStore,
+    composer: Composer,
+    check: WordingCheck,
+    request_id: int,
+    text: str,
+    *,
+    override: str | None = None,
+    actor: str,
+    now: datetime,
+) -> Answered:
+    """Queue the hiring manager's answer as a letter and close the request."""
+    request = requests.get(request_id)
+    if request.state is not RequestState.OPEN:
+        raise InvalidInput(f"feedback request {request_id} is already answered")
+    cleaned = _checked_answer(text)
+    view = _decided_view(store, request.job_title, request.email)
+    language = reads_as(cleaned)
+    if language is not None and language != view.person.locale:
+        raise InvalidInput(
+            f"the answer reads as {language!r}; the candidate's language is {view.person.locale!r}"
+        )
+    findings = tuple(check(cleaned, view.person.locale))
+    if findings and (override is None or len(override.strip()) < 10):
+        rules = ", ".join(sorted({f.rule for f in findings}))
+        raise InvalidInput(
+            f"the answer is flagged by the wording check ({rules}); "
+            "rewrite it or give an override with a written reason"
+        )
+    job = store.job_by_title(request.job_title)
+    letter = composer.compose(
+        view,
+        job,
+        Roster(store.roster(job.id)),
+        now,
+        kind=LetterKind.FEEDBACK_ANSWER,
+        extra={"answer": cleaned},
+    )
+    if letter.findings:
+        rules = ", ".join(f"{f.rule} ({f.detail})" for f in letter.findings)
+        raise InvalidInput(f"the privacy guard blocks this answer: {rules}")
+    assert view.decision is not None
+    new = NewLetter(
+        decision_id=view.decision.id,
+        application_id=view.application.id,
+        kind=LetterKind.FEEDBACK_ANSWER.value,
+        locale=view.person.locale,
+        sender=composer.sender.address,
+        recipient=view.person.email,
+        message_id=letter.message_id,
+        body=letter.body,
+        planned_stage=view.application.stage,
+        letter_key=f"request:{request_id}",
+    )
+    batch_id, _ = store.create_batch(job.id, [new], actor, now, None)
+    requests.mark_answered(request_id, cleaned, actor, now)
+    return Answered(batch_id, findings)
+
+
+def _checked_answer(text: str) -> str:
+    cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not cleaned:
+        raise InvalidInput("the answer is empty")
+    if len(cleaned) > MAX_TEXT:
+        raise InvalidInput(f"the answer is longer than {MAX_TEXT} characters")
+    placeholder = unrendered_placeholder(cleaned)
+    if placeholder is not None:
+        raise InvalidInput(f"the answer still has a placeholder: {placeholder!r}")
+    return cleaned

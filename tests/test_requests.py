@@ -1,0 +1,136 @@
+"""A candidate asks "why?": the request is tracked, and the answer is a guarded letter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.errors import InvalidInput
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
+from fairwell.services import requests as service
+from fairwell.services.planning import queue_plan
+from fairwell.worker.embedded import run_batch
+from tests.conftest import FixedClock, settings_for
+from tests.helpers import applicant, import_and_reject_all, people
+
+JOB = "Data Analyst"
+
+
+@pytest.fixture
+def runtime(
+    database_url: str, sink: MailSink, clock: FixedClock, tmp_path: Path
+) -> Iterator[Runtime]:
+    settings = settings_for(database_url, sink.port)
+    init_database(settings)
+    wired = open_runtime(settings)
+    wired.clock = clock
+    rows = [*people(2), applicant("de@example.com", "Dora", "Engel", locale="de")]
+    import_and_reject_all(wired.store, tmp_path / "a.csv", rows, clock.now())
+    batch = queue_plan(wired.store, wired.composer, JOB, actor="t", now=clock.now())
+    run_batch(make_deliverer(wired), batch.batch_id)
+    yield wired
+    wired.close()
+
+
+def ask(runtime: Runtime, email: str = "p0@example.com") -> int:
+    request = service.receive(
+        runtime.store,
+        runtime.request_store,
+        JOB,
+        email,
+        None,
+        business_days=5,
+        actor="t",
+        now=runtime.clock.now(),
+    )
+    return request.id
+
+
+def answer(runtime: Runtime, request_id: int, text: str, **kwargs: str) -> service.Answered:
+    answered = service.answer(
+        runtime.store,
+        runtime.request_store,
+        runtime.composer,
+        wording_check(runtime.settings),
+        request_id,
+        text,
+        actor="hm",
+        now=runtime.clock.now(),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    run_batch(make_deliverer(runtime), answered.batch_id)
+    return answered
+
+
+def test_a_request_is_due_five_working_days_later_and_flagged_when_overdue(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    ask(runtime)  # Thursday 26 November 2026
+    [status] = service.open_requests(runtime.request_store, clock.now())
+    assert status.request.due_at.date().isoformat() == "2026-12-03"
+    assert (status.overdue, status.remind) == (False, False)
+    clock.advance(days=6)
+    [status] = service.open_requests(runtime.request_store, clock.now())
+    assert status.remind and not status.overdue
+    clock.advance(days=1, hours=1)
+    assert service.open_requests(runtime.request_store, clock.now())[0].overdue
+
+
+def test_the_answer_goes_out_once_as_its_own_letter(runtime: Runtime, sink: MailSink) -> None:
+    request_id = ask(runtime)
+    answer(runtime, request_id, "Your SQL exercise missed the window-function part.")
+    to_p0 = [m for m in read_sink(sink.directory) if m.rcpt_tos == ["p0@example.com"]]
+    assert len(to_p0) == 2, "the rejection and the answer"
+    assert b"window-function part" in to_p0[1].data
+    assert service.open_requests(runtime.request_store, runtime.clock.now()) == []
+    with pytest.raises(InvalidInput, match="already answered"):
+        answer(runtime, request_id, "Again.")
+
+
+def test_an_answer_touching_a_protected_characteristic_needs_a_written_override(
+    runtime: Runtime, sink: MailSink
+) -> None:
+    request_id = ask(runtime)
+    with pytest.raises(InvalidInput, match="wording check"):
+        answer(runtime, request_id, "We felt you were overqualified for the role.")
+    answered = answer(
+        runtime,
+        request_id,
+        "We felt you were overqualified for the role.",
+        override="Reviewed with legal: refers to the salary band of the role.",
+    )
+    assert answered.findings
+
+
+def test_an_answer_naming_another_candidate_is_blocked_by_the_guard(runtime: Runtime) -> None:
+    request_id = ask(runtime)
+    with pytest.raises(InvalidInput, match="privacy guard"):
+        answer(runtime, request_id, "Pat Doe1 scored higher on the SQL exercise.")
+
+
+def test_an_answer_in_the_wrong_language_is_blocked(runtime: Runtime) -> None:
+    request_id = ask(runtime, "de@example.com")
+    with pytest.raises(InvalidInput, match="reads as 'en'"):
+        answer(
+            runtime,
+            request_id,
+            "Your SQL exercise was not complete and the joins were wrong, "
+            "and the team would need that from you from the first day in the role.",
+        )
+
+
+def test_a_request_needs_a_decided_application(runtime: Runtime, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="no application"):
+        service.receive(
+            runtime.store,
+            runtime.request_store,
+            JOB,
+            "nobody@example.com",
+            None,
+            business_days=5,
+            actor="t",
+            now=runtime.clock.now(),
+        )
