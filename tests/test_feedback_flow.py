@@ -21,7 +21,7 @@ from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.scorecard_file import ScorecardRow
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import import_and_reject_all, people
+from tests.helpers import applicant, import_and_reject_all, people
 
 JOB = "Data Analyst"
 LIBRARY = service.load_library()
@@ -260,3 +260,32 @@ def test_no_letter_ever_carries_unapproved_feedback_or_an_internal_note(
                 and bool(view.feedback.text)
             )
         runtime.close()
+
+
+def test_feedback_is_worded_for_the_stage_the_candidate_reached(
+    runtime: Runtime, tmp_path: Path, sink: MailSink
+) -> None:
+    now = runtime.clock.now()
+    rows = [
+        *people(1, stage="onsite", last_interview_at="2026-11-20T10:00:00+00:00"),
+        applicant("screened@example.com", "Sam", "Screen", stage="screen"),
+    ]
+    import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
+    job = runtime.store.job_by_title(JOB)
+    runtime.feedback_store.add_competency(job.id, "SQL", 3, "t", now)
+    runtime.feedback_store.add_competency(job.id, "Product management experience", 3, "t", now)
+    runtime.feedback_store.save_scorecards(
+        [
+            card("p0@example.com", "SQL", 1),
+            card("screened@example.com", "Product management experience", 1),
+        ],
+        "t",
+        now,
+    )
+    draft(runtime)
+    approve(runtime)
+    send_all(runtime)
+    assert "What we saw in your interviews" in text_to(sink, "p0@example.com")
+    screened = text_to(sink, "screened@example.com")
+    assert "What we saw in your application" in screened
+    assert "requires five years of hands-on product management" in screened

@@ -22,7 +22,13 @@ from rich.table import Table
 
 from fairwell.config import Settings, load_settings
 from fairwell.delivery.sink import MailSink, SinkMessage, read_sink
-from fairwell.demo_data import COMPETENCIES, JOB_TITLE, demo_scorecards, write_demo_csv
+from fairwell.demo_data import (
+    COMPETENCIES,
+    JOB_TITLE,
+    REQUIREMENTS,
+    demo_scorecards,
+    write_demo_csv,
+)
 from fairwell.domain.model import OutboxState
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
@@ -35,7 +41,12 @@ ACTOR = "demo"
 REASON = "position-filled"
 
 
-FEEDBACK_HEADINGS = ("what we saw in your interviews", "was wir in ihren gesprächen gesehen haben")
+FEEDBACK_HEADINGS = (
+    "what we saw in your interviews",
+    "was wir in ihren gesprächen gesehen haben",
+    "what we saw in your application",
+    "was wir in ihrer bewerbung gesehen haben",
+)
 INTERNAL_NOTE_MARK = "internal: calibrate"
 
 
@@ -145,12 +156,12 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
 def _record_interviews(runtime: Runtime, directory: Path, console: Console) -> None:
     now = runtime.clock.now()
     job = runtime.store.job_by_title(JOB_TITLE)
-    for name, bar in COMPETENCIES:
+    for name, bar in (*COMPETENCIES, *REQUIREMENTS):
         runtime.feedback_store.add_competency(job.id, name, bar, ACTOR, now)
     with (directory / "applicants.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     saved = runtime.feedback_store.save_scorecards(demo_scorecards(rows), ACTOR, now)
-    console.print(f"recorded {saved} interview ratings on {len(COMPETENCIES)} competencies")
+    console.print(f"recorded {saved} ratings from interviews and screening")
 
 
 def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> int:
@@ -173,7 +184,7 @@ def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> int:
         now=runtime.clock.now(),
     )
     console.print(
-        f"feedback drafted for {drafted.drafted} interviewed candidates, "
+        f"feedback drafted for {drafted.drafted} candidates with scorecards, "
         f"{drafted.flagged} flagged, {approved.approved} approved by the hiring manager"
     )
     return drafted.flagged

@@ -155,6 +155,8 @@ COMPETENCIES = (
     ("Stakeholder communication", 3),
     ("Roadmapping", 2),
 )
+# Checked by a screener against the application, before any interview.
+REQUIREMENTS = (("Product management experience", 3),)
 NOTES_FOR_CANDIDATES = (
     "Your case study structure was clear; quantify the impact of each option next time.",
     "Bring one example where your data changed a product decision.",
@@ -162,7 +164,8 @@ NOTES_FOR_CANDIDATES = (
 
 
 def demo_scorecards(rows: list[dict[str, str]], seed: int = 11) -> list[ScorecardRow]:
-    """Two interviewers rate every competency of each interviewed applicant."""
+    """Two interviewers rate every competency of each interviewed applicant; a screener rates
+    the requirements of about half the people rejected at screening."""
     rng = random.Random(seed)
     interviewed = {
         row["email"].lower(): row
@@ -186,4 +189,35 @@ def demo_scorecards(rows: list[dict[str, str]], seed: int = 11) -> list[Scorecar
                         note_for_candidate=note,
                     )
                 )
-    return cards
+    for row in rows:
+        if (
+            row["stage"] == "screen"
+            and row["email"].lower() not in interviewed
+            and rng.random() < 0.5
+        ):
+            for requirement, _ in REQUIREMENTS:
+                cards.append(
+                    ScorecardRow(
+                        row=len(cards) + 2,
+                        email=row["email"].lower(),
+                        job=JOB_TITLE,
+                        interviewer="Screener",
+                        competency=requirement,
+                        rating=rng.choice((1, 2)),
+                        internal_note="Internal: short tenure.",
+                        note_for_candidate="",
+                    )
+                )
+    return _first_of_each(cards)
+
+
+def _first_of_each(cards: list[ScorecardRow]) -> list[ScorecardRow]:
+    """The demo file repeats a few people (duplicate rows); each rating is recorded once."""
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for card in cards:
+        key = (card.email, card.interviewer, card.competency)
+        if key not in seen:
+            seen.add(key)
+            unique.append(card)
+    return unique

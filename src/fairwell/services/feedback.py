@@ -24,7 +24,7 @@ from fairwell.domain.feedback import (
     feedback_paragraphs,
     next_steps,
 )
-from fairwell.domain.model import INTERVIEW_STAGES, FeedbackState
+from fairwell.domain.model import FeedbackState
 from fairwell.domain.privacy import unrendered_placeholder
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import ApplicantView, FeedbackStore, Store, WordingCheck, WordingFinding
@@ -89,9 +89,11 @@ def draft_job_feedback(
     now: datetime,
     show_scores: bool = False,
 ) -> DraftReport:
-    """Draft feedback for every decided, interviewed applicant of the job that has none yet.
+    """Draft feedback for every decided applicant of the job with scorecards and no draft yet.
 
-    People who were not interviewed, or have no scorecards, get a plain letter for now.
+    Interviewers' ratings give interview feedback; a screener's ratings of the job's
+    requirements give specific screening feedback. People without scorecards get a plain
+    letter.
     """
     job = store.job_by_title(job_title)
     waiting = [v for v in store.applicants(job.id) if _needs_draft(v)]
@@ -100,7 +102,7 @@ def draft_job_feedback(
     report = DraftReport()
     for view in waiting:
         scorecards = ratings.get(view.application.id, [])
-        if not scorecards or not _interviewed(view):
+        if not scorecards:
             report.plain += 1
             continue
         advice = library.get(view.person.locale, {})
@@ -123,11 +125,6 @@ def _needs_draft(view: ApplicantView) -> bool:
         and view.letter_state is None
         and not view.application.never_applied
     )
-
-
-def _interviewed(view: ApplicantView) -> bool:
-    application = view.application
-    return application.stage in INTERVIEW_STAGES or application.last_interview_at is not None
 
 
 @dataclass(frozen=True, slots=True)
