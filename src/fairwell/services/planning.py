@@ -1,8 +1,9 @@
 """The send plan: which letters go, who is skipped and why, which letters the guard blocks.
 
-Letters are composed in a stream, so a plan for 100,000 people holds one page in memory. The
-same stream feeds :func:`queue_plan`, which writes every ready letter to the outbox in one
-transaction: a batch is queued whole or not at all.
+Letters are composed in a stream, a page of applications at a time; a plan keeps counts, and
+lists only the people skipped or blocked, never the letters. The same stream feeds
+:func:`queue_plan`, which writes every ready letter to the outbox in one transaction: a batch
+is queued whole or not at all.
 """
 
 from __future__ import annotations
