@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,7 +22,7 @@ from pydantic_settings import (
 
 from fairwell.errors import ConfigurationError
 
-SECRET_FIELDS = ("smtp_password",)
+SECRET_FIELDS = ("smtp_password", "secret_key")
 
 
 class SmtpSecurity(StrEnum):
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     show_scores: bool = Field(
         default=False, description="show interview ratings (1-4) in candidate feedback"
     )
+    portal_url: str | None = Field(
+        default=None,
+        description="the candidate portal's base URL; when set, every letter carries a "
+        "personal signed link (needs FAIRWELL_SECRET_KEY)",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="signs candidates' portal links (or _FILE); at least 32 characters",
+    )
     retry_deadline_hours: float = Field(
         default=48.0, gt=0, description="a 4xx is retried with backoff until this age"
     )
@@ -110,6 +120,12 @@ class Settings(BaseSettings):
 
         normalise_address(value)
         return value
+
+    @model_validator(mode="after")
+    def _portal_needs_a_key(self) -> Settings:
+        if self.portal_url and not self.secret_key:
+            raise ValueError("portal_url is set but secret_key is not: links must be signed")
+        return self
 
     @classmethod
     def settings_customise_sources(

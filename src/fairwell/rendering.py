@@ -56,6 +56,7 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "feedback": ["A sample strength.", "A sample gap."],
     "next_steps": ["A sample next step."],
     "answer": "A sample answer from the hiring manager.",
+    "portal_link": "https://careers.example.com/p/FW-SAMPLE0000~sample~signature",
 }
 
 

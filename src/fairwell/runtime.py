@@ -16,6 +16,7 @@ from fairwell.ports import Clock, WordingCheck, WordingFinding
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
+from fairwell.services.portal import PortalLinks
 from fairwell.storage.engine import make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
 from fairwell.storage.store import SqlStore
@@ -50,9 +51,15 @@ def open_runtime(settings: Settings) -> Runtime:
         SqlFeedbackStore(engine),
         SqlRequestStore(engine),
         templates,
-        Composer(templates, sender),
+        Composer(templates, sender, _portal_links(settings)),
         SystemClock(),
     )
+
+
+def _portal_links(settings: Settings) -> PortalLinks | None:
+    if settings.portal_url is None or settings.secret_key is None:
+        return None
+    return PortalLinks(settings.portal_url, settings.secret_key)
 
 
 def init_database(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from fairwell.domain.privacy import Expectation, Finding, inspect
 from fairwell.domain.reasons import reason_for
 from fairwell.domain.roster import Roster
 from fairwell.ports import ApplicantView, TemplateSource
+from fairwell.services.portal import PortalLinks
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +46,12 @@ def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:
 class Composer:
     """Turns decided applications into letters, each checked by the privacy guard."""
 
-    def __init__(self, templates: TemplateSource, sender: Sender) -> None:
+    def __init__(
+        self, templates: TemplateSource, sender: Sender, portal: PortalLinks | None = None
+    ) -> None:
         self.templates = templates
         self.sender = sender
+        self.portal = portal
         self._domain = sender.address.rsplit("@", 1)[1]
 
     def context(self, view: ApplicantView, job: Job, reason_code: str) -> dict[str, object]:
@@ -65,6 +69,7 @@ class Composer:
             or application.last_interview_at is not None,
             "referral_aware": bool(application.referral_aware),
             "locale": person.locale,
+            "portal_link": self.portal.link(application.ref) if self.portal else "",
             **_approved_feedback(view),
         }
 
