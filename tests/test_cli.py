@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.storage.engine import make_engine
+from fairwell.storage.tables import feedback_requests
 from tests.helpers import applicant, write_csv
 
 COMMANDS = [
@@ -45,6 +49,7 @@ COMMANDS = [
     ["requests"],
     ["requests", "add"],
     ["requests", "answer"],
+    ["requests", "remind"],
 ]
 
 
@@ -399,3 +404,26 @@ def test_requests_are_recorded_listed_and_answered_from_the_cli(
     assert code == 0, out
     assert json.loads(run(imported, "requests", "--json")[1]) == []
     assert b"hands-on SQL" in read_sink(sink.directory)[-1].data
+
+
+def test_requests_remind_exits_1_when_a_request_is_due_soon(imported: dict[str, str]) -> None:
+    run(
+        imported,
+        "reject",
+        "--job",
+        "Data Analyst",
+        "--email",
+        "p2@example.com",
+        "--reason",
+        "role-closed",
+    )
+    assert run(imported, "requests", "remind")[0] == 0
+    run(imported, "requests", "add", "--job", "Data Analyst", "--email", "p2@example.com")
+    assert run(imported, "requests", "remind")[0] == 0, "due in five working days: not yet"
+
+    engine = make_engine(imported["FAIRWELL_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(update(feedback_requests).values(due_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    engine.dispose()
+    code, out, _ = run(imported, "requests", "remind", "--json")
+    assert code == 1 and json.loads(out)[0]["overdue"] is True

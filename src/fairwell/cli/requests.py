@@ -53,6 +53,38 @@ def requests_list(
     out.print(table if statuses else "no open feedback requests")
 
 
+@requests_app.command("remind")
+@reports_errors
+def requests_remind(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Requests due within a working day, or overdue. Exit 1 when there are any, so a
+    scheduled job (cron, Celery beat) can pass the reminder on; 0 when none."""
+    from fairwell.services.requests import open_requests
+
+    runtime = _runtime()
+    due = [s for s in open_requests(runtime.request_store, runtime.clock.now()) if s.remind]
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": s.request.id,
+                    "job": s.request.job_title,
+                    "due_at": s.request.due_at.isoformat(),
+                    "overdue": s.overdue,
+                }
+                for s in due
+            ]
+        )
+    for status in [] if as_json else due:
+        state = "OVERDUE" if status.overdue else "due"
+        out.print(
+            f"request {status.request.id} ({status.request.job_title}): {state} "
+            f"{status.request.due_at:%Y-%m-%d %H:%M} UTC"
+        )
+    raise typer.Exit(1 if due else 0)
+
+
 @requests_app.command("add")
 @reports_errors
 def requests_add(
