@@ -46,6 +46,7 @@ COMMANDS = [
     ["competency", "add"],
     ["competency", "list"],
     ["import-scorecards"],
+    ["scorecard", "add"],
     ["requests"],
     ["requests", "add"],
     ["requests", "answer"],
@@ -427,3 +428,26 @@ def test_requests_remind_exits_1_when_a_request_is_due_soon(imported: dict[str, 
     engine.dispose()
     code, out, _ = run(imported, "requests", "remind", "--json")
     assert code == 1 and json.loads(out)[0]["overdue"] is True
+
+
+def test_scorecard_add_records_one_rating_checked_like_a_file_row(
+    imported: dict[str, str],
+) -> None:
+    run(imported, "competency", "add", "--job", "Data Analyst", "--name", "SQL", "--bar", "3")
+    base = [
+        "scorecard",
+        "add",
+        "--job",
+        "Data Analyst",
+        "--email",
+        "p0@example.com",
+        "--interviewer",
+        "Interviewer 1",
+        "--competency",
+        "SQL",
+    ]
+    assert run(imported, *base, "--rating", "3")[0] == 0
+    code, _, err = run(imported, *base, "--rating", "5")
+    assert code == 1 and "rating" in err
+    code, _, err = run(imported, *base, "--rating", "2", "--note-for-candidate", "a\nb")
+    assert code == 1 and "note_for_candidate" in err

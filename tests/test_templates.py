@@ -8,8 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fairwell.cli import app
+from fairwell.config import load_settings
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.rendering import LetterTemplates, TemplateCheckError
+from fairwell.runtime import wording_check
 from tests.helpers import applicant, write_csv
 
 SUBJECT = "{% block subject %}x{% endblock %}"
@@ -82,3 +84,19 @@ def test_a_send_with_a_bad_template_sends_nothing(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert "rejection.txt.j2" in result.stderr
         assert read_sink(sink.directory) == []
+
+
+def test_a_template_whose_own_words_touch_a_protected_characteristic_is_refused(
+    tmp_path: Path,
+) -> None:
+    body = (
+        SUBJECT + "{% block body %}Dear {{ first_name }}, we wanted someone younger.{% endblock %}"
+    )
+    templates = LetterTemplates(override(tmp_path, body))
+    templates.check()  # the sandbox alone has nothing against it
+    with pytest.raises(TemplateCheckError, match=r"wording flagged \(age\)"):
+        templates.check(wording_check(load_settings()))
+
+
+def test_the_built_in_templates_pass_the_wording_check() -> None:
+    LetterTemplates().check(wording_check(load_settings()))

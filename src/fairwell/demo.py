@@ -137,7 +137,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
         f"{len(decided.skipped)} skipped (hired, offer, withdrawn)"
     )
     flagged = _draft_and_approve_feedback(runtime, console)
-    runtime.templates.check()
+    runtime.templates.check(wording_check(runtime.settings))
     plan = make_plan(store, runtime.composer, JOB_TITLE, runtime.clock.now())
     console.print(f"send plan: {dict(plan.letters)}, blocked {len(plan.blocked)}")
     batch = queue_plan(

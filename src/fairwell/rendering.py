@@ -28,6 +28,7 @@ from markupsafe import Markup
 from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
 from fairwell.errors import FairwellError
+from fairwell.ports import WordingCheck
 
 
 class TemplateCheckError(FairwellError):
@@ -111,19 +112,27 @@ class LetterTemplates:
         html = self._layout.render(locale=locale, subject=subject, body_html=_paragraphs_html(body))
         return RenderedLetter(subject=subject, text=body, html=html)
 
-    def check(self) -> None:
-        """Render every kind in every locale with sample data; raise TemplateCheckError."""
+    def check(self, wording: WordingCheck | None = None) -> None:
+        """Render every kind in every locale with sample data; raise TemplateCheckError.
+
+        With ``wording``, the rendered text is also run through the compliance lint: a
+        template's own words reach every candidate, so a flagged template cannot be used.
+        """
         for kind in LetterKind:
             for locale in SUPPORTED_LOCALES:
-                self.check_one(kind, locale)
+                self.check_one(kind, locale, wording)
 
-    def check_one(self, kind: str, locale: str) -> None:
+    def check_one(self, kind: str, locale: str, wording: WordingCheck | None = None) -> None:
         name = f"letters/{locale}/{kind}.txt.j2"
         try:
             template = self._template(kind, locale)
             missing = {"subject", "body"} - set(template.blocks)
             if missing:
                 raise TemplateCheckError(f"{name}: missing block(s) {', '.join(sorted(missing))}")
-            self.render(kind, locale, {**SAMPLE_CONTEXT, "locale": locale})
+            rendered = self.render(kind, locale, {**SAMPLE_CONTEXT, "locale": locale})
         except TemplateError as error:
             raise TemplateCheckError(f"{name}: {type(error).__name__}: {error}") from None
+        findings = wording(f"{rendered.subject}\n{rendered.text}", locale) if wording else []
+        if findings:
+            first = findings[0]
+            raise TemplateCheckError(f"{name}: wording flagged ({first.rule}): {first.why}")

@@ -33,6 +33,8 @@ feedback_app = typer.Typer(
 competency_app = typer.Typer(help="What a job needs, and the bar.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(competency_app, name="competency")
+scorecard_app = typer.Typer(help="Interviewers' and screeners' ratings.", no_args_is_help=True)
+app.add_typer(scorecard_app, name="scorecard")
 requests_app = typer.Typer(
     help="Candidates' requests for more feedback, with due dates.", invoke_without_command=True
 )

@@ -18,6 +18,7 @@ from fairwell.cli.base import (
     err,
     out,
     reports_errors,
+    scorecard_app,
     templates_app,
 )
 from fairwell.config import load_settings
@@ -135,7 +136,10 @@ def reasons(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
 @reports_errors
 def templates_check() -> None:
     """Render every template in every locale in the sandbox; fail on any problem."""
-    _runtime().templates.check()
+    from fairwell.runtime import wording_check
+
+    runtime = _runtime()
+    runtime.templates.check(wording_check(runtime.settings))
     out.print("templates ok")
 
 
@@ -203,3 +207,42 @@ def import_scorecards(
         raise _fail(f"{file}: {len(error.problems)} problem(s); nothing was imported", 1) from None
     saved = runtime.feedback_store.save_scorecards(parsed.rows, ACTOR, runtime.clock.now())
     out.print(f"imported {saved} rating(s) from {file}; {parsed.duplicates_merged} duplicate(s)")
+
+
+@scorecard_app.command("add")
+@reports_errors
+def scorecard_add(
+    job: Annotated[str, typer.Option("--job", help="job title")],
+    email: Annotated[str, typer.Option("--email", help="the candidate")],
+    interviewer: Annotated[str, typer.Option("--interviewer", help="who rated")],
+    competency: Annotated[str, typer.Option("--competency", help="a competency of the job")],
+    rating: Annotated[str, typer.Option("--rating", help="1 to 4")],
+    internal_note: Annotated[
+        str, typer.Option("--internal-note", help="for the hiring team only; never sent")
+    ] = "",
+    note_for_candidate: Annotated[
+        str, typer.Option("--note-for-candidate", help="one line the candidate may read")
+    ] = "",
+) -> None:
+    """Record one rating, checked like a row of a scorecard file (a rating given again replaces
+    the old one)."""
+    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.services.scorecard_file import scorecard_from_options
+
+    runtime = _runtime()
+    try:
+        row = scorecard_from_options(
+            {
+                "email": email,
+                "job": job,
+                "interviewer": interviewer,
+                "competency": competency,
+                "rating": rating,
+                "internal_note": internal_note,
+                "note_for_candidate": note_for_candidate,
+            }
+        )
+    except ImportFileError as error:
+        raise _fail(str(error.problems[0]), 1) from None
+    runtime.feedback_store.save_scorecards([row], ACTOR, runtime.clock.now())
+    out.print(f"recorded: {competency} {row.rating}")

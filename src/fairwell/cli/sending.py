@@ -22,7 +22,7 @@ from fairwell.cli.base import (
 )
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, OutboxState
-from fairwell.runtime import Runtime, make_deliverer
+from fairwell.runtime import Runtime, make_deliverer, wording_check
 
 if TYPE_CHECKING:
     from fairwell.worker.pool import WorkerPool
@@ -168,7 +168,7 @@ def _print_plan(plan: Any) -> None:
 def _make_plan(runtime: Runtime, job: str) -> Any:
     from fairwell.services.planning import make_plan
 
-    runtime.templates.check()
+    runtime.templates.check(wording_check(runtime.settings))
     return make_plan(runtime.store, runtime.composer, job, runtime.clock.now())
 
 
@@ -196,7 +196,7 @@ def preview(
     from fairwell.services.preview import preview_letter
 
     runtime = _runtime()
-    runtime.templates.check()
+    runtime.templates.check(wording_check(runtime.settings))
     shown = preview_letter(runtime.store, runtime.composer, job, email, runtime.clock.now())
     sys.stdout.write(shown.body.decode("ascii", errors="replace").replace("\r\n", "\n"))
     if not shown.queued:

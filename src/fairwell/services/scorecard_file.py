@@ -13,7 +13,7 @@ and competencies exist is for the importer to check against the database.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -113,6 +113,15 @@ def parse_scorecard_file(path: Path) -> ParsedScorecards:
         parse_row=_parse_row,
         merge=_merge,
     )
+
+
+def scorecard_from_options(values: Mapping[str, str]) -> ScorecardRow:
+    """One rating given on the command line, checked exactly like a row of a file."""
+    problems = Problems("the command line")
+    row = _parse_row(Record(1, dict(values)), problems)
+    if problems.found or row is None:
+        raise ImportFileError(problems.found)
+    return row
 
 
 # --- one record to one row --------------------------------------------------------------------
