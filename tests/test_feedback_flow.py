@@ -269,6 +269,8 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
     rows = [
         *people(1, stage="onsite", last_interview_at="2026-11-20T10:00:00+00:00"),
         applicant("screened@example.com", "Sam", "Screen", stage="screen"),
+        applicant("referred@example.com", "Rae", "Ferred", stage="applied", source="referred",
+                  applied_at=""),
     ]
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
     job = runtime.store.job_by_title(JOB)
@@ -278,6 +280,7 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
         [
             card("p0@example.com", "SQL", 1),
             card("screened@example.com", "Product management experience", 1),
+            card("referred@example.com", "Product management experience", 1),
         ],
         "t",
         now,
@@ -289,3 +292,5 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
     screened = text_to(sink, "screened@example.com")
     assert "What we saw in your application" in screened
     assert "requires five years of hands-on product management" in screened
+    referred = text_to(sink, "referred@example.com")
+    assert "What we saw" not in referred, "someone who never applied was never assessed"
