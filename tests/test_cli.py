@@ -63,6 +63,11 @@ def env(tmp_path: Path, sink: MailSink) -> dict[str, str]:
     }
 
 
+def reject_in(env: dict[str, str], *selection: str, reason: str) -> None:
+    code, out, _ = run(env, "reject", "--job", "Data Analyst", *selection, "--reason", reason)
+    assert code == 0, out
+
+
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args), env=env, input=stdin)
     return result.exit_code, result.stdout, result.stderr
@@ -142,16 +147,7 @@ def test_reject_plan_preview_send_and_status(imported: dict[str, str], sink: Mai
 def test_pause_stops_the_worker_and_resume_lets_it_go_on(
     imported: dict[str, str], sink: MailSink
 ) -> None:
-    run(
-        imported,
-        "reject",
-        "--job",
-        "Data Analyst",
-        "--stage",
-        "phone",
-        "--reason",
-        "position-filled",
-    )
+    reject_in(imported, "--stage", "phone", reason="position-filled")
     assert run(imported, "outbox", "pause")[0] == 0
     code, _, err = run(imported, "send", "--job", "Data Analyst", "--yes")
     assert code == 1 and "paused" in err
@@ -210,16 +206,7 @@ def test_a_canary_goes_first_to_the_internal_address_with_no_candidate_data(
 def test_preview_after_sending_shows_the_bytes_that_went_out(
     imported: dict[str, str], sink: MailSink
 ) -> None:
-    run(
-        imported,
-        "reject",
-        "--job",
-        "Data Analyst",
-        "--email",
-        "p7@example.com",
-        "--reason",
-        "experience-required",
-    )
+    reject_in(imported, "--email", "p7@example.com", reason="experience-required")
     assert run(imported, "send", "--job", "Data Analyst", "--yes")[0] == 0
     _, shown, _ = run(imported, "preview", "--job", "Data Analyst", "--email", "P7@example.com")
     sent = read_sink(sink.directory)[0].data.decode().replace("\r\n", "\n")
@@ -252,15 +239,7 @@ def test_the_mailsink_command_stores_what_it_receives(tmp_path: Path) -> None:
 
 
 def test_send_can_use_several_processes(imported: dict[str, str], sink: MailSink) -> None:
-    run(
-        imported,
-        "reject",
-        "--job",
-        "Data Analyst",
-        "--all-except-hired",
-        "--reason",
-        "position-filled",
-    )
+    reject_in(imported, "--all-except-hired", reason="position-filled")
     code, out, _ = run(imported, "send", "--job", "Data Analyst", "--yes", "--processes", "2")
     assert code == 0, out
     assert sorted(m.rcpt_tos[0] for m in read_sink(sink.directory)) == sorted(
@@ -271,16 +250,7 @@ def test_send_can_use_several_processes(imported: dict[str, str], sink: MailSink
 def test_outbox_show_prints_a_stored_letter_and_refuses_an_unknown_id(
     imported: dict[str, str], sink: MailSink
 ) -> None:
-    run(
-        imported,
-        "reject",
-        "--job",
-        "Data Analyst",
-        "--email",
-        "p1@example.com",
-        "--reason",
-        "role-closed",
-    )
+    reject_in(imported, "--email", "p1@example.com", reason="role-closed")
     run(imported, "send", "--job", "Data Analyst", "--yes", "--no-wait")
     code, shown, _ = run(imported, "outbox", "show", "1")
     assert code == 0 and "To: Pat Doe1 <p1@example.com>" in shown
@@ -369,16 +339,7 @@ def test_a_scorecard_file_with_a_bad_rating_imports_nothing(
 def test_requests_are_recorded_listed_and_answered_from_the_cli(
     imported: dict[str, str], sink: MailSink
 ) -> None:
-    run(
-        imported,
-        "reject",
-        "--job",
-        "Data Analyst",
-        "--email",
-        "p1@example.com",
-        "--reason",
-        "role-closed",
-    )
+    reject_in(imported, "--email", "p1@example.com", reason="role-closed")
     run(imported, "send", "--job", "Data Analyst", "--yes")
     code, out, _ = run(
         imported,
@@ -408,16 +369,7 @@ def test_requests_are_recorded_listed_and_answered_from_the_cli(
 
 
 def test_requests_remind_exits_1_when_a_request_is_due_soon(imported: dict[str, str]) -> None:
-    run(
-        imported,
-        "reject",
-        "--job",
-        "Data Analyst",
-        "--email",
-        "p2@example.com",
-        "--reason",
-        "role-closed",
-    )
+    reject_in(imported, "--email", "p2@example.com", reason="role-closed")
     assert run(imported, "requests", "remind")[0] == 0
     run(imported, "requests", "add", "--job", "Data Analyst", "--email", "p2@example.com")
     assert run(imported, "requests", "remind")[0] == 0, "due in five working days: not yet"

@@ -269,8 +269,14 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
     rows = [
         *people(1, stage="onsite", last_interview_at="2026-11-20T10:00:00+00:00"),
         applicant("screened@example.com", "Sam", "Screen", stage="screen"),
-        applicant("referred@example.com", "Rae", "Ferred", stage="applied", source="referred",
-                  applied_at=""),
+        applicant(
+            "referred@example.com",
+            "Rae",
+            "Ferred",
+            stage="applied",
+            source="referred",
+            applied_at="",
+        ),
     ]
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
     job = runtime.store.job_by_title(JOB)
