@@ -15,9 +15,11 @@ from tests.helpers import applicant, import_and_reject_all, people
 PEOPLE = 600
 
 
-def test_two_processes_compose_and_deliver_every_letter_exactly_once(tmp_path: Path) -> None:
+def test_two_processes_compose_and_deliver_every_letter_exactly_once(
+    tmp_path: Path, database_url: str
+) -> None:
     with MailSink(tmp_path / "mail", port=0) as sink:
-        settings = settings_for(f"sqlite:///{tmp_path / 'pool.db'}", sink.port, claim_batch=50)
+        settings = settings_for(database_url, sink.port, claim_batch=50)
         init_database(settings)
         runtime = open_runtime(settings)
         rows = [*people(PEOPLE), applicant("hired@example.com", "Hana", "Hired", stage="hired")]
