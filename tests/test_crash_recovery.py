@@ -42,9 +42,9 @@ def wait_until(condition: object, seconds: float) -> None:
     raise AssertionError(f"condition not met within {seconds} s")
 
 
-def test_a_worker_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
+def test_a_worker_killed_mid_batch_loses_nothing(tmp_path: Path, database_url: str) -> None:
     with MailSink(tmp_path / "mail", port=0) as sink:
-        url = f"sqlite:///{tmp_path / 'crash.db'}"
+        url = database_url
         settings = settings_for(url, sink.port)
         init_database(settings)
         runtime = open_runtime(settings)
