@@ -51,6 +51,10 @@ COMMANDS = [
     ["requests", "add"],
     ["requests", "answer"],
     ["requests", "remind"],
+    ["users", "add"],
+    ["users", "list"],
+    ["users", "disable"],
+    ["serve"],
 ]
 
 

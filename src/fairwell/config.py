@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         min_length=32,
         description="signs candidates' portal links (or _FILE); at least 32 characters",
     )
+    secure_cookies: bool = Field(
+        default=False,
+        description="mark web session cookies Secure (set True whenever the app is served "
+        "over HTTPS)",
+    )
     retry_deadline_hours: float = Field(
         default=48.0, gt=0, description="a 4xx is retried with backoff until this age"
     )

@@ -26,6 +26,7 @@ from fairwell.domain.model import (
 from fairwell.domain.privacy import SendTimeFacts
 from fairwell.domain.requests import RequestState
 from fairwell.domain.roster import RosterEntry
+from fairwell.domain.users import Role, User
 from fairwell.errors import FairwellError
 
 
@@ -314,6 +315,24 @@ class RequestStore(Protocol):
     def get(self, request_id: int) -> RequestRecord: ...
 
     def mark_answered(self, request_id: int, answer: str, actor: str, now: datetime) -> None: ...
+
+
+class UserStore(Protocol):
+    """Persistence of accounts (storage/users_store.py). Every method is one transaction."""
+
+    def add(
+        self, username: str, password_hash: str, role: Role, actor: str, now: datetime
+    ) -> User: ...
+
+    def by_username(self, username: str) -> tuple[User, str] | None: ...
+
+    def by_id(self, user_id: int) -> User | None: ...
+
+    def all(self) -> list[User]: ...
+
+    def set_hash(self, user_id: int, new_hash: str) -> None: ...
+
+    def disable(self, username: str, actor: str, now: datetime) -> None: ...
 
 
 class Store(Protocol):

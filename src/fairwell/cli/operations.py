@@ -183,3 +183,38 @@ def mailsink(
             f"mailsink listening on {host}:{sink.port}, storing in {directory}; Ctrl-C stops it"
         ),
     )
+
+
+@app.command()
+@reports_errors
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="deliver letters in this process too")
+    ] = True,
+) -> None:
+    """Serve the web app (and, by default, the embedded delivery worker)."""
+    import threading
+
+    import uvicorn
+
+    from fairwell.web.app import create_app
+    from fairwell.worker.embedded import run_forever
+
+    runtime = _runtime()
+    web = create_app(runtime.settings, runtime)
+    stop = threading.Event()
+    thread = None
+    if worker:
+        thread = threading.Thread(
+            target=run_forever, args=(make_deliverer(runtime), stop), daemon=True
+        )
+        thread.start()
+    err.print(f"serving on http://{host}:{port}" + (" with the delivery worker" if worker else ""))
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=30)

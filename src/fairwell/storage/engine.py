@@ -40,20 +40,24 @@ def _begin(connection: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine for a database URL, or raise ConfigurationError."""
+    """Create the engine for a database URL, or raise ConfigurationError.
+
+    ``hide_parameters``: SQLAlchemy's errors and logs would otherwise quote statement values,
+    which here are names, addresses, letter bodies and password hashes.
+    """
     try:
         parsed = make_url(url)
     except Exception as error:
         raise ConfigurationError(f"FAIRWELL_DATABASE_URL is not a database URL: {error}") from None
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     raise ConfigurationError(
         f"FAIRWELL_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; "
         "use sqlite or postgresql"

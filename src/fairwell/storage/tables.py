@@ -246,3 +246,17 @@ audit_log = Table(
     # Ids, counts, codes and rule names only: never names, addresses or letter text.
     Column("detail", Text, nullable=False, default="{}"),
 )
+
+# Local accounts for the web app. The hash is argon2id (PHC string, about 100 characters);
+# session_version goes up to end every session of the user at once (see domain/users.py).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("session_version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

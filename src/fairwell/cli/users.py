@@ -1,0 +1,88 @@
+"""Commands for local user accounts: ``fairwell users add|list|disable``.
+
+A password is read from a file or typed twice at a hidden prompt; it is never an option, so it
+never lands in the shell history or the process list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fairwell.cli.base import ACTOR, _fail, _print_json, _runtime, app, out, reports_errors
+from fairwell.domain.users import Role, check_role, check_username
+from fairwell.storage.users_store import SqlUserStore
+
+users_app = typer.Typer(help="Local accounts for the web app.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+_ROLES = ", ".join(role.value for role in Role)
+
+
+def _read_password(path: Path | None) -> str:
+    """The first line of the file (its line ending dropped), or a hidden prompt, typed twice."""
+    if path is None:
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        # The reason only: a decoding error's message quotes bytes of the file.
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise _fail(f"{path}: cannot read the password file: {reason}", 1) from None
+    return text.split("\n", 1)[0].removesuffix("\r")
+
+
+@users_app.command("add")
+@reports_errors
+def users_add(
+    username: Annotated[str, typer.Option("--username", help="3-64 of a-z 0-9 . _ - @")],
+    role: Annotated[str, typer.Option("--role", help=_ROLES)],
+    password_file: Annotated[
+        Path | None,
+        typer.Option("--password-file", help="read the password from this file's first line"),
+    ] = None,
+) -> None:
+    """Add an account. Without --password-file the password is asked for twice, hidden."""
+    from fairwell.services.users import add_user
+
+    # Refuse a bad name or role before asking for a password.
+    check_username(username)
+    chosen = check_role(role)
+    password = _read_password(password_file)
+    runtime = _runtime()
+    store = SqlUserStore(runtime.store.engine)
+    user = add_user(store, username, password, chosen, actor=ACTOR, now=runtime.clock.now())
+    out.print(f"added {user.username} ({user.role.value})", markup=False)
+
+
+@users_app.command("list")
+@reports_errors
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List the accounts: username, role, and whether disabled."""
+    from fairwell.services.users import list_users
+
+    found = list_users(SqlUserStore(_runtime().store.engine))
+    rows = [{"username": u.username, "role": u.role.value, "disabled": u.disabled} for u in found]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("username", "role", "disabled")
+    for row in rows:
+        table.add_row(str(row["username"]), str(row["role"]), "yes" if row["disabled"] else "")
+    out.print(table)
+
+
+@users_app.command("disable")
+@reports_errors
+def users_disable(
+    username: Annotated[str, typer.Argument(help="the account to disable")],
+) -> None:
+    """Disable an account: no more sign-ins, and every session of it ends now."""
+    from fairwell.services.users import disable_user
+
+    runtime = _runtime()
+    disable_user(SqlUserStore(runtime.store.engine), username, actor=ACTOR, now=runtime.clock.now())
+    out.print(f"disabled {username.strip().lower()}; its sessions have ended", markup=False)

@@ -1,0 +1,94 @@
+"""Local user accounts: add, sign in, disable, list.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 "low memory"). Neither a
+password nor a hash is ever logged or put in an exception; logs name accounts by id only.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from fairwell.domain.users import Role, User, check_password, check_role, check_username
+from fairwell.errors import InvalidInput
+from fairwell.ports import UserStore
+
+log = logging.getLogger(__name__)
+_HASHER = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash with the current parameters, verified when the username is unknown.
+
+    Computed once per process, at the first sign-in whoever signs in, so that a first attempt
+    with an unknown name takes no longer than one with a known name.
+    """
+    return _HASHER.hash("fairwell: no such user")
+
+
+def add_user(
+    store: UserStore, username: str, password: str, role: Role, *, actor: str, now: datetime
+) -> User:
+    """Create an account; raise InvalidInput for a bad or taken username or a weak password."""
+    name = check_username(username)
+    check_password(password, name)
+    user = store.add(name, _HASHER.hash(password), check_role(role), actor, now)
+    log.info("user %d added as %s", user.id, user.role.value)
+    return user
+
+
+def authenticate(store: UserStore, username: str, password: str) -> User | None:
+    """Return the account when the password is right and the account is enabled, else None.
+
+    An unknown (or malformed) username costs one verification too, against a dummy hash, so
+    the time taken does not tell whether the account exists. A hash made with older
+    parameters is replaced after a successful sign-in.
+    """
+    dummy = _dummy_hash()
+    try:
+        found = store.by_username(check_username(username))
+    except InvalidInput:
+        found = None
+    if found is None:
+        _verify(dummy, password)
+        log.info("sign-in refused: unknown username")
+        return None
+    user, stored = found
+    if not _verify(stored, password, user.id):
+        log.info("sign-in refused for user %d: wrong password", user.id)
+        return None
+    if user.disabled:
+        log.info("sign-in refused for user %d: disabled", user.id)
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        store.set_hash(user.id, _HASHER.hash(password))
+        log.info("user %d: password rehashed with the current parameters", user.id)
+    return user
+
+
+def _verify(stored: str, password: str, user_id: int | None = None) -> bool:
+    try:
+        return _HASHER.verify(stored, password)
+    except InvalidHashError:
+        log.error("user %s: the stored password hash is not an argon2 hash", user_id)
+        return False
+    except VerificationError:  # a wrong password (VerifyMismatchError) among them
+        return False
+
+
+def disable_user(store: UserStore, username: str, *, actor: str, now: datetime) -> None:
+    """Refuse the account's sign-ins from now on and end every session it has.
+
+    Raise NotFound for an unknown username, InvalidInput for one that cannot exist.
+    """
+    store.disable(check_username(username), actor, now)
+
+
+def list_users(store: UserStore) -> list[User]:
+    """Every account, by username; without hashes."""
+    return store.all()

@@ -1,0 +1,240 @@
+"""The FastAPI app: thin handlers, parse -> service -> render.
+
+Pages are server-rendered with Jinja2 (autoescaped); every form carries a CSRF token; the
+JSON API under /api uses the same session and the same services.
+"""
+
+from __future__ import annotations
+
+import secrets
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from fairwell.config import Settings
+from fairwell.domain.model import Stage
+from fairwell.domain.users import Role, User
+from fairwell.errors import ConfigurationError
+from fairwell.runtime import Runtime, open_runtime
+from fairwell.services.users import authenticate
+from fairwell.storage.users_store import SqlUserStore
+from fairwell.web.security import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    SIGNIN_CSRF_COOKIE,
+    Session,
+    Sessions,
+    SigninLimiter,
+    same_token,
+)
+
+PAGE_SIZE = 50
+STAFF = frozenset({Role.ADMIN, Role.RECRUITER})
+
+
+class SignedOut(Exception):
+    """No valid session: pages redirect to the sign-in page, the API answers 401."""
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    if not settings.secret_key:
+        raise ConfigurationError("the web app needs FAIRWELL_SECRET_KEY to sign its sessions")
+    app = FastAPI(title="Fairwell", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.runtime = runtime or open_runtime(settings)
+    app.state.users = SqlUserStore(app.state.runtime.store.engine)
+    app.state.sessions = Sessions(settings.secret_key)
+    app.state.limiter = SigninLimiter()
+    app.state.secure_cookies = settings.secure_cookies
+    folder = resources.files("fairwell").joinpath("templates/web")
+    app.state.pages = Jinja2Templates(directory=str(folder))
+    app.add_exception_handler(SignedOut, _signed_out)
+    _routes(app)
+    return app
+
+
+def _signed_out(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": "sign in first"}, status_code=401)
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _headers(response: Response) -> Response:
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def signed_in(request: Request) -> tuple[User, Session]:
+    """The signed-in user and session, or SignedOut; a disabled user is signed out at once."""
+    session = request.app.state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise SignedOut
+    user = request.app.state.users.by_id(session.user_id)
+    if user is None or user.disabled or user.session_version != session.version:
+        raise SignedOut
+    return user, session
+
+
+def staff(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> tuple[User, Session]:
+    """Admins and recruiters; hiring managers and interviewers get their own pages later."""
+    if current[0].role not in STAFF:
+        raise HTTPException(status_code=403, detail="this page is for recruiters")
+    return current
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    pages: Jinja2Templates = request.app.state.pages
+    response = pages.TemplateResponse(request, name, context, status_code=status)
+    return _headers(response)
+
+
+def _routes(app: FastAPI) -> None:
+    app.get("/", include_in_schema=False)(home)
+    app.get("/signin", response_class=HTMLResponse, include_in_schema=False)(signin_form)
+    app.post("/signin", include_in_schema=False)(signin)
+    app.post("/signout", include_in_schema=False)(signout)
+    app.get("/jobs", response_class=HTMLResponse, include_in_schema=False)(jobs_page)
+    app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)(pipeline)
+    app.get("/api/jobs")(api_jobs)
+
+
+def home() -> Response:
+    return RedirectResponse("/jobs", status_code=303)
+
+
+def signin_form(request: Request) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = _page(request, "signin.html", csrf=token, error=None)
+    response.set_cookie(
+        SIGNIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.secure_cookies,
+    )
+    return response
+
+
+def signin(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not same_token(request.cookies.get(SIGNIN_CSRF_COOKIE), csrf):
+        raise HTTPException(status_code=403, detail="the form expired; reload the page")
+    limiter: SigninLimiter = request.app.state.limiter
+    keys = (f"ip:{request.client.host if request.client else '?'}", f"user:{username.lower()}")
+    if limiter.blocked(*keys):
+        return _page(
+            request,
+            "signin.html",
+            429,
+            csrf=csrf,
+            error="Too many attempts. Wait a few minutes and try again.",
+        )
+    user = authenticate(request.app.state.users, username, password)
+    if user is None:
+        limiter.failed(*keys)
+        return _page(
+            request,
+            "signin.html",
+            401,
+            csrf=csrf,
+            error="That username and password do not match an active account.",
+        )
+    limiter.succeeded(*keys)
+    cookie, _ = request.app.state.sessions.issue(user.id, user.session_version)
+    response = RedirectResponse("/jobs", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.secure_cookies,
+    )
+    response.delete_cookie(SIGNIN_CSRF_COOKIE)
+    return response
+
+
+def signout(
+    current: Annotated[tuple[User, Session], Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not same_token(current[1].csrf, csrf):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def jobs_page(
+    request: Request, current: Annotated[tuple[User, Session], Depends(staff)]
+) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    return _page(
+        request,
+        "jobs.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        jobs=runtime.store.jobs(),
+        stages=[stage.value for stage in Stage],
+    )
+
+
+def pipeline(
+    request: Request,
+    job_id: int,
+    current: Annotated[tuple[User, Session], Depends(staff)],
+    stage: Annotated[str | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    job = next((s.job for s in runtime.store.jobs() if s.job.id == job_id), None)
+    if job is None:
+        raise HTTPException(status_code=404, detail="no such job")
+    views = [v for v in runtime.store.applicants(job.id) if _matches(v, stage, q)]
+    shown = views[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return _page(
+        request,
+        "pipeline.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        job=job,
+        applicants=shown,
+        total=len(views),
+        page=page,
+        pages=max(1, -(-len(views) // PAGE_SIZE)),
+        stage=stage or "",
+        q=q or "",
+        stages=[s.value for s in Stage],
+    )
+
+
+def _matches(view: Any, stage: str | None, q: str | None) -> bool:
+    if stage and view.application.stage.value != stage:
+        return False
+    if q:
+        needle = q.casefold()
+        haystack = f"{view.person.full_name} {view.person.email}".casefold()
+        return needle in haystack
+    return True
+
+
+def api_jobs(
+    request: Request, current: Annotated[tuple[User, Session], Depends(staff)]
+) -> list[dict[str, Any]]:
+    """Jobs with their applicants per stage."""
+    runtime: Runtime = request.app.state.runtime
+    return [
+        {"id": s.job.id, "title": s.job.title, "applicants": s.total, "stages": s.stages}
+        for s in runtime.store.jobs()
+    ]

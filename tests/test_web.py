@@ -1,0 +1,133 @@
+"""The web app over HTTP (FastAPI's TestClient): sign-in, sessions, CSRF, roles, pages, API."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fairwell.domain.users import Role
+from fairwell.errors import ConfigurationError
+from fairwell.runtime import Runtime, init_database, open_runtime
+from fairwell.services.users import add_user, disable_user
+from fairwell.storage.users_store import SqlUserStore
+from fairwell.web.app import create_app
+from tests.conftest import FixedClock, settings_for
+from tests.helpers import applicant, import_and_reject_all, people
+
+KEY = "web-session-key-" + "x" * 32
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def runtime(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+    settings = settings_for(database_url, 2525, secret_key=KEY)
+    init_database(settings)
+    wired = open_runtime(settings)
+    rows = [*people(120), applicant("hana@example.com", "Hana", "Hired", stage="hired")]
+    import_and_reject_all(wired.store, tmp_path / "a.csv", rows, clock.now())
+    users = SqlUserStore(wired.store.engine)
+    add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=clock.now())
+    add_user(users, "henry", PASSWORD, Role.HIRING_MANAGER, actor="t", now=clock.now())
+    yield wired
+    wired.close()
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> TestClient:
+    return TestClient(create_app(runtime.settings, runtime), follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the form carries a CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str = "rita", password: str = PASSWORD) -> int:
+    form = client.get("/signin")
+    response = client.post(
+        "/signin", data={"username": username, "password": password, "csrf": csrf_of(form.text)}
+    )
+    return response.status_code
+
+
+def test_a_recruiter_signs_in_and_sees_the_jobs(client: TestClient) -> None:
+    assert client.get("/jobs").headers["location"] == "/signin"
+    assert sign_in(client) == 303
+    page = client.get("/jobs")
+    assert page.status_code == 200 and "Data Analyst" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_pipeline_is_paginated_filtered_and_searchable(client: TestClient) -> None:
+    sign_in(client)
+    first = client.get("/jobs/1")
+    assert "121 applicant(s), page 1 of 3" in first.text
+    assert client.get("/jobs/1?stage=hired").text.count("<tr><td>") == 1
+    assert "Pat Doe77" in client.get("/jobs/1?q=doe77").text
+    assert client.get("/jobs/99").status_code == 404
+
+
+def test_a_wrong_password_is_refused_and_sign_in_is_rate_limited(client: TestClient) -> None:
+    assert sign_in(client, password="wrong password!!") == 401
+    for _ in range(4):
+        sign_in(client, password="wrong password!!")
+    assert sign_in(client) == 429, "even the right password waits after five failures"
+
+
+def test_a_post_without_the_csrf_token_is_refused(client: TestClient) -> None:
+    client.get("/signin")
+    assert (
+        client.post("/signin", data={"username": "rita", "password": PASSWORD}).status_code == 403
+    )
+    sign_in(client)
+    assert client.post("/signout", data={}).status_code == 403
+    assert client.get("/jobs").status_code == 200, "still signed in"
+
+
+def test_signing_out_ends_the_session(client: TestClient) -> None:
+    sign_in(client)
+    token = csrf_of(client.get("/jobs").text)
+    assert client.post("/signout", data={"csrf": token}).status_code == 303
+    assert client.get("/jobs").status_code == 303
+
+
+def test_a_disabled_user_is_signed_out_at_the_next_request(
+    client: TestClient, runtime: Runtime, clock: FixedClock
+) -> None:
+    sign_in(client)
+    disable_user(SqlUserStore(runtime.store.engine), "rita", actor="admin", now=clock.now())
+    assert client.get("/jobs").headers["location"] == "/signin"
+    assert client.get("/api/jobs").status_code == 401
+
+
+def test_a_hiring_manager_cannot_open_the_recruiter_pages_or_api(client: TestClient) -> None:
+    sign_in(client, "henry")
+    assert client.get("/jobs").status_code == 403
+    assert client.get("/jobs/1").status_code == 403
+    assert client.get("/api/jobs").status_code == 403
+
+
+def test_the_api_lists_jobs_and_documents_itself(client: TestClient) -> None:
+    assert client.get("/api/jobs").status_code == 401
+    sign_in(client)
+    assert client.get("/api/jobs").json()[0]["title"] == "Data Analyst"
+    assert "/api/jobs" in client.get("/api/openapi.json").json()["paths"]
+
+
+def test_passwords_are_never_logged(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    sign_in(client)
+    sign_in(client, password="another secret guess")
+    assert PASSWORD not in caplog.text and "another secret guess" not in caplog.text
+
+
+def test_the_app_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite:///{tmp_path / 'k.db'}", 2525)
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app(settings)
