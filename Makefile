@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Front-end tools come from the npm registry, pinned; nothing third-party is kept in the repo.
+WEBTOOLS := .webtools
+AXE := $(WEBTOOLS)/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
 
 .PHONY: demo test lint typecheck bench bench-deps clean
 
@@ -15,8 +19,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/fairwell demo --dir demo-run
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck $(AXE)
 	$(BIN)/python -m pytest
+
+# Browser tests check every main page with axe-core. Without npm they say so and skip
+# (and fail in CI, where .ci/run installs Node.js and Chromium).
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(WEBTOOLS) --no-audit --no-fund --silent axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the accessibility checks will be skipped"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
@@ -30,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/send.py --n 10000
 
 clean:
-	rm -rf $(VENV) demo-run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WEBTOOLS) demo-run .pytest_cache .mypy_cache .ruff_cache test-artifacts
