@@ -18,13 +18,16 @@ from typing import Any
 import pytest
 import uvicorn
 
+from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.users import Role
-from fairwell.runtime import Runtime, init_database, open_runtime
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
+from fairwell.services.importing import import_file
 from fairwell.services.users import add_user
 from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
+from fairwell.worker.embedded import run_forever
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, import_and_reject_all, people
+from tests.helpers import applicant, people, write_csv
 
 ROOT = Path(__file__).parent.parent
 AXE = ROOT / ".webtools" / "node_modules" / "axe-core" / "axe.min.js"
@@ -57,13 +60,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def site(tmp_path: Path, clock: FixedClock) -> Iterator[str]:
-    """The real app on a real port, with one job of 60 applicants and one recruiter."""
-    settings = settings_for(f"sqlite:///{tmp_path / 'web.db'}", 2525, secret_key="k" * 40)
+def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[str]:
+    """The real app on a real port with the delivery worker, as `fairwell serve` runs it:
+    one job of 61 applicants, one recruiter, and the embedded SMTP sink."""
+    settings = settings_for(f"sqlite:///{tmp_path / 'web.db'}", sink.port, secret_key="k" * 40)
     init_database(settings)
     runtime: Runtime = open_runtime(settings)
     rows = [*people(60), applicant("hana@example.com", "Hana", "Hired", stage="hired")]
-    import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, clock.now())
+    import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
     add_user(
         SqlUserStore(runtime.store.engine),
         "rita",
@@ -80,13 +84,20 @@ def site(tmp_path: Path, clock: FixedClock) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=run_forever, args=(make_deliverer(runtime), stop), kwargs={"poll_seconds": 0.2}
+    )
+    worker.start()
     deadline = time.monotonic() + 15
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the web app did not start"
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
+    stop.set()
     thread.join(timeout=10)
+    worker.join(timeout=10)
     runtime.close()
 
 
@@ -148,6 +159,28 @@ def test_a_wrong_password_shows_an_error_and_stays_signed_out(page: Any, site: s
     assert page.get_by_role("alert").is_visible()
     page.goto(f"{site}/jobs")
     assert page.url.endswith("/signin")
+
+
+def test_a_recruiter_rejects_confirms_and_watches_the_letters_go(
+    page: Any, site: str, sink: MailSink
+) -> None:
+    sign_in(page, site)
+    page.goto(f"{site}/jobs/1")
+    page.get_by_text("Reject applicants").click()
+    page.get_by_label("Reason").select_option("position-filled")
+    page.get_by_role("button", name="Reject and see the send plan").click()
+    page.wait_for_url(f"{site}/jobs/1/plan")
+    assert page.get_by_role("button", name="Send 60 letter(s)").is_visible()
+    assert serious_violations(page) == []
+    shot(page, "plan")
+    page.get_by_label("Type 60 to confirm").fill("60")
+    page.get_by_role("button", name="Send 60 letter(s)").click()
+    page.wait_for_url(f"{site}/batches/1")
+    page.get_by_text("60 of 60").wait_for(timeout=30_000)
+    assert page.locator("#percent").inner_text() == "100%"
+    assert serious_violations(page) == []
+    shot(page, "batch")
+    assert len(read_sink(sink.directory)) == 60
 
 
 @pytest.mark.parametrize("path", ["/signin", "/jobs", "/jobs/1"])

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.users import Role
 from fairwell.errors import ConfigurationError
-from fairwell.runtime import Runtime, init_database, open_runtime
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.users import add_user, disable_user
 from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
+from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all, people
 
@@ -24,8 +26,10 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def runtime(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    settings = settings_for(database_url, 2525, secret_key=KEY)
+def runtime(
+    database_url: str, tmp_path: Path, clock: FixedClock, sink: MailSink
+) -> Iterator[Runtime]:
+    settings = settings_for(database_url, sink.port, secret_key=KEY)
     init_database(settings)
     wired = open_runtime(settings)
     rows = [*people(120), applicant("hana@example.com", "Hana", "Hired", stage="hired")]
@@ -131,3 +135,38 @@ def test_the_app_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     settings = settings_for(f"sqlite:///{tmp_path / 'k.db'}", 2525)
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         create_app(settings)
+
+
+def test_bulk_reject_plan_confirm_send_and_progress(
+    client: TestClient, runtime: Runtime, sink: MailSink
+) -> None:
+    sign_in(client)
+    token = csrf_of(client.get("/jobs/1").text)
+    response = client.post("/jobs/1/reject", data={"reason": "role-closed", "csrf": token})
+    assert response.headers["location"] == "/jobs/1/plan"
+    plan = client.get("/jobs/1/plan").text
+    assert "Send 120 letter(s)" in plan and "hired" in plan and "Type 120 to confirm" in plan
+    preview = client.get("/jobs/1/preview", params={"email": "p3@example.com"})
+    assert "To: Pat Doe3 <p3@example.com>" in preview.text
+
+    refused = client.post("/jobs/1/send", data={"expected": "120", "typed": "12", "csrf": token})
+    assert refused.status_code == 400
+    sent = client.post("/jobs/1/send", data={"expected": "120", "typed": "120", "csrf": token})
+    batch_url = sent.headers["location"]
+    assert batch_url == "/batches/1"
+    assert "0 of 120" in client.get(batch_url).text
+
+    assert client.post("/outbox/pause", data={"batch_id": "1", "csrf": token}).status_code == 303
+    assert "The outbox is paused" in client.get(batch_url).text
+    client.post("/outbox/resume", data={"batch_id": "1", "csrf": token})
+    run_batch(make_deliverer(runtime), 1)
+    assert "120 of 120" in client.get(batch_url).text
+    assert len(read_sink(sink.directory)) == 120
+
+
+def test_sending_needs_the_csrf_token_and_the_plan_the_recruiter_saw(client: TestClient) -> None:
+    sign_in(client)
+    token = csrf_of(client.get("/jobs/1").text)
+    assert client.post("/jobs/1/reject", data={"reason": "role-closed"}).status_code == 403
+    client.post("/jobs/1/reject", data={"reason": "role-closed", "stage": "screen", "csrf": token})
+    assert client.post("/jobs/1/send", data={"expected": "5", "csrf": token}).status_code == 409

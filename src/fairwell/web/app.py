@@ -16,11 +16,21 @@ from fastapi.templating import Jinja2Templates
 
 from fairwell.config import Settings
 from fairwell.domain.model import Stage
-from fairwell.domain.users import Role, User
+from fairwell.domain.reasons import REASONS
+from fairwell.domain.users import User
 from fairwell.errors import ConfigurationError
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlUserStore
+from fairwell.web import sending
+from fairwell.web.common import (
+    PAGE_SIZE,
+    SignedOut,
+    check_csrf,
+    render,
+    signed_in,
+    staff,
+)
 from fairwell.web.security import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -30,13 +40,6 @@ from fairwell.web.security import (
     SigninLimiter,
     same_token,
 )
-
-PAGE_SIZE = 50
-STAFF = frozenset({Role.ADMIN, Role.RECRUITER})
-
-
-class SignedOut(Exception):
-    """No valid session: pages redirect to the sign-in page, the API answers 401."""
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -63,37 +66,6 @@ def _signed_out(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _headers(response: Response) -> Response:
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
-
-
-def signed_in(request: Request) -> tuple[User, Session]:
-    """The signed-in user and session, or SignedOut; a disabled user is signed out at once."""
-    session = request.app.state.sessions.read(request.cookies.get(SESSION_COOKIE))
-    if session is None:
-        raise SignedOut
-    user = request.app.state.users.by_id(session.user_id)
-    if user is None or user.disabled or user.session_version != session.version:
-        raise SignedOut
-    return user, session
-
-
-def staff(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> tuple[User, Session]:
-    """Admins and recruiters; hiring managers and interviewers get their own pages later."""
-    if current[0].role not in STAFF:
-        raise HTTPException(status_code=403, detail="this page is for recruiters")
-    return current
-
-
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-    pages: Jinja2Templates = request.app.state.pages
-    response = pages.TemplateResponse(request, name, context, status_code=status)
-    return _headers(response)
-
-
 def _routes(app: FastAPI) -> None:
     app.get("/", include_in_schema=False)(home)
     app.get("/signin", response_class=HTMLResponse, include_in_schema=False)(signin_form)
@@ -102,6 +74,7 @@ def _routes(app: FastAPI) -> None:
     app.get("/jobs", response_class=HTMLResponse, include_in_schema=False)(jobs_page)
     app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)(pipeline)
     app.get("/api/jobs")(api_jobs)
+    sending.register(app)
 
 
 def home() -> Response:
@@ -110,7 +83,7 @@ def home() -> Response:
 
 def signin_form(request: Request) -> Response:
     token = secrets.token_urlsafe(32)
-    response = _page(request, "signin.html", csrf=token, error=None)
+    response = render(request, "signin.html", csrf=token, error=None)
     response.set_cookie(
         SIGNIN_CSRF_COOKIE,
         token,
@@ -132,7 +105,7 @@ def signin(
     limiter: SigninLimiter = request.app.state.limiter
     keys = (f"ip:{request.client.host if request.client else '?'}", f"user:{username.lower()}")
     if limiter.blocked(*keys):
-        return _page(
+        return render(
             request,
             "signin.html",
             429,
@@ -142,7 +115,7 @@ def signin(
     user = authenticate(request.app.state.users, username, password)
     if user is None:
         limiter.failed(*keys)
-        return _page(
+        return render(
             request,
             "signin.html",
             401,
@@ -168,8 +141,7 @@ def signout(
     current: Annotated[tuple[User, Session], Depends(signed_in)],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not same_token(current[1].csrf, csrf):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+    check_csrf(current, csrf)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -179,7 +151,7 @@ def jobs_page(
     request: Request, current: Annotated[tuple[User, Session], Depends(staff)]
 ) -> Response:
     runtime: Runtime = request.app.state.runtime
-    return _page(
+    return render(
         request,
         "jobs.html",
         user=current[0],
@@ -203,7 +175,7 @@ def pipeline(
         raise HTTPException(status_code=404, detail="no such job")
     views = [v for v in runtime.store.applicants(job.id) if _matches(v, stage, q)]
     shown = views[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    return _page(
+    return render(
         request,
         "pipeline.html",
         user=current[0],
@@ -216,6 +188,7 @@ def pipeline(
         stage=stage or "",
         q=q or "",
         stages=[s.value for s in Stage],
+        reasons=REASONS,
     )
 
 

@@ -1,0 +1,57 @@
+"""What every page handler shares: who is signed in, who may see what, rendering a page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+
+from fairwell.domain.users import Role, User
+from fairwell.web.security import SESSION_COOKIE, Session, same_token
+
+PAGE_SIZE = 50
+STAFF = frozenset({Role.ADMIN, Role.RECRUITER})
+Current = tuple[User, Session]
+
+
+class SignedOut(Exception):
+    """No valid session: pages redirect to the sign-in page, the API answers 401."""
+
+
+def headers(response: Response) -> Response:
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def signed_in(request: Request) -> tuple[User, Session]:
+    """The signed-in user and session, or SignedOut; a disabled user is signed out at once."""
+    session = request.app.state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise SignedOut
+    user = request.app.state.users.by_id(session.user_id)
+    if user is None or user.disabled or user.session_version != session.version:
+        raise SignedOut
+    return user, session
+
+
+def staff(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> tuple[User, Session]:
+    """Admins and recruiters; hiring managers and interviewers get their own pages later."""
+    if current[0].role not in STAFF:
+        raise HTTPException(status_code=403, detail="this page is for recruiters")
+    return current
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    pages: Jinja2Templates = request.app.state.pages
+    response = pages.TemplateResponse(request, name, context, status_code=status)
+    return headers(response)
+
+
+def check_csrf(current: Current, given: str | None) -> None:
+    """Refuse a POST whose form does not carry the session's CSRF token."""
+    if not same_token(current[1].csrf, given):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
