@@ -183,7 +183,7 @@ def test_a_recruiter_rejects_confirms_and_watches_the_letters_go(
     assert len(read_sink(sink.directory)) == 60
 
 
-@pytest.mark.parametrize("path", ["/signin", "/jobs", "/jobs/1"])
+@pytest.mark.parametrize("path", ["/signin", "/jobs", "/jobs/1", "/outbox"])
 def test_the_main_pages_have_no_serious_accessibility_violations(
     page: Any, site: str, path: str
 ) -> None:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.users import Role
 from fairwell.errors import ConfigurationError
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.users import add_user, disable_user
+from fairwell.storage.tables import outbox
 from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
@@ -170,3 +172,20 @@ def test_sending_needs_the_csrf_token_and_the_plan_the_recruiter_saw(client: Tes
     assert client.post("/jobs/1/reject", data={"reason": "role-closed"}).status_code == 403
     client.post("/jobs/1/reject", data={"reason": "role-closed", "stage": "screen", "csrf": token})
     assert client.post("/jobs/1/send", data={"expected": "5", "csrf": token}).status_code == 409
+
+
+def test_the_outbox_page_lists_letters_by_state_opens_one_and_requeues_it(
+    client: TestClient, runtime: Runtime
+) -> None:
+    sign_in(client)
+    token = csrf_of(client.get("/jobs/1").text)
+    client.post("/jobs/1/reject", data={"reason": "role-closed", "stage": "screen", "csrf": token})
+    client.post("/jobs/1/send", data={"expected": "120", "typed": "120", "csrf": token})
+    with runtime.store.engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == 7).values(state="quarantined"))
+    page = client.get("/outbox?state=quarantined").text
+    assert "#7" in page and "Requeue #7" in page
+    assert "To: Pat Doe6 <p6@example.com>" in client.get("/outbox/7").text
+    assert client.get("/outbox/999").status_code == 404
+    client.post("/outbox/requeue", data={"outbox_id": "7", "csrf": token})
+    assert runtime.store.outbox_status().counts == {"queued": 120}

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from fairwell.domain.model import FINAL_STATES, Stage
+from fairwell.domain.model import FINAL_STATES, OutboxState, Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import FairwellError
 from fairwell.runtime import Runtime, wording_check
@@ -32,6 +32,11 @@ def register(app: FastAPI) -> None:
     )
     app.post("/jobs/{job_id}/send", include_in_schema=False)(send)
     app.get("/batches/{batch_id}", response_class=HTMLResponse, include_in_schema=False)(batch_page)
+    app.get("/outbox", response_class=HTMLResponse, include_in_schema=False)(outbox_page)
+    app.get("/outbox/{outbox_id}", response_class=PlainTextResponse, include_in_schema=False)(
+        outbox_letter
+    )
+    app.post("/outbox/requeue", include_in_schema=False)(requeue)
     app.post("/outbox/pause", include_in_schema=False)(pause)
     app.post("/outbox/resume", include_in_schema=False)(resume)
 
@@ -195,3 +200,54 @@ def resume(
     runtime = _runtime(request)
     outbox_service.resume(runtime.store, actor=_actor(current), now=runtime.clock.now())
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+
+
+def outbox_page(
+    request: Request,
+    current: Annotated[Current, Depends(staff)],
+    state: Annotated[str | None, Query()] = None,
+) -> Response:
+    """Letters by state, with why a letter is held or failed; requeue puts them back."""
+    runtime = _runtime(request)
+    chosen = OutboxState(state) if state in {s.value for s in OutboxState} else None
+    status = runtime.store.outbox_status()
+    rows = runtime.store.outbox_rows(chosen, None, 500) if chosen else []
+    return render(
+        request,
+        "outbox.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        state=state or "",
+        states=[s.value for s in OutboxState],
+        counts=sorted(status.counts.items()),
+        paused=status.paused,
+        rows=rows,
+        requeueable={s.value for s in outbox_service.REQUEUEABLE},
+    )
+
+
+def outbox_letter(
+    request: Request, outbox_id: int, current: Annotated[Current, Depends(staff)]
+) -> Response:
+    """One letter's stored bytes, exactly as they went or will go out."""
+    runtime = _runtime(request)
+    try:
+        body = runtime.store.outbox_body(outbox_id)
+    except FairwellError as error:
+        raise HTTPException(status_code=404, detail=str(error)) from None
+    text = body.decode("ascii", errors="replace").replace("\r\n", "\n")
+    return PlainTextResponse(text, headers={"Referrer-Policy": "no-referrer"})
+
+
+def requeue(
+    request: Request,
+    current: Annotated[Current, Depends(staff)],
+    outbox_id: Annotated[int, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(current, csrf)
+    runtime = _runtime(request)
+    outbox_service.requeue(
+        runtime.store, ids=[outbox_id], actor=_actor(current), now=runtime.clock.now()
+    )
+    return RedirectResponse("/outbox", status_code=303)
