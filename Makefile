@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
+# In a terminal the demo ends by serving the web app with printed sign-ins (Ctrl-C stops it);
+# run by a script (no terminal), it only runs and verifies the flow, and exits.
 demo: $(STAMP)
-	$(BIN)/fairwell demo --dir demo-run
+	@if [ -t 0 ]; then $(BIN)/fairwell demo --dir demo-run --serve; \
+	else $(BIN)/fairwell demo --dir demo-run; fi
 
 test: $(STAMP) lint typecheck $(AXE)
 	$(BIN)/python -m pytest

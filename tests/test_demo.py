@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import io
+import re
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 
 from fairwell.delivery.sink import SinkMessage
 from fairwell.demo import Verification, _check_message, run_demo
+from tests.smtp_server import unused_port
 
 
 def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
@@ -44,3 +51,40 @@ def test_the_verification_does_not_count_the_addressees_own_longer_name() -> Non
     result = Verification()
     _check_message(message_to("mary@example.com", "Dear Mary Ann Lee,"), PEOPLE, result)
     assert result.mentions_other == 0 and result.ok
+
+
+def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path: Path) -> None:
+
+    port = unused_port()
+    fairwell = Path(sys.executable).with_name("fairwell")
+    server = subprocess.Popen(
+        [str(fairwell), "demo", "--dir", str(tmp_path / "demo"), "--serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
+    try:
+        assert server.stdout is not None
+        output = ""
+        deadline = time.monotonic() + 60
+        while "serving the demo" not in output and time.monotonic() < deadline:
+            output += server.stdout.readline()
+        password = re.search(r"rita\s+│\s+recruiter\s+│\s+(\S+)", output).group(1)  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, follow_redirects=False) as client:
+            for _ in range(100):
+                try:
+                    form = client.get("/signin")
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.1)
+            token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+            signed = client.post(
+                "/signin", data={"username": "rita", "password": password, "csrf": token}
+            )
+            assert signed.status_code == 303
+            assert "Business Product Manager" in client.get("/jobs").text
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)

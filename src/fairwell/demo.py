@@ -7,7 +7,9 @@ with the privacy guard (plain substring search), so the demo is evidence, not a 
 from __future__ import annotations
 
 import csv
+import secrets
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from email.policy import compat32
 from email.utils import getaddresses
 from pathlib import Path
 
+import uvicorn
 from rich.console import Console
 from rich.table import Table
 
@@ -30,12 +33,16 @@ from fairwell.demo_data import (
     write_demo_csv,
 )
 from fairwell.domain.model import OutboxState
+from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import approve, draft_job_feedback, load_library
 from fairwell.services.importing import import_file
 from fairwell.services.planning import Plan, make_plan, queue_plan
-from fairwell.worker.embedded import run_batch
+from fairwell.services.users import add_user
+from fairwell.storage.users_store import SqlUserStore
+from fairwell.web.app import create_app
+from fairwell.worker.embedded import run_batch, run_forever
 
 ACTOR = "demo"
 REASON = "position-filled"
@@ -290,3 +297,42 @@ def _print_verification(
         if result.ok
         else f"{verdict}: see the table above"
     )
+
+
+DEMO_USERS = (
+    ("admin", Role.ADMIN),
+    ("rita", Role.RECRUITER),
+    ("hank", Role.HIRING_MANAGER),
+    ("hope", Role.HIRING_MANAGER),
+    ("ivan", Role.INTERVIEWER),
+)
+
+
+def serve_demo(directory: Path, console: Console, host: str, port: int) -> None:
+    """Serve the web app on the demo's database, with the delivery worker and a fresh sink.
+
+    Every run makes new demo passwords and a new session key; they are printed, not stored.
+    """
+    with MailSink(directory / "mail", port=0) as sink:
+        settings = _settings(directory, sink.port).model_copy(
+            update={"secret_key": secrets.token_urlsafe(32)}
+        )
+        runtime = open_runtime(settings)
+        table = Table("username", "role", "password", title="demo sign-ins")
+        users = SqlUserStore(runtime.store.engine)
+        for username, role in DEMO_USERS:
+            password = secrets.token_urlsafe(12)
+            if users.by_username(username) is None:
+                add_user(users, username, password, role, actor=ACTOR, now=runtime.clock.now())
+                table.add_row(username, role.value, password)
+        console.print(table)
+        console.print(f"serving the demo at http://{host}:{port} (Ctrl-C stops it)")
+        stop = threading.Event()
+        worker = threading.Thread(target=run_forever, args=(make_deliverer(runtime), stop))
+        worker.start()
+        try:
+            uvicorn.run(create_app(settings, runtime), host=host, port=port, log_level="warning")
+        finally:
+            stop.set()
+            worker.join(timeout=30)
+            runtime.close()

@@ -149,12 +149,18 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps its files")] = Path(
         "demo-run"
     ),
+    serve: Annotated[
+        bool, typer.Option("--serve", help="then serve the web app on the demo data")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="port for --serve")] = 8000,
 ) -> None:
     """Run the whole flow on synthetic data against the embedded sink, and verify it."""
-    from fairwell.demo import run_demo
+    from fairwell.demo import run_demo, serve_demo
 
     if not run_demo(directory, out):
         raise _fail("the demo's verification failed", 1)
+    if serve:
+        serve_demo(directory, out, "127.0.0.1", port)
 
 
 @competency_app.command("add")
