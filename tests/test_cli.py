@@ -54,6 +54,7 @@ COMMANDS = [
     ["users", "add"],
     ["users", "list"],
     ["users", "disable"],
+    ["users", "assign"],
     ["serve"],
 ]
 

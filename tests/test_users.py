@@ -23,6 +23,7 @@ from fairwell.storage.engine import make_engine
 from fairwell.storage.tables import audit_log, users
 from fairwell.storage.users_store import SqlUserStore
 from tests.conftest import FixedClock
+from tests.helpers import applicant, write_csv
 
 ALICE_PASSWORD = "correct horse battery staple"
 CAROL_PASSWORD = "her own long secret phrase"
@@ -280,3 +281,32 @@ def test_the_cli_refuses_with_exit_code_1_and_one_line(env: dict[str, str], tmp_
 def test_the_users_commands_have_help(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_a_hiring_manager_is_assigned_to_a_job_and_no_one_else_can_be(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text(ALICE_PASSWORD + "\n", encoding="utf-8")
+    run(env, "init")
+    rows = tmp_path / "a.csv"
+    write_csv(rows, [applicant("ann@example.com", "Ann", "Lee")])
+    run(env, "import", str(rows))
+    for username, role in (("hank", "hiring_manager"), ("rita", "recruiter")):
+        run(
+            env,
+            "users",
+            "add",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--password-file",
+            str(secret),
+        )
+    code, out, _ = run(env, "users", "assign", "--username", "hank", "--job", "Data Analyst")
+    assert code == 0 and "hank now looks after 'Data Analyst'" in out
+    code, _, err = run(env, "users", "assign", "--username", "rita", "--job", "Data Analyst")
+    assert code == 1 and "not a hiring manager" in err
+    code, _, err = run(env, "users", "assign", "--username", "hank", "--job", "Astronaut")
+    assert code == 1 and "Astronaut" in err

@@ -17,7 +17,7 @@ from fairwell.errors import ConfigurationError
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.users import add_user, disable_user
 from fairwell.storage.tables import outbox
-from fairwell.storage.users_store import SqlUserStore
+from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
@@ -112,11 +112,30 @@ def test_a_disabled_user_is_signed_out_at_the_next_request(
     assert client.get("/api/jobs").status_code == 401
 
 
-def test_a_hiring_manager_cannot_open_the_recruiter_pages_or_api(client: TestClient) -> None:
+def test_a_hiring_manager_sees_only_the_jobs_assigned_to_them(
+    client: TestClient, runtime: Runtime, clock: FixedClock
+) -> None:
     sign_in(client, "henry")
-    assert client.get("/jobs").status_code == 403
-    assert client.get("/jobs/1").status_code == 403
-    assert client.get("/api/jobs").status_code == 403
+    assert "Data Analyst" not in client.get("/jobs").text
+    assert client.get("/jobs/1").status_code == 404, "another's job looks like no job at all"
+    assert client.get("/api/jobs").json() == []
+    henry = SqlUserStore(runtime.store.engine).by_username("henry")
+    assert henry is not None
+    SqlJobManagers(runtime.store.engine).assign(1, henry[0].id, "admin", clock.now())
+    assert "Data Analyst" in client.get("/jobs").text
+    assert client.get("/jobs/1").status_code == 200
+    assert [job["id"] for job in client.get("/api/jobs").json()] == [1]
+
+
+def test_a_hiring_manager_cannot_reject_send_or_open_the_outbox(client: TestClient) -> None:
+    sign_in(client, "henry")
+    token = csrf_of(client.get("/jobs").text)
+    assert (
+        client.post("/jobs/1/reject", data={"reason": "role-closed", "csrf": token}).status_code
+        == 403
+    )
+    assert client.get("/jobs/1/plan").status_code == 403
+    assert client.get("/outbox").status_code == 403
 
 
 def test_the_api_lists_jobs_and_documents_itself(client: TestClient) -> None:

@@ -86,3 +86,26 @@ def users_disable(
     runtime = _runtime()
     disable_user(SqlUserStore(runtime.store.engine), username, actor=ACTOR, now=runtime.clock.now())
     out.print(f"disabled {username.strip().lower()}; its sessions have ended", markup=False)
+
+
+@users_app.command("assign")
+@reports_errors
+def users_assign(
+    username: Annotated[str, typer.Option("--username", help="a hiring manager")],
+    job: Annotated[str, typer.Option("--job", help="the job they look after")],
+) -> None:
+    """Let a hiring manager see a job (they see only the jobs assigned to them)."""
+    from fairwell.domain.users import Role, check_username
+    from fairwell.errors import InvalidInput, NotFound
+    from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
+
+    runtime = _runtime()
+    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
+    if found is None:
+        raise NotFound(f"no user {username!r}")
+    user = found[0]
+    if user.role is not Role.HIRING_MANAGER:
+        raise InvalidInput(f"{user.username} is a {user.role.value}, not a hiring manager")
+    target = runtime.store.job_by_title(job)
+    SqlJobManagers(runtime.store.engine).assign(target.id, user.id, ACTOR, runtime.clock.now())
+    out.print(f"{user.username} now looks after {target.title!r}")

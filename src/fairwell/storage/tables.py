@@ -260,3 +260,11 @@ users = Table(
     Column("session_version", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# Which hiring managers look after which jobs: they see those jobs and nothing else.
+job_managers = Table(
+    "job_managers",
+    metadata,
+    Column("job_id", ForeignKey("jobs.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from fairwell.domain.users import Role, User
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.storage.rows import audit
-from fairwell.storage.tables import users
+from fairwell.storage.tables import job_managers, users
 
 _USER_COLUMNS = (
     users.c.id,
@@ -126,3 +126,26 @@ class SqlUserStore:
     def _id_of(conn: Connection, username: str) -> int | None:
         found = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
         return None if found is None else int(found)
+
+
+class SqlJobManagers:
+    """Which hiring managers look after which jobs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def assign(self, job_id: int, user_id: int, actor: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(job_managers.c.job_id).where(
+                    job_managers.c.job_id == job_id, job_managers.c.user_id == user_id
+                )
+            ).first()
+            if exists is None:
+                conn.execute(insert(job_managers).values(job_id=job_id, user_id=user_id))
+                audit(conn, actor, "job.manager-assigned", "job", job_id, {"user_id": user_id}, now)
+
+    def jobs_of(self, user_id: int) -> set[int]:
+        query = select(job_managers.c.job_id).where(job_managers.c.user_id == user_id)
+        with self.engine.begin() as conn:
+            return set(conn.execute(query).scalars())

@@ -19,17 +19,19 @@ from fairwell.domain.model import Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.domain.users import User
 from fairwell.errors import ConfigurationError
+from fairwell.ports import JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
-from fairwell.storage.users_store import SqlUserStore
+from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web import sending
 from fairwell.web.common import (
     PAGE_SIZE,
     SignedOut,
     check_csrf,
+    reader,
     render,
     signed_in,
-    staff,
+    visible_jobs,
 )
 from fairwell.web.security import (
     SESSION_COOKIE,
@@ -48,6 +50,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app = FastAPI(title="Fairwell", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.runtime = runtime or open_runtime(settings)
     app.state.users = SqlUserStore(app.state.runtime.store.engine)
+    app.state.job_managers = SqlJobManagers(app.state.runtime.store.engine)
     app.state.sessions = Sessions(settings.secret_key)
     app.state.limiter = SigninLimiter()
     app.state.secure_cookies = settings.secure_cookies
@@ -147,16 +150,22 @@ def signout(
     return response
 
 
-def jobs_page(
-    request: Request, current: Annotated[tuple[User, Session], Depends(staff)]
-) -> Response:
+def _jobs_for(request: Request, user: User) -> list[JobSummary]:
+    """The job summaries this user may see (a hiring manager: only their own jobs)."""
     runtime: Runtime = request.app.state.runtime
+    allowed = visible_jobs(request, user)
+    return [s for s in runtime.store.jobs() if allowed is None or s.job.id in allowed]
+
+
+def jobs_page(
+    request: Request, current: Annotated[tuple[User, Session], Depends(reader)]
+) -> Response:
     return render(
         request,
         "jobs.html",
         user=current[0],
         csrf=current[1].csrf,
-        jobs=runtime.store.jobs(),
+        jobs=_jobs_for(request, current[0]),
         stages=[stage.value for stage in Stage],
     )
 
@@ -164,13 +173,14 @@ def jobs_page(
 def pipeline(
     request: Request,
     job_id: int,
-    current: Annotated[tuple[User, Session], Depends(staff)],
+    current: Annotated[tuple[User, Session], Depends(reader)],
     stage: Annotated[str | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     runtime: Runtime = request.app.state.runtime
-    job = next((s.job for s in runtime.store.jobs() if s.job.id == job_id), None)
+    # A job this user may not see answers exactly like a job that does not exist.
+    job = next((s.job for s in _jobs_for(request, current[0]) if s.job.id == job_id), None)
     if job is None:
         raise HTTPException(status_code=404, detail="no such job")
     views = [v for v in runtime.store.applicants(job.id) if _matches(v, stage, q)]
@@ -203,11 +213,10 @@ def _matches(view: Any, stage: str | None, q: str | None) -> bool:
 
 
 def api_jobs(
-    request: Request, current: Annotated[tuple[User, Session], Depends(staff)]
+    request: Request, current: Annotated[tuple[User, Session], Depends(reader)]
 ) -> list[dict[str, Any]]:
-    """Jobs with their applicants per stage."""
-    runtime: Runtime = request.app.state.runtime
+    """The jobs you may see, with their applicants per stage."""
     return [
         {"id": s.job.id, "title": s.job.title, "applicants": s.total, "stages": s.stages}
-        for s in runtime.store.jobs()
+        for s in _jobs_for(request, current[0])
     ]

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from fairwell.domain.users import Role, User
+from fairwell.storage.users_store import SqlJobManagers
 from fairwell.web.security import SESSION_COOKIE, Session, same_token
 
 PAGE_SIZE = 50
@@ -49,6 +50,24 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
     pages: Jinja2Templates = request.app.state.pages
     response = pages.TemplateResponse(request, name, context, status_code=status)
     return headers(response)
+
+
+READERS = STAFF | {Role.HIRING_MANAGER}
+
+
+def reader(current: Annotated[Current, Depends(signed_in)]) -> Current:
+    """Who may read jobs: staff see all of them, a hiring manager only their own."""
+    if current[0].role not in READERS:
+        raise HTTPException(status_code=403, detail="this page is not for your role yet")
+    return current
+
+
+def visible_jobs(request: Request, user: User) -> set[int] | None:
+    """The ids of the jobs this user may see; None means every job."""
+    if user.role in STAFF:
+        return None
+    managers: SqlJobManagers = request.app.state.job_managers
+    return managers.jobs_of(user.id)
 
 
 def check_csrf(current: Current, given: str | None) -> None:
