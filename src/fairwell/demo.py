@@ -40,7 +40,7 @@ from fairwell.services.feedback import approve, draft_job_feedback, load_library
 from fairwell.services.importing import import_file
 from fairwell.services.planning import Plan, make_plan, queue_plan
 from fairwell.services.users import add_user
-from fairwell.storage.users_store import SqlUserStore
+from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch, run_forever
 
@@ -325,7 +325,14 @@ def serve_demo(directory: Path, console: Console, host: str, port: int) -> None:
             if users.by_username(username) is None:
                 add_user(users, username, password, role, actor=ACTOR, now=runtime.clock.now())
                 table.add_row(username, role.value, password)
+        hank = users.by_username("hank")
+        if hank is not None:
+            job = runtime.store.job_by_title(JOB_TITLE)
+            SqlJobManagers(runtime.store.engine).assign(
+                job.id, hank[0].id, ACTOR, runtime.clock.now()
+            )
         console.print(table)
+        console.print(f"hank looks after {JOB_TITLE!r}; hope has no job yet")
         console.print(f"serving the demo at http://{host}:{port} (Ctrl-C stops it)")
         stop = threading.Event()
         worker = threading.Thread(target=run_forever, args=(make_deliverer(runtime), stop))
