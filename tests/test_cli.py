@@ -55,6 +55,7 @@ COMMANDS = [
     ["users", "list"],
     ["users", "disable"],
     ["users", "assign"],
+    ["users", "token"],
     ["serve"],
 ]
 

@@ -19,6 +19,7 @@ from fairwell.services.users import add_user, disable_user
 from fairwell.storage.tables import outbox
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
+from fairwell.web.security import Sessions
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all, people
@@ -208,3 +209,55 @@ def test_the_outbox_page_lists_letters_by_state_opens_one_and_requeues_it(
     assert client.get("/outbox/999").status_code == 404
     client.post("/outbox/requeue", data={"outbox_id": "7", "csrf": token})
     assert runtime.store.outbox_status().counts == {"queued": 120}
+
+
+def api_token(runtime: Runtime, username: str) -> dict[str, str]:
+    found = SqlUserStore(runtime.store.engine).by_username(username)
+    assert found is not None
+    token = Sessions(KEY).api_token(found[0].id, found[0].session_version)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_script_rejects_reads_the_plan_and_sends_with_a_bearer_token(
+    client: TestClient, runtime: Runtime
+) -> None:
+    headers = api_token(runtime, "rita")
+    rejected = client.post("/api/jobs/1/reject", json={"reason": "role-closed"}, headers=headers)
+    # The fixture already rejected everyone: nobody twice, and each one says why.
+    assert rejected.json()["rejected"] == 0
+    assert {s["reason"] for s in rejected.json()["skipped"]} == {
+        "already decided, letter pending",
+        "hired",
+    }
+    plan = client.get("/api/jobs/1/plan", headers=headers).json()
+    assert plan["ready"] == 120 and plan["skipped_counts"] == {"hired": 1}
+    assert (
+        client.post("/api/jobs/1/send", json={"expected": 99}, headers=headers).status_code == 409
+    )
+    sent = client.post("/api/jobs/1/send", json={"expected": 120}, headers=headers).json()
+    counts = client.get(f"/api/batches/{sent['batch_id']}", headers=headers).json()["counts"]
+    assert counts == {"queued": 120}
+
+
+def test_api_writes_need_a_bearer_token_not_a_cookie(client: TestClient, runtime: Runtime) -> None:
+    sign_in(client)
+    assert client.get("/api/jobs").status_code == 200, "reads may use the session cookie"
+    assert client.post("/api/jobs/1/reject", json={"reason": "role-closed"}).status_code == 401
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert (
+        client.post("/api/jobs/1/reject", json={"reason": "role-closed"}, headers=bad).status_code
+        == 401
+    )
+
+
+def test_a_disabled_users_token_stops_working_and_a_manager_cannot_write(
+    client: TestClient, runtime: Runtime, clock: FixedClock
+) -> None:
+    henry = api_token(runtime, "henry")
+    assert (
+        client.post("/api/jobs/1/reject", json={"reason": "role-closed"}, headers=henry).status_code
+        == 403
+    )
+    rita = api_token(runtime, "rita")
+    disable_user(SqlUserStore(runtime.store.engine), "rita", actor="admin", now=clock.now())
+    assert client.get("/api/jobs", headers=rita).status_code == 401

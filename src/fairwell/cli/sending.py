@@ -112,35 +112,6 @@ def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
         )
 
 
-def _plan_json(plan: Any) -> dict[str, object]:
-    return {
-        "job": plan.job.title,
-        "letters": dict(plan.letters),
-        "ready": plan.ready,
-        "with_feedback": plan.with_feedback,
-        "skipped": [
-            {
-                "email": s.view.person.email,
-                "stage": s.view.application.stage.value,
-                "reason": s.reason,
-            }
-            for s in plan.skipped
-        ],
-        "skipped_counts": dict(plan.skipped_counts()),
-        "blocked": [
-            {
-                "email": b.view.person.email,
-                "kind": b.kind.value,
-                "rules": [
-                    {"rule": f.rule, "description": f.description, "detail": f.detail}
-                    for f in b.findings
-                ],
-            }
-            for b in plan.blocked
-        ],
-    }
-
-
 def _print_plan(plan: Any) -> None:
     letters = Table("letter", "count", title=f"send plan: {plan.job.title}")
     for kind, count in sorted(plan.letters.items()):
@@ -181,7 +152,7 @@ def plan(
     """Show the send plan: letters of each kind, who is skipped and why, what is blocked."""
     result = _make_plan(_runtime(), job)
     if as_json:
-        _print_json(_plan_json(result))
+        _print_json(result.as_json())
     else:
         _print_plan(result)
 

@@ -109,3 +109,27 @@ def users_assign(
     target = runtime.store.job_by_title(job)
     SqlJobManagers(runtime.store.engine).assign(target.id, user.id, ACTOR, runtime.clock.now())
     out.print(f"{user.username} now looks after {target.title!r}")
+
+
+@users_app.command("token")
+@reports_errors
+def users_token(
+    username: Annotated[str, typer.Option("--username", help="whose token")],
+) -> None:
+    """Print a bearer token for the API (90 days; disabling the user revokes it)."""
+    from fairwell.domain.users import check_username
+    from fairwell.errors import ConfigurationError, NotFound
+    from fairwell.storage.users_store import SqlUserStore
+    from fairwell.web.security import Sessions
+
+    runtime = _runtime()
+    if not runtime.settings.secret_key:
+        raise ConfigurationError("API tokens are signed with FAIRWELL_SECRET_KEY; set it first")
+    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
+    if found is None or found[0].disabled:
+        raise NotFound(f"no active user {username!r}")
+    user = found[0]
+    out.print(
+        Sessions(runtime.settings.secret_key).api_token(user.id, user.session_version),
+        soft_wrap=True,
+    )

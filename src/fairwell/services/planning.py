@@ -58,6 +58,35 @@ class Plan:
     def skipped_counts(self) -> Counter[str]:
         return Counter(item.reason for item in self.skipped)
 
+    def as_json(self) -> dict[str, object]:
+        """The plan as plain JSON values (the CLI's `plan --json` and the API)."""
+        return {
+            "job": self.job.title,
+            "letters": dict(self.letters),
+            "ready": self.ready,
+            "with_feedback": self.with_feedback,
+            "skipped": [
+                {
+                    "email": s.view.person.email,
+                    "stage": s.view.application.stage.value,
+                    "reason": s.reason,
+                }
+                for s in self.skipped
+            ],
+            "skipped_counts": dict(self.skipped_counts()),
+            "blocked": [
+                {
+                    "email": b.view.person.email,
+                    "kind": b.kind.value,
+                    "rules": [
+                        {"rule": f.rule, "description": f.description, "detail": f.detail}
+                        for f in b.findings
+                    ],
+                }
+                for b in self.blocked
+            ],
+        }
+
 
 def _skip_reason(view: ApplicantView) -> str | None:
     """Why this application gets no letter in this plan, or None when it gets one."""

@@ -28,15 +28,43 @@ def headers(response: Response) -> Response:
     return response
 
 
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def signed_in(request: Request) -> tuple[User, Session]:
-    """The signed-in user and session, or SignedOut; a disabled user is signed out at once."""
-    session = request.app.state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    """The signed-in user and session, or SignedOut; a disabled user is signed out at once.
+
+    The API also takes a bearer token (`fairwell users token`); pages take the cookie only.
+    """
+    sessions = request.app.state.sessions
+    token = _bearer(request) if request.url.path.startswith("/api/") else None
+    if token is not None:
+        session = sessions.read_api_token(token)
+    else:
+        session = sessions.read(request.cookies.get(SESSION_COOKIE))
+    return _checked_user(request, session)
+
+
+def api_caller(request: Request) -> tuple[User, Session]:
+    """The API's writes take a bearer token only: a cookie could be sent by another site."""
+    return _checked_user(request, request.app.state.sessions.read_api_token(_bearer(request)))
+
+
+def _checked_user(request: Request, session: Session | None) -> tuple[User, Session]:
     if session is None:
         raise SignedOut
     user = request.app.state.users.by_id(session.user_id)
     if user is None or user.disabled or user.session_version != session.version:
         raise SignedOut
     return user, session
+
+
+def api_staff(current: Annotated[Current, Depends(api_caller)]) -> Current:
+    if current[0].role not in STAFF:
+        raise HTTPException(status_code=403, detail="for recruiters")
+    return current
 
 
 def staff(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> tuple[User, Session]:

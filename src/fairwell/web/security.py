@@ -29,9 +29,27 @@ class Session:
     csrf: str
 
 
+API_SALT = "fairwell.web.api"  # salt of the API bearer tokens
+API_TOKEN_MAX_AGE = 90 * 24 * 3600
+
+
 class Sessions:
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
+        self._tokens = URLSafeTimedSerializer(secret_key, salt=API_SALT)
+
+    def api_token(self, user_id: int, version: int) -> str:
+        """A bearer token for scripts; disabling the user (a new version) revokes it."""
+        return self._tokens.dumps({"u": user_id, "v": version})
+
+    def read_api_token(self, token: str | None) -> Session | None:
+        if not token:
+            return None
+        try:
+            data = self._tokens.loads(token, max_age=API_TOKEN_MAX_AGE)
+            return Session(int(data["u"]), int(data["v"]), csrf="")
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
 
     def issue(self, user_id: int, version: int) -> tuple[str, Session]:
         session = Session(user_id, version, secrets.token_urlsafe(32))

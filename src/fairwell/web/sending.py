@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from fairwell.domain.model import FINAL_STATES, OutboxState, Stage
@@ -21,7 +21,7 @@ from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback, load_library
 from fairwell.services.planning import PlanChanged, make_plan, queue_plan
 from fairwell.services.preview import preview_letter
-from fairwell.web.common import Current, check_csrf, render, staff
+from fairwell.web.common import Current, api_staff, check_csrf, render, staff
 
 
 def register(app: FastAPI) -> None:
@@ -38,6 +38,10 @@ def register(app: FastAPI) -> None:
     )
     app.post("/outbox/requeue", include_in_schema=False)(requeue)
     app.post("/outbox/pause", include_in_schema=False)(pause)
+    app.get("/api/jobs/{job_id}/plan")(api_plan)
+    app.post("/api/jobs/{job_id}/reject")(api_reject)
+    app.post("/api/jobs/{job_id}/send")(api_send)
+    app.get("/api/batches/{batch_id}")(api_batch)
     app.post("/outbox/resume", include_in_schema=False)(resume)
 
 
@@ -251,3 +255,77 @@ def requeue(
         runtime.store, ids=[outbox_id], actor=_actor(current), now=runtime.clock.now()
     )
     return RedirectResponse("/outbox", status_code=303)
+
+
+# --- The JSON API: the same operations for scripts and ATS integrations ------------------------
+
+
+def api_plan(
+    request: Request, job_id: int, current: Annotated[Current, Depends(api_staff)]
+) -> dict[str, object]:
+    """The send plan, as `fairwell plan --json` prints it."""
+    runtime = _runtime(request)
+    title = _job_title(runtime, job_id)
+    return make_plan(runtime.store, runtime.composer, title, runtime.clock.now()).as_json()
+
+
+def api_reject(
+    request: Request,
+    job_id: int,
+    current: Annotated[Current, Depends(api_staff)],
+    reason: Annotated[str, Body()],
+    stage: Annotated[str | None, Body()] = None,
+) -> dict[str, object]:
+    """Reject everyone but the hired, or everyone at ``stage``, with a reason code."""
+    runtime = _runtime(request)
+    title = _job_title(runtime, job_id)
+    try:
+        selection = Selection(stage=Stage(stage)) if stage else Selection(all_except_hired=True)
+        report = reject(
+            runtime.store,
+            title,
+            selection,
+            reason,
+            note=None,
+            actor=_actor(current),
+            now=runtime.clock.now(),
+        )
+    except (FairwellError, ValueError) as error:
+        raise HTTPException(status_code=400, detail=str(error)) from None
+    return {
+        "rejected": len(report.decided),
+        "skipped": [{"email": s.view.person.email, "reason": s.reason} for s in report.skipped],
+    }
+
+
+def api_send(
+    request: Request,
+    job_id: int,
+    current: Annotated[Current, Depends(api_staff)],
+    expected: Annotated[int, Body(embed=True)],
+) -> dict[str, object]:
+    """Queue the plan's letters; ``expected`` must be the count the plan shows now."""
+    runtime = _runtime(request)
+    title = _job_title(runtime, job_id)
+    try:
+        batch = queue_plan(
+            runtime.store,
+            runtime.composer,
+            title,
+            actor=_actor(current),
+            now=runtime.clock.now(),
+            expected=expected,
+        )
+    except PlanChanged as error:
+        raise HTTPException(status_code=409, detail=str(error)) from None
+    return {"batch_id": batch.batch_id, "queued": batch.queued}
+
+
+def api_batch(
+    request: Request, batch_id: int, current: Annotated[Current, Depends(api_staff)]
+) -> dict[str, object]:
+    """Letters of a batch per state."""
+    status = _runtime(request).store.outbox_status(batch_id)
+    if not status.counts:
+        raise HTTPException(status_code=404, detail="no such batch")
+    return {"batch_id": batch_id, "counts": status.counts, "paused": status.paused}
