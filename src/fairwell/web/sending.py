@@ -182,16 +182,23 @@ def batch_page(
     )
 
 
+def _steer_outbox(
+    request: Request, current: Current, batch_id: int, csrf: str, paused: bool
+) -> Response:
+    check_csrf(current, csrf)
+    runtime = _runtime(request)
+    steer = outbox_service.pause if paused else outbox_service.resume
+    steer(runtime.store, actor=_actor(current), now=runtime.clock.now())
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+
+
 def pause(
     request: Request,
     current: Annotated[Current, Depends(staff)],
     batch_id: Annotated[int, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(current, csrf)
-    runtime = _runtime(request)
-    outbox_service.pause(runtime.store, actor=_actor(current), now=runtime.clock.now())
-    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+    return _steer_outbox(request, current, batch_id, csrf, paused=True)
 
 
 def resume(
@@ -200,10 +207,7 @@ def resume(
     batch_id: Annotated[int, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(current, csrf)
-    runtime = _runtime(request)
-    outbox_service.resume(runtime.store, actor=_actor(current), now=runtime.clock.now())
-    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+    return _steer_outbox(request, current, batch_id, csrf, paused=False)
 
 
 def outbox_page(
