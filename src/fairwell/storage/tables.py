@@ -268,3 +268,35 @@ job_managers = Table(
     Column("job_id", ForeignKey("jobs.id"), primary_key=True),
     Column("user_id", ForeignKey("users.id"), primary_key=True),
 )
+
+# Which interviewers interview which applications: an interviewer sees those applicants and
+# enters scorecards for them, and sees nothing else.
+interview_assignments = Table(
+    "interview_assignments",
+    metadata,
+    Column("application_id", ForeignKey("applications.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("assigned_by", String(64), nullable=False),
+    Column("assigned_at", UtcDateTime, nullable=False),
+)
+
+# Letter wording edited in the settings pages. A row here wins over the built-in wording of a
+# reason code (domain/reasons.py) or the packaged letter template of a kind and locale.
+reason_wordings = Table(
+    "reason_wordings",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("locale", String(16), primary_key=True),
+    Column("wording", Text, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+template_overrides = Table(
+    "template_overrides",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

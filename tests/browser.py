@@ -1,0 +1,120 @@
+"""What every browser test shares: the app served on a real port, Chromium, axe-core, shots.
+
+In CI a missing browser or axe-core fails loudly; on a laptop the tests skip and say why.
+Import the ``page`` fixture into a test module (``from tests.browser import page``) and
+serve the app with ``serve(runtime)``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from fairwell.runtime import Runtime, make_deliverer
+from fairwell.web.app import create_app
+from fairwell.worker.embedded import run_forever
+
+ROOT = Path(__file__).parent.parent
+AXE = ROOT / ".webtools" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("FAIRWELL_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+PASSWORD = "correct horse battery staple"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def need(condition: bool, reason: str) -> None:
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(f"required in CI: {reason}")
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    need(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        context = browser.new_context()
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def sign_in(page: Any, site: str, username: str = "rita") -> None:
+    page.goto(f"{site}/jobs")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{site}/**")
+
+
+def serious_violations(page: Any) -> list[str]:
+    need(AXE.exists(), f"axe-core not installed at {AXE} (make installs it with npm)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run()")
+    return [
+        f"{v['id']}: {v['help']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@contextmanager
+def serve(runtime: Runtime) -> Iterator[str]:
+    """The real app on a real port with the delivery worker, as `fairwell serve` runs it."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime.settings, runtime), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=run_forever, args=(make_deliverer(runtime), stop), kwargs={"poll_seconds": 0.2}
+    )
+    worker.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the web app did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        stop.set()
+        thread.join(timeout=10)
+        worker.join(timeout=10)
