@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
@@ -44,7 +45,9 @@ from fairwell.web.security import (
 )
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, runtime: Runtime | None = None, *, mail_viewer: Path | None = None
+) -> FastAPI:
     if not settings.secret_key:
         raise ConfigurationError("the web app needs FAIRWELL_SECRET_KEY to sign its sessions")
     app = FastAPI(title="Fairwell", docs_url="/api/docs", openapi_url="/api/openapi.json")
@@ -54,6 +57,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.sessions = Sessions(settings.secret_key)
     app.state.limiter = SigninLimiter()
     app.state.secure_cookies = settings.secure_cookies
+    # The demo's mail viewer shows what the embedded sink received; off without a sink folder.
+    app.state.mail_viewer = mail_viewer
     folder = resources.files("fairwell").joinpath("templates/web")
     app.state.pages = Jinja2Templates(directory=str(folder))
     app.add_exception_handler(SignedOut, _signed_out)
