@@ -57,6 +57,7 @@ COMMANDS = [
     ["users", "assign"],
     ["users", "token"],
     ["serve"],
+    ["outbox", "stop"],
 ]
 
 
@@ -159,6 +160,21 @@ def test_pause_stops_the_worker_and_resume_lets_it_go_on(
     assert code == 1 and "paused" in err
     assert read_sink(sink.directory) == []
     assert run(imported, "outbox", "resume")[0] == 0
+    assert run(imported, "worker", "--once")[0] == 0
+    assert len(read_sink(sink.directory)) == 35
+
+
+def test_stop_holds_a_queued_batch_and_requeue_sends_it_after_all(
+    imported: dict[str, str], sink: MailSink
+) -> None:
+    reject_in(imported, "--stage", "phone", reason="position-filled")
+    assert run(imported, "send", "--job", "Data Analyst", "--yes", "--no-wait")[0] == 0
+    code, out, _ = run(imported, "outbox", "stop", "--batch", "1", "--json")
+    assert code == 0 and json.loads(out) == {"batch_id": 1, "held": 35}
+    assert run(imported, "worker", "--once")[0] == 0
+    assert read_sink(sink.directory) == []
+    assert run(imported, "outbox", "stop", "--batch", "7")[0] == 1, "no such batch"
+    assert run(imported, "outbox", "requeue")[0] == 0
     assert run(imported, "worker", "--once")[0] == 0
     assert len(read_sink(sink.directory)) == 35
 

@@ -338,7 +338,8 @@ def serve_demo(directory: Path, console: Console, host: str, port: int) -> None:
         worker = threading.Thread(target=run_forever, args=(make_deliverer(runtime), stop))
         worker.start()
         try:
-            uvicorn.run(create_app(settings, runtime), host=host, port=port, log_level="warning")
+            app = create_app(settings, runtime, mail_viewer=directory / "mail")
+            uvicorn.run(app, host=host, port=port, log_level="warning")
         finally:
             stop.set()
             worker.join(timeout=30)

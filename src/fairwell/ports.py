@@ -204,6 +204,8 @@ class OutboxStatus:
     counts: dict[str, int] = field(default_factory=dict)
     possible_duplicates: int = 0
     paused_batches: tuple[int, ...] = ()
+    # Letters held because a sender stopped their batch (see Store.stop_batch).
+    stopped: int = 0
 
 
 class ScorecardInput(Protocol):
@@ -395,6 +397,8 @@ class Store(Protocol):
     def letter_body_for(self, decision_id: int) -> bytes | None: ...
 
     def set_paused(self, paused: bool, actor: str, now: datetime) -> None: ...
+
+    def stop_batch(self, batch_id: int, actor: str, now: datetime) -> int: ...
 
     def requeue(
         self, states: Sequence[OutboxState], ids: Sequence[int], actor: str, now: datetime

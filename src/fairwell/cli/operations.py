@@ -110,6 +110,23 @@ def outbox_resume(
     _print_json({"paused": False}) if as_json else out.print("outbox resumed")
 
 
+@outbox_app.command("stop")
+@reports_errors
+def outbox_stop(
+    batch: Annotated[int, typer.Option("--batch", help="the batch to stop")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Hold a batch's letters that have not gone yet; `outbox requeue` brings them back."""
+    from fairwell.services import outbox
+
+    runtime = _runtime()
+    held = outbox.stop(runtime.store, batch, actor=ACTOR, now=runtime.clock.now())
+    if as_json:
+        _print_json({"batch_id": batch, "held": held})
+    else:
+        out.print(f"batch {batch} stopped: {held} letter(s) held, none of them sent")
+
+
 @outbox_app.command("requeue")
 @reports_errors
 def outbox_requeue(

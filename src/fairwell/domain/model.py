@@ -64,6 +64,9 @@ class OutboxState(StrEnum):
     QUARANTINED = "quarantined"
 
 
+# The held_rule of letters a recruiter stopped: held like the guard's, and requeueable.
+STOPPED_RULE = "stopped-by-sender"
+
 CLAIMABLE_STATES = frozenset({OutboxState.QUEUED, OutboxState.RETRY})
 FINAL_STATES = frozenset(
     {OutboxState.SENT, OutboxState.FAILED, OutboxState.HELD, OutboxState.QUARANTINED}

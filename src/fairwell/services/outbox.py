@@ -1,4 +1,4 @@
-"""Operator controls over the outbox: status, pause, resume, requeue."""
+"""Operator controls over the outbox: status, pause, resume, stop a batch, requeue."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from fairwell.domain.model import OutboxState
+from fairwell.errors import NotFound
 from fairwell.ports import OutboxStatus, Store
 
 REQUEUEABLE = (OutboxState.HELD, OutboxState.QUARANTINED, OutboxState.FAILED)
@@ -23,6 +24,13 @@ def pause(store: Store, *, actor: str, now: datetime) -> None:
 def resume(store: Store, *, actor: str, now: datetime) -> None:
     """Let workers claim again, including batches the guard paused."""
     store.set_paused(False, actor, now)
+
+
+def stop(store: Store, batch_id: int, *, actor: str, now: datetime) -> int:
+    """Hold the batch's letters that have not gone; requeue brings them back. Returns how many."""
+    if not store.outbox_status(batch_id).counts:
+        raise NotFound(f"no batch {batch_id}")
+    return store.stop_batch(batch_id, actor, now)
 
 
 def requeue(

@@ -58,6 +58,7 @@ def send_canary(
     job_title: str,
     canary: str,
     now: datetime,
+    actor: str = "cli",
 ) -> None:
     """Send the job's first pending letter, re-addressed to a sample person at ``canary``.
 
@@ -83,6 +84,8 @@ def send_canary(
     )
     letter = composer.compose(sample, job, Roster(store.roster(job.id)), now)
     _refuse_if_blocked(letter)
-    transport.send(composer.sender.address, address, letter.body)
-    transport.close()
-    store.audit("cli", "canary.sent", "job", job.id, {"kind": letter.kind.value}, now)
+    try:
+        transport.send(composer.sender.address, address, letter.body)
+    finally:
+        transport.close()
+    store.audit(actor, "canary.sent", "job", job.id, {"kind": letter.kind.value}, now)

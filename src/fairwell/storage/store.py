@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, s
 
 from fairwell.domain.model import (
     CLAIMABLE_STATES,
+    STOPPED_RULE,
     ApplicantRow,
     DecisionState,
     Job,
@@ -564,8 +565,10 @@ class SqlStore:
 
     def outbox_status(self, batch_id: int | None = None) -> OutboxStatus:
         query = select(outbox.c.state, func.count(), func.sum(outbox.c.possible_duplicates))
+        stopped_query = select(func.count()).where(outbox.c.held_rule == STOPPED_RULE)
         if batch_id is not None:
             query = query.where(outbox.c.batch_id == batch_id)
+            stopped_query = stopped_query.where(outbox.c.batch_id == batch_id)
         with self._read() as conn:
             rows = conn.execute(query.group_by(outbox.c.state)).tuples().all()
             paused_batches = (
@@ -576,8 +579,10 @@ class SqlStore:
                 .all()
             )
             paused = self._is_paused(conn)
+            stopped = conn.execute(stopped_query).scalar_one()
         return OutboxStatus(
             paused=paused,
+            stopped=int(stopped),
             counts={state: count for state, count, _ in rows},
             possible_duplicates=sum(int(dups or 0) for _, _, dups in rows),
             paused_batches=tuple(paused_batches),
@@ -645,6 +650,17 @@ class SqlStore:
                     updated_at=now,
                 )
             )
+            # A stopped batch takes its letters back once one of them is requeued.
+            has_queued = (
+                select(outbox.c.id)
+                .where(outbox.c.batch_id == batches.c.id, outbox.c.state == OutboxState.QUEUED)
+                .exists()
+            )
+            conn.execute(
+                update(batches)
+                .where(batches.c.state == "stopped", has_queued)
+                .values(state="active")
+            )
             audit(
                 conn,
                 actor,
@@ -654,6 +670,23 @@ class SqlStore:
                 {"count": result.rowcount, "ids": list(ids)},
                 now,
             )
+            return int(result.rowcount)
+
+    def stop_batch(self, batch_id: int, actor: str, now: datetime) -> int:
+        """Hold every letter of the batch that no worker has claimed yet; return how many.
+
+        Letters a worker already holds (state sending) finish: stopping cannot take back a
+        letter the SMTP server may have accepted. Held letters can be requeued later.
+        """
+        waiting = [OutboxState.QUEUED.value, OutboxState.RETRY.value]
+        with self._write() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.batch_id == batch_id, outbox.c.state.in_(waiting))
+                .values(state=OutboxState.HELD.value, held_rule=STOPPED_RULE, updated_at=now)
+            )
+            conn.execute(update(batches).where(batches.c.id == batch_id).values(state="stopped"))
+            audit(conn, actor, "batch.stopped", "batch", batch_id, {"held": result.rowcount}, now)
             return int(result.rowcount)
 
     def audit(

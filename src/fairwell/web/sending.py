@@ -12,15 +12,15 @@ from typing import Annotated
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from fairwell.domain.model import FINAL_STATES, OutboxState, Stage
+from fairwell.delivery.smtp import SmtpTransport
+from fairwell.domain.model import FINAL_STATES, Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import FairwellError
 from fairwell.runtime import Runtime, wording_check
-from fairwell.services import outbox as outbox_service
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback, load_library
 from fairwell.services.planning import PlanChanged, make_plan, queue_plan
-from fairwell.services.preview import preview_letter
+from fairwell.services.preview import preview_letter, send_canary
 from fairwell.web.common import Current, api_staff, check_csrf, render, staff
 
 
@@ -30,19 +30,13 @@ def register(app: FastAPI) -> None:
     app.get("/jobs/{job_id}/preview", response_class=PlainTextResponse, include_in_schema=False)(
         preview
     )
+    app.post("/jobs/{job_id}/canary", include_in_schema=False)(canary)
     app.post("/jobs/{job_id}/send", include_in_schema=False)(send)
     app.get("/batches/{batch_id}", response_class=HTMLResponse, include_in_schema=False)(batch_page)
-    app.get("/outbox", response_class=HTMLResponse, include_in_schema=False)(outbox_page)
-    app.get("/outbox/{outbox_id}", response_class=PlainTextResponse, include_in_schema=False)(
-        outbox_letter
-    )
-    app.post("/outbox/requeue", include_in_schema=False)(requeue)
-    app.post("/outbox/pause", include_in_schema=False)(pause)
     app.get("/api/jobs/{job_id}/plan")(api_plan)
     app.post("/api/jobs/{job_id}/reject")(api_reject)
     app.post("/api/jobs/{job_id}/send")(api_send)
     app.get("/api/batches/{batch_id}")(api_batch)
-    app.post("/outbox/resume", include_in_schema=False)(resume)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -93,7 +87,24 @@ def reject_form(
 
 
 def plan_page(
-    request: Request, job_id: int, current: Annotated[Current, Depends(staff)]
+    request: Request,
+    job_id: int,
+    current: Annotated[Current, Depends(staff)],
+    canary: Annotated[str | None, Query()] = None,
+) -> Response:
+    notice = None
+    if canary == "sent":
+        notice = "The sample letter was sent. Check that it arrived and reads right."
+    return _render_plan(request, job_id, current, notice=notice)
+
+
+def _render_plan(
+    request: Request,
+    job_id: int,
+    current: Current,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
 ) -> Response:
     runtime = _runtime(request)
     title = _job_title(runtime, job_id)
@@ -102,6 +113,7 @@ def plan_page(
     return render(
         request,
         "plan.html",
+        400 if error else 200,
         user=current[0],
         csrf=current[1].csrf,
         job_id=job_id,
@@ -110,7 +122,35 @@ def plan_page(
         reasons=REASONS,
         stages=[s.value for s in Stage],
         threshold=runtime.settings.confirm_threshold,
+        notice=notice,
+        error=error,
     )
+
+
+def canary(
+    request: Request,
+    job_id: int,
+    current: Annotated[Current, Depends(staff)],
+    address: Annotated[str, Form(max_length=320)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Send the plan's first letter, rendered for a sample person, to an internal address."""
+    check_csrf(current, csrf)
+    runtime = _runtime(request)
+    title = _job_title(runtime, job_id)
+    try:
+        send_canary(
+            runtime.store,
+            runtime.composer,
+            SmtpTransport.from_settings(runtime.settings),
+            title,
+            address,
+            runtime.clock.now(),
+            actor=_actor(current),
+        )
+    except FairwellError as error:
+        return _render_plan(request, job_id, current, error=f"No sample letter was sent: {error}")
+    return RedirectResponse(f"/jobs/{job_id}/plan?canary=sent", status_code=303)
 
 
 def preview(
@@ -178,87 +218,9 @@ def batch_page(
         done=done,
         percent=round(100 * done / total),
         paused=status.paused,
+        stopped=status.stopped,
         running=done < total and not status.paused,
     )
-
-
-def _steer_outbox(
-    request: Request, current: Current, batch_id: int, csrf: str, paused: bool
-) -> Response:
-    check_csrf(current, csrf)
-    runtime = _runtime(request)
-    steer = outbox_service.pause if paused else outbox_service.resume
-    steer(runtime.store, actor=_actor(current), now=runtime.clock.now())
-    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
-
-
-def pause(
-    request: Request,
-    current: Annotated[Current, Depends(staff)],
-    batch_id: Annotated[int, Form()],
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    return _steer_outbox(request, current, batch_id, csrf, paused=True)
-
-
-def resume(
-    request: Request,
-    current: Annotated[Current, Depends(staff)],
-    batch_id: Annotated[int, Form()],
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    return _steer_outbox(request, current, batch_id, csrf, paused=False)
-
-
-def outbox_page(
-    request: Request,
-    current: Annotated[Current, Depends(staff)],
-    state: Annotated[str | None, Query()] = None,
-) -> Response:
-    """Letters by state, with why a letter is held or failed; requeue puts them back."""
-    runtime = _runtime(request)
-    chosen = OutboxState(state) if state in {s.value for s in OutboxState} else None
-    status = runtime.store.outbox_status()
-    rows = runtime.store.outbox_rows(chosen, None, 500) if chosen else []
-    return render(
-        request,
-        "outbox.html",
-        user=current[0],
-        csrf=current[1].csrf,
-        state=state or "",
-        states=[s.value for s in OutboxState],
-        counts=sorted(status.counts.items()),
-        paused=status.paused,
-        rows=rows,
-        requeueable={s.value for s in outbox_service.REQUEUEABLE},
-    )
-
-
-def outbox_letter(
-    request: Request, outbox_id: int, current: Annotated[Current, Depends(staff)]
-) -> Response:
-    """One letter's stored bytes, exactly as they went or will go out."""
-    runtime = _runtime(request)
-    try:
-        body = runtime.store.outbox_body(outbox_id)
-    except FairwellError as error:
-        raise HTTPException(status_code=404, detail=str(error)) from None
-    text = body.decode("ascii", errors="replace").replace("\r\n", "\n")
-    return PlainTextResponse(text, headers={"Referrer-Policy": "no-referrer"})
-
-
-def requeue(
-    request: Request,
-    current: Annotated[Current, Depends(staff)],
-    outbox_id: Annotated[int, Form()],
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(current, csrf)
-    runtime = _runtime(request)
-    outbox_service.requeue(
-        runtime.store, ids=[outbox_id], actor=_actor(current), now=runtime.clock.now()
-    )
-    return RedirectResponse("/outbox", status_code=303)
 
 
 # --- The JSON API: the same operations for scripts and ATS integrations ------------------------

@@ -1,0 +1,116 @@
+"""Stopping a batch, the canary, the demo's mail viewer and the outbox API, over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.runtime import Runtime, make_deliverer
+from fairwell.web.app import create_app
+from fairwell.worker.embedded import run_batch
+from tests.test_web import api_token, client, csrf_of, runtime, sign_in
+
+__all__ = ["client", "runtime"]
+
+
+def queue_everyone(client: TestClient) -> str:
+    """Sign in as the recruiter and queue the fixture's 120 letters; return the CSRF token."""
+    sign_in(client)
+    token = csrf_of(client.get("/jobs/1").text)
+    sent = client.post("/jobs/1/send", data={"expected": "120", "typed": "120", "csrf": token})
+    assert sent.headers["location"] == "/batches/1"
+    return token
+
+
+def test_stopping_a_batch_holds_what_has_not_gone_and_requeue_undoes_it(
+    client: TestClient, runtime: Runtime, sink: MailSink
+) -> None:
+    token = queue_everyone(client)
+    assert client.post("/batches/1/stop", data={}).status_code == 403, "CSRF first"
+    assert client.post("/batches/1/stop", data={"csrf": token}).status_code == 303
+    page = client.get("/batches/1").text
+    assert "Stopped: 120 letter(s)" in page and "120 of 120" in page
+    run_batch(make_deliverer(runtime), 1)
+    assert read_sink(sink.directory) == [], "a stopped letter never goes"
+    audit = runtime.store.engine
+    with audit.connect() as conn:
+        actions = [row.action for row in conn.exec_driver_sql("SELECT action FROM audit_log")]
+    assert "batch.stopped" in actions
+
+    client.post("/batches/1/requeue", data={"csrf": token})
+    assert runtime.store.outbox_status(1).counts == {"queued": 120}
+    run_batch(make_deliverer(runtime), 1)
+    assert len(read_sink(sink.directory)) == 120
+    assert client.post("/batches/9/stop", data={"csrf": token}).status_code == 404
+
+
+def test_the_canary_goes_to_the_given_address_with_no_candidates_data(
+    client: TestClient, runtime: Runtime, sink: MailSink
+) -> None:
+    sign_in(client)
+    token = csrf_of(client.get("/jobs/1/plan").text)
+    response = client.post(
+        "/jobs/1/canary", data={"address": "recruiter@example.org", "csrf": token}
+    )
+    assert response.headers["location"] == "/jobs/1/plan?canary=sent"
+    assert "The sample letter was sent" in client.get(response.headers["location"]).text
+    (received,) = read_sink(sink.directory)
+    assert received.rcpt_tos == ["recruiter@example.org"]
+    text = received.data.decode()
+    assert "Alex Sample" in text
+    assert not re.search(r"p\d+@example\.com", text) and "Pat Doe" not in text, "no candidate"
+
+    bad = client.post("/jobs/1/canary", data={"address": "not an address", "csrf": token})
+    assert bad.status_code == 400 and "No sample letter was sent" in bad.text
+
+
+def test_the_mail_viewer_shows_what_the_sink_received_only_in_the_demo(
+    client: TestClient, runtime: Runtime, sink: MailSink
+) -> None:
+    queue_everyone(client)
+    run_batch(make_deliverer(runtime), 1)
+    assert client.get("/mail").status_code == 404, "no sink folder, no mail viewer"
+
+    demo = TestClient(
+        create_app(runtime.settings, runtime, mail_viewer=sink.directory), follow_redirects=False
+    )
+    assert demo.get("/mail").headers["location"] == "/signin"
+    sign_in(demo)
+    mailbox = demo.get("/mail").text
+    assert "120 message(s)" in mailbox and 'href="/mail"' in mailbox
+    number = read_sink(sink.directory)[0].number
+    shown = demo.get(f"/mail/{number}").text
+    first = read_sink(sink.directory)[0]
+    assert first.rcpt_tos[0] in shown and "Dear Pat" in shown, "headers and the text part"
+    assert demo.get(f"/mail/{number}/source").text == first.data.decode().replace("\r\n", "\n")
+    assert demo.get("/mail/99999").status_code == 404
+    sign_in(demo, "henry")
+    assert demo.get("/mail").status_code == 403, "only recruiters and admins read the mail"
+
+
+def test_the_outbox_api_lists_stops_requeues_pauses_and_shows_a_letter(
+    client: TestClient, runtime: Runtime
+) -> None:
+    queue_everyone(client)
+    headers = api_token(runtime, "rita")
+    listed = client.get("/api/outbox", params={"state": "queued", "limit": 5}, headers=headers)
+    assert listed.json()["counts"] == {"queued": 120}
+    assert [letter["id"] for letter in listed.json()["letters"]] == [1, 2, 3, 4, 5]
+    assert client.get("/api/outbox", params={"state": "lost"}, headers=headers).status_code == 400
+    assert "To: " in client.get("/api/outbox/1", headers=headers).text
+
+    assert client.post("/api/batches/1/stop").status_code == 401, "writes need a bearer token"
+    assert client.post("/api/batches/1/stop", headers=headers).json() == {
+        "batch_id": 1,
+        "held": 120,
+    }
+    assert client.get("/api/outbox", headers=headers).json()["stopped"] == 120
+    requeued = client.post("/api/outbox/requeue", json={"ids": [1, 2]}, headers=headers)
+    assert requeued.json() == {"requeued": 2}
+    assert client.post("/api/outbox/pause", headers=headers).json() == {"paused": True}
+    assert client.get("/api/outbox", headers=headers).json()["paused"] is True
+    assert client.post("/api/outbox/resume", headers=headers).json() == {"paused": False}
+    henry = api_token(runtime, "henry")
+    assert client.post("/api/outbox/pause", headers=henry).status_code == 403
