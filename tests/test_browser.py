@@ -74,6 +74,7 @@ def test_a_recruiter_rejects_confirms_and_watches_the_letters_go(
     sign_in(page, site)
     page.goto(f"{site}/jobs/1")
     page.get_by_text("Reject applicants").click()
+    page.get_by_label("everyone but the hired").check()
     page.get_by_label("Reason").select_option("position-filled")
     page.get_by_role("button", name="Reject and see the send plan").click()
     page.wait_for_url(f"{site}/jobs/1/plan")

@@ -15,6 +15,7 @@ from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.users import Role
 from fairwell.errors import ConfigurationError
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
+from fairwell.services.importing import import_file
 from fairwell.services.users import add_user, disable_user
 from fairwell.storage.tables import outbox
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
@@ -22,7 +23,7 @@ from fairwell.web.app import create_app
 from fairwell.web.security import Sessions
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, import_and_reject_all, people
+from tests.helpers import applicant, import_and_reject_all, people, write_csv
 
 KEY = "web-session-key-" + "x" * 32
 PASSWORD = "correct horse battery staple"
@@ -261,3 +262,33 @@ def test_a_disabled_users_token_stops_working_and_a_manager_cannot_write(
     rita = api_token(runtime, "rita")
     disable_user(SqlUserStore(runtime.store.engine), "rita", actor="admin", now=clock.now())
     assert client.get("/api/jobs", headers=rita).status_code == 401
+
+
+def test_ticked_people_or_everyone_matching_the_filter_are_rejected(
+    client: TestClient, runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    fresh = runtime.store.job_by_title("Data Analyst")
+    sign_in(client)
+    token = csrf_of(client.get("/jobs/1").text)
+    # The fixture rejected everyone already; a second job shows the choices from scratch.
+    rows = [applicant(f"m{i}@example.com", "Mia", f"Lane{i}", job="Tester") for i in range(60)]
+    rows += [applicant("hold@example.com", "Müller", "Ärger", job="Tester")]
+    import_file(runtime.store, write_csv(tmp_path / "t.csv", rows), actor="t", now=clock.now())
+    tester = runtime.store.job_by_title("Tester")
+    assert tester.id != fresh.id
+    page = client.get(f"/jobs/{tester.id}?q=MÜLLER").text
+    assert "1 applicant(s)" in page and "everyone matching this filter (1" in page
+
+    def decided() -> int:
+        return sum(v.decision is not None for v in runtime.store.applicants(tester.id))
+
+    url = f"/jobs/{tester.id}/reject"
+    nothing = client.post(url, data={"reason": "role-closed", "who": "ticked", "csrf": token})
+    assert nothing.status_code == 400 and decided() == 0
+    ticked = {"email": ["m1@example.com", "m2@example.com"], "who": "ticked"}
+    client.post(url, data={"reason": "role-closed", "csrf": token, **ticked})
+    assert decided() == 2
+    matching = {"who": "matching", "q": "lane5"}  # Lane5 and Lane50..59: 11 people
+    client.post(url, data={"reason": "role-closed", "csrf": token, **matching})
+    assert decided() == 13
+    assert "everyone matching this filter" not in client.get(f"/jobs/{tester.id}").text

@@ -111,6 +111,20 @@ class JobSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplicantFilter:
+    """Which of a job's applicants a pipeline shows: one stage, and/or a name or address."""
+
+    stage: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicantPage:
+    total: int
+    views: list[ApplicantView]
+
+
+@dataclass(frozen=True, slots=True)
 class FeedbackRecord:
     """The feedback for one decision: paragraphs and next steps, each split by newlines."""
 
@@ -349,6 +363,12 @@ class Store(Protocol):
     def job_by_title(self, title: str) -> Job: ...
 
     def applicants(self, job_id: int) -> list[ApplicantView]: ...
+
+    def applicant_page(
+        self, job_id: int, shown: ApplicantFilter, offset: int, limit: int
+    ) -> ApplicantPage: ...
+
+    def applicant_emails(self, job_id: int, shown: ApplicantFilter) -> list[str]: ...
 
     def record_decisions(
         self,

@@ -21,18 +21,21 @@ class Selection:
     all_except_hired: bool = False
     stage: Stage | None = None
     emails: tuple[str, ...] = ()
+    # The addresses again as a set: a select-all on a big job names thousands of people.
+    _wanted: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         chosen = sum((self.all_except_hired, self.stage is not None, bool(self.emails)))
         if chosen != 1:
             raise InvalidInput("choose exactly one of --all-except-hired, --stage or --email")
+        object.__setattr__(self, "_wanted", frozenset(self.emails))
 
     def picks(self, view: ApplicantView) -> bool:
         if self.all_except_hired:
             return view.application.stage is not Stage.HIRED
         if self.stage is not None:
             return view.application.stage is self.stage
-        return view.person.email in self.emails
+        return view.person.email in self._wanted
 
 
 @dataclass(slots=True)

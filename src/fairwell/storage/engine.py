@@ -24,6 +24,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    # SQLite's lower() folds ASCII only; searching "MÜLLER" must find "Müller" as PostgreSQL's
+    # lower() does.
+    dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
+
+
+def _casefold(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
 
 
 def _begin(connection: Any) -> None:

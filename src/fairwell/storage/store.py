@@ -22,6 +22,8 @@ from fairwell.domain.privacy import SendTimeFacts
 from fairwell.domain.roster import RosterEntry
 from fairwell.errors import NotFound
 from fairwell.ports import (
+    ApplicantFilter,
+    ApplicantPage,
     ApplicantView,
     ClaimedLetter,
     ImportCounts,
@@ -132,6 +134,49 @@ class SqlStore:
     def applicants(self, job_id: int) -> list[ApplicantView]:
         with self._read() as conn:
             return [applicant_view(row) for row in conn.execute(applicant_query(job_id))]
+
+    def applicant_page(
+        self, job_id: int, shown: ApplicantFilter, offset: int, limit: int
+    ) -> ApplicantPage:
+        """One page of the job's pipeline, filtered and counted in the database."""
+        matching = self._matching(shown)
+        counted = (
+            select(func.count())
+            .select_from(applications.join(persons, persons.c.id == applications.c.person_id))
+            .where(applications.c.job_id == job_id, *matching)
+        )
+        page = applicant_query(job_id).where(*matching).offset(offset).limit(limit)
+        with self._read() as conn:
+            total = conn.execute(counted).scalar_one()
+            views = [applicant_view(row) for row in conn.execute(page)]
+        return ApplicantPage(total=int(total), views=views)
+
+    def applicant_emails(self, job_id: int, shown: ApplicantFilter) -> list[str]:
+        """The addresses of every applicant the filter matches, in pipeline order."""
+        query = (
+            select(persons.c.email)
+            .join(applications, applications.c.person_id == persons.c.id)
+            .where(applications.c.job_id == job_id, *self._matching(shown))
+            .order_by(applications.c.id)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    def _matching(self, shown: ApplicantFilter) -> list[Any]:
+        conditions: list[Any] = []
+        if shown.stage:
+            conditions.append(applications.c.stage == shown.stage)
+        if shown.search:
+            fold = func.lower if self._postgres else func.casefold
+            name = persons.c.first_name + " " + persons.c.last_name
+            needle = shown.search.casefold()
+            conditions.append(
+                or_(
+                    fold(name).contains(needle, autoescape=True),
+                    fold(persons.c.email).contains(needle, autoescape=True),
+                )
+            )
+        return conditions
 
     def pending_letters(
         self, job_id: int, after: int = 0, until: int | None = None

@@ -20,7 +20,7 @@ from fairwell.domain.model import Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.domain.users import User
 from fairwell.errors import ConfigurationError
-from fairwell.ports import JobSummary
+from fairwell.ports import ApplicantFilter, JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
@@ -190,33 +190,24 @@ def pipeline(
     job = next((s.job for s in _jobs_for(request, current[0]) if s.job.id == job_id), None)
     if job is None:
         raise HTTPException(status_code=404, detail="no such job")
-    views = [v for v in runtime.store.applicants(job.id) if _matches(v, stage, q)]
-    shown = views[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    shown = ApplicantFilter(stage=stage or None, search=(q or "").strip() or None)
+    found = runtime.store.applicant_page(job.id, shown, (page - 1) * PAGE_SIZE, PAGE_SIZE)
     return render(
         request,
         "pipeline.html",
         user=current[0],
         csrf=current[1].csrf,
         job=job,
-        applicants=shown,
-        total=len(views),
+        applicants=found.views,
+        total=found.total,
         page=page,
-        pages=max(1, -(-len(views) // PAGE_SIZE)),
+        pages=max(1, -(-found.total // PAGE_SIZE)),
         stage=stage or "",
         q=q or "",
+        filtered=bool(shown.stage or shown.search),
         stages=[s.value for s in Stage],
         reasons=REASONS,
     )
-
-
-def _matches(view: Any, stage: str | None, q: str | None) -> bool:
-    if stage and view.application.stage.value != stage:
-        return False
-    if q:
-        needle = q.casefold()
-        haystack = f"{view.person.full_name} {view.person.email}".casefold()
-        return needle in haystack
-    return True
 
 
 def api_jobs(

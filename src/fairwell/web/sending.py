@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, Stage
 from fairwell.domain.reasons import REASONS
-from fairwell.errors import FairwellError
+from fairwell.errors import FairwellError, InvalidInput
+from fairwell.ports import ApplicantFilter
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback, load_library
@@ -60,18 +61,22 @@ def reject_form(
     job_id: int,
     current: Annotated[Current, Depends(staff)],
     reason: Annotated[str, Form()],
+    who: Annotated[str, Form()] = "",
     stage: Annotated[str, Form()] = "",
+    q: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[list[str] | None, Form()] = None,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Reject everyone but the hired, or everyone at one stage, then show the plan."""
+    """Reject the people ticked, everyone matching the filter, everyone at a stage, or
+    everyone but the hired; then show the plan."""
     check_csrf(current, csrf)
     runtime = _runtime(request)
     title = _job_title(runtime, job_id)
-    selection = Selection(stage=Stage(stage)) if stage else Selection(all_except_hired=True)
     now = runtime.clock.now()
     try:
+        selection = _selection(runtime, job_id, who, stage, q, email or [])
         reject(runtime.store, title, selection, reason, note=None, actor=_actor(current), now=now)
-    except FairwellError as error:
+    except (FairwellError, ValueError) as error:
         raise HTTPException(status_code=400, detail=str(error)) from None
     draft_job_feedback(
         runtime.store,
@@ -84,6 +89,24 @@ def reject_form(
         show_scores=runtime.settings.show_scores,
     )
     return RedirectResponse(f"/jobs/{job_id}/plan", status_code=303)
+
+
+def _selection(
+    runtime: Runtime, job_id: int, who: str, stage: str, q: str, ticked: list[str]
+) -> Selection:
+    """The form's choice as a Selection. "matching" takes every page of the filtered pipeline,
+    not just the one on screen."""
+    if who == "ticked":
+        if not ticked:
+            raise InvalidInput("tick at least one person, or choose another option")
+        return Selection(emails=tuple(ticked))
+    if who == "matching":
+        shown = ApplicantFilter(stage=stage or None, search=q.strip() or None)
+        emails = runtime.store.applicant_emails(job_id, shown)
+        if not emails:
+            raise InvalidInput("nobody matches this filter")
+        return Selection(emails=tuple(emails))
+    return Selection(stage=Stage(stage)) if stage else Selection(all_except_hired=True)
 
 
 def plan_page(
