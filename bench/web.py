@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -22,9 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import benchdata
 from fastapi.testclient import TestClient
 
+import benchdata
 from fairwell.config import load_settings
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, open_runtime
@@ -34,7 +35,7 @@ from fairwell.services.users import add_user
 from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 
-PASSWORD = "bench password, not a secret"
+PASSWORD = secrets.token_urlsafe(16)
 
 
 def note(text: str) -> None:
