@@ -370,6 +370,8 @@ class Store(Protocol):
 
     def applicant_emails(self, job_id: int, shown: ApplicantFilter) -> list[str]: ...
 
+    def streamed_applicants(self, job_id: int) -> Iterator[ApplicantView]: ...
+
     def record_decisions(
         self,
         application_ids: Sequence[int],

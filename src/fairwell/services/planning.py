@@ -123,7 +123,7 @@ def make_plan(store: Store, composer: Composer, job_title: str, now: datetime) -
     """Compose every pending letter of the job, guard it, and summarise; queue nothing."""
     job = store.job_by_title(job_title)
     plan = Plan(job=job)
-    for view in store.applicants(job.id):
+    for view in store.streamed_applicants(job.id):
         if view.decision is None or view.letter_state is not None:
             reason = _skip_reason(view)
             if reason is not None:
