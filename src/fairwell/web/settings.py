@@ -9,7 +9,8 @@ which refuses anything the check finds, whatever the browser did.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -73,10 +74,21 @@ def _actor(current: Current) -> str:
     return f"web:{current[0].username}"
 
 
-async def _form(request: Request, current: Current) -> dict[str, str]:
-    """The posted form's text fields, after the CSRF check."""
+async def _posted(request: Request) -> dict[str, str]:
+    """The posted form's text fields.
+
+    Only this is async: the handlers wait on the database and the relay, so they are plain
+    functions, which FastAPI runs on its thread pool instead of the event loop.
+    """
     form = await request.form()
-    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+Posted = Annotated[dict[str, str], Depends(_posted)]
+
+
+def _form(current: Current, fields: dict[str, str]) -> dict[str, str]:
+    """The posted fields, after the CSRF check."""
     check_csrf(current, fields.get("csrf"))
     return fields
 
@@ -87,8 +99,13 @@ def _page(
     return render(request, name, status, user=current[0], csrf=current[1].csrf, **context)
 
 
-def _not_found(error: NotFound) -> HTTPException:
-    return HTTPException(status_code=404, detail=str(error))
+@contextmanager
+def _known() -> Iterator[None]:
+    """A reason code, locale or template that does not exist answers 404."""
+    try:
+        yield
+    except NotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from None
 
 
 def _json(problems: tuple[Problem, ...] | list[Problem], **extra: object) -> Response:
@@ -103,9 +120,9 @@ def smtp_page(request: Request, current: Admin) -> Response:
     return _smtp(request, current, outcome=None)
 
 
-async def smtp_test(request: Request, current: Admin) -> Response:
+def smtp_test(request: Request, current: Admin, posted: Posted) -> Response:
     """Connect to the relay as the worker would, without sending; show what happened."""
-    await _form(request, current)
+    _form(current, posted)
     runtime = _runtime(request)
     outcome = check_connection(runtime.settings)
     detail: dict[str, object] = {"verdict": outcome.verdict.value, "code": outcome.code}
@@ -147,43 +164,38 @@ def _texts(fields: dict[str, str]) -> dict[str, str]:
 
 
 def _reason_problems(editor: LetterEditor, code: str, texts: dict[str, str]) -> list[Problem]:
-    try:
+    with _known():
         return [
             p for locale, text in texts.items() for p in editor.check_wording(code, locale, text)
         ]
-    except NotFound as error:
-        raise _not_found(error) from None
 
 
-async def reason_check(request: Request, code: str, current: Admin) -> Response:
+def reason_check(request: Request, code: str, current: Admin, posted: Posted) -> Response:
     """The live check as the admin types: JSON findings for every locale posted."""
-    texts = _texts(await _form(request, current))
+    texts = _texts(_form(current, posted))
     return _json(_reason_problems(_editor(request), code, texts))
 
 
-async def reason_submit(request: Request, code: str, current: Admin) -> Response:
-    """ "Check" shows the findings; "Save" saves only when there are none."""
-    fields = await _form(request, current)
+def reason_submit(request: Request, code: str, current: Admin, posted: Posted) -> Response:
+    """Check shows the findings; Save saves only when there are none."""
+    fields = _form(current, posted)
     texts, editor = _texts(fields), _editor(request)
     if fields.get("action") != "save":
         problems = _reason_problems(editor, code, texts)
         return _reason(request, current, code, texts=texts, problems=problems)
     try:
-        editor.save_wordings(code, texts, _actor(current), _runtime(request).clock.now())
+        with _known():
+            editor.save_wordings(code, texts, _actor(current), _runtime(request).clock.now())
     except EditRefused as refused:
         return _reason(request, current, code, texts, list(refused.problems), status=400)
-    except NotFound as error:
-        raise _not_found(error) from None
     return RedirectResponse(f"/settings/reasons/{code}?saved=1", status_code=303)
 
 
-async def reason_reset(request: Request, code: str, current: Admin) -> Response:
-    fields = await _form(request, current)
-    try:
-        locale = fields.get("locale", "")
+def reason_reset(request: Request, code: str, current: Admin, posted: Posted) -> Response:
+    fields = _form(current, posted)
+    locale = fields.get("locale", "")
+    with _known():
         _editor(request).reset_wording(code, locale, _actor(current), _runtime(request).clock.now())
-    except NotFound as error:
-        raise _not_found(error) from None
     return RedirectResponse(f"/settings/reasons/{code}?reset=1", status_code=303)
 
 
@@ -195,10 +207,8 @@ def _reason(
     problems: list[Problem] | None,
     status: int = 200,
 ) -> Response:
-    try:
+    with _known():
         row = _editor(request).reason(code)
-    except NotFound as error:
-        raise _not_found(error) from None
     return _page(
         request,
         "settings_reason.html",
@@ -227,15 +237,13 @@ def template_page(request: Request, key: str, current: Admin) -> Response:
 
 
 def _template_report(editor: LetterEditor, key: str, source: str) -> TemplateReport:
-    try:
+    with _known():
         return editor.check_template(key, source)
-    except NotFound as error:
-        raise _not_found(error) from None
 
 
-async def template_check(request: Request, key: str, current: Admin) -> Response:
+def template_check(request: Request, key: str, current: Admin, posted: Posted) -> Response:
     """The live check as the admin types: JSON findings and the rendered preview."""
-    source = (await _form(request, current)).get("source", "")
+    source = _form(current, posted).get("source", "")
     report = _template_report(_editor(request), key, source)
     preview = {"subject": report.preview_subject, "text": report.preview_text}
     return _json(
@@ -243,29 +251,26 @@ async def template_check(request: Request, key: str, current: Admin) -> Response
     )
 
 
-async def template_submit(request: Request, key: str, current: Admin) -> Response:
-    """ "Check" shows the findings and preview; "Save" saves only when there are none."""
-    fields = await _form(request, current)
+def template_submit(request: Request, key: str, current: Admin, posted: Posted) -> Response:
+    """Check shows the findings and the preview; Save saves only when there are none."""
+    fields = _form(current, posted)
     source, editor = fields.get("source", ""), _editor(request)
     if fields.get("action") != "save":
         report = _template_report(editor, key, source)
         return _template(request, current, key, source=source, report=report)
     try:
-        editor.save_template(key, source, _actor(current), _runtime(request).clock.now())
+        with _known():
+            editor.save_template(key, source, _actor(current), _runtime(request).clock.now())
     except EditRefused:
         report = _template_report(editor, key, source)
         return _template(request, current, key, source=source, report=report, status=400)
-    except NotFound as error:
-        raise _not_found(error) from None
     return RedirectResponse(f"/settings/templates/{key}?saved=1", status_code=303)
 
 
-async def template_reset(request: Request, key: str, current: Admin) -> Response:
-    await _form(request, current)
-    try:
+def template_reset(request: Request, key: str, current: Admin, posted: Posted) -> Response:
+    _form(current, posted)
+    with _known():
         _editor(request).reset_template(key, _actor(current), _runtime(request).clock.now())
-    except NotFound as error:
-        raise _not_found(error) from None
     return RedirectResponse(f"/settings/templates/{key}?reset=1", status_code=303)
 
 
@@ -278,10 +283,8 @@ def _template(
     status: int = 200,
 ) -> Response:
     editor = _editor(request)
-    try:
+    with _known():
         row, current_source = editor.template(key)
-    except NotFound as error:
-        raise _not_found(error) from None
     source = current_source if source is None else source
     # The page opens with the check and preview of what it shows, as if Check was pressed.
     report = report or _template_report(editor, key, source)
