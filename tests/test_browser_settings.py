@@ -27,6 +27,7 @@ PAGES = [
     "/settings/reasons/role-closed",
     "/settings/templates",
     "/settings/templates/en-rejection",
+    "/settings/templates/layout",
 ]
 
 

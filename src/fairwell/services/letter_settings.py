@@ -433,6 +433,7 @@ class LetterEditor:
             raise EditRefused(report.problems)
         slot = template_slot(key)
         if source == self._templates.default_source(slot.name):
+            # Saving the default text back is a reset: no copy that would hide later upgrades.
             self.store.reset_template(slot.name, actor, now)
         else:
             self.store.save_template(slot.name, source, actor, now)
