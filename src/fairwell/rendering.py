@@ -3,13 +3,16 @@
 A letter template is ``letters/<locale>/<kind>.txt.j2`` with two blocks, ``subject`` and
 ``body``. The HTML part is made from the rendered body (paragraphs, autoescaped) through
 ``letters/layout.html.j2``, so the two parts can never say different things. An
-organisation's own templates in ``FAIRWELL_TEMPLATE_DIR`` override the built-in ones; every
-template is checked (:meth:`LetterTemplates.check`) before any letter is planned.
+organisation's own templates in ``FAIRWELL_TEMPLATE_DIR`` override the built-in ones, and a
+template edited in the settings pages (the ``template_overrides`` table, read through the
+TemplateOverrides port) wins over both; every template is checked
+(:meth:`LetterTemplates.check`) before any letter is planned.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +23,10 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateError,
+    TemplateNotFound,
+    nodes,
 )
+from jinja2.environment import Environment
 from jinja2.loaders import BaseLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -28,7 +34,9 @@ from markupsafe import Markup
 from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
 from fairwell.errors import FairwellError
-from fairwell.ports import WordingCheck
+from fairwell.ports import TemplateOverrides, WordingCheck
+
+LAYOUT = "letters/layout.html.j2"
 
 
 class TemplateCheckError(FairwellError):
@@ -61,11 +69,44 @@ SAMPLE_CONTEXT: dict[str, object] = {
 }
 
 
+def template_name(kind: str, locale: str) -> str:
+    return f"letters/{locale}/{kind}.txt.j2"
+
+
 def _loader(template_dir: Path | None) -> BaseLoader:
     builtin = PackageLoader("fairwell", "templates")
     if template_dir is None:
         return builtin
     return ChoiceLoader([FileSystemLoader(str(template_dir)), builtin])
+
+
+class FixedOverrides:
+    """Template sources given up front: how one edited template is checked before its save."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self._sources = dict(sources)
+
+    def template_sources(self) -> Mapping[str, str]:
+        return self._sources
+
+
+class _OverrideLoader(BaseLoader):
+    """Serves the edited templates; a name without an edit falls through to the files."""
+
+    def __init__(self, overrides: TemplateOverrides) -> None:
+        self._overrides = overrides
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool]]:
+        source = self._overrides.template_sources().get(template)
+        if source is None:
+            raise TemplateNotFound(template)
+
+        def still_current() -> bool:
+            return self._overrides.template_sources().get(template) == source
+
+        return source, None, still_current
 
 
 def _paragraphs_html(body: str) -> Markup:
@@ -86,8 +127,15 @@ def _paragraphs_html(body: str) -> Markup:
 class LetterTemplates:
     """The TemplateSource used in production: sandboxed, strict, cached."""
 
-    def __init__(self, template_dir: Path | None = None) -> None:
-        loader = _loader(template_dir)
+    def __init__(
+        self, template_dir: Path | None = None, overrides: TemplateOverrides | None = None
+    ) -> None:
+        self._files = _loader(template_dir)
+        self._overrides = overrides
+        loader = self._files
+        if overrides is not None:
+            loader = ChoiceLoader([_OverrideLoader(overrides), self._files])
+        self._loader = loader
         self._text_env = ImmutableSandboxedEnvironment(
             loader=loader, undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
@@ -95,21 +143,63 @@ class LetterTemplates:
             loader=loader, undefined=StrictUndefined, autoescape=True
         )
         self._cache: dict[tuple[str, str], Template] = {}
-        self._layout = self._html_env.get_template("letters/layout.html.j2")
+        # Read lazily: opening a runtime must not need the database (`fairwell init` comes first).
+        self._seen: Mapping[str, str] | None = None
+        self._layout: Template | None = None
+
+    def _refresh(self) -> Template:
+        """Forget compiled templates once the edited ones changed; return the layout.
+
+        The overrides hand back the same mapping object until an edit was saved, so this is
+        an identity check per letter, not a comparison of sources.
+        """
+        if self._overrides is not None:
+            current = self._overrides.template_sources()
+            if current is not self._seen:
+                self._seen = current
+                self._forget_compiled()
+        layout = self._layout  # one read: another thread may forget it meanwhile
+        if layout is None:
+            layout = self._layout = self._html_env.get_template(LAYOUT)
+        return layout
+
+    def _forget_compiled(self) -> None:
+        self._cache = {}
+        self._layout = None
+        for env in (self._text_env, self._html_env):
+            if env.cache is not None:
+                env.cache.clear()
 
     def _template(self, kind: str, locale: str) -> Template:
         key = (kind, locale)
         if key not in self._cache:
-            self._cache[key] = self._text_env.get_template(f"letters/{locale}/{kind}.txt.j2")
+            self._cache[key] = self._text_env.get_template(template_name(kind, locale))
         return self._cache[key]
+
+    def source(self, name: str) -> str:
+        """The source a letter is made from now: the edited one, else the file."""
+        return self._loader.get_source(self._text_env, name)[0]
+
+    def default_source(self, name: str) -> str:
+        """The source without any edit: the template folder's, else the built-in one."""
+        return self._files.get_source(self._text_env, name)[0]
+
+    def parse(self, source: str) -> nodes.Template:
+        """Parse a template source in the sandbox; raise TemplateSyntaxError."""
+        return self._text_env.parse(source)
+
+    def globals(self) -> frozenset[str]:
+        """Names every template may use without being given them (range, dict, ...)."""
+        return frozenset(self._text_env.globals)
 
     def render(self, kind: str, locale: str, context: dict[str, object]) -> RenderedLetter:
         """Render one letter; raise jinja2 errors for undefined names or unsafe access."""
+        layout = self._refresh()
         template = self._template(kind, locale)
         ctx = template.new_context(dict(context))
         subject = "".join(template.blocks["subject"](ctx)).strip()
         body = "".join(template.blocks["body"](ctx)).strip() + "\n"
-        html = self._layout.render(locale=locale, subject=subject, body_html=_paragraphs_html(body))
+        html = layout.render(locale=locale, subject=subject, body_html=_paragraphs_html(body))
         return RenderedLetter(subject=subject, text=body, html=html)
 
     def check(self, wording: WordingCheck | None = None) -> None:
@@ -123,8 +213,9 @@ class LetterTemplates:
                 self.check_one(kind, locale, wording)
 
     def check_one(self, kind: str, locale: str, wording: WordingCheck | None = None) -> None:
-        name = f"letters/{locale}/{kind}.txt.j2"
+        name = template_name(kind, locale)
         try:
+            self._refresh()
             template = self._template(kind, locale)
             missing = {"subject", "body"} - set(template.blocks)
             if missing:

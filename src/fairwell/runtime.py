@@ -16,9 +16,11 @@ from fairwell.ports import Clock, WordingCheck, WordingFinding
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
+from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
 from fairwell.storage.engine import make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
+from fairwell.storage.settings_store import SqlLetterSettings
 from fairwell.storage.store import SqlStore
 
 
@@ -36,6 +38,10 @@ class Runtime:
     templates: LetterTemplates
     composer: Composer
     clock: Clock
+    letter_settings: SqlLetterSettings
+    # The wording and templates edited in the settings pages, shared by the templates and the
+    # composer; a save through letter_editor() is seen by the next letter of this process.
+    overrides: CachedOverrides
 
     def close(self) -> None:
         self.store.engine.dispose()
@@ -43,7 +49,9 @@ class Runtime:
 
 def open_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
-    templates = LetterTemplates(settings.template_dir)
+    letter_settings = SqlLetterSettings(engine)
+    overrides = CachedOverrides(letter_settings)
+    templates = LetterTemplates(settings.template_dir, overrides)
     sender = Sender(settings.from_address, settings.from_name, settings.org_name)
     return Runtime(
         settings,
@@ -51,8 +59,20 @@ def open_runtime(settings: Settings) -> Runtime:
         SqlFeedbackStore(engine),
         SqlRequestStore(engine),
         templates,
-        Composer(templates, sender, _portal_links(settings)),
+        Composer(templates, sender, _portal_links(settings), overrides),
         SystemClock(),
+        letter_settings,
+        overrides,
+    )
+
+
+def letter_editor(runtime: Runtime) -> LetterEditor:
+    """Edits of reason wording and templates, checked as the letters will be."""
+    return LetterEditor(
+        runtime.letter_settings,
+        runtime.overrides,
+        wording_check(runtime.settings),
+        runtime.settings.template_dir,
     )
 
 

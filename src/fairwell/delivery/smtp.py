@@ -121,6 +121,25 @@ class SmtpTransport:
             self._drop()
             raise
 
+    def probe(self, sender: str) -> None:
+        """Check the relay would take mail from ``sender``, sending nothing.
+
+        Opens a session exactly as :meth:`send` does (TLS verified, AUTH), says MAIL FROM and
+        takes it back with RSET: without a RCPT no message can go anywhere. Returns when the
+        relay answered 250; raises TransientDeliveryError or PermanentDeliveryError.
+        """
+        if not _is_envelope_address(sender):
+            raise PermanentDeliveryError("the sender is not exactly one address; nothing was sent")
+        connection = self._connect()
+        try:
+            code, reply = connection.docmd("MAIL", f"FROM:<{sender}>")
+        except OSError as error:
+            self._drop()
+            raise TransientDeliveryError(f"connection to {self._relay} broke: {error}") from None
+        self._reset(connection)
+        if code != 250:
+            raise _refusal(code, reply, "MAIL FROM")
+
     def close(self) -> None:
         """Say QUIT and close the session, ignoring errors: the relay may already be gone."""
         connection, self._connection = self._connection, None

@@ -12,7 +12,7 @@ from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind
 from fairwell.domain.privacy import Expectation, Finding, inspect
 from fairwell.domain.reasons import reason_for
 from fairwell.domain.roster import Roster
-from fairwell.ports import ApplicantView, TemplateSource
+from fairwell.ports import ApplicantView, ReasonWordings, TemplateSource
 from fairwell.services.portal import PortalLinks
 
 
@@ -21,6 +21,13 @@ class Sender:
     address: str
     display_name: str
     org_name: str
+
+
+class BuiltinWordings:
+    """The wording in domain/reasons.py, for a composer without edited wording."""
+
+    def wording(self, code: str, locale: str) -> str:
+        return reason_for(code).for_locale(locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +51,23 @@ def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:
 
 
 class Composer:
-    """Turns decided applications into letters, each checked by the privacy guard."""
+    """Turns decided applications into letters, each checked by the privacy guard.
+
+    ``wordings`` gives each reason's sentence; the runtime passes the edited wording
+    (services/letter_settings.py), so a save in the settings pages reaches the next letter.
+    """
 
     def __init__(
-        self, templates: TemplateSource, sender: Sender, portal: PortalLinks | None = None
+        self,
+        templates: TemplateSource,
+        sender: Sender,
+        portal: PortalLinks | None = None,
+        wordings: ReasonWordings | None = None,
     ) -> None:
         self.templates = templates
         self.sender = sender
         self.portal = portal
+        self.wordings = wordings or BuiltinWordings()
         self._domain = sender.address.rsplit("@", 1)[1]
 
     def context(self, view: ApplicantView, job: Job, reason_code: str) -> dict[str, object]:
@@ -63,7 +79,7 @@ class Composer:
             "job_title": job.title,
             "org_name": self.sender.org_name,
             "sender_name": self.sender.display_name or self.sender.org_name,
-            "reason": reason_for(reason_code).for_locale(person.locale),
+            "reason": self.wordings.wording(reason_code, person.locale),
             "application_ref": application.ref,
             "interviewed": application.stage in INTERVIEW_STAGES
             or application.last_interview_at is not None,

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from fairwell.config import Settings
@@ -25,6 +26,7 @@ from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web import mail, outbox, sending
+from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
     PAGE_SIZE,
     SignedOut,
@@ -62,6 +64,9 @@ def create_app(
     folder = resources.files("fairwell").joinpath("templates/web")
     app.state.pages = Jinja2Templates(directory=str(folder))
     app.add_exception_handler(SignedOut, _signed_out)
+    # Our own small scripts (progressive enhancement only); nothing third-party is served.
+    static = resources.files("fairwell").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _routes(app)
     return app
 
@@ -85,6 +90,7 @@ def _routes(app: FastAPI) -> None:
     sending.register(app)
     outbox.register(app)
     mail.register(app)
+    settings_pages.register(app)
 
 
 def home() -> Response:
