@@ -24,7 +24,7 @@ from fairwell.ports import JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
-from fairwell.web import sending
+from fairwell.web import feedback_pages, requests_pages, sending
 from fairwell.web.common import (
     PAGE_SIZE,
     SignedOut,
@@ -83,6 +83,8 @@ def _routes(app: FastAPI) -> None:
     app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)(pipeline)
     app.get("/api/jobs")(api_jobs)
     sending.register(app)
+    feedback_pages.register(app)
+    requests_pages.register(app)
 
 
 def home() -> Response:
