@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.users import Role
+from fairwell.ports import WordingFinding
 from fairwell.runtime import Runtime, init_database, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback, load_library
@@ -24,6 +25,7 @@ from fairwell.services.users import add_user
 from fairwell.storage.tables import audit_log, feedback
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
+from fairwell.web.reviews import Piece, marked_lines
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all, people
 from tests.test_web import KEY, PASSWORD, api_token, csrf_of, sign_in
@@ -337,3 +339,16 @@ def test_no_name_address_or_feedback_text_is_logged(
     client.post(f"{url}/downgrade", data={"csrf": token, "email": "p2@example.com"})
     for secret in ("p1@example.com", "Pat Doe", "planning a family", "SQL exercise"):
         assert secret not in caplog.text
+
+
+def test_marked_lines_split_a_finding_across_lines_and_give_an_overlap_to_the_first() -> None:
+    text = "Young and\nenergetic team."
+    findings = [
+        WordingFinding("age", (0, 15), "why", "try"),  # "Young and\nenerg"
+        WordingFinding("age", (10, 19), "why", "try"),  # "energetic", overlapping the first
+    ]
+    assert marked_lines(text, findings) == [
+        [Piece("Young and", 1)],
+        [Piece("energ", 1, closes=True), Piece("etic", 2, closes=True), Piece(" team.")],
+    ]
+    assert marked_lines("a\n\nb", []) == [[Piece("a")], [], [Piece("b")]]

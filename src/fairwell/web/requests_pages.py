@@ -64,6 +64,8 @@ def _detail(request: Request, current: Current, request_id: int) -> service.Requ
         detail = service.request_detail(runtime.store, runtime.request_store, request_id)
     except NotFound:
         raise HTTPException(status_code=404, detail="no such request") from None
+    except FairwellError as error:  # e.g. the decision was reinstated since the request came
+        raise http_error(error) from None
     if not may_see(request, current[0], detail.job):
         raise HTTPException(status_code=404, detail="no such request")
     return detail
