@@ -137,13 +137,14 @@ def review_items(store: Store, check: WordingCheck, job_title: str) -> list[Revi
     """Every draft or reviewed feedback of the job whose letter has not gone yet."""
     job = store.job_by_title(job_title)
     return [
-        ReviewItem(view, tuple(check(_checked_text(view), view.person.locale)))
+        ReviewItem(view, tuple(check(checked_text(view), view.person.locale)))
         for view in store.applicants(job.id)
         if view.feedback is not None and view.letter_state is None
     ]
 
 
-def _checked_text(view: ApplicantView) -> str:
+def checked_text(view: ApplicantView) -> str:
+    """The feedback's words as the wording check reads them; finding spans point into this."""
     assert view.feedback is not None
     return f"{view.feedback.text}\n{view.feedback.next_steps}"
 
@@ -210,7 +211,8 @@ def edit(
 
     Returns what the wording check found, so the editor sees it at once.
     """
-    cleaned = text.strip()
+    # A browser's textarea sends CRLF line ends; the letter wants one point a line.
+    cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not cleaned:
         raise InvalidInput("feedback cannot be empty; downgrade to a plain letter instead")
     if len(cleaned) > MAX_FEEDBACK_CHARACTERS:

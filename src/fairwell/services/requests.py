@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fairwell.domain.addresses import normalise_address
-from fairwell.domain.model import LetterKind
+from fairwell.domain.mimeread import read_letter
+from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.privacy import reads_as, unrendered_placeholder
 from fairwell.domain.requests import RequestState, due_date, remind_at
 from fairwell.domain.roster import Roster
@@ -26,6 +27,20 @@ from fairwell.ports import (
     WordingFinding,
 )
 from fairwell.services.compose import Composer
+
+
+class AlreadyAnswered(InvalidInput):
+    """The request was answered before: a second answer would be a second letter."""
+
+
+class WordingRefused(InvalidInput):
+    """The answer is flagged by the wording check and no written override was given."""
+
+    def __init__(self, message: str, text: str, findings: tuple[WordingFinding, ...]) -> None:
+        super().__init__(message)
+        self.text = text
+        self.findings = findings
+
 
 DEFAULT_QUESTION = "Could you tell me more about why my application was not successful?"
 MAX_TEXT = 4000
@@ -72,16 +87,63 @@ class RequestStatus:
 
 def open_requests(requests: RequestStore, now: datetime) -> list[RequestStatus]:
     """Open requests, soonest due first; ``remind`` from one business day before the due date."""
+    return [request_status(r, now) for r in requests.all(open_only=True)]
+
+
+def request_status(record: RequestRecord, now: datetime) -> RequestStatus:
+    """Whether the request is overdue or due within a business day; an answered one is neither."""
+    if record.state is not RequestState.OPEN:
+        return RequestStatus(record, overdue=False, remind=False)
+    return RequestStatus(
+        record, overdue=now > record.due_at, remind=now >= remind_at(record.due_at)
+    )
+
+
+def all_requests(requests: RequestStore, now: datetime) -> list[RequestStatus]:
+    """Open requests first, soonest due first; then answered ones, latest answer first."""
+    records = requests.all(open_only=False)
+    answered = sorted(
+        (r for r in records if r.state is not RequestState.OPEN),
+        key=lambda r: (r.answered_at or r.received_at, r.id),
+        reverse=True,
+    )
     return [
-        RequestStatus(r, overdue=now > r.due_at, remind=now >= remind_at(r.due_at))
-        for r in requests.all(open_only=True)
+        *open_requests(requests, now),
+        *(request_status(r, now) for r in answered),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDetail:
+    """One request with what the candidate was told: the decision letter exactly as sent."""
+
+    request: RequestRecord
+    job: Job
+    view: ApplicantView
+    letter_text: str | None  # None while the decision letter has not been queued
+
+
+def request_detail(store: Store, requests: RequestStore, request_id: int) -> RequestDetail:
+    request = requests.get(request_id)
+    job = store.job_by_title(request.job_title)
+    view = _decided_view(store, request.job_title, request.email)
+    assert view.decision is not None
+    body = store.letter_body_for(view.decision.id)
+    return RequestDetail(request, job, view, None if body is None else _plain_text(body))
+
+
+def _plain_text(body: bytes) -> str:
+    """The text part a candidate reads (the HTML part says the same)."""
+    parts = read_letter(body).parts
+    text = next((t for kind, t in parts if kind == "text/plain"), parts[0][1] if parts else "")
+    return text.replace("\r\n", "\n").strip()
 
 
 @dataclass(frozen=True, slots=True)
 class Answered:
     batch_id: int
     findings: tuple[WordingFinding, ...]
+    text: str = ""  # the answer as sent; the findings' spans point into it
 
 
 def answer(
@@ -99,7 +161,7 @@ def answer(
     """Queue the hiring manager's answer as a letter and close the request."""
     request = requests.get(request_id)
     if request.state is not RequestState.OPEN:
-        raise InvalidInput(f"feedback request {request_id} is already answered")
+        raise AlreadyAnswered(f"feedback request {request_id} is already answered")
     cleaned = _checked_answer(text)
     view = _decided_view(store, request.job_title, request.email)
     language = reads_as(cleaned)
@@ -110,9 +172,11 @@ def answer(
     findings = tuple(check(cleaned, view.person.locale))
     if findings and (override is None or len(override.strip()) < 10):
         rules = ", ".join(sorted({f.rule for f in findings}))
-        raise InvalidInput(
+        raise WordingRefused(
             f"the answer is flagged by the wording check ({rules}); "
-            "rewrite it or give an override with a written reason"
+            "rewrite it or give an override with a written reason",
+            cleaned,
+            findings,
         )
     job = store.job_by_title(request.job_title)
     letter = composer.compose(
@@ -141,7 +205,7 @@ def answer(
     )
     batch_id, _ = store.create_batch(job.id, [new], actor, now, None)
     requests.mark_answered(request_id, cleaned, actor, now)
-    return Answered(batch_id, findings)
+    return Answered(batch_id, findings, cleaned)
 
 
 def _checked_answer(text: str) -> str:

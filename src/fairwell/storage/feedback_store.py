@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from fairwell.domain.feedback import Competency, Rating
-from fairwell.domain.model import FeedbackState
+from fairwell.domain.model import DecisionState, FeedbackState
 from fairwell.domain.requests import RequestState
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import RequestRecord, ScorecardInput
-from fairwell.storage.rows import audit
+from fairwell.storage.rows import audit, decision_key
 from fairwell.storage.tables import (
     applications,
     competencies,
@@ -23,6 +23,7 @@ from fairwell.storage.tables import (
     feedback,
     feedback_requests,
     jobs,
+    outbox,
     persons,
     scorecards,
 )
@@ -138,6 +139,23 @@ class SqlFeedbackStore:
             for app_id, interviewer, name, rating, internal, for_candidate in conn.execute(query):
                 found[app_id].append(Rating(interviewer, name, rating, internal, for_candidate))
         return dict(found)
+
+    def review_counts(self) -> dict[int, dict[str, int]]:
+        """Per job, feedback per state (draft, approved, plain) whose letter has not been
+        queued yet: what a hiring manager may still review. One query, whatever the jobs."""
+        query = (
+            select(applications.c.job_id, feedback.c.state, func.count(feedback.c.id))
+            .join(decisions, decisions.c.id == feedback.c.decision_id)
+            .join(applications, applications.c.id == decisions.c.application_id)
+            .outerjoin(outbox, outbox.c.letter_key == decision_key(decisions.c.id))
+            .where(decisions.c.state == DecisionState.ACTIVE.value, outbox.c.id.is_(None))
+            .group_by(applications.c.job_id, feedback.c.state)
+        )
+        counts: dict[int, dict[str, int]] = defaultdict(dict)
+        with self.engine.begin() as conn:
+            for job_id, state, count in conn.execute(query).tuples():
+                counts[job_id][state] = count
+        return dict(counts)
 
     def save_draft(
         self,

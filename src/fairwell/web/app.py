@@ -25,7 +25,7 @@ from fairwell.ports import ApplicantFilter, JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
-from fairwell.web import mail, outbox, sending
+from fairwell.web import feedback_pages, mail, outbox, requests_pages, sending
 from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
     PAGE_SIZE,
@@ -91,6 +91,8 @@ def _routes(app: FastAPI) -> None:
     outbox.register(app)
     mail.register(app)
     settings_pages.register(app)
+    feedback_pages.register(app)
+    requests_pages.register(app)
 
 
 def home() -> Response:
