@@ -51,10 +51,10 @@ def test_a_recruiter_signs_in_opens_a_job_and_filters_its_pipeline(page: Any, si
     shot(page, "jobs")
     page.get_by_role("link", name="Data Analyst").click()
     assert page.get_by_text("61 applicant(s), page 1 of 2").is_visible()
-    page.get_by_label("Stage").select_option("hired")
+    page.get_by_label("Stage", exact=True).select_option("hired")
     page.get_by_role("button", name="Filter").click()
     assert page.get_by_text("1 applicant(s)").is_visible()
-    assert page.get_by_role("cell", name="Hana Hired").is_visible()
+    assert page.get_by_role("cell", name="Hana Hired", exact=True).is_visible()
     shot(page, "pipeline")
 
 
