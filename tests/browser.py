@@ -92,14 +92,12 @@ def shot(page: Any, name: str) -> None:
 
 
 @contextmanager
-def serve(runtime: Runtime) -> Iterator[str]:
-    """The real app on a real port with the delivery worker, as `fairwell serve` runs it."""
+def serve(runtime: Runtime, mail_viewer: Path | None = None) -> Iterator[str]:
+    """The real app on a real port with the delivery worker, as `fairwell serve` runs it
+    (with ``mail_viewer``, as the demo serves it)."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime.settings, runtime), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    app = create_app(runtime.settings, runtime, mail_viewer=mail_viewer)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     stop = threading.Event()
