@@ -84,7 +84,12 @@ def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path:
                 "/signin", data={"username": "rita", "password": password, "csrf": token}
             )
             assert signed.status_code == 303
-            assert "Business Product Manager" in client.get("/jobs").text
+            jobs = client.get("/jobs").text
+            assert "Business Product Manager" in jobs and "Data Analyst" in jobs
+            assert "Data Analyst" in client.get("/feedback").text, "drafts wait for approval"
+            assert "Overdue" not in client.get("/requests").text
+            assert client.get("/requests/1").status_code == 200, "one request to answer"
+            assert "message(s)" in client.get("/mail").text, "the mail viewer is on"
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)

@@ -32,6 +32,7 @@ from fairwell.demo_data import (
     demo_scorecards,
     write_demo_csv,
 )
+from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
 from fairwell.domain.model import OutboxState
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
@@ -325,14 +326,20 @@ def serve_demo(directory: Path, console: Console, host: str, port: int) -> None:
             if users.by_username(username) is None:
                 add_user(users, username, password, role, actor=ACTOR, now=runtime.clock.now())
                 table.add_row(username, role.value, password)
+        second_job = seed_for_the_browser(runtime, directory)
         hank = users.by_username("hank")
         if hank is not None:
-            job = runtime.store.job_by_title(JOB_TITLE)
-            SqlJobManagers(runtime.store.engine).assign(
-                job.id, hank[0].id, ACTOR, runtime.clock.now()
-            )
+            managed = [runtime.store.job_by_title(JOB_TITLE).id, second_job]
+            for job_id in filter(None, managed):
+                SqlJobManagers(runtime.store.engine).assign(
+                    job_id, hank[0].id, ACTOR, runtime.clock.now()
+                )
         console.print(table)
-        console.print(f"hank looks after {JOB_TITLE!r}; hope has no job yet")
+        console.print(
+            f"hank looks after {JOB_TITLE!r} and {SECOND_JOB!r}; hope has no job yet. "
+            f"In {SECOND_JOB!r} nobody is rejected but the onsite candidates, whose feedback "
+            "waits for hank's approval; one candidate has asked for more feedback."
+        )
         console.print(f"serving the demo at http://{host}:{port} (Ctrl-C stops it)")
         stop = threading.Event()
         worker = threading.Thread(target=run_forever, args=(make_deliverer(runtime), stop))
