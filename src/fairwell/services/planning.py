@@ -48,6 +48,10 @@ class Plan:
     job: Job
     letters: Counter[str] = field(default_factory=Counter)
     with_feedback: int = 0
+    # Letters that would go plain because their feedback still waits for approval, and
+    # approved feedback the wording check flagged (approved with a written override).
+    feedback_waiting: int = 0
+    approved_despite_findings: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
 
@@ -65,6 +69,8 @@ class Plan:
             "letters": dict(self.letters),
             "ready": self.ready,
             "with_feedback": self.with_feedback,
+            "feedback_waiting": self.feedback_waiting,
+            "approved_despite_findings": self.approved_despite_findings,
             "skipped": [
                 {
                     "email": s.view.person.email,
@@ -141,7 +147,11 @@ def _account(plan: Plan, item: ComposedLetter | Skipped) -> None:
         plan.blocked.append(Blocked(item.view, item.kind, item.findings))
     else:
         plan.letters[item.kind.value] += 1
-        plan.with_feedback += bool(item.view.feedback and item.view.feedback.approved)
+        feedback = item.view.feedback
+        if feedback is not None:
+            plan.with_feedback += feedback.approved
+            plan.feedback_waiting += feedback.state is FeedbackState.DRAFT
+            plan.approved_despite_findings += feedback.approved and feedback.lint_findings > 0
 
 
 @dataclass(frozen=True, slots=True)
