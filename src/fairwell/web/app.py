@@ -24,11 +24,12 @@ from fairwell.ports import JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
-from fairwell.web import sending
+from fairwell.web import applicants, sending
 from fairwell.web.common import (
     PAGE_SIZE,
     SignedOut,
     check_csrf,
+    landing,
     reader,
     render,
     signed_in,
@@ -83,10 +84,12 @@ def _routes(app: FastAPI) -> None:
     app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)(pipeline)
     app.get("/api/jobs")(api_jobs)
     sending.register(app)
+    applicants.register(app)
 
 
-def home() -> Response:
-    return RedirectResponse("/jobs", status_code=303)
+def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:
+    """Signed out: the sign-in page; signed in: where the user's role starts."""
+    return RedirectResponse(landing(current[0]), status_code=303)
 
 
 def signin_form(request: Request) -> Response:
@@ -132,7 +135,7 @@ def signin(
         )
     limiter.succeeded(*keys)
     cookie, _ = request.app.state.sessions.issue(user.id, user.session_version)
-    response = RedirectResponse("/jobs", status_code=303)
+    response = RedirectResponse(landing(user), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
