@@ -56,6 +56,7 @@ COMMANDS = [
     ["users", "disable"],
     ["users", "assign"],
     ["users", "token"],
+    ["users", "interview"],
     ["serve"],
     ["outbox", "stop"],
 ]

@@ -33,7 +33,7 @@ from fairwell.demo_data import (
     write_demo_csv,
 )
 from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
-from fairwell.domain.model import OutboxState
+from fairwell.domain.model import INTERVIEW_STAGES, OutboxState
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
@@ -41,6 +41,7 @@ from fairwell.services.feedback import approve, draft_job_feedback, load_library
 from fairwell.services.importing import import_file
 from fairwell.services.planning import Plan, make_plan, queue_plan
 from fairwell.services.users import add_user
+from fairwell.storage.interviews_store import SqlInterviews
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch, run_forever
@@ -309,6 +310,23 @@ DEMO_USERS = (
 )
 
 
+def _assign_demo_interviews(runtime: Runtime, users: SqlUserStore, count: int = 3) -> int:
+    """Give the demo interviewer a few interviewed candidates of the demo job to score."""
+    ivan = users.by_username("ivan")
+    if ivan is None:
+        return 0
+    job = runtime.store.job_by_title(JOB_TITLE)
+    interviewed = [
+        view.application.id
+        for view in runtime.store.applicants(job.id)
+        if view.application.stage in INTERVIEW_STAGES and view.application.last_interview_at
+    ][:count]
+    interviews = SqlInterviews(runtime.store.engine)
+    for application_id in interviewed:
+        interviews.assign(application_id, ivan[0].id, ACTOR, runtime.clock.now())
+    return len(interviewed)
+
+
 def serve_demo(directory: Path, console: Console, host: str, port: int) -> None:
     """Serve the web app on the demo's database, with the delivery worker and a fresh sink.
 
@@ -340,6 +358,8 @@ def serve_demo(directory: Path, console: Console, host: str, port: int) -> None:
             f"In {SECOND_JOB!r} nobody is rejected but the onsite candidates, whose feedback "
             "waits for hank's approval; one candidate has asked for more feedback."
         )
+        interviews = _assign_demo_interviews(runtime, users)
+        console.print(f"ivan interviews {interviews} candidate(s) and fills in scorecards")
         console.print(f"serving the demo at http://{host}:{port} (Ctrl-C stops it)")
         stop = threading.Event()
         worker = threading.Thread(target=run_forever, args=(make_deliverer(runtime), stop))

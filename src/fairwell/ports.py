@@ -491,3 +491,155 @@ class LetterSettingsStore(Protocol):
     def save_template(self, name: str, source: str, actor: str, now: datetime) -> None: ...
 
     def reset_template(self, name: str, actor: str, now: datetime) -> bool: ...
+
+
+# --- The applicant record and interview assignments (web/applicants.py) ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFacts:
+    """A decision of the application (active or reinstated) and the feedback it carries."""
+
+    decision: Decision
+    decided_by: str
+    feedback: FeedbackRecord | None = None
+    feedback_drafted_at: datetime | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardEntry:
+    """One interviewer's rating of one competency. ``internal_note`` never reaches a letter."""
+
+    competency: str
+    bar: int
+    interviewer: str
+    rating: int
+    internal_note: str
+    note_for_candidate: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LetterFacts:
+    """One outbox row of the application; its bytes stay in the store until asked for."""
+
+    id: int
+    decision_id: int
+    letter_key: str
+    kind: str
+    recipient: str
+    state: OutboxState
+    attempts: int
+    last_code: int | None
+    last_error: str | None
+    held_rule: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """A feedback request about one of the application's decisions (the question stays out)."""
+
+    id: int
+    decision_id: int
+    state: RequestState
+    received_at: datetime
+    due_at: datetime
+    answered_by: str | None
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentFacts:
+    user_id: int
+    username: str
+    assigned_by: str
+    assigned_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit log row; ``detail`` is the stored JSON of ids, counts and codes."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: int | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicantFacts:
+    """Everything the store knows about one application, each part in time order."""
+
+    application: Application
+    person: Person
+    job: Job
+    created_at: datetime
+    decisions: tuple[DecisionFacts, ...] = ()
+    scorecards: tuple[ScorecardEntry, ...] = ()
+    letters: tuple[LetterFacts, ...] = ()
+    requests: tuple[RequestFacts, ...] = ()
+    assignments: tuple[AssignmentFacts, ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+
+
+class ApplicantRecords(Protocol):
+    """Reads the whole record of one application (storage/applicant_store.py)."""
+
+    def facts(self, application_id: int) -> ApplicantFacts | None: ...
+
+    def job_of(self, application_id: int) -> int | None: ...
+
+    def letter_body(self, application_id: int, outbox_id: int) -> bytes | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedInterview:
+    """An application an interviewer is assigned to, and how much of it they have rated."""
+
+    application_id: int
+    full_name: str
+    job_id: int
+    job_title: str
+    stage: Stage
+    rated: int
+    competencies: int
+
+    @property
+    def done(self) -> bool:
+        return self.competencies > 0 and self.rated >= self.competencies
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewSubject:
+    """The candidate of one assignment, as the interviewer's scorecard form needs them."""
+
+    application_id: int
+    person: Person
+    job: Job
+    stage: Stage
+
+
+class InterviewStore(Protocol):
+    """Interview assignments (storage/interviews_store.py). Every method is one transaction."""
+
+    def application_for(self, job_id: int, email: str) -> int | None: ...
+
+    def assign(self, application_id: int, user_id: int, actor: str, now: datetime) -> bool: ...
+
+    def assigned_to(self, user_id: int, interviewer: str) -> list[AssignedInterview]: ...
+
+    def subject(self, application_id: int, user_id: int) -> InterviewSubject | None: ...
+
+    def scorecards_by(self, application_id: int, interviewer: str) -> list[ScorecardEntry]: ...
+
+    def audit_entry(
+        self, application_id: int, user_id: int, ratings: int, actor: str, now: datetime
+    ) -> None: ...

@@ -133,3 +133,33 @@ def users_token(
         Sessions(runtime.settings.secret_key).api_token(user.id, user.session_version),
         soft_wrap=True,
     )
+
+
+@users_app.command("interview")
+@reports_errors
+def users_interview(
+    username: Annotated[str, typer.Argument(help="an interviewer")],
+    job: Annotated[str, typer.Option("--job", help="the job title")],
+    email: Annotated[str, typer.Option("--email", help="the candidate's address")],
+) -> None:
+    """Assign an interviewer to a candidate: they see that candidate and enter a scorecard."""
+    from fairwell.services.interviews import assign_interviewer
+    from fairwell.storage.interviews_store import SqlInterviews
+
+    runtime = _runtime()
+    engine = runtime.store.engine
+    new = assign_interviewer(
+        SqlUserStore(engine),
+        SqlInterviews(engine),
+        runtime.store,
+        username,
+        job,
+        email,
+        actor=ACTOR,
+        now=runtime.clock.now(),
+    )
+    name = check_username(username)
+    out.print(
+        f"{name} {'now interviews' if new else 'already interviews'} this candidate for {job!r}",
+        markup=False,
+    )

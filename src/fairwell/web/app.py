@@ -25,12 +25,13 @@ from fairwell.ports import ApplicantFilter, JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
-from fairwell.web import feedback_pages, mail, outbox, requests_pages, sending
+from fairwell.web import applicants, feedback_pages, mail, outbox, requests_pages, sending
 from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
     PAGE_SIZE,
     SignedOut,
     check_csrf,
+    landing,
     reader,
     render,
     signed_in,
@@ -93,10 +94,12 @@ def _routes(app: FastAPI) -> None:
     settings_pages.register(app)
     feedback_pages.register(app)
     requests_pages.register(app)
+    applicants.register(app)
 
 
-def home() -> Response:
-    return RedirectResponse("/jobs", status_code=303)
+def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:
+    """Signed out: the sign-in page; signed in: where the user's role starts."""
+    return RedirectResponse(landing(current[0]), status_code=303)
 
 
 def signin_form(request: Request) -> Response:
@@ -142,7 +145,7 @@ def signin(
         )
     limiter.succeeded(*keys)
     cookie, _ = request.app.state.sessions.issue(user.id, user.session_version)
-    response = RedirectResponse("/jobs", status_code=303)
+    response = RedirectResponse(landing(user), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,

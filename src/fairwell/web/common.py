@@ -102,3 +102,20 @@ def check_csrf(current: Current, given: str | None) -> None:
     """Refuse a POST whose form does not carry the session's CSRF token."""
     if not same_token(current[1].csrf, given):
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+
+
+def landing(user: User) -> str:
+    """Where a user starts: interviewers at their interviews, everyone else at the jobs."""
+    return "/interviews" if user.role is Role.INTERVIEWER else "/jobs"
+
+
+def interviewer(current: Annotated[Current, Depends(signed_in)]) -> Current:
+    """Interviewers only; which applications they reach is the service's check."""
+    if current[0].role is not Role.INTERVIEWER:
+        raise HTTPException(status_code=403, detail="this page is for interviewers")
+    return current
+
+
+def api_interviewer(current: Annotated[Current, Depends(api_caller)]) -> Current:
+    """An interviewer's API writes: a bearer token only, like every API write."""
+    return interviewer(current)

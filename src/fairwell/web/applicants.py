@@ -1,0 +1,319 @@
+"""The applicant page, the letters exactly as sent, and interviewers' scorecards.
+
+Staff read every applicant, a hiring manager only the applicants of their own jobs; an
+interviewer reaches only the applications assigned to them and only their own ratings.
+Anything a user may not read answers 404, exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from fairwell.domain.feedback import MAX_RATING, MIN_RATING
+from fairwell.domain.reasons import REASONS
+from fairwell.errors import NotFound
+from fairwell.ports import WordingCheck
+from fairwell.runtime import Runtime, wording_check
+from fairwell.services import interviews as interview_service
+from fairwell.services.applicant_record import applicant_record, letter_as_sent, record_as_json
+from fairwell.services.interviews import RatingInput, ScorecardRefused, ScorecardSheet
+from fairwell.storage.applicant_store import SqlApplicantRecords
+from fairwell.storage.interviews_store import SqlInterviews
+from fairwell.web.common import (
+    Current,
+    api_interviewer,
+    check_csrf,
+    headers,
+    interviewer,
+    reader,
+    render,
+    visible_jobs,
+)
+
+
+def register(app: FastAPI) -> None:
+    engine = app.state.runtime.store.engine
+    app.state.applicant_records = SqlApplicantRecords(engine)
+    app.state.interviews = SqlInterviews(engine)
+    app.get("/applications/{application_id}", response_class=HTMLResponse, include_in_schema=False)(
+        applicant_page
+    )
+    app.get("/applications/{application_id}/letters/{outbox_id}", include_in_schema=False)(
+        letter_bytes
+    )
+    app.get("/interviews", response_class=HTMLResponse, include_in_schema=False)(interviews_page)
+    app.get("/interviews/{application_id}", response_class=HTMLResponse, include_in_schema=False)(
+        scorecard_page
+    )
+    app.post("/interviews/{application_id}", include_in_schema=False)(scorecard_form)
+    app.get("/api/applications/{application_id}")(api_applicant)
+    app.get("/api/interviews")(api_interviews)
+    app.post("/api/interviews/{application_id}/scorecard")(api_scorecard)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _records(request: Request) -> SqlApplicantRecords:
+    records: SqlApplicantRecords = request.app.state.applicant_records
+    return records
+
+
+def _interviews(request: Request) -> SqlInterviews:
+    found: SqlInterviews = request.app.state.interviews
+    return found
+
+
+def _wording(request: Request) -> WordingCheck:
+    """One wording check per app: its linters are built on first use and then kept."""
+    state = request.app.state
+    if getattr(state, "wording_check", None) is None:
+        state.wording_check = wording_check(_runtime(request).settings)
+    check: WordingCheck = state.wording_check
+    return check
+
+
+def _actor(current: Current) -> str:
+    return f"web:{current[0].username}"
+
+
+def _not_found(error: NotFound) -> HTTPException:
+    return HTTPException(status_code=404, detail=str(error))
+
+
+# --- the applicant page -------------------------------------------------------------------------
+
+
+def applicant_page(
+    request: Request, application_id: int, current: Annotated[Current, Depends(reader)]
+) -> Response:
+    try:
+        record = applicant_record(
+            _records(request), application_id, visible_jobs(request, current[0])
+        )
+    except NotFound as error:
+        raise _not_found(error) from None
+    return render(
+        request,
+        "applicant.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        record=record,
+        facts=record.facts,
+        reasons={reason.code: reason for reason in REASONS},
+        max_rating=MAX_RATING,
+    )
+
+
+def letter_bytes(
+    request: Request,
+    application_id: int,
+    outbox_id: int,
+    current: Annotated[Current, Depends(reader)],
+) -> Response:
+    """The stored bytes, unchanged: what the relay received is what is shown."""
+    try:
+        body = letter_as_sent(
+            _records(request), application_id, outbox_id, visible_jobs(request, current[0])
+        )
+    except NotFound as error:
+        raise _not_found(error) from None
+    response = Response(body, media_type="text/plain; charset=utf-8")
+    # A letter is data, never a page: nothing in it may run or be sniffed into HTML.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return headers(response)
+
+
+def api_applicant(
+    request: Request, application_id: int, current: Annotated[Current, Depends(reader)]
+) -> dict[str, object]:
+    """The applicant record: facts, timeline, scorecards, decisions, letters and audit trail."""
+    try:
+        record = applicant_record(
+            _records(request), application_id, visible_jobs(request, current[0])
+        )
+    except NotFound as error:
+        raise _not_found(error) from None
+    return record_as_json(record)
+
+
+# --- interviewers -------------------------------------------------------------------------------
+
+
+def interviews_page(
+    request: Request, current: Annotated[Current, Depends(interviewer)]
+) -> Response:
+    return render(
+        request,
+        "interviews.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        interviews=interview_service.my_interviews(_interviews(request), current[0]),
+    )
+
+
+def _sheet(request: Request, current: Current, application_id: int) -> ScorecardSheet:
+    try:
+        return interview_service.scorecard_sheet(
+            _interviews(request),
+            _runtime(request).feedback_store,
+            _wording(request),
+            current[0],
+            application_id,
+        )
+    except NotFound as error:
+        raise _not_found(error) from None
+
+
+def _render_sheet(
+    request: Request,
+    current: Current,
+    sheet: ScorecardSheet,
+    *,
+    saved: bool = False,
+    given: dict[str, RatingInput] | None = None,
+    problems: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "scorecard.html",
+        400 if problems else 200,
+        user=current[0],
+        csrf=current[1].csrf,
+        sheet=sheet,
+        saved=saved,
+        values=given or _saved_values(sheet),
+        problems=problems or {},
+        scale=range(MIN_RATING, MAX_RATING + 1),
+    )
+
+
+def _saved_values(sheet: ScorecardSheet) -> dict[str, RatingInput]:
+    return {
+        name: RatingInput(name, str(e.rating), e.internal_note, e.note_for_candidate)
+        for name, e in sheet.mine.items()
+    }
+
+
+def scorecard_page(
+    request: Request,
+    application_id: int,
+    current: Annotated[Current, Depends(interviewer)],
+    saved: Annotated[bool, Query()] = False,
+) -> Response:
+    return _render_sheet(request, current, _sheet(request, current, application_id), saved=saved)
+
+
+def scorecard_form(
+    request: Request,
+    application_id: int,
+    current: Annotated[Current, Depends(interviewer)],
+    competency: Annotated[list[str], Form()],
+    rating: Annotated[list[str], Form()],
+    internal_note: Annotated[list[str], Form()],
+    note_for_candidate: Annotated[list[str], Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Save the ratings (all or none); then show the form again with the wording check."""
+    check_csrf(current, csrf)
+    sheet = _sheet(request, current, application_id)
+    if not len(competency) == len(rating) == len(internal_note) == len(note_for_candidate):
+        raise HTTPException(status_code=400, detail="every competency needs all four fields")
+    given = [
+        RatingInput(*fields)
+        for fields in zip(competency, rating, internal_note, note_for_candidate, strict=True)
+    ]
+    try:
+        _save(request, current, application_id, given)
+    except ScorecardRefused as refused:
+        kept = {item.competency: item for item in given}
+        return _render_sheet(request, current, sheet, given=kept, problems=refused.problems)
+    return RedirectResponse(f"/interviews/{application_id}?saved=true", status_code=303)
+
+
+def _save(
+    request: Request, current: Current, application_id: int, given: list[RatingInput]
+) -> ScorecardSheet:
+    runtime = _runtime(request)
+    try:
+        return interview_service.enter_scorecard(
+            _interviews(request),
+            runtime.feedback_store,
+            _wording(request),
+            current[0],
+            application_id,
+            given,
+            actor=_actor(current),
+            now=runtime.clock.now(),
+        )
+    except NotFound as error:
+        raise _not_found(error) from None
+
+
+def api_interviews(
+    request: Request, current: Annotated[Current, Depends(interviewer)]
+) -> list[dict[str, object]]:
+    """The applications assigned to you, and whether your scorecard for each is complete."""
+    return [
+        {
+            "application_id": item.application_id,
+            "name": item.full_name,
+            "job": {"id": item.job_id, "title": item.job_title},
+            "stage": item.stage.value,
+            "rated": item.rated,
+            "competencies": item.competencies,
+            "done": item.done,
+        }
+        for item in interview_service.my_interviews(_interviews(request), current[0])
+    ]
+
+
+class RatingBody(BaseModel):
+    competency: str = Field(max_length=200)
+    rating: int
+    internal_note: str = Field(default="", max_length=10_000)
+    note_for_candidate: str = Field(default="", max_length=2_000)
+
+
+def api_scorecard(
+    request: Request,
+    application_id: int,
+    current: Annotated[Current, Depends(api_interviewer)],
+    ratings: Annotated[list[RatingBody], Body(embed=True)],
+) -> dict[str, object]:
+    """Save your ratings of an assigned application (all or none); the wording check's
+    findings on each note for the candidate come back with the saved ratings."""
+    given = [
+        RatingInput(r.competency, str(r.rating), r.internal_note, r.note_for_candidate)
+        for r in ratings
+    ]
+    try:
+        sheet = _save(request, current, application_id, given)
+    except ScorecardRefused as refused:
+        raise HTTPException(status_code=400, detail=refused.problems) from None
+    return _sheet_json(sheet)
+
+
+def _sheet_json(sheet: ScorecardSheet) -> dict[str, object]:
+    return {
+        "application_id": sheet.subject.application_id,
+        "ratings": [
+            {
+                "competency": e.competency,
+                "rating": e.rating,
+                "internal_note": e.internal_note,
+                "note_for_candidate": e.note_for_candidate,
+                "findings": [
+                    {"rule": f.rule, "why": f.why, "suggestion": f.suggestion}
+                    for f in sheet.findings.get(name, ())
+                ],
+            }
+            for name, e in sheet.mine.items()
+        ],
+    }
