@@ -163,8 +163,10 @@ def _day_blocked(
 
 
 def _at(day: date, moment: time, zone: tzinfo) -> datetime:
-    """``moment`` on ``day`` in ``zone``. In a DST gap (a time that does not exist) zoneinfo
-    reads the wall clock with the offset before the change, which lands just after the gap.
+    """``moment`` on ``day`` in ``zone``.
+
+    A wall time the DST change skips (01:30 on a day that jumps from 01:00 to 02:00) is read
+    with the offset before the change (PEP 495): 02:30, still inside the day's window.
     """
     return datetime.combine(day, moment, tzinfo=zone)
 
