@@ -58,6 +58,7 @@ COMMANDS = [
     ["users", "token"],
     ["serve"],
     ["outbox", "stop"],
+    ["deadlines"],
 ]
 
 

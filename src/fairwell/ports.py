@@ -338,6 +338,25 @@ class RequestStore(Protocol):
     def mark_answered(self, request_id: int, answer: str, actor: str, now: datetime) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class InterviewedRecord:
+    """An interviewed application and when a letter first told them anything (None: never)."""
+
+    application_id: int
+    ref: str
+    job_title: str
+    email: str
+    stage: Stage
+    last_interview_at: datetime
+    told_at: datetime | None
+
+
+class NoticeStore(Protocol):
+    """What notice deadlines read (storage/notices.py)."""
+
+    def interviewed(self) -> list[InterviewedRecord]: ...
+
+
 class UserStore(Protocol):
     """Persistence of accounts (storage/users_store.py). Every method is one transaction."""
 
