@@ -121,3 +121,7 @@ def _no_fairwell_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("FAIRWELL_") and name != "FAIRWELL_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+    # Letters go at once unless a test is about when they go (tests/test_send_windows*.py,
+    # with frozen clocks): many tests run the CLI on the wall clock, and their outcome must
+    # not depend on the hour or the weekday they happen to run at.
+    monkeypatch.setenv("FAIRWELL_SEND_WINDOWS", "off")

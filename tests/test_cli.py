@@ -59,6 +59,7 @@ COMMANDS = [
     ["users", "interview"],
     ["serve"],
     ["outbox", "stop"],
+    ["deadlines"],
 ]
 
 

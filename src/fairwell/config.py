@@ -8,6 +8,7 @@ Every default is documented here and listed in docs/operations.md. A secret may 
 from __future__ import annotations
 
 import os
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ class SmtpSecurity(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
     TLS = "tls"
+
+
+class SendWindows(StrEnum):
+    ON = "on"
+    OFF = "off"
 
 
 class Settings(BaseSettings):
@@ -117,6 +123,71 @@ class Settings(BaseSettings):
     confirm_threshold: int = Field(
         default=30, ge=0, description="bulk sends above this ask to type the letter count"
     )
+
+    send_windows: SendWindows = Field(
+        default=SendWindows.ON,
+        description="on: letters go in the candidate's local business hours "
+        "(docs/sending-times.md); off: at once, for the whole installation (audited with each "
+        "batch)",
+    )
+    send_window_start: time = Field(
+        default=time(9, 0), description="local time a candidate's send window opens (HH:MM)"
+    )
+    send_window_end: time = Field(
+        default=time(17, 0), description="local time a candidate's send window closes (HH:MM)"
+    )
+    send_gap_hours: float = Field(
+        default=24.0, ge=0, description="no letter within this many hours of the last interview"
+    )
+    send_max_delay_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="no letter waits longer than this for a window (the interview gap still holds)",
+    )
+    default_timezone: str = Field(
+        default="UTC",
+        description="time zone of a candidate whose data has none (an IANA name, e.g. "
+        "Europe/London)",
+    )
+    default_country: str | None = Field(
+        default=None,
+        description="country (ISO 3166, e.g. GB) whose public holidays count for a candidate "
+        "whose data has none; unset: weekends only",
+    )
+    notice_deadline_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="tell every interviewed applicant within this many days of their last "
+        "interview whether a decision was made (Ontario: 45); unset: off",
+    )
+    notice_alert_days: int = Field(
+        default=30, ge=1, le=365, description="`fairwell deadlines` alerts from this day on"
+    )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, OSError, LookupError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+    @field_validator("default_country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 2 and value.isalpha()):
+            raise ValueError(f"{value!r} is not a two-letter country code")
+        return value.upper() if value else None
+
+    @model_validator(mode="after")
+    def _window_opens_before_it_closes(self) -> Settings:
+        if self.send_window_start >= self.send_window_end:
+            raise ValueError("send_window_start must be before send_window_end")
+        return self
 
     @field_validator("from_address")
     @classmethod

@@ -6,7 +6,7 @@ same delivery code runs under the embedded worker, a Celery worker and the tests
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -151,7 +151,7 @@ class ApplicantView:
 
 @dataclass(frozen=True, slots=True)
 class NewLetter:
-    decision_id: int
+    decision_id: int | None  # None for a status letter: nothing has been decided yet
     application_id: int
     kind: str
     locale: str
@@ -161,6 +161,7 @@ class NewLetter:
     body: bytes
     planned_stage: Stage
     letter_key: str | None = None  # "decision:<decision_id>" when None
+    not_before: datetime | None = None  # its send window (services/scheduling.py); None: now
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +221,10 @@ class OutboxStatus:
     paused_batches: tuple[int, ...] = ()
     # Letters held because a sender stopped their batch (see Store.stop_batch).
     stopped: int = 0
+    # Queued letters waiting for their send window (counted when a time is given), and when
+    # the first of them goes.
+    scheduled: int = 0
+    next_scheduled_at: datetime | None = None
 
 
 class ScorecardInput(Protocol):
@@ -333,6 +338,25 @@ class RequestStore(Protocol):
     def mark_answered(self, request_id: int, answer: str, actor: str, now: datetime) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class InterviewedRecord:
+    """An interviewed application and when a letter first told them anything (None: never)."""
+
+    application_id: int
+    ref: str
+    job_title: str
+    email: str
+    stage: Stage
+    last_interview_at: datetime
+    told_at: datetime | None
+
+
+class NoticeStore(Protocol):
+    """What notice deadlines read (storage/notices.py)."""
+
+    def interviewed(self) -> list[InterviewedRecord]: ...
+
+
 class UserStore(Protocol):
     """Persistence of accounts (storage/users_store.py). Every method is one transaction."""
 
@@ -398,6 +422,7 @@ class Store(Protocol):
         actor: str,
         now: datetime,
         rate_per_second: int | None,
+        detail: Callable[[], Mapping[str, object]] | None = None,
     ) -> tuple[int, int]: ...
 
     def claim(
@@ -408,7 +433,9 @@ class Store(Protocol):
 
     def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None: ...
 
-    def outbox_status(self, batch_id: int | None = None) -> OutboxStatus: ...
+    def outbox_status(
+        self, batch_id: int | None = None, now: datetime | None = None
+    ) -> OutboxStatus: ...
 
     def outbox_rows(
         self, state: OutboxState | None, batch_id: int | None, limit: int

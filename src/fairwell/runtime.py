@@ -18,6 +18,7 @@ from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
 from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
+from fairwell.services.scheduling import Scheduler
 from fairwell.storage.engine import make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
 from fairwell.storage.settings_store import SqlLetterSettings
@@ -59,7 +60,13 @@ def open_runtime(settings: Settings) -> Runtime:
         SqlFeedbackStore(engine),
         SqlRequestStore(engine),
         templates,
-        Composer(templates, sender, _portal_links(settings), overrides),
+        Composer(
+            templates,
+            sender,
+            _portal_links(settings),
+            overrides,
+            Scheduler.from_settings(settings),
+        ),
         SystemClock(),
         letter_settings,
         overrides,

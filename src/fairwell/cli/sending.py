@@ -123,6 +123,7 @@ def _print_plan(plan: Any) -> None:
     for reason, count in sorted(plan.skipped_counts().items()):
         skipped.add_row(reason, str(count))
     out.print(skipped)
+    _print_schedule(plan)
     if plan.blocked:
         blocked = Table("email", "letter", "rule", "why", title="blocked by the privacy guard")
         for item in plan.blocked:
@@ -136,11 +137,35 @@ def _print_plan(plan: Any) -> None:
         out.print(blocked)
 
 
-def _make_plan(runtime: Runtime, job: str) -> Any:
+def _print_schedule(plan: Any) -> None:
+    """When the ready letters go: at once, or later in each candidate's send window."""
+    schedule = plan.schedule
+    table = Table("when", "letters", "why", title=f"schedule (send windows {schedule.mode})")
+    table.add_row("now", str(schedule.now), _NOW_WHY.get(schedule.mode.value, ""))
+    for why, group in sorted(schedule.later.items(), key=lambda item: item[1].first):
+        span = _when(group.first)
+        if group.last != group.first:
+            span += f" to {_when(group.last)}"
+        table.add_row(span, str(group.count), why)
+    out.print(table)
+
+
+_NOW_WHY = {
+    "on": "in the candidate's business hours",
+    "off": "send windows are off (FAIRWELL_SEND_WINDOWS=off)",
+    "now": "--now: send windows skipped for this batch",
+}
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%a %Y-%m-%d %H:%M} UTC"
+
+
+def _make_plan(runtime: Runtime, job: str, send_now: bool = False) -> Any:
     from fairwell.services.planning import make_plan
 
     runtime.templates.check(wording_check(runtime.settings))
-    return make_plan(runtime.store, runtime.composer, job, runtime.clock.now())
+    return make_plan(runtime.store, runtime.composer, job, runtime.clock.now(), send_now=send_now)
 
 
 @app.command()
@@ -220,12 +245,23 @@ def send(
             "--processes", min=1, help="worker processes (default: every core for big batches)"
         ),
     ] = None,
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now", help="skip the send windows for this batch: every letter goes now (audited)"
+        ),
+    ] = False,
 ) -> None:
-    """Queue the plan's letters and deliver them, with a progress bar."""
+    """Queue the plan's letters and deliver them, with a progress bar.
+
+    Letters go in each candidate's send window (docs/sending-times.md): the command returns
+    once every letter is delivered, failed, held or scheduled for later; `fairwell worker`
+    sends the scheduled ones when their window opens.
+    """
     from fairwell.worker.pool import WORTH_IT, WorkerPool, default_processes
 
     runtime = _runtime()
-    current = _make_plan(runtime, job)
+    current = _make_plan(runtime, job, send_now=now)
     _print_plan(current)
     if current.ready == 0:
         raise _fail("nothing to send: the plan has no ready letters", 1)
@@ -236,10 +272,10 @@ def send(
     if processes is None:
         processes = default_processes() if current.ready >= WORTH_IT else 1
     if processes == 1:
-        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, None)
+        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, None, now)
         return
     with WorkerPool(runtime.settings, processes) as pool:
-        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, pool)
+        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, pool, now)
 
 
 def _queue_and_deliver(
@@ -249,6 +285,7 @@ def _queue_and_deliver(
     rate: float | None,
     no_wait: bool,
     pool: WorkerPool | None,
+    send_now: bool,
 ) -> None:
     from fairwell.services.planning import queue_plan
 
@@ -261,9 +298,15 @@ def _queue_and_deliver(
         now=now,
         expected=expected,
         rate_per_second=int(rate) if rate else None,
-        composing=pool.composing(now) if pool else None,
+        composing=pool.composing(now, send_now) if pool else None,
+        send_now=send_now,
     )
     out.print(f"batch {batch.batch_id}: {batch.queued} letter(s) queued")
+    if batch.later and batch.first_later is not None:
+        out.print(
+            f"{batch.later} of them wait for the candidate's send window "
+            f"(the first at {_when(batch.first_later)})"
+        )
     if not no_wait:
         _deliver_with_progress(runtime, batch.batch_id, batch.queued, rate, pool)
 
@@ -278,8 +321,8 @@ def _deliver_with_progress(
         task = progress.add_task("deliver", total=total)
 
         def show_done() -> None:
-            counts = runtime.store.outbox_status(batch_id).counts
-            done = sum(counts.get(s.value, 0) for s in FINAL_STATES)
+            status = runtime.store.outbox_status(batch_id, runtime.clock.now())
+            done = sum(status.counts.get(s.value, 0) for s in FINAL_STATES) + status.scheduled
             progress.update(task, completed=done)
 
         if pool is None:
@@ -290,6 +333,18 @@ def _deliver_with_progress(
     _finish_report(runtime, batch_id)
 
 
+def _with_scheduled(status: Any) -> dict[str, int]:
+    """Counts per state, with queued letters waiting for their window counted as scheduled."""
+    counts = {state: count for state, count in status.counts.items() if count}
+    if status.scheduled:
+        counts["scheduled"] = status.scheduled
+        left = counts.get(OutboxState.QUEUED.value, 0) - status.scheduled
+        counts.pop(OutboxState.QUEUED.value, None)
+        if left:
+            counts[OutboxState.QUEUED.value] = left
+    return counts
+
+
 def deliver_batch(runtime: Runtime, batch_id: int) -> None:
     """Deliver one queued batch in this process, with progress and the closing report."""
     total = sum(runtime.store.outbox_status(batch_id).counts.values())
@@ -297,9 +352,14 @@ def deliver_batch(runtime: Runtime, batch_id: int) -> None:
 
 
 def _finish_report(runtime: Runtime, batch_id: int) -> None:
-    status = runtime.store.outbox_status(batch_id)
-    counts = status.counts
+    status = runtime.store.outbox_status(batch_id, runtime.clock.now())
+    counts = _with_scheduled(status)
     out.print(", ".join(f"{state} {count}" for state, count in sorted(counts.items())))
+    if status.scheduled and status.next_scheduled_at is not None:
+        out.print(
+            f"{status.scheduled} letter(s) scheduled for the candidate's send window, "
+            f"the first at {_when(status.next_scheduled_at)}; `fairwell worker` sends them"
+        )
     if status.possible_duplicates:
         out.print(
             f"possible duplicates after lost connections or crashes: {status.possible_duplicates}"

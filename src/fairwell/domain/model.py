@@ -37,6 +37,8 @@ class LetterKind(StrEnum):
     REJECTION = "rejection"
     REFERRAL_CLOSED = "referral_closed"
     FEEDBACK_ANSWER = "feedback_answer"
+    # "No decision yet; we will tell you by ...": keeps a notice deadline (services/deadlines.py).
+    STATUS = "status"
 
 
 class DecisionState(StrEnum):
@@ -87,6 +89,8 @@ class Person:
     last_name: str
     locale: str
     erased: bool = False
+    country: str | None = None
+    timezone: str | None = None
 
     @property
     def full_name(self) -> str:

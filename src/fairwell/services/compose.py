@@ -1,4 +1,8 @@
-"""Compose a letter for one decided application: template, MIME bytes and the guard's view."""
+"""Compose a letter for one application: template, MIME bytes, the guard's view, and when it goes.
+
+A letter's Date header is the moment it is scheduled to go (services/scheduling.py), so a
+letter held over a weekend does not arrive dated Friday night.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind
 from fairwell.domain.privacy import Expectation, Finding, inspect
 from fairwell.domain.reasons import reason_for
 from fairwell.domain.roster import Roster
+from fairwell.domain.send_windows import Schedule
 from fairwell.ports import ApplicantView, ReasonWordings, TemplateSource
 from fairwell.services.portal import PortalLinks
+from fairwell.services.scheduling import Scheduler
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,7 @@ class ComposedLetter:
     message_id: str
     body: bytes
     findings: tuple[Finding, ...]
+    schedule: Schedule
 
 
 def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:
@@ -55,6 +62,7 @@ class Composer:
 
     ``wordings`` gives each reason's sentence; the runtime passes the edited wording
     (services/letter_settings.py), so a save in the settings pages reaches the next letter.
+    ``scheduler`` decides when each letter may go; without one, every letter goes at once.
     """
 
     def __init__(
@@ -63,14 +71,16 @@ class Composer:
         sender: Sender,
         portal: PortalLinks | None = None,
         wordings: ReasonWordings | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.templates = templates
         self.sender = sender
         self.portal = portal
         self.wordings = wordings or BuiltinWordings()
+        self.scheduler = scheduler or Scheduler(None)
         self._domain = sender.address.rsplit("@", 1)[1]
 
-    def context(self, view: ApplicantView, job: Job, reason_code: str) -> dict[str, object]:
+    def context(self, view: ApplicantView, job: Job, reason_code: str | None) -> dict[str, object]:
         person, application = view.person, view.application
         return {
             "first_name": person.first_name,
@@ -79,7 +89,7 @@ class Composer:
             "job_title": job.title,
             "org_name": self.sender.org_name,
             "sender_name": self.sender.display_name or self.sender.org_name,
-            "reason": self.wordings.wording(reason_code, person.locale),
+            "reason": self.wordings.wording(reason_code, person.locale) if reason_code else "",
             "application_ref": application.ref,
             "interviewed": application.stage in INTERVIEW_STAGES
             or application.last_interview_at is not None,
@@ -98,16 +108,24 @@ class Composer:
         *,
         kind: LetterKind | None = None,
         extra: dict[str, object] | None = None,
+        send_now: bool = False,
+        latest: datetime | None = None,
     ) -> ComposedLetter:
         """Render, build the bytes and run the render-time guard over them.
 
         ``kind`` defaults to the letter that tells the decision; ``extra`` adds template
-        values (the answer to a feedback request).
+        values (the answer to a feedback request). ``send_now`` skips the send windows for
+        this letter; ``latest`` is a deadline its schedule must not pass.
         """
-        assert view.decision is not None, "only decided applications get letters"
+        # A status letter says that no decision has been made; every other letter tells one.
+        assert view.decision is not None or kind is LetterKind.STATUS
         kind = kind or letter_kind_for(view.application)
         person = view.person
-        context = {**self.context(view, job, view.decision.reason_code), **(extra or {})}
+        code = view.decision.reason_code if view.decision else None
+        context = {**self.context(view, job, code), **(extra or {})}
+        schedule = self.scheduler.schedule(
+            person, view.application.last_interview_at, now, send_now=send_now, latest=latest
+        )
         rendered = self.templates.render(kind.value, person.locale, context)
         message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
         letter = OutgoingLetter(
@@ -118,7 +136,7 @@ class Composer:
             html=rendered.html,
             locale=person.locale,
             message_id=message_id,
-            date=now,
+            date=max(now, schedule.at),
         )
         body = to_bytes(letter)
         expectation = Expectation(
@@ -128,4 +146,5 @@ class Composer:
             planned_stage=view.application.stage,
             roster=roster,
         )
-        return ComposedLetter(view, kind, message_id, body, tuple(inspect(body, expectation)))
+        findings = tuple(inspect(body, expectation))
+        return ComposedLetter(view, kind, message_id, body, findings, schedule)

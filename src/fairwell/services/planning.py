@@ -12,14 +12,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from fairwell.domain.eligibility import letter_blocked_by, rejection_blocked_by
 from fairwell.domain.model import FeedbackState, Job, LetterKind
 from fairwell.domain.privacy import Finding
 from fairwell.domain.roster import Roster
+from fairwell.domain.send_windows import Schedule
 from fairwell.errors import FairwellError
 from fairwell.ports import ApplicantView, NewLetter, Store
 from fairwell.services.compose import ComposedLetter, Composer
+from fairwell.services.scheduling import Override
 
 NO_DECISION = "no decision yet"
 AWAITING_APPROVAL = "feedback waiting for approval"
@@ -44,6 +47,59 @@ class Blocked:
 
 
 @dataclass(slots=True)
+class Later:
+    """Letters held for one reason, and the span of their send times."""
+
+    count: int
+    first: datetime
+    last: datetime
+
+
+@dataclass(slots=True)
+class ScheduleSummary:
+    """How many ready letters go at once and how many later, when and why."""
+
+    mode: Override = Override.WINDOWS
+    now: int = 0
+    later: dict[str, Later] = field(default_factory=dict)
+
+    def add(self, schedule: Schedule, now: datetime) -> None:
+        if not schedule.is_later(now):
+            self.now += 1
+            return
+        group = self.later.get(schedule.reason)
+        if group is None:
+            self.later[schedule.reason] = Later(1, schedule.at, schedule.at)
+        else:
+            group.count += 1
+            group.first, group.last = min(group.first, schedule.at), max(group.last, schedule.at)
+
+    def audit_detail(self) -> dict[str, object]:
+        """How the batch was scheduled, for its audit entry: codes and counts only."""
+        return {"send_windows": self.mode.value, "later": self.later_count}
+
+    @property
+    def later_count(self) -> int:
+        return sum(group.count for group in self.later.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "send_windows": self.mode.value,
+            "now": self.now,
+            "later": self.later_count,
+            "groups": [
+                {
+                    "why": why,
+                    "count": g.count,
+                    "first": g.first.isoformat(),
+                    "last": g.last.isoformat(),
+                }
+                for why, g in sorted(self.later.items(), key=lambda item: item[1].first)
+            ],
+        }
+
+
+@dataclass(slots=True)
 class Plan:
     job: Job
     letters: Counter[str] = field(default_factory=Counter)
@@ -54,6 +110,8 @@ class Plan:
     approved_despite_findings: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
+    schedule: ScheduleSummary = field(default_factory=ScheduleSummary)
+    made_at: datetime | None = None
 
     @property
     def ready(self) -> int:
@@ -71,6 +129,7 @@ class Plan:
             "with_feedback": self.with_feedback,
             "feedback_waiting": self.feedback_waiting,
             "approved_despite_findings": self.approved_despite_findings,
+            "schedule": self.schedule.as_json(),
             "skipped": [
                 {
                     "email": s.view.person.email,
@@ -115,6 +174,7 @@ def compose_pending(
     now: datetime,
     after: int = 0,
     until: int | None = None,
+    send_now: bool = False,
 ) -> Iterator[ComposedLetter | Skipped]:
     """Compose every pending letter of the job (in an id range), or say why it is skipped."""
     for view in store.pending_letters(job.id, after, until):
@@ -122,31 +182,41 @@ def compose_pending(
         if reason is not None:
             yield Skipped(view, reason)
         else:
-            yield composer.compose(view, job, roster, now)
+            yield composer.compose(view, job, roster, now, send_now=send_now)
 
 
-def make_plan(store: Store, composer: Composer, job_title: str, now: datetime) -> Plan:
-    """Compose every pending letter of the job, guard it, and summarise; queue nothing."""
+def _mode(composer: Composer, send_now: bool) -> Override:
+    return Override.NOW if send_now else composer.scheduler.mode
+
+
+def make_plan(
+    store: Store, composer: Composer, job_title: str, now: datetime, *, send_now: bool = False
+) -> Plan:
+    """Compose every pending letter of the job, guard it, and summarise; queue nothing.
+
+    The plan says when the ready letters would go if queued ``now`` (``send_now``: at once).
+    """
     job = store.job_by_title(job_title)
-    plan = Plan(job=job)
+    plan = Plan(job=job, schedule=ScheduleSummary(_mode(composer, send_now)), made_at=now)
     for view in store.streamed_applicants(job.id):
         if view.decision is None or view.letter_state is not None:
             reason = _skip_reason(view)
             if reason is not None:
                 plan.skipped.append(Skipped(view, reason))
     roster = Roster(store.roster(job.id))
-    for item in compose_pending(store, composer, job, roster, now):
-        _account(plan, item)
+    for item in compose_pending(store, composer, job, roster, now, send_now=send_now):
+        _account(plan, item, now)
     return plan
 
 
-def _account(plan: Plan, item: ComposedLetter | Skipped) -> None:
+def _account(plan: Plan, item: ComposedLetter | Skipped, now: datetime) -> None:
     if isinstance(item, Skipped):
         plan.skipped.append(item)
     elif item.findings:
         plan.blocked.append(Blocked(item.view, item.kind, item.findings))
     else:
         plan.letters[item.kind.value] += 1
+        plan.schedule.add(item.schedule, now)
         feedback = item.view.feedback
         if feedback is not None:
             plan.with_feedback += feedback.approved
@@ -159,6 +229,9 @@ class QueuedBatch:
     batch_id: int
     queued: int
     blocked: int
+    # Letters waiting for their send window, and when the first of them goes.
+    later: int = 0
+    first_later: datetime | None = None
 
 
 Composing = Callable[[Job], Iterable[ComposedLetter | Skipped]]
@@ -174,23 +247,31 @@ def queue_plan(
     expected: int | None = None,
     rate_per_second: int | None = None,
     composing: Composing | None = None,
+    send_now: bool = False,
 ) -> QueuedBatch:
     """Write every ready letter of the plan to the outbox in one transaction.
 
     ``expected`` is the count the user confirmed: if the plan has changed since, nothing is
     queued. Letters the guard blocks are not queued; they stay in the plan until fixed.
-    ``composing`` replaces the in-process composer, e.g. with worker processes for a big job.
+    ``composing`` replaces the in-process composer, e.g. with worker processes for a big job
+    (it must honour ``send_now`` itself). Each letter's first attempt is its scheduled time,
+    so workers leave it alone until its send window; ``send_now`` skips the windows for
+    this batch, and the batch's audit entry says how it was scheduled.
     """
     job = store.job_by_title(job_title)
     if composing is None:
         roster = Roster(store.roster(job.id))
-        items = compose_pending(store, composer, job, roster, now)
+        items = compose_pending(store, composer, job, roster, now, send_now=send_now)
     else:
         items = iter(composing(job))
     tally = _Tally(expected)
-    letters = (_new_letter(item, composer) for item in tally.ready(items))
-    batch_id, queued = store.create_batch(job.id, letters, actor, now, rate_per_second)
-    return QueuedBatch(batch_id=batch_id, queued=queued, blocked=tally.blocked)
+    summary = ScheduleSummary(_mode(composer, send_now))
+    letters = (_new_letter(item, composer, summary, now) for item in tally.ready(items))
+    batch_id, queued = store.create_batch(
+        job.id, letters, actor, now, rate_per_second, detail=summary.audit_detail
+    )
+    first = min((g.first for g in summary.later.values()), default=None)
+    return QueuedBatch(batch_id, queued, tally.blocked, summary.later_count, first)
 
 
 class _Tally:
@@ -219,8 +300,11 @@ class _Tally:
             )
 
 
-def _new_letter(item: ComposedLetter, composer: Composer) -> NewLetter:
+def _new_letter(
+    item: ComposedLetter, composer: Composer, summary: ScheduleSummary, now: datetime
+) -> NewLetter:
     assert item.view.decision is not None
+    summary.add(item.schedule, now)
     return NewLetter(
         decision_id=item.view.decision.id,
         application_id=item.view.application.id,
@@ -231,4 +315,5 @@ def _new_letter(item: ComposedLetter, composer: Composer) -> NewLetter:
         message_id=item.message_id,
         body=item.body,
         planned_stage=item.view.application.stage,
+        not_before=item.schedule.at,
     )

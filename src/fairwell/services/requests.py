@@ -202,8 +202,23 @@ def answer(
         body=letter.body,
         planned_stage=view.application.stage,
         letter_key=f"request:{request_id}",
+        not_before=letter.schedule.at,
     )
-    batch_id, _ = store.create_batch(job.id, [new], actor, now, None)
+    # The answer keeps the candidate's send windows like every letter: they asked, but a
+    # reply at three in the morning or on a holiday is no kinder for it. (The interview gap
+    # has long passed by the time someone asks about a decision letter.)
+    schedule = letter.schedule
+    batch_id, _ = store.create_batch(
+        job.id,
+        [new],
+        actor,
+        now,
+        None,
+        detail=lambda: {
+            "send_windows": composer.scheduler.mode.value,
+            "later": int(schedule.is_later(now)),
+        },
+    )
     requests.mark_answered(request_id, cleaned, actor, now)
     return Answered(batch_id, findings, cleaned)
 

@@ -40,6 +40,9 @@ def person_from(row: Row[Any]) -> Person:
         last_name=row.last_name,
         locale=row.locale,
         erased=row.erased_at is not None,
+        # Not every query that reads people selects where they live.
+        country=row._mapping.get("country"),
+        timezone=row._mapping.get("timezone"),
     )
 
 
@@ -97,6 +100,8 @@ def applicant_query(job_id: int) -> Any:
             persons.c.last_name,
             persons.c.locale,
             persons.c.erased_at,
+            persons.c.country,
+            persons.c.timezone,
             active.c.id.label("decision_id"),
             active.c.reason_code,
             active.c.note,

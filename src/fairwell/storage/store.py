@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -286,8 +286,13 @@ class SqlStore:
         actor: str,
         now: datetime,
         rate_per_second: int | None,
+        detail: Callable[[], Mapping[str, object]] | None = None,
     ) -> tuple[int, int]:
-        """Write every letter of the batch in one transaction: all queued, or none."""
+        """Write every letter of the batch in one transaction: all queued, or none.
+
+        ``detail`` adds to the batch's audit entry; it is called once every letter is written,
+        so it can count them (how many wait for their send window, and why).
+        """
         total = 0
         with self._write() as conn:
             batch_id = conn.execute(
@@ -307,7 +312,9 @@ class SqlStore:
                     total += self._insert_letters(conn, batch_id[0], chunk, now)
                     chunk = []
             total += self._insert_letters(conn, batch_id[0], chunk, now)
-            audit(conn, actor, "batch.queued", "batch", batch_id[0], {"letters": total}, now)
+            extra = dict(detail()) if detail else {}
+            entry = {"letters": total, **extra}
+            audit(conn, actor, "batch.queued", "batch", batch_id[0], entry, now)
         return batch_id[0], total
 
     def _insert_letters(
@@ -340,7 +347,8 @@ class SqlStore:
             "planned_stage": letter.planned_stage.value,
             "state": OutboxState.QUEUED.value,
             "attempts": 0,
-            "next_attempt_at": now,
+            # The worker claims a letter once this is due: its send window, or now.
+            "next_attempt_at": letter.not_before or now,
             "possible_duplicates": 0,
             "created_at": now,
             "updated_at": now,
@@ -616,13 +624,17 @@ class SqlStore:
                 now,
             )
 
-    def outbox_status(self, batch_id: int | None = None) -> OutboxStatus:
+    def outbox_status(
+        self, batch_id: int | None = None, now: datetime | None = None
+    ) -> OutboxStatus:
+        """Letters per state; given ``now``, also the queued letters not due before then."""
         query = select(outbox.c.state, func.count(), func.sum(outbox.c.possible_duplicates))
         stopped_query = select(func.count()).where(outbox.c.held_rule == STOPPED_RULE)
         if batch_id is not None:
             query = query.where(outbox.c.batch_id == batch_id)
             stopped_query = stopped_query.where(outbox.c.batch_id == batch_id)
         with self._read() as conn:
+            scheduled, first = self._scheduled(conn, batch_id, now)
             rows = conn.execute(query.group_by(outbox.c.state)).tuples().all()
             paused_batches = (
                 conn.execute(
@@ -639,7 +651,24 @@ class SqlStore:
             counts={state: count for state, count, _ in rows},
             possible_duplicates=sum(int(dups or 0) for _, _, dups in rows),
             paused_batches=tuple(paused_batches),
+            scheduled=int(scheduled),
+            next_scheduled_at=first,
         )
+
+    @staticmethod
+    def _scheduled(
+        conn: Connection, batch_id: int | None, now: datetime | None
+    ) -> tuple[int, datetime | None]:
+        """Queued letters not due before ``now`` (waiting for their send window)."""
+        if now is None:
+            return 0, None
+        query = select(func.count(), func.min(outbox.c.next_attempt_at)).where(
+            outbox.c.state == OutboxState.QUEUED.value, outbox.c.next_attempt_at > now
+        )
+        if batch_id is not None:
+            query = query.where(outbox.c.batch_id == batch_id)
+        count, first = conn.execute(query).one()
+        return int(count), first
 
     def outbox_rows(
         self, state: OutboxState | None, batch_id: int | None, limit: int

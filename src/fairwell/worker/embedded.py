@@ -41,8 +41,9 @@ def run_batch(
 ) -> RunStats:
     """Deliver until no letter of the batch is waiting to go now.
 
-    Letters scheduled for a later retry do not keep this waiting; ``fairwell worker`` sends
-    them when they are due. A paused batch or outbox ends the wait too.
+    Letters scheduled for a later retry, or queued for a send window that has not opened
+    yet, do not keep this waiting; ``fairwell worker`` sends them when they are due. A paused
+    batch or outbox ends the wait too.
     """
     total = RunStats()
     stop = stop or threading.Event()
@@ -54,8 +55,9 @@ def run_batch(
                 on_round(total)
             if total.claimed != before:
                 continue
-            status = deliverer.store.outbox_status(batch_id)
-            waiting = sum(status.counts.get(state, 0) for state in ACTIVE_STATES)
+            status = deliverer.store.outbox_status(batch_id, deliverer.clock.now())
+            active = sum(status.counts.get(state, 0) for state in ACTIVE_STATES)
+            waiting = active - status.scheduled
             if not waiting or status.paused or batch_id in status.paused_batches:
                 break
             stop.wait(poll_seconds)

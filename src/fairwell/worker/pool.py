@@ -52,12 +52,13 @@ def _roster(job_id: int) -> Roster:
 
 
 def _compose_range(
-    job: Job, after: int, until: int, now: datetime
+    job: Job, after: int, until: int, now: datetime, send_now: bool
 ) -> list[ComposedLetter | Skipped]:
     runtime = _process_state["runtime"]
-    return list(
-        compose_pending(runtime.store, runtime.composer, job, _roster(job.id), now, after, until)
+    composed = compose_pending(
+        runtime.store, runtime.composer, job, _roster(job.id), now, after, until, send_now
     )
+    return list(composed)
 
 
 def _ranges(ids: list[int]) -> Iterator[tuple[int, int]]:
@@ -90,8 +91,10 @@ class WorkerPool:
     def __exit__(self, *exc_info: object) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def composing(self, now: datetime) -> Callable[[Job], Iterator[ComposedLetter | Skipped]]:
-        """A ``composing`` source for :func:`queue_plan`.
+    def composing(
+        self, now: datetime, send_now: bool = False
+    ) -> Callable[[Job], Iterator[ComposedLetter | Skipped]]:
+        """A ``composing`` source for :func:`queue_plan` (``send_now``: skip send windows).
 
         Results come back in id order with at most two chunks per process in flight, so the
         parent's memory stays flat however large the job.
@@ -102,7 +105,9 @@ class WorkerPool:
             window = 2 * self.processes
             waiting: deque[Future[list[ComposedLetter | Skipped]]] = deque()
             for after, until in ranges:
-                waiting.append(self._executor.submit(_compose_range, job, after, until, now))
+                waiting.append(
+                    self._executor.submit(_compose_range, job, after, until, now, send_now)
+                )
                 if len(waiting) >= window:
                     yield from waiting.popleft().result()
             while waiting:
