@@ -8,7 +8,15 @@ line on standard error. Personal data goes to standard output only, never to log
 from __future__ import annotations
 
 # Importing the command modules registers their commands on the app.
-from fairwell.cli import feedback, operations, records, requests, sending, users  # noqa: F401
+from fairwell.cli import (  # noqa: F401
+    feedback,
+    operations,
+    privacy,
+    records,
+    requests,
+    sending,
+    users,
+)
 from fairwell.cli.base import app
 
 

@@ -25,7 +25,15 @@ from fairwell.ports import ApplicantFilter, JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
-from fairwell.web import feedback_pages, mail, outbox, requests_pages, sending
+from fairwell.web import (
+    data_requests,
+    feedback_pages,
+    mail,
+    outbox,
+    portal,
+    requests_pages,
+    sending,
+)
 from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
     PAGE_SIZE,
@@ -93,6 +101,8 @@ def _routes(app: FastAPI) -> None:
     settings_pages.register(app)
     feedback_pages.register(app)
     requests_pages.register(app)
+    portal.register(app)
+    data_requests.register(app)
 
 
 def home() -> Response:
