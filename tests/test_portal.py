@@ -20,7 +20,7 @@ from fairwell.domain.model import FeedbackState, OutboxState
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.planning import queue_plan
 from fairwell.services.portal import LETTER_LINK_SALT, SEPARATOR, PortalForms, PortalLinks
-from fairwell.storage.tables import feedback, metadata, outbox
+from fairwell.storage.tables import feedback, metadata
 from fairwell.web.app import create_app
 from fairwell.web.portal import HideTokens
 from fairwell.worker.embedded import run_batch
@@ -40,9 +40,7 @@ def rows() -> list[dict[str, str]]:
     return [
         applicant(ANN, "Annabel", "Quixote", stage="onsite"),
         applicant(GRETA, "Greta", "Zauberberg", locale="de", country="DE"),
-        applicant(
-            REX, "Rex", "Nevermind", source="referred", referred_by="Ann Q", applied_at=""
-        ),
+        applicant(REX, "Rex", "Nevermind", source="referred", referred_by="Ann Q", applied_at=""),
     ]
 
 
@@ -99,7 +97,9 @@ def client(runtime: Runtime) -> TestClient:
 
 def ref_of(runtime: Runtime, email: str) -> str:
     job = runtime.store.job_by_title("Data Analyst")
-    return next(v.application.ref for v in runtime.store.applicants(job.id) if v.person.email == email)
+    return next(
+        v.application.ref for v in runtime.store.applicants(job.id) if v.person.email == email
+    )
 
 
 def token_of(runtime: Runtime, email: str) -> str:
@@ -311,7 +311,7 @@ def fresh_link_form(client: TestClient) -> str:
 
 
 def test_a_fresh_link_goes_to_a_known_address_and_reads_the_same_for_an_unknown_one(
-    client: TestClient, runtime: Runtime
+    client: TestClient, runtime: Runtime, sink: MailSink
 ) -> None:
     known = client.post("/p/fresh-link", data={"form": fresh_link_form(client), "email": ANN})
     unknown = client.post(
@@ -324,6 +324,9 @@ def test_a_fresh_link_goes_to_a_known_address_and_reads_the_same_for_an_unknown_
     body = runtime.store.outbox_body(queued[0].id).decode("ascii").replace("=\r\n", "")
     token = re.search(r"http://testserver/p/(\S+)", body).group(1)  # type: ignore[union-attr]
     assert client.get(f"/p/{token}").status_code == 200
+    run_batch(make_deliverer(runtime), queued[0].batch_id)
+    delivered = [m for m in read_sink(sink.directory) if b"new link" in m.data]
+    assert [m.rcpt_tos for m in delivered] == [[ANN]], "the worker delivers it, to Ann alone"
 
 
 def test_a_flood_of_fresh_link_requests_is_limited_the_same_way_for_everyone(
@@ -344,8 +347,13 @@ def test_a_flood_of_fresh_link_requests_is_limited_the_same_way_for_everyone(
 
 def test_the_access_log_never_shows_a_token() -> None:
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5", "GET", "/p/FW-1234567890~abc~sig/ask", "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/p/FW-1234567890~abc~sig/ask", "1.1", 200),
+        None,
     )
     HideTokens("/p").filter(record)
     assert "FW-1234567890" not in record.getMessage() and "/p/…/ask" in record.getMessage()
