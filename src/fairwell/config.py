@@ -96,6 +96,25 @@ class Settings(BaseSettings):
         min_length=32,
         description="signs candidates' portal links (or _FILE); at least 32 characters",
     )
+    secret_key_fallbacks: list[str] = Field(
+        default_factory=list,
+        description="earlier secret keys, as a JSON list: portal links signed with them are "
+        "still accepted, new ones are signed with FAIRWELL_SECRET_KEY (key rotation)",
+    )
+    portal_link_max_age_days: int = Field(
+        default=90,
+        ge=1,
+        le=730,
+        description="a portal link works this many days after its letter was composed; an "
+        "older one leads to a page that sends a fresh link",
+    )
+    consent_months: int = Field(
+        default=6,
+        ge=1,
+        le=60,
+        description='"keep me on file" lasts this many months after the letter was delivered '
+        "(until the retention policy of issue 6 replaces it)",
+    )
     secure_cookies: bool = Field(
         default=False,
         description="mark web session cookies Secure (set True whenever the app is served "
@@ -202,6 +221,13 @@ class Settings(BaseSettings):
         if self.portal_url and not self.secret_key:
             raise ValueError("portal_url is set but secret_key is not: links must be signed")
         return self
+
+    @field_validator("secret_key_fallbacks")
+    @classmethod
+    def _fallbacks_are_long_enough(cls, keys: list[str]) -> list[str]:
+        if any(len(key) < 32 for key in keys):
+            raise ValueError("every earlier secret key must be at least 32 characters")
+        return keys
 
     @classmethod
     def settings_customise_sources(

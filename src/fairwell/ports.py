@@ -670,3 +670,105 @@ class InterviewStore(Protocol):
     def audit_entry(
         self, application_id: int, user_id: int, ratings: int, actor: str, now: datetime
     ) -> None: ...
+
+
+# --- The candidate portal and data-protection requests (issue 5) --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PortalApplication:
+    """What the portal knows of the application a link was made for, and nothing more."""
+
+    application_id: int
+    ref: str
+    person_id: int
+    first_name: str
+    locale: str
+    job_id: int
+    job_title: str
+    never_applied: bool
+    decision_id: int | None
+    letter_sent_at: datetime | None
+    next_steps: tuple[str, ...]  # from approved feedback only, as the letter lists them
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    purpose: str
+    given_at: datetime
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyRequestRecord:
+    id: int
+    kind: str  # "access" or "erasure"
+    person_id: int | None  # None once the person was erased
+    email: str | None
+    channel: str  # "portal", "cli" or "admin"
+    state: str  # "open" or "done"
+    received_at: datetime
+    due_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRecord:
+    id: int
+    person_id: int
+    email: str
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class PortalStore(Protocol):
+    """The portal's reads and writes; every method is one transaction."""
+
+    def application(self, ref: str) -> PortalApplication | None: ...
+
+    def applications_of(self, person_id: int) -> list[PortalApplication]: ...
+
+    def use_nonce(self, nonce: str, application_id: int | None, now: datetime) -> bool: ...
+
+    def checklist(self, application_id: int) -> frozenset[int]: ...
+
+    def save_checklist(
+        self, application_id: int, ticked: frozenset[int], now: datetime
+    ) -> None: ...
+
+    def consent(self, person_id: int, now: datetime) -> ConsentRecord | None: ...
+
+    def give_consent(
+        self, application: PortalApplication, purpose: str, until: datetime, now: datetime
+    ) -> None: ...
+
+    def withdraw_consent(self, person_id: int, now: datetime) -> bool: ...
+
+
+class PrivacyStore(Protocol):
+    """Access and erasure requests, legal holds, the export's reads and the erasure itself."""
+
+    def person_id(self, email: str) -> int | None: ...
+
+    def add_request(
+        self, kind: str, person_id: int, channel: str, now: datetime, due: datetime
+    ) -> int: ...
+
+    def complete_requests(self, person_id: int, kind: str, now: datetime) -> int: ...
+
+    def open_requests(self, person_id: int, kind: str) -> list[PrivacyRequestRecord]: ...
+
+    def requests(self) -> list[PrivacyRequestRecord]: ...
+
+    def holds(self, person_id: int | None = None) -> list[HoldRecord]: ...
+
+    def add_hold(self, person_id: int, reason: str, actor: str, now: datetime) -> int: ...
+
+    def release_hold(self, hold_id: int, actor: str, now: datetime) -> None: ...
+
+    def export_rows(self, person_id: int) -> dict[str, object]: ...
+
+    def erase(
+        self, person_id: int, request_id: int | None, actor: str, now: datetime
+    ) -> dict[str, int]: ...

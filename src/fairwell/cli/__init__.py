@@ -12,6 +12,7 @@ from fairwell.cli import (  # noqa: F401
     deadlines,
     feedback,
     operations,
+    privacy,
     records,
     requests,
     sending,

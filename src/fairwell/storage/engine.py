@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -69,3 +70,28 @@ def make_engine(url: str) -> Engine:
         f"FAIRWELL_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; "
         "use sqlite or postgresql"
     )
+
+
+def checkpoint_wal(engine: Engine, attempts: int = 50) -> bool:
+    """On SQLite, copy the WAL into the database file and truncate the WAL to zero bytes.
+
+    After an erasure the WAL still holds the pages as they were before it; with
+    ``secure_delete`` on, the checkpoint leaves neither file with the erased bytes. A reader
+    in the middle of a transaction makes the checkpoint busy, so it is retried briefly.
+    Return True when the WAL was truncated; on PostgreSQL there is nothing to do (True).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()
+    try:
+        for _ in range(attempts):
+            cursor = raw.cursor()
+            # The driver's own transactions are off (see _sqlite_pragmas): this runs alone.
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            cursor.close()
+            if not busy:
+                return True
+            time.sleep(0.02)
+        return False
+    finally:
+        raw.close()

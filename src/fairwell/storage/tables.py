@@ -300,3 +300,77 @@ template_overrides = Table(
     Column("updated_by", String(64), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# --- The candidate portal and data-protection requests (migration 0009) ---
+
+# Form nonces the portal has accepted. A portal form carries a signed, random nonce; the POST
+# that uses it inserts it here, so the same form sent twice is refused. GETs write nothing.
+portal_nonces = Table(
+    "portal_nonces",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("application_id", ForeignKey("applications.id"), index=True),
+    Column("used_at", UtcDateTime, nullable=False),
+)
+
+# The "what you could do next" steps a candidate ticked, stored only when they save them.
+portal_checklists = Table(
+    "portal_checklists",
+    metadata,
+    Column("application_id", ForeignKey("applications.id"), primary_key=True),
+    Column("ticked", String(200), nullable=False),  # step numbers, comma separated
+    Column("saved_at", UtcDateTime, nullable=False),
+)
+
+# "Keep me on file": what the candidate agreed to and exactly until when.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False, index=True),
+    Column("application_id", ForeignKey("applications.id"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("given_at", UtcDateTime, nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+    Column("withdrawn_at", UtcDateTime),
+)
+
+# Access (export) and erasure requests, due one month after they arrive. After an erasure the
+# row stays as evidence with person_id cleared: kind, dates and state are no personal data.
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("person_id", ForeignKey("persons.id"), index=True),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime),
+)
+
+# A legal hold (e.g. a pending claim) blocks erasure of one person until it is released.
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("released_by", String(64)),
+    Column("released_at", UtcDateTime),
+)
+
+# Evidence that an erasure happened: when, by whom, and how many rows of each kind went.
+# Deliberately no personal data and no link to the erased person.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", ForeignKey("privacy_requests.id")),
+    Column("erased_at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("counts", Text, nullable=False),
+)

@@ -25,7 +25,16 @@ from fairwell.ports import ApplicantFilter, JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
-from fairwell.web import applicants, feedback_pages, mail, outbox, requests_pages, sending
+from fairwell.web import (
+    applicants,
+    data_requests,
+    feedback_pages,
+    mail,
+    outbox,
+    portal,
+    requests_pages,
+    sending,
+)
 from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
     PAGE_SIZE,
@@ -95,6 +104,8 @@ def _routes(app: FastAPI) -> None:
     feedback_pages.register(app)
     requests_pages.register(app)
     applicants.register(app)
+    portal.register(app)
+    data_requests.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:

@@ -1,0 +1,156 @@
+"""The portal's words in each letter language (en, de), and dates as a reader writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+LANGUAGES = ("en", "de")
+
+_MONTHS = {
+    "en": "January February March April May June July August September October November December",
+    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your application",
+        "hello": "Hello {name}",
+        "intro": "This page is about your application for {job}. Only you have this link.",
+        "letter": "The letter we sent you",
+        "no_letter": "Your letter has not been sent yet.",
+        "next": "What you could do next",
+        "next_help": "Tick what you have done. Your ticks are stored only if you save them.",
+        "save_ticks": "Save my ticks",
+        "saved_ticks": "Your ticks are saved.",
+        "actions": "What you can do here",
+        "ask": "Ask for more feedback",
+        "consent": "Keep me on file",
+        "download": "Download my data",
+        "delete": "Delete my data",
+        "not_applied": "I didn't apply — remove me",
+        "back": "Back to your page",
+        "ask_help": "Write what you would like to know. A hiring manager answers by letter.",
+        "ask_label": "Your question",
+        "ask_default": "Hello,\n\nthank you for your letter. Could you tell me more about why my "
+        "application was not successful, and what I could improve for a similar role?\n\n"
+        "Kind regards",
+        "ask_send": "Send my question",
+        "asked": "Your question is recorded. You can expect an answer by {date}.",
+        "consent_offer": "We would keep your application on file until {date}, only to "
+        "contact you about other roles at {org} that match your experience. You can "
+        "withdraw this at any time on this page.",
+        "consent_give": "Keep me on file until {date}",
+        "consent_active": "You agreed on {given}. We keep your application on file until "
+        "{date}, only to contact you about other roles that match your experience.",
+        "consent_withdraw": "Withdraw my consent",
+        "consent_given": "Thank you. We keep your application on file until {date}.",
+        "consent_withdrawn": "Your consent is withdrawn.",
+        "download_help": "A file (JSON) with everything we hold about you: your "
+        "applications, letters, feedback, consents, requests and the log entries about "
+        "your data.",
+        "download_send": "Download my data",
+        "delete_help": "We delete your name, address, applications, letters, feedback and "
+        "requests. This cannot be undone, and this link stops working.",
+        "delete_confirm": "I understand that my data will be deleted",
+        "delete_send": "Delete my data",
+        "deleted": "Your data has been deleted. This link no longer works.",
+        "delete_pending": "We have received your request and will complete it by {date}.",
+        "not_applied_help": "Someone recommended you for {job}, but you did not apply. We "
+        "delete everything we hold about you.",
+        "not_applied_send": "Remove me",
+        "expired_title": "This link has expired",
+        "invalid_title": "This link does not work",
+        "fresh_help": "Enter the address our letter was sent to, and we will send a new "
+        "link to it.",
+        "email": "Email address",
+        "fresh_send": "Send me a new link",
+        "fresh_sent": "If this address belongs to an application with us, we have sent a new "
+        "link to it. Please check your inbox.",
+        "too_many": "Too many requests. Please try again in an hour.",
+        "form_used": "This form was already sent, or it is too old. Go back to your page and "
+        "try again.",
+        "problem": "That did not work",
+    },
+    "de": {
+        "title": "Ihre Bewerbung",
+        "hello": "Guten Tag {name}",
+        "intro": "Diese Seite betrifft Ihre Bewerbung als {job}. Nur Sie haben diesen Link.",
+        "letter": "Unser Schreiben an Sie",
+        "no_letter": "Ihr Schreiben wurde noch nicht verschickt.",
+        "next": "Was Sie als Nächstes tun könnten",
+        "next_help": "Haken Sie ab, was Sie erledigt haben. Ihre Haken werden nur "
+        "gespeichert, wenn Sie sie speichern.",
+        "save_ticks": "Meine Haken speichern",
+        "saved_ticks": "Ihre Haken sind gespeichert.",
+        "actions": "Was Sie hier tun können",
+        "ask": "Mehr Feedback erbitten",
+        "consent": "Meine Bewerbung aufbewahren",
+        "download": "Meine Daten herunterladen",
+        "delete": "Meine Daten löschen",
+        "not_applied": "Ich habe mich nicht beworben — bitte entfernen",
+        "back": "Zurück zu Ihrer Seite",
+        "ask_help": "Schreiben Sie, was Sie wissen möchten. Eine Führungskraft antwortet "
+        "Ihnen schriftlich.",
+        "ask_label": "Ihre Frage",
+        "ask_default": "Guten Tag,\n\nvielen Dank für Ihr Schreiben. Könnten Sie mir bitte "
+        "genauer sagen, warum meine Bewerbung nicht erfolgreich war und was ich für eine "
+        "ähnliche Stelle verbessern könnte?\n\nMit freundlichen Grüßen",
+        "ask_send": "Frage senden",
+        "asked": "Ihre Frage ist erfasst. Sie erhalten eine Antwort bis zum {date}.",
+        "consent_offer": "Wir würden Ihre Bewerbung bis zum {date} aufbewahren, nur um Sie "
+        "auf andere passende Stellen bei {org} anzusprechen. Sie können dies jederzeit auf "
+        "dieser Seite widerrufen.",
+        "consent_give": "Bis zum {date} aufbewahren",
+        "consent_active": "Sie haben am {given} zugestimmt. Wir bewahren Ihre Bewerbung bis "
+        "zum {date} auf, nur um Sie auf andere passende Stellen anzusprechen.",
+        "consent_withdraw": "Einwilligung widerrufen",
+        "consent_given": "Vielen Dank. Wir bewahren Ihre Bewerbung bis zum {date} auf.",
+        "consent_withdrawn": "Ihre Einwilligung ist widerrufen.",
+        "download_help": "Eine Datei (JSON) mit allem, was wir über Sie speichern: "
+        "Bewerbungen, Schreiben, Feedback, Einwilligungen, Anfragen und die Protokolleinträge "
+        "zu Ihren Daten.",
+        "download_send": "Meine Daten herunterladen",
+        "delete_help": "Wir löschen Ihren Namen, Ihre Adresse, Bewerbungen, Schreiben, Feedback "
+        "und Anfragen. Das lässt sich nicht rückgängig machen, und dieser Link funktioniert "
+        "danach nicht mehr.",
+        "delete_confirm": "Ich verstehe, dass meine Daten gelöscht werden",
+        "delete_send": "Meine Daten löschen",
+        "deleted": "Ihre Daten wurden gelöscht. Dieser Link funktioniert nicht mehr.",
+        "delete_pending": "Wir haben Ihre Anfrage erhalten und erledigen sie bis zum {date}.",
+        "not_applied_help": "Jemand hat Sie für die Stelle {job} empfohlen, aber Sie haben sich "
+        "nicht beworben. Wir löschen alles, was wir über Sie speichern.",
+        "not_applied_send": "Bitte entfernen",
+        "expired_title": "Dieser Link ist abgelaufen",
+        "invalid_title": "Dieser Link funktioniert nicht",
+        "fresh_help": "Geben Sie die Adresse ein, an die unser Schreiben ging; wir schicken "
+        "Ihnen einen neuen Link dorthin.",
+        "email": "E-Mail-Adresse",
+        "fresh_send": "Neuen Link senden",
+        "fresh_sent": "Wenn diese Adresse zu einer Bewerbung bei uns gehört, haben wir einen "
+        "neuen Link dorthin geschickt. Bitte sehen Sie in Ihrem Posteingang nach.",
+        "too_many": "Zu viele Anfragen. Bitte versuchen Sie es in einer Stunde erneut.",
+        "form_used": "Dieses Formular wurde schon gesendet oder ist zu alt. Gehen Sie zurück "
+        "zu Ihrer Seite und versuchen Sie es erneut.",
+        "problem": "Das hat nicht geklappt",
+    },
+}
+
+
+def language(locale: str | None) -> str:
+    return locale if locale in LANGUAGES else "en"
+
+
+def from_header(accept_language: str | None) -> str:
+    """The first of our languages the browser asks for; English otherwise."""
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def long_date(moment: datetime, lang: str) -> str:
+    month = _MONTHS[language(lang)].split()[moment.month - 1]
+    if lang == "de":
+        return f"{moment.day}. {month} {moment.year}"
+    return f"{moment.day} {month} {moment.year}"
