@@ -199,9 +199,11 @@ def send(
     current: Annotated[Current, Depends(staff)],
     expected: Annotated[int, Form()],
     typed: Annotated[str, Form()] = "",
+    now: Annotated[bool, Form()] = False,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Queue the plan the recruiter saw; above the threshold they must type the count."""
+    """Queue the plan the recruiter saw; above the threshold they must type the count.
+    ``now`` skips the send windows for this batch (the batch's audit entry says so)."""
     check_csrf(current, csrf)
     runtime = _runtime(request)
     title = _job_title(runtime, job_id)
@@ -215,6 +217,7 @@ def send(
             actor=_actor(current),
             now=runtime.clock.now(),
             expected=expected,
+            send_now=now,
         )
     except PlanChanged as error:
         raise HTTPException(status_code=409, detail=str(error)) from None
@@ -225,11 +228,13 @@ def batch_page(
     request: Request, batch_id: int, current: Annotated[Current, Depends(staff)]
 ) -> Response:
     runtime = _runtime(request)
-    status = runtime.store.outbox_status(batch_id)
+    status = runtime.store.outbox_status(batch_id, now=runtime.clock.now())
     total = sum(status.counts.values())
     if total == 0:
         raise HTTPException(status_code=404, detail="no such batch")
     done = sum(status.counts.get(state.value, 0) for state in FINAL_STATES)
+    # Letters waiting for their send window are settled for now: the page stops refreshing.
+    settled = done + status.scheduled
     return render(
         request,
         "batch.html",
@@ -242,7 +247,9 @@ def batch_page(
         percent=round(100 * done / total),
         paused=status.paused,
         stopped=status.stopped,
-        running=done < total and not status.paused,
+        scheduled=status.scheduled,
+        next_scheduled_at=status.next_scheduled_at,
+        running=settled < total and not status.paused,
     )
 
 
@@ -291,9 +298,11 @@ def api_send(
     request: Request,
     job_id: int,
     current: Annotated[Current, Depends(api_staff)],
-    expected: Annotated[int, Body(embed=True)],
+    expected: Annotated[int, Body()],
+    now: Annotated[bool, Body()] = False,
 ) -> dict[str, object]:
-    """Queue the plan's letters; ``expected`` must be the count the plan shows now."""
+    """Queue the plan's letters; ``expected`` must be the count the plan shows now.
+    ``now: true`` skips the send windows for this batch (audited)."""
     runtime = _runtime(request)
     title = _job_title(runtime, job_id)
     try:
@@ -304,6 +313,7 @@ def api_send(
             actor=_actor(current),
             now=runtime.clock.now(),
             expected=expected,
+            send_now=now,
         )
     except PlanChanged as error:
         raise HTTPException(status_code=409, detail=str(error)) from None
