@@ -130,6 +130,22 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="how long a worker owns a claimed letter"
     )
     claim_batch: int = Field(default=250, ge=1, le=5000, description="letters claimed at once")
+    rate_overall: float | None = Field(
+        default=None,
+        gt=0,
+        description="letters a second across every worker together (your relay's limit); "
+        "unset: no limit",
+    )
+    rate_per_domain: float | None = Field(
+        default=None,
+        gt=0,
+        description="letters a second to one recipient domain, across every worker",
+    )
+    slow_down_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long every worker waits after the relay answers 421 or 454",
+    )
     commit_every: int = Field(
         default=20,
         ge=1,

@@ -772,3 +772,11 @@ class PrivacyStore(Protocol):
     def erase(
         self, person_id: int, request_id: int | None, actor: str, now: datetime
     ) -> dict[str, int]: ...
+
+
+class SendSlots(Protocol):
+    """Send slots shared by every worker (storage/rates_store.py); times in epoch seconds."""
+
+    def reserve(self, intervals: Sequence[tuple[str, float]], now: float) -> float: ...
+
+    def back_off(self, until: float) -> None: ...

@@ -15,12 +15,19 @@ from fairwell.delivery.smtp import SmtpTransport
 from fairwell.ports import Clock, WordingCheck, WordingFinding
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
-from fairwell.services.delivery import Deliverer, DeliveryPolicy, Pacer
+from fairwell.services.delivery import (
+    Deliverer,
+    DeliveryPolicy,
+    Pacer,
+    SendRates,
+    SharedRateLimit,
+)
 from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
 from fairwell.services.scheduling import Scheduler
 from fairwell.storage.engine import make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
+from fairwell.storage.rates_store import SqlSendSlots
 from fairwell.storage.settings_store import SqlLetterSettings
 from fairwell.storage.store import SqlStore
 
@@ -124,7 +131,21 @@ def make_deliverer(runtime: Runtime, rate: float | None = None) -> Deliverer:
         owner=worker_name(),
         policy=delivery_policy(runtime.settings),
         pacer=Pacer(rate),
+        rate_limit=shared_rate_limit(runtime),
     )
+
+
+def shared_rate_limit(runtime: Runtime) -> SharedRateLimit | None:
+    """The rates every worker keeps together (FAIRWELL_RATE_*), or None when unlimited."""
+    settings = runtime.settings
+    rates = SendRates(
+        overall=settings.rate_overall,
+        per_domain=settings.rate_per_domain,
+        slow_down_seconds=settings.slow_down_seconds,
+    )
+    if not rates.limited:
+        return None
+    return SharedRateLimit(SqlSendSlots(runtime.store.engine), rates)
 
 
 def wording_check(settings: Settings) -> WordingCheck:

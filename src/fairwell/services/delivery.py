@@ -8,6 +8,7 @@ workers never send the same row, and a dead worker's rows come back when the lea
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from fairwell.ports import (
     Clock,
     Outcome,
     PermanentDeliveryError,
+    SendSlots,
     Store,
     TransientDeliveryError,
     Transport,
@@ -82,6 +84,77 @@ class Pacer:
         self._next = max(now, self._next) + self._interval
 
 
+# SMTP replies that mean "too many, slow down" rather than "try this letter again later".
+SLOW_DOWN_CODES = frozenset({421, 454})
+
+
+@dataclass(frozen=True, slots=True)
+class SendRates:
+    """Rates that hold across every worker: letters a second in all, and to one domain."""
+
+    overall: float | None = None
+    per_domain: float | None = None
+    slow_down_seconds: float = 30.0
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.overall or self.per_domain)
+
+
+class SharedRateLimit:
+    """Waits for a send slot reserved in the database, so N workers keep one rate.
+
+    A slot that would start after ``deadline`` (the claim's lease) is not used: the letter
+    goes back to the queue rather than being sent by a worker whose lease has run out.
+    """
+
+    def __init__(
+        self,
+        slots: SendSlots,
+        rates: SendRates,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.slots, self.rates = slots, rates
+        self._wall, self._sleep = wall, sleep
+
+    def _intervals(self, recipient: str) -> list[tuple[str, float]]:
+        intervals = []
+        if self.rates.overall:
+            intervals.append(("rate:overall", 1.0 / self.rates.overall))
+        if self.rates.per_domain:
+            domain = recipient.rpartition("@")[2].lower()
+            intervals.append((f"rate:domain:{domain}", 1.0 / self.rates.per_domain))
+        return intervals
+
+    def wait(self, recipient: str, deadline: float) -> bool:
+        """Sleep until this letter's slot; False (and no sleep) when it starts too late."""
+        intervals = self._intervals(recipient)
+        if not intervals:
+            return True
+        start = self.slots.reserve(intervals, self._wall())
+        if start > deadline:
+            return False
+        delay = start - self._wall()
+        if delay > 0:
+            self._sleep(delay)
+        return True
+
+    def deadline_after(self, seconds: float) -> float:
+        return self._wall() + seconds
+
+    def slow_down(self) -> None:
+        """The relay asked every sender to slow down: no slot starts for a while."""
+        self.slots.back_off(self._wall() + self.rates.slow_down_seconds)
+
+    def claim_limit(self, lease_seconds: float) -> int | None:
+        """How many letters one worker should claim: what the overall rate lets it send in
+        half a lease (with other workers sharing the rate, the release rule covers the rest)."""
+        if not self.rates.overall:
+            return None
+        return max(1, int(self.rates.overall * lease_seconds / 2))
+
+
 @dataclass(slots=True)
 class RunStats:
     claimed: int = 0
@@ -106,6 +179,7 @@ class Deliverer:
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     pacer: Pacer = field(default_factory=lambda: Pacer(None))
     rosters: RosterCache | None = None
+    rate_limit: SharedRateLimit | None = None
 
     def __post_init__(self) -> None:
         if self.rosters is None:
@@ -115,11 +189,13 @@ class Deliverer:
         """Claim one batch of letters and deliver it. Returns what happened (empty when idle)."""
         stats = stats or RunStats()
         now = self.clock.now()
-        claimed = self.store.claim(
-            self.owner, now, now + self.policy.lease, self.policy.claim_batch
-        )
+        lease_until = now + self.policy.lease
+        claimed = self.store.claim(self.owner, now, lease_until, self._claim_size())
         if not claimed:
             return stats
+        # A letter whose send slot starts in the last quarter of the lease goes back instead.
+        usable = 0.75 * self.policy.lease.total_seconds()
+        deadline = self.rate_limit.deadline_after(usable) if self.rate_limit else math.inf
         stats.claimed += len(claimed)
         facts = self.store.send_time_facts(claimed)
         assert self.rosters is not None
@@ -131,9 +207,11 @@ class Deliverer:
             outcome = (
                 Outcome(letter.id, OutboxState.QUEUED, release=True)
                 if stopped
-                else self._deliver(letter, rosters[letter.job_id], facts.get(letter.id), stats)
+                else self._deliver(
+                    letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
+                )
             )
-            stopped = stopped or outcome.pause_batch
+            stopped = stopped or outcome.pause_batch or outcome.release
             _count(outcome, stats)
             pending.append(outcome)
             if len(pending) >= self.policy.commit_every:
@@ -142,8 +220,21 @@ class Deliverer:
         self.store.record_outcomes(pending, self.owner, self.clock.now())
         return stats
 
+    def _claim_size(self) -> int:
+        limit = (
+            self.rate_limit.claim_limit(self.policy.lease.total_seconds())
+            if (self.rate_limit)
+            else None
+        )
+        return min(self.policy.claim_batch, limit or self.policy.claim_batch)
+
     def _deliver(
-        self, letter: ClaimedLetter, roster: Roster, facts: SendTimeFacts | None, stats: RunStats
+        self,
+        letter: ClaimedLetter,
+        roster: Roster,
+        facts: SendTimeFacts | None,
+        stats: RunStats,
+        deadline: float,
     ) -> Outcome:
         expectation = Expectation(
             envelope_recipient=letter.recipient,
@@ -164,6 +255,8 @@ class Deliverer:
                 "outbox %s: resending after an expired lease (possible duplicate)", letter.id
             )
         self.pacer.wait()
+        if self.rate_limit is not None and not self.rate_limit.wait(letter.recipient, deadline):
+            return Outcome(letter.id, OutboxState.QUEUED, release=True)
         return self._send(letter)
 
     def _held(self, letter: ClaimedLetter, finding: Finding) -> Outcome:
@@ -181,6 +274,9 @@ class Deliverer:
         try:
             self.transport.send(letter.sender, letter.recipient, letter.body)
         except TransientDeliveryError as error:
+            if error.code in SLOW_DOWN_CODES and self.rate_limit is not None:
+                log.warning("outbox %s: the relay asked to slow down (%s)", letter.id, error.code)
+                self.rate_limit.slow_down()
             if error.possible_duplicate:
                 log.warning("outbox %s: connection lost after DATA (possible duplicate)", letter.id)
             return self._retry_or_fail(letter, error)
