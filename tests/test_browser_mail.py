@@ -54,6 +54,10 @@ def test_a_sample_letter_then_the_batch_then_the_letter_in_the_mail_viewer(
     page: Any, site: str, sink: MailSink
 ) -> None:
     reject_everyone(page, site)
+    page.get_by_label("Address", exact=True).fill("p3@example.com")
+    page.get_by_role("button", name="Preview").click()
+    assert "To: Pat Doe3 <p3@example.com>" in page.inner_text("body"), "as it will go out"
+    page.go_back()
     page.get_by_label("Your address").fill("rita@example.org")
     page.get_by_role("button", name="Send the sample letter").click()
     page.get_by_text("The sample letter was sent").wait_for()

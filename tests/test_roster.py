@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fairwell.domain.roster import IdentifierKind, Mention, Roster, RosterEntry
 
 ANN_1 = RosterEntry(1, "ann.lee@example.com", "Ann Lee", ("FW-A1",))
@@ -41,3 +43,20 @@ def test_part_of_a_longer_word_or_address_is_not_a_mention() -> None:
 
 def test_an_empty_roster_finds_nothing() -> None:
     assert Roster([]).mentions_of_others("Ann Lee ann.lee@example.com", 1) == []
+
+
+@pytest.mark.parametrize("person_id", [699_050, 5_000_000, 3_000_000_000])
+def test_people_with_large_database_ids_are_found_and_told_apart(person_id: int) -> None:
+    # pyahocorasick keeps 32-bit values; an id packed with kind and length would overflow
+    # them past about 700,000 people in the database.
+    roster = Roster(
+        [
+            RosterEntry(person_id, "rosa.weber@example.com", "Rosa Weber", ("FW-0000000001",)),
+            RosterEntry(person_id + 1, "tom.berg@example.com", "Tom Berg", ("FW-0000000002",)),
+        ]
+    )
+    text = "Dear Rosa Weber, about Tom Berg (FW-0000000002)"
+    mentions = roster.mentions_of_others(text, person_id)
+    assert {m.person_id for m in mentions} == {person_id + 1}
+    assert {m.kind for m in mentions} == {IdentifierKind.FULL_NAME, IdentifierKind.APPLICATION_REF}
+    assert roster.mentions_of_others("Dear Rosa Weber", person_id) == []

@@ -10,6 +10,7 @@ own name, not Ann's.
 from __future__ import annotations
 
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -70,14 +71,17 @@ _LENGTH_BITS = 10  # identifiers are at most 401 characters (two 200-character n
 class Roster:
     """An automaton over every identifier of every person on a roster.
 
-    Each identifier's value is one machine integer (owner, kind and length packed together),
-    not a Python object, so a roster costs about a kilobyte a person. The few identifiers that
+    Each identifier's owner, kind and length are packed into one 64-bit integer in an array,
+    not a Python object, so a roster costs under a kilobyte a person. The automaton stores only
+    the position in that array: pyahocorasick keeps 32-bit values, too small for a person id
+    packed with the rest once the database holds some 700,000 people. The few identifiers that
     several people share (two people called Ann Lee) are kept in a dictionary; their value in
     the automaton is minus their length.
     """
 
     def __init__(self, entries: Iterable[RosterEntry]) -> None:
         self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        self._codes = array("q")
         self._shared: dict[str, dict[IdentifierKind, set[int]]] = {}
         self.size = 0
         for entry in entries:
@@ -91,12 +95,13 @@ class Roster:
         code = ((person_id * len(_KINDS) + _KINDS.index(kind)) << _LENGTH_BITS) | len(pattern)
         existing = self._automaton.get(pattern, None)
         if existing is None:
-            self._automaton.add_word(pattern, code)
+            self._automaton.add_word(pattern, len(self._codes))
+            self._codes.append(code)
             return
-        if existing == code:
+        if existing >= 0 and self._codes[existing] == code:
             return
         if existing >= 0:
-            owner, old_kind = self._decode(existing)
+            owner, old_kind = self._decode(self._codes[existing])
             self._shared[pattern] = {old_kind: {owner}}
             self._automaton.add_word(pattern, -len(pattern))
         self._shared[pattern].setdefault(kind, set()).add(person_id)
@@ -111,8 +116,9 @@ class Roster:
     ) -> tuple[int, list[tuple[IdentifierKind, set[int]]]]:
         """Length of the match and who owns it, for a value found in the automaton."""
         if code >= 0:
-            owner, kind = self._decode(code)
-            return code & ((1 << _LENGTH_BITS) - 1), [(kind, {owner})]
+            packed = self._codes[code]
+            owner, kind = self._decode(packed)
+            return packed & ((1 << _LENGTH_BITS) - 1), [(kind, {owner})]
         length = -code
         return length, list(self._shared[text[end - length : end]].items())
 
