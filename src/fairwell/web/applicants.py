@@ -17,7 +17,7 @@ from fairwell.domain.feedback import MAX_RATING, MIN_RATING
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import NotFound
 from fairwell.ports import WordingCheck
-from fairwell.runtime import Runtime, wording_check
+from fairwell.runtime import wording_check
 from fairwell.services import interviews as interview_service
 from fairwell.services.applicant_record import applicant_record, letter_as_sent, record_as_json
 from fairwell.services.interviews import RatingInput, ScorecardRefused, ScorecardSheet
@@ -25,12 +25,14 @@ from fairwell.storage.applicant_store import SqlApplicantRecords
 from fairwell.storage.interviews_store import SqlInterviews
 from fairwell.web.common import (
     Current,
+    actor,
     api_interviewer,
     check_csrf,
     headers,
     interviewer,
     reader,
     render,
+    runtime_of,
     visible_jobs,
 )
 
@@ -55,11 +57,6 @@ def register(app: FastAPI) -> None:
     app.post("/api/interviews/{application_id}/scorecard")(api_scorecard)
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _records(request: Request) -> SqlApplicantRecords:
     records: SqlApplicantRecords = request.app.state.applicant_records
     return records
@@ -74,13 +71,9 @@ def _wording(request: Request) -> WordingCheck:
     """One wording check per app: its linters are built on first use and then kept."""
     state = request.app.state
     if getattr(state, "wording_check", None) is None:
-        state.wording_check = wording_check(_runtime(request).settings)
+        state.wording_check = wording_check(runtime_of(request).settings)
     check: WordingCheck = state.wording_check
     return check
-
-
-def _actor(current: Current) -> str:
-    return f"web:{current[0].username}"
 
 
 def _not_found(error: NotFound) -> HTTPException:
@@ -162,7 +155,7 @@ def _sheet(request: Request, current: Current, application_id: int) -> Scorecard
     try:
         return interview_service.scorecard_sheet(
             _interviews(request),
-            _runtime(request).feedback_store,
+            runtime_of(request).feedback_store,
             _wording(request),
             current[0],
             application_id,
@@ -240,7 +233,7 @@ def scorecard_form(
 def _save(
     request: Request, current: Current, application_id: int, given: list[RatingInput]
 ) -> ScorecardSheet:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         return interview_service.enter_scorecard(
             _interviews(request),
@@ -249,7 +242,7 @@ def _save(
             current[0],
             application_id,
             given,
-            actor=_actor(current),
+            actor=actor(current),
             now=runtime.clock.now(),
         )
     except NotFound as error:

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from fairwell.domain.users import Role, User
+from fairwell.runtime import Runtime
 from fairwell.storage.users_store import SqlJobManagers
 from fairwell.web.security import SESSION_COOKIE, Session, same_token
 
@@ -119,3 +120,14 @@ def interviewer(current: Annotated[Current, Depends(signed_in)]) -> Current:
 def api_interviewer(current: Annotated[Current, Depends(api_caller)]) -> Current:
     """An interviewer's API writes: a bearer token only, like every API write."""
     return interviewer(current)
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The app's runtime: store, composer, clock and settings, shared by every handler."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def actor(current: Current) -> str:
+    """Who did it, as the audit log names web users."""
+    return f"web:{current[0].username}"

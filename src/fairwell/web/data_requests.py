@@ -12,10 +12,9 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fairwell.errors import FairwellError, InvalidInput
-from fairwell.runtime import Runtime
 from fairwell.services import erasure
 from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.web.common import check_csrf, render
+from fairwell.web.common import check_csrf, render, runtime_of
 from fairwell.web.settings import Admin
 
 
@@ -32,16 +31,11 @@ def _privacy(request: Request) -> SqlPrivacyStore:
     return privacy
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def data_requests_page(
     request: Request, current: Admin, message: str | None = None, status: int = 200
 ) -> Response:
     privacy = _privacy(request)
-    now = _runtime(request).clock.now()
+    now = runtime_of(request).clock.now()
     rows = [
         (
             r,
@@ -78,7 +72,7 @@ def add_hold(
         if len(reason.strip()) < 5:
             raise InvalidInput("give the reason for the hold (a few words at least)")
         privacy.add_hold(
-            person_id, reason.strip(), current[0].username, _runtime(request).clock.now()
+            person_id, reason.strip(), current[0].username, runtime_of(request).clock.now()
         )
     except FairwellError as error:
         return data_requests_page(request, current, f"Not recorded: {error}", 400)
@@ -90,7 +84,9 @@ def release_hold(
 ) -> Response:
     check_csrf(current, csrf)
     try:
-        _privacy(request).release_hold(hold_id, current[0].username, _runtime(request).clock.now())
+        _privacy(request).release_hold(
+            hold_id, current[0].username, runtime_of(request).clock.now()
+        )
     except FairwellError as error:
         return data_requests_page(request, current, f"Not released: {error}", 404)
     return RedirectResponse("/data-requests", status_code=303)
@@ -107,7 +103,7 @@ def erase_now(
     try:
         person_id = erasure.person_by_email(privacy, email)
         erasure.erase_person(
-            privacy, person_id, f"web:{current[0].username}", _runtime(request).clock.now()
+            privacy, person_id, f"web:{current[0].username}", runtime_of(request).clock.now()
         )
     except FairwellError as error:
         return data_requests_page(request, current, str(error), 409)

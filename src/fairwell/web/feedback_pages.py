@@ -20,11 +20,10 @@ from fairwell.domain.model import FeedbackState, Job
 from fairwell.domain.reasons import reason_for
 from fairwell.errors import FairwellError
 from fairwell.services import feedback as service
-from fairwell.web.common import Current, check_csrf, reader, render
+from fairwell.web.common import Current, actor, check_csrf, reader, render, runtime_of
 from fairwell.web.reviews import (
     Flag,
     Piece,
-    actor,
     api_reviewer,
     checker,
     finding_json,
@@ -33,7 +32,6 @@ from fairwell.web.reviews import (
     jobs_for,
     marked_lines,
     page,
-    runtime_of,
     status_of,
     visible_job,
 )

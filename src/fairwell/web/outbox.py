@@ -17,7 +17,7 @@ from fairwell.errors import FairwellError
 from fairwell.ports import OutboxRow
 from fairwell.runtime import Runtime
 from fairwell.services import outbox as outbox_service
-from fairwell.web.common import Current, api_staff, check_csrf, render, staff
+from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
 
 LISTED_LETTERS = 500
 
@@ -38,15 +38,6 @@ def register(app: FastAPI) -> None:
     app.post("/api/outbox/resume")(api_resume)
     app.post("/api/outbox/requeue")(api_requeue)
     app.post("/api/batches/{batch_id}/stop")(api_stop)
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _actor(current: Current) -> str:
-    return f"web:{current[0].username}"
 
 
 def _letter_text(runtime: Runtime, outbox_id: int) -> PlainTextResponse:
@@ -73,7 +64,7 @@ def outbox_page(
     state: Annotated[str | None, Query()] = None,
 ) -> Response:
     """Letters by state, with why a letter is held or failed; requeue puts them back."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     chosen = _state(state)
     status = runtime.store.outbox_status()
     rows = runtime.store.outbox_rows(chosen, None, LISTED_LETTERS) if chosen else []
@@ -95,7 +86,7 @@ def outbox_letter(
     request: Request, outbox_id: int, current: Annotated[Current, Depends(staff)]
 ) -> Response:
     """One letter's stored bytes, exactly as they went or will go out."""
-    return _letter_text(_runtime(request), outbox_id)
+    return _letter_text(runtime_of(request), outbox_id)
 
 
 def requeue(
@@ -105,9 +96,9 @@ def requeue(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(current, csrf)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     outbox_service.requeue(
-        runtime.store, ids=[outbox_id], actor=_actor(current), now=runtime.clock.now()
+        runtime.store, ids=[outbox_id], actor=actor(current), now=runtime.clock.now()
     )
     return RedirectResponse("/outbox", status_code=303)
 
@@ -116,9 +107,9 @@ def _steer_outbox(
     request: Request, current: Current, batch_id: int, csrf: str, paused: bool
 ) -> Response:
     check_csrf(current, csrf)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     steer = outbox_service.pause if paused else outbox_service.resume
-    steer(runtime.store, actor=_actor(current), now=runtime.clock.now())
+    steer(runtime.store, actor=actor(current), now=runtime.clock.now())
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 
@@ -143,7 +134,7 @@ def resume(
 def _stop(runtime: Runtime, batch_id: int, current: Current) -> int:
     try:
         return outbox_service.stop(
-            runtime.store, batch_id, actor=_actor(current), now=runtime.clock.now()
+            runtime.store, batch_id, actor=actor(current), now=runtime.clock.now()
         )
     except FairwellError as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
@@ -156,7 +147,7 @@ def stop(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(current, csrf)
-    _stop(_runtime(request), batch_id, current)
+    _stop(runtime_of(request), batch_id, current)
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 
@@ -173,14 +164,14 @@ def requeue_stopped(
 ) -> Response:
     """Undo a stop: the batch's stopped letters go back in the queue (the guard runs again)."""
     check_csrf(current, csrf)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     ids = _stopped_ids(runtime, batch_id)
     if ids:
         outbox_service.requeue(
             runtime.store,
             states=[OutboxState.HELD],
             ids=ids,
-            actor=_actor(current),
+            actor=actor(current),
             now=runtime.clock.now(),
         )
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
@@ -214,7 +205,7 @@ def api_outbox(
     limit: Annotated[int, Query(ge=1, le=LISTED_LETTERS)] = 100,
 ) -> dict[str, object]:
     """Counts per state, and the letters in one state or batch (at most ``limit``)."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     status = runtime.store.outbox_status(batch_id)
     chosen = _state(state)
     rows = runtime.store.outbox_rows(chosen, batch_id, limit) if chosen or batch_id else []
@@ -230,13 +221,13 @@ def api_letter(
     request: Request, outbox_id: int, current: Annotated[Current, Depends(staff)]
 ) -> Response:
     """One letter's stored bytes as text, exactly as it went or will go out."""
-    return _letter_text(_runtime(request), outbox_id)
+    return _letter_text(runtime_of(request), outbox_id)
 
 
 def api_pause(request: Request, current: Annotated[Current, Depends(api_staff)]) -> dict[str, bool]:
     """Stop every worker from starting new letters."""
-    runtime = _runtime(request)
-    outbox_service.pause(runtime.store, actor=_actor(current), now=runtime.clock.now())
+    runtime = runtime_of(request)
+    outbox_service.pause(runtime.store, actor=actor(current), now=runtime.clock.now())
     return {"paused": True}
 
 
@@ -244,8 +235,8 @@ def api_resume(
     request: Request, current: Annotated[Current, Depends(api_staff)]
 ) -> dict[str, bool]:
     """Let workers claim letters again."""
-    runtime = _runtime(request)
-    outbox_service.resume(runtime.store, actor=_actor(current), now=runtime.clock.now())
+    runtime = runtime_of(request)
+    outbox_service.resume(runtime.store, actor=actor(current), now=runtime.clock.now())
     return {"paused": False}
 
 
@@ -257,9 +248,9 @@ def api_requeue(
     """Put these held, quarantined or failed letters back in the queue; the guard runs again."""
     if not ids:
         raise HTTPException(status_code=400, detail="name the letters to requeue")
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     count = outbox_service.requeue(
-        runtime.store, ids=ids, actor=_actor(current), now=runtime.clock.now()
+        runtime.store, ids=ids, actor=actor(current), now=runtime.clock.now()
     )
     return {"requeued": count}
 
@@ -268,4 +259,4 @@ def api_stop(
     request: Request, batch_id: int, current: Annotated[Current, Depends(api_staff)]
 ) -> dict[str, int]:
     """Hold the batch's letters that no worker has taken yet."""
-    return {"batch_id": batch_id, "held": _stop(_runtime(request), batch_id, current)}
+    return {"batch_id": batch_id, "held": _stop(runtime_of(request), batch_id, current)}

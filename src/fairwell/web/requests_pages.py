@@ -19,9 +19,17 @@ from fairwell.domain.requests import RequestState
 from fairwell.errors import FairwellError, NotFound
 from fairwell.ports import RequestRecord
 from fairwell.services import requests as service
-from fairwell.web.common import Current, api_staff, check_csrf, reader, render, staff
-from fairwell.web.reviews import (
+from fairwell.web.common import (
+    Current,
     actor,
+    api_staff,
+    check_csrf,
+    reader,
+    render,
+    runtime_of,
+    staff,
+)
+from fairwell.web.reviews import (
     api_reviewer,
     checker,
     finding_json,
@@ -31,7 +39,6 @@ from fairwell.web.reviews import (
     marked_lines,
     may_see,
     page,
-    runtime_of,
     status_of,
     visible_job,
 )

@@ -19,22 +19,13 @@ from fairwell.domain.model import Job
 from fairwell.domain.users import User
 from fairwell.errors import FairwellError, NotFound
 from fairwell.ports import WordingCheck, WordingFinding
-from fairwell.runtime import Runtime, wording_check
-from fairwell.web.common import READERS, Current, api_caller, visible_jobs
+from fairwell.runtime import wording_check
+from fairwell.web.common import READERS, Current, api_caller, runtime_of, visible_jobs
 
 
 def page(app: FastAPI, path: str, handler: Callable[..., Response]) -> None:
     """A server-rendered page: HTML, and not part of the API's documentation."""
     app.get(path, response_class=HTMLResponse, include_in_schema=False)(handler)
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def actor(current: Current) -> str:
-    return f"web:{current[0].username}"
 
 
 def api_reviewer(current: Annotated[Current, Depends(api_caller)]) -> Current:

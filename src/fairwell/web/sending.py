@@ -22,7 +22,7 @@ from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback, load_library
 from fairwell.services.planning import PlanChanged, make_plan, queue_plan
 from fairwell.services.preview import preview_letter, send_canary
-from fairwell.web.common import Current, api_staff, check_csrf, render, staff
+from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
 
 
 def register(app: FastAPI) -> None:
@@ -40,20 +40,11 @@ def register(app: FastAPI) -> None:
     app.get("/api/batches/{batch_id}")(api_batch)
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _job_title(runtime: Runtime, job_id: int) -> str:
     for summary in runtime.store.jobs():
         if summary.job.id == job_id:
             return summary.job.title
     raise HTTPException(status_code=404, detail="no such job")
-
-
-def _actor(current: Current) -> str:
-    return f"web:{current[0].username}"
 
 
 def reject_form(
@@ -70,12 +61,12 @@ def reject_form(
     """Reject the people ticked, everyone matching the filter, everyone at a stage, or
     everyone but the hired; then show the plan."""
     check_csrf(current, csrf)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     now = runtime.clock.now()
     try:
         selection = _selection(runtime, job_id, who, stage, q, email or [])
-        reject(runtime.store, title, selection, reason, note=None, actor=_actor(current), now=now)
+        reject(runtime.store, title, selection, reason, note=None, actor=actor(current), now=now)
     except (FairwellError, ValueError) as error:
         raise HTTPException(status_code=400, detail=str(error)) from None
     draft_job_feedback(
@@ -84,7 +75,7 @@ def reject_form(
         load_library(runtime.settings.feedback_library),
         wording_check(runtime.settings),
         title,
-        actor=_actor(current),
+        actor=actor(current),
         now=now,
         show_scores=runtime.settings.show_scores,
     )
@@ -129,7 +120,7 @@ def _render_plan(
     notice: str | None = None,
     error: str | None = None,
 ) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     runtime.templates.check(wording_check(runtime.settings))
     plan = make_plan(runtime.store, runtime.composer, title, runtime.clock.now())
@@ -159,7 +150,7 @@ def canary(
 ) -> Response:
     """Send the plan's first letter, rendered for a sample person, to an internal address."""
     check_csrf(current, csrf)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     try:
         send_canary(
@@ -169,7 +160,7 @@ def canary(
             title,
             address,
             runtime.clock.now(),
-            actor=_actor(current),
+            actor=actor(current),
         )
     except FairwellError as error:
         return _render_plan(request, job_id, current, error=f"No sample letter was sent: {error}")
@@ -183,7 +174,7 @@ def preview(
     email: Annotated[str, Query(max_length=320)],
 ) -> Response:
     """One letter exactly as it will go out, as text."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     try:
         shown = preview_letter(runtime.store, runtime.composer, title, email, runtime.clock.now())
@@ -205,7 +196,7 @@ def send(
     """Queue the plan the recruiter saw; above the threshold they must type the count.
     ``now`` skips the send windows for this batch (the batch's audit entry says so)."""
     check_csrf(current, csrf)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     if expected > runtime.settings.confirm_threshold and typed.strip() != str(expected):
         raise HTTPException(status_code=400, detail=f"type {expected} to confirm the send")
@@ -214,7 +205,7 @@ def send(
             runtime.store,
             runtime.composer,
             title,
-            actor=_actor(current),
+            actor=actor(current),
             now=runtime.clock.now(),
             expected=expected,
             send_now=now,
@@ -227,7 +218,7 @@ def send(
 def batch_page(
     request: Request, batch_id: int, current: Annotated[Current, Depends(staff)]
 ) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     status = runtime.store.outbox_status(batch_id, now=runtime.clock.now())
     total = sum(status.counts.values())
     if total == 0:
@@ -260,7 +251,7 @@ def api_plan(
     request: Request, job_id: int, current: Annotated[Current, Depends(api_staff)]
 ) -> dict[str, object]:
     """The send plan, as `fairwell plan --json` prints it."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     return make_plan(runtime.store, runtime.composer, title, runtime.clock.now()).as_json()
 
@@ -273,7 +264,7 @@ def api_reject(
     stage: Annotated[str | None, Body()] = None,
 ) -> dict[str, object]:
     """Reject everyone but the hired, or everyone at ``stage``, with a reason code."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     try:
         selection = Selection(stage=Stage(stage)) if stage else Selection(all_except_hired=True)
@@ -283,7 +274,7 @@ def api_reject(
             selection,
             reason,
             note=None,
-            actor=_actor(current),
+            actor=actor(current),
             now=runtime.clock.now(),
         )
     except (FairwellError, ValueError) as error:
@@ -303,14 +294,14 @@ def api_send(
 ) -> dict[str, object]:
     """Queue the plan's letters; ``expected`` must be the count the plan shows now.
     ``now: true`` skips the send windows for this batch (audited)."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     try:
         batch = queue_plan(
             runtime.store,
             runtime.composer,
             title,
-            actor=_actor(current),
+            actor=actor(current),
             now=runtime.clock.now(),
             expected=expected,
             send_now=now,
@@ -324,7 +315,7 @@ def api_batch(
     request: Request, batch_id: int, current: Annotated[Current, Depends(api_staff)]
 ) -> dict[str, object]:
     """Letters of a batch per state."""
-    status = _runtime(request).store.outbox_status(batch_id)
+    status = runtime_of(request).store.outbox_status(batch_id)
     if not status.counts:
         raise HTTPException(status_code=404, detail="no such batch")
     return {"batch_id": batch_id, "counts": status.counts, "paused": status.paused}

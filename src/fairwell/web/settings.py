@@ -20,10 +20,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.domain.users import Role
 from fairwell.errors import NotFound
-from fairwell.runtime import Runtime, letter_editor
+from fairwell.runtime import letter_editor
 from fairwell.services.delivery_settings import check_connection, delivery_settings
 from fairwell.services.letter_settings import EditRefused, LetterEditor, Problem, TemplateReport
-from fairwell.web.common import Current, check_csrf, headers, render, signed_in
+from fairwell.web.common import Current, actor, check_csrf, headers, render, runtime_of, signed_in
 
 LOCALE_NAMES = {"en": "English", "de": "German"}
 
@@ -56,22 +56,13 @@ def admin(current: Annotated[Current, Depends(signed_in)]) -> Current:
 Admin = Annotated[Current, Depends(admin)]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _editor(request: Request) -> LetterEditor:
     """One editor per app: it keeps the compliance linters it built."""
     state = request.app.state
     if getattr(state, "letter_editor", None) is None:
-        state.letter_editor = letter_editor(_runtime(request))
+        state.letter_editor = letter_editor(runtime_of(request))
     editor: LetterEditor = state.letter_editor
     return editor
-
-
-def _actor(current: Current) -> str:
-    return f"web:{current[0].username}"
 
 
 async def _posted(request: Request) -> dict[str, str]:
@@ -123,17 +114,17 @@ def smtp_page(request: Request, current: Admin) -> Response:
 def smtp_test(request: Request, current: Admin, posted: Posted) -> Response:
     """Connect to the relay as the worker would, without sending; show what happened."""
     _form(current, posted)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     outcome = check_connection(runtime.settings)
     detail: dict[str, object] = {"verdict": outcome.verdict.value, "code": outcome.code}
     runtime.store.audit(
-        _actor(current), "smtp.tested", "settings", None, detail, runtime.clock.now()
+        actor(current), "smtp.tested", "settings", None, detail, runtime.clock.now()
     )
     return _smtp(request, current, outcome=outcome)
 
 
 def _smtp(request: Request, current: Current, outcome: object) -> Response:
-    rows = delivery_settings(_runtime(request).settings, os.environ)
+    rows = delivery_settings(runtime_of(request).settings, os.environ)
     return _page(request, "settings.html", current, section="smtp", rows=rows, outcome=outcome)
 
 
@@ -185,7 +176,7 @@ def reason_submit(request: Request, code: str, current: Admin, posted: Posted) -
         return _reason(request, current, code, texts=texts, problems=problems)
     try:
         with _known():
-            editor.save_wordings(code, texts, _actor(current), _runtime(request).clock.now())
+            editor.save_wordings(code, texts, actor(current), runtime_of(request).clock.now())
     except EditRefused as refused:
         return _reason(request, current, code, texts, list(refused.problems), status=400)
     return RedirectResponse(f"/settings/reasons/{code}?saved=1", status_code=303)
@@ -195,7 +186,9 @@ def reason_reset(request: Request, code: str, current: Admin, posted: Posted) ->
     fields = _form(current, posted)
     locale = fields.get("locale", "")
     with _known():
-        _editor(request).reset_wording(code, locale, _actor(current), _runtime(request).clock.now())
+        _editor(request).reset_wording(
+            code, locale, actor(current), runtime_of(request).clock.now()
+        )
     return RedirectResponse(f"/settings/reasons/{code}?reset=1", status_code=303)
 
 
@@ -260,7 +253,7 @@ def template_submit(request: Request, key: str, current: Admin, posted: Posted) 
         return _template(request, current, key, source=source, report=report)
     try:
         with _known():
-            editor.save_template(key, source, _actor(current), _runtime(request).clock.now())
+            editor.save_template(key, source, actor(current), runtime_of(request).clock.now())
     except EditRefused:
         report = _template_report(editor, key, source)
         return _template(request, current, key, source=source, report=report, status=400)
@@ -270,7 +263,7 @@ def template_submit(request: Request, key: str, current: Admin, posted: Posted) 
 def template_reset(request: Request, key: str, current: Admin, posted: Posted) -> Response:
     _form(current, posted)
     with _known():
-        _editor(request).reset_template(key, _actor(current), _runtime(request).clock.now())
+        _editor(request).reset_template(key, actor(current), runtime_of(request).clock.now())
     return RedirectResponse(f"/settings/templates/{key}?reset=1", status_code=303)
 
 
