@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from fairwell.delivery.sink import MailSink, read_sink
@@ -123,71 +125,55 @@ def test_the_outbox_api_lists_stops_requeues_pauses_and_shows_a_letter(
     assert client.post("/api/outbox/pause", headers=henry).status_code == 403
 
 
-def test_the_batch_page_shows_letters_waiting_for_their_window_and_send_now_skips_it(
-    tmp_path: Path, sink: MailSink
-) -> None:
+FRIDAY_EVENING = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # 18:00 in London
+
+
+@pytest.fixture
+def friday(tmp_path: Path, sink: MailSink) -> Iterator[tuple[Runtime, TestClient]]:
+    """Send windows on, a frozen Friday evening, four Londoners rejected, rita signed in."""
     settings = settings_for(
         f"sqlite:///{tmp_path / 'w.db'}", sink.port, secret_key="k" * 40, send_windows="on"
     )
     init_database(settings)
     runtime = open_runtime(settings)
-    runtime.clock = FixedClock(datetime(2026, 11, 27, 18, 0, tzinfo=UTC))  # Friday, 18:00 London
-    people = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}", country="GB") for i in range(4)]
-    rows = [{**row, "timezone": "Europe/London"} for row in people]
+    runtime.clock = FixedClock(FRIDAY_EVENING)
+    rows = [
+        applicant(f"p{i}@example.com", "Pat", f"Doe{i}", country="GB", timezone="Europe/London")
+        for i in range(4)
+    ]
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, runtime.clock.now())
-    add_user(
-        SqlUserStore(runtime.store.engine),
-        "rita",
-        "x" * 16,
-        Role.RECRUITER,
-        actor="t",
-        now=runtime.clock.now(),
-    )
+    users = SqlUserStore(runtime.store.engine)
+    add_user(users, "rita", "x" * 16, Role.RECRUITER, actor="t", now=runtime.clock.now())
     client = TestClient(create_app(settings, runtime), follow_redirects=False)
     sign_in(client, password="x" * 16)
+    yield runtime, client
+    runtime.close()
+
+
+def test_the_batch_page_shows_letters_waiting_for_their_window(
+    friday: tuple[Runtime, TestClient], sink: MailSink
+) -> None:
+    runtime, client = friday
     plan = client.get("/jobs/1/plan").text
     assert "Send every letter now" in plan
-    token = csrf_of(plan)
-    client.post("/jobs/1/send", data={"expected": "4", "csrf": token})
+    client.post("/jobs/1/send", data={"expected": "4", "csrf": csrf_of(plan)})
     page = client.get("/batches/1").text
     assert "4 letter(s) wait for the candidate's send window" in page
     assert "Mon 30 Nov 2026 09:00" in page and 'http-equiv="refresh"' not in page
     run_batch(make_deliverer(runtime), 1)
     assert read_sink(sink.directory) == [], "nothing goes on a Friday evening"
-    runtime.close()
 
 
 def test_send_now_from_the_plan_page_skips_the_windows_and_is_audited(
-    tmp_path: Path, sink: MailSink
+    friday: tuple[Runtime, TestClient], sink: MailSink
 ) -> None:
-    settings = settings_for(
-        f"sqlite:///{tmp_path / 'n.db'}", sink.port, secret_key="k" * 40, send_windows="on"
-    )
-    init_database(settings)
-    runtime = open_runtime(settings)
-    runtime.clock = FixedClock(datetime(2026, 11, 27, 18, 0, tzinfo=UTC))
-    rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}", country="GB") for i in range(3)]
-    import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, runtime.clock.now())
-    add_user(
-        SqlUserStore(runtime.store.engine),
-        "rita",
-        "x" * 16,
-        Role.RECRUITER,
-        actor="t",
-        now=runtime.clock.now(),
-    )
-    client = TestClient(create_app(settings, runtime), follow_redirects=False)
-    sign_in(client, password="x" * 16)
+    runtime, client = friday
     token = csrf_of(client.get("/jobs/1/plan").text)
-    client.post("/jobs/1/send", data={"expected": "3", "now": "true", "csrf": token})
+    client.post("/jobs/1/send", data={"expected": "4", "now": "true", "csrf": token})
     run_batch(make_deliverer(runtime), 1)
-    assert len(read_sink(sink.directory)) == 3
+    assert len(read_sink(sink.directory)) == 4
     with runtime.store.engine.connect() as conn:
-        details = [
-            row.detail
-            for row in conn.exec_driver_sql(
-                "SELECT detail FROM audit_log WHERE action = 'batch.queued'"
-            )
-        ]
-    assert '"now"' in details[0]
-    runtime.close()
+        (detail,) = conn.exec_driver_sql(
+            "SELECT detail FROM audit_log WHERE action = 'batch.queued'"
+        ).scalars()
+    assert '"now"' in detail
