@@ -39,6 +39,8 @@ class LetterKind(StrEnum):
     FEEDBACK_ANSWER = "feedback_answer"
     # "No decision yet; we will tell you by ...": keeps a notice deadline (services/deadlines.py).
     STATUS = "status"
+    # A fresh portal link, asked for from the portal's expired-link page (web/portal.py).
+    PORTAL_LINK = "portal_link"
 
 
 class DecisionState(StrEnum):

@@ -14,6 +14,7 @@ from datetime import datetime
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.mimeread import read_letter
+from fairwell.domain.model import LetterKind
 from fairwell.domain.privacy import Expectation, inspect
 from fairwell.domain.requests import due_date
 from fairwell.domain.roster import Roster
@@ -34,7 +35,7 @@ from fairwell.services.portal import InvalidPortalToken, PortalLinks
 from fairwell.services.requests import MAX_TEXT
 
 PORTAL_ACTOR = "candidate"
-FRESH_LINK_KIND = "portal_link"  # letters/<locale>/portal_link.txt.j2
+FRESH_LINK_KIND = LetterKind.PORTAL_LINK.value  # letters/<locale>/portal_link.txt.j2
 
 
 def open_link(
