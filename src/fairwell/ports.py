@@ -429,7 +429,9 @@ class Store(Protocol):
         self, owner: str, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedLetter]: ...
 
-    def send_time_facts(self, letters: Sequence[ClaimedLetter]) -> dict[int, SendTimeFacts]: ...
+    def send_time_facts(
+        self, letters: Sequence[ClaimedLetter], now: datetime | None = None
+    ) -> dict[int, SendTimeFacts]: ...
 
     def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None: ...
 
@@ -772,3 +774,11 @@ class PrivacyStore(Protocol):
     def erase(
         self, person_id: int, request_id: int | None, actor: str, now: datetime
     ) -> dict[str, int]: ...
+
+
+class StatusLetterStore(Protocol):
+    """The status letters each application has had (storage/notices.py)."""
+
+    def status_letters(self, application_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
+        """Per application id: how many status letters it has, and whether one still waits."""
+        ...

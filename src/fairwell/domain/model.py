@@ -39,6 +39,8 @@ class LetterKind(StrEnum):
     FEEDBACK_ANSWER = "feedback_answer"
     # "No decision yet; we will tell you by ...": keeps a notice deadline (services/deadlines.py).
     STATUS = "status"
+    # "A role that may fit you has opened": only to people on file with consent (rediscovery).
+    ROLE_OPENED = "role_opened"
 
 
 class DecisionState(StrEnum):

@@ -28,6 +28,7 @@ from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web import (
     applicants,
     data_requests,
+    deadlines_page,
     feedback_pages,
     mail,
     outbox,
@@ -106,6 +107,7 @@ def _routes(app: FastAPI) -> None:
     applicants.register(app)
     portal.register(app)
     data_requests.register(app)
+    deadlines_page.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:
