@@ -33,6 +33,7 @@ from fairwell.web import (
     mail,
     outbox,
     portal,
+    rediscovery,
     requests_pages,
     sending,
 )
@@ -108,6 +109,7 @@ def _routes(app: FastAPI) -> None:
     portal.register(app)
     data_requests.register(app)
     deadlines_page.register(app)
+    rediscovery.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:
