@@ -14,6 +14,7 @@ from fairwell.cli import (  # noqa: F401
     operations,
     privacy,
     records,
+    rediscover,
     requests,
     sending,
     users,

@@ -1,4 +1,7 @@
-"""`fairwell deadlines`: interviewed applicants who must hear from us, and by when."""
+"""`fairwell deadlines`: interviewed applicants who must hear from us, and by when.
+
+`fairwell deadlines notify` queues a status letter for those on the list not decided yet.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fairwell.cli.base import _fail, _print_json, _runtime, app, out, reports_errors
+from fairwell.cli.base import ACTOR, _fail, _print_json, _runtime, app, out, reports_errors
 from fairwell.domain.deadlines import NoticeRule
 from fairwell.storage.notices import SqlNotices
 
 if TYPE_CHECKING:
+    from fairwell.runtime import Runtime
     from fairwell.services.deadlines import DeadlineReport
+    from fairwell.services.status_letters import StatusPlan
+
+deadlines_app = typer.Typer(
+    help="Notice deadlines: who must hear from us, and status letters.",
+    invoke_without_command=True,
+)
+app.add_typer(deadlines_app, name="deadlines")
 
 
 def _as_of(text: str | None) -> datetime:
@@ -29,9 +40,17 @@ def _as_of(text: str | None) -> datetime:
     return parsed.astimezone(UTC)
 
 
-@app.command("deadlines")
+def _rule(runtime: Runtime) -> NoticeRule | None:
+    settings = runtime.settings
+    if not settings.notice_deadline_days:
+        return None
+    return NoticeRule(settings.notice_deadline_days, settings.notice_alert_days)
+
+
+@deadlines_app.callback()
 @reports_errors
 def deadlines_command(
+    context: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="as on this date (ISO 8601), e.g. a future one")
@@ -45,15 +64,12 @@ def deadlines_command(
     Off unless FAIRWELL_NOTICE_DEADLINE_DAYS is set (Ontario: 45). Exits 1 while anyone is
     overdue, so a scheduled job can mail its output.
     """
+    if context.invoked_subcommand is not None:
+        return
     from fairwell.services.deadlines import deadlines
 
     runtime = _runtime()
-    settings = runtime.settings
-    rule = (
-        NoticeRule(settings.notice_deadline_days, settings.notice_alert_days)
-        if settings.notice_deadline_days
-        else None
-    )
+    rule = _rule(runtime)
     report = deadlines(SqlNotices(runtime.store.engine), rule, _as_of(as_of), everyone=everyone)
     if as_json:
         _print_json(report.as_json())
@@ -89,3 +105,55 @@ def _print_table(report: DeadlineReport) -> None:
         )
     out.print(table)
     out.print(", ".join(f"{state} {count}" for state, count in report.counts().items()))
+
+
+@deadlines_app.command("notify")
+@reports_errors
+def deadlines_notify(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="whose deadline counts as on this date")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="queue without asking")] = False,
+    promise_days: Annotated[
+        int, typer.Option("--promise-days", min=1, max=365, help="we will decide within")
+    ] = 30,
+) -> None:
+    """Queue a status letter ("no decision yet; we will tell you by ...") for everyone on the
+    list (alert or overdue) not decided yet. Sent within their send window, never after the
+    deadline; held at send time if a decision was made meanwhile. The worker delivers them."""
+    from fairwell.services.status_letters import plan_status_letters, queue_status_letters
+
+    runtime = _runtime()
+    rule = _rule(runtime)
+    if rule is None:
+        raise _fail("notice deadlines are off (set FAIRWELL_NOTICE_DEADLINE_DAYS, e.g. 45)", 1)
+    notices = SqlNotices(runtime.store.engine)
+    plan = plan_status_letters(runtime.store, notices, notices, rule, _as_of(as_of))
+    _print_plan(plan)
+    count = len(plan.ready)
+    if count == 0:
+        return
+    if not yes and not typer.confirm(f"queue {count} status letters?"):
+        raise _fail("nothing queued", 1)
+    now = runtime.clock.now()
+    done = queue_status_letters(
+        runtime.store,
+        runtime.composer,
+        plan,
+        expected=count,
+        actor=ACTOR,
+        now=now,
+        promise_days=promise_days,
+    )
+    out.print(f"queued {done.queued} status letters ({done.later} wait for their send window)")
+    for application_id, rule_name in done.blocked:
+        out.print(f"blocked by the privacy guard: application {application_id} ({rule_name})")
+    if done.blocked:
+        raise typer.Exit(1)
+
+
+def _print_plan(plan: StatusPlan) -> None:
+    for candidate in plan.skipped:
+        record = candidate.item.record
+        out.print(f"skipped application {record.application_id}: {candidate.skip}")
+    out.print(f"{len(plan.ready)} status letters to queue, {len(plan.skipped)} skipped")

@@ -41,6 +41,8 @@ class LetterKind(StrEnum):
     STATUS = "status"
     # A fresh portal link, asked for from the portal's expired-link page (web/portal.py).
     PORTAL_LINK = "portal_link"
+    # "A role that may fit you has opened": only to people on file with consent (rediscovery).
+    ROLE_OPENED = "role_opened"
 
 
 class DecisionState(StrEnum):

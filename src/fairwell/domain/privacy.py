@@ -36,6 +36,10 @@ class SendTimeFacts:
     suppressed: bool
     decision_active: bool
     already_sent: bool
+    # A status letter ("no decision yet") whose application was decided since it was queued.
+    decided_since: bool = False
+    # A role-opened letter whose person's talent-pool consent was withdrawn or ran out.
+    consent_lapsed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +285,8 @@ class StillEligible:
             (facts.suppressed, "the address is suppressed after a bounce"),
             (not facts.decision_active, "the decision was reinstated or withdrawn"),
             (facts.already_sent, "a letter for this decision was already sent"),
+            (facts.decided_since, "a decision was made since; its own letter will tell them"),
+            (facts.consent_lapsed, "the consent to be kept on file was withdrawn or expired"),
             (facts.current_stage is not expect.planned_stage, "the stage changed after planning"),
         )
         return next((text for broken, text in problems if broken), None)

@@ -117,8 +117,9 @@ class Composer:
         values (the answer to a feedback request). ``send_now`` skips the send windows for
         this letter; ``latest`` is a deadline its schedule must not pass.
         """
-        # A status letter says that no decision has been made; every other letter tells one.
-        assert view.decision is not None or kind is LetterKind.STATUS
+        # A status letter says that no decision has been made, and a role-opened letter is
+        # about another job; every other letter tells a decision.
+        assert view.decision is not None or kind in (LetterKind.STATUS, LetterKind.ROLE_OPENED)
         kind = kind or letter_kind_for(view.application)
         person = view.person
         code = view.decision.reason_code if view.decision else None

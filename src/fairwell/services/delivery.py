@@ -197,7 +197,7 @@ class Deliverer:
         usable = 0.75 * self.policy.lease.total_seconds()
         deadline = self.rate_limit.deadline_after(usable) if self.rate_limit else math.inf
         stats.claimed += len(claimed)
-        facts = self.store.send_time_facts(claimed)
+        facts = self.store.send_time_facts(claimed, now)
         assert self.rosters is not None
         # One roster look-up per job and claim, not per letter: the version check is a query.
         rosters = {job_id: self.rosters.for_job(job_id) for job_id in {c.job_id for c in claimed}}

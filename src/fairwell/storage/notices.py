@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from collections.abc import Sequence
 
-from fairwell.domain.model import LetterKind, OutboxState, Stage
+from sqlalchemy import Engine, case, func, select
+
+from fairwell.domain.model import CLAIMABLE_STATES, LetterKind, OutboxState, Stage
 from fairwell.ports import InterviewedRecord
 from fairwell.storage.tables import applications, jobs, outbox, persons
 
 # Letters that tell an applicant whether a decision was made.
 TELLING_KINDS = (LetterKind.REJECTION, LetterKind.REFERRAL_CLOSED, LetterKind.STATUS)
+# A status letter in one of these states has not gone yet, but will.
+_WAITING = [state.value for state in (*CLAIMABLE_STATES, OutboxState.SENDING)]
 # An offer or a hire tells them; someone who withdrew is owed nothing more.
 SETTLED_STAGES = (Stage.OFFER, Stage.HIRED, Stage.WITHDRAWN)
 
@@ -64,3 +68,22 @@ class SqlNotices:
                 )
                 for row in conn.execute(query)
             ]
+
+    def status_letters(self, application_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
+        """Per application: how many status letters it has had, and whether one still waits."""
+        if not application_ids:
+            return {}
+        waiting = func.sum(case((outbox.c.state.in_(_WAITING), 1), else_=0))
+        query = (
+            select(outbox.c.application_id, func.count(), waiting)
+            .where(
+                outbox.c.kind == LetterKind.STATUS.value,
+                outbox.c.application_id.in_(application_ids),
+            )
+            .group_by(outbox.c.application_id)
+        )
+        with self.engine.connect() as conn:
+            return {
+                app_id: (int(count), bool(pending))
+                for app_id, count, pending in conn.execute(query).tuples()
+            }

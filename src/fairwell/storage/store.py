@@ -15,6 +15,7 @@ from fairwell.domain.model import (
     ApplicantRow,
     DecisionState,
     Job,
+    LetterKind,
     OutboxState,
     Stage,
 )
@@ -43,6 +44,7 @@ from fairwell.storage.tables import (
     applications,
     audit_log,
     batches,
+    consents,
     controls,
     decisions,
     jobs,
@@ -479,35 +481,47 @@ class SqlStore:
             )
         return letters
 
-    def send_time_facts(self, letters: Sequence[ClaimedLetter]) -> dict[int, SendTimeFacts]:
-        """Fresh eligibility facts for each claimed letter, read in one query."""
+    def send_time_facts(
+        self, letters: Sequence[ClaimedLetter], now: datetime | None = None
+    ) -> dict[int, SendTimeFacts]:
+        """Fresh eligibility facts for each claimed letter, read in one query.
+
+        A letter without a decision (a status letter, a role that opened) has no decision to
+        be reinstated; a status letter is stale once its application has an active decision,
+        and a role-opened letter once the person's talent-pool consent has lapsed.
+        """
         ids = [letter.id for letter in letters]
+        # An alias: the outer query joins ``decisions`` itself (the letter's own decision).
+        any_decision = decisions.alias("any_decision")
+        decided = (
+            select(any_decision.c.id)
+            .where(
+                any_decision.c.application_id == outbox.c.application_id,
+                any_decision.c.state == DecisionState.ACTIVE.value,
+            )
+            .exists()
+        )
         query = (
             select(
                 outbox.c.id,
+                outbox.c.kind,
+                outbox.c.decision_id,
                 outbox.c.sent_at,
                 applications.c.stage,
                 persons.c.erased_at,
                 decisions.c.state,
                 suppressions.c.email.label("suppressed"),
+                decided.label("decided"),
+                _consented(now).label("consented"),
             )
             .join(applications, applications.c.id == outbox.c.application_id)
             .join(persons, persons.c.id == applications.c.person_id)
-            .join(decisions, decisions.c.id == outbox.c.decision_id)
+            .outerjoin(decisions, decisions.c.id == outbox.c.decision_id)
             .outerjoin(suppressions, suppressions.c.email == outbox.c.recipient)
             .where(outbox.c.id.in_(ids))
         )
         with self._read() as conn:
-            return {
-                row.id: SendTimeFacts(
-                    current_stage=Stage(row.stage),
-                    erased=row.erased_at is not None,
-                    suppressed=row.suppressed is not None,
-                    decision_active=row.state == DecisionState.ACTIVE.value,
-                    already_sent=row.sent_at is not None,
-                )
-                for row in conn.execute(query)
-            }
+            return {row.id: _facts(row) for row in conn.execute(query)}
 
     def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
         """Write what happened, only for letters this worker still owns."""
@@ -782,3 +796,27 @@ class SqlStore:
     ) -> None:
         with self._write() as conn:
             audit(conn, actor, action, entity, entity_id, detail, now)
+
+
+def _consented(now: datetime | None) -> Any:
+    """Whether the letter's person has a talent-pool consent not withdrawn and not expired."""
+    conditions = [
+        consents.c.person_id == applications.c.person_id,
+        consents.c.withdrawn_at.is_(None),
+    ]
+    if now is not None:
+        conditions.append(consents.c.until > now)
+    return select(consents.c.id).where(*conditions).exists()
+
+
+def _facts(row: Any) -> SendTimeFacts:
+    no_decision = row.decision_id is None
+    return SendTimeFacts(
+        current_stage=Stage(row.stage),
+        erased=row.erased_at is not None,
+        suppressed=row.suppressed is not None,
+        decision_active=no_decision or row.state == DecisionState.ACTIVE.value,
+        already_sent=row.sent_at is not None,
+        decided_since=row.kind == LetterKind.STATUS.value and bool(row.decided),
+        consent_lapsed=row.kind == LetterKind.ROLE_OPENED.value and not row.consented,
+    )

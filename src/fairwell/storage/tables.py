@@ -167,10 +167,12 @@ outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("batch_id", ForeignKey("batches.id"), nullable=False, index=True),
-    Column("decision_id", ForeignKey("decisions.id"), nullable=False, index=True),
+    # None for a status letter: it says that nothing has been decided yet.
+    Column("decision_id", ForeignKey("decisions.id"), index=True),
     # What the letter is for: "decision:<id>" for the letter that tells a decision,
-    # "request:<id>" for an answer to a feedback request. Unique, so the database itself
-    # refuses a second letter for the same decision or the same request.
+    # "request:<id>" for an answer to a feedback request, "status:<application_id>:<n>" for
+    # a status letter, "rediscovery:<job_id>:<person_id>" for a role that may fit. Unique, so
+    # the database itself refuses a second letter for the same thing.
     Column("letter_key", String(64), nullable=False, unique=True),
     Column("application_id", ForeignKey("applications.id"), nullable=False, index=True),
     Column("kind", String(32), nullable=False),

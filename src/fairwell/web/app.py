@@ -28,10 +28,12 @@ from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web import (
     applicants,
     data_requests,
+    deadlines_page,
     feedback_pages,
     mail,
     outbox,
     portal,
+    rediscovery,
     requests_pages,
     sending,
 )
@@ -106,6 +108,8 @@ def _routes(app: FastAPI) -> None:
     applicants.register(app)
     portal.register(app)
     data_requests.register(app)
+    deadlines_page.register(app)
+    rediscovery.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:

@@ -1,0 +1,188 @@
+"""Rediscovery: when a job opens, rank the people on file and, for those a recruiter picks,
+queue a "a role that may fit you has opened" letter through the guarded outbox.
+
+Only people with valid talent-pool consent (not withdrawn, not expired) who were not erased
+are ranked or written to; consent is checked again when the letter is queued and once more
+when it is sent. A ranking never rejects anyone: it is a list for a person to read.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from fairwell.domain.matching import Match, PoolMember, Requirement, Similarity, rank
+from fairwell.domain.model import Job, LetterKind
+from fairwell.domain.roster import Roster
+from fairwell.errors import InvalidInput
+from fairwell.ports import ApplicantView, NewLetter, Store
+from fairwell.services.compose import Composer
+from fairwell.services.status_letters import long_date
+from fairwell.storage.rediscovery_store import OnFile, SqlRediscovery
+
+# Semantic similarity would use a static embedding model that ships inside a wheel (nothing
+# downloaded at run time). It is not built yet: ranking uses competencies and titles only.
+SEMANTIC_PACKAGE = "model2vec"
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    person: OnFile
+    match: Match
+
+
+@dataclass(frozen=True, slots=True)
+class RediscoveryReport:
+    job: Job
+    requirements: list[Requirement]
+    ranked: list[Ranked]
+    semantic: str  # whether semantic similarity was used, and if not, why
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "job": self.job.title,
+            "job_id": self.job.id,
+            "requirements": [{"name": r.name, "bar": r.bar} for r in self.requirements],
+            "semantic": self.semantic,
+            "matches": [_ranked_json(n, r) for n, r in enumerate(self.ranked, start=1)],
+        }
+
+
+def _ranked_json(position: int, ranked: Ranked) -> dict[str, object]:
+    found, person = ranked.match, ranked.person
+    return {
+        "rank": position,
+        "person_id": person.person_id,
+        "email": person.email,
+        "name": person.name,
+        "consent_until": person.consent_until.isoformat(),
+        "score": found.score,
+        "met": list(found.met),
+        "competencies": [
+            {
+                "name": c.name,
+                "bar": c.bar,
+                "rating": c.rating,
+                "ratings": c.ratings,
+                "jobs": list(c.jobs),
+                "met": c.met,
+            }
+            for c in found.competencies
+        ],
+        "titles": list(person.titles),
+        "tied_with": list(found.tied_with),
+        "explanation": found.explanation(),
+    }
+
+
+def semantic_similarity() -> tuple[Similarity | None, str]:
+    """The optional semantic similarity, or None and the reason it is not used."""
+    if importlib.util.find_spec(SEMANTIC_PACKAGE) is None:
+        return None, (
+            "not used: semantic similarity is not built yet; the ranking uses competencies "
+            "and job titles only"
+        )
+    return None, (
+        f"not used: {SEMANTIC_PACKAGE!r} is installed but no model ships inside a wheel here; "
+        "nothing is downloaded at run time"
+    )
+
+
+def rediscover(
+    pool: SqlRediscovery,
+    job: Job,
+    now: datetime,
+    similarity: Similarity | None = None,
+    semantic: str = "not used",
+) -> RediscoveryReport:
+    """Everyone on file with valid consent, best match for ``job`` first, each explained."""
+    requirements = pool.requirements(job.id)
+    people = {p.person_id: p for p in pool.on_file(job.id, now)}
+    members = [PoolMember(p.person_id, p.titles, p.evidence) for p in people.values()]
+    matches = rank(members, job.title, requirements, similarity)
+    ranked = [Ranked(people[m.person_id], m) for m in matches]
+    return RediscoveryReport(job, requirements, ranked, semantic)
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    batch_id: int | None
+    queued: int
+    refused: list[tuple[int, str]]  # (person id, why no letter)
+
+
+def invite(
+    store: Store,
+    pool: SqlRediscovery,
+    composer: Composer,
+    job: Job,
+    person_ids: Sequence[int],
+    *,
+    actor: str,
+    now: datetime,
+) -> Invited:
+    """Queue a role-opened letter for each picked person who still has valid consent."""
+    if not person_ids:
+        raise InvalidInput("pick at least one person to write to")
+    on_file = {p.person_id: p for p in pool.on_file(job.id, now)}
+    already = pool.invited(job.id)
+    letters: list[NewLetter] = []
+    refused: list[tuple[int, str]] = []
+    for person_id in dict.fromkeys(person_ids):
+        why = _refusal(person_id, on_file, already)
+        letter = None if why else _letter(store, composer, job, on_file[person_id], now)
+        if isinstance(letter, str) or why:
+            refused.append((person_id, why or str(letter)))
+        elif letter is not None:
+            letters.append(letter)
+    if not letters:
+        return Invited(None, 0, refused)
+    detail: dict[str, object] = {"kind": LetterKind.ROLE_OPENED.value, "refused": len(refused)}
+    batch_id, count = store.create_batch(
+        job.id, letters, actor, now, None, detail=functools.partial(dict, detail)
+    )
+    return Invited(batch_id, count, refused)
+
+
+def _refusal(person_id: int, on_file: dict[int, OnFile], already: set[int]) -> str | None:
+    if person_id not in on_file:
+        return "not on file with valid consent"
+    if person_id in already:
+        return "already written to about this job"
+    return None
+
+
+def _letter(
+    store: Store, composer: Composer, job: Job, person: OnFile, now: datetime
+) -> NewLetter | str:
+    """The letter, or why the privacy guard refused it (the rule's name, no personal data)."""
+    view = _view(store, person)
+    roster = Roster(store.roster(view.application.job_id))
+    kept_until = long_date(person.consent_until, view.person.locale)
+    letter = composer.compose(
+        view, job, roster, now, kind=LetterKind.ROLE_OPENED, extra={"kept_until": kept_until}
+    )
+    if letter.findings:
+        return f"blocked by the privacy guard ({letter.findings[0].rule})"
+    return NewLetter(
+        decision_id=None,
+        application_id=view.application.id,
+        kind=LetterKind.ROLE_OPENED.value,
+        locale=view.person.locale,
+        sender=composer.sender.address,
+        recipient=view.person.email,
+        message_id=letter.message_id,
+        body=letter.body,
+        planned_stage=view.application.stage,
+        letter_key=f"rediscovery:{job.id}:{person.person_id}",
+        not_before=letter.schedule.at,
+    )
+
+
+def _view(store: Store, person: OnFile) -> ApplicantView:
+    """The consented application as the composer reads it (its job's applicant list)."""
+    views = store.applicants(person.application_job_id)
+    return next(v for v in views if v.application.id == person.application_id)

@@ -1,0 +1,91 @@
+"""Deadlines for recruiters: who must hear from us by when, and a button for status letters.
+
+Thin handlers over services/deadlines.py and services/status_letters.py. The button sends the
+count the recruiter saw; a list that changed since is refused rather than queued.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import Response
+
+from fairwell.domain.deadlines import NoticeRule
+from fairwell.errors import FairwellError
+from fairwell.runtime import Runtime
+from fairwell.services.status_letters import (
+    StatusPlan,
+    plan_status_letters,
+    queue_status_letters,
+)
+from fairwell.storage.notices import SqlNotices
+from fairwell.web.common import Current, check_csrf, render, staff
+
+Staff = Annotated[Current, Depends(staff)]
+
+
+def register(app: FastAPI) -> None:
+    app.get("/deadlines", include_in_schema=False)(deadlines_page)
+    app.post("/deadlines/notify", include_in_schema=False)(notify)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _rule(runtime: Runtime) -> NoticeRule | None:
+    days = runtime.settings.notice_deadline_days
+    return NoticeRule(days, runtime.settings.notice_alert_days) if days else None
+
+
+def _plan(runtime: Runtime, rule: NoticeRule) -> StatusPlan:
+    notices = SqlNotices(runtime.store.engine)
+    return plan_status_letters(runtime.store, notices, notices, rule, runtime.clock.now())
+
+
+def deadlines_page(
+    request: Request, current: Staff, message: str | None = None, status: int = 200
+) -> Response:
+    runtime = _runtime(request)
+    rule = _rule(runtime)
+    plan = _plan(runtime, rule) if rule else None
+    return render(
+        request,
+        "deadlines.html",
+        status,
+        user=current[0],
+        csrf=current[1].csrf,
+        rule=rule,
+        plan=plan,
+        message=message,
+    )
+
+
+def notify(
+    request: Request,
+    current: Staff,
+    expected: Annotated[int, Form(ge=0)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(current, csrf)
+    runtime = _runtime(request)
+    rule = _rule(runtime)
+    if rule is None:
+        return deadlines_page(request, current, "Notice deadlines are off.", 409)
+    try:
+        done = queue_status_letters(
+            runtime.store,
+            runtime.composer,
+            _plan(runtime, rule),
+            expected=expected,
+            actor=f"web:{current[0].username}",
+            now=runtime.clock.now(),
+        )
+    except FairwellError as error:
+        return deadlines_page(request, current, f"Nothing queued: {error}", 409)
+    text = f"Queued {done.queued} status letters; {done.later} wait for their send window."
+    if done.blocked:
+        text += f" {len(done.blocked)} blocked by the privacy guard (see the outbox)."
+    return deadlines_page(request, current, text)
