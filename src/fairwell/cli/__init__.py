@@ -15,6 +15,7 @@ from fairwell.cli import (  # noqa: F401
     privacy,
     records,
     requests,
+    retention,
     sending,
     users,
 )
