@@ -67,8 +67,8 @@ def test_a_candidate_reads_asks_consents_downloads_and_deletes(
 
     page.get_by_role("link", name="Keep me on file").click()
     accessible(page, "consent")
-    page.get_by_role("button", name="Keep me on file until 26 May 2027").click()
-    assert "until 26 May 2027" in page.get_by_role("status").inner_text()
+    page.get_by_role("button", name="Keep me on file until 26 November 2027").click()
+    assert "until 26 November 2027" in page.get_by_role("status").inner_text()
     page.get_by_role("link", name="Back to your page").click()
 
     page.get_by_role("link", name="Download my data").click()

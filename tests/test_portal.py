@@ -259,14 +259,15 @@ def test_the_download_holds_applications_letters_feedback_and_audit_entries(
     assert "Ann Q" not in response.text, "the referrer's name is not Ann's data"
 
 
-def test_consent_states_the_exact_date_six_months_after_delivery(
+def test_consent_states_the_date_the_retention_policy_gives(
     client: TestClient, runtime: Runtime
 ) -> None:
     base = f"/p/{token_of(runtime, ANN)}"
     page = client.get(f"{base}/consent")
-    assert "until 26 May 2027" in page.text, "delivered 26 November 2026, plus 6 months"
+    # Ann is in GB: one consent lasts 365 days from delivery (retention/policies.toml).
+    assert "until 26 November 2027" in page.text, "delivered 26 November 2026, plus 365 days"
     given = client.post(f"{base}/consent", data={"form": form_of(page.text), "choice": "keep"})
-    assert "We keep your application on file until 26 May 2027" in given.text
+    assert "We keep your application on file until 26 November 2027" in given.text
     withdrawn = client.post(
         f"{base}/consent", data={"form": form_of(given.text), "choice": "withdraw"}
     )

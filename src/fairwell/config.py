@@ -108,12 +108,17 @@ class Settings(BaseSettings):
         description="a portal link works this many days after its letter was composed; an "
         "older one leads to a page that sends a fresh link",
     )
-    consent_months: int = Field(
-        default=6,
+    retention_policies: Path | None = Field(
+        default=None,
+        description="a TOML file of retention policies laid over the shipped ones, field by "
+        'field (docs/retention.md); it also sets how long "keep me on file" lasts',
+    )
+    consent_renewal_days: int = Field(
+        default=14,
         ge=1,
-        le=60,
-        description='"keep me on file" lasts this many months after the letter was delivered '
-        "(until the retention policy of issue 6 replaces it)",
+        le=90,
+        description="a talent-pool consent's renewal letter goes this many days before it "
+        "expires (fairwell retention renewals)",
     )
     secure_cookies: bool = Field(
         default=False,

@@ -790,3 +790,30 @@ class StatusLetterStore(Protocol):
     def status_letters(self, application_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
         """Per application id: how many status letters it has, and whether one still waits."""
         ...
+
+
+# --- Retention (issue 6) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRow:
+    """One application the retention run weighs: facts only, no names or addresses."""
+
+    application_id: int
+    person_id: int
+    country: str | None
+    letter_dated: datetime | None  # the Date header of the letter that told the decision
+    delivered_at: datetime | None  # its outbox.sent_at; None while not delivered
+    consent_until: datetime | None  # the person's talent-pool consent in force, if any
+
+
+class RetentionStore(Protocol):
+    """The retention run's reads and the expiry itself (storage/retention_store.py)."""
+
+    def rows(self) -> list[RetentionRow]: ...
+
+    def application_facts(self, application_id: int) -> RetentionRow | None: ...
+
+    def expire(self, person_id: int, anonymise: bool, now: datetime) -> dict[str, int]: ...
+
+    def record_run(self, detail: dict[str, object], now: datetime) -> None: ...

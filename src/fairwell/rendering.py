@@ -67,6 +67,7 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "answer": "A sample answer from the hiring manager.",
     "promised_by": "15 January 2027",
     "kept_until": "26 May 2027",
+    "keep_until": "26 May 2027",
     "portal_link": "https://careers.example.com/p/FW-SAMPLE0000~sample~signature",
 }
 

@@ -24,6 +24,7 @@ from fairwell.services.delivery import (
 )
 from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
+from fairwell.services.retention import load_book
 from fairwell.services.scheduling import Scheduler
 from fairwell.storage.engine import make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
@@ -73,6 +74,7 @@ def open_runtime(settings: Settings) -> Runtime:
             _portal_links(settings),
             overrides,
             Scheduler.from_settings(settings),
+            load_book(settings.retention_policies),
         ),
         SystemClock(),
         letter_settings,

@@ -16,6 +16,7 @@ from fairwell.cli import (  # noqa: F401
     records,
     rediscover,
     requests,
+    retention,
     sending,
     users,
 )

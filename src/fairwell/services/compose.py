@@ -15,6 +15,7 @@ from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind
 from fairwell.domain.privacy import Expectation, Finding, inspect
 from fairwell.domain.reasons import reason_for
+from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
 from fairwell.ports import ApplicantView, ReasonWordings, TemplateSource
@@ -63,6 +64,8 @@ class Composer:
     ``wordings`` gives each reason's sentence; the runtime passes the edited wording
     (services/letter_settings.py), so a save in the settings pages reaches the next letter.
     ``scheduler`` decides when each letter may go; without one, every letter goes at once.
+    ``retention`` gives the date a letter promises to keep the application until; without
+    it the letter states none (``keep_until`` is empty).
     """
 
     def __init__(
@@ -72,12 +75,14 @@ class Composer:
         portal: PortalLinks | None = None,
         wordings: ReasonWordings | None = None,
         scheduler: Scheduler | None = None,
+        retention: PolicyBook | None = None,
     ) -> None:
         self.templates = templates
         self.sender = sender
         self.portal = portal
         self.wordings = wordings or BuiltinWordings()
         self.scheduler = scheduler or Scheduler(None)
+        self.retention = retention
         self._domain = sender.address.rsplit("@", 1)[1]
 
     def context(self, view: ApplicantView, job: Job, reason_code: str | None) -> dict[str, object]:
@@ -98,6 +103,14 @@ class Composer:
             "portal_link": self.portal.link(application.ref) if self.portal else "",
             **_approved_feedback(view),
         }
+
+    def keep_until(self, view: ApplicantView, dated: datetime) -> str:
+        """What the letter promises, from its own Date: delivery can only make it later."""
+        if self.retention is None:
+            return ""
+        person = view.person
+        policy = self.retention.policy_for(person.country)
+        return long_date(promised_until(policy, dated), person.locale)
 
     def compose(
         self,
@@ -123,10 +136,15 @@ class Composer:
         kind = kind or letter_kind_for(view.application)
         person = view.person
         code = view.decision.reason_code if view.decision else None
-        context = {**self.context(view, job, code), **(extra or {})}
         schedule = self.scheduler.schedule(
             person, view.application.last_interview_at, now, send_now=send_now, latest=latest
         )
+        dated = max(now, schedule.at)
+        context = {
+            **self.context(view, job, code),
+            "keep_until": self.keep_until(view, dated),
+            **(extra or {}),
+        }
         rendered = self.templates.render(kind.value, person.locale, context)
         message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
         letter = OutgoingLetter(
@@ -137,7 +155,7 @@ class Composer:
             html=rendered.html,
             locale=person.locale,
             message_id=message_id,
-            date=max(now, schedule.at),
+            date=dated,
         )
         body = to_bytes(letter)
         expectation = Expectation(

@@ -1,8 +1,8 @@
 """'Keep me on file': consent with an exact end date.
 
-The length lives in one place, the ``consent_months`` setting (6 months after the letter was
-delivered by default). Issue 6's retention policy replaces it; until then this is the policy
-both the portal's promise and any later deletion read.
+How long it lasts comes from the retention policy of the candidate's country
+(services/retention.py), the same book the retention run deletes by: counted from the
+letter's delivery, or from now when it has not been delivered yet.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import calendar
 from datetime import datetime
 
+from fairwell.domain.retention import PolicyBook, consent_until
 from fairwell.errors import InvalidInput
-from fairwell.ports import ConsentRecord, PortalApplication, PortalStore
+from fairwell.ports import ConsentRecord, PortalApplication, PortalStore, RetentionRow
 
 TALENT_POOL = "talent-pool"  # the one purpose a candidate can agree to
 
@@ -25,15 +26,16 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def consent_until(application: PortalApplication, months: int, now: datetime) -> datetime:
-    """Counted from the letter's delivery; from now when it has not been delivered yet."""
-    return add_months(application.letter_sent_at or now, months)
+def offered_until(book: PolicyBook, facts: RetentionRow | None, now: datetime) -> datetime:
+    """Until when a consent given now would keep the application on file."""
+    policy = book.policy_for(facts.country if facts else None)
+    start = facts.delivered_at if facts and facts.delivered_at else now
+    return consent_until(policy, start)
 
 
 def keep_on_file(
-    portal: PortalStore, application: PortalApplication, months: int, now: datetime
+    portal: PortalStore, application: PortalApplication, until: datetime, now: datetime
 ) -> ConsentRecord:
-    until = consent_until(application, months, now)
     if until <= now:
         raise InvalidInput("the time we could keep your application on file has passed")
     portal.give_consent(application, TALENT_POOL, until, now)

@@ -12,7 +12,18 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    cast,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 
 from fairwell.errors import NotFound
@@ -212,30 +223,47 @@ class SqlPrivacyStore:
         self, person_id: int, request_id: int | None, actor: str, now: datetime
     ) -> dict[str, int]:
         """Delete or anonymise everything about one person; return the rows per table."""
-        with transaction(self.engine, write=True) as conn:
-            counts = _erase_rows(conn, person_id)
-            counts["persons"] = _anonymise_person(conn, person_id, now)
-            if request_id is not None:
-                self._complete(conn, person_id, "erasure", now)
-            # The requests stay as evidence, without the link to the person.
-            conn.execute(
-                update(privacy_requests)
-                .where(privacy_requests.c.person_id == person_id)
-                .values(person_id=None)
+        return erase_person_in(self.engine, person_id, request_id, actor, now, keep_records=False)
+
+
+def erase_person_in(
+    engine: Engine,
+    person_id: int,
+    request_id: int | None,
+    actor: str,
+    now: datetime,
+    *,
+    keep_records: bool,
+) -> dict[str, int]:
+    """The erasure, shared by a person's request and the retention run (storage/retention_store).
+
+    ``keep_records`` keeps the applications and decisions, stripped of anything personal, for
+    hiring statistics (the retention policy's ``anonymise``); everything else goes either way.
+    """
+    with transaction(engine, write=True) as conn:
+        counts = _erase_rows(conn, person_id, keep_records)
+        counts["persons"] = _anonymise_person(conn, person_id, now)
+        if request_id is not None:
+            SqlPrivacyStore._complete(conn, person_id, "erasure", now)
+        # The requests stay as evidence, without the link to the person.
+        conn.execute(
+            update(privacy_requests)
+            .where(privacy_requests.c.person_id == person_id)
+            .values(person_id=None)
+        )
+        erasure = conn.execute(
+            insert(erasures).values(
+                request_id=request_id,
+                erased_at=now,
+                actor=actor,
+                counts=json.dumps(counts, sort_keys=True),
             )
-            erasure = conn.execute(
-                insert(erasures).values(
-                    request_id=request_id,
-                    erased_at=now,
-                    actor=actor,
-                    counts=json.dumps(counts, sort_keys=True),
-                )
-            ).inserted_primary_key
-            assert erasure is not None
-            audit(conn, actor, "person.erased", "erasure", erasure[0], dict(counts), now)
-        # Without this the SQLite WAL would keep the pages as they were before the erasure.
-        checkpoint_wal(self.engine)
-        return counts
+        ).inserted_primary_key
+        assert erasure is not None
+        audit(conn, actor, "person.erased", "erasure", erasure[0], dict(counts), now)
+    # Without this the SQLite WAL would keep the pages as they were before the erasure.
+    checkpoint_wal(engine)
+    return counts
 
 
 def _ids(conn: Connection, column: Any, condition: Any) -> list[int]:
@@ -387,7 +415,7 @@ def _audit_about(
     )
 
 
-def _erase_rows(conn: Connection, person_id: int) -> dict[str, int]:
+def _erase_rows(conn: Connection, person_id: int, keep_records: bool) -> dict[str, int]:
     """Delete the person's rows, children before parents (foreign keys are enforced)."""
     app_ids = _ids(conn, applications.c.id, applications.c.person_id == person_id)
     decision_ids = _ids(conn, decisions.c.id, decisions.c.application_id.in_(app_ids))
@@ -415,11 +443,44 @@ def _erase_rows(conn: Connection, person_id: int) -> dict[str, int]:
                 interview_assignments.c.application_id.in_(app_ids)
             ),
         ),
-        ("decisions", delete(decisions).where(decisions.c.id.in_(decision_ids))),
-        ("applications", delete(applications).where(applications.c.id.in_(app_ids))),
+        *_records_steps(app_ids, decision_ids, keep_records),
         ("suppressions", delete(suppressions).where(suppressions.c.email.in_(emails))),
     ]
     return {name: conn.execute(statement).rowcount for name, statement in steps}
+
+
+def _records_steps(
+    app_ids: list[int], decision_ids: list[int], keep_records: bool
+) -> list[tuple[str, Any]]:
+    """Delete the applications and decisions, or keep them without anything personal.
+
+    What stays (job, stage, source, applied date, reason code, decision date) is tied only to
+    the anonymous tombstone. The internal note and the referrer's name go; the reference is
+    replaced because old portal links carry it; the interview date goes so the deadlines list
+    does not count an anonymous record as someone still waiting to be told.
+    """
+    if not keep_records:
+        return [
+            ("decisions", delete(decisions).where(decisions.c.id.in_(decision_ids))),
+            ("applications", delete(applications).where(applications.c.id.in_(app_ids))),
+        ]
+    return [
+        (
+            "decisions_anonymised",
+            update(decisions).where(decisions.c.id.in_(decision_ids)).values(note=None),
+        ),
+        (
+            "applications_anonymised",
+            update(applications)
+            .where(applications.c.id.in_(app_ids))
+            .values(
+                ref=literal("anon-") + cast(applications.c.id, String),
+                referred_by=None,
+                referral_aware=None,
+                last_interview_at=None,
+            ),
+        ),
+    ]
 
 
 def _ids_or_emails(conn: Connection, person_id: int) -> list[str]:

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -27,7 +28,7 @@ from fairwell.errors import FairwellError
 from fairwell.ports import PortalApplication
 from fairwell.runtime import Runtime
 from fairwell.services import erasure, portal_actions
-from fairwell.services.consent import consent_until, keep_on_file
+from fairwell.services.consent import keep_on_file, offered_until
 from fairwell.services.export import as_json_value, export_person
 from fairwell.services.portal import (
     ExpiredPortalToken,
@@ -35,8 +36,10 @@ from fairwell.services.portal import (
     PortalForms,
     PortalLinks,
 )
+from fairwell.services.retention import load_book
 from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.portal_store import SqlPortalStore
+from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.web.common import headers
 from fairwell.web.portal_text import TEXT, from_header, language, long_date
 from fairwell.web.security import SigninLimiter
@@ -252,6 +255,13 @@ def ask(
     return _app_page(request, "ask.html", token, app, asked=record)
 
 
+def _offered_until(portal: Portal, app: PortalApplication, now: datetime) -> datetime:
+    """From the retention policy the run deletes by (services/retention.py)."""
+    book = portal.runtime.composer.retention or load_book(portal.settings.retention_policies)
+    facts = SqlRetentionStore(portal.runtime.store.engine).application_facts(app.application_id)
+    return offered_until(book, facts, now)
+
+
 def consent_page(request: Request, token: str, changed: str | None = None) -> Response:
     app = _opened(request, token)
     portal = _state(request)
@@ -262,7 +272,7 @@ def consent_page(request: Request, token: str, changed: str | None = None) -> Re
         token,
         app,
         current=portal.store.consent(app.person_id, now),
-        offered_until=consent_until(app, portal.settings.consent_months, now),
+        offered_until=_offered_until(portal, app, now),
         changed=changed,
     )
 
@@ -277,7 +287,7 @@ def consent(
     if choice == "withdraw":
         portal.store.withdraw_consent(app.person_id, now)
         return consent_page(request, token, changed="consent_withdrawn")
-    keep_on_file(portal.store, app, portal.settings.consent_months, now)
+    keep_on_file(portal.store, app, _offered_until(portal, app, now), now)
     return consent_page(request, token, changed="consent_given")
 
 

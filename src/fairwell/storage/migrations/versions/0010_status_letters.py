@@ -8,8 +8,8 @@ SQLite cannot change a column's nullability in place; the outbox table is rebuil
 bodies kept aside as in 0004 (dropping the old table would cascade to ``outbox_bodies``).
 Downgrading deletes the status letters: the old schema has no place for them.
 
-Revision ID: 0011
-Revises: 0009 (re-chained after 0010 by the integrator)
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-28
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
 
-revision = "0011"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,83 @@
+"""`fairwell retention run|renewals`: the retention policy carried out."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from fairwell.cli.base import _fail, _print_json, _runtime, app, out, reports_errors
+
+if TYPE_CHECKING:
+    from fairwell.services.retention import RetentionReport
+
+retention_app = typer.Typer(
+    help="Retention: delete or anonymise what the policy no longer lets us keep.",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
+
+
+def _as_of(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"--as-of: {text!r} is not an ISO 8601 date (YYYY-MM-DD)", 2) from None
+
+
+@retention_app.command("run")
+@reports_errors
+def run_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print what is due; change nothing")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="as on this date (YYYY-MM-DD); a future one needs --dry-run"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Anonymise or delete every application whose retention has ended; legal holds stay.
+
+    A person goes once all their applications are due. Held ones are listed, not failed.
+    """
+    from fairwell.services.retention import run_retention
+
+    runtime = _runtime()
+    try:
+        report = run_retention(runtime, _as_of(as_of), dry_run)
+    finally:
+        runtime.close()
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _print_table(report)
+
+
+def _print_table(report: RetentionReport) -> None:
+    verb = "due" if report.dry_run else "expired"
+    table = Table(
+        "application",
+        "action",
+        "kept until",
+        "reason",
+        "held",
+        title=f"retention as of {report.as_of:%Y-%m-%d} ({verb})",
+    )
+    for item in report.due:
+        held = report.held.get(item.person_id, "")
+        table.add_row(
+            str(item.application_id),
+            item.action.value,
+            f"{item.keep_until:%Y-%m-%d}",
+            item.reason,
+            held,
+        )
+    out.print(table)
+    out.print(
+        ", ".join(f"{name} {n}" for name, n in sorted(report.counts.items())) or "nothing due"
+    )

@@ -1,0 +1,167 @@
+"""The retention run: find what is due, respect legal holds, expire the rest.
+
+One policy book (the shipped ``retention/policies.toml`` with the organisation's file laid
+over it) answers three questions the same way: what a letter promises, how long "keep me on
+file" lasts, and when the run deletes. A person is expired as a whole, once every one of their
+applications is due: a newer application keeps the older one's person until it is due too.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fairwell.domain.retention import Action, PolicyBook, PolicyError, Verdict, parse_book, verdict
+from fairwell.domain.retention import RetentionFacts as Facts
+from fairwell.errors import ConfigurationError, InvalidInput
+from fairwell.ports import PrivacyStore, RetentionRow, RetentionStore
+from fairwell.services.erasure import blocked_by
+
+if TYPE_CHECKING:
+    from fairwell.runtime import Runtime
+
+
+def load_book(override: Path | None) -> PolicyBook:
+    """The shipped policies and the organisation's override; a bad file is a config error."""
+    shipped = files("fairwell.retention").joinpath("policies.toml").read_text(encoding="utf-8")
+    try:
+        extra = tomllib.loads(override.read_text(encoding="utf-8")) if override else None
+        return parse_book(tomllib.loads(shipped), extra)
+    except (OSError, tomllib.TOMLDecodeError, PolicyError) as error:
+        raise ConfigurationError(f"FAIRWELL_RETENTION_POLICIES: {error}") from None
+
+
+def facts_of(row: RetentionRow) -> Facts:
+    return Facts(row.country, row.letter_dated, row.delivered_at, row.consent_until)
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    application_id: int
+    person_id: int
+    action: Action
+    reason: str
+    keep_until: date
+
+
+@dataclass(slots=True)
+class RetentionReport:
+    as_of: date
+    dry_run: bool
+    due: list[DueItem] = field(default_factory=list)
+    held: dict[int, str] = field(default_factory=dict)  # person id: why (hold number only)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, object]:
+        """The one object ``fairwell retention run --json`` prints (scripts rely on it)."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "due": [
+                {
+                    "application_id": item.application_id,
+                    "action": item.action.value,
+                    "reason": item.reason,
+                    "keep_until": item.keep_until.isoformat(),
+                    "held": item.person_id in self.held,
+                }
+                for item in self.due
+            ],
+            "counts": dict(sorted(self.counts.items())),
+        }
+
+
+def _person_verdict(verdicts: list[Verdict]) -> Verdict | None:
+    """The person's latest keep-until; None while any application's clock has not started."""
+    if any(v.keep_until is None for v in verdicts):
+        return None
+    return max(verdicts, key=lambda v: v.keep_until or date.min)
+
+
+def assess(rows: list[RetentionRow], book: PolicyBook, as_of: date) -> list[DueItem]:
+    """Every application due on ``as_of``, a person's applications together."""
+    by_person: dict[int, list[RetentionRow]] = defaultdict(list)
+    for row in rows:
+        by_person[row.person_id].append(row)
+    due: list[DueItem] = []
+    for person_id, own in by_person.items():
+        governing = _person_verdict([verdict(book, facts_of(row)) for row in own])
+        if governing is None or not governing.due(as_of):
+            continue
+        assert governing.keep_until is not None
+        due += [
+            DueItem(
+                row.application_id,
+                person_id,
+                governing.action,
+                governing.reason,
+                governing.keep_until,
+            )
+            for row in own
+        ]
+    return sorted(due, key=lambda item: item.application_id)
+
+
+def _hold_reason(privacy: PrivacyStore, person_id: int) -> str | None:
+    """Why the person must stay, without the hold's own words (they may name people)."""
+    holds = privacy.holds(person_id)
+    if holds:
+        return f"legal hold #{holds[0].id}"
+    return "access request pending" if blocked_by(privacy, person_id) else None
+
+
+def expire_due(
+    report: RetentionReport, privacy: PrivacyStore, retention: RetentionStore, runtime: Runtime
+) -> None:
+    """Expire every due person not held; count what was done."""
+    actions = {item.person_id: item.action for item in report.due}
+    for person_id, action in actions.items():
+        why = _hold_reason(privacy, person_id)
+        if why is not None:
+            report.held[person_id] = why
+            continue
+        if not report.dry_run:
+            now = runtime.clock.now()
+            rows = retention.expire(person_id, action is Action.ANONYMISE, now)
+            report.counts.update({f"rows_{name}": n for name, n in rows.items() if n})
+    for item in report.due:
+        report.counts[_outcome(item, report)] += 1
+
+
+def _outcome(item: DueItem, report: RetentionReport) -> str:
+    if item.person_id in report.held:
+        return "held"
+    done = {Action.DELETE: "deleted", Action.ANONYMISE: "anonymised"}[item.action]
+    return f"would_be_{done}" if report.dry_run else done
+
+
+def run_retention(runtime: Runtime, as_of: date | None, dry_run: bool) -> RetentionReport:
+    """What is due on ``as_of`` (today by default); expired unless ``dry_run``.
+
+    Callable from a scheduler (Celery beat): it needs only the runtime. Legal holds and open
+    access requests are reported in ``held``, never a failure. The audit entry of a real run
+    holds counts and application ids only.
+    """
+    from fairwell.storage.erasure_store import SqlPrivacyStore
+    from fairwell.storage.retention_store import SqlRetentionStore
+
+    engine = runtime.store.engine
+    privacy, retention = SqlPrivacyStore(engine), SqlRetentionStore(engine)
+    today = runtime.clock.now().date()
+    report = RetentionReport(as_of or today, dry_run)
+    if report.as_of > today and not dry_run:
+        # Expiring on a future date would delete before the promised day.
+        raise InvalidInput("a date after today only with --dry-run: nothing is deleted early")
+    book = load_book(runtime.settings.retention_policies)
+    report.due = assess(retention.rows(), book, report.as_of)
+    report.counts["due"] = len(report.due)
+    expire_due(report, privacy, retention, runtime)
+    if not dry_run:
+        detail: dict[str, object] = {"as_of": report.as_of.isoformat(), **report.counts}
+        detail["applications"] = [item.application_id for item in report.due]
+        retention.record_run(detail, runtime.clock.now())
+    return report

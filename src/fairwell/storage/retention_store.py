@@ -1,0 +1,108 @@
+"""The retention run's reads and writes: RetentionStore.
+
+Reads every application of a person not yet erased, with the facts its retention depends on.
+Expiring reuses the erasure (storage/erasure_store.py): one transaction, evidence in
+``erasures`` and the audit log, the SQLite WAL checkpointed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from fairwell.domain.model import LetterKind, OutboxState
+from fairwell.ports import RetentionRow
+from fairwell.storage.erasure_store import erase_person_in
+from fairwell.storage.portal_store import transaction
+from fairwell.storage.rows import audit
+from fairwell.storage.tables import applications, consents, outbox, outbox_bodies, persons
+
+ACTOR = "retention"
+# The letters whose delivery starts the clock: the ones that tell the decision.
+DECISION_LETTERS = (LetterKind.REJECTION.value, LetterKind.REFERRAL_CLOSED.value)
+HEAD_BYTES = 8192  # the Date header is in the head; the body is not read
+
+
+def _letter_dated(head: bytes | None) -> datetime | None:
+    if not head:
+        return None
+    value = BytesHeaderParser().parsebytes(bytes(head)).get("Date")
+    return parsedate_to_datetime(str(value)) if value else None
+
+
+def _applications() -> Any:
+    return (
+        select(applications.c.id, applications.c.person_id, persons.c.country)
+        .join(persons, persons.c.id == applications.c.person_id)
+        .where(persons.c.erased_at.is_(None))
+    )
+
+
+def _letters() -> Any:
+    """Delivered decision letters, earliest first: the first delivery starts the clock."""
+    return (
+        select(
+            outbox.c.application_id,
+            outbox.c.sent_at,
+            func.substr(outbox_bodies.c.body, 1, HEAD_BYTES).label("head"),
+        )
+        .outerjoin(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
+        .where(outbox.c.kind.in_(DECISION_LETTERS), outbox.c.state == OutboxState.SENT.value)
+        .order_by(outbox.c.sent_at.desc())
+    )
+
+
+def _consents() -> Any:
+    return (
+        select(consents.c.person_id, func.max(consents.c.until).label("until"))
+        .where(consents.c.withdrawn_at.is_(None))
+        .group_by(consents.c.person_id)
+    )
+
+
+class SqlRetentionStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def rows(self) -> list[RetentionRow]:
+        return self._rows(None)
+
+    def application_facts(self, application_id: int) -> RetentionRow | None:
+        found = self._rows(application_id)
+        return found[0] if found else None
+
+    def _rows(self, application_id: int | None) -> list[RetentionRow]:
+        apps, letters = _applications(), _letters()
+        if application_id is not None:
+            apps = apps.where(applications.c.id == application_id)
+            letters = letters.where(outbox.c.application_id == application_id)
+        with transaction(self.engine, write=False) as conn:
+            # Ordered latest first, so the earliest delivery is the one left in the dict.
+            delivered = {row.application_id: row for row in conn.execute(letters)}
+            consent = {row.person_id: row.until for row in conn.execute(_consents())}
+            return [
+                _row(app, delivered.get(app.id), consent.get(app.person_id))
+                for app in conn.execute(apps.order_by(applications.c.id))
+            ]
+
+    def expire(self, person_id: int, anonymise: bool, now: datetime) -> dict[str, int]:
+        return erase_person_in(self.engine, person_id, None, ACTOR, now, keep_records=anonymise)
+
+    def record_run(self, detail: dict[str, object], now: datetime) -> None:
+        with transaction(self.engine, write=True) as conn:
+            audit(conn, ACTOR, "retention.run", "retention", None, detail, now)
+
+
+def _row(app: Any, letter: Any, consent_until: datetime | None) -> RetentionRow:
+    return RetentionRow(
+        application_id=app.id,
+        person_id=app.person_id,
+        country=app.country,
+        letter_dated=_letter_dated(letter.head) if letter is not None else None,
+        delivered_at=letter.sent_at if letter is not None else None,
+        consent_until=consent_until,
+    )
