@@ -52,6 +52,17 @@ def test_every_task_takes_no_arguments(sqlite_url: str) -> None:
         assert app.tasks[name].acks_late and app.tasks[name].reject_on_worker_lost
 
 
+def test_two_apps_in_one_process_each_run_their_own_tasks(tmp_path: Path) -> None:
+    first = make_celery(settings_for(f"sqlite:///{tmp_path / 'a.db'}", 2525))
+    second = make_celery(settings_for(f"sqlite:///{tmp_path / 'b.db'}", 2525))
+    for app, name in ((first, "a.db"), (second, "b.db")):
+        init_database(app.fairwell_context.settings)
+        app.conf.task_always_eager = True
+        app.tasks[DELIVER].apply()
+        assert app.fairwell_context.runtime().settings.database_url.endswith(name)
+        app.fairwell_context.close()
+
+
 def test_messages_on_the_broker_carry_no_personal_data(tmp_path: Path, sqlite_url: str) -> None:
     """Alice's address, name and reference never reach Redis, even while her letter is sent."""
     with private_redis(tmp_path) as redis, MailSink(tmp_path / "mail", port=0) as sink:

@@ -71,7 +71,6 @@ def _configuration(settings: Settings) -> dict[str, object]:
         "task_serializer": "json",
         "accept_content": ["json"],
         "worker_prefetch_multiplier": 1,
-        "worker_hijack_root_logger": True,
         "enable_utc": True,
         "timezone": "UTC",
         "beat_schedule": beat_schedule(settings),
@@ -95,28 +94,44 @@ def _entry(task: str, seconds: float) -> dict[str, object]:
 
 
 def _register(app: Any, context: WorkerContext) -> None:
-    options: dict[str, object] = {"acks_late": True, "reject_on_worker_lost": True}
+    """Register the tasks as module-level functions that find their context on the app.
 
-    def deliver() -> dict[str, int]:
-        return tasks.deliver(context, more=lambda: app.send_task(DELIVER))
-
-    def deadlines() -> dict[str, int]:
-        return tasks.deadlines(context)
-
-    def retention() -> dict[str, str]:
-        return tasks.retention(context)
-
-    def consent_renewals() -> dict[str, str]:
-        return tasks.consent_renewals(context)
-
-    bodies: dict[str, Callable[[], object]] = {
-        DELIVER: deliver,
-        DEADLINES: deadlines,
-        RETENTION: retention,
-        CONSENT_RENEWALS: consent_renewals,
-    }
-    for name, body in bodies.items():
+    Celery keeps one callable per task name for the whole process: a closure per app would
+    make a second app in the same process (the tests build several) run the first app's.
+    """
+    app.fairwell_context = context
+    options: dict[str, object] = {"acks_late": True, "reject_on_worker_lost": True, "bind": True}
+    for name, body in _BODIES.items():
         app.task(name=name, **options)(body)
+
+
+def _context(task: Any) -> WorkerContext:
+    context: WorkerContext = task.app.fairwell_context
+    return context
+
+
+def _deliver(task: Any) -> dict[str, int]:
+    return tasks.deliver(_context(task), more=lambda: task.app.send_task(DELIVER))
+
+
+def _deadlines(task: Any) -> dict[str, int]:
+    return tasks.deadlines(_context(task))
+
+
+def _retention(task: Any) -> dict[str, str]:
+    return tasks.retention(_context(task))
+
+
+def _consent_renewals(task: Any) -> dict[str, str]:
+    return tasks.consent_renewals(_context(task))
+
+
+_BODIES: dict[str, Callable[[Any], object]] = {
+    DELIVER: _deliver,
+    DEADLINES: _deadlines,
+    RETENTION: _retention,
+    CONSENT_RENEWALS: _consent_renewals,
+}
 
 
 def kick_delivery(app: Any) -> None:
