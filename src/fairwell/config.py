@@ -23,7 +23,8 @@ from pydantic_settings import (
 
 from fairwell.errors import ConfigurationError
 
-SECRET_FIELDS = ("smtp_password", "secret_key")
+# The broker URL is here because it may carry the broker's password.
+SECRET_FIELDS = ("smtp_password", "secret_key", "broker_url")
 
 
 class SmtpSecurity(StrEnum):
@@ -48,6 +49,25 @@ class Settings(BaseSettings):
         default="sqlite:///fairwell.db",
         description="SQLAlchemy URL; SQLite file in the working directory by default. "
         "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    db_pool_size: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="PostgreSQL: connections each process keeps open (SQLite ignores the pool "
+        "settings)",
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=100,
+        description="PostgreSQL: extra connections a process may open at a peak, closed after use",
+    )
+    db_pool_recycle_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description="PostgreSQL: a pooled connection older than this is replaced (firewalls and "
+        "poolers drop idle ones); every checkout is also pinged first",
     )
     smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host")
     smtp_port: int = Field(default=2525, ge=1, le=65535, description="SMTP relay port")
@@ -203,6 +223,32 @@ class Settings(BaseSettings):
     )
     notice_alert_days: int = Field(
         default=30, ge=1, le=365, description="`fairwell deadlines` alerts from this day on"
+    )
+
+    broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Celery broker for `fairwell worker --engine celery` and `fairwell beat` "
+        "(or _FILE): redis://host:6379/0 or amqp://user:password@host:5672//",
+    )
+    celery_queue: str = Field(
+        default="fairwell",
+        pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+        description="the broker queue Fairwell's tasks go through (one per installation "
+        "sharing a broker)",
+    )
+    beat_delivery_seconds: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=3600,
+        description="Celery beat kicks delivery this often; also the longest a queued or "
+        "scheduled letter waits for a Celery worker",
+    )
+    beat_housekeeping_minutes: float = Field(
+        default=60.0,
+        ge=1,
+        le=1440,
+        description="Celery beat runs the deadlines check, retention and consent renewals "
+        "this often",
     )
 
     @field_validator("default_timezone")

@@ -26,7 +26,7 @@ from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
 from fairwell.services.retention import load_book
 from fairwell.services.scheduling import Scheduler
-from fairwell.storage.engine import make_engine
+from fairwell.storage.engine import PoolSettings, make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
 from fairwell.storage.rates_store import SqlSendSlots
 from fairwell.storage.settings_store import SqlLetterSettings
@@ -56,8 +56,16 @@ class Runtime:
         self.store.engine.dispose()
 
 
+def pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        recycle_seconds=settings.db_pool_recycle_seconds,
+    )
+
+
 def open_runtime(settings: Settings) -> Runtime:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_settings(settings))
     letter_settings = SqlLetterSettings(engine)
     overrides = CachedOverrides(letter_settings)
     templates = LetterTemplates(settings.template_dir, overrides)

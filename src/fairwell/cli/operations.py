@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from fairwell.cli.base import (
     ACTOR,
+    _fail,
     _print_json,
     _runtime,
     app,
@@ -19,6 +21,7 @@ from fairwell.cli.base import (
     outbox_app,
     reports_errors,
 )
+from fairwell.config import load_settings
 from fairwell.domain.model import OutboxState
 from fairwell.runtime import make_deliverer
 
@@ -150,14 +153,33 @@ def outbox_requeue(
         out.print(f"requeued {count} letter(s)")
 
 
+class Engine(StrEnum):
+    EMBEDDED = "embedded"
+    CELERY = "celery"
+
+
 @app.command()
 @reports_errors
 def worker(
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="embedded: poll the database; celery: a broker")
+    ] = Engine.EMBEDDED,
     once: Annotated[bool, typer.Option("--once", help="deliver what is due, then exit")] = False,
     rate: Annotated[float | None, typer.Option("--rate", min=0.01, help="letters a second")] = None,
     poll: Annotated[float, typer.Option("--poll", min=0.05, help="idle poll seconds")] = 1.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="celery: worker processes (default 1)")
+    ] = 1,
+    loglevel: Annotated[str, typer.Option("--loglevel", help="celery: log level")] = "INFO",
 ) -> None:
-    """Run the embedded delivery worker (polls the database) until Ctrl-C."""
+    """Run a delivery worker until Ctrl-C: the embedded one, or a Celery worker.
+
+    `--engine celery` consumes FAIRWELL_BROKER_URL's queue with `--concurrency` processes and
+    runs delivery, deadlines, retention and consent renewals as `fairwell beat` asks.
+    """
+    if engine is Engine.CELERY:
+        _celery_worker(once, rate, concurrency, loglevel)
+        return
     import signal
     import threading
 
@@ -179,6 +201,34 @@ def worker(
         f"worker stopped: sent {stats.sent}, retried {stats.retried}, "
         f"failed {stats.failed}, held {stats.held}"
     )
+
+
+def _celery_worker(once: bool, rate: float | None, concurrency: int, loglevel: str) -> None:
+    if once or rate is not None:
+        raise _fail("--once and --rate apply to the embedded worker only", 2)
+    # Settings only: the database is opened in each Celery process after it has forked.
+    settings = load_settings()
+    from fairwell.worker.celery_app import run_worker
+
+    run_worker(settings, concurrency, loglevel)
+
+
+@app.command()
+@reports_errors
+def beat(
+    schedule_file: Annotated[
+        Path, typer.Option("--schedule-file", help="where beat keeps its last run times")
+    ] = Path("celerybeat-schedule"),
+    loglevel: Annotated[str, typer.Option("--loglevel", help="log level")] = "INFO",
+) -> None:
+    """Run Celery beat: kicks delivery, the deadlines check, retention and consent renewals.
+
+    Run exactly one per installation (two would only double the kicks, never the letters).
+    """
+    settings = load_settings()
+    from fairwell.worker.celery_app import run_beat
+
+    run_beat(settings, str(schedule_file), loglevel)
 
 
 @app.command()

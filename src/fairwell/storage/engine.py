@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -47,11 +48,28 @@ def _begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """PostgreSQL's connection pool, per process (FAIRWELL_DB_POOL_*).
+
+    Every worker process has its own pool, so the server sees up to
+    ``processes x (size + max_overflow)`` connections: size PostgreSQL's max_connections (or a
+    PgBouncer in front of it) for that. ``pre_ping`` tests each connection as it is checked
+    out, so a server restart or a dropped idle connection costs a reconnect, not a failed
+    claim; ``recycle`` replaces connections before a firewall or pooler silently drops them.
+    """
+
+    size: int = 5
+    max_overflow: int = 10
+    recycle_seconds: float = 1800.0
+
+
+def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """Create the engine for a database URL, or raise ConfigurationError.
 
     ``hide_parameters``: SQLAlchemy's errors and logs would otherwise quote statement values,
-    which here are names, addresses, letter bodies and password hashes.
+    which here are names, addresses, letter bodies and password hashes. ``pool`` applies to
+    PostgreSQL only: SQLite's file connections are cheap and local.
     """
     try:
         parsed = make_url(url)
@@ -65,7 +83,15 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+        pool = pool or PoolSettings()
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_recycle=int(pool.recycle_seconds),
+            hide_parameters=True,
+        )
     raise ConfigurationError(
         f"FAIRWELL_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; "
         "use sqlite or postgresql"

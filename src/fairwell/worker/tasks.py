@@ -1,0 +1,187 @@
+"""What Celery tasks do, as plain typed functions over a per-process context.
+
+Tasks carry no arguments at all: no batch, no letter, no address. Each task reads what it
+needs from the database, so a message on the broker holds a task name and an id, never
+personal data, and a broker that loses, repeats or reorders messages cannot make a letter go
+twice: the database lease decides who sends what (see :meth:`SqlStore.claim`).
+
+Registration on the Celery app lives in :mod:`fairwell.worker.celery_app`; these functions
+know nothing of Celery, so they are tested without a broker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from fairwell.config import Settings
+from fairwell.domain.deadlines import NoticeRule
+from fairwell.runtime import Runtime, make_deliverer, open_runtime
+from fairwell.services.delivery import Deliverer, RunStats
+from fairwell.storage.notices import SqlNotices
+
+log = logging.getLogger(__name__)
+
+# A deliver task gives its worker slot back after this long, so a warm shutdown (SIGTERM)
+# waits at most this plus one claim's letters, and other tasks get their turn.
+DELIVER_BUDGET_SECONDS = 30.0
+
+# Written by another part of issue 6/7; until it exists the hooks below log why they skip.
+RETENTION_MODULE = "fairwell.services.retention"
+# The functions the hooks call in that module, each ``(runtime, now) -> object``.
+RETENTION_HOOK = "run_retention"
+CONSENT_RENEWAL_HOOK = "send_consent_renewals"
+
+
+class TaskRuntime(Protocol):
+    """What the tasks need from their worker process."""
+
+    settings: Settings
+
+    def runtime(self) -> Runtime: ...
+
+    def deliverer(self) -> Deliverer: ...
+
+
+@dataclass
+class WorkerContext:
+    """One worker process's database engine and deliverer, built on first use.
+
+    Built lazily and per process id: Celery's prefork pool forks its children from the
+    parent, and a database connection or an SMTP socket must never be shared across a fork.
+    """
+
+    settings: Settings
+    _pid: int | None = field(default=None, init=False)
+    _runtime: Runtime | None = field(default=None, init=False)
+    _deliverer: Deliverer | None = field(default=None, init=False)
+
+    def runtime(self) -> Runtime:
+        if self._runtime is None or self._pid != os.getpid():
+            # After a fork the inherited pool is dropped without closing the parent's sockets.
+            if self._runtime is not None:
+                self._runtime.store.engine.dispose(close=False)
+            self._runtime, self._deliverer = open_runtime(self.settings), None
+            self._pid = os.getpid()
+        return self._runtime
+
+    def deliverer(self) -> Deliverer:
+        runtime = self.runtime()
+        if self._deliverer is None:
+            self._deliverer = make_deliverer(runtime)
+        return self._deliverer
+
+    def close(self) -> None:
+        if self._runtime is not None and self._pid == os.getpid():
+            self._runtime.close()
+        self._runtime = self._deliverer = None
+
+
+def deliver(
+    context: TaskRuntime,
+    more: Callable[[], None] | None = None,
+    *,
+    budget_seconds: float = DELIVER_BUDGET_SECONDS,
+) -> dict[str, int]:
+    """Claim and deliver letters until none is due or the budget is spent; return counts.
+
+    The same :meth:`Deliverer.run_once` as the embedded worker. When the first claim comes
+    back full, there is more than one claim's work waiting, so ``more`` asks the broker for
+    one more deliver task: another worker process joins in, and it may ask for another in
+    turn. A task that finds nothing to claim ends at once, so a surplus costs one query.
+    """
+    deliverer = context.deliverer()
+    claim_batch = deliverer.policy.claim_batch
+    total = RunStats()
+    started = time.monotonic()
+    asked = False
+    try:
+        while True:
+            before = total.claimed
+            deliverer.run_once(total)
+            claimed = total.claimed - before
+            if claimed >= claim_batch and not asked and more is not None:
+                more()
+                asked = True
+            if claimed == 0 or time.monotonic() - started >= budget_seconds:
+                break
+    finally:
+        # A new SMTP connection per task: an idle one may be dropped by the relay between
+        # tasks, and a letter must not pay for that with a retry.
+        deliverer.transport.close()
+    return _counts(total)
+
+
+def _counts(stats: RunStats) -> dict[str, int]:
+    return {
+        "claimed": stats.claimed,
+        "sent": stats.sent,
+        "retried": stats.retried,
+        "failed": stats.failed,
+        "held": stats.held,
+        "quarantined": stats.quarantined,
+        "released": stats.released,
+        "possible_duplicates": stats.possible_duplicates,
+    }
+
+
+def deadlines(context: TaskRuntime) -> dict[str, int]:
+    """Count the interviewed applicants due or overdue a notice, and log the counts only.
+
+    Names and addresses stay in the database; `fairwell deadlines` shows them to a person.
+    """
+    from fairwell.services.deadlines import deadlines as report_deadlines
+
+    settings = context.settings
+    if not settings.notice_deadline_days:
+        log.info("deadlines skipped: FAIRWELL_NOTICE_DEADLINE_DAYS is not set")
+        return {}
+    runtime = context.runtime()
+    rule = NoticeRule(settings.notice_deadline_days, settings.notice_alert_days)
+    report = report_deadlines(SqlNotices(runtime.store.engine), rule, runtime.clock.now())
+    counts = report.counts()
+    log.info("deadlines: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return counts
+
+
+def retention(context: TaskRuntime) -> dict[str, str]:
+    """Apply the retention policy (hook into :data:`RETENTION_MODULE`)."""
+    return _run_hook(context, RETENTION_HOOK)
+
+
+def consent_renewals(context: TaskRuntime) -> dict[str, str]:
+    """Ask for consent renewals that are due (hook into :data:`RETENTION_MODULE`)."""
+    return _run_hook(context, CONSENT_RENEWAL_HOOK)
+
+
+def _run_hook(context: TaskRuntime, name: str) -> dict[str, str]:
+    hook, reason = _find_hook(name)
+    if hook is None:
+        log.info("%s skipped: %s", name, reason)
+        return {"skipped": reason}
+    runtime = context.runtime()
+    # The hook's result may describe people; it is not logged nor returned to the broker.
+    hook(runtime, runtime.clock.now())
+    log.info("%s done", name)
+    return {"done": name}
+
+
+def _find_hook(name: str) -> tuple[Callable[[Runtime, datetime], object] | None, str]:
+    try:
+        module = importlib.import_module(RETENTION_MODULE)
+    except ModuleNotFoundError as error:
+        # Only the module's own absence is a reason to skip; a missing dependency inside it
+        # is a broken deployment and raises.
+        if error.name != RETENTION_MODULE:
+            raise
+        return None, f"{RETENTION_MODULE} is not installed"
+    hook = getattr(module, name, None)
+    if not callable(hook):
+        return None, f"{RETENTION_MODULE} has no {name}()"
+    return hook, ""

@@ -1,0 +1,189 @@
+"""The Celery tasks: ids only on the broker, the lease decides, periodic hooks say why they skip."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import logging
+import sys
+import types
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fairwell.cli import app as cli
+from fairwell.config import Settings
+from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.runtime import Runtime, init_database, open_runtime
+from fairwell.services.planning import queue_plan
+from fairwell.storage.engine import PoolSettings, make_engine
+from fairwell.worker import tasks
+from fairwell.worker.celery_app import (
+    DELIVER,
+    TASK_NAMES,
+    beat_schedule,
+    kick_delivery,
+    make_celery,
+)
+from fairwell.worker.tasks import WorkerContext
+from tests.celery_support import private_redis
+from tests.conftest import settings_for
+from tests.helpers import import_and_reject_all, people
+
+
+def queued(settings: Settings, tmp_path: Path, count: int) -> Runtime:
+    init_database(settings)
+    runtime = open_runtime(settings)
+    now = runtime.clock.now()
+    import_and_reject_all(runtime.store, tmp_path / "a.csv", people(count), now)
+    queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now)
+    return runtime
+
+
+def test_every_task_takes_no_arguments(sqlite_url: str) -> None:
+    app = make_celery(settings_for(sqlite_url, 2525))
+    assert sorted(name for name in app.tasks if name.startswith("fairwell.")) == sorted(TASK_NAMES)
+    for name in TASK_NAMES:
+        assert inspect.signature(app.tasks[name].run).parameters == {}, name
+        assert app.tasks[name].acks_late and app.tasks[name].reject_on_worker_lost
+
+
+def test_two_apps_in_one_process_each_run_their_own_tasks(tmp_path: Path) -> None:
+    first = make_celery(settings_for(f"sqlite:///{tmp_path / 'a.db'}", 2525))
+    second = make_celery(settings_for(f"sqlite:///{tmp_path / 'b.db'}", 2525))
+    for app, name in ((first, "a.db"), (second, "b.db")):
+        init_database(app.fairwell_context.settings)
+        app.conf.task_always_eager = True
+        app.tasks[DELIVER].apply()
+        assert app.fairwell_context.runtime().settings.database_url.endswith(name)
+        app.fairwell_context.close()
+
+
+def test_messages_on_the_broker_carry_no_personal_data(tmp_path: Path, sqlite_url: str) -> None:
+    """Alice's address, name and reference never reach Redis, even while her letter is sent."""
+    with private_redis(tmp_path) as redis, MailSink(tmp_path / "mail", port=0) as sink:
+        queue = f"fairwell-test-{uuid.uuid4().hex[:8]}"
+        settings = settings_for(
+            sqlite_url, sink.port, broker_url=redis.url, celery_queue=queue, claim_batch=1
+        )
+        runtime = queued(settings, tmp_path, 3)
+        app = make_celery(settings)
+        kick_delivery(app)
+        for name in TASK_NAMES:
+            app.send_task(name)
+        # A full claim asks the broker for another worker: that message is inspected too.
+        counts = tasks.deliver(WorkerContext(settings), more=lambda: kick_delivery(app))
+        assert counts["sent"] == 3
+
+        import redis as redis_client
+
+        raw = redis_client.Redis.from_url(redis.url).lrange(queue, 0, -1)
+        assert len(raw) == len(TASK_NAMES) + 2
+        personal = [b"@example.com", b"Pat", b"Doe", b"FW-"]
+        refs = [row.application_id for row in runtime.store.outbox_rows(None, None, 10)]
+        for message in raw:
+            envelope = json.loads(message)
+            args, kwargs, _ = json.loads(base64.b64decode(envelope["body"]))
+            assert (args, kwargs) == ([], {})
+            assert envelope["headers"]["task"] in TASK_NAMES
+            decoded = message + base64.b64decode(envelope["body"])
+            assert not [word for word in personal if word in decoded]
+            assert not [ref for ref in refs if f'"{ref}"'.encode() in decoded]
+        runtime.close()
+
+
+def test_a_deliver_task_run_twice_sends_each_letter_once(tmp_path: Path, sqlite_url: str) -> None:
+    """A broker may deliver a task twice; the lease, not the broker, decides who sends."""
+    with MailSink(tmp_path / "mail", port=0) as sink:
+        settings = settings_for(sqlite_url, sink.port)
+        runtime = queued(settings, tmp_path, 5)
+        context = WorkerContext(settings)
+        first, second = tasks.deliver(context), tasks.deliver(context)
+        assert (first["sent"], second["claimed"]) == (5, 0)
+        assert sorted(m.rcpt_tos[0] for m in read_sink(sink.directory)) == sorted(
+            f"p{i}@example.com" for i in range(5)
+        )
+        context.close()
+        runtime.close()
+
+
+def test_a_full_claim_asks_for_one_more_worker(tmp_path: Path, sqlite_url: str) -> None:
+    with MailSink(tmp_path / "mail", port=0) as sink:
+        settings = settings_for(sqlite_url, sink.port, claim_batch=2)
+        runtime = queued(settings, tmp_path, 5)
+        asked: list[int] = []
+        counts = tasks.deliver(WorkerContext(settings), more=lambda: asked.append(1))
+        assert (counts["sent"], len(asked)) == (5, 1)
+        assert tasks.deliver(WorkerContext(settings), more=lambda: asked.append(1))["sent"] == 0
+        assert len(asked) == 1
+        runtime.close()
+
+
+def test_retention_is_skipped_with_a_reason_while_its_module_is_absent(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, tasks.RETENTION_MODULE, None)
+    context = WorkerContext(settings_for(sqlite_url, 2525))
+    with caplog.at_level(logging.INFO, logger="fairwell.worker.tasks"):
+        assert tasks.retention(context) == {"skipped": f"{tasks.RETENTION_MODULE} is not installed"}
+        assert "skipped" in tasks.consent_renewals(context)
+    assert "run_retention skipped: fairwell.services.retention is not installed" in caplog.text
+
+
+def test_retention_and_consent_renewals_call_the_module_when_it_is_there(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, datetime]] = []
+    module = types.ModuleType(tasks.RETENTION_MODULE)
+    module.run_retention = lambda runtime, now: calls.append(("retention", now))  # type: ignore[attr-defined]
+    module.send_consent_renewals = lambda runtime, now: calls.append(("renewals", now))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, tasks.RETENTION_MODULE, module)
+    settings = settings_for(sqlite_url, 2525)
+    init_database(settings)
+    context = WorkerContext(settings)
+    assert tasks.retention(context) == {"done": "run_retention"}
+    assert tasks.consent_renewals(context) == {"done": "send_consent_renewals"}
+    assert [name for name, _ in calls] == ["retention", "renewals"]
+    context.close()
+
+
+def test_the_deadlines_task_logs_counts_and_no_one_by_name(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    off = WorkerContext(settings_for(sqlite_url, 2525))
+    assert tasks.deadlines(off) == {}
+    settings = settings_for(sqlite_url, 2525, notice_deadline_days=45)
+    runtime = queued(settings, tmp_path, 2)
+    context = WorkerContext(settings)
+    with caplog.at_level(logging.INFO, logger="fairwell.worker.tasks"):
+        counts = tasks.deadlines(context)
+    assert set(counts) >= {"overdue"}
+    assert "deadlines:" in caplog.text
+    assert "example.com" not in caplog.text and "Doe" not in caplog.text
+    context.close()
+    runtime.close()
+
+
+def test_beat_kicks_delivery_often_and_housekeeping_hourly(sqlite_url: str) -> None:
+    schedule = beat_schedule(settings_for(sqlite_url, 2525, beat_delivery_seconds=2))
+    assert schedule["deliver"] == {"task": DELIVER, "schedule": 2.0, "options": {"expires": 2.0}}
+    assert {entry["task"] for entry in schedule.values()} == set(TASK_NAMES)
+    assert schedule["retention"]["schedule"] == 3600.0
+
+
+def test_the_celery_worker_refuses_embedded_only_options() -> None:
+    result = CliRunner().invoke(cli, ["worker", "--engine", "celery", "--once"])
+    assert result.exit_code == 2
+    assert "embedded worker only" in result.output
+    assert CliRunner().invoke(cli, ["worker", "--engine", "carrier-pigeon"]).exit_code == 2
+
+
+def test_postgresql_connections_are_pooled_and_pinged(postgres_url: str) -> None:
+    engine = make_engine(postgres_url, PoolSettings(size=3, max_overflow=2, recycle_seconds=60))
+    pool = engine.pool
+    assert (pool.size(), pool._max_overflow, pool._recycle, pool._pre_ping) == (3, 2, 60, True)  # type: ignore[attr-defined]
+    engine.dispose()
