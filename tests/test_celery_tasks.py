@@ -6,10 +6,7 @@ import base64
 import inspect
 import json
 import logging
-import sys
-import types
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -123,31 +120,20 @@ def test_a_full_claim_asks_for_one_more_worker(tmp_path: Path, sqlite_url: str) 
         runtime.close()
 
 
-def test_retention_is_skipped_with_a_reason_while_its_module_is_absent(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_the_retention_task_runs_the_retention_and_renewals_say_why_they_skip(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setitem(sys.modules, tasks.RETENTION_MODULE, None)
-    context = WorkerContext(settings_for(sqlite_url, 2525))
-    with caplog.at_level(logging.INFO, logger="fairwell.worker.tasks"):
-        assert tasks.retention(context) == {"skipped": f"{tasks.RETENTION_MODULE} is not installed"}
-        assert "skipped" in tasks.consent_renewals(context)
-    assert "run_retention skipped: fairwell.services.retention is not installed" in caplog.text
-
-
-def test_retention_and_consent_renewals_call_the_module_when_it_is_there(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[tuple[str, datetime]] = []
-    module = types.ModuleType(tasks.RETENTION_MODULE)
-    module.run_retention = lambda runtime, now: calls.append(("retention", now))  # type: ignore[attr-defined]
-    module.send_consent_renewals = lambda runtime, now: calls.append(("renewals", now))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, tasks.RETENTION_MODULE, module)
     settings = settings_for(sqlite_url, 2525)
     init_database(settings)
     context = WorkerContext(settings)
-    assert tasks.retention(context) == {"done": "run_retention"}
-    assert tasks.consent_renewals(context) == {"done": "send_consent_renewals"}
-    assert [name for name, _ in calls] == ["retention", "renewals"]
+    with caplog.at_level(logging.INFO, logger="fairwell.worker.tasks"):
+        done = tasks.retention(context)
+        assert tasks.consent_renewals(context) == {"skipped": tasks.RENEWALS_NOT_BUILT}
+    assert done["done"] == "retention"
+    assert "consent renewals skipped: consent renewal letters are not built yet" in caplog.text
+    with context.runtime().store.engine.connect() as conn:
+        actions = list(conn.exec_driver_sql("SELECT action FROM audit_log").scalars())
+    assert "retention.run" in actions, "a real run, audited"
     context.close()
 
 

@@ -118,7 +118,7 @@ def _deadlines(task: Any) -> dict[str, int]:
     return tasks.deadlines(_context(task))
 
 
-def _retention(task: Any) -> dict[str, str]:
+def _retention(task: Any) -> dict[str, object]:
     return tasks.retention(_context(task))
 
 

@@ -11,13 +11,11 @@ know nothing of Celery, so they are tested without a broker.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from fairwell.config import Settings
@@ -32,11 +30,8 @@ log = logging.getLogger(__name__)
 # waits at most this plus one claim's letters, and other tasks get their turn.
 DELIVER_BUDGET_SECONDS = 30.0
 
-# Written by another part of issue 6/7; until it exists the hooks below log why they skip.
-RETENTION_MODULE = "fairwell.services.retention"
-# The functions the hooks call in that module, each ``(runtime, now) -> object``.
-RETENTION_HOOK = "run_retention"
-CONSENT_RENEWAL_HOOK = "send_consent_renewals"
+# Consent renewal letters are not built yet (issue 6); the periodic task says so each time.
+RENEWALS_NOT_BUILT = "consent renewal letters are not built yet"
 
 
 class TaskRuntime(Protocol):
@@ -150,38 +145,18 @@ def deadlines(context: TaskRuntime) -> dict[str, int]:
     return counts
 
 
-def retention(context: TaskRuntime) -> dict[str, str]:
-    """Apply the retention policy (hook into :data:`RETENTION_MODULE`)."""
-    return _run_hook(context, RETENTION_HOOK)
+def retention(context: TaskRuntime) -> dict[str, object]:
+    """Expire what the retention policy says is due today (services/retention.py)."""
+    from fairwell.services.retention import run_retention
+
+    report = run_retention(context.runtime(), None, dry_run=False)
+    # Counts only: the report's items name applications, which stay out of the broker and logs.
+    counts = dict(report.counts)
+    log.info("retention done: %s", counts)
+    return {"done": "retention", "counts": counts}
 
 
 def consent_renewals(context: TaskRuntime) -> dict[str, str]:
-    """Ask for consent renewals that are due (hook into :data:`RETENTION_MODULE`)."""
-    return _run_hook(context, CONSENT_RENEWAL_HOOK)
-
-
-def _run_hook(context: TaskRuntime, name: str) -> dict[str, str]:
-    hook, reason = _find_hook(name)
-    if hook is None:
-        log.info("%s skipped: %s", name, reason)
-        return {"skipped": reason}
-    runtime = context.runtime()
-    # The hook's result may describe people; it is not logged nor returned to the broker.
-    hook(runtime, runtime.clock.now())
-    log.info("%s done", name)
-    return {"done": name}
-
-
-def _find_hook(name: str) -> tuple[Callable[[Runtime, datetime], object] | None, str]:
-    try:
-        module = importlib.import_module(RETENTION_MODULE)
-    except ModuleNotFoundError as error:
-        # Only the module's own absence is a reason to skip; a missing dependency inside it
-        # is a broken deployment and raises.
-        if error.name != RETENTION_MODULE:
-            raise
-        return None, f"{RETENTION_MODULE} is not installed"
-    hook = getattr(module, name, None)
-    if not callable(hook):
-        return None, f"{RETENTION_MODULE} has no {name}()"
-    return hook, ""
+    """Ask for consent renewals that are due: not built yet, and the task says so."""
+    log.info("consent renewals skipped: %s", RENEWALS_NOT_BUILT)
+    return {"skipped": RENEWALS_NOT_BUILT}
