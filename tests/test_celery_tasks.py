@@ -120,7 +120,7 @@ def test_a_full_claim_asks_for_one_more_worker(tmp_path: Path, sqlite_url: str) 
         runtime.close()
 
 
-def test_the_retention_task_runs_the_retention_and_renewals_say_why_they_skip(
+def test_the_retention_and_renewal_tasks_run_and_return_counts_only(
     sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings_for(sqlite_url, 2525)
@@ -128,9 +128,10 @@ def test_the_retention_task_runs_the_retention_and_renewals_say_why_they_skip(
     context = WorkerContext(settings)
     with caplog.at_level(logging.INFO, logger="fairwell.worker.tasks"):
         done = tasks.retention(context)
-        assert tasks.consent_renewals(context) == {"skipped": tasks.RENEWALS_NOT_BUILT}
+        renewals = tasks.consent_renewals(context)
     assert done["done"] == "retention"
-    assert "consent renewals skipped: consent renewal letters are not built yet" in caplog.text
+    assert renewals == {"due": 0, "queued": 0, "refused": 0}, "counts only, no one named"
+    assert "consent renewals: due 0, queued 0, refused 0" in caplog.text
     with context.runtime().store.engine.connect() as conn:
         actions = list(conn.exec_driver_sql("SELECT action FROM audit_log").scalars())
     assert "retention.run" in actions, "a real run, audited"

@@ -11,6 +11,7 @@ from rich.table import Table
 from fairwell.cli.base import _fail, _print_json, _runtime, app, out, reports_errors
 
 if TYPE_CHECKING:
+    from fairwell.services.consent_renewal import RenewalReport
     from fairwell.services.retention import RetentionReport
 
 retention_app = typer.Typer(
@@ -81,3 +82,43 @@ def _print_table(report: RetentionReport) -> None:
     out.print(
         ", ".join(f"{name} {n}" for name, n in sorted(report.counts.items())) or "nothing due"
     )
+
+
+@retention_app.command("renewals")
+@reports_errors
+def renewals_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list the consents that are due; queue nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Queue a renewal letter for each consent ending within FAIRWELL_CONSENT_RENEWAL_DAYS.
+
+    Each consent is asked about once; the worker delivers the letters.
+    """
+    from fairwell.services.consent_renewal import renewals
+
+    runtime = _runtime()
+    try:
+        report = renewals(runtime, runtime.clock.now(), dry_run=dry_run)
+    finally:
+        runtime.close()
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _print_renewals(report)
+
+
+def _print_renewals(report: RenewalReport) -> None:
+    verb = "due" if report.dry_run else "asked"
+    table = Table(
+        "consent",
+        "application",
+        "until",
+        title=f"consents ending within {report.window_days} days ({verb})",
+    )
+    for item in report.due:
+        table.add_row(str(item.consent_id), str(item.application_id), f"{item.until:%Y-%m-%d}")
+    out.print(table)
+    refused = f", {len(report.refused)} refused" if report.refused else ""
+    out.print(f"{report.queued} renewal letter(s) queued{refused}")

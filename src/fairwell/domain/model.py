@@ -43,6 +43,8 @@ class LetterKind(StrEnum):
     PORTAL_LINK = "portal_link"
     # "A role that may fit you has opened": only to people on file with consent (rediscovery).
     ROLE_OPENED = "role_opened"
+    # "We keep your data until ...; keep it longer or delete it now": before a consent ends.
+    CONSENT_RENEWAL = "consent_renewal"
 
 
 class DecisionState(StrEnum):

@@ -58,6 +58,9 @@ def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:
     }
 
 
+NO_DECISION_KINDS = (LetterKind.STATUS, LetterKind.ROLE_OPENED, LetterKind.CONSENT_RENEWAL)
+
+
 class Composer:
     """Turns decided applications into letters, each checked by the privacy guard.
 
@@ -130,9 +133,9 @@ class Composer:
         values (the answer to a feedback request). ``send_now`` skips the send windows for
         this letter; ``latest`` is a deadline its schedule must not pass.
         """
-        # A status letter says that no decision has been made, and a role-opened letter is
-        # about another job; every other letter tells a decision.
-        assert view.decision is not None or kind in (LetterKind.STATUS, LetterKind.ROLE_OPENED)
+        # A status letter says that no decision has been made, and role-opened and consent
+        # renewal letters are about being on file; every other letter tells a decision.
+        assert view.decision is not None or kind in NO_DECISION_KINDS
         kind = kind or letter_kind_for(view.application)
         person = view.person
         code = view.decision.reason_code if view.decision else None

@@ -33,6 +33,18 @@ def offered_until(book: PolicyBook, facts: RetentionRow | None, now: datetime) -
     return consent_until(policy, start)
 
 
+def renewed_until(
+    book: PolicyBook, facts: RetentionRow | None, current: ConsentRecord | None, now: datetime
+) -> datetime | None:
+    """Until when renewing the consent in force now would keep the application on file: one
+    more consent period counted from now. None when there is nothing to renew, or renewing
+    would not keep it any longer."""
+    if current is None:
+        return None
+    until = consent_until(book.policy_for(facts.country if facts else None), now)
+    return until if until.date() > current.until.date() else None
+
+
 def keep_on_file(
     portal: PortalStore, application: PortalApplication, until: datetime, now: datetime
 ) -> ConsentRecord:

@@ -798,6 +798,10 @@ class SqlStore:
             audit(conn, actor, action, entity, entity_id, detail, now)
 
 
+# Letters written only to people on file: dropped at send time once the consent has lapsed.
+ON_FILE_KINDS = (LetterKind.ROLE_OPENED.value, LetterKind.CONSENT_RENEWAL.value)
+
+
 def _consented(now: datetime | None) -> Any:
     """Whether the letter's person has a talent-pool consent not withdrawn and not expired."""
     conditions = [
@@ -818,5 +822,5 @@ def _facts(row: Any) -> SendTimeFacts:
         decision_active=no_decision or row.state == DecisionState.ACTIVE.value,
         already_sent=row.sent_at is not None,
         decided_since=row.kind == LetterKind.STATUS.value and bool(row.decided),
-        consent_lapsed=row.kind == LetterKind.ROLE_OPENED.value and not row.consented,
+        consent_lapsed=row.kind in ON_FILE_KINDS and not row.consented,
     )

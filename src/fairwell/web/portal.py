@@ -25,10 +25,10 @@ from fastapi.templating import Jinja2Templates
 
 from fairwell.config import Settings
 from fairwell.errors import FairwellError
-from fairwell.ports import PortalApplication
+from fairwell.ports import ConsentRecord, PortalApplication
 from fairwell.runtime import Runtime
 from fairwell.services import erasure, portal_actions
-from fairwell.services.consent import keep_on_file, offered_until
+from fairwell.services.consent import keep_on_file, offered_until, renewed_until
 from fairwell.services.export import as_json_value, export_person
 from fairwell.services.portal import (
     ExpiredPortalToken,
@@ -218,6 +218,7 @@ def overview(request: Request, token: str, saved: bool = False) -> Response:
         letter=portal_actions.letter_text(runtime.store, app),
         ticked=_state(request).store.checklist(app.application_id),
         saved=saved,
+        **_renewal(_state(request), app, runtime.clock.now()),
     )
 
 
@@ -262,6 +263,20 @@ def _offered_until(portal: Portal, app: PortalApplication, now: datetime) -> dat
     return offered_until(book, facts, now)
 
 
+def _renewal(portal: Portal, app: PortalApplication, now: datetime) -> dict[str, Any]:
+    """The consent in force and the date renewing it now would give (None: no renewal)."""
+    current = portal.store.consent(app.person_id, now)
+    return {"current": current, "renew_until": _renew_until(portal, app, current, now)}
+
+
+def _renew_until(
+    portal: Portal, app: PortalApplication, current: ConsentRecord | None, now: datetime
+) -> datetime | None:
+    book = portal.runtime.composer.retention or load_book(portal.settings.retention_policies)
+    facts = SqlRetentionStore(portal.runtime.store.engine).application_facts(app.application_id)
+    return renewed_until(book, facts, current, now)
+
+
 def consent_page(request: Request, token: str, changed: str | None = None) -> Response:
     app = _opened(request, token)
     portal = _state(request)
@@ -271,9 +286,9 @@ def consent_page(request: Request, token: str, changed: str | None = None) -> Re
         "consent.html",
         token,
         app,
-        current=portal.store.consent(app.person_id, now),
         offered_until=_offered_until(portal, app, now),
         changed=changed,
+        **_renewal(portal, app, now),
     )
 
 
@@ -287,6 +302,13 @@ def consent(
     if choice == "withdraw":
         portal.store.withdraw_consent(app.person_id, now)
         return consent_page(request, token, changed="consent_withdrawn")
+    if choice == "renew":
+        current = portal.store.consent(app.person_id, now)
+        until = _renew_until(portal, app, current, now)
+        if until is None:
+            return consent_page(request, token)
+        keep_on_file(portal.store, app, until, now)
+        return consent_page(request, token, changed="consent_renewed")
     keep_on_file(portal.store, app, _offered_until(portal, app, now), now)
     return consent_page(request, token, changed="consent_given")
 

@@ -45,6 +45,12 @@ TEXT: dict[str, dict[str, str]] = {
         "consent_withdraw": "Withdraw my consent",
         "consent_given": "Thank you. We keep your application on file until {date}.",
         "consent_withdrawn": "Your consent is withdrawn.",
+        "consent_renewed": "Thank you. We now keep your application on file until {date}.",
+        "renew_title": "Your data on file",
+        "renew_help": "We keep your application on file until {date}. If you do nothing, "
+        "we delete it after that date.",
+        "renew_keep": "Keep my data until {date}",
+        "renew_delete": "Delete my data now",
         "download_help": "A file (JSON) with everything we hold about you: your "
         "applications, letters, feedback, consents, requests and the log entries about "
         "your data.",
@@ -106,6 +112,12 @@ TEXT: dict[str, dict[str, str]] = {
         "consent_withdraw": "Einwilligung widerrufen",
         "consent_given": "Vielen Dank. Wir bewahren Ihre Bewerbung bis zum {date} auf.",
         "consent_withdrawn": "Ihre Einwilligung ist widerrufen.",
+        "consent_renewed": "Vielen Dank. Wir bewahren Ihre Bewerbung nun bis zum {date} auf.",
+        "renew_title": "Ihre aufbewahrten Daten",
+        "renew_help": "Wir bewahren Ihre Bewerbung bis zum {date} auf. Wenn Sie nichts tun, "
+        "löschen wir sie nach diesem Datum.",
+        "renew_keep": "Meine Daten bis zum {date} aufbewahren",
+        "renew_delete": "Meine Daten jetzt löschen",
         "download_help": "Eine Datei (JSON) mit allem, was wir über Sie speichern: "
         "Bewerbungen, Schreiben, Feedback, Einwilligungen, Anfragen und die Protokolleinträge "
         "zu Ihren Daten.",

@@ -122,7 +122,7 @@ def _retention(task: Any) -> dict[str, object]:
     return tasks.retention(_context(task))
 
 
-def _consent_renewals(task: Any) -> dict[str, str]:
+def _consent_renewals(task: Any) -> dict[str, int]:
     return tasks.consent_renewals(_context(task))
 
 

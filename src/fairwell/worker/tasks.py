@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 # waits at most this plus one claim's letters, and other tasks get their turn.
 DELIVER_BUDGET_SECONDS = 30.0
 
-# Consent renewal letters are not built yet (issue 6); the periodic task says so each time.
-RENEWALS_NOT_BUILT = "consent renewal letters are not built yet"
-
 
 class TaskRuntime(Protocol):
     """What the tasks need from their worker process."""
@@ -156,7 +153,15 @@ def retention(context: TaskRuntime) -> dict[str, object]:
     return {"done": "retention", "counts": counts}
 
 
-def consent_renewals(context: TaskRuntime) -> dict[str, str]:
-    """Ask for consent renewals that are due: not built yet, and the task says so."""
-    log.info("consent renewals skipped: %s", RENEWALS_NOT_BUILT)
-    return {"skipped": RENEWALS_NOT_BUILT}
+def consent_renewals(context: TaskRuntime) -> dict[str, int]:
+    """Queue the consent renewal letters that are due (services/consent_renewal.py).
+
+    Counts only: which consents were asked about stays in the database and the audit log.
+    """
+    from fairwell.services.consent_renewal import renewals
+
+    runtime = context.runtime()
+    report = renewals(runtime, runtime.clock.now())
+    counts = {"due": len(report.due), "queued": report.queued, "refused": len(report.refused)}
+    log.info("consent renewals: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return counts

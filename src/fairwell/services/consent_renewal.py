@@ -1,0 +1,112 @@
+"""Consent renewal: a letter some days before a "keep me on file" consent ends.
+
+The letter says until when the data is kept and that the portal link keeps it longer or
+deletes it now; no answer means the retention run deletes it after that date. It goes through
+the guarded compose path like every letter, once per consent (its outbox letter_key is
+``consent-renewal:<consent id>``), and is dropped at send time if the consent has lapsed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fairwell.domain.model import Job, LetterKind
+from fairwell.domain.roster import Roster
+from fairwell.ports import NewLetter
+from fairwell.services.status_letters import long_date
+from fairwell.storage.renewal_store import Expiring, SqlRenewals, renewal_key
+
+if TYPE_CHECKING:
+    from fairwell.runtime import Runtime
+
+ACTOR = "consent-renewals"
+
+
+@dataclass(slots=True)
+class RenewalReport:
+    dry_run: bool
+    window_days: int
+    due: list[Expiring] = field(default_factory=list)
+    queued: int = 0
+    refused: list[tuple[int, str]] = field(default_factory=list)  # (consent id, why)
+
+    def as_json(self) -> dict[str, object]:
+        """The one object ``fairwell retention renewals --json`` prints: ids and dates only."""
+        return {
+            "dry_run": self.dry_run,
+            "window_days": self.window_days,
+            "due": [
+                {
+                    "consent_id": item.consent_id,
+                    "application_id": item.application_id,
+                    "until": item.until.date().isoformat(),
+                }
+                for item in self.due
+            ],
+            "queued": self.queued,
+            "refused": [{"consent_id": c, "why": why} for c, why in self.refused],
+        }
+
+
+def renewals(runtime: Runtime, now: datetime, *, dry_run: bool = False) -> RenewalReport:
+    """Queue a renewal letter for every consent ending within the renewal window."""
+    window = runtime.settings.consent_renewal_days
+    report = RenewalReport(dry_run, window)
+    report.due = SqlRenewals(runtime.store.engine).due(now, now + timedelta(days=window))
+    if dry_run or not report.due:
+        return report
+    by_job: dict[int, list[NewLetter]] = defaultdict(list)
+    for item in report.due:
+        letter = _letter(runtime, item, now)
+        if isinstance(letter, str):
+            report.refused.append((item.consent_id, letter))
+        else:
+            by_job[item.job_id].append(letter)
+    for job_id, letters in by_job.items():
+        detail: dict[str, object] = {"kind": LetterKind.CONSENT_RENEWAL.value}
+        _, count = runtime.store.create_batch(
+            job_id, letters, ACTOR, now, None, detail=functools.partial(dict, detail)
+        )
+        report.queued += count
+    return report
+
+
+def send_consent_renewals(runtime: Runtime, now: datetime) -> int:
+    """How many renewal letters were queued now (none twice for one consent)."""
+    return renewals(runtime, now).queued
+
+
+def _letter(runtime: Runtime, item: Expiring, now: datetime) -> NewLetter | str:
+    """The letter, or why the privacy guard refused it (the rule's name, no personal data)."""
+    store, composer = runtime.store, runtime.composer
+    view = next(v for v in store.applicants(item.job_id) if v.application.id == item.application_id)
+    roster = Roster(store.roster(item.job_id))
+    kept_until = long_date(item.until, view.person.locale)
+    letter = composer.compose(
+        view,
+        Job(item.job_id, item.job_title),
+        roster,
+        now,
+        kind=LetterKind.CONSENT_RENEWAL,
+        extra={"kept_until": kept_until},
+        latest=item.until,
+    )
+    if letter.findings:
+        return f"blocked by the privacy guard ({letter.findings[0].rule})"
+    return NewLetter(
+        decision_id=None,
+        application_id=view.application.id,
+        kind=LetterKind.CONSENT_RENEWAL.value,
+        locale=view.person.locale,
+        sender=composer.sender.address,
+        recipient=view.person.email,
+        message_id=letter.message_id,
+        body=letter.body,
+        planned_stage=view.application.stage,
+        letter_key=renewal_key(item.consent_id),
+        not_before=letter.schedule.at,
+    )
