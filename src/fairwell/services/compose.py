@@ -18,7 +18,7 @@ from fairwell.domain.reasons import reason_for
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
-from fairwell.ports import ApplicantView, ReasonWordings, TemplateSource
+from fairwell.ports import ApplicantView, NewLetter, ReasonWordings, TemplateSource
 from fairwell.services.portal import PortalLinks
 from fairwell.services.scheduling import Scheduler
 
@@ -45,6 +45,30 @@ class ComposedLetter:
     body: bytes
     findings: tuple[Finding, ...]
     schedule: Schedule
+
+
+def outbox_letter(
+    letter: ComposedLetter,
+    sender: Sender,
+    *,
+    letter_key: str | None = None,
+    decision_id: int | None = None,
+) -> NewLetter:
+    """The composed letter as the outbox row that will carry it, first due at its schedule."""
+    view = letter.view
+    return NewLetter(
+        decision_id=decision_id,
+        application_id=view.application.id,
+        kind=letter.kind.value,
+        locale=view.person.locale,
+        sender=sender.address,
+        recipient=view.person.email,
+        message_id=letter.message_id,
+        body=letter.body,
+        planned_stage=view.application.stage,
+        letter_key=letter_key,
+        not_before=letter.schedule.at,
+    )
 
 
 def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.roster import Roster
 from fairwell.ports import NewLetter
+from fairwell.services.compose import outbox_letter
 from fairwell.services.status_letters import long_date
 from fairwell.storage.renewal_store import Expiring, SqlRenewals, renewal_key
 
@@ -97,16 +98,4 @@ def _letter(runtime: Runtime, item: Expiring, now: datetime) -> NewLetter | str:
     )
     if letter.findings:
         return f"blocked by the privacy guard ({letter.findings[0].rule})"
-    return NewLetter(
-        decision_id=None,
-        application_id=view.application.id,
-        kind=LetterKind.CONSENT_RENEWAL.value,
-        locale=view.person.locale,
-        sender=composer.sender.address,
-        recipient=view.person.email,
-        message_id=letter.message_id,
-        body=letter.body,
-        planned_stage=view.application.stage,
-        letter_key=renewal_key(item.consent_id),
-        not_before=letter.schedule.at,
-    )
+    return outbox_letter(letter, composer.sender, letter_key=renewal_key(item.consent_id))

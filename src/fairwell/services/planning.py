@@ -21,7 +21,7 @@ from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
 from fairwell.errors import FairwellError
 from fairwell.ports import ApplicantView, NewLetter, Store
-from fairwell.services.compose import ComposedLetter, Composer
+from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.scheduling import Override
 
 NO_DECISION = "no decision yet"
@@ -305,15 +305,4 @@ def _new_letter(
 ) -> NewLetter:
     assert item.view.decision is not None
     summary.add(item.schedule, now)
-    return NewLetter(
-        decision_id=item.view.decision.id,
-        application_id=item.view.application.id,
-        kind=item.kind.value,
-        locale=item.view.person.locale,
-        sender=composer.sender.address,
-        recipient=item.view.person.email,
-        message_id=item.message_id,
-        body=item.body,
-        planned_stage=item.view.application.stage,
-        not_before=item.schedule.at,
-    )
+    return outbox_letter(item, composer.sender, decision_id=item.view.decision.id)

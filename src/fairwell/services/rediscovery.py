@@ -19,7 +19,7 @@ from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
 from fairwell.ports import ApplicantView, NewLetter, Store
-from fairwell.services.compose import Composer
+from fairwell.services.compose import Composer, outbox_letter
 from fairwell.services.status_letters import long_date
 from fairwell.storage.rediscovery_store import OnFile, SqlRediscovery
 
@@ -167,19 +167,8 @@ def _letter(
     )
     if letter.findings:
         return f"blocked by the privacy guard ({letter.findings[0].rule})"
-    return NewLetter(
-        decision_id=None,
-        application_id=view.application.id,
-        kind=LetterKind.ROLE_OPENED.value,
-        locale=view.person.locale,
-        sender=composer.sender.address,
-        recipient=view.person.email,
-        message_id=letter.message_id,
-        body=letter.body,
-        planned_stage=view.application.stage,
-        letter_key=f"rediscovery:{job.id}:{person.person_id}",
-        not_before=letter.schedule.at,
-    )
+    key = f"rediscovery:{job.id}:{person.person_id}"
+    return outbox_letter(letter, composer.sender, letter_key=key)
 
 
 def _view(store: Store, person: OnFile) -> ApplicantView:

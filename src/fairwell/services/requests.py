@@ -19,14 +19,13 @@ from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import (
     ApplicantView,
-    NewLetter,
     RequestRecord,
     RequestStore,
     Store,
     WordingCheck,
     WordingFinding,
 )
-from fairwell.services.compose import Composer
+from fairwell.services.compose import Composer, outbox_letter
 
 
 class AlreadyAnswered(InvalidInput):
@@ -191,18 +190,8 @@ def answer(
         rules = ", ".join(f"{f.rule} ({f.detail})" for f in letter.findings)
         raise InvalidInput(f"the privacy guard blocks this answer: {rules}")
     assert view.decision is not None
-    new = NewLetter(
-        decision_id=view.decision.id,
-        application_id=view.application.id,
-        kind=LetterKind.FEEDBACK_ANSWER.value,
-        locale=view.person.locale,
-        sender=composer.sender.address,
-        recipient=view.person.email,
-        message_id=letter.message_id,
-        body=letter.body,
-        planned_stage=view.application.stage,
-        letter_key=f"request:{request_id}",
-        not_before=letter.schedule.at,
+    new = outbox_letter(
+        letter, composer.sender, letter_key=f"request:{request_id}", decision_id=view.decision.id
     )
     # The answer keeps the candidate's send windows like every letter: they asked, but a
     # reply at three in the morning or on a holiday is no kinder for it. (The interview gap

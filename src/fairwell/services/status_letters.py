@@ -21,7 +21,7 @@ from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
 from fairwell.ports import ApplicantView, NewLetter, NoticeStore, StatusLetterStore, Store
-from fairwell.services.compose import ComposedLetter, Composer
+from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.deadlines import DeadlineItem, deadlines
 
 # What we promise by default: a decision within 30 days of the status letter.
@@ -206,17 +206,5 @@ def _compose(
 def _new_letter(
     composer: Composer, candidate: StatusCandidate, letter: ComposedLetter
 ) -> NewLetter:
-    view = letter.view
-    return NewLetter(
-        decision_id=None,
-        application_id=view.application.id,
-        kind=LetterKind.STATUS.value,
-        locale=view.person.locale,
-        sender=composer.sender.address,
-        recipient=view.person.email,
-        message_id=letter.message_id,
-        body=letter.body,
-        planned_stage=view.application.stage,
-        letter_key=f"status:{view.application.id}:{candidate.number}",
-        not_before=letter.schedule.at,
-    )
+    key = f"status:{letter.view.application.id}:{candidate.number}"
+    return outbox_letter(letter, composer.sender, letter_key=key)
