@@ -109,3 +109,21 @@ def test_the_german_pages_and_the_expired_link_page_pass_axe(
     page.get_by_role("button", name="Send me a new link").click()
     assert "If this address belongs" in page.get_by_role("status").inner_text()
     accessible(page, "fresh-link-sent")
+
+
+def test_a_candidate_near_the_end_of_their_consent_keeps_their_data_longer(
+    page: Any, site: tuple[str, Runtime], clock: FixedClock
+) -> None:
+    url, runtime = site
+    home = f"{url}/p/{token_of(runtime, ANN)}"
+    page.goto(f"{home}")
+    page.get_by_role("link", name="Keep me on file").click()
+    page.get_by_role("button", name="Keep me on file until 26 November 2027").click()
+    clock.advance(days=355)  # ten days before the consent ends: the renewal letter's moment
+    page.goto(home)
+    keep = page.get_by_role("button", name="Keep my data until 15 November 2028")
+    assert keep.is_visible() and page.get_by_role("button", name="Delete my data now").is_visible()
+    accessible(page, "renewal")
+    keep.press("Enter")
+    assert "until 15 November 2028" in page.get_by_role("status").inner_text()
+    accessible(page, "renewed")
