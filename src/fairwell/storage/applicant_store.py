@@ -24,7 +24,13 @@ from fairwell.ports import (
     RequestFacts,
     ScorecardEntry,
 )
-from fairwell.storage.rows import application_from, feedback_from, person_from
+from fairwell.storage.rows import (
+    APPLICATION_COLUMNS,
+    PERSON_COLUMNS,
+    application_from,
+    feedback_from,
+    person_from,
+)
 from fairwell.storage.tables import (
     applications,
     audit_log,
@@ -91,25 +97,7 @@ class SqlApplicantRecords:
 
 def _application_query(application_id: int) -> Any:
     return (
-        select(
-            applications.c.id.label("application_id"),
-            applications.c.ref,
-            applications.c.job_id,
-            applications.c.person_id,
-            applications.c.stage,
-            applications.c.source,
-            applications.c.referred_by,
-            applications.c.referral_aware,
-            applications.c.applied_at,
-            applications.c.last_interview_at,
-            applications.c.created_at,
-            persons.c.email,
-            persons.c.first_name,
-            persons.c.last_name,
-            persons.c.locale,
-            persons.c.erased_at,
-            jobs.c.title,
-        )
+        select(*APPLICATION_COLUMNS, applications.c.created_at, *PERSON_COLUMNS, jobs.c.title)
         .join(persons, persons.c.id == applications.c.person_id)
         .join(jobs, jobs.c.id == applications.c.job_id)
         .where(applications.c.id == application_id)

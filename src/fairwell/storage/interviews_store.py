@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from fairwell.domain.model import Job, Stage
 from fairwell.ports import AssignedInterview, InterviewSubject, ScorecardEntry
-from fairwell.storage.rows import audit, person_from
+from fairwell.storage.rows import PERSON_COLUMNS, audit, person_from
 from fairwell.storage.tables import (
     applications,
     competencies,
@@ -100,11 +100,7 @@ class SqlInterviews:
                 applications.c.id.label("application_id"),
                 applications.c.person_id,
                 applications.c.stage,
-                persons.c.email,
-                persons.c.first_name,
-                persons.c.last_name,
-                persons.c.locale,
-                persons.c.erased_at,
+                *PERSON_COLUMNS,
                 jobs.c.id.label("job_id"),
                 jobs.c.title,
             )

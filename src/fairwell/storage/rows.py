@@ -31,6 +31,29 @@ from fairwell.storage.tables import (
     suppressions,
 )
 
+# What person_from and application_from read: every query that builds them selects these.
+PERSON_COLUMNS = (
+    persons.c.email,
+    persons.c.first_name,
+    persons.c.last_name,
+    persons.c.locale,
+    persons.c.erased_at,
+    persons.c.country,
+    persons.c.timezone,
+)
+APPLICATION_COLUMNS = (
+    applications.c.id.label("application_id"),
+    applications.c.ref,
+    applications.c.job_id,
+    applications.c.person_id,
+    applications.c.stage,
+    applications.c.source,
+    applications.c.referred_by,
+    applications.c.referral_aware,
+    applications.c.applied_at,
+    applications.c.last_interview_at,
+)
+
 
 def person_from(row: Row[Any]) -> Person:
     return Person(
@@ -40,9 +63,8 @@ def person_from(row: Row[Any]) -> Person:
         last_name=row.last_name,
         locale=row.locale,
         erased=row.erased_at is not None,
-        # Not every query that reads people selects where they live.
-        country=row._mapping.get("country"),
-        timezone=row._mapping.get("timezone"),
+        country=row.country,
+        timezone=row.timezone,
     )
 
 
@@ -85,23 +107,8 @@ def applicant_query(job_id: int) -> Any:
     )
     return (
         select(
-            applications.c.id.label("application_id"),
-            applications.c.ref,
-            applications.c.job_id,
-            applications.c.person_id,
-            applications.c.stage,
-            applications.c.source,
-            applications.c.referred_by,
-            applications.c.referral_aware,
-            applications.c.applied_at,
-            applications.c.last_interview_at,
-            persons.c.email,
-            persons.c.first_name,
-            persons.c.last_name,
-            persons.c.locale,
-            persons.c.erased_at,
-            persons.c.country,
-            persons.c.timezone,
+            *APPLICATION_COLUMNS,
+            *PERSON_COLUMNS,
             active.c.id.label("decision_id"),
             active.c.reason_code,
             active.c.note,
