@@ -204,6 +204,29 @@ def test_uk_and_german_letters_are_kept_until_the_promised_day_and_not_a_day_lon
     assert run_retention(runtime, None, dry_run=False).counts["anonymised"] == 0
 
 
+def test_a_policy_shortened_after_the_letters_went_out_does_not_break_their_promise(
+    runtime: Runtime, clock: FixedClock, sink: MailSink, tmp_path: Path
+) -> None:
+    deliver_letters(runtime, tmp_path)
+    assert promised_dates(sink)[ANN] == "27 May 2027"
+    shorter = tmp_path / "shorter.toml"
+    shorter.write_text("[GB]\nkeep_days = 30\n[DE]\nkeep_days = 30\n", encoding="utf-8")
+    runtime.settings = runtime.settings.model_copy(update={"retention_policies": shorter})
+
+    day(clock, 182)
+    assert run_retention(runtime, None, dry_run=False).due == [], "the letters named 27 May"
+    day(clock, 183)
+    due = run_retention(runtime, None, dry_run=True).due
+    assert {item.keep_until for item in due} == {date(2027, 5, 27)}
+    assert {item.reason for item in due} == {
+        "GB: the date the letter promised",
+        "DE: the date the letter promised",
+    }
+    with runtime.store.engine.connect() as conn:
+        stored = set(conn.execute(select(outbox.c.keep_until)).scalars())
+    assert stored == {date(2027, 5, 27)}, "each letter's promise is kept with it"
+
+
 def test_a_real_run_refuses_a_future_date(runtime: Runtime) -> None:
     future = runtime.clock.now().date() + timedelta(days=1)
     with pytest.raises(InvalidInput, match="--dry-run"):

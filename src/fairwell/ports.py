@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from fairwell.domain.eligibility import History
@@ -162,6 +162,7 @@ class NewLetter:
     planned_stage: Stage
     letter_key: str | None = None  # "decision:<decision_id>" when None
     not_before: datetime | None = None  # its send window (services/scheduling.py); None: now
+    keep_until: date | None = None  # the day the letter promises to keep the application until
 
 
 @dataclass(frozen=True, slots=True)
@@ -804,6 +805,7 @@ class RetentionRow:
     country: str | None
     letter_dated: datetime | None  # the Date header of the letter that told the decision
     delivered_at: datetime | None  # its outbox.sent_at; None while not delivered
+    promised_until: date | None  # the day that letter promised, stored when it was written
     consent_until: datetime | None  # the person's talent-pool consent in force, if any
 
 

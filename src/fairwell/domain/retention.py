@@ -64,6 +64,9 @@ class RetentionFacts:
     letter_dated: datetime | None  # the Date of the letter that told the decision
     delivered_at: datetime | None  # when it reached the candidate; None: not yet
     consent_until: datetime | None = None  # a talent-pool consent in force, if any
+    # The day the letter itself promised, stored when it was written. Letters queued before
+    # promises were stored have none; their promise is worked out from the letter's Date.
+    promised_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +100,21 @@ def verdict(book: PolicyBook, facts: RetentionFacts) -> Verdict:
         return Verdict(None, policy.action, f"{policy.key}: letter not delivered yet")
     delivered = facts.delivered_at.date() + timedelta(days=policy.keep_days)
     candidates = [(delivered, f"{policy.key}: {policy.keep_days} days after delivery")]
-    if facts.letter_dated is not None:
-        promised = promised_until(policy, facts.letter_dated)
+    promised = _promise(policy, facts)
+    if promised is not None:
         candidates.append((promised, f"{policy.key}: the date the letter promised"))
     if facts.consent_until is not None:
         candidates.append((facts.consent_until.date(), f"{policy.key}: talent-pool consent"))
     # max() keeps the first of equal dates: delivery explains a date before a promise does.
     keep_until, reason = max(candidates, key=lambda item: item[0])
     return Verdict(keep_until, policy.action, reason)
+
+
+def _promise(policy: Policy, facts: RetentionFacts) -> date | None:
+    """What the letter said: a policy shortened since then must not undo it."""
+    if facts.promised_until is not None:
+        return facts.promised_until
+    return promised_until(policy, facts.letter_dated) if facts.letter_dated else None
 
 
 def parse_book(shipped: Mapping[str, object], override: Mapping[str, object] | None) -> PolicyBook:

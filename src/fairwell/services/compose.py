@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from fairwell.domain.eligibility import letter_kind_for
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
@@ -45,6 +45,7 @@ class ComposedLetter:
     body: bytes
     findings: tuple[Finding, ...]
     schedule: Schedule
+    keep_until: date | None = None  # the day the letter promises to keep the application until
 
 
 def outbox_letter(
@@ -68,6 +69,7 @@ def outbox_letter(
         planned_stage=view.application.stage,
         letter_key=letter_key,
         not_before=letter.schedule.at,
+        keep_until=letter.keep_until,
     )
 
 
@@ -131,13 +133,11 @@ class Composer:
             **_approved_feedback(view),
         }
 
-    def keep_until(self, view: ApplicantView, dated: datetime) -> str:
+    def keep_until(self, view: ApplicantView, dated: datetime) -> date | None:
         """What the letter promises, from its own Date: delivery can only make it later."""
         if self.retention is None:
-            return ""
-        person = view.person
-        policy = self.retention.policy_for(person.country)
-        return long_date(promised_until(policy, dated), person.locale)
+            return None
+        return promised_until(self.retention.policy_for(view.person.country), dated)
 
     def compose(
         self,
@@ -167,9 +167,11 @@ class Composer:
             person, view.application.last_interview_at, now, send_now=send_now, latest=latest
         )
         dated = max(now, schedule.at)
+        # Only the letter that tells a decision starts the retention clock and promises a day.
+        keep_until = self.keep_until(view, dated) if view.decision is not None else None
         context = {
             **self.context(view, job, code),
-            "keep_until": self.keep_until(view, dated),
+            "keep_until": long_date(keep_until, person.locale) if keep_until else "",
             **(extra or {}),
         }
         rendered = self.templates.render(kind.value, person.locale, context)
@@ -193,4 +195,4 @@ class Composer:
             roster=roster,
         )
         findings = tuple(inspect(body, expectation))
-        return ComposedLetter(view, kind, message_id, body, findings, schedule)
+        return ComposedLetter(view, kind, message_id, body, findings, schedule, keep_until)

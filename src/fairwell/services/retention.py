@@ -37,7 +37,9 @@ def load_book(override: Path | None) -> PolicyBook:
 
 
 def facts_of(row: RetentionRow) -> Facts:
-    return Facts(row.country, row.letter_dated, row.delivered_at, row.consent_until)
+    return Facts(
+        row.country, row.letter_dated, row.delivered_at, row.consent_until, row.promised_until
+    )
 
 
 @dataclass(frozen=True, slots=True)

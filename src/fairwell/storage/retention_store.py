@@ -48,6 +48,7 @@ def _letters() -> Any:
         select(
             outbox.c.application_id,
             outbox.c.sent_at,
+            outbox.c.keep_until,
             func.substr(outbox_bodies.c.body, 1, HEAD_BYTES).label("head"),
         )
         .outerjoin(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
@@ -104,5 +105,6 @@ def _row(app: Any, letter: Any, consent_until: datetime | None) -> RetentionRow:
         country=app.country,
         letter_dated=_letter_dated(letter.head) if letter is not None else None,
         delivered_at=letter.sent_at if letter is not None else None,
+        promised_until=letter.keep_until if letter is not None else None,
         consent_until=consent_until,
     )

@@ -352,6 +352,7 @@ class SqlStore:
             # The worker claims a letter once this is due: its send window, or now.
             "next_attempt_at": letter.not_before or now,
             "possible_duplicates": 0,
+            "keep_until": letter.keep_until,
             "created_at": now,
             "updated_at": now,
         }

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -193,6 +194,9 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
+    # The day a decision letter promises to keep the application until, fixed when the letter
+    # was written: a later change of policy must not make the run delete before that day.
+    Column("keep_until", Date),
     Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),
     Index("ix_outbox_state_lease_until", "state", "lease_until"),
 )
