@@ -205,3 +205,31 @@ def test_the_cli_lists_due_renewals_and_queues_them_once(runtime: Runtime) -> No
     assert done["queued"] == 1
     again = json.loads(runner.invoke(cli, ["retention", "renewals", "--json"], env=env).output)
     assert (again["due"], again["queued"]) == ([], 0)
+
+
+def test_a_german_candidate_is_asked_in_german_and_keeps_her_data_in_the_portal(
+    runtime: Runtime, sink: MailSink
+) -> None:
+    anna_ends = START + timedelta(days=300)  # 22 September 2027
+    _at(runtime, anna_ends - timedelta(days=10))
+    assert _deliver_renewals(runtime) == 1, "only Anna's consent is near its end now"
+    text = _renewals_received(sink)[ANNA]
+    assert text.startswith("Guten Tag Anna Berg,")
+    assert "Wir bewahren Ihre Angaben bis zum 22. September 2027 auf." in text
+    assert "Wenn Sie nichts tun, löschen wir sie nach dem 22. September 2027." in text
+    assert "Ihre persönliche Seite: http://testserver/p/" in text
+
+    client = TestClient(create_app(runtime.settings, runtime), follow_redirects=False)
+    base = f"/p/{_token(runtime, ANNA)}"
+    page = client.get(base)
+    # One consent lasts 365 days from the renewal: 12 September 2027 + 365 days.
+    assert "Meine Daten bis zum 11. September 2028 aufbewahren" in page.text
+    assert "Meine Daten jetzt löschen" in page.text
+    renewed = client.post(
+        f"{base}/consent", data={"form": _form(page.text, "consent"), "choice": "renew"}
+    )
+    assert "Wir bewahren Ihre Bewerbung nun bis zum 11. September 2028 auf." in renewed.text
+
+    _at(runtime, anna_ends + timedelta(days=1))
+    run_retention(runtime, None, dry_run=False)
+    assert not _erased(runtime, ANNA), "renewed: kept past the date in the letter"
