@@ -11,7 +11,7 @@ import os
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -22,6 +22,8 @@ from pydantic_settings import (
 )
 
 from fairwell.errors import ConfigurationError
+
+DeliveryEngine = Literal["embedded", "celery"]
 
 # The broker URL is here because it may carry the broker's password.
 SECRET_FIELDS = ("smtp_password", "secret_key", "broker_url")
@@ -225,6 +227,12 @@ class Settings(BaseSettings):
         default=30, ge=1, le=365, description="`fairwell deadlines` alerts from this day on"
     )
 
+    delivery_engine: DeliveryEngine = Field(
+        default="embedded",
+        description="who delivers what `send --no-wait`, request answers and the web app "
+        "queue: embedded (`fairwell worker` or `fairwell serve` polls the database) or celery "
+        "(a deliver task is pushed to FAIRWELL_BROKER_URL at once)",
+    )
     broker_url: str = Field(
         default="redis://127.0.0.1:6379/0",
         description="Celery broker for `fairwell worker --engine celery` and `fairwell beat` "

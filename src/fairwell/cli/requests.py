@@ -120,7 +120,8 @@ def requests_answer(
         str | None, typer.Option("--override", help="send flagged wording; say why (audited)")
     ] = None,
     no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="queue only; `fairwell worker` delivers")
+        bool,
+        typer.Option("--no-wait", help="queue only; a worker delivers (Celery: kicked now)"),
     ] = False,
 ) -> None:
     """Answer a request: the answer goes out as a letter through the guarded outbox."""
@@ -142,5 +143,9 @@ def requests_answer(
     for finding in answered.findings:
         err.print(f"sent with an override: {finding.rule}: {finding.why}")
     out.print(f"request {request_id} answered; the letter is queued (batch {answered.batch_id})")
-    if not no_wait:
+    if no_wait:
+        from fairwell.worker.kick import start_delivery
+
+        out.print(start_delivery(runtime.settings))
+    else:
         deliver_batch(runtime, answered.batch_id)

@@ -237,7 +237,8 @@ def send(
         float | None, typer.Option("--rate", min=0.01, help="at most N letters a second")
     ] = None,
     no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="queue only; `fairwell worker` delivers")
+        bool,
+        typer.Option("--no-wait", help="queue only; a worker delivers (Celery: kicked now)"),
     ] = False,
     processes: Annotated[
         int | None,
@@ -307,7 +308,11 @@ def _queue_and_deliver(
             f"{batch.later} of them wait for the candidate's send window "
             f"(the first at {_when(batch.first_later)})"
         )
-    if not no_wait:
+    if no_wait:
+        from fairwell.worker.kick import start_delivery
+
+        out.print(start_delivery(runtime.settings))
+    else:
         _deliver_with_progress(runtime, batch.batch_id, batch.queued, rate, pool)
 
 

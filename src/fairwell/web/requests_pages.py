@@ -42,6 +42,7 @@ from fairwell.web.reviews import (
     status_of,
     visible_job,
 )
+from fairwell.worker.kick import start_delivery
 
 
 def register(app: FastAPI) -> None:
@@ -209,7 +210,7 @@ def _answer(
     request: Request, current: Current, request_id: int, text: str, override: str | None
 ) -> service.Answered:
     runtime = runtime_of(request)
-    return service.answer(
+    answered = service.answer(
         runtime.store,
         runtime.request_store,
         runtime.composer,
@@ -220,6 +221,8 @@ def _answer(
         actor=actor(current),
         now=runtime.clock.now(),
     )
+    start_delivery(runtime.settings)
+    return answered
 
 
 # --- The JSON API ------------------------------------------------------------------------------

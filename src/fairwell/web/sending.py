@@ -23,6 +23,7 @@ from fairwell.services.feedback import draft_job_feedback, load_library
 from fairwell.services.planning import PlanChanged, make_plan, queue_plan
 from fairwell.services.preview import preview_letter, send_canary
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
+from fairwell.worker.kick import start_delivery
 
 
 def register(app: FastAPI) -> None:
@@ -212,6 +213,7 @@ def send(
         )
     except PlanChanged as error:
         raise HTTPException(status_code=409, detail=str(error)) from None
+    start_delivery(runtime.settings)
     return RedirectResponse(f"/batches/{batch.batch_id}", status_code=303)
 
 
@@ -308,7 +310,11 @@ def api_send(
         )
     except PlanChanged as error:
         raise HTTPException(status_code=409, detail=str(error)) from None
-    return {"batch_id": batch.batch_id, "queued": batch.queued}
+    return {
+        "batch_id": batch.batch_id,
+        "queued": batch.queued,
+        "delivery": start_delivery(runtime.settings),
+    }
 
 
 def api_batch(

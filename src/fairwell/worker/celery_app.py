@@ -139,6 +139,21 @@ def kick_delivery(app: Any) -> None:
     app.send_task(DELIVER)
 
 
+def push_delivery(settings: Settings) -> str | None:
+    """Ask a Celery worker to deliver now; None when the broker took the kick, else why not.
+
+    Not retried and not an error: the letters are committed already, and beat's next kick
+    (``beat_delivery_seconds``) finds them anyway. The reason is the exception's class name
+    only, because a broker error message may quote the URL with its password.
+    """
+    app = make_celery(settings)
+    try:
+        app.send_task(DELIVER, retry=False)
+    except Exception as error:  # kombu and redis-py raise many kinds; any means "not now"
+        return type(error).__name__
+    return None
+
+
 def worker_argv(settings: Settings, concurrency: int, loglevel: str) -> list[str]:
     """Arguments for ``celery worker``: our queue, N processes, a node name unique per process.
 
