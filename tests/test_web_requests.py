@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.model import OutboxState
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.planning import queue_plan
+from fairwell.storage.tables import feedback_requests
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
@@ -158,6 +160,29 @@ def test_an_answer_is_queued_and_the_real_worker_delivers_it_once(
     assert again.status_code == 409
     deliver_queued(runtime)
     assert len([m for m in read_sink(sink.directory) if m.rcpt_tos == ["p0@example.com"]]) == 2
+
+
+def test_two_answers_at_the_same_moment_make_one_letter_and_the_second_gets_409(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """The race: the second answer read the request while it was still open."""
+    request_id = record(client, runtime, "p0@example.com")
+    headers = api_token(runtime, "henry")
+    api = f"/api/requests/{request_id}/answer"
+    assert client.post(api, json={"text": ANSWER}, headers=headers).status_code == 200
+    with runtime.store.engine.begin() as conn:  # as the second request saw it
+        conn.execute(
+            update(feedback_requests)
+            .where(feedback_requests.c.id == request_id)
+            .values(state="open", answer=None)
+        )
+    second = client.post(api, json={"text": "A second answer."}, headers=headers)
+    assert second.status_code == 409, second.text
+    assert "already answered" in second.json()["detail"]
+    token = token_of(client, "henry")
+    page = client.post(f"/requests/{request_id}/answer", data={"csrf": token, "text": "Third."})
+    assert page.status_code == 409
+    assert runtime.store.outbox_status().counts.get("queued") == 1, "one answer letter"
 
 
 def test_a_flagged_answer_comes_back_marked_and_an_override_sends_it(

@@ -20,3 +20,11 @@ class NotFound(FairwellError, LookupError):
 
 class InvalidInput(FairwellError, ValueError):
     """Input that Fairwell refuses, with a message that says where and why."""
+
+
+class AlreadyQueued(InvalidInput):
+    """A letter for the same thing (the same letter key) is in the outbox already.
+
+    The outbox's unique letter key is what makes two racing senders send once; the loser
+    gets this error rather than a database one.
+    """

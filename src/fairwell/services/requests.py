@@ -16,7 +16,7 @@ from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.privacy import reads_as, unrendered_placeholder
 from fairwell.domain.requests import RequestState, due_date, remind_at
 from fairwell.domain.roster import Roster
-from fairwell.errors import InvalidInput, NotFound
+from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
 from fairwell.ports import (
     ApplicantView,
     RequestRecord,
@@ -197,17 +197,21 @@ def answer(
     # reply at three in the morning or on a holiday is no kinder for it. (The interview gap
     # has long passed by the time someone asks about a decision letter.)
     schedule = letter.schedule
-    batch_id, _ = store.create_batch(
-        job.id,
-        [new],
-        actor,
-        now,
-        None,
-        detail=lambda: {
-            "send_windows": composer.scheduler.mode.value,
-            "later": int(schedule.is_later(now)),
-        },
-    )
+    try:
+        batch_id, _ = store.create_batch(
+            job.id,
+            [new],
+            actor,
+            now,
+            None,
+            detail=lambda: {
+                "send_windows": composer.scheduler.mode.value,
+                "later": int(schedule.is_later(now)),
+            },
+        )
+    except AlreadyQueued:
+        # Someone answered at the same moment and their letter won the letter key.
+        raise AlreadyAnswered(f"feedback request {request_id} is already answered") from None
     requests.mark_answered(request_id, cleaned, actor, now)
     return Answered(batch_id, findings, cleaned)
 

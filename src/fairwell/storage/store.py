@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from fairwell.domain.model import (
     CLAIMABLE_STATES,
@@ -21,7 +22,7 @@ from fairwell.domain.model import (
 )
 from fairwell.domain.privacy import SendTimeFacts
 from fairwell.domain.roster import RosterEntry
-from fairwell.errors import NotFound
+from fairwell.errors import AlreadyQueued, NotFound
 from fairwell.ports import (
     ApplicantFilter,
     ApplicantPage,
@@ -295,6 +296,22 @@ class SqlStore:
         ``detail`` adds to the batch's audit entry; it is called once every letter is written,
         so it can count them (how many wait for their send window, and why).
         """
+        try:
+            return self._create_batch(job_id, letters, actor, now, rate_per_second, detail)
+        except IntegrityError as error:
+            if "letter_key" in str(error.orig):
+                raise AlreadyQueued("a letter for this is in the outbox already") from None
+            raise
+
+    def _create_batch(
+        self,
+        job_id: int,
+        letters: Iterable[NewLetter],
+        actor: str,
+        now: datetime,
+        rate_per_second: int | None,
+        detail: Callable[[], Mapping[str, object]] | None,
+    ) -> tuple[int, int]:
         total = 0
         with self._write() as conn:
             batch_id = conn.execute(
