@@ -11,6 +11,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterator
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -250,6 +251,33 @@ def test_a_template_is_saved_audited_without_its_text_and_reset(
     template_rows = [(r.actor, r.action) for r in rows if r.action.startswith("template.")]
     assert template_rows == [("web:ada", "template.saved"), ("web:ada", "template.reset")]
     assert not any("thanks" in r.detail for r in rows)
+
+
+def test_a_template_from_the_installations_folder_is_labelled_so_and_reset_goes_back_to_it(
+    client_for: ClientFor, tmp_path: Path, sink: MailSink
+) -> None:
+    folder = tmp_path / "templates"
+    shipped = files("fairwell").joinpath("templates/letters/en/rejection.txt.j2").read_text()
+    ours = shipped.replace("Kind regards,", "Warm regards from our folder,")
+    (folder / "letters" / "en").mkdir(parents=True)
+    (folder / "letters" / "en" / "rejection.txt.j2").write_text(ours, encoding="utf-8")
+    client = client_for(settings_on(tmp_path / "site", sink.port, template_dir=folder))
+    sign_in(client, "ada")
+    token = csrf_of(client.get("/settings").text)
+    listing = client.get("/settings/templates").text
+    assert listing.count("template folder") == 1, "only the one file the folder has"
+    page = client.get(TEMPLATE).text
+    assert "template folder, not edited" in page and "built-in" not in page
+    edited = rejection_source(client).replace("Warm regards", "Edited regards")
+    saved = client.post(TEMPLATE, data={"csrf": token, "action": "save", "source": edited})
+    assert (
+        "Reset to the template in FAIRWELL_TEMPLATE_DIR"
+        in client.get(saved.headers["location"]).text
+    )
+    reset = client.post(f"{TEMPLATE}/reset", data={"csrf": token})
+    back = client.get(reset.headers["location"]).text
+    assert "Back to the template in FAIRWELL_TEMPLATE_DIR." in back
+    assert "Warm regards from our folder," in rejection_source(client)
 
 
 # -- SMTP and sender ---------------------------------------------------------------------------

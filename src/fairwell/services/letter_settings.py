@@ -194,6 +194,20 @@ class ReasonRow:
 class TemplateRow:
     slot: TemplateSlot
     edited: OverrideRecord | None
+    # Where the unedited template comes from: an installation's FAIRWELL_TEMPLATE_DIR may
+    # replace a shipped one, and "reset" goes back to that file, not to what Fairwell ships.
+    from_folder: bool = False
+
+    @property
+    def origin(self) -> str:
+        return "template folder" if self.from_folder else "built-in"
+
+    @property
+    def unedited(self) -> str:
+        """What a reset goes back to, in words."""
+        if self.from_folder:
+            return "the template in FAIRWELL_TEMPLATE_DIR"
+        return "the built-in template"
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +386,13 @@ class LetterEditor:
 
     def templates(self) -> list[TemplateRow]:
         records = {record.key: record for record in self.store.template_records()}
-        return [TemplateRow(slot, records.get(slot.name)) for slot in TEMPLATE_SLOTS]
+        return [
+            TemplateRow(slot, records.get(slot.name), self._in_folder(slot))
+            for slot in TEMPLATE_SLOTS
+        ]
+
+    def _in_folder(self, slot: TemplateSlot) -> bool:
+        return self.template_dir is not None and (self.template_dir / slot.name).is_file()
 
     def template(self, key: str) -> tuple[TemplateRow, str]:
         """One template's row and the source letters are made from now."""
