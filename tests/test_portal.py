@@ -8,6 +8,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -344,6 +345,32 @@ def test_a_flood_of_fresh_link_requests_is_limited_the_same_way_for_everyone(
     assert len({a.text for a in answers[:5]}) == 1 and len({a.text for a in answers[5:]}) == 1
     queued = runtime.store.outbox_rows(OutboxState.QUEUED, None, 99)
     assert len(queued) == 2, "Ann's two requests within the limit; none for unknown addresses"
+
+
+def test_web_processes_each_with_their_own_limits_still_send_three_links_an_hour(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    """Two web processes (two apps, two in-memory limiters) over one database."""
+    processes = [
+        TestClient(create_app(runtime.settings, runtime), follow_redirects=False) for _ in range(2)
+    ]
+    for client in processes:
+        for _ in range(3):  # each process's own per-address limit lets three through
+            answer = client.post(
+                "/p/fresh-link", data={"form": fresh_link_form(client), "email": ANN}
+            )
+            assert answer.status_code == 200
+    queued = runtime.store.outbox_rows(OutboxState.QUEUED, None, 99)
+    assert len(queued) == 3, "three fresh links an hour for Ann's application, in all"
+    clock.current += timedelta(hours=1, seconds=1)
+    client = processes[0]
+    client.post("/p/fresh-link", data={"form": fresh_link_form(client), "email": ANN})
+    assert len(runtime.store.outbox_rows(OutboxState.QUEUED, None, 99)) == 3, (
+        "the first process still limits the address for its hour"
+    )
+    other = TestClient(create_app(runtime.settings, runtime), follow_redirects=False)
+    other.post("/p/fresh-link", data={"form": fresh_link_form(other), "email": ANN})
+    assert len(runtime.store.outbox_rows(OutboxState.QUEUED, None, 99)) == 4, "an hour later"
 
 
 def test_the_access_log_never_shows_a_token() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
@@ -36,6 +36,8 @@ from fairwell.services.requests import MAX_TEXT
 
 PORTAL_ACTOR = "candidate"
 FRESH_LINK_KIND = LetterKind.PORTAL_LINK.value  # letters/<locale>/portal_link.txt.j2
+FRESH_LINKS_PER_HOUR = 3  # per application, however many web processes are asked
+HOUR = timedelta(hours=1)
 
 
 def open_link(
@@ -122,6 +124,11 @@ def send_fresh_links(wiring: FreshLinks, address: str, now: datetime) -> int:
 
 
 def _queue_fresh_link(wiring: FreshLinks, application: PortalApplication, now: datetime) -> bool:
+    # The web process limits requests per client and address in memory; this cap is in the
+    # database, so it holds across every web process and restart: an inbox cannot be flooded.
+    recent = wiring.portal.letters_since(application.application_id, FRESH_LINK_KIND, now - HOUR)
+    if recent >= FRESH_LINKS_PER_HOUR:
+        return False
     view = _view(wiring.store, application)
     if view is None or view.decision is None:
         return False

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -120,6 +120,16 @@ class SqlPortalStore:
         except IntegrityError:
             return False
         return True
+
+    def letters_since(self, application_id: int, kind: str, since: datetime) -> int:
+        """How many letters of ``kind`` were queued for the application since ``since``."""
+        query = select(func.count()).where(
+            outbox.c.application_id == application_id,
+            outbox.c.kind == kind,
+            outbox.c.created_at >= since,
+        )
+        with transaction(self.engine, write=False) as conn:
+            return int(conn.execute(query).scalar_one())
 
     def checklist(self, application_id: int) -> frozenset[int]:
         query = select(portal_checklists.c.ticked).where(
