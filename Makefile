@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SEMANTIC := $(VENV)/.semantic
 # Front-end tools come from the npm registry, pinned; nothing third-party is kept in the repo.
 WEBTOOLS := .webtools
 AXE := $(WEBTOOLS)/node_modules/axe-core/axe.min.js
@@ -16,13 +17,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
+# The optional semantic extra (torch, ~1.5 GB): the tests need it, the demo does not.
+# torch==2.13.0 goes first, alone, so pip takes the CPU build and never resolves a CUDA one.
+$(SEMANTIC): $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,semantic]'
+	touch $(SEMANTIC)
+
 # In a terminal the demo ends by serving the web app with printed sign-ins (Ctrl-C stops it);
 # run by a script (no terminal), it only runs and verifies the flow, and exits.
 demo: $(STAMP)
 	@if [ -t 0 ]; then $(BIN)/fairwell demo --dir demo-run --serve; \
 	else $(BIN)/fairwell demo --dir demo-run; fi
 
-test: $(STAMP) lint typecheck $(AXE)
+test: $(STAMP) $(SEMANTIC) lint typecheck $(AXE)
 	$(BIN)/python -m pytest
 
 # Browser tests check every main page with axe-core. Without npm they say so and skip

@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, text
 
 from fairwell.config import Settings, load_settings
 from fairwell.delivery.sink import MailSink
+from fairwell.ports import SimilarityModel
+from fairwell.services.semantic import INSTALL, load_minilm
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.store import SqlStore
@@ -125,3 +127,17 @@ def _no_fairwell_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # with frozen clocks): many tests run the CLI on the wall clock, and their outcome must
     # not depend on the hour or the weekday they happen to run at.
     monkeypatch.setenv("FAIRWELL_SEND_WINDOWS", "off")
+
+
+@pytest.fixture(scope="session")
+def minilm() -> SimilarityModel:
+    """The real all-MiniLM-L6-v2 from the `semantic` extra, loaded once for the session.
+
+    In CI a missing extra fails the test loudly; on a laptop it skips with the reason.
+    """
+    try:
+        return load_minilm()
+    except ImportError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"the 'semantic' extra is required in CI and is not installed: {error}")
+        pytest.skip(f"the optional 'semantic' extra is not installed ({INSTALL}): {error}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,16 +16,19 @@ from sqlalchemy import insert, select, update
 from typer.testing import CliRunner
 
 from fairwell.cli import app
+from fairwell.config import SemanticMode
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.matching import Evidence, PoolMember, Requirement, rank
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.users import Role
+from fairwell.ports import SimilarityModel
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services import erasure
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.services.rediscovery import invite, rediscover
 from fairwell.services.scorecard_file import scorecard_from_options
+from fairwell.services.semantic import Semantic, choose
 from fairwell.services.users import add_user
 from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.rediscovery_store import SqlRediscovery
@@ -248,19 +251,119 @@ def test_a_role_opened_letter_is_held_when_consent_is_withdrawn_before_it_goes(
 
 
 def test_the_cli_prints_the_ranking_as_one_json_object_and_invites(runtime: Runtime) -> None:
-    env = {"FAIRWELL_DATABASE_URL": str(runtime.settings.database_url)}
+    env = {
+        "FAIRWELL_DATABASE_URL": str(runtime.settings.database_url),
+        "FAIRWELL_REDISCOVERY_SEMANTIC": "off",
+    }
     runner = CliRunner()
 
     listed = runner.invoke(app, ["rediscover", "--job", NEW, "--json"], env=env)
 
     assert listed.exit_code == 0, listed.stderr
     report = json.loads(listed.stdout)
-    assert report["job"] == NEW and report["semantic"].startswith("not used")
+    assert report["job"] == NEW and report["semantic"].startswith("not used: turned off")
+    assert report["semantic_used"] is False
     assert [m["rank"] for m in report["matches"]] == [1, 2, 3]
     refused = runner.invoke(
         app, ["rediscover", "--job", NEW, "--invite", OUT_OF_POOL[0], "--yes"], env=env
     )
     assert refused.exit_code == 1 and "not on file with valid consent" in refused.stderr
+
+
+# --- with semantic similarity (the real model; tests/conftest.py `minilm`) ---------------
+
+
+class Recording:
+    """The real model, noting every text it is given."""
+
+    def __init__(self, model: SimilarityModel) -> None:
+        self.model = model
+        self.name = model.name
+        self.texts: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        return self.model.encode(texts)
+
+
+def _stages(runtime: Runtime) -> list[tuple[int, str]]:
+    with runtime.store.engine.connect() as conn:
+        query = select(applications.c.id, applications.c.stage).order_by(applications.c.id)
+        return [(row.id, row.stage) for row in conn.execute(query)]
+
+
+def test_off_ranks_the_pool_exactly_as_before_semantic_existed(runtime: Runtime) -> None:
+    pool, job = SqlRediscovery(runtime.store.engine), runtime.store.job_by_title(NEW)
+
+    off = rediscover(pool, job, NOW, choose(SemanticMode.OFF)).as_json()
+
+    assert [(m["email"], m["score"], m["semantic"]) for m in off["matches"]] == [
+        ("strong@example.com", 2.8333, None),
+        ("weak@example.com", 0.8333, None),
+        ("anna@example.com", 0.3333, None),
+    ]
+    before = _report(runtime)
+    assert [m | {"semantic": None} for m in off["matches"]] == before["matches"]
+
+
+def test_with_semantic_each_match_says_how_similar_and_nobody_is_dropped_or_moved(
+    runtime: Runtime, minilm: SimilarityModel
+) -> None:
+    pool, job = SqlRediscovery(runtime.store.engine), runtime.store.job_by_title(NEW)
+    stages = _stages(runtime)
+    model = Recording(minilm)
+
+    report = rediscover(pool, job, NOW, Semantic(model, "used")).as_json()
+
+    assert report["semantic_used"] is True
+    listed = [m["email"] for m in report["matches"]]
+    assert listed == ["strong@example.com", "weak@example.com", "anna@example.com"]
+    for found in report["matches"]:
+        assert 0 < found["semantic"] <= 1
+        line = f"similar in meaning to the role's requirements: {found['semantic']:.2f} of 1"
+        assert line in found["explanation"]
+    assert _stages(runtime) == stages, "a ranking never changes a stage"
+    sent = " | ".join(model.texts)
+    assert "Senior Data Analyst. SQL; Communication" in model.texts
+    for secret in ("@example.com", "Sam", "Strong", "Wes", "Anna", "Berg", "never read"):
+        assert secret not in sent, "the model reads titles and competency names only"
+
+
+def test_the_cli_says_semantic_similarity_was_used(
+    runtime: Runtime, minilm: SimilarityModel
+) -> None:
+    env = {
+        "FAIRWELL_DATABASE_URL": str(runtime.settings.database_url),
+        "FAIRWELL_REDISCOVERY_SEMANTIC": "on",
+    }
+
+    listed = CliRunner().invoke(app, ["rediscover", "--job", NEW, "--json"], env=env)
+    shown = CliRunner().invoke(app, ["rediscover", "--job", NEW], env=env)
+
+    assert listed.exit_code == 0, listed.stderr
+    report = json.loads(listed.stdout)
+    assert report["semantic_used"] is True
+    assert report["semantic"].startswith("used: all-MiniLM-L6-v2, a local model")
+    assert all(isinstance(m["semantic"], float) for m in report["matches"])
+    assert shown.exit_code == 0 and "semantic similarity: used: all-MiniLM-L6-v2" in shown.stdout
+
+
+def test_the_page_says_whether_semantic_similarity_was_used(
+    runtime: Runtime, minilm: SimilarityModel
+) -> None:
+    _recruiter(runtime)
+    job = runtime.store.job_by_title(NEW)
+    pages: dict[SemanticMode, str] = {}
+    for mode in (SemanticMode.ON, SemanticMode.OFF):
+        runtime.settings = runtime.settings.model_copy(update={"rediscovery_semantic": mode})
+        client = TestClient(create_app(runtime.settings, runtime), follow_redirects=False)
+        sign_in(client, "rita")
+        pages[mode] = client.get(f"/jobs/{job.id}/rediscover").text
+
+    assert "Semantic similarity: used: all-MiniLM-L6-v2" in pages[SemanticMode.ON]
+    assert "similar in meaning to the role" in pages[SemanticMode.ON]
+    assert "Semantic similarity: not used: turned off" in pages[SemanticMode.OFF]
+    assert "similar in meaning to the role" not in pages[SemanticMode.OFF]
 
 
 def _recruiter(runtime: Runtime) -> None:

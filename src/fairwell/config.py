@@ -40,6 +40,12 @@ class SendWindows(StrEnum):
     OFF = "off"
 
 
+class SemanticMode(StrEnum):
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
 class Settings(BaseSettings):
     """Fairwell's configuration. Environment variables are FAIRWELL_ plus the upper-case name."""
 
@@ -141,6 +147,12 @@ class Settings(BaseSettings):
         le=90,
         description="a talent-pool consent's renewal letter goes this many days before it "
         "expires (fairwell retention renewals)",
+    )
+    rediscovery_semantic: SemanticMode = Field(
+        default=SemanticMode.AUTO,
+        description="rediscovery also weighs similarity in meaning, by a local model from the "
+        "optional `semantic` extra (nothing is downloaded): auto uses it when installed; on "
+        "requires it (a configuration error without it); off never uses it",
     )
     secure_cookies: bool = Field(
         default=False,

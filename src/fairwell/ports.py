@@ -821,3 +821,21 @@ class RetentionStore(Protocol):
     def expire(self, person_id: int, anonymise: bool, now: datetime) -> dict[str, int]: ...
 
     def record_run(self, detail: dict[str, object], now: datetime) -> None: ...
+
+
+# --- Semantic similarity (issue 6) ----------------------------------------------------------
+
+
+class SimilarityModel(Protocol):
+    """A sentence-embedding model (services/semantic.py): texts in, one vector per text out.
+
+    Vectors of texts alike in meaning point the same way; compare them with
+    :func:`fairwell.domain.matching.similarity`.
+    """
+
+    @property
+    def name(self) -> str:
+        """The model's name, as the recruiter reads it."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]: ...

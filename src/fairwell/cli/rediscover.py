@@ -28,15 +28,15 @@ def rediscover_command(
 ) -> None:
     """People on file with valid consent, best match first, each explained. No ranking ever
     rejects anyone. With --invite, a role-opened letter is queued for the people picked."""
-    from fairwell.services import rediscovery
+    from fairwell.services import rediscovery, semantic
     from fairwell.storage.rediscovery_store import SqlRediscovery
 
     runtime = _runtime()
     pool = SqlRediscovery(runtime.store.engine)
     opened = runtime.store.job_by_title(job)
-    similarity, semantic = rediscovery.semantic_similarity()
+    meaning = semantic.choose(runtime.settings.rediscovery_semantic)
     now = runtime.clock.now()
-    report = rediscovery.rediscover(pool, opened, now, similarity, semantic)
+    report = rediscovery.rediscover(pool, opened, now, meaning)
     if as_json and not invite:
         _print_json(report.as_json())
         return

@@ -5,27 +5,32 @@ person with valid consent, their past interviewers' ratings per competency name 
 titles of the jobs they applied for. The ranking is advice for a recruiter, never a decision:
 nothing here rejects anyone, and a person without evidence is listed, not dropped.
 
-The score, in order of weight:
+The score adds up:
 1. how many of the job's competencies the person met the bar on (past average rating >= bar);
 2. how far above or below the bar they were, a quarter point per full step, capped;
 3. how much their past job titles share words with this one (text similarity);
-4. optional semantic similarity of the titles (a local embedding model), when one is given.
+4. optional semantic similarity, in [0, 1] and worth at most one met competency, between
+   the job's text (title and competencies) and the person's (past job titles and the
+   competencies they were rated well on), computed by the caller with a local embedding
+   model (services/semantic.py).
 Equal scores are listed by how long the person has been on file (the lower person id first),
 and the explanation says the order among them is not a judgement.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-# Similarity of two texts in [0, 1]; the optional semantic part (services/rediscovery.py).
-Similarity = Callable[[str, str], float]
 
 STEP_WEIGHT = 0.25  # per rating step above or below the bar
 TITLE_WEIGHT = 0.5
-SEMANTIC_WEIGHT = 0.5
+# At most one met competency's worth: ratings from interviews are evidence, likeness of
+# wording is a hint.
+SEMANTIC_WEIGHT = 1.0
+# A past average this high (of 4) puts the competency's name in the person's text.
+WELL_RATED = 3.0
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -84,12 +89,22 @@ class Match:
         lines = [_explain(c) for c in self.competencies]
         if self.shared_words:
             lines.append(f"past job titles share: {', '.join(self.shared_words)}")
-        if self.semantic is not None:
-            lines.append(f"past job titles read as similar: {self.semantic:.2f} of 1")
+        lines.extend(self._semantic_lines())
         if self.tied_with:
             lines.append(
                 f"same score as {len(self.tied_with)} other(s); among them the order is by "
                 "time on file, not a judgement"
+            )
+        return lines
+
+    def _semantic_lines(self) -> list[str]:
+        if self.semantic is None:
+            return []
+        lines = [f"similar in meaning to the role's requirements: {self.semantic:.2f} of 1"]
+        if not self.met and not self.shared_words:
+            lines.append(
+                "no competency met and no title word shared: the similarity in meaning is "
+                "what places them"
             )
         return lines
 
@@ -110,6 +125,29 @@ def words(text: str) -> set[str]:
     return {word.casefold() for word in _WORD.findall(text) if len(word) > 2}
 
 
+def requirements_text(job_title: str, requirements: Sequence[Requirement]) -> str:
+    """The job as one text for the embedding model: its title and its competencies."""
+    names = "; ".join(r.name for r in requirements)
+    return f"{job_title}. {names}" if names else job_title
+
+
+def profile_text(member: PoolMember) -> str:
+    """A person's file as one text for the embedding model: past job titles and the
+    competencies they were rated well on. Only titles and competency names go in: never a
+    name, an address or an interviewer's note, and nothing they were rated poorly on."""
+    strong = sorted({e.competency.casefold() for e in member.evidence if e.average >= WELL_RATED})
+    return ". ".join(part for part in ("; ".join(member.titles), "; ".join(strong)) if part)
+
+
+def similarity(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cosine similarity of two vectors, clipped to [0, 1]: opposite meaning earns nothing."""
+    norms = math.hypot(*a) * math.hypot(*b)
+    if norms == 0:
+        return 0.0
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return max(0.0, min(1.0, dot / norms))
+
+
 def competency_match(requirement: Requirement, evidence: Sequence[Evidence]) -> CompetencyMatch:
     """The person's evidence for one competency, matched by name (case aside), averaged."""
     wanted = requirement.name.casefold().strip()
@@ -126,15 +164,15 @@ def match(
     member: PoolMember,
     job_title: str,
     requirements: Sequence[Requirement],
-    similarity: Similarity | None = None,
+    semantic: float | None = None,
 ) -> Match:
+    """One person against the job; ``semantic`` is their similarity in meaning, if computed."""
     competencies = tuple(competency_match(r, member.evidence) for r in requirements)
     shared = words(job_title) & set().union(*(words(t) for t in member.titles))
     title_words = words(job_title)
     title_similarity = len(shared) / len(title_words) if title_words else 0.0
-    semantic = (
-        max((similarity(job_title, t) for t in member.titles), default=0.0) if similarity else None
-    )
+    if semantic is not None:
+        semantic = round(semantic, 4)
     score = _score(competencies, title_similarity, semantic)
     return Match(
         member.person_id, score, competencies, tuple(sorted(shared)), title_similarity, semantic
@@ -156,10 +194,17 @@ def rank(
     members: Sequence[PoolMember],
     job_title: str,
     requirements: Sequence[Requirement],
-    similarity: Similarity | None = None,
+    semantic: Mapping[int, float] | None = None,
 ) -> list[Match]:
-    """Everyone, best match first; equal scores by time on file, each told who they tie with."""
-    matches = [match(m, job_title, requirements, similarity) for m in members]
+    """Everyone, best match first; equal scores by time on file, each told who they tie with.
+
+    ``semantic`` maps person id to similarity in meaning; None: ranked without it, exactly
+    as before it existed.
+    """
+    matches = [
+        match(m, job_title, requirements, None if semantic is None else semantic[m.person_id])
+        for m in members
+    ]
     matches.sort(key=lambda m: (-m.score, m.person_id))
     by_score: dict[float, list[int]] = {}
     for found in matches:

@@ -9,23 +9,19 @@ when it is sent. A ranking never rejects anyone: it is a list for a person to re
 from __future__ import annotations
 
 import functools
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from fairwell.domain.matching import Match, PoolMember, Requirement, Similarity, rank
+from fairwell.domain.matching import Match, PoolMember, Requirement, rank
 from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
 from fairwell.ports import ApplicantView, NewLetter, Store
 from fairwell.services.compose import Composer, outbox_letter
+from fairwell.services.semantic import NOT_USED, Semantic, scores
 from fairwell.services.status_letters import long_date
 from fairwell.storage.rediscovery_store import OnFile, SqlRediscovery
-
-# Semantic similarity would use a static embedding model that ships inside a wheel (nothing
-# downloaded at run time). It is not built yet: ranking uses competencies and titles only.
-SEMANTIC_PACKAGE = "model2vec"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +36,7 @@ class RediscoveryReport:
     requirements: list[Requirement]
     ranked: list[Ranked]
     semantic: str  # whether semantic similarity was used, and if not, why
+    semantic_used: bool
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -47,6 +44,7 @@ class RediscoveryReport:
             "job_id": self.job.id,
             "requirements": [{"name": r.name, "bar": r.bar} for r in self.requirements],
             "semantic": self.semantic,
+            "semantic_used": self.semantic_used,
             "matches": [_ranked_json(n, r) for n, r in enumerate(self.ranked, start=1)],
         }
 
@@ -73,38 +71,31 @@ def _ranked_json(position: int, ranked: Ranked) -> dict[str, object]:
             for c in found.competencies
         ],
         "titles": list(person.titles),
+        "semantic": found.semantic,
         "tied_with": list(found.tied_with),
         "explanation": found.explanation(),
     }
-
-
-def semantic_similarity() -> tuple[Similarity | None, str]:
-    """The optional semantic similarity, or None and the reason it is not used."""
-    if importlib.util.find_spec(SEMANTIC_PACKAGE) is None:
-        return None, (
-            "not used: semantic similarity is not built yet; the ranking uses competencies "
-            "and job titles only"
-        )
-    return None, (
-        f"not used: {SEMANTIC_PACKAGE!r} is installed but no model ships inside a wheel here; "
-        "nothing is downloaded at run time"
-    )
 
 
 def rediscover(
     pool: SqlRediscovery,
     job: Job,
     now: datetime,
-    similarity: Similarity | None = None,
-    semantic: str = "not used",
+    meaning: Semantic = NOT_USED,
 ) -> RediscoveryReport:
-    """Everyone on file with valid consent, best match for ``job`` first, each explained."""
+    """Everyone on file with valid consent, best match for ``job`` first, each explained.
+
+    With ``meaning.model``, similarity in meaning is part of each score and explanation.
+    Names and addresses stay here: the model only reads titles and competency names.
+    """
     requirements = pool.requirements(job.id)
     people = {p.person_id: p for p in pool.on_file(job.id, now)}
     members = [PoolMember(p.person_id, p.titles, p.evidence) for p in people.values()]
-    matches = rank(members, job.title, requirements, similarity)
+    model = meaning.model
+    similar = scores(model, job.title, requirements, members) if model else None
+    matches = rank(members, job.title, requirements, similar)
     ranked = [Ranked(people[m.person_id], m) for m in matches]
-    return RediscoveryReport(job, requirements, ranked, semantic)
+    return RediscoveryReport(job, requirements, ranked, meaning.status, model is not None)
 
 
 @dataclass(frozen=True, slots=True)

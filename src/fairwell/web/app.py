@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from fairwell.config import Settings
+from fairwell.config import SemanticMode, Settings
 from fairwell.domain.model import Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.domain.users import User
 from fairwell.errors import ConfigurationError
 from fairwell.ports import ApplicantFilter, JobSummary
 from fairwell.runtime import Runtime, open_runtime
+from fairwell.services import semantic
 from fairwell.services.users import authenticate
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web import (
@@ -64,6 +65,9 @@ def create_app(
 ) -> FastAPI:
     if not settings.secret_key:
         raise ConfigurationError("the web app needs FAIRWELL_SECRET_KEY to sign its sessions")
+    if settings.rediscovery_semantic is SemanticMode.ON:
+        # Required: load the model now, so a missing extra stops the start, not a page.
+        semantic.choose(settings.rediscovery_semantic)
     app = FastAPI(title="Fairwell", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.runtime = runtime or open_runtime(settings)
     app.state.users = SqlUserStore(app.state.runtime.store.engine)

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from fairwell.errors import FairwellError
 from fairwell.runtime import Runtime
-from fairwell.services import rediscovery
+from fairwell.services import rediscovery, semantic
 from fairwell.storage.rediscovery_store import SqlRediscovery
 from fairwell.web.common import Current, check_csrf, render, staff
 
@@ -35,10 +35,8 @@ def rediscover_page(
 ) -> Response:
     runtime = _runtime(request)
     pool = SqlRediscovery(runtime.store.engine)
-    similarity, semantic = rediscovery.semantic_similarity()
-    report = rediscovery.rediscover(
-        pool, pool.job(job_id), runtime.clock.now(), similarity, semantic
-    )
+    meaning = semantic.choose(runtime.settings.rediscovery_semantic)
+    report = rediscovery.rediscover(pool, pool.job(job_id), runtime.clock.now(), meaning)
     return render(
         request,
         "rediscover.html",
