@@ -270,6 +270,31 @@ def test_the_cli_prints_the_ranking_as_one_json_object_and_invites(runtime: Runt
     assert refused.exit_code == 1 and "not on file with valid consent" in refused.stderr
 
 
+def test_an_import_that_opens_a_job_points_to_the_people_on_file_without_naming_them(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    env = {
+        "FAIRWELL_DATABASE_URL": str(runtime.settings.database_url),
+        "FAIRWELL_REDISCOVERY_SEMANTIC": "off",
+    }
+    runner = CliRunner()
+    opened = "Lead Data Analyst"
+    rows = [applicant("new@example.com", "Nia", "New", job=opened)]
+    imported = runner.invoke(app, ["import", str(write_csv(tmp_path / "n.csv", rows))], env=env)
+    assert imported.exit_code == 0, imported.output
+    said = " ".join(imported.stdout.split())
+    ranked = json.loads(
+        runner.invoke(app, ["rediscover", "--job", opened, "--json"], env=env).stdout
+    )
+    waiting = len(ranked["matches"])
+    assert waiting >= 3
+    assert f"new job 'Lead Data Analyst': {waiting} person(s) on file agreed" in said
+    assert f"`fairwell rediscover --job '{opened}'`" in said
+    assert "@example.com" not in said and "Strong" not in said, "a count, never a name"
+    again = runner.invoke(app, ["import", str(tmp_path / "n.csv")], env=env)
+    assert "on file agreed" not in again.stdout, "only when the job opens"
+
+
 # --- with semantic similarity (the real model; tests/conftest.py `minilm`) ---------------
 
 
@@ -376,6 +401,7 @@ def test_a_recruiter_picks_people_on_the_page_with_its_csrf_token(runtime: Runti
     client = TestClient(create_app(runtime.settings, runtime), follow_redirects=False)
     sign_in(client, "rita")
     job = runtime.store.job_by_title(NEW)
+    assert f'href="/jobs/{job.id}/rediscover"' in client.get(f"/jobs/{job.id}").text
     listing = client.get(f"/jobs/{job.id}/rediscover")
     assert listing.status_code == 200 and "strong@example.com" in listing.text
     assert "withdrawn@example.com" not in listing.text and "nocon@example.com" not in listing.text

@@ -101,6 +101,7 @@ class ImportCounts:
     applications_updated: int = 0
     unchanged: int = 0
     jobs_created: int = 0
+    new_jobs: tuple[str, ...] = ()  # titles of the jobs this import opened
 
 
 @dataclass(frozen=True, slots=True)

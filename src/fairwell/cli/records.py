@@ -23,7 +23,7 @@ from fairwell.cli.base import (
 )
 from fairwell.config import load_settings
 from fairwell.domain.reasons import REASONS
-from fairwell.runtime import init_database
+from fairwell.runtime import Runtime, init_database
 
 
 @app.command()
@@ -58,6 +58,23 @@ def import_command(
         f"{counts.unchanged} unchanged; {counts.people_created} new people, "
         f"{counts.jobs_created} new jobs; {report.duplicates_merged} duplicate row(s) merged"
     )
+    _point_to_the_pool(runtime, counts.new_jobs)
+
+
+def _point_to_the_pool(runtime: Runtime, new_jobs: tuple[str, ...]) -> None:
+    """A job has opened: say how many people on file asked to hear of one (never who)."""
+    from fairwell.storage.rediscovery_store import SqlRediscovery
+
+    pool = SqlRediscovery(runtime.store.engine)
+    now = runtime.clock.now()
+    for title in new_jobs:
+        waiting = len(pool.on_file(runtime.store.job_by_title(title).id, now))
+        if waiting:
+            out.print(
+                f"new job {title!r}: {waiting} person(s) on file agreed to hear of roles that "
+                f"may fit them; `fairwell rediscover --job {title!r}` ranks them for you to review",
+                markup=False,
+            )
 
 
 @app.command()

@@ -41,6 +41,7 @@ class ApplicantWriter:
     def __init__(self, conn: Connection, now: datetime, actor: str) -> None:
         self.conn, self.now, self.actor = conn, now, actor
         self.counts = {"people": 0, "apps": 0, "updated": 0, "unchanged": 0, "jobs": 0}
+        self.new_jobs: list[str] = []
 
     def write(self, rows: Sequence[ApplicantRow]) -> ImportCounts:
         job_ids = self._ensure_jobs({row.job for row in rows})
@@ -53,6 +54,7 @@ class ApplicantWriter:
             applications_updated=self.counts["updated"],
             unchanged=self.counts["unchanged"],
             jobs_created=self.counts["jobs"],
+            new_jobs=tuple(self.new_jobs),
         )
 
     def _ensure_jobs(self, titles: set[str]) -> dict[str, int]:
@@ -65,6 +67,7 @@ class ApplicantWriter:
             assert job_id is not None
             existing[title] = job_id[0]
             counts["jobs"] += 1
+            self.new_jobs.append(title)
             audit(conn, self.actor, "job.created", "job", job_id[0], {}, now)
         return existing
 
