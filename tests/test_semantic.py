@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ from fairwell.domain.matching import (
 )
 from fairwell.errors import ConfigurationError
 from fairwell.ports import SimilarityModel
-from fairwell.services.semantic import OFFLINE, choose, scores
+from fairwell.services.semantic import OFFLINE, MiniLM, choose, scores
 
 JOB = "Data Engineer"
 NEEDS = [Requirement("Spark", 3), Requirement("SQL pipelines", 3)]
@@ -126,6 +127,33 @@ def test_auto_with_the_extra_uses_the_model_loaded_once(minilm: SimilarityModel)
     assert auto.status.startswith("used: all-MiniLM-L6-v2, a local model")
     vectors = minilm.encode(["a", "b"])
     assert len(vectors) == 2 and len(vectors[0]) == 384
+
+
+class Counting:
+    """The real encoder, counting the texts it is asked to encode."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder, self.texts = encoder, 0
+
+    def encode(self, sentences: list[str], **options: Any) -> Any:
+        self.texts += len(sentences)
+        return self.encoder.encode(sentences, **options)
+
+
+def test_a_text_seen_before_is_not_encoded_again_and_gives_the_same_vector(
+    minilm: SimilarityModel,
+) -> None:
+    assert isinstance(minilm, MiniLM)
+    counting = Counting(minilm._encoder)
+    model = MiniLM(counting)
+    texts = ["Data Engineer; Spark; SQL", "Pastry Chef", "Data Engineer; Spark; SQL"]
+    first = model.encode(texts)
+    assert counting.texts == 2, "the repeated text is encoded once"
+    again = model.encode(["Pastry Chef", "ETL Developer", *texts])
+    assert counting.texts == 3, "only the new text"
+    assert again[2:] == first and again[0] == first[1]
+    fresh = minilm._encoder.encode(["ETL Developer"], normalize_embeddings=True)
+    assert max(abs(a - b) for a, b in zip(again[1], fresh[0].tolist(), strict=True)) < 1e-6
 
 
 def test_the_loader_switches_hugging_face_offline(minilm: SimilarityModel) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,6 +31,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 Loader = Callable[[], SimilarityModel]
+CACHED_TEXTS = 20_000  # about 1.5 KiB each: 30 MiB at most, next to the model's ~500 MB
 
 
 class _Encoder(Protocol):
@@ -40,7 +43,12 @@ class _Encoder(Protocol):
 
 
 class MiniLM:
-    """all-MiniLM-L6-v2 as a SimilarityModel: 384-dimensional unit vectors."""
+    """all-MiniLM-L6-v2 as a SimilarityModel: 384-dimensional unit vectors.
+
+    Vectors are kept per text (the most recent ``CACHED_TEXTS``), so looking at a job's
+    ranking again, or at another job, encodes only the files that changed. The texts are job
+    titles and competency names, never a name or an address (domain/matching.py).
+    """
 
     name = MODEL_NAME
 
@@ -48,16 +56,33 @@ class MiniLM:
         self._encoder = encoder
         # One encoding at a time per process: torch already spreads one over every core.
         self._lock = threading.Lock()
+        self._known: OrderedDict[str, array[float]] = OrderedDict()
 
     def encode(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
         with self._lock:
-            vectors = self._encoder.encode(
-                list(texts), normalize_embeddings=True, show_progress_bar=False
-            )
-        rows: list[list[float]] = vectors.tolist()
-        return rows
+            found = {text: self._recall(text) for text in dict.fromkeys(texts)}
+            missing = [text for text, vector in found.items() if vector is None]
+            if missing:
+                vectors = self._encoder.encode(
+                    missing, normalize_embeddings=True, show_progress_bar=False
+                )
+                for text, vector in zip(missing, vectors.tolist(), strict=True):
+                    found[text] = self._remember(text, vector)
+            return [list(found[text] or ()) for text in texts]
+
+    def _recall(self, text: str) -> array[float] | None:
+        vector = self._known.get(text)
+        if vector is not None:
+            self._known.move_to_end(text)
+        return vector
+
+    def _remember(self, text: str, vector: list[float]) -> array[float]:
+        kept = self._known[text] = array("f", vector)  # float32: what the model computes in
+        while len(self._known) > CACHED_TEXTS:
+            self._known.popitem(last=False)
+        return kept
 
 
 def go_offline() -> None:
