@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -63,7 +65,11 @@ class RosterCache:
 
 
 class Pacer:
-    """Keeps a send rate (letters per second) with an injected sleep, for tests."""
+    """Keeps a send rate (letters per second) with an injected sleep, for tests.
+
+    Safe to share between a worker's sending threads: each takes the next slot under a lock
+    and sleeps until it outside the lock.
+    """
 
     def __init__(
         self,
@@ -74,14 +80,17 @@ class Pacer:
         self._interval = 1.0 / rate if rate else 0.0
         self._monotonic, self._sleep = monotonic, sleep
         self._next = monotonic()
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
         if not self._interval:
             return
-        now = self._monotonic()
-        if now < self._next:
-            self._sleep(self._next - now)
-        self._next = max(now, self._next) + self._interval
+        with self._lock:
+            now = self._monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            self._sleep(start - now)
 
 
 # SMTP replies that mean "too many, slow down" rather than "try this letter again later".
@@ -180,6 +189,10 @@ class Deliverer:
     pacer: Pacer = field(default_factory=lambda: Pacer(None))
     rosters: RosterCache | None = None
     rate_limit: SharedRateLimit | None = None
+    # Letters guarded and sent at once, each on its own thread. Above 1, ``transport`` must
+    # be safe to call from that many threads (delivery/sessions.py: one session per thread).
+    connections: int = 1
+    _lanes: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.rosters is None:
@@ -201,24 +214,46 @@ class Deliverer:
         assert self.rosters is not None
         # One roster look-up per job and claim, not per letter: the version check is a query.
         rosters = {job_id: self.rosters.for_job(job_id) for job_id in {c.job_id for c in claimed}}
-        pending: list[Outcome] = []
-        stopped = False
-        for letter in claimed:
-            outcome = (
-                Outcome(letter.id, OutboxState.QUEUED, release=True)
-                if stopped
-                else self._deliver(
-                    letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
-                )
+        stop = threading.Event()
+
+        def step(letter: ClaimedLetter) -> Outcome:
+            if stop.is_set():
+                return Outcome(letter.id, OutboxState.QUEUED, release=True)
+            outcome = self._deliver(
+                letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
             )
-            stopped = stopped or outcome.pause_batch or outcome.release
+            if outcome.pause_batch or outcome.release:
+                stop.set()
+            return outcome
+
+        self._record(self._outcomes(step, claimed), stats)
+        return stats
+
+    def _outcomes(
+        self, step: Callable[[ClaimedLetter], Outcome], claimed: list[ClaimedLetter]
+    ) -> Iterator[Outcome]:
+        """Each letter's outcome, in claim order: one at a time, or on several connections.
+
+        With ``connections`` above 1 the letters are guarded and sent on that many threads,
+        each with its own session, so the relay's round trips overlap; a letter that stops
+        the batch stops every letter not yet started.
+        """
+        if self.connections <= 1:
+            return map(step, claimed)
+        if self._lanes is None:
+            self._lanes = ThreadPoolExecutor(self.connections, thread_name_prefix="fairwell-send")
+        return self._lanes.map(step, claimed)
+
+    def _record(self, outcomes: Iterable[Outcome], stats: RunStats) -> None:
+        """Commit outcomes every ``commit_every`` letters, as they come in."""
+        pending: list[Outcome] = []
+        for outcome in outcomes:
             _count(outcome, stats)
             pending.append(outcome)
             if len(pending) >= self.policy.commit_every:
                 self.store.record_outcomes(pending, self.owner, self.clock.now())
                 pending = []
         self.store.record_outcomes(pending, self.owner, self.clock.now())
-        return stats
 
     def _claim_size(self) -> int:
         limit = (
