@@ -25,10 +25,17 @@ SETTLE_TIMEOUT = 5.0
 _POSTFIX_COUNTER = re.compile(rb"mesg=(\d+)")
 
 
+def postfix_tool(name: str) -> str | None:
+    """Where Postfix's test tool ``name`` (smtp-sink, smtp-source) is, if installed.
+
+    Debian installs them in /usr/sbin, which is often not on a user's PATH.
+    """
+    fallback = f"/usr/sbin/{name}"
+    return shutil.which(name) or (fallback if os.access(fallback, os.X_OK) else None)
+
+
 def postfix_sink_path() -> str | None:
-    return shutil.which("smtp-sink") or (
-        "/usr/sbin/smtp-sink" if os.access("/usr/sbin/smtp-sink", os.X_OK) else None
-    )
+    return postfix_tool("smtp-sink")
 
 
 def resolve_kind(kind: str) -> str:
