@@ -226,8 +226,19 @@ class Deliverer:
                 stop.set()
             return outcome
 
-        self._record(self._outcomes(step, claimed), stats)
+        try:
+            self._record(self._outcomes(step, claimed), stats)
+        except BaseException:
+            self._drain()
+            raise
         return stats
+
+    def _drain(self) -> None:
+        """After a failure, let letters already on the wire finish before anyone closes their
+        sessions; letters not yet started stay claimed and come back when the lease ends."""
+        if self._lanes is not None:
+            self._lanes.shutdown(wait=True, cancel_futures=True)
+            self._lanes = None
 
     def _outcomes(
         self, step: Callable[[ClaimedLetter], Outcome], claimed: list[ClaimedLetter]
