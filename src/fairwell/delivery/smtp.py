@@ -2,7 +2,8 @@
 
 When the relay offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write and a
 message costs two round trips instead of four; the replies are judged exactly as they are
-one at a time.
+one at a time. A stream of letters (:meth:`SmtpTransport.submit`) goes further: each letter's
+data goes in the same write as the next letter's MAIL, RCPT and DATA, one round trip a letter.
 
 Failure is classified here, at the boundary, so code above only ever sees the two outcomes
 of :mod:`fairwell.ports`:
@@ -24,6 +25,7 @@ import contextlib
 import re
 import smtplib
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -49,6 +51,19 @@ _SETUP_STAGE: dict[type[smtplib.SMTPResponseException], str] = {
     smtplib.SMTPHeloError: "EHLO",
     smtplib.SMTPAuthenticationError: "AUTH",
 }
+
+
+Sent = tuple[int, DeliveryError | None]
+"""A letter's key and the relay's verdict on it: None when the relay took the letter."""
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenLetter:
+    """A letter whose DATA the relay answered with 354; its data is not sent yet."""
+
+    key: int
+    recipient: str
+    message: bytes
 
 
 class _ClosedBeforeMail(Exception):
@@ -86,6 +101,7 @@ class SmtpTransport:
         self._timeout = timeout
         self._local_hostname = local_hostname
         self._connection: smtplib.SMTP | None = None
+        self._waiting: _OpenLetter | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTransport:
@@ -110,6 +126,7 @@ class SmtpTransport:
         Returns when the relay accepted the message (250 after the data). Raises
         TransientDeliveryError or PermanentDeliveryError; nothing else.
         """
+        self._refuse_if_open()
         _check_envelope(sender, recipient, message)
         try:
             self._send_checked(sender, recipient, message)
@@ -128,6 +145,7 @@ class SmtpTransport:
         takes it back with RSET: without a RCPT no message can go anywhere. Returns when the
         relay answered 250; raises TransientDeliveryError or PermanentDeliveryError.
         """
+        self._refuse_if_open()
         if not _is_envelope_address(sender):
             raise PermanentDeliveryError("the sender is not exactly one address; nothing was sent")
         connection = self._connect()
@@ -141,7 +159,16 @@ class SmtpTransport:
             raise _refusal(code, reply, "MAIL FROM")
 
     def close(self) -> None:
-        """Say QUIT and close the session, ignoring errors: the relay may already be gone."""
+        """Say QUIT and close the session, ignoring errors: the relay may already be gone.
+
+        A letter still open (submitted, not flushed) is abandoned, never half-sent: the
+        session is cut without QUIT, which inside DATA would be read as the letter's text,
+        and a relay keeps nothing that did not end with its final dot.
+        """
+        if self._waiting is not None:
+            self._waiting = None
+            self._drop()
+            return
         connection, self._connection = self._connection, None
         if connection is None:
             return
@@ -162,6 +189,121 @@ class SmtpTransport:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- a stream of letters, one round trip each -----------------------------------------------
+
+    def submit(self, key: int, sender: str, recipient: str, message: bytes) -> list[Sent]:
+        """Start sending ``message``; return every letter whose outcome is now known.
+
+        With PIPELINING, the relay's 354 leaves this letter open and its data goes in the same
+        write as the next letter's MAIL, RCPT and DATA (RFC 2920 allows the data to start a
+        group), so its outcome comes back with the next call, or from :meth:`flush`. Every
+        outcome is judged as :meth:`send` judges it; letters are never mixed up, because the
+        relay answers in order. Without PIPELINING each letter is sent whole at once.
+
+        A relay that hangs up without a 421 (against RFC 5321) while a letter's data is on
+        its way leaves that letter in doubt: it comes back as a possible duplicate, to be
+        retried and counted, never lost. The next letter, of which nothing was sent, goes
+        whole on a new session.
+        """
+        try:
+            _check_envelope(sender, recipient, message)
+        except PermanentDeliveryError as error:
+            return [(key, error)]
+        letter, opened = _OpenLetter(key, recipient, message), self._waiting
+        self._waiting = None
+        try:
+            if opened is None:
+                return self._open_first(letter, sender)
+            return self._open_next(opened, letter, sender)
+        except BaseException:
+            self._drop()  # interrupted mid-group: replies may be in flight; never reuse
+            raise
+
+    def flush(self) -> list[Sent]:
+        """Send the data of the letter still open, if any, and return its outcome."""
+        opened, self._waiting = self._waiting, None
+        if opened is None:
+            return []
+        assert self._connection is not None  # a letter is open only on a live session
+        try:
+            self._send_data(self._connection, opened.message, opened.recipient)
+        except DeliveryError as error:
+            return [(opened.key, error)]
+        except BaseException:
+            self._drop()
+            raise
+        return [(opened.key, None)]
+
+    def _open_first(self, letter: _OpenLetter, sender: str) -> list[Sent]:
+        """MAIL, RCPT and DATA for a letter when no other is open, as :meth:`send` does."""
+        reused = self._connection is not None
+        try:
+            connection = self._connect()
+            if not connection.has_extn("pipelining"):
+                self._send_checked(sender, letter.recipient, letter.message)
+                return [(letter.key, None)]
+            parameters = _mail_parameters(connection, letter.message)
+            try:
+                self._pipelined(connection, sender, letter.recipient, parameters)
+            except _ClosedBeforeMail as closed:
+                if not reused:
+                    raise closed.error from None
+                self._retry_on_fresh_session(sender, letter.recipient, letter.message)
+                return [(letter.key, None)]
+        except DeliveryError as error:
+            return [(letter.key, error)]
+        self._waiting = letter
+        return []
+
+    def _open_next(self, opened: _OpenLetter, letter: _OpenLetter, sender: str) -> list[Sent]:
+        """The open letter's data and the next letter's MAIL, RCPT and DATA in one write."""
+        connection = self._connection
+        assert connection is not None
+        parameters = _mail_parameters(connection, letter.message)
+        envelope = f"MAIL FROM:<{sender}>{parameters}\r\nRCPT TO:<{letter.recipient}>\r\nDATA\r\n"
+        try:
+            connection.send(_data_payload(opened.message) + envelope.encode("ascii"))
+        except OSError as error:
+            # Its final dot is not the last byte of this write: the relay may have taken it.
+            self._drop()
+            lost = TransientDeliveryError(
+                f"the connection to {self._relay} broke during or after a message's data: {error}",
+                possible_duplicate=True,
+            )
+            return [(opened.key, lost), *self._on_fresh_session(letter, sender)]
+        done: list[Sent] = [(opened.key, self._data_verdict(connection, opened.recipient))]
+        if self._connection is None:
+            # The relay closed the session (421) or it broke: nothing of the next letter's data
+            # was sent, so it goes again on a new session, as after an idle session closed.
+            return [*done, *self._on_fresh_session(letter, sender)]
+        try:
+            self._envelope_replies(connection, letter.recipient)
+        except _ClosedBeforeMail:
+            return [*done, *self._on_fresh_session(letter, sender)]
+        except DeliveryError as error:
+            return [*done, (letter.key, error)]
+        self._waiting = letter
+        return done
+
+    def _on_fresh_session(self, letter: _OpenLetter, sender: str) -> list[Sent]:
+        """Send a letter whole on a new session (once): nothing of it reached the old one."""
+        try:
+            self._retry_on_fresh_session(sender, letter.recipient, letter.message)
+        except DeliveryError as error:
+            return [(letter.key, error)]
+        return [(letter.key, None)]
+
+    def _data_verdict(self, connection: smtplib.SMTP, recipient: str) -> DeliveryError | None:
+        try:
+            self._data_reply(connection, recipient)
+        except DeliveryError as error:
+            return error
+        return None
+
+    def _refuse_if_open(self) -> None:
+        if self._waiting is not None:
+            raise RuntimeError("a submitted letter is still open: flush() it first")
 
     # -- the transaction ----------------------------------------------------------------------
 
@@ -209,6 +351,15 @@ class SmtpTransport:
         group = f"MAIL FROM:<{sender}>{parameters}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
         try:
             connection.send(group)
+        except OSError as error:  # nothing of the message itself has been sent yet
+            self._drop()
+            lost = TransientDeliveryError(f"connection to {self._relay} broke at MAIL: {error}")
+            raise _ClosedBeforeMail(lost) from None
+        self._envelope_replies(connection, recipient)
+
+    def _envelope_replies(self, connection: smtplib.SMTP, recipient: str) -> None:
+        """Read the replies to a pipelined MAIL, RCPT and DATA; return when DATA got 354."""
+        try:
             replies = [connection.getreply() for _ in range(3)]
         except OSError as error:  # nothing of the message itself has been sent yet
             self._drop()
@@ -284,6 +435,10 @@ class SmtpTransport:
             raise TransientDeliveryError(
                 f"the connection to {self._relay} broke while sending the message: {error}"
             ) from None
+        self._data_reply(connection, recipient)
+
+    def _data_reply(self, connection: smtplib.SMTP, recipient: str) -> None:
+        """Read the relay's verdict on a message whose data was sent; raise unless 250."""
         try:
             code, reply = connection.getreply()
         except OSError as error:

@@ -7,6 +7,7 @@ workers never send the same row, and a dead worker's rows come back when the lea
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -23,10 +24,12 @@ from fairwell.domain.roster import Roster
 from fairwell.ports import (
     ClaimedLetter,
     Clock,
+    DeliveryError,
     Outcome,
     PermanentDeliveryError,
     SendSlots,
     Store,
+    StreamingTransport,
     TransientDeliveryError,
     Transport,
 )
@@ -82,6 +85,10 @@ class Pacer:
         self._next = monotonic()
         self._lock = threading.Lock()
 
+    @property
+    def limited(self) -> bool:
+        return bool(self._interval)
+
     def wait(self) -> None:
         if not self._interval:
             return
@@ -92,6 +99,11 @@ class Pacer:
         if start > now:
             self._sleep(start - now)
 
+
+# Why a letter does not go now (None: it may be sent).
+Check = Callable[[ClaimedLetter], "Outcome | None"]
+# Letters handed to a streaming transport whose outcome has not come back yet, by id.
+Waiting = dict[int, ClaimedLetter]
 
 # SMTP replies that mean "too many, slow down" rather than "try this letter again later".
 SLOW_DOWN_CODES = frozenset({421, 454})
@@ -216,18 +228,20 @@ class Deliverer:
         rosters = {job_id: self.rosters.for_job(job_id) for job_id in {c.job_id for c in claimed}}
         stop = threading.Event()
 
-        def step(letter: ClaimedLetter) -> Outcome:
+        def check(letter: ClaimedLetter) -> Outcome | None:
+            """Why this letter does not go now (None: send it). A held or released letter
+            stops every letter of the claim not yet started."""
             if stop.is_set():
                 return Outcome(letter.id, OutboxState.QUEUED, release=True)
-            outcome = self._deliver(
+            outcome = self._check(
                 letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
             )
-            if outcome.pause_batch or outcome.release:
+            if outcome is not None and (outcome.pause_batch or outcome.release):
                 stop.set()
             return outcome
 
         try:
-            self._record(self._outcomes(step, claimed), stats)
+            self._record(self._outcomes(check, claimed), stats)
         except BaseException:
             self._drain()
             raise
@@ -240,20 +254,65 @@ class Deliverer:
             self._lanes.shutdown(wait=True, cancel_futures=True)
             self._lanes = None
 
-    def _outcomes(
-        self, step: Callable[[ClaimedLetter], Outcome], claimed: list[ClaimedLetter]
-    ) -> Iterator[Outcome]:
-        """Each letter's outcome, in claim order: one at a time, or on several connections.
+    def _outcomes(self, check: Check, claimed: list[ClaimedLetter]) -> Iterator[Outcome]:
+        """Each letter's outcome: checked and sent one at a time, streamed, or in lanes.
 
-        With ``connections`` above 1 the letters are guarded and sent on that many threads,
-        each with its own session, so the relay's round trips overlap; a letter that stops
-        the batch stops every letter not yet started.
+        Every letter is checked just before it is handed to the transport. With
+        ``connections`` above 1 the letters are checked and sent on that many threads, each
+        with its own session, so the relay's round trips overlap. Otherwise a streaming
+        transport overlaps each letter's data with the next letter's envelope (one round trip
+        a letter), unless a rate is kept: then each letter waits for its own slot.
         """
-        if self.connections <= 1:
-            return map(step, claimed)
-        if self._lanes is None:
-            self._lanes = ThreadPoolExecutor(self.connections, thread_name_prefix="fairwell-send")
-        return self._lanes.map(step, claimed)
+
+        def step(letter: ClaimedLetter) -> Outcome:
+            return check(letter) or self._send(letter)
+
+        if self.connections > 1:
+            if self._lanes is None:
+                self._lanes = ThreadPoolExecutor(
+                    self.connections, thread_name_prefix="fairwell-send"
+                )
+            return self._lanes.map(step, claimed)
+        paced = self.pacer.limited or self.rate_limit is not None
+        if isinstance(self.transport, StreamingTransport) and not paced:
+            return self._streamed(self.transport, check, claimed)
+        return map(step, claimed)
+
+    def _streamed(
+        self, stream: StreamingTransport, check: Check, claimed: list[ClaimedLetter]
+    ) -> Iterator[Outcome]:
+        """Letters handed to a streaming transport; an outcome may come with a later letter."""
+        waiting: dict[int, ClaimedLetter] = {}
+        for letter in claimed:
+            early = check(letter)
+            if early is not None:
+                yield early
+                continue
+            waiting[letter.id] = letter
+            submit = functools.partial(
+                stream.submit, letter.id, letter.sender, letter.recipient, letter.body
+            )
+            yield from self._results(submit, waiting)
+        yield from self._results(stream.flush, waiting)
+
+    def _results(
+        self, call: Callable[[], list[tuple[int, DeliveryError | None]]], waiting: Waiting
+    ) -> Iterator[Outcome]:
+        try:
+            results = call()
+        except Exception as bug:
+            # A bug, not the relay's answer: every letter the transport held is quarantined,
+            # as a letter is when send() raises one.
+            log.exception("outbox %s quarantined", sorted(waiting))
+            quarantined = [
+                Outcome(letter_id, OutboxState.QUARANTINED, error=type(bug).__name__)
+                for letter_id in waiting
+            ]
+            waiting.clear()
+            yield from quarantined
+            return
+        for letter_id, verdict in results:
+            yield self._outcome(waiting.pop(letter_id), verdict)
 
     def _record(self, outcomes: Iterable[Outcome], stats: RunStats) -> None:
         """Commit outcomes every ``commit_every`` letters, as they come in."""
@@ -274,14 +333,18 @@ class Deliverer:
         )
         return min(self.policy.claim_batch, limit or self.policy.claim_batch)
 
-    def _deliver(
+    def _check(
         self,
         letter: ClaimedLetter,
         roster: Roster,
         facts: SendTimeFacts | None,
         stats: RunStats,
         deadline: float,
-    ) -> Outcome:
+    ) -> Outcome | None:
+        """Guard the final bytes, re-check eligibility and wait for the letter's send slot.
+
+        Returns the letter's outcome when it must not go now; None when it may be sent.
+        """
         expectation = Expectation(
             envelope_recipient=letter.recipient,
             addressee_id=letter.person_id,
@@ -303,7 +366,7 @@ class Deliverer:
         self.pacer.wait()
         if self.rate_limit is not None and not self.rate_limit.wait(letter.recipient, deadline):
             return Outcome(letter.id, OutboxState.QUEUED, release=True)
-        return self._send(letter)
+        return None
 
     def _held(self, letter: ClaimedLetter, finding: Finding) -> Outcome:
         log.warning("outbox %s held by rule %s", letter.id, finding.rule)
@@ -319,26 +382,33 @@ class Deliverer:
     def _send(self, letter: ClaimedLetter) -> Outcome:
         try:
             self.transport.send(letter.sender, letter.recipient, letter.body)
-        except TransientDeliveryError as error:
+        except DeliveryError as error:
+            return self._outcome(letter, error)
+        except Exception as error:
+            log.exception("outbox %s quarantined", letter.id)
+            return Outcome(letter.id, OutboxState.QUARANTINED, error=type(error).__name__)
+        return Outcome(letter.id, OutboxState.SENT)
+
+    def _outcome(self, letter: ClaimedLetter, error: DeliveryError | None) -> Outcome:
+        """What the relay's answer means for the letter: sent, retried later, or failed."""
+        if error is None:
+            return Outcome(letter.id, OutboxState.SENT)
+        if isinstance(error, TransientDeliveryError):
             if error.code in SLOW_DOWN_CODES and self.rate_limit is not None:
                 log.warning("outbox %s: the relay asked to slow down (%s)", letter.id, error.code)
                 self.rate_limit.slow_down()
             if error.possible_duplicate:
                 log.warning("outbox %s: connection lost after DATA (possible duplicate)", letter.id)
             return self._retry_or_fail(letter, error)
-        except PermanentDeliveryError as error:
-            log.info("outbox %s failed permanently (%s)", letter.id, error.code)
-            return Outcome(
-                letter.id,
-                OutboxState.FAILED,
-                code=error.code,
-                error=error.detail,
-                suppress_recipient=error.recipient_refused,
-            )
-        except Exception as error:
-            log.exception("outbox %s quarantined", letter.id)
-            return Outcome(letter.id, OutboxState.QUARANTINED, error=type(error).__name__)
-        return Outcome(letter.id, OutboxState.SENT)
+        log.info("outbox %s failed permanently (%s)", letter.id, error.code)
+        refused = isinstance(error, PermanentDeliveryError) and error.recipient_refused
+        return Outcome(
+            letter.id,
+            OutboxState.FAILED,
+            code=error.code,
+            error=error.detail,
+            suppress_recipient=refused,
+        )
 
     def _retry_or_fail(self, letter: ClaimedLetter, error: TransientDeliveryError) -> Outcome:
         now = self.clock.now()
