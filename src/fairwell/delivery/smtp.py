@@ -58,12 +58,21 @@ Sent = tuple[int, DeliveryError | None]
 
 
 @dataclass(frozen=True, slots=True)
-class _OpenLetter:
-    """A letter whose DATA the relay answered with 354; its data is not sent yet."""
-
+class _Letter:
     key: int
+    sender: str
     recipient: str
     message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Unread:
+    """Replies of a stream not read yet: a letter's envelope (MAIL, RCPT, DATA) or, once its
+    data was sent, its final reply. ``fresh``: the envelope went on a session opened for it."""
+
+    letter: _Letter
+    final: bool
+    fresh: bool = False
 
 
 class _ClosedBeforeMail(Exception):
@@ -101,7 +110,7 @@ class SmtpTransport:
         self._timeout = timeout
         self._local_hostname = local_hostname
         self._connection: smtplib.SMTP | None = None
-        self._waiting: _OpenLetter | None = None
+        self._unread: list[_Unread] = []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTransport:
@@ -161,12 +170,11 @@ class SmtpTransport:
     def close(self) -> None:
         """Say QUIT and close the session, ignoring errors: the relay may already be gone.
 
-        A letter still open (submitted, not flushed) is abandoned, never half-sent: the
-        session is cut without QUIT, which inside DATA would be read as the letter's text,
-        and a relay keeps nothing that did not end with its final dot.
+        Letters submitted and not flushed are abandoned, never half-sent: the session is cut
+        without QUIT, and a relay keeps nothing whose data did not end with the final dot.
         """
-        if self._waiting is not None:
-            self._waiting = None
+        if self._unread:
+            self._unread = []
             self._drop()
             return
         connection, self._connection = self._connection, None
@@ -193,117 +201,143 @@ class SmtpTransport:
     # -- a stream of letters, one round trip each -----------------------------------------------
 
     def submit(self, key: int, sender: str, recipient: str, message: bytes) -> list[Sent]:
-        """Start sending ``message``; return every letter whose outcome is now known.
+        """Hand ``message`` over; return every letter whose outcome is now known.
 
-        With PIPELINING, the relay's 354 leaves this letter open and its data goes in the same
-        write as the next letter's MAIL, RCPT and DATA (RFC 2920 allows the data to start a
-        group), so its outcome comes back with the next call, or from :meth:`flush`. Every
-        outcome is judged as :meth:`send` judges it; letters are never mixed up, because the
-        relay answers in order. Without PIPELINING each letter is sent whole at once.
+        With PIPELINING nothing waits for the relay here. The replies to what the previous
+        call wrote are read first (the relay has had the caller's time between calls to
+        answer); then one write carries the previous letter's data, once its DATA got 354,
+        and this letter's MAIL, RCPT and DATA (RFC 2920 lets data start a group). So a letter
+        costs one write and one read, and its outcome comes with a later call or from
+        :meth:`flush`. Every outcome is judged as :meth:`send` judges it; the relay answers in
+        order, so replies are never given to the wrong letter. Without PIPELINING each letter
+        is sent whole at once.
 
         A relay that hangs up without a 421 (against RFC 5321) while a letter's data is on
         its way leaves that letter in doubt: it comes back as a possible duplicate, to be
-        retried and counted, never lost. The next letter, of which nothing was sent, goes
-        whole on a new session.
+        retried and counted, never lost. A letter of which nothing was sent goes whole on a
+        new session.
         """
         try:
             _check_envelope(sender, recipient, message)
         except PermanentDeliveryError as error:
             return [(key, error)]
-        letter, opened = _OpenLetter(key, recipient, message), self._waiting
-        self._waiting = None
+        letter = _Letter(key, sender, recipient, message)
         try:
-            if opened is None:
-                return self._open_first(letter, sender)
-            return self._open_next(opened, letter, sender)
+            done, ready = self._settle()
+            return [*done, *self._write_group(ready, letter)]
         except BaseException:
+            self._unread = []
             self._drop()  # interrupted mid-group: replies may be in flight; never reuse
             raise
 
     def flush(self) -> list[Sent]:
-        """Send the data of the letter still open, if any, and return its outcome."""
-        opened, self._waiting = self._waiting, None
-        if opened is None:
-            return []
-        assert self._connection is not None  # a letter is open only on a live session
+        """Read every reply still due and send the last letter's data; return the outcomes."""
         try:
-            self._send_data(self._connection, opened.message, opened.recipient)
-        except DeliveryError as error:
-            return [(opened.key, error)]
+            done, ready = self._settle()
+            if ready is None:
+                return done
+            assert self._connection is not None  # a letter is ready only on a live session
+            try:
+                self._send_data(self._connection, ready.message, ready.recipient)
+            except DeliveryError as error:
+                return [*done, (ready.key, error)]
+            return [*done, (ready.key, None)]
         except BaseException:
+            self._unread = []
             self._drop()
             raise
-        return [(opened.key, None)]
 
-    def _open_first(self, letter: _OpenLetter, sender: str) -> list[Sent]:
-        """MAIL, RCPT and DATA for a letter when no other is open, as :meth:`send` does."""
-        reused = self._connection is not None
+    def _write_group(self, ready: _Letter | None, letter: _Letter) -> list[Sent]:
+        """One write: the ready letter's data (if any), then ``letter``'s envelope."""
+        fresh = self._connection is None
         try:
             connection = self._connect()
-            if not connection.has_extn("pipelining"):
-                self._send_checked(sender, letter.recipient, letter.message)
-                return [(letter.key, None)]
-            parameters = _mail_parameters(connection, letter.message)
-            try:
-                self._pipelined(connection, sender, letter.recipient, parameters)
-            except _ClosedBeforeMail as closed:
-                if not reused:
-                    raise closed.error from None
-                self._retry_on_fresh_session(sender, letter.recipient, letter.message)
-                return [(letter.key, None)]
         except DeliveryError as error:
-            return [(letter.key, error)]
-        self._waiting = letter
+            return [(letter.key, error)]  # nothing is ready without a session
+        if not connection.has_extn("pipelining"):
+            return [self._whole(letter, reused=not fresh)]
+        parameters = _mail_parameters(connection, letter.message)
+        envelope = (
+            f"MAIL FROM:<{letter.sender}>{parameters}\r\nRCPT TO:<{letter.recipient}>\r\nDATA\r\n"
+        ).encode("ascii")
+        data = b"" if ready is None else _data_payload(ready.message)
+        try:
+            connection.send(data + envelope)
+        except OSError as error:
+            self._drop()
+            lost = TransientDeliveryError(f"connection to {self._relay} broke at MAIL: {error}")
+            this = (letter.key, lost) if fresh else self._whole(letter, reused=True)
+            if ready is None:
+                return [this]
+            # The final dot is not the last byte of this write: the relay may have taken it.
+            return [(ready.key, self._in_doubt(f"while its data was sent: {error}")), this]
+        if ready is not None:
+            self._unread.append(_Unread(ready, final=True))
+        self._unread.append(_Unread(letter, final=False, fresh=fresh))
         return []
 
-    def _open_next(self, opened: _OpenLetter, letter: _OpenLetter, sender: str) -> list[Sent]:
-        """The open letter's data and the next letter's MAIL, RCPT and DATA in one write."""
-        connection = self._connection
-        assert connection is not None
-        parameters = _mail_parameters(connection, letter.message)
-        envelope = f"MAIL FROM:<{sender}>{parameters}\r\nRCPT TO:<{letter.recipient}>\r\nDATA\r\n"
-        try:
-            connection.send(_data_payload(opened.message) + envelope.encode("ascii"))
-        except OSError as error:
-            # Its final dot is not the last byte of this write: the relay may have taken it.
-            self._drop()
-            lost = TransientDeliveryError(
-                f"the connection to {self._relay} broke during or after a message's data: {error}",
-                possible_duplicate=True,
-            )
-            return [(opened.key, lost), *self._on_fresh_session(letter, sender)]
-        done: list[Sent] = [(opened.key, self._data_verdict(connection, opened.recipient))]
-        if self._connection is None:
-            # The relay closed the session (421) or it broke: nothing of the next letter's data
-            # was sent, so it goes again on a new session, as after an idle session closed.
-            return [*done, *self._on_fresh_session(letter, sender)]
-        try:
-            self._envelope_replies(connection, letter.recipient)
-        except _ClosedBeforeMail:
-            return [*done, *self._on_fresh_session(letter, sender)]
-        except DeliveryError as error:
-            return [*done, (letter.key, error)]
-        self._waiting = letter
-        return done
+    def _settle(self) -> tuple[list[Sent], _Letter | None]:
+        """Read every reply due; return the outcomes and the letter whose DATA got 354."""
+        done: list[Sent] = []
+        ready: _Letter | None = None
+        unread, self._unread = self._unread, []
+        for item in unread:
+            connection = self._connection
+            if connection is None and item.final:  # (a final reply is always read first)
+                done.append((item.letter.key, self._in_doubt("before its reply was read")))
+            elif connection is None:
+                # The session closed under an earlier reply: nothing of this letter's data
+                # was sent, so it goes again, whole, on a new session.
+                done.append(self._whole(item.letter, reused=True))
+            elif item.final:
+                done.append(self._data_verdict(connection, item.letter))
+            else:
+                verdict = self._envelope_verdict(connection, item)
+                if verdict is None:
+                    ready = item.letter
+                else:
+                    done.append(verdict)
+        return done, ready
 
-    def _on_fresh_session(self, letter: _OpenLetter, sender: str) -> list[Sent]:
-        """Send a letter whole on a new session (once): nothing of it reached the old one."""
+    def _envelope_verdict(self, connection: smtplib.SMTP, item: _Unread) -> Sent | None:
+        """None when DATA got 354; else the letter's outcome (a closed session: sent anew)."""
         try:
-            self._retry_on_fresh_session(sender, letter.recipient, letter.message)
+            self._envelope_replies(connection, item.letter.recipient)
+        except _ClosedBeforeMail as closed:
+            if item.fresh:
+                return (item.letter.key, closed.error)
+            return self._whole(item.letter, reused=True)
         except DeliveryError as error:
-            return [(letter.key, error)]
-        return [(letter.key, None)]
-
-    def _data_verdict(self, connection: smtplib.SMTP, recipient: str) -> DeliveryError | None:
-        try:
-            self._data_reply(connection, recipient)
-        except DeliveryError as error:
-            return error
+            return (item.letter.key, error)
         return None
 
+    def _data_verdict(self, connection: smtplib.SMTP, letter: _Letter) -> Sent:
+        try:
+            self._data_reply(connection, letter.recipient)
+        except DeliveryError as error:
+            return (letter.key, error)
+        return (letter.key, None)
+
+    def _whole(self, letter: _Letter, *, reused: bool) -> Sent:
+        """Send one letter whole, as :meth:`send` does, and return its outcome."""
+        try:
+            if reused and self._connection is None:
+                # Nothing of it reached the session that closed: one try on a new one.
+                self._retry_on_fresh_session(letter.sender, letter.recipient, letter.message)
+            else:
+                self._send_checked(letter.sender, letter.recipient, letter.message)
+        except DeliveryError as error:
+            return (letter.key, error)
+        return (letter.key, None)
+
+    def _in_doubt(self, when: str) -> TransientDeliveryError:
+        return TransientDeliveryError(
+            f"the connection to {self._relay} broke {when}", possible_duplicate=True
+        )
+
     def _refuse_if_open(self) -> None:
-        if self._waiting is not None:
-            raise RuntimeError("a submitted letter is still open: flush() it first")
+        if self._unread:
+            raise RuntimeError("submitted letters are still in flight: flush() them first")
 
     # -- the transaction ----------------------------------------------------------------------
 
