@@ -43,6 +43,11 @@ class Run:
     letters: int
     seconds: float
     received: int
+    # CPU seconds used while delivering, by the worker processes and by the database's
+    # backends serving this database; and the 1-minute load average just before.
+    worker_cpu: float = 0.0
+    database_cpu: float = 0.0
+    load_before: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -194,6 +199,45 @@ def logged(log: Path, text: bytes, count: int = 1) -> bool:
     return log.exists() and log.read_bytes().count(text) >= count
 
 
+# --- CPU accounting (Linux /proc) ---------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(process group, CPU seconds so far) of one process, or None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rpartition(")")[2].split()
+    # After the command: state, ppid, pgrp, ..., utime (14th field) and stime (15th).
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def group_cpu(groups: set[int]) -> float:
+    """CPU seconds of every live process in these process groups (workers and children)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) and stat[0] in groups:
+            total += stat[1]
+    return total
+
+
+def backend_cpu(database: Any) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to this database, by pid."""
+    from sqlalchemy import text
+
+    with database.connect() as conn:
+        query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = list(conn.execute(query).scalars())
+    return {pid: stat[1] for pid in pids if (stat := _stat(pid))}
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
 # --- one timed run ------------------------------------------------------------------------------
 
 
@@ -227,9 +271,12 @@ def run_engine(
     database = make_engine(env["FAIRWELL_DATABASE_URL"])
     log = workdir / f"worker-{tag}.log"
     workers = _start_workers(engine_name, processes, env, log, database)
+    groups = {worker.pid for worker in workers}
     try:
         before = sink.received()
         note(f"{engine_name} x{processes}: delivering ...")
+        load = load_average()
+        cpu_before, db_before = group_cpu(groups), backend_cpu(database)
         started = datetime.now(UTC)
         _begin_delivery(engine_name, env, database)
         deadline = time.monotonic() + 300.0 + 0.05 * n
@@ -237,6 +284,8 @@ def run_engine(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{engine_name} x{processes}: only {count[0]} of {n} sent")
             time.sleep(POLL_SECONDS)
+        worker_cpu = group_cpu(groups) - cpu_before
+        db_after = backend_cpu(database)
         last = count[1]
         assert last is not None
         received = sink.received_after(before, n)
@@ -244,7 +293,10 @@ def run_engine(
         for worker in workers:
             stop(worker)
         database.dispose()
-    return Run(engine_name, processes, n, (last - started).total_seconds(), received)
+    # A backend that connected after the kick counts from zero.
+    database_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
+    seconds = (last - started).total_seconds()
+    return Run(engine_name, processes, n, seconds, received, worker_cpu, database_cpu, load)
 
 
 def _start_workers(
@@ -324,6 +376,9 @@ def report(args: argparse.Namespace, sink: SinkProcess, runs: list[Run]) -> dict
                 **asdict(run),
                 "letters_per_second": run.rate,
                 "vs_1_process": run.rate / base[run.engine] if base.get(run.engine) else None,
+                "letters_per_worker_cpu_second": run.letters / run.worker_cpu
+                if run.worker_cpu
+                else None,
             }
             for run in runs
         ],
@@ -338,17 +393,21 @@ def print_table(figures: dict[str, Any]) -> None:
     )
     print(f"sink: {figures['sink']}; broker: {figures['broker']}")
     print(f"{'engine':<10} {'processes':>9} {'letters':>8} {'received':>9} {'seconds':>8} ", end="")
-    print(f"{'letters/s':>10} {'vs 1 process':>13}")
+    print(f"{'letters/s':>10} {'vs 1 process':>13} {'worker CPU s':>13} {'db CPU s':>9} ", end="")
+    print(f"{'load':>5}")
     for run in figures["runs"]:
         ratio = run["vs_1_process"]
         print(
             f"{run['engine']:<10} {run['processes']:>9} {run['letters']:>8} "
             f"{run['received']:>9} {run['seconds']:>8.2f} {run['letters_per_second']:>10.1f} "
-            f"{'-' if ratio is None else f'{ratio:.2f}x':>13}"
+            f"{'-' if ratio is None else f'{ratio:.2f}x':>13} {run['worker_cpu']:>13.2f} "
+            f"{run['database_cpu']:>9.2f} {run['load_before']:>5.2f}"
         )
     print(
         "seconds: from the kick (celery) or the outbox's resume (embedded) to the commit of "
-        "the last letter's result; the workers had started and were ready before"
+        "the last letter's result; the workers had started and were ready before. CPU s: used "
+        "meanwhile by the worker processes and by the database's backends for this database; "
+        "load: the 1-minute load average just before"
     )
     if figures["settings"]:
         print(f"FAIRWELL_* settings from the environment: {figures['settings']}")
