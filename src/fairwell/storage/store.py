@@ -12,11 +12,14 @@ from sqlalchemy import (
     Engine,
     and_,
     bindparam,
+    case,
+    false,
     func,
     insert,
     literal,
     or_,
     select,
+    true,
     update,
 )
 
@@ -551,8 +554,14 @@ class SqlStore:
                 persons.c.erased_at,
                 decisions.c.state,
                 suppressions.c.email.label("suppressed"),
-                decided.label("decided"),
-                _consented(now).label("consented"),
+                # Each sub-query only for the letters it concerns: the database then never
+                # reads every decision or consent of the job to answer a claim.
+                case((outbox.c.kind == LetterKind.STATUS.value, decided), else_=false()).label(
+                    "decided"
+                ),
+                case((outbox.c.kind.in_(ON_FILE_KINDS), _consented(now)), else_=true()).label(
+                    "consented"
+                ),
             )
             .join(applications, applications.c.id == outbox.c.application_id)
             .join(persons, persons.c.id == applications.c.person_id)
