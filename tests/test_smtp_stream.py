@@ -7,7 +7,8 @@ its one recipient, and each failure is judged exactly as SmtpTransport.send judg
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,12 @@ import pytest
 from fairwell.delivery import smtp as smtp_module
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import OutboxState
-from fairwell.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from fairwell.ports import (
+    DeliveryError,
+    Outcome,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy
@@ -220,3 +226,29 @@ def test_the_worker_streams_a_claim_and_records_every_outcome(
     assert sorted(m.rcpt_tos[0] for m in server.received) == sorted(
         f"p{n}@example.com" for n in range(12) if n != 4
     )
+
+
+def test_with_one_result_a_commit_at_most_one_taken_letter_waits_for_its_commit(
+    store: SqlStore, tmp_path: Path, clock: FixedClock, server: ScriptedSmtpServer
+) -> None:
+    # FAIRWELL_COMMIT_EVERY=1 promises that a crash can resend at most one letter: the
+    # stream hands each outcome on before it writes the next letter's data.
+    composer = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
+    import_and_reject_all(store, tmp_path / "a.csv", people(12), clock.now())
+    queue_plan(store, composer, "Data Analyst", actor="t", now=clock.now())
+    recorded: list[int] = []
+    unrecorded_when_committing: list[int] = []
+
+    class Watching(SqlStore):
+        def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
+            unrecorded_when_committing.append(len(server.received) - len(recorded))
+            recorded.extend(o.outbox_id for o in outcomes if o.state is OutboxState.SENT)
+            super().record_outcomes(outcomes, owner, now)
+
+    watching = Watching(store.engine)
+    worker = Deliverer(watching, transport_for(server), clock, "w", DeliveryPolicy(commit_every=1))
+
+    assert worker.run_once().sent == 12
+    worker.transport.close()
+    assert len(recorded) == 12, unrecorded_when_committing
+    assert max(unrecorded_when_committing) <= 1, str(unrecorded_when_committing)

@@ -70,13 +70,17 @@ class Transport(Protocol):
 @runtime_checkable
 class StreamingTransport(Transport, Protocol):
     """A transport that can overlap letters: each letter's outcome may come back with a later
-    call. ``submit`` and ``flush`` return (key, None) for a letter the relay took, and
-    (key, error) with a DeliveryError otherwise; every submitted key comes back exactly once,
-    at the latest from ``flush``, which must be called before ``send`` or ``close``."""
+    call. ``submit``, ``collect`` and ``flush`` return (key, None) for a letter the relay
+    took, and (key, error) with a DeliveryError otherwise; every submitted key comes back
+    exactly once, at the latest from ``flush``, which must be called before ``send`` or
+    ``close``. ``collect`` only reads: outcomes recorded before the next ``submit`` keep the
+    letters sent but not recorded to one at a time."""
 
     def submit(
         self, key: int, sender: str, recipient: str, message: bytes
     ) -> list[tuple[int, DeliveryError | None]]: ...
+
+    def collect(self) -> list[tuple[int, DeliveryError | None]]: ...
 
     def flush(self) -> list[tuple[int, DeliveryError | None]]: ...
 

@@ -111,6 +111,7 @@ class SmtpTransport:
         self._local_hostname = local_hostname
         self._connection: smtplib.SMTP | None = None
         self._unread: list[_Unread] = []
+        self._ready: _Letter | None = None  # its DATA got 354; its data is not sent yet
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTransport:
@@ -173,8 +174,8 @@ class SmtpTransport:
         Letters submitted and not flushed are abandoned, never half-sent: the session is cut
         without QUIT, and a relay keeps nothing whose data did not end with the final dot.
         """
-        if self._unread:
-            self._unread = []
+        if self._unread or self._ready:
+            self._unread, self._ready = [], None
             self._drop()
             return
         connection, self._connection = self._connection, None
@@ -223,17 +224,30 @@ class SmtpTransport:
             return [(key, error)]
         letter = _Letter(key, sender, recipient, message)
         try:
-            done, ready = self._settle()
+            done = self._settle()
+            ready, self._ready = self._ready, None
             return [*done, *self._write_group(ready, letter)]
         except BaseException:
-            self._unread = []
-            self._drop()  # interrupted mid-group: replies may be in flight; never reuse
+            self._abandon()
+            raise
+
+    def collect(self) -> list[Sent]:
+        """Read the replies due so far and return the outcomes they decide, writing nothing.
+
+        A caller that records these before its next :meth:`submit` never has more than one
+        letter's data on its way with a known outcome still unrecorded.
+        """
+        try:
+            return self._settle()
+        except BaseException:
+            self._abandon()
             raise
 
     def flush(self) -> list[Sent]:
         """Read every reply still due and send the last letter's data; return the outcomes."""
         try:
-            done, ready = self._settle()
+            done = self._settle()
+            ready, self._ready = self._ready, None
             if ready is None:
                 return done
             assert self._connection is not None  # a letter is ready only on a live session
@@ -243,9 +257,13 @@ class SmtpTransport:
                 return [*done, (ready.key, error)]
             return [*done, (ready.key, None)]
         except BaseException:
-            self._unread = []
-            self._drop()
+            self._abandon()
             raise
+
+    def _abandon(self) -> None:
+        """Interrupted mid-group: replies may be in flight, so the session is never reused."""
+        self._unread, self._ready = [], None
+        self._drop()
 
     def _write_group(self, ready: _Letter | None, letter: _Letter) -> list[Sent]:
         """One write: the ready letter's data (if any), then ``letter``'s envelope."""
@@ -276,10 +294,9 @@ class SmtpTransport:
         self._unread.append(_Unread(letter, final=False, fresh=fresh))
         return []
 
-    def _settle(self) -> tuple[list[Sent], _Letter | None]:
-        """Read every reply due; return the outcomes and the letter whose DATA got 354."""
+    def _settle(self) -> list[Sent]:
+        """Read every reply due; return the outcomes. A letter whose DATA got 354 is ready."""
         done: list[Sent] = []
-        ready: _Letter | None = None
         unread, self._unread = self._unread, []
         for item in unread:
             connection = self._connection
@@ -294,10 +311,10 @@ class SmtpTransport:
             else:
                 verdict = self._envelope_verdict(connection, item)
                 if verdict is None:
-                    ready = item.letter
+                    self._ready = item.letter
                 else:
                     done.append(verdict)
-        return done, ready
+        return done
 
     def _envelope_verdict(self, connection: smtplib.SMTP, item: _Unread) -> Sent | None:
         """None when DATA got 354; else the letter's outcome (a closed session: sent anew)."""
@@ -336,7 +353,7 @@ class SmtpTransport:
         )
 
     def _refuse_if_open(self) -> None:
-        if self._unread:
+        if self._unread or self._ready:
             raise RuntimeError("submitted letters are still in flight: flush() them first")
 
     # -- the transaction ----------------------------------------------------------------------

@@ -288,11 +288,16 @@ class Deliverer:
             if early is not None:
                 yield early
                 continue
+            # Outcomes decided so far are handed on (and may be committed) before any more
+            # data goes: a crash then leaves no more letters between the relay's 250 and
+            # our commit than sending one at a time does.
+            yield from self._results(stream.collect, waiting)
             waiting[letter.id] = letter
             submit = functools.partial(
                 stream.submit, letter.id, letter.sender, letter.recipient, letter.body
             )
             yield from self._results(submit, waiting)
+        yield from self._results(stream.collect, waiting)
         yield from self._results(stream.flush, waiting)
 
     def _results(
