@@ -199,6 +199,12 @@ def logged(log: Path, text: bytes, count: int = 1) -> bool:
     return log.exists() and log.read_bytes().count(text) >= count
 
 
+def refresh_statistics(database: Any) -> None:
+    """ANALYZE, as autovacuum does within a minute or so of a table filling up."""
+    with database.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
 # --- CPU accounting (Linux /proc) ---------------------------------------------------------------
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -262,6 +268,7 @@ def run_engine(
     env: dict[str, str],
     workdir: Path,
     sink: SinkProcess,
+    analyze: bool = False,
 ) -> Run:
     from fairwell.storage.engine import make_engine
 
@@ -269,6 +276,8 @@ def run_engine(
     note(f"{engine_name} x{processes}: queueing {n} letters (untimed) ...")
     _, batch_id = queue_letters(env, workdir, n, tag)
     database = make_engine(env["FAIRWELL_DATABASE_URL"])
+    if analyze:
+        refresh_statistics(database)
     log = workdir / f"worker-{tag}.log"
     workers = _start_workers(engine_name, processes, env, log, database)
     groups = {worker.pid for worker in workers}
@@ -369,7 +378,8 @@ def report(args: argparse.Namespace, sink: SinkProcess, runs: list[Run]) -> dict
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "sink": sink.description,
-        "database": "PostgreSQL (a fresh database, dropped afterwards)",
+        "database": "PostgreSQL, a fresh database for each run, dropped afterwards"
+        + (", ANALYZE after queueing" if args.analyze else ""),
         "broker": args.broker,
         "runs": [
             {
@@ -392,6 +402,7 @@ def print_table(figures: dict[str, Any]) -> None:
         f"{figures['cpus']} cpus, Python {figures['python']}, {figures['date']}"
     )
     print(f"sink: {figures['sink']}; broker: {figures['broker']}")
+    print(f"database: {figures['database']}")
     print(f"{'engine':<10} {'processes':>9} {'letters':>8} {'received':>9} {'seconds':>8} ", end="")
     print(f"{'letters/s':>10} {'vs 1 process':>13} {'worker CPU s':>13} {'db CPU s':>9} ", end="")
     print(f"{'load':>5}")
@@ -431,7 +442,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL server, any database")
     parser.add_argument("--broker", default=BROKER_URL, help="Celery broker (Redis or RabbitMQ)")
     parser.add_argument("--sink", choices=("auto", "postfix", "fairwell"), default="auto")
-    parser.add_argument("--keep", action="store_true", help="keep the database and the logs")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE after queueing (the default measures tables just filled, before "
+        "autovacuum has refreshed the planner's statistics)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the databases and the logs")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     unknown = set(args.engines) - set(ENGINES)
@@ -446,25 +463,34 @@ def main(argv: list[str] | None = None) -> int:
     from fairwell.runtime import init_database
 
     workdir = Path(tempfile.mkdtemp(prefix="fairwell-celery-bench-"))
-    name = f"fairwell_bench_{os.getpid()}_{int(time.time())}"
     queue = f"fairwell-bench-{os.getpid()}"
-    database_url = create_database(args.admin_url, name)
     runs: list[Run] = []
     try:
-        init_database(load_settings(database_url=database_url))
         with SinkProcess(resolve_kind(args.sink), workdir / "sink") as sink:
-            note(f"sink: {sink.description} on {sink.host}:{sink.port}; database {name}")
-            env = environment(database_url, sink.port, queue, args.broker)
+            note(f"sink: {sink.description} on {sink.host}:{sink.port}")
             for engine_name in args.engines:
                 for processes in args.processes:
-                    runs.append(run_engine(engine_name, processes, args.n, env, workdir, sink))
+                    # A database of its own for each run, so no run reads the tables that
+                    # earlier runs filled.
+                    name = f"fairwell_bench_{os.getpid()}_{engine_name}{processes}"
+                    database_url = create_database(args.admin_url, name)
+                    try:
+                        init_database(load_settings(database_url=database_url))
+                        env = environment(database_url, sink.port, queue, args.broker)
+                        run = run_engine(
+                            engine_name, processes, args.n, env, workdir, sink, args.analyze
+                        )
+                        runs.append(run)
+                    finally:
+                        if args.keep:
+                            note(f"kept database {name}")
+                        else:
+                            drop_database(args.admin_url, name)
             figures = report(args, sink, runs)
     finally:
         delete_queue(args.broker, queue)
         if args.keep:
-            note(f"kept {workdir} and database {name}")
-        else:
-            drop_database(args.admin_url, name)
+            note(f"kept {workdir}")
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
