@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import benchdata
-from sinks import SinkProcess, postfix_tool, resolve_kind
+from sinks import DelayedSink, SinkProcess, postfix_tool, resolve_kind
 
 METHODS = ("fairwell", "mailmerge", "raw", "smtp-source")
 # Every rate is also shown as a ratio to these, measured in the same run.
@@ -337,7 +337,7 @@ def run_raw(
 
 
 def run_smtp_source(
-    workdir: Path, letter: tuple[str, str, bytes], n: int, sink: SinkProcess, sessions: int
+    workdir: Path, letter: tuple[str, str, bytes], n: int, sink: Sink, sessions: int
 ) -> Result | None:
     """N copies of one stored letter from Postfix's smtp-source, ``sessions`` connections at
     once, each kept open (``-d``). None when smtp-source is not installed."""
@@ -368,7 +368,10 @@ def run_smtp_source(
 # --- the run -------------------------------------------------------------------------------------
 
 
-def measure(args: argparse.Namespace, workdir: Path, sink: SinkProcess) -> dict[str, Any]:
+Sink = SinkProcess | DelayedSink
+
+
+def measure(args: argparse.Namespace, workdir: Path, sink: Sink) -> dict[str, Any]:
     wanted = [args.only] if args.only else list(METHODS)
     results: dict[str, Result] = {}
     rss: dict[str, dict[str, float | None]] = {}
@@ -416,7 +419,7 @@ def measure(args: argparse.Namespace, workdir: Path, sink: SinkProcess) -> dict[
 def measure_smtp_source(
     args: argparse.Namespace,
     workdir: Path,
-    sink: SinkProcess,
+    sink: Sink,
     results: dict[str, Result],
     fairwell_db: Path | None,
 ) -> None:
@@ -447,7 +450,7 @@ def _rss(figures: dict[str, Any]) -> dict[str, float | None]:
 
 def _report(
     args: argparse.Namespace,
-    sink: SinkProcess,
+    sink: Sink,
     results: dict[str, Result],
     rss: dict[str, dict[str, float | None]],
 ) -> dict[str, Any]:
@@ -550,7 +553,7 @@ def warnings_for(report: dict[str, Any]) -> list[str]:
     return problems
 
 
-def place(placement: str, sink: SinkProcess) -> None:
+def place(placement: str, sink: Sink) -> None:
     """Pin the sink and this process (whose children inherit it) to CPUs."""
     if placement == "none":
         return
@@ -580,6 +583,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="fairwell runs with these process counts, comma-separated (1,2); more than one "
         "composes and delivers with a WorkerPool",
     )
+    parser.add_argument(
+        "--reply-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="hold back every reply of the sink this long (a relay far away), e.g. 0.002",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the fairwell N run to FILE")
@@ -608,10 +618,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="fairwell-bench-"))
     try:
-        with SinkProcess(resolve_kind(args.sink), workdir / "sink") as sink:
-            note(f"sink: {sink.description} on {sink.host}:{sink.port}")
-            place(args.pin, sink)
-            report = measure(args, workdir, sink)
+        with SinkProcess(resolve_kind(args.sink), workdir / "sink") as real_sink:
+            sink: Sink = real_sink
+            if args.reply_delay:
+                sink = DelayedSink(real_sink, args.reply_delay).__enter__()
+            try:
+                note(f"sink: {sink.description} on {sink.host}:{sink.port}")
+                place(args.pin, sink)
+                report = measure(args, workdir, sink)
+            finally:
+                if isinstance(sink, DelayedSink):
+                    sink.__exit__(None, None, None)
     finally:
         if args.keep:
             note(f"kept {workdir}")
