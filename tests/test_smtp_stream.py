@@ -7,7 +7,7 @@ its one recipient, and each failure is judged exactly as SmtpTransport.send judg
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -51,19 +51,31 @@ def transport_for(server: ScriptedSmtpServer) -> SmtpTransport:
     return SmtpTransport(host=server.host, port=server.port, security="none", timeout=5.0)
 
 
-def stream(transport: SmtpTransport, count: int) -> dict[int, DeliveryError | None]:
-    """Submit letters 0..count-1, flush, and return every letter's verdict by number."""
-    results: dict[int, DeliveryError | None] = {}
-    for number in range(count):
-        for key, verdict in transport.submit(
-            number, SENDER, f"p{number}@example.org", letter(number)
-        ):
-            assert key not in results, "each letter comes back once"
-            results[key] = verdict
-    for key, verdict in transport.flush():
-        results[key] = verdict
-    assert sorted(results) == list(range(count)), "every letter comes back"
-    return results
+Stream = Callable[[SmtpTransport, int], dict[int, DeliveryError | None]]
+
+
+@pytest.fixture(params=[False, True], ids=["submit-only", "collect-first"])
+def stream(request: pytest.FixtureRequest) -> Stream:
+    """Submit letters 0..count-1 (collecting first, as the worker does, or not), flush, and
+    return every letter's verdict by number."""
+
+    def send(transport: SmtpTransport, count: int) -> dict[int, DeliveryError | None]:
+        results: dict[int, DeliveryError | None] = {}
+
+        def take(sent: list[tuple[int, DeliveryError | None]]) -> None:
+            for key, verdict in sent:
+                assert key not in results, "each letter comes back once"
+                results[key] = verdict
+
+        for number in range(count):
+            if request.param:
+                take(transport.collect())
+            take(transport.submit(number, SENDER, f"p{number}@example.org", letter(number)))
+        take(transport.flush())
+        assert sorted(results) == list(range(count)), "every letter comes back"
+        return results
+
+    return send
 
 
 def received(server: ScriptedSmtpServer) -> list[tuple[tuple[str, ...], bytes]]:
@@ -71,7 +83,7 @@ def received(server: ScriptedSmtpServer) -> list[tuple[tuple[str, ...], bytes]]:
 
 
 def test_each_letter_reaches_its_one_recipient_with_one_write_a_letter(
-    server: ScriptedSmtpServer, monkeypatch: pytest.MonkeyPatch
+    server: ScriptedSmtpServer, monkeypatch: pytest.MonkeyPatch, stream: Stream
 ) -> None:
     writes: list[bytes | str] = []
 
@@ -93,7 +105,9 @@ def test_each_letter_reaches_its_one_recipient_with_one_write_a_letter(
     assert server.connections == 1
 
 
-def test_a_refused_recipient_fails_only_its_own_letter(server: ScriptedSmtpServer) -> None:
+def test_a_refused_recipient_fails_only_its_own_letter(
+    server: ScriptedSmtpServer, stream: Stream
+) -> None:
     server.script(Step.accept(), Step.refuse("RCPT", "550 5.1.1 no such user"), Step.accept())
     with transport_for(server) as transport:
         results = stream(transport, 3)
@@ -113,7 +127,7 @@ def test_a_refused_recipient_fails_only_its_own_letter(server: ScriptedSmtpServe
     ],
 )
 def test_a_refusal_after_the_data_fails_only_that_letter(
-    server: ScriptedSmtpServer, reply: str, kind: type[DeliveryError]
+    server: ScriptedSmtpServer, reply: str, kind: type[DeliveryError], stream: Stream
 ) -> None:
     server.script(Step.accept(), Step.refuse("DATA", reply), Step.accept())
     with transport_for(server) as transport:
@@ -126,7 +140,7 @@ def test_a_refusal_after_the_data_fails_only_that_letter(
 
 
 def test_a_hang_up_after_a_letter_flags_it_and_the_next_goes_on_a_new_session(
-    server: ScriptedSmtpServer,
+    server: ScriptedSmtpServer, stream: Stream
 ) -> None:
     server.script(Step.accept(), Step.drop_after_data())
     with transport_for(server) as transport:
@@ -145,7 +159,7 @@ def test_a_hang_up_after_a_letter_flags_it_and_the_next_goes_on_a_new_session(
 
 
 def test_a_421_after_a_letter_retries_it_and_moves_the_next_to_a_new_session(
-    server: ScriptedSmtpServer,
+    server: ScriptedSmtpServer, stream: Stream
 ) -> None:
     server.script(Step.refuse("DATA", "421 4.3.2 shutting down"))
     with transport_for(server) as transport:
@@ -158,7 +172,9 @@ def test_a_421_after_a_letter_retries_it_and_moves_the_next_to_a_new_session(
     assert len(server.received) == 2 and server.connections == 2
 
 
-def test_a_relay_that_hangs_up_after_some_letters_loses_none_and_flags_any_in_doubt() -> None:
+def test_a_relay_that_hangs_up_after_some_letters_loses_none_and_flags_any_in_doubt(
+    stream: Stream,
+) -> None:
     # Hanging up without a 421 is against RFC 5321. Here the relay closes after its second
     # 250 while our next letter's data is on its way: that letter may or may not have been
     # taken, so it comes back flagged as a possible duplicate (to be retried and counted);
@@ -251,4 +267,36 @@ def test_with_one_result_a_commit_at_most_one_taken_letter_waits_for_its_commit(
     assert worker.run_once().sent == 12
     worker.transport.close()
     assert len(recorded) == 12, unrecorded_when_committing
+    assert max(unrecorded_when_committing) <= 1, str(unrecorded_when_committing)
+
+
+def test_a_relay_that_closes_with_421_mid_claim_loses_nothing_and_keeps_the_bound(
+    store: SqlStore, tmp_path: Path, clock: FixedClock, server: ScriptedSmtpServer
+) -> None:
+    # A relay with a message limit per session answers the next MAIL with 421 and hangs up:
+    # that letter goes whole on a new session, after the letter before it is recorded.
+    composer = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
+    import_and_reject_all(store, tmp_path / "a.csv", people(10), clock.now())
+    queue_plan(store, composer, "Data Analyst", actor="t", now=clock.now())
+    server.script(*[Step.accept()] * 3, Step.refuse("MAIL", "421 4.7.0 too many, closing"))
+    recorded: list[int] = []
+    unrecorded_when_committing: list[int] = []
+
+    class Watching(SqlStore):
+        def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
+            unrecorded_when_committing.append(len(server.received) - len(recorded))
+            recorded.extend(o.outbox_id for o in outcomes if o.state is OutboxState.SENT)
+            super().record_outcomes(outcomes, owner, now)
+
+    worker = Deliverer(
+        Watching(store.engine), transport_for(server), clock, "w", DeliveryPolicy(commit_every=1)
+    )
+
+    assert worker.run_once().sent == 10
+    worker.transport.close()
+    assert store.outbox_status().counts == {"sent": 10}
+    assert sorted(m.rcpt_tos[0] for m in server.received) == sorted(
+        f"p{n}@example.com" for n in range(10)
+    )
+    assert server.connections == 2
     assert max(unrecorded_when_committing) <= 1, str(unrecorded_when_committing)

@@ -112,6 +112,9 @@ class SmtpTransport:
         self._connection: smtplib.SMTP | None = None
         self._unread: list[_Unread] = []
         self._ready: _Letter | None = None  # its DATA got 354; its data is not sent yet
+        # Nothing of it reached a session that closed; it goes whole, once the outcomes
+        # decided before it have been handed on.
+        self._resend: _Letter | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTransport:
@@ -174,8 +177,8 @@ class SmtpTransport:
         Letters submitted and not flushed are abandoned, never half-sent: the session is cut
         without QUIT, and a relay keeps nothing whose data did not end with the final dot.
         """
-        if self._unread or self._ready:
-            self._unread, self._ready = [], None
+        if self._unread or self._ready or self._resend:
+            self._unread, self._ready, self._resend = [], None, None
             self._drop()
             return
         connection, self._connection = self._connection, None
@@ -224,7 +227,7 @@ class SmtpTransport:
             return [(key, error)]
         letter = _Letter(key, sender, recipient, message)
         try:
-            done = self._settle()
+            done = self._settle_all()
             ready, self._ready = self._ready, None
             return [*done, *self._write_group(ready, letter)]
         except BaseException:
@@ -246,7 +249,7 @@ class SmtpTransport:
     def flush(self) -> list[Sent]:
         """Read every reply still due and send the last letter's data; return the outcomes."""
         try:
-            done = self._settle()
+            done = self._settle_all()
             ready, self._ready = self._ready, None
             if ready is None:
                 return done
@@ -262,7 +265,7 @@ class SmtpTransport:
 
     def _abandon(self) -> None:
         """Interrupted mid-group: replies may be in flight, so the session is never reused."""
-        self._unread, self._ready = [], None
+        self._unread, self._ready, self._resend = [], None, None
         self._drop()
 
     def _write_group(self, ready: _Letter | None, letter: _Letter) -> list[Sent]:
@@ -283,19 +286,37 @@ class SmtpTransport:
             connection.send(data + envelope)
         except OSError as error:
             self._drop()
-            lost = TransientDeliveryError(f"connection to {self._relay} broke at MAIL: {error}")
-            this = (letter.key, lost) if fresh else self._whole(letter, reused=True)
+            if ready is None and fresh:
+                lost = TransientDeliveryError(f"connection to {self._relay} broke at MAIL: {error}")
+                return [(letter.key, lost)]
             if ready is None:
-                return [this]
+                return [self._whole(letter, reused=True)]
+            self._resend = letter
             # The final dot is not the last byte of this write: the relay may have taken it.
-            return [(ready.key, self._in_doubt(f"while its data was sent: {error}")), this]
+            return [(ready.key, self._in_doubt(f"while its data was sent: {error}"))]
         if ready is not None:
             self._unread.append(_Unread(ready, final=True))
         self._unread.append(_Unread(letter, final=False, fresh=fresh))
         return []
 
+    def _settle_all(self) -> list[Sent]:
+        """:meth:`_settle`, then a letter it left to send again: before anything more goes on
+        the new session, so no reply can be taken for another letter's."""
+        done = self._settle()
+        if self._resend is not None:
+            done.append(self._again_now())
+        return done
+
+    def _again_now(self) -> Sent:
+        letter, self._resend = self._resend, None
+        assert letter is not None
+        return self._whole(letter, reused=True)
+
     def _settle(self) -> list[Sent]:
         """Read every reply due; return the outcomes. A letter whose DATA got 354 is ready."""
+        if self._resend is not None:
+            # Set only when a session closed: nothing is unread and nothing is ready.
+            return [self._again_now()]
         done: list[Sent] = []
         unread, self._unread = self._unread, []
         for item in unread:
@@ -305,28 +326,34 @@ class SmtpTransport:
             elif connection is None:
                 # The session closed under an earlier reply: nothing of this letter's data
                 # was sent, so it goes again, whole, on a new session.
-                done.append(self._whole(item.letter, reused=True))
+                self._again(item.letter, done)
             elif item.final:
                 done.append(self._data_verdict(connection, item.letter))
             else:
-                verdict = self._envelope_verdict(connection, item)
-                if verdict is None:
-                    self._ready = item.letter
-                else:
-                    done.append(verdict)
+                self._envelope_verdict(connection, item, done)
         return done
 
-    def _envelope_verdict(self, connection: smtplib.SMTP, item: _Unread) -> Sent | None:
-        """None when DATA got 354; else the letter's outcome (a closed session: sent anew)."""
+    def _envelope_verdict(self, connection: smtplib.SMTP, item: _Unread, done: list[Sent]) -> None:
+        """The letter is ready when DATA got 354; else its outcome joins ``done``."""
         try:
             self._envelope_replies(connection, item.letter.recipient)
         except _ClosedBeforeMail as closed:
             if item.fresh:
-                return (item.letter.key, closed.error)
-            return self._whole(item.letter, reused=True)
+                done.append((item.letter.key, closed.error))
+            else:
+                self._again(item.letter, done)
         except DeliveryError as error:
-            return (item.letter.key, error)
-        return None
+            done.append((item.letter.key, error))
+        else:
+            self._ready = item.letter
+
+    def _again(self, letter: _Letter, done: list[Sent]) -> None:
+        """Send a letter whole on a new session, after the outcomes in ``done`` are handed on:
+        one letter at most is then sent with its outcome not yet recorded."""
+        if done:
+            self._resend = letter
+        else:
+            done.append(self._whole(letter, reused=True))
 
     def _data_verdict(self, connection: smtplib.SMTP, letter: _Letter) -> Sent:
         try:
@@ -353,7 +380,7 @@ class SmtpTransport:
         )
 
     def _refuse_if_open(self) -> None:
-        if self._unread or self._ready:
+        if self._unread or self._ready or self._resend:
             raise RuntimeError("submitted letters are still in flight: flush() them first")
 
     # -- the transaction ----------------------------------------------------------------------
