@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -491,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         delete_queue(args.broker, queue)
         if args.keep:
             note(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
