@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -28,9 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import benchdata
-from sinks import SinkProcess, resolve_kind
+from sinks import DelayedSink, SinkProcess, postfix_tool, resolve_kind
 
-METHODS = ("fairwell", "mailmerge", "raw")
+METHODS = ("fairwell", "mailmerge", "raw", "smtp-source")
+# Every rate is also shown as a ratio to these, measured in the same run.
+RATIO_BASES = ("mailmerge", "raw", "smtp-source x4")
+RAW_CONNECTIONS = 4  # as many as smtp-source below: the issue's "4 connections"
 PLACEMENTS = ("none", "same", "split")
 MIB = 1024.0  # ru_maxrss is in KiB on Linux
 SMTP_TIMEOUT = 30.0
@@ -84,6 +88,9 @@ def fairwell_child(
         smtp_security="none",
         from_address=benchdata.FROM_ADDRESS,
         org_name=benchdata.ORG_NAME,
+        # Every letter goes at once whatever the hour: send windows would hold them for the
+        # candidates' business hours, and the bench measures sending, not waiting.
+        send_windows="off",
     )
     init_database(settings)
     runtime = open_runtime(settings)
@@ -220,6 +227,17 @@ def fairwell_result(figures: dict[str, Any], received: int | None) -> Result:
     return Result(name, figures["sent"], seconds, received, figures)
 
 
+def deliver_only_result(figures: dict[str, Any]) -> Result:
+    """The deliver step alone: the same run's letters, all committed before it started.
+
+    Not a separate run: the same letters and seconds as the ``deliver`` part of the
+    end-to-end row, shown as a rate of its own (what a worker does with a queue waiting).
+    """
+    name = fairwell_name(figures["processes"]) + " deliver"
+    details = {"processes": figures["processes"], "of": fairwell_name(figures["processes"])}
+    return Result(name, figures["sent"], figures["deliver_seconds"], None, details)
+
+
 # --- mailmerge ---------------------------------------------------------------------------------
 
 
@@ -289,21 +307,71 @@ def stored_letters(database: Path) -> list[tuple[str, str, bytes]]:
         return [(s, r, bytes(b)) for s, r, b in connection.execute(query)]
 
 
-def run_raw(letters: list[tuple[str, str, bytes]], host: str, port: int) -> Result:
-    """Send the pre-rendered bytes with smtplib.sendmail over one persistent connection."""
-    sent = 0
+def run_raw(
+    letters: list[tuple[str, str, bytes]], host: str, port: int, connections: int = 1
+) -> Result:
+    """Send the pre-rendered bytes with smtplib.sendmail over persistent connections.
+
+    With several connections, each is a thread sending every ``connections``-th letter, all
+    in this one Python process.
+    """
+    sent = [0] * connections
+
+    def lane(index: int) -> None:
+        with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as connection:
+            for sender, recipient, body in letters[index::connections]:
+                refused = connection.sendmail(sender, [recipient], body)
+                sent[index] += not refused
+
+    lanes = [threading.Thread(target=lane, args=(i,)) for i in range(connections)]
     start = time.perf_counter()
-    with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as connection:
-        for sender, recipient, body in letters:
-            refused = connection.sendmail(sender, [recipient], body)
-            sent += not refused
-    return Result("raw", sent, time.perf_counter() - start)
+    for thread in lanes:
+        thread.start()
+    for thread in lanes:
+        thread.join()
+    name = "raw" if connections == 1 else f"raw x{connections}"
+    return Result(name, sum(sent), time.perf_counter() - start)
+
+
+# --- Postfix's smtp-source: the C ceiling --------------------------------------------------------
+
+
+def run_smtp_source(
+    workdir: Path, letter: tuple[str, str, bytes], n: int, sink: Sink, sessions: int
+) -> Result | None:
+    """N copies of one stored letter from Postfix's smtp-source, ``sessions`` connections at
+    once, each kept open (``-d``). None when smtp-source is not installed."""
+    tool = postfix_tool("smtp-source")
+    if tool is None:
+        return None
+    sender, recipient, body = letter
+    message = workdir / "smtp-source-letter.eml"
+    # -F sends the file's lines, dot-stuffed, each ending in CRLF: give it bare LF lines.
+    message.write_bytes(body.replace(b"\r\n", b"\n"))
+    command = [tool, "-4", "-d", "-s", str(sessions), "-m", str(n), "-F", str(message)]
+    command += ["-f", sender, "-t", recipient, f"{sink.host}:{sink.port}"]
+    before = sink.received()
+    start = time.perf_counter()
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=_child_timeout(n)
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"smtp-source failed ({done.returncode}): {done.stderr[-2000:]}")
+    received = sink.received_after(before, n)
+    name = "smtp-source" if sessions == 1 else f"smtp-source x{sessions}"
+    # It reports nothing per message; without -A it stops at the first refusal, so a clean
+    # exit means all N were accepted.
+    return Result(name, n, seconds, received, {"sessions": sessions, "tool": tool})
 
 
 # --- the run -------------------------------------------------------------------------------------
 
 
-def measure(args: argparse.Namespace, workdir: Path, sink: SinkProcess) -> dict[str, Any]:
+Sink = SinkProcess | DelayedSink
+
+
+def measure(args: argparse.Namespace, workdir: Path, sink: Sink) -> dict[str, Any]:
     wanted = [args.only] if args.only else list(METHODS)
     results: dict[str, Result] = {}
     rss: dict[str, dict[str, float | None]] = {}
@@ -321,6 +389,8 @@ def measure(args: argparse.Namespace, workdir: Path, sink: SinkProcess) -> dict[
                 rss[str(args.n)] = _rss(figures)
             result = fairwell_result(figures, sink.received_after(before, args.n))
             results[result.method] = result
+            deliver_only = deliver_only_result(figures)
+            results[deliver_only.method] = deliver_only
             fairwell_db = fairwell_db or Path(figures.pop("database"))
     if "mailmerge" in wanted:
         note(f"mailmerge: {args.n} letters ...")
@@ -335,12 +405,37 @@ def measure(args: argparse.Namespace, workdir: Path, sink: SinkProcess) -> dict[
             queued = run_fairwell(workdir, args.n, sink.port, deliver=False)
             fairwell_db = Path(queued.pop("database"))
         letters = stored_letters(fairwell_db)
-        note(f"raw: {len(letters)} letters over one connection ...")
-        before = sink.received()
-        result = run_raw(letters, sink.host, sink.port)
-        result.received = sink.received_after(before, len(letters))
-        results["raw"] = result
+        for connections in (1, RAW_CONNECTIONS):
+            note(f"raw: {len(letters)} letters over {connections} connection(s) ...")
+            before = sink.received()
+            result = run_raw(letters, sink.host, sink.port, connections)
+            result.received = sink.received_after(before, len(letters))
+            results[result.method] = result
+    if "smtp-source" in wanted:
+        measure_smtp_source(args, workdir, sink, results, fairwell_db)
     return _report(args, sink, results, rss)
+
+
+def measure_smtp_source(
+    args: argparse.Namespace,
+    workdir: Path,
+    sink: Sink,
+    results: dict[str, Result],
+    fairwell_db: Path | None,
+) -> None:
+    if postfix_tool("smtp-source") is None:
+        note("smtp-source: not installed (apt-get install postfix); skipped")
+        return
+    if fairwell_db is None:
+        note("smtp-source: queueing letters with fairwell to get one ...")
+        queued = run_fairwell(workdir, min(args.n, 100), sink.port, deliver=False)
+        fairwell_db = Path(queued.pop("database"))
+    letter = stored_letters(fairwell_db)[0]
+    for sessions in (1, RAW_CONNECTIONS):
+        note(f"smtp-source: {args.n} copies of one letter over {sessions} connection(s) ...")
+        result = run_smtp_source(workdir, letter, args.n, sink, sessions)
+        if result is not None:
+            results[result.method] = result
 
 
 def _rss(figures: dict[str, Any]) -> dict[str, float | None]:
@@ -355,17 +450,13 @@ def _rss(figures: dict[str, Any]) -> dict[str, float | None]:
 
 def _report(
     args: argparse.Namespace,
-    sink: SinkProcess,
+    sink: Sink,
     results: dict[str, Result],
     rss: dict[str, dict[str, float | None]],
 ) -> dict[str, Any]:
     rates = {name: result.rate for name, result in results.items()}
     ratios = {
-        name: {
-            f"vs_{base}": rates[name] / rates[base]
-            for base in ("mailmerge", "raw")
-            if rates.get(base)
-        }
+        name: {f"vs_{base}": rates[name] / rates[base] for base in RATIO_BASES if rates.get(base)}
         for name in rates
     }
     return {
@@ -391,14 +482,15 @@ def print_table(report: dict[str, Any]) -> None:
     )
     print(f"sink: {report['sink']}; CPU placement: {report['pin']}")
     header = ("method", "letters", "received", "seconds", "letters/s", "vs mailmerge", "vs raw")
-    print("{:<12} {:>8} {:>9} {:>9} {:>10} {:>13} {:>8}".format(*header))
+    columns = "{:<20} {:>8} {:>9} {:>9} {:>10} {:>13} {:>8} {:>17}"
+    print(columns.format(*header, "vs smtp-source x4"))
     for name, figures in report["methods"].items():
         ratio = report["ratios"][name]
         received = "-" if figures["received"] is None else str(figures["received"])
         print(
-            f"{name:<12} {figures['letters']:>8} {received:>9} {figures['seconds']:>9.2f} "
+            f"{name:<20} {figures['letters']:>8} {received:>9} {figures['seconds']:>9.2f} "
             f"{figures['letters_per_second']:>10.1f} {_ratio(ratio.get('vs_mailmerge')):>13} "
-            f"{_ratio(ratio.get('vs_raw')):>8}"
+            f"{_ratio(ratio.get('vs_raw')):>8} {_ratio(ratio.get('vs_smtp-source x4')):>17}"
         )
     _print_notes(report)
 
@@ -410,7 +502,7 @@ def _ratio(value: float | None) -> str:
 def _print_notes(report: dict[str, Any]) -> None:
     methods = report["methods"]
     for name, figures in methods.items():
-        if not name.startswith("fairwell"):
+        if not name.startswith("fairwell") or name.endswith(" deliver"):
             continue
         d = figures["details"]
         print(
@@ -427,6 +519,14 @@ def _print_notes(report: dict[str, Any]) -> None:
             f"reject {d['decided']} {d['reject_seconds']:.2f} s; queued {d['queued']}, "
             f"blocked {d['blocked']}, not sent {d['not_sent'] or 0}"
         )
+    if any(name.endswith(" deliver") for name in methods):
+        print(
+            "'<name> deliver' rows: the deliver step of the run above them on its own (letters "
+            "already committed), not a separate run"
+        )
+    for name, figures in methods.items():
+        if name.startswith("smtp-source"):
+            print(f"{name}: one stored letter sent N times by {figures['details']['tool']}")
     if "mailmerge" in methods:
         startup = methods["mailmerge"]["details"]["startup_seconds"]
         print(f"mailmerge seconds include its start-up, {startup:.2f} s when sending nothing")
@@ -453,7 +553,7 @@ def warnings_for(report: dict[str, Any]) -> list[str]:
     return problems
 
 
-def place(placement: str, sink: SinkProcess) -> None:
+def place(placement: str, sink: Sink) -> None:
     """Pin the sink and this process (whose children inherit it) to CPUs."""
     if placement == "none":
         return
@@ -483,6 +583,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="fairwell runs with these process counts, comma-separated (1,2); more than one "
         "composes and delivers with a WorkerPool",
     )
+    parser.add_argument(
+        "--reply-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="hold back every reply of the sink this long (a relay far away), e.g. 0.002",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the fairwell N run to FILE")
@@ -511,10 +618,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="fairwell-bench-"))
     try:
-        with SinkProcess(resolve_kind(args.sink), workdir / "sink") as sink:
-            note(f"sink: {sink.description} on {sink.host}:{sink.port}")
-            place(args.pin, sink)
-            report = measure(args, workdir, sink)
+        with SinkProcess(resolve_kind(args.sink), workdir / "sink") as real_sink:
+            sink: Sink = real_sink
+            if args.reply_delay:
+                sink = DelayedSink(real_sink, args.reply_delay).__enter__()
+            try:
+                note(f"sink: {sink.description} on {sink.host}:{sink.port}")
+                place(args.pin, sink)
+                report = measure(args, workdir, sink)
+            finally:
+                if isinstance(sink, DelayedSink):
+                    sink.__exit__(None, None, None)
     finally:
         if args.keep:
             note(f"kept {workdir}")

@@ -25,10 +25,17 @@ SETTLE_TIMEOUT = 5.0
 _POSTFIX_COUNTER = re.compile(rb"mesg=(\d+)")
 
 
+def postfix_tool(name: str) -> str | None:
+    """Where Postfix's test tool ``name`` (smtp-sink, smtp-source) is, if installed.
+
+    Debian installs them in /usr/sbin, which is often not on a user's PATH.
+    """
+    fallback = f"/usr/sbin/{name}"
+    return shutil.which(name) or (fallback if os.access(fallback, os.X_OK) else None)
+
+
 def postfix_sink_path() -> str | None:
-    return shutil.which("smtp-sink") or (
-        "/usr/sbin/smtp-sink" if os.access("/usr/sbin/smtp-sink", os.X_OK) else None
-    )
+    return postfix_tool("smtp-sink")
 
 
 def resolve_kind(kind: str) -> str:
@@ -157,3 +164,55 @@ def _answers_smtp(host: str, port: int) -> bool:
             return greeting.startswith(b"220")
     except OSError:
         return False
+
+
+class DelayedSink:
+    """A sink behind bench/delay_proxy.py: every reply arrives ``delay`` seconds late.
+
+    Stands for a relay that is not on this machine. Counting and pinning go to the sink.
+    """
+
+    def __init__(self, sink: SinkProcess, delay: float) -> None:
+        self.sink, self.delay = sink, delay
+        self.host = HOST
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def description(self) -> str:
+        return f"{self.sink.description}, every reply held back {self.delay * 1000:g} ms by a proxy"
+
+    def __enter__(self) -> DelayedSink:
+        self.port = free_port()
+        script = Path(__file__).with_name("delay_proxy.py")
+        self._process = subprocess.Popen(
+            [sys.executable, str(script), str(self.port), str(self.sink.port), str(self.delay)],
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers_smtp(self.host, self.port):
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                self.__exit__(None, None, None)
+                raise RuntimeError("the delay proxy did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(STOP_TIMEOUT)
+            self._process = None
+
+    def pin(self, cpus: set[int]) -> None:
+        self.sink.pin(cpus)
+
+    def received(self) -> int:
+        return self.sink.received()
+
+    def received_after(self, before: int, expected: int) -> int:
+        return self.sink.received_after(before, expected)

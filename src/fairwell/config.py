@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         description="a CA bundle to verify the relay against, instead of the system's CAs",
     )
     smtp_timeout: float = Field(default=30.0, gt=0, description="seconds per SMTP command")
+    smtp_connections: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="SMTP sessions each delivery process keeps busy at once, one thread each: "
+        "more hide the relay's round trips; a crash may then resend up to this many more letters",
+    )
     from_address: str = Field(
         default="careers@example.com",
         alias="FAIRWELL_FROM",

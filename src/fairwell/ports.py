@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from fairwell.domain.eligibility import History
 from fairwell.domain.feedback import Competency, Rating
@@ -65,6 +65,24 @@ class Transport(Protocol):
     def send(self, sender: str, recipient: str, message: bytes) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class StreamingTransport(Transport, Protocol):
+    """A transport that can overlap letters: each letter's outcome may come back with a later
+    call. ``submit``, ``collect`` and ``flush`` return (key, None) for a letter the relay
+    took, and (key, error) with a DeliveryError otherwise; every submitted key comes back
+    exactly once, at the latest from ``flush``, which must be called before ``send`` or
+    ``close``. ``collect`` only reads: outcomes recorded before the next ``submit`` keep the
+    letters sent but not recorded to one at a time."""
+
+    def submit(
+        self, key: int, sender: str, recipient: str, message: bytes
+    ) -> list[tuple[int, DeliveryError | None]]: ...
+
+    def collect(self) -> list[tuple[int, DeliveryError | None]]: ...
+
+    def flush(self) -> list[tuple[int, DeliveryError | None]]: ...
 
 
 class Clock(Protocol):

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fairwell.config import Settings
+from fairwell.delivery.sessions import SessionPerThread
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.ports import Clock, WordingCheck, WordingFinding
+from fairwell.ports import Clock, Transport, WordingCheck, WordingFinding
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import (
@@ -134,15 +135,25 @@ def worker_name() -> str:
 
 
 def make_deliverer(runtime: Runtime, rate: float | None = None) -> Deliverer:
+    settings = runtime.settings
+    connections = settings.smtp_connections
     return Deliverer(
         store=runtime.store,
-        transport=SmtpTransport.from_settings(runtime.settings),
+        transport=smtp_transport(settings),
         clock=runtime.clock,
         owner=worker_name(),
-        policy=delivery_policy(runtime.settings),
+        policy=delivery_policy(settings),
         pacer=Pacer(rate),
         rate_limit=shared_rate_limit(runtime),
+        connections=connections,
     )
+
+
+def smtp_transport(settings: Settings) -> Transport:
+    """The relay's transport: one session, or one per sending thread (FAIRWELL_SMTP_CONNECTIONS)."""
+    if settings.smtp_connections <= 1:
+        return SmtpTransport.from_settings(settings)
+    return SessionPerThread(lambda: SmtpTransport.from_settings(settings))
 
 
 def shared_rate_limit(runtime: Runtime) -> SharedRateLimit | None:

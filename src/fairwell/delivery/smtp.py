@@ -2,7 +2,8 @@
 
 When the relay offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write and a
 message costs two round trips instead of four; the replies are judged exactly as they are
-one at a time.
+one at a time. A stream of letters (:meth:`SmtpTransport.submit`) goes further: each letter's
+data goes in the same write as the next letter's MAIL, RCPT and DATA, one round trip a letter.
 
 Failure is classified here, at the boundary, so code above only ever sees the two outcomes
 of :mod:`fairwell.ports`:
@@ -24,6 +25,7 @@ import contextlib
 import re
 import smtplib
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -49,6 +51,28 @@ _SETUP_STAGE: dict[type[smtplib.SMTPResponseException], str] = {
     smtplib.SMTPHeloError: "EHLO",
     smtplib.SMTPAuthenticationError: "AUTH",
 }
+
+
+Sent = tuple[int, DeliveryError | None]
+"""A letter's key and the relay's verdict on it: None when the relay took the letter."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Letter:
+    key: int
+    sender: str
+    recipient: str
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Unread:
+    """Replies of a stream not read yet: a letter's envelope (MAIL, RCPT, DATA) or, once its
+    data was sent, its final reply. ``fresh``: the envelope went on a session opened for it."""
+
+    letter: _Letter
+    final: bool
+    fresh: bool = False
 
 
 class _ClosedBeforeMail(Exception):
@@ -86,6 +110,11 @@ class SmtpTransport:
         self._timeout = timeout
         self._local_hostname = local_hostname
         self._connection: smtplib.SMTP | None = None
+        self._unread: list[_Unread] = []
+        self._ready: _Letter | None = None  # its DATA got 354; its data is not sent yet
+        # Nothing of it reached a session that closed; it goes whole, once the outcomes
+        # decided before it have been handed on.
+        self._resend: _Letter | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTransport:
@@ -110,6 +139,7 @@ class SmtpTransport:
         Returns when the relay accepted the message (250 after the data). Raises
         TransientDeliveryError or PermanentDeliveryError; nothing else.
         """
+        self._refuse_if_open()
         _check_envelope(sender, recipient, message)
         try:
             self._send_checked(sender, recipient, message)
@@ -128,6 +158,7 @@ class SmtpTransport:
         takes it back with RSET: without a RCPT no message can go anywhere. Returns when the
         relay answered 250; raises TransientDeliveryError or PermanentDeliveryError.
         """
+        self._refuse_if_open()
         if not _is_envelope_address(sender):
             raise PermanentDeliveryError("the sender is not exactly one address; nothing was sent")
         connection = self._connect()
@@ -141,7 +172,15 @@ class SmtpTransport:
             raise _refusal(code, reply, "MAIL FROM")
 
     def close(self) -> None:
-        """Say QUIT and close the session, ignoring errors: the relay may already be gone."""
+        """Say QUIT and close the session, ignoring errors: the relay may already be gone.
+
+        Letters submitted and not flushed are abandoned, never half-sent: the session is cut
+        without QUIT, and a relay keeps nothing whose data did not end with the final dot.
+        """
+        if self._unread or self._ready or self._resend:
+            self._unread, self._ready, self._resend = [], None, None
+            self._drop()
+            return
         connection, self._connection = self._connection, None
         if connection is None:
             return
@@ -162,6 +201,187 @@ class SmtpTransport:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- a stream of letters, one round trip each -----------------------------------------------
+
+    def submit(self, key: int, sender: str, recipient: str, message: bytes) -> list[Sent]:
+        """Hand ``message`` over; return every letter whose outcome is now known.
+
+        With PIPELINING nothing waits for the relay here. The replies to what the previous
+        call wrote are read first (the relay has had the caller's time between calls to
+        answer); then one write carries the previous letter's data, once its DATA got 354,
+        and this letter's MAIL, RCPT and DATA (RFC 2920 lets data start a group). So a letter
+        costs one write and one read, and its outcome comes with a later call or from
+        :meth:`flush`. Every outcome is judged as :meth:`send` judges it; the relay answers in
+        order, so replies are never given to the wrong letter. Without PIPELINING each letter
+        is sent whole at once.
+
+        A relay that hangs up without a 421 (against RFC 5321) while a letter's data is on
+        its way leaves that letter in doubt: it comes back as a possible duplicate, to be
+        retried and counted, never lost. A letter of which nothing was sent goes whole on a
+        new session.
+        """
+        try:
+            _check_envelope(sender, recipient, message)
+        except PermanentDeliveryError as error:
+            return [(key, error)]
+        letter = _Letter(key, sender, recipient, message)
+        try:
+            done = self._settle_all()
+            ready, self._ready = self._ready, None
+            return [*done, *self._write_group(ready, letter)]
+        except BaseException:
+            self._abandon()
+            raise
+
+    def collect(self) -> list[Sent]:
+        """Read the replies due so far and return the outcomes they decide, writing nothing.
+
+        A caller that records these before its next :meth:`submit` never has more than one
+        letter's data on its way with a known outcome still unrecorded.
+        """
+        try:
+            return self._settle()
+        except BaseException:
+            self._abandon()
+            raise
+
+    def flush(self) -> list[Sent]:
+        """Read every reply still due and send the last letter's data; return the outcomes."""
+        try:
+            done = self._settle_all()
+            ready, self._ready = self._ready, None
+            if ready is None:
+                return done
+            assert self._connection is not None  # a letter is ready only on a live session
+            try:
+                self._send_data(self._connection, ready.message, ready.recipient)
+            except DeliveryError as error:
+                return [*done, (ready.key, error)]
+            return [*done, (ready.key, None)]
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """Interrupted mid-group: replies may be in flight, so the session is never reused."""
+        self._unread, self._ready, self._resend = [], None, None
+        self._drop()
+
+    def _write_group(self, ready: _Letter | None, letter: _Letter) -> list[Sent]:
+        """One write: the ready letter's data (if any), then ``letter``'s envelope."""
+        fresh = self._connection is None
+        try:
+            connection = self._connect()
+        except DeliveryError as error:
+            return [(letter.key, error)]  # nothing is ready without a session
+        if not connection.has_extn("pipelining"):
+            return [self._whole(letter, reused=not fresh)]
+        parameters = _mail_parameters(connection, letter.message)
+        envelope = (
+            f"MAIL FROM:<{letter.sender}>{parameters}\r\nRCPT TO:<{letter.recipient}>\r\nDATA\r\n"
+        ).encode("ascii")
+        data = b"" if ready is None else _data_payload(ready.message)
+        try:
+            connection.send(data + envelope)
+        except OSError as error:
+            self._drop()
+            if ready is None and fresh:
+                lost = TransientDeliveryError(f"connection to {self._relay} broke at MAIL: {error}")
+                return [(letter.key, lost)]
+            if ready is None:
+                return [self._whole(letter, reused=True)]
+            self._resend = letter
+            # The final dot is not the last byte of this write: the relay may have taken it.
+            return [(ready.key, self._in_doubt(f"while its data was sent: {error}"))]
+        if ready is not None:
+            self._unread.append(_Unread(ready, final=True))
+        self._unread.append(_Unread(letter, final=False, fresh=fresh))
+        return []
+
+    def _settle_all(self) -> list[Sent]:
+        """:meth:`_settle`, then a letter it left to send again: before anything more goes on
+        the new session, so no reply can be taken for another letter's."""
+        done = self._settle()
+        if self._resend is not None:
+            done.append(self._again_now())
+        return done
+
+    def _again_now(self) -> Sent:
+        letter, self._resend = self._resend, None
+        assert letter is not None
+        return self._whole(letter, reused=True)
+
+    def _settle(self) -> list[Sent]:
+        """Read every reply due; return the outcomes. A letter whose DATA got 354 is ready."""
+        if self._resend is not None:
+            # Set only when a session closed: nothing is unread and nothing is ready.
+            return [self._again_now()]
+        done: list[Sent] = []
+        unread, self._unread = self._unread, []
+        for item in unread:
+            connection = self._connection
+            if connection is None and item.final:  # (a final reply is always read first)
+                done.append((item.letter.key, self._in_doubt("before its reply was read")))
+            elif connection is None:
+                # The session closed under an earlier reply: nothing of this letter's data
+                # was sent, so it goes again, whole, on a new session.
+                self._again(item.letter, done)
+            elif item.final:
+                done.append(self._data_verdict(connection, item.letter))
+            else:
+                self._envelope_verdict(connection, item, done)
+        return done
+
+    def _envelope_verdict(self, connection: smtplib.SMTP, item: _Unread, done: list[Sent]) -> None:
+        """The letter is ready when DATA got 354; else its outcome joins ``done``."""
+        try:
+            self._envelope_replies(connection, item.letter.recipient)
+        except _ClosedBeforeMail as closed:
+            if item.fresh:
+                done.append((item.letter.key, closed.error))
+            else:
+                self._again(item.letter, done)
+        except DeliveryError as error:
+            done.append((item.letter.key, error))
+        else:
+            self._ready = item.letter
+
+    def _again(self, letter: _Letter, done: list[Sent]) -> None:
+        """Send a letter whole on a new session, after the outcomes in ``done`` are handed on:
+        one letter at most is then sent with its outcome not yet recorded."""
+        if done:
+            self._resend = letter
+        else:
+            done.append(self._whole(letter, reused=True))
+
+    def _data_verdict(self, connection: smtplib.SMTP, letter: _Letter) -> Sent:
+        try:
+            self._data_reply(connection, letter.recipient)
+        except DeliveryError as error:
+            return (letter.key, error)
+        return (letter.key, None)
+
+    def _whole(self, letter: _Letter, *, reused: bool) -> Sent:
+        """Send one letter whole, as :meth:`send` does, and return its outcome."""
+        try:
+            if reused and self._connection is None:
+                # Nothing of it reached the session that closed: one try on a new one.
+                self._retry_on_fresh_session(letter.sender, letter.recipient, letter.message)
+            else:
+                self._send_checked(letter.sender, letter.recipient, letter.message)
+        except DeliveryError as error:
+            return (letter.key, error)
+        return (letter.key, None)
+
+    def _in_doubt(self, when: str) -> TransientDeliveryError:
+        return TransientDeliveryError(
+            f"the connection to {self._relay} broke {when}", possible_duplicate=True
+        )
+
+    def _refuse_if_open(self) -> None:
+        if self._unread or self._ready or self._resend:
+            raise RuntimeError("submitted letters are still in flight: flush() them first")
 
     # -- the transaction ----------------------------------------------------------------------
 
@@ -209,6 +429,15 @@ class SmtpTransport:
         group = f"MAIL FROM:<{sender}>{parameters}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
         try:
             connection.send(group)
+        except OSError as error:  # nothing of the message itself has been sent yet
+            self._drop()
+            lost = TransientDeliveryError(f"connection to {self._relay} broke at MAIL: {error}")
+            raise _ClosedBeforeMail(lost) from None
+        self._envelope_replies(connection, recipient)
+
+    def _envelope_replies(self, connection: smtplib.SMTP, recipient: str) -> None:
+        """Read the replies to a pipelined MAIL, RCPT and DATA; return when DATA got 354."""
+        try:
             replies = [connection.getreply() for _ in range(3)]
         except OSError as error:  # nothing of the message itself has been sent yet
             self._drop()
@@ -284,6 +513,10 @@ class SmtpTransport:
             raise TransientDeliveryError(
                 f"the connection to {self._relay} broke while sending the message: {error}"
             ) from None
+        self._data_reply(connection, recipient)
+
+    def _data_reply(self, connection: smtplib.SMTP, recipient: str) -> None:
+        """Read the relay's verdict on a message whose data was sent; raise unless 250."""
         try:
             code, reply = connection.getreply()
         except OSError as error:

@@ -10,6 +10,7 @@ encoders (``email.header``, ``email.utils``, ``binascii``). The structure is fix
 from __future__ import annotations
 
 import binascii
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -72,16 +73,33 @@ def _part(content_type: str, body: str) -> bytes:
     return head.encode("ascii") + _quoted_printable(body)
 
 
+# A batch's letters share their sender and, mostly, their Date: each is formatted once.
+@functools.lru_cache(maxsize=16)
+def _sender_header(sender: Mailbox) -> str:
+    return sender.header()
+
+
+def _date_header(date: datetime) -> str:
+    # Keyed by the ISO text, which holds the wall time and the offset the header shows: equal
+    # datetimes in different zones (or either side of a DST fold) must not share a header.
+    return _formatted_date(date.isoformat())
+
+
+@functools.lru_cache(maxsize=16)
+def _formatted_date(iso: str) -> str:
+    return format_datetime(datetime.fromisoformat(iso))
+
+
 def to_bytes(letter: OutgoingLetter) -> bytes:
     """Return the RFC 5322 bytes, CRLF line endings, of this letter."""
     boundary = BOUNDARY
     check_header_value(letter.message_id)
     check_header_value(letter.locale)
     headers = (
-        f"From: {letter.sender.header()}\r\n"
+        f"From: {_sender_header(letter.sender)}\r\n"
         f"To: {letter.recipient.header()}\r\n"
         f"Subject: {_encoded_subject(letter.subject)}\r\n"
-        f"Date: {format_datetime(letter.date)}\r\n"
+        f"Date: {_date_header(letter.date)}\r\n"
         f"Message-ID: {letter.message_id}\r\n"
         "MIME-Version: 1.0\r\n"
         f"Content-Language: {letter.locale}\r\n"

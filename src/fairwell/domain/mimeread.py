@@ -10,6 +10,7 @@ Tests check that both readers agree on every letter we build.
 from __future__ import annotations
 
 import binascii
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
 
-_HEADER_LINE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")
+# What bytes.strip() removes: str.strip() would also remove \x1c-\x1f.
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
 _BOUNDARY = re.compile(r'boundary="([^"]+)"|boundary=([^\s;]+)', re.IGNORECASE)
 _CHARSET = re.compile(r'charset="?([A-Za-z0-9_.:-]+)"?', re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
@@ -53,16 +55,25 @@ def decoded_header(value: str) -> str:
 
 
 def _split_headers(head: bytes) -> list[tuple[str, str]]:
+    """Header lines as (name, value), folded lines joined by a space; raise _Unusual.
+
+    The block is checked and decoded once, then split with string methods: a regular
+    expression per line cost more than the rest of the reader.
+    """
+    # After splitting at CRLF, any LF left is a bare one, and a name is printable ASCII
+    # without space or colon; both go to the general reader.
+    if not head.isascii() or b"\n" in head.replace(b"\r\n", b""):
+        raise _Unusual
     headers: list[tuple[str, str]] = []
-    for line in head.split(b"\r\n"):
-        if line[:1] in (b" ", b"\t") and headers:
+    for line in head.decode("ascii").split("\r\n"):
+        if line[:1] in (" ", "\t") and headers:
             name, value = headers[-1]
-            headers[-1] = (name, value + " " + line.strip().decode("ascii"))
+            headers[-1] = (name, value + " " + line.strip(_ASCII_SPACE))
             continue
-        matched = _HEADER_LINE.match(line)
-        if matched is None or not line.isascii():
+        name, colon, value = line.partition(":")
+        if not colon or not name.isprintable() or " " in name or not name:
             raise _Unusual
-        headers.append((matched.group(1).decode("ascii"), matched.group(2).decode("ascii")))
+        headers.append((name, value.lstrip(" \t")))
     return headers
 
 
@@ -70,22 +81,35 @@ def _header(headers: list[tuple[str, str]], name: str) -> str:
     return next((value for key, value in headers if key.lower() == name), "")
 
 
-def _decode_body(body: bytes, headers: list[tuple[str, str]]) -> tuple[str, str]:
+def _form(headers: list[tuple[str, str]]) -> tuple[str, str, str]:
+    """A text part's (content type, transfer encoding, charset); raise _Unusual."""
     content_type = _header(headers, "content-type")
     kind = content_type.split(";", 1)[0].strip().lower()
     if not kind.startswith("text/"):
         raise _Unusual
     encoding = _header(headers, "content-transfer-encoding").strip().lower()
+    if encoding not in ("quoted-printable", "base64", "", "7bit", "8bit"):
+        raise _Unusual
+    charset = _CHARSET.search(content_type)
+    return kind, encoding, charset.group(1) if charset else "us-ascii"
+
+
+@functools.lru_cache(maxsize=64)
+def _part_form(head: bytes) -> tuple[str, str, str]:
+    """The form of a part from its header block. Cached: the parts of every letter we build
+    have the same two header blocks, so each letter skips reading them again."""
+    return _form(_split_headers(head))
+
+
+def _decode_body(body: bytes, form: tuple[str, str, str]) -> tuple[str, str]:
+    kind, encoding, charset = form
     if encoding == "quoted-printable":
         data = binascii.a2b_qp(body)
     elif encoding == "base64":
         data = binascii.a2b_base64(body)
-    elif encoding in ("", "7bit", "8bit"):
-        data = body
     else:
-        raise _Unusual
-    charset = _CHARSET.search(content_type)
-    text = data.decode(charset.group(1) if charset else "us-ascii", errors="replace")
+        data = body
+    text = data.decode(charset, errors="replace")
     return kind, _visible(text) if kind == "text/html" else text
 
 
@@ -99,7 +123,7 @@ def _read_simple(raw: bytes) -> ReadLetter:
     )
     content_type = _header(headers, "content-type")
     if not content_type.lower().startswith("multipart/alternative"):
-        letter.parts.append(_decode_body(body, headers))
+        letter.parts.append(_decode_body(body, _form(headers)))
         return letter
     found = _BOUNDARY.search(content_type)
     if found is None:
@@ -112,7 +136,7 @@ def _read_simple(raw: bytes) -> ReadLetter:
         part_head, separator, part_body = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
         if not separator:
             raise _Unusual
-        letter.parts.append(_decode_body(part_body, _split_headers(part_head)))
+        letter.parts.append(_decode_body(part_body, _part_form(part_head)))
     return letter
 
 

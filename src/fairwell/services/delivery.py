@@ -7,11 +7,14 @@ workers never send the same row, and a dead worker's rows come back when the lea
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,10 +24,12 @@ from fairwell.domain.roster import Roster
 from fairwell.ports import (
     ClaimedLetter,
     Clock,
+    DeliveryError,
     Outcome,
     PermanentDeliveryError,
     SendSlots,
     Store,
+    StreamingTransport,
     TransientDeliveryError,
     Transport,
 )
@@ -63,7 +68,11 @@ class RosterCache:
 
 
 class Pacer:
-    """Keeps a send rate (letters per second) with an injected sleep, for tests."""
+    """Keeps a send rate (letters per second) with an injected sleep, for tests.
+
+    Safe to share between a worker's sending threads: each takes the next slot under a lock
+    and sleeps until it outside the lock.
+    """
 
     def __init__(
         self,
@@ -74,15 +83,27 @@ class Pacer:
         self._interval = 1.0 / rate if rate else 0.0
         self._monotonic, self._sleep = monotonic, sleep
         self._next = monotonic()
+        self._lock = threading.Lock()
+
+    @property
+    def limited(self) -> bool:
+        return bool(self._interval)
 
     def wait(self) -> None:
         if not self._interval:
             return
-        now = self._monotonic()
-        if now < self._next:
-            self._sleep(self._next - now)
-        self._next = max(now, self._next) + self._interval
+        with self._lock:
+            now = self._monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            self._sleep(start - now)
 
+
+# Why a letter does not go now (None: it may be sent).
+Check = Callable[[ClaimedLetter], "Outcome | None"]
+# Letters handed to a streaming transport whose outcome has not come back yet, by id.
+Waiting = dict[int, ClaimedLetter]
 
 # SMTP replies that mean "too many, slow down" rather than "try this letter again later".
 SLOW_DOWN_CODES = frozenset({421, 454})
@@ -180,6 +201,10 @@ class Deliverer:
     pacer: Pacer = field(default_factory=lambda: Pacer(None))
     rosters: RosterCache | None = None
     rate_limit: SharedRateLimit | None = None
+    # Letters guarded and sent at once, each on its own thread. Above 1, ``transport`` must
+    # be safe to call from that many threads (delivery/sessions.py: one session per thread).
+    connections: int = 1
+    _lanes: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.rosters is None:
@@ -201,24 +226,109 @@ class Deliverer:
         assert self.rosters is not None
         # One roster look-up per job and claim, not per letter: the version check is a query.
         rosters = {job_id: self.rosters.for_job(job_id) for job_id in {c.job_id for c in claimed}}
-        pending: list[Outcome] = []
-        stopped = False
-        for letter in claimed:
-            outcome = (
-                Outcome(letter.id, OutboxState.QUEUED, release=True)
-                if stopped
-                else self._deliver(
-                    letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
-                )
+        stop = threading.Event()
+
+        def check(letter: ClaimedLetter) -> Outcome | None:
+            """Why this letter does not go now (None: send it). A held or released letter
+            stops every letter of the claim not yet started."""
+            if stop.is_set():
+                return Outcome(letter.id, OutboxState.QUEUED, release=True)
+            outcome = self._check(
+                letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
             )
-            stopped = stopped or outcome.pause_batch or outcome.release
+            if outcome is not None and (outcome.pause_batch or outcome.release):
+                stop.set()
+            return outcome
+
+        try:
+            self._record(self._outcomes(check, claimed), stats)
+        except BaseException:
+            self._drain()
+            raise
+        return stats
+
+    def _drain(self) -> None:
+        """After a failure, let letters already on the wire finish before anyone closes their
+        sessions; letters not yet started stay claimed and come back when the lease ends."""
+        if self._lanes is not None:
+            self._lanes.shutdown(wait=True, cancel_futures=True)
+            self._lanes = None
+
+    def _outcomes(self, check: Check, claimed: list[ClaimedLetter]) -> Iterator[Outcome]:
+        """Each letter's outcome: checked and sent one at a time, streamed, or in lanes.
+
+        Every letter is checked just before it is handed to the transport. With
+        ``connections`` above 1 the letters are checked and sent on that many threads, each
+        with its own session, so the relay's round trips overlap. Otherwise a streaming
+        transport overlaps each letter's data with the next letter's envelope (one round trip
+        a letter), unless a rate is kept: then each letter waits for its own slot.
+        """
+
+        def step(letter: ClaimedLetter) -> Outcome:
+            return check(letter) or self._send(letter)
+
+        if self.connections > 1:
+            if self._lanes is None:
+                self._lanes = ThreadPoolExecutor(
+                    self.connections, thread_name_prefix="fairwell-send"
+                )
+            return self._lanes.map(step, claimed)
+        paced = self.pacer.limited or self.rate_limit is not None
+        if isinstance(self.transport, StreamingTransport) and not paced:
+            return self._streamed(self.transport, check, claimed)
+        return map(step, claimed)
+
+    def _streamed(
+        self, stream: StreamingTransport, check: Check, claimed: list[ClaimedLetter]
+    ) -> Iterator[Outcome]:
+        """Letters handed to a streaming transport; an outcome may come with a later letter."""
+        waiting: dict[int, ClaimedLetter] = {}
+        for letter in claimed:
+            early = check(letter)
+            if early is not None:
+                yield early
+                continue
+            # Outcomes decided so far are handed on (and may be committed) before any more
+            # data goes: a crash then leaves no more letters between the relay's 250 and
+            # our commit than sending one at a time does.
+            yield from self._results(stream.collect, waiting)
+            waiting[letter.id] = letter
+            submit = functools.partial(
+                stream.submit, letter.id, letter.sender, letter.recipient, letter.body
+            )
+            yield from self._results(submit, waiting)
+        yield from self._results(stream.collect, waiting)
+        yield from self._results(stream.flush, waiting)
+
+    def _results(
+        self, call: Callable[[], list[tuple[int, DeliveryError | None]]], waiting: Waiting
+    ) -> Iterator[Outcome]:
+        try:
+            results = call()
+        except Exception as bug:
+            # A bug, not the relay's answer: every letter the transport held is quarantined,
+            # as a letter is when send() raises one.
+            log.exception("outbox %s quarantined", sorted(waiting))
+            quarantined = [
+                Outcome(letter_id, OutboxState.QUARANTINED, error=type(bug).__name__)
+                for letter_id in waiting
+            ]
+            waiting.clear()
+            yield from quarantined
+            return
+        for letter_id, verdict in results:
+            yield self._outcome(waiting.pop(letter_id), verdict)
+
+    def _record(self, outcomes: Iterable[Outcome], stats: RunStats) -> None:
+        """Commit outcomes every ``commit_every`` letters, as they come in."""
+        pending: list[Outcome] = []
+        for outcome in outcomes:
             _count(outcome, stats)
             pending.append(outcome)
             if len(pending) >= self.policy.commit_every:
                 self.store.record_outcomes(pending, self.owner, self.clock.now())
                 pending = []
         self.store.record_outcomes(pending, self.owner, self.clock.now())
-        return stats
 
     def _claim_size(self) -> int:
         limit = (
@@ -228,14 +338,18 @@ class Deliverer:
         )
         return min(self.policy.claim_batch, limit or self.policy.claim_batch)
 
-    def _deliver(
+    def _check(
         self,
         letter: ClaimedLetter,
         roster: Roster,
         facts: SendTimeFacts | None,
         stats: RunStats,
         deadline: float,
-    ) -> Outcome:
+    ) -> Outcome | None:
+        """Guard the final bytes, re-check eligibility and wait for the letter's send slot.
+
+        Returns the letter's outcome when it must not go now; None when it may be sent.
+        """
         expectation = Expectation(
             envelope_recipient=letter.recipient,
             addressee_id=letter.person_id,
@@ -257,7 +371,7 @@ class Deliverer:
         self.pacer.wait()
         if self.rate_limit is not None and not self.rate_limit.wait(letter.recipient, deadline):
             return Outcome(letter.id, OutboxState.QUEUED, release=True)
-        return self._send(letter)
+        return None
 
     def _held(self, letter: ClaimedLetter, finding: Finding) -> Outcome:
         log.warning("outbox %s held by rule %s", letter.id, finding.rule)
@@ -273,26 +387,33 @@ class Deliverer:
     def _send(self, letter: ClaimedLetter) -> Outcome:
         try:
             self.transport.send(letter.sender, letter.recipient, letter.body)
-        except TransientDeliveryError as error:
+        except DeliveryError as error:
+            return self._outcome(letter, error)
+        except Exception as error:
+            log.exception("outbox %s quarantined", letter.id)
+            return Outcome(letter.id, OutboxState.QUARANTINED, error=type(error).__name__)
+        return Outcome(letter.id, OutboxState.SENT)
+
+    def _outcome(self, letter: ClaimedLetter, error: DeliveryError | None) -> Outcome:
+        """What the relay's answer means for the letter: sent, retried later, or failed."""
+        if error is None:
+            return Outcome(letter.id, OutboxState.SENT)
+        if isinstance(error, TransientDeliveryError):
             if error.code in SLOW_DOWN_CODES and self.rate_limit is not None:
                 log.warning("outbox %s: the relay asked to slow down (%s)", letter.id, error.code)
                 self.rate_limit.slow_down()
             if error.possible_duplicate:
                 log.warning("outbox %s: connection lost after DATA (possible duplicate)", letter.id)
             return self._retry_or_fail(letter, error)
-        except PermanentDeliveryError as error:
-            log.info("outbox %s failed permanently (%s)", letter.id, error.code)
-            return Outcome(
-                letter.id,
-                OutboxState.FAILED,
-                code=error.code,
-                error=error.detail,
-                suppress_recipient=error.recipient_refused,
-            )
-        except Exception as error:
-            log.exception("outbox %s quarantined", letter.id)
-            return Outcome(letter.id, OutboxState.QUARANTINED, error=type(error).__name__)
-        return Outcome(letter.id, OutboxState.SENT)
+        log.info("outbox %s failed permanently (%s)", letter.id, error.code)
+        refused = isinstance(error, PermanentDeliveryError) and error.recipient_refused
+        return Outcome(
+            letter.id,
+            OutboxState.FAILED,
+            code=error.code,
+            error=error.detail,
+            suppress_recipient=refused,
+        )
 
     def _retry_or_fail(self, letter: ClaimedLetter, error: TransientDeliveryError) -> Outcome:
         now = self.clock.now()

@@ -35,6 +35,9 @@ def _casefold(value: str | None) -> str | None:
     return None if value is None else value.casefold()
 
 
+_SYNCHRONOUS = "fairwell_synchronous"
+
+
 def _begin(connection: Any) -> None:
     # Writers take the lock up front; readers use a deferred BEGIN so that, in WAL mode, they
     # never wait for a writer (a batch being queued reads while it writes).
@@ -44,7 +47,12 @@ def _begin(connection: Any) -> None:
     # crash loses none of it (WAL), and a power cut can only make a letter go twice, never
     # lose one. Everything else, queued letters first, waits for the disk (FULL).
     durable = options.get("fairwell_durable", True)
-    connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    level = "FULL" if durable else "NORMAL"
+    # The level stays with the database connection, so it is set only when it changes: a
+    # worker's claims and results, all NORMAL, then cost one statement fewer each.
+    if connection.info.get(_SYNCHRONOUS) != level:
+        connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+        connection.info[_SYNCHRONOUS] = level
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 

@@ -7,7 +7,21 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from fairwell.domain.model import (
@@ -55,10 +69,13 @@ from fairwell.storage.tables import (
     suppressions,
 )
 
-# Built once: SQLAlchemy then reuses the compiled statement for every batch.
+# Built once: SQLAlchemy then reuses the compiled statement for every batch. One UPDATE for
+# all the letters of a commit (an expanding IN), not one statement per letter: the rows it
+# changes are still only the ones this worker holds the lease on.
 _MARK_SENT = (
     update(outbox)
-    .where(outbox.c.id == bindparam("b_id"), outbox.c.lease_owner == bindparam("b_owner"))
+    .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
+    .where(outbox.c.lease_owner == bindparam("b_owner"))
     .values(
         state=OutboxState.SENT.value,
         lease_owner=None,
@@ -69,6 +86,20 @@ _MARK_SENT = (
         last_error=None,
         held_rule=None,
     )
+)
+# The letters' audit rows, written by the database from the ids in one statement.
+_AUDIT_SENT = insert(audit_log).from_select(
+    ["at", "actor", "action", "entity", "entity_id", "detail"],
+    select(
+        bindparam("a_now", type_=audit_log.c.at.type),
+        bindparam("a_owner", type_=audit_log.c.actor.type),
+        literal("letter.sent", audit_log.c.action.type),
+        literal("outbox", audit_log.c.entity.type),
+        outbox.c.id,
+        literal("{}", audit_log.c.detail.type),
+    )
+    .where(outbox.c.id.in_(bindparam("a_ids", expanding=True)))
+    .order_by(outbox.c.id),
 )
 
 
@@ -478,26 +509,38 @@ class SqlStore:
             .where(outbox.c.id.in_(ids))
             .order_by(outbox.c.id)
         )
-        letters = []
-        for row in conn.execute(query):
-            letters.append(
-                ClaimedLetter(
-                    id=row.id,
-                    batch_id=row.batch_id,
-                    job_id=row.job_id,
-                    application_id=row.application_id,
-                    person_id=row.person_id,
-                    sender=row.sender,
-                    recipient=row.recipient,
-                    locale=row.locale,
-                    body=row.body,
-                    planned_stage=Stage(row.planned_stage),
-                    attempts=row.attempts,
-                    created_at=row.created_at,
-                    recovered=row.id in recovered,
-                )
+        # Plain tuples, unpacked by position: a claim loads hundreds of rows at a time.
+        return [
+            ClaimedLetter(
+                id=id_,
+                batch_id=batch_id,
+                job_id=job_id,
+                application_id=application_id,
+                person_id=person_id,
+                sender=sender,
+                recipient=recipient,
+                locale=locale,
+                body=body,
+                planned_stage=Stage(stage),
+                attempts=attempts,
+                created_at=created_at,
+                recovered=id_ in recovered,
             )
-        return letters
+            for (
+                id_,
+                batch_id,
+                application_id,
+                sender,
+                recipient,
+                locale,
+                stage,
+                attempts,
+                created_at,
+                body,
+                job_id,
+                person_id,
+            ) in conn.execute(query).tuples()
+        ]
 
     def send_time_facts(
         self, letters: Sequence[ClaimedLetter], now: datetime | None = None
@@ -529,8 +572,14 @@ class SqlStore:
                 persons.c.erased_at,
                 decisions.c.state,
                 suppressions.c.email.label("suppressed"),
-                decided.label("decided"),
-                _consented(now).label("consented"),
+                # Each sub-query only for the letters it concerns: the database then never
+                # reads every decision or consent of the job to answer a claim.
+                case((outbox.c.kind == LetterKind.STATUS.value, decided), else_=false()).label(
+                    "decided"
+                ),
+                case((outbox.c.kind.in_(ON_FILE_KINDS), _consented(now)), else_=true()).label(
+                    "consented"
+                ),
             )
             .join(applications, applications.c.id == outbox.c.application_id)
             .join(persons, persons.c.id == applications.c.person_id)
@@ -553,17 +602,14 @@ class SqlStore:
                     self._record_one(conn, outcome, owner, now)
 
     def _record_sent(self, conn: Connection, ids: list[int], owner: str, now: datetime) -> None:
-        """The common case, written with one prepared statement for many letters."""
+        """The common case: two statements for all the letters of one commit."""
         if not ids:
             return
-        result = conn.execute(
-            _MARK_SENT, [{"b_id": i, "b_owner": owner, "b_now": now} for i in ids]
-        )
+        result = conn.execute(_MARK_SENT, {"b_ids": ids, "b_owner": owner, "b_now": now})
         if result.rowcount != len(ids):
             lost = len(ids) - result.rowcount
             audit(conn, owner, "letter.lease-lost", "outbox", None, {"count": lost}, now)
-        entry = {"at": now, "actor": owner, "action": "letter.sent", "entity": "outbox"}
-        conn.execute(insert(audit_log), [{**entry, "entity_id": i, "detail": "{}"} for i in ids])
+        conn.execute(_AUDIT_SENT, {"a_ids": ids, "a_owner": owner, "a_now": now})
 
     def _record_one(self, conn: Connection, outcome: Outcome, owner: str, now: datetime) -> None:
         values: dict[str, object] = {
