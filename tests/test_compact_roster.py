@@ -143,7 +143,7 @@ def test_the_roster_is_hashed_from_the_threshold_on() -> None:
     people = [RosterEntry(i, f"p{i}@example.com", f"P {i}", ()) for i in range(1, 6)]
     assert Roster(people, compact_from=6).kind is RosterKind.AUTOMATON
     assert Roster(iter(people), compact_from=5).kind is RosterKind.COMPACT
-    assert Roster(iter(people), compact_from=None).kind is RosterKind.AUTOMATON
+    assert Roster(iter(people)).kind is RosterKind.AUTOMATON  # COMPACT_FROM is 20,000
     hashed = Roster(iter(people), compact_from=0)
     assert hashed.size == 5
     assert ordered(hashed.mentions_of_others("P 2 and p3@example.com", 1)) == [

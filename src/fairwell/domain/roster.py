@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import chain, islice
@@ -92,6 +92,14 @@ class RosterKind(StrEnum):
     COMPACT = "compact"
 
 
+class CountedEntries(Protocol):
+    """Entries that can say how many they are before they are read (the store's roster)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[RosterEntry]: ...
+
+
 class _Searcher(Protocol):
     size: int
 
@@ -101,24 +109,32 @@ class _Searcher(Protocol):
 class Roster:
     """The job's roster, built from entries streamed once, in the representation its size needs.
 
-    ``compact_from`` people or more make a hashed roster (None: never, 0: always); fewer make
-    the automaton. Entries are best given in person-id order (the store does): the hashed
-    roster then finds the addressee's own identifiers by binary search.
+    ``compact_from`` people or more (default :data:`COMPACT_FROM`, read when called) make a
+    hashed roster; fewer make the automaton. Entries that can be counted (a list, the store's
+    roster) are read once, straight into the chosen one; others are read up to
+    ``compact_from`` first, to decide. In person-id order (the store's), the hashed roster
+    finds the addressee's own identifiers by bisection.
     """
 
     def __init__(
-        self, entries: Iterable[RosterEntry], *, compact_from: int | None = COMPACT_FROM
+        self, entries: Iterable[RosterEntry] | CountedEntries, *, compact_from: int | None = None
     ) -> None:
-        stream = iter(entries)
-        first = list(stream if compact_from is None else islice(stream, compact_from))
-        self._searcher: _Searcher
-        if compact_from is None or len(first) < compact_from:
-            self.kind, self._searcher = RosterKind.AUTOMATON, AutomatonRoster(first)
+        threshold = COMPACT_FROM if compact_from is None else compact_from
+        stream: Iterable[RosterEntry] = entries
+        if isinstance(entries, Sized):
+            compact = len(entries) >= threshold
         else:
+            rest = iter(entries)
+            first = list(islice(rest, threshold))
+            compact, stream = len(first) >= threshold, chain(first, rest)
+        self._searcher: _Searcher
+        if compact:
             # numpy is imported only by a process that meets a roster this large.
             from fairwell.domain.compact_roster import CompactRoster
 
-            self.kind, self._searcher = RosterKind.COMPACT, CompactRoster(chain(first, stream))
+            self.kind, self._searcher = RosterKind.COMPACT, CompactRoster(stream)
+        else:
+            self.kind, self._searcher = RosterKind.AUTOMATON, AutomatonRoster(stream)
         self.size = self._searcher.size
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:

@@ -1,0 +1,73 @@
+"""The store streams the roster, and a big job is queued and delivered with the hashed one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fairwell.domain import roster as roster_module
+from fairwell.domain.model import OutboxState
+from fairwell.domain.roster import Roster, RosterKind
+from fairwell.rendering import LetterTemplates
+from fairwell.services.compose import Composer, Sender
+from fairwell.services.delivery import Deliverer, DeliveryPolicy
+from fairwell.services.planning import make_plan, queue_plan
+from fairwell.storage.store import SqlStore
+from tests.conftest import FixedClock
+from tests.helpers import import_and_reject_all, people, tamper_with_letter
+
+COMPOSER = Composer(LetterTemplates(), Sender("careers@acme.example.com", "Acme", "Acme"))
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.recipients: list[str] = []
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        self.recipients.append(recipient)
+
+    def close(self) -> None:
+        return None
+
+
+def test_the_roster_is_counted_then_streamed_in_person_id_order(
+    store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    import_and_reject_all(store, tmp_path / "a.csv", people(7), clock.now())
+    job = store.job_by_title("Data Analyst")
+    rows = store.roster(job.id)
+    assert len(rows) == 7
+    entries = list(rows)
+    assert [e.person_id for e in entries] == sorted(e.person_id for e in entries)
+    assert {e.email for e in entries} == {f"p{i}@example.com" for i in range(7)}
+    assert all(e.full_name.startswith("Pat Doe") and len(e.application_refs) == 1 for e in entries)
+    assert list(rows) == entries, "each iteration reads the roster afresh"
+
+
+def test_a_big_job_is_planned_queued_and_guarded_with_the_hashed_roster(
+    store: SqlStore, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(roster_module, "COMPACT_FROM", 5)
+    import_and_reject_all(store, tmp_path / "a.csv", people(12), clock.now())
+    job = store.job_by_title("Data Analyst")
+    assert Roster(store.roster(job.id)).kind is RosterKind.COMPACT
+
+    plan = make_plan(store, COMPOSER, "Data Analyst", clock.now())
+    assert plan.ready == 12 and plan.blocked == []
+    queued = queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now())
+    assert queued.queued == 12
+    tamper_with_letter(
+        store.engine,
+        last=False,
+        old=b"Your reference:",
+        new=b"Also rejected: Pat Doe5. Your reference:",
+    )
+
+    transport = RecordingTransport()
+    stats = Deliverer(store, transport, clock, "w", DeliveryPolicy()).run_once()
+
+    assert stats.held == 1 and stats.sent == 0
+    held = store.outbox_rows(OutboxState.HELD, None, 1)[0]
+    assert held.held_rule == "no-other-candidate"
+    assert transport.recipients == []
