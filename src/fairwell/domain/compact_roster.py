@@ -196,21 +196,22 @@ class CompactRoster:
             return []
         up, down = self._powers.upto(codes.size + 1)
         wanted = _span_keys(_prefix_hashes(codes, up), down, starts, ends)
-        at = np.searchsorted(self._keys, wanted)
+        # Array methods, not numpy's functions: their Python wrappers cost more than the work.
+        at = self._keys.searchsorted(wanted)
         found = (self._keys[np.minimum(at, self._keys.size - 1)] >> _SHIFT) == (wanted >> _SHIFT)
-        hit = np.flatnonzero(found)
+        hit = found.nonzero()[0]
         return list(zip(starts[hit].tolist(), ends[hit].tolist(), at[hit].tolist(), strict=True))
 
     def _candidates(self, codes: npt.NDArray[np.uint32]) -> tuple[I64, I64]:
         """Spans of m pieces from a start to an end, for every piece count m of an identifier."""
         positions = _positions(_flags(codes))
-        cuts = np.flatnonzero(positions)
+        cuts = positions.nonzero()[0]
         at_cuts = positions[cuts]
-        first = np.flatnonzero(at_cuts & _START_AFTER)
-        ends_at = (at_cuts & _END_BEFORE).astype(np.bool_)
+        first = (at_cuts & _START_AFTER).nonzero()[0]
+        ends_at = (at_cuts & _END_BEFORE) != 0
         spans_from, spans_to = [], []
         for pieces in self._piece_counts:
-            fits = first[: np.searchsorted(first, cuts.size - pieces)]
+            fits = first[: first.searchsorted(cuts.size - pieces)]
             last = fits + pieces
             ok = ends_at[last]
             spans_from.append(cuts[fits[ok]])
@@ -221,19 +222,19 @@ class CompactRoster:
         """The addressee's folded identifiers, remembered for the next call (the same letter)."""
         if self._own is not None and self._own[0] == person_id:
             return self._own[1]
-        own = frozenset(
-            identifier
-            for number in self._blocks_of(person_id)
-            for owner, _, identifier in _rows(self._block(number))
-            if owner == person_id
-        )
-        self._own = (person_id, own)
-        return own
+        own: set[str] = set()
+        for number in self._blocks_of(person_id):
+            owners, _, texts = self._block(number)
+            own.update(
+                text for owner, text in zip(owners, texts, strict=True) if owner == person_id
+            )
+        self._own = (person_id, frozenset(own))
+        return self._own[1]
 
     def _blocks_of(self, person_id: int) -> list[int]:
         if self._in_order:
-            low = int(np.searchsorted(self._last_ids, person_id, "left"))
-            high = int(np.searchsorted(self._first_ids, person_id, "right"))
+            low = int(self._last_ids.searchsorted(person_id, "left"))
+            high = int(self._first_ids.searchsorted(person_id, "right"))
             return list(range(low, high))
         inside = (self._first_ids <= person_id) & (person_id <= self._last_ids)
         return [int(number) for number in np.flatnonzero(inside)]
