@@ -11,11 +11,12 @@ from fairwell.domain.model import OutboxState
 from fairwell.domain.roster import Roster, RosterKind
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
-from fairwell.services.delivery import Deliverer, DeliveryPolicy
+from fairwell.services.delivery import Deliverer, DeliveryPolicy, RosterCache
+from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.storage.store import SqlStore
 from tests.conftest import FixedClock
-from tests.helpers import import_and_reject_all, people, tamper_with_letter
+from tests.helpers import applicant, import_and_reject_all, people, tamper_with_letter, write_csv
 
 COMPOSER = Composer(LetterTemplates(), Sender("careers@acme.example.com", "Acme", "Acme"))
 
@@ -71,3 +72,27 @@ def test_a_big_job_is_planned_queued_and_guarded_with_the_hashed_roster(
     held = store.outbox_rows(OutboxState.HELD, None, 1)[0]
     assert held.held_rule == "no-other-candidate"
     assert transport.recipients == []
+
+
+def test_a_worker_keeps_rosters_up_to_a_budget_of_people_and_rebuilds_a_changed_one(
+    store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    designers = [
+        applicant(f"q{i}@example.com", "Quinn", f"Roe{i}", job="Designer") for i in range(4)
+    ]
+    import_file(
+        store, write_csv(tmp_path / "a.csv", people(3) + designers), actor="t", now=clock.now()
+    )
+    analyst = store.job_by_title("Data Analyst").id
+    designer = store.job_by_title("Designer").id
+    cache = RosterCache(store, budget=5)
+
+    first = cache.for_job(analyst)
+    assert cache.for_job(analyst) is first
+    assert cache.for_job(designer).size == 4  # 3 + 4 people are over the budget of 5
+    assert cache.for_job(analyst) is not first, "the least recently used roster was let go"
+
+    kept = cache.for_job(analyst)
+    import_file(store, write_csv(tmp_path / "b.csv", people(4)), actor="t", now=clock.now())
+    rebuilt = cache.for_job(analyst)
+    assert rebuilt is not kept and rebuilt.size == 4
