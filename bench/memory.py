@@ -22,6 +22,7 @@ the same modules. A benchmark, not a test; see bench/README.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -39,6 +40,8 @@ import benchdata
 from sinks import SinkProcess, resolve_kind
 
 MIB = 1024.0  # /proc and ru_maxrss figures are in KiB
+# fairwell imports files of up to 50 MB: a million people go in four files.
+ROWS_PER_FILE = 300_000
 MODULES = (
     "fairwell.cli",
     "fairwell.runtime",
@@ -133,9 +136,10 @@ def child_setup(directory: Path, port: int) -> dict[str, Any]:
     runtime = open_runtime(settings)
     try:
         started = time.perf_counter()
-        imported = import_file(
-            runtime.store, directory / "applicants.csv", actor="bench", now=runtime.clock.now()
-        )
+        imported = 0
+        for path in sorted(directory.glob("applicants-*.csv")):
+            report = import_file(runtime.store, path, actor="bench", now=runtime.clock.now())
+            imported += report.rows
         imported_at = time.perf_counter()
         decided = reject(
             runtime.store,
@@ -150,7 +154,7 @@ def child_setup(directory: Path, port: int) -> dict[str, Any]:
     finally:
         runtime.close()
     return {
-        "imported": imported.rows,
+        "imported": imported,
         "decided": len(decided.decided),
         "import_seconds": imported_at - started,
         "reject_seconds": rejected_at - imported_at,
@@ -261,7 +265,7 @@ def measure_size(
 ) -> dict[str, Any]:
     directory = workdir / f"n{n}"
     directory.mkdir(parents=True)
-    benchdata.write_applicants_csv(directory / "applicants.csv", benchdata.iter_applicant_rows(n))
+    write_applicant_files(directory, n)
     timeout = 1800 + 0.01 * n
     port, place = str(sink.port), str(directory)
     trace = ["--trace"] if args.trace else []
@@ -277,7 +281,19 @@ def measure_size(
     received = sink.received_after(before, worker["sent"])
     if not args.keep:
         shutil.rmtree(directory, ignore_errors=True)
+    note(
+        f"N={n}: send peak {send['process_peak_mib']:.1f} MiB, worker peak "
+        f"{worker['process_peak_mib']:.1f} MiB, sent {worker['sent']}, received {received}"
+    )
     return {"n": n, "setup": setup, "send": send, "worker": worker, "received": received}
+
+
+def write_applicant_files(directory: Path, n: int) -> None:
+    """bench/send.py's N people, ROWS_PER_FILE to a file, without holding them all."""
+    rows = benchdata.iter_applicant_rows(n)
+    for number, start in enumerate(range(0, n, ROWS_PER_FILE)):
+        part = itertools.islice(rows, min(ROWS_PER_FILE, n - start))
+        benchdata.write_applicants_csv(directory / f"applicants-{number:03d}.csv", part)
 
 
 def print_table(report: dict[str, Any]) -> None:
