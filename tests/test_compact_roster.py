@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -90,33 +91,39 @@ def test_the_hashed_roster_finds_exactly_what_the_automaton_finds(
     assert ordered(CompactRoster(entries).mentions_of_others(text, addressee)) == expected
 
 
-@settings(max_examples=200, deadline=None)
-@given(case=roster_and_letter(), block=st.integers(1, 3))
-def test_small_blocks_and_shared_names_across_blocks_change_nothing(
-    case: tuple[list[RosterEntry], str, int], block: int
+@settings(max_examples=300, deadline=None)
+@given(case=roster_and_letter(), block=st.integers(1, 3), window=st.integers(1, 2))
+def test_small_blocks_and_narrow_lookups_change_nothing(
+    case: tuple[list[RosterEntry], str, int], block: int, window: int
 ) -> None:
+    # Blocks of one to three identifiers spread shared names over many blocks; a lookup
+    # window of one or two entries sends most lookups down the bisection path.
     entries, text, addressee = case
     expected = ordered(AutomatonRoster(entries).mentions_of_others(text, addressee))
-    default = compact_roster.PER_BLOCK
-    compact_roster.PER_BLOCK = block
+    defaults = compact_roster.PER_BLOCK, compact_roster._WINDOW
+    compact_roster.PER_BLOCK, compact_roster._WINDOW = block, window
     try:
         roster = CompactRoster(sorted(entries, key=lambda e: e.person_id))
+        assert ordered(roster.mentions_of_others(text, addressee)) == expected
     finally:
-        compact_roster.PER_BLOCK = default
-    assert ordered(roster.mentions_of_others(text, addressee)) == expected
+        compact_roster.PER_BLOCK, compact_roster._WINDOW = defaults
 
 
-def test_a_hash_collision_is_confirmed_against_the_identifier_and_found_to_be_nothing() -> None:
-    roster = CompactRoster([RosterEntry(1, "ann@example.com", "Ann Lee", ("FW-1",))])
-    # Every key made to collide with every candidate: only the stored text can say no.
-    roster._keys[:] = roster._keys & ((1 << 24) - 1)
-    collide = compact_roster._span_keys
-    compact_roster._span_keys = lambda *args: collide(*args) & 0  # type: ignore[assignment]
-    try:
-        assert roster.mentions_of_others("Dear Bob Brown, bob@example.com", 2) == []
-        assert roster.mentions_of_others("about Ann Lee", 2) != []
-    finally:
-        compact_roster._span_keys = collide
+def test_a_hash_collision_is_confirmed_against_the_identifier_and_found_to_be_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every identifier and every span of every letter hashed to 0: everything collides, and
+    # only the stored identifiers can tell what is what.
+    hashed = compact_roster._span_hashes
+    monkeypatch.setattr(compact_roster, "_span_hashes", lambda *args: hashed(*args) & 0)
+    roster = CompactRoster(
+        [
+            RosterEntry(1, "ann@example.com", "Ann Lee", ("FW-1",)),
+            RosterEntry(3, "cy@example.com", "Cy Do", ()),
+        ]
+    )
+    assert roster.mentions_of_others("Dear Bob Brown, bob@example.com", 2) == []
+    assert ordered(roster.mentions_of_others("Dear Cy Do, about Ann Lee", 3)) == [(1, "full name")]
 
 
 def test_a_name_thousands_share_is_found_and_is_each_ones_own() -> None:

@@ -2,8 +2,9 @@
 
 The automaton (roster.py) keeps a trie node for nearly every character of every address, name
 and reference: about 0.84 KiB a person, 840 MiB for a job of a million people. Here each
-identifier costs one 8-byte key (40 bits of hash, 24 bits naming the block that stores it),
-and the identifiers themselves are kept zlib-compressed, 64 to a block, for confirmation.
+identifier costs a 4-byte entry in a sorted index (part of a 40-bit hash, and the number of
+the block that stores the identifier) and a share of a small directory, and the identifiers
+themselves are kept zlib-compressed, 64 to a block, for confirmation.
 
 A letter is searched with the automaton's exact semantics:
 
@@ -13,8 +14,8 @@ A letter is searched with the automaton's exact semantics:
   match m consecutive pieces of the text running from a start to an end. Those runs are the
   candidates: a few hundred a letter, whatever the roster's size.
 * Every candidate is hashed at once (a polynomial hash over prefix sums) and looked up in the
-  sorted keys. A hit is compared with the stored identifier itself, so a hash collision costs
-  a little time and never a false block or a miss.
+  index. A hit is compared with the stored identifier itself, so a hash collision costs a
+  little time and never a false block or a miss.
 * The addressee's own identifiers come from their block, found by binary search when entries
   arrive in person-id order: a hit equal to one of them is their own, and so is a hit inside
   one ("Ann Lee" inside "Mary Ann Lee").
@@ -42,8 +43,10 @@ from fairwell.domain.roster import (
     no_start_after,
 )
 
+U32: TypeAlias = npt.NDArray[np.uint32]
 U64: TypeAlias = npt.NDArray[np.uint64]
 I64: TypeAlias = npt.NDArray[np.int64]
+Bools: TypeAlias = npt.NDArray[np.bool_]
 Flags: TypeAlias = npt.NDArray[np.uint8]
 # One block, decoded: person ids, kind indexes and folded identifiers, in step.
 Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
@@ -51,12 +54,15 @@ Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
 _KINDS = tuple(IdentifierKind)
 K = TypeVar("K")
 V = TypeVar("V")
-PER_BLOCK = 64  # identifiers per compressed block: ~7 µs to decode, ~30 bytes a person
-_BLOCK_BITS = 24  # the low bits of a key: up to 16.7 million blocks, a billion identifiers
-_SHIFT = np.uint64(_BLOCK_BITS)
+PER_BLOCK = 64  # identifiers per compressed block: ~7 µs to decode, ~20 bytes a person
+_HASH_BITS = 40  # of a span's 64-bit hash, the top 40 are kept
+_BLOCK_BITS = 24  # a key while building: hash << 24 | block, so up to 16.7 million blocks
 _BASE = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
 _HASH_CHUNK = 1024  # identifiers hashed together while building
 _CACHED_BLOCKS = 64
+_WINDOW = 16  # index entries a lookup reads at once; wider buckets are searched one by one
+_PACK_CHUNK = 1 << 16
+
 
 # Character flags, from the same predicates the automaton's boundary check uses. The first
 # two are also the flags of a text position: "a match may start here", "a match may end here".
@@ -141,18 +147,19 @@ def _prefix_hashes(codes: npt.NDArray[np.uint32], up: U64) -> U64:
     return hashes
 
 
-def _span_keys(hashes: U64, down: U64, starts: I64, ends: I64) -> U64:
-    """The hash of each span text[start:end], in the key's high bits (low bits zero)."""
+def _span_hashes(hashes: U64, down: U64, starts: I64, ends: I64) -> U64:
+    """The 40-bit hash of each span text[start:end]."""
     spans = (hashes[ends] - hashes[starts]) * down[starts]
-    return (spans >> _SHIFT) << _SHIFT
+    return spans >> np.uint64(64 - _HASH_BITS)
 
 
 class CompactRoster:
     """Every identifier of every person on a roster as a hash, with the identifiers compressed.
 
-    About 50 bytes a person (24 of keys for three identifiers, the rest compressed
-    identifiers) against the automaton's 860. Searching a letter costs 30-80 µs more than the
-    automaton; it grows only slowly with the roster, as the keys outgrow the CPU's caches.
+    About 35 bytes a person (13 of index for three identifiers, the rest compressed
+    identifiers; real addresses compress less well than synthetic ones) against the
+    automaton's 860. Searching a letter costs 30-80 µs more than the automaton; it grows only
+    slowly with the roster, as the index outgrows the CPU's caches.
     """
 
     def __init__(self, entries: Iterable[RosterEntry]) -> None:
@@ -161,52 +168,51 @@ class CompactRoster:
             build.add(entry)
         build.finish()
         self.size = build.size
-        self._keys = build.sorted_keys()
+        self._index = _KeyIndex(build.keys, build.blocks.count)
         self._blocks = build.blocks
         self._first_ids: I64 = np.frombuffer(build.first_ids, np.int64)
         self._last_ids: I64 = np.frombuffer(build.last_ids, np.int64)
         self._in_order = build.in_order
         self._piece_counts = sorted(build.piece_counts)
         self._powers = _Powers()
-        self._decoded: dict[int, Block] = {}
         self._confirmed: dict[str, list[Mention]] = {}
         self._own: tuple[int, frozenset[str]] | None = None
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
-        if not self._keys.size:
+        if not self._index.size:
             return []
         folded = fold(text)
         hits = self._hits(folded)
         if not hits:
             return []
         own = self._own_identifiers(addressee_id)
-        own_spans = [(start, end) for start, end, _ in hits if folded[start:end] in own]
+        own_spans = [(start, end) for start, end, _, _ in hits if folded[start:end] in own]
         mentions: list[Mention] = []
-        for start, end, at in hits:
+        for start, end, hashed, at in hits:
             piece = folded[start:end]
             if piece in own or any(s <= start and end <= e for s, e in own_spans):
                 continue
-            mentions.extend(self._owners(piece, at))
+            mentions.extend(self._owners(piece, hashed, at))
         return mentions
 
-    def _hits(self, folded: str) -> list[tuple[int, int, int]]:
-        """(start, end, key index) of every candidate span whose hash is a key."""
+    def _hits(self, folded: str) -> list[tuple[int, int, int, int]]:
+        """(start, end, hash, index position) of every candidate span whose hash is known."""
         codes = _codes(folded)
         starts, ends = self._candidates(codes)
         if not starts.size:
             return []
         up, down = self._powers.upto(codes.size + 1)
-        wanted = _span_keys(_prefix_hashes(codes, up), down, starts, ends)
-        # Array methods, not numpy's functions: their Python wrappers cost more than the work.
-        at = self._keys.searchsorted(wanted)
-        found = (self._keys[np.minimum(at, self._keys.size - 1)] >> _SHIFT) == (wanted >> _SHIFT)
+        hashes = _span_hashes(_prefix_hashes(codes, up), down, starts, ends)
+        found, at = self._index.find(hashes)
         hit = found.nonzero()[0]
-        return list(zip(starts[hit].tolist(), ends[hit].tolist(), at[hit].tolist(), strict=True))
+        columns = (starts[hit], ends[hit], hashes[hit], at[hit])
+        return list(zip(*(column.tolist() for column in columns), strict=True))
 
     def _candidates(self, codes: npt.NDArray[np.uint32]) -> tuple[I64, I64]:
         """Spans of m pieces from a start to an end, for every piece count m of an identifier."""
         positions = _positions(_flags(codes))
+        # Array methods, not numpy's functions: their Python wrappers cost more than the work.
         cuts = positions.nonzero()[0]
         at_cuts = positions[cuts]
         first = (at_cuts & _START_AFTER).nonzero()[0]
@@ -226,7 +232,7 @@ class CompactRoster:
             return self._own[1]
         own: set[str] = set()
         for number in self._blocks_of(person_id):
-            owners, _, texts = self._block(number)
+            owners, _, texts = self._blocks.get(number)
             own.update(
                 text for owner, text in zip(owners, texts, strict=True) if owner == person_id
             )
@@ -239,38 +245,151 @@ class CompactRoster:
             high = int(self._first_ids.searchsorted(person_id, "right"))
             return list(range(low, high))
         inside = (self._first_ids <= person_id) & (person_id <= self._last_ids)
-        return [int(number) for number in np.flatnonzero(inside)]
+        return [int(number) for number in inside.nonzero()[0]]
 
-    def _owners(self, piece: str, at: int) -> list[Mention]:
+    def _owners(self, piece: str, hashed: int, at: int) -> list[Mention]:
         """Who owns ``piece``, one mention per kind (its lowest person id), from the blocks."""
         known = self._confirmed.get(piece)
         if known is not None:
             return known
         owners: dict[IdentifierKind, int] = {}
-        for number in self._key_blocks(at):
-            for owner, kind, identifier in _rows(self._block(number)):
+        for number in self._index.blocks_with(hashed, at):
+            for owner, kind, identifier in _rows(self._blocks.get(number)):
                 if identifier == piece:
                     owners[kind] = min(owner, owners.get(kind, owner))
         found = [Mention(owners[kind], kind) for kind in _KINDS if kind in owners]
         _remember(self._confirmed, piece, found)
         return found
 
-    def _key_blocks(self, at: int) -> list[int]:
-        """The blocks of every key that shares the hash of the key at ``at``."""
-        wanted = int(self._keys[at]) >> _BLOCK_BITS
-        mask = (1 << _BLOCK_BITS) - 1
+
+class _KeyIndex:
+    """The 40-bit hashes of every identifier, sorted, with the block each one is stored in.
+
+    The top ``dir_bits`` of a hash pick a bucket of the directory (about 6 entries each); an
+    entry keeps the next hash bits and the block number in 32 bits. Built in place from the
+    builder's 64-bit keys (hash << 24 | block), whose array is then cut to half its size.
+    """
+
+    def __init__(self, keys: array[int], blocks: int) -> None:
+        self.size = count = len(keys)
+        if count >> 32:
+            raise ValueError("a roster of more than four billion identifiers")
+        self.dir_bits = max(0, count.bit_length() - 3)
+        self.block_bits = max(1, (blocks - 1).bit_length())
+        self.rest_bits = min(32 - self.block_bits, _HASH_BITS - self.dir_bits)
+        wide: U64 = np.frombuffer(keys, np.uint64)
+        wide.sort()  # in place: the array's own buffer, no second copy of the keys
+        self.directory = self._directory_of(wide)
+        self._pack(wide)
+        del wide  # no view left: the array may shrink
+        widest = int(np.diff(self.directory).max(initial=1))
+        self.window = max(1, min(widest, _WINDOW))
+        # The packed entries, then a window's worth of padding, so a lookup never reads past
+        # the end: the rest of the array goes back to the system.
+        slots = (count + self.window + 1) // 2
+        del keys[slots:]
+        if len(keys) < slots:
+            keys.extend(array("Q", bytes(8 * (slots - len(keys)))))
+        self.entries: U32 = np.frombuffer(keys, np.uint32, count + self.window)
+        self.entries[count:] = np.uint32(0xFFFFFFFF)
+
+    def _directory_of(self, wide: U64) -> I64:
+        """Where each bucket starts in the sorted keys, and the end."""
+        buckets = 1 << self.dir_bits
+        directory = np.empty(buckets + 1, np.int64)
+        shift = np.uint64(64 - self.dir_bits) if self.dir_bits else None
+        for start in range(0, buckets, _PACK_CHUNK):
+            bounds = np.arange(start, min(start + _PACK_CHUNK, buckets), dtype=np.uint64)
+            directory[start : start + bounds.size] = (
+                wide.searchsorted(bounds << shift) if shift is not None else 0
+            )
+        directory[buckets] = wide.size
+        return directory
+
+    def _pack(self, wide: U64) -> None:
+        """Rewrite each key as 32 bits into the front half of its own buffer, chunk by chunk.
+
+        Chunk i is written over keys that chunk i and the ones before have already read.
+        """
+        packed = wide.view(np.uint32)
+        rest_shift = np.uint64(_BLOCK_BITS + _HASH_BITS - self.dir_bits - self.rest_bits)
+        rest_mask, block_mask = (1 << self.rest_bits) - 1, (1 << _BLOCK_BITS) - 1
+        for start in range(0, wide.size, _PACK_CHUNK):
+            keys = wide[start : start + _PACK_CHUNK]
+            rest = (keys >> rest_shift) & np.uint64(rest_mask)
+            entries = (rest << np.uint64(self.block_bits)) | (keys & np.uint64(block_mask))
+            packed[start : start + keys.size] = entries
+
+    def _locate(self, hashes: U64) -> tuple[I64, I64, U64]:
+        """Each hash's bucket as [low, high) of the entries, and the hash bits entries keep."""
+        bucket = (hashes >> np.uint64(_HASH_BITS - self.dir_bits)).astype(np.int64)
+        shift = np.uint64(_HASH_BITS - self.dir_bits - self.rest_bits)
+        rest = (hashes >> shift) & np.uint64((1 << self.rest_bits) - 1)
+        return self.directory[bucket], self.directory[bucket + 1], rest
+
+    def find(self, hashes: U64) -> tuple[Bools, I64]:
+        """For each hash: may it be in the index, and where its entries would start.
+
+        A window of entries is read from the start of each hash's bucket. It may run into the
+        next bucket, whose entries can share a hash's kept bits: such a hit finds no block of
+        its own (see blocks_with) and is confirmed to be nothing, like any hash collision.
+        """
+        low, high, rest = self._locate(hashes)
+        where = low[:, None] + np.arange(self.window)
+        match = (self.entries[where] >> np.uint32(self.block_bits)) == rest[:, None]
+        found = match.any(axis=1)
+        at = low + match.argmax(axis=1)
+        # A bucket wider than the window (a name thousands share): searched all, by bisection.
+        for i in (high - low > self.window).nonzero()[0].tolist():
+            position = self._bisect(int(low[i]), int(high[i]), int(rest[i]))
+            found[i], at[i] = position is not None, position or 0
+        return found, at
+
+    def _bisect(self, low: int, high: int, rest: int) -> int | None:
+        # Entries of a bucket are in order of their hash bits (then block): bisection works.
+        segment = self.entries[low:high]
+        position = int(segment.searchsorted(np.uint32(rest << self.block_bits)))
+        if position < segment.size and int(segment[position]) >> self.block_bits == rest:
+            return low + position
+        return None
+
+    def blocks_with(self, hashed: int, at: int) -> list[int]:
+        """The blocks of every entry with this hash, the first of them at ``at``."""
+        _, high, rest = self._locate(np.array([hashed], np.uint64))
+        wanted, end = int(rest[0]), int(high[0])
+        mask = (1 << self.block_bits) - 1
         blocks: list[int] = []
-        for key in _keys_from(self._keys, at):
-            if key >> _BLOCK_BITS != wanted:
-                break
-            if not blocks or blocks[-1] != key & mask:
-                blocks.append(key & mask)
+        for start in range(at, end, _WINDOW):
+            for entry in self.entries[start : min(start + _WINDOW, end)].tolist():
+                if entry >> self.block_bits != wanted:
+                    return blocks
+                if not blocks or blocks[-1] != entry & mask:
+                    blocks.append(entry & mask)
         return blocks
 
-    def _block(self, number: int) -> Block:
+
+class _Blocks:
+    """The identifiers, compressed 64 to a block, in one buffer (no object per block)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.ends = array("Q")
+        self._decoded: dict[int, Block] = {}
+
+    @property
+    def count(self) -> int:
+        return len(self.ends)
+
+    def append(self, owners: list[int], kinds: bytearray, texts: list[str]) -> None:
+        self.data += zlib.compress(_pack(owners, kinds, texts), 9)
+        self.ends.append(len(self.data))
+
+    def get(self, number: int) -> Block:
         block = self._decoded.get(number)
         if block is None:
-            block = _unpack(zlib.decompress(self._blocks[number]))
+            start = self.ends[number - 1] if number else 0
+            raw = zlib.decompress(memoryview(self.data)[start : self.ends[number]])
+            block = _unpack(raw)
             _remember(self._decoded, number, block)
         return block
 
@@ -297,12 +416,6 @@ def _rows(block: Block) -> Iterator[tuple[int, IdentifierKind, str]]:
     return zip(owners, (_KINDS[k] for k in kinds), texts, strict=True)
 
 
-def _keys_from(keys: U64, at: int, step: int = 16) -> Iterator[int]:
-    """Keys from ``at`` on, read a few at a time (a shared name may have thousands)."""
-    for start in range(at, keys.size, step):
-        yield from keys[start : start + step].tolist()
-
-
 def _remember(cache: dict[K, V], key: K, value: V, limit: int = _CACHED_BLOCKS) -> None:
     # Emptied when full: simple, and safe when threads share the roster.
     if len(cache) >= limit:
@@ -316,7 +429,7 @@ class _Builder:
     def __init__(self) -> None:
         self.size = 0
         self.keys = array("Q")
-        self.blocks: list[bytes] = []
+        self.blocks = _Blocks()
         self.first_ids, self.last_ids = array("q"), array("q")
         self.in_order = True
         self._last_id: int | None = None
@@ -340,14 +453,14 @@ class _Builder:
             self._owners.append(entry.person_id)
             self._kinds.append(kind)
             self._texts.append(text)
-            self._pending.append((text, len(self.blocks)))
+            self._pending.append((text, self.blocks.count))
         if len(self._pending) >= _HASH_CHUNK:
             self._hash_pending()
 
     def _close_block(self) -> None:
-        if len(self.blocks) >> _BLOCK_BITS:
+        if self.blocks.count >> _BLOCK_BITS:
             raise ValueError("a roster of more than a billion identifiers")
-        self.blocks.append(zlib.compress(_pack(self._owners, self._kinds, self._texts), 9))
+        self.blocks.append(self._owners, self._kinds, self._texts)
         self.first_ids.append(min(self._owners))
         self.last_ids.append(max(self._owners))
         self._owners, self._kinds, self._texts = [], bytearray(), []
@@ -364,7 +477,7 @@ class _Builder:
         inner_cuts = cuts_before[ends - 1] - cuts_before[starts]
         self.piece_counts.update((inner_cuts + 1).tolist())
         up, down = self._powers.upto(codes.size + 1)
-        keys = _span_keys(_prefix_hashes(codes, up), down, starts, ends)
+        keys = _span_hashes(_prefix_hashes(codes, up), down, starts, ends) << np.uint64(_BLOCK_BITS)
         keys |= np.fromiter((block for _, block in self._pending), np.uint64, len(texts))
         self.keys.frombytes(keys.tobytes())
         self._pending = []
@@ -374,8 +487,3 @@ class _Builder:
             self._close_block()
         if self._pending:
             self._hash_pending()
-
-    def sorted_keys(self) -> U64:
-        keys: U64 = np.frombuffer(self.keys, np.uint64)
-        keys.sort()  # in place: the array's own buffer, no second copy of the keys
-        return keys
