@@ -13,6 +13,7 @@ import random
 import secrets
 import sqlite3
 import string
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,11 +33,18 @@ INTERVIEWED = frozenset({"phone", "onsite"})
 
 def applicant_rows(n: int, seed: int = SEED) -> list[dict[str, str]]:
     """Return N rows in fairwell's import format, the same rows for the same N and seed."""
+    return list(iter_applicant_rows(n, seed))
+
+
+def iter_applicant_rows(n: int, seed: int = SEED) -> Iterator[dict[str, str]]:
+    """The rows of :func:`applicant_rows` one at a time (a million rows are 1 GB as a list)."""
     rng = random.Random(seed)
     when = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     stages = [stage for stage, _ in STAGES]
     weights = [weight for _, weight in STAGES]
-    return [_row(index, rng, when, rng.choices(stages, weights)[0]) for index in range(n)]
+    for index in range(n):
+        stage = rng.choices(stages, weights)[0]
+        yield _row(index, rng, when, stage)
 
 
 def _row(index: int, rng: random.Random, when: datetime, stage: str) -> dict[str, str]:
@@ -61,7 +69,7 @@ def _row(index: int, rng: random.Random, when: datetime, stage: str) -> dict[str
     }
 
 
-def write_applicants_csv(path: Path, rows: list[dict[str, str]]) -> None:
+def write_applicants_csv(path: Path, rows: Iterable[dict[str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=HEADER)
         writer.writeheader()

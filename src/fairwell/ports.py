@@ -25,7 +25,7 @@ from fairwell.domain.model import (
 )
 from fairwell.domain.privacy import SendTimeFacts
 from fairwell.domain.requests import RequestState
-from fairwell.domain.roster import RosterEntry
+from fairwell.domain.roster import CountedEntries
 from fairwell.domain.users import Role, User
 from fairwell.errors import FairwellError
 
@@ -431,7 +431,9 @@ class Store(Protocol):
 
     def application_ids(self, job_id: int) -> list[int]: ...
 
-    def roster(self, job_id: int) -> list[RosterEntry]: ...
+    def roster(self, job_id: int) -> CountedEntries:
+        """The job's roster: counted, then streamed in person-id order when iterated."""
+        ...
 
     def roster_version(self, job_id: int) -> tuple[int, str]: ...
 

@@ -1,19 +1,25 @@
-"""Who else must never appear in a letter: the job's roster as one Aho-Corasick automaton.
+"""Who else must never appear in a letter: every address, full name and reference of the job.
 
 Searching a letter costs time proportional to the letter and its matches, not to the number
 of people on the roster, so a 1,000,000-person roster checks as fast as a 100-person one.
 A match is a leak only when it belongs to someone other than the addressee *and* does not sit
 inside one of the addressee's own identifiers: "Ann Lee" inside "Mary Ann Lee" is Mary's
 own name, not Ann's.
+
+Two representations give the same answers: an Aho-Corasick automaton (fast, about 0.84 KiB a
+person) and, from :data:`COMPACT_FROM` people on, the hashed roster of compact_roster.py
+(about 60 bytes a person). :class:`Roster` picks one by the roster's size.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain, islice
+from typing import Protocol
 
 import ahocorasick
 
@@ -51,13 +57,23 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char in "_-+"
 
 
+def no_start_after(char: str) -> bool:
+    """A match may not start right after this character (it would be inside a word or address)."""
+    return _is_word_char(char) or char in ".@"
+
+
+def no_end_before(char: str) -> bool:
+    """A match may not end right before this character (a "." is decided by what follows it)."""
+    return _is_word_char(char) or char == "@"
+
+
 def _bounded(text: str, start: int, end: int) -> bool:
     """True when the match is a whole token, not a piece of a longer word or address."""
-    if start > 0 and (_is_word_char(text[start - 1]) or text[start - 1] in ".@"):
+    if start > 0 and no_start_after(text[start - 1]):
         return False
     if end < len(text):
         after = text[end]
-        if _is_word_char(after) or after == "@":
+        if no_end_before(after):
             return False
         if after == "." and end + 1 < len(text) and text[end + 1].isalnum():
             return False
@@ -65,10 +81,68 @@ def _bounded(text: str, start: int, end: int) -> bool:
 
 
 _KINDS = tuple(IdentifierKind)
-_LENGTH_BITS = 10  # identifiers are at most 401 characters (two 200-character names)
+_LENGTH_BITS = 10  # longer identifiers (over 1,023 characters) take the shared-pattern path
+# From this many people on, a roster is kept hashed (compact_roster.py): the automaton's
+# 0.84 KiB a person would outweigh numpy's import (about 16 MiB) and the hashed roster itself.
+COMPACT_FROM = 20_000
+
+
+class RosterKind(StrEnum):
+    AUTOMATON = "automaton"
+    COMPACT = "compact"
+
+
+class CountedEntries(Protocol):
+    """Entries that can say how many they are before they are read (the store's roster)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[RosterEntry]: ...
+
+
+class _Searcher(Protocol):
+    size: int
+
+    def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]: ...
 
 
 class Roster:
+    """The job's roster, built from entries streamed once, in the representation its size needs.
+
+    ``compact_from`` people or more (default :data:`COMPACT_FROM`, read when called) make a
+    hashed roster; fewer make the automaton. Entries that can be counted (a list, the store's
+    roster) are read once, straight into the chosen one; others are read up to
+    ``compact_from`` first, to decide. In person-id order (the store's), the hashed roster
+    finds the addressee's own identifiers by bisection.
+    """
+
+    def __init__(
+        self, entries: Iterable[RosterEntry] | CountedEntries, *, compact_from: int | None = None
+    ) -> None:
+        threshold = COMPACT_FROM if compact_from is None else compact_from
+        stream: Iterable[RosterEntry] = entries
+        if isinstance(entries, Sized):
+            compact = len(entries) >= threshold
+        else:
+            rest = iter(entries)
+            first = list(islice(rest, threshold))
+            compact, stream = len(first) >= threshold, chain(first, rest)
+        self._searcher: _Searcher
+        if compact:
+            # numpy is imported only by a process that meets a roster this large.
+            from fairwell.domain.compact_roster import CompactRoster
+
+            self.kind, self._searcher = RosterKind.COMPACT, CompactRoster(stream)
+        else:
+            self.kind, self._searcher = RosterKind.AUTOMATON, AutomatonRoster(stream)
+        self.size = self._searcher.size
+
+    def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
+        """Return every identifier in ``text`` that belongs to someone but the addressee."""
+        return self._searcher.mentions_of_others(text, addressee_id)
+
+
+class AutomatonRoster:
     """An automaton over every identifier of every person on a roster.
 
     Each identifier's owner, kind and length are packed into one 64-bit integer in an array,
@@ -86,21 +160,27 @@ class Roster:
         self.size = 0
         for entry in entries:
             self.size += 1
-            for pattern, kind in _identifiers(entry):
+            for pattern, kind in identifiers(entry):
                 self._add(pattern, kind, entry.person_id)
-        if self.size:
+        # People with nothing to look for (no address, a one-word name) add no words.
+        self._searchable = len(self._automaton) > 0
+        if self._searchable:
             self._automaton.make_automaton()
 
     def _add(self, pattern: str, kind: IdentifierKind, person_id: int) -> None:
         code = ((person_id * len(_KINDS) + _KINDS.index(kind)) << _LENGTH_BITS) | len(pattern)
         existing = self._automaton.get(pattern, None)
-        if existing is None:
+        if existing is None and len(pattern) < 1 << _LENGTH_BITS:
             self._automaton.add_word(pattern, len(self._codes))
             self._codes.append(code)
             return
-        if existing >= 0 and self._codes[existing] == code:
-            return
-        if existing >= 0:
+        if existing is None:
+            # Too long to pack its length with its owner: kept like a shared identifier.
+            self._shared[pattern] = {}
+            self._automaton.add_word(pattern, -len(pattern))
+        elif existing >= 0:
+            if self._codes[existing] == code:
+                return
             owner, old_kind = self._decode(self._codes[existing])
             self._shared[pattern] = {old_kind: {owner}}
             self._automaton.add_word(pattern, -len(pattern))
@@ -124,7 +204,7 @@ class Roster:
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
-        if not self.size:
+        if not self._searchable:
             return []
         folded = fold(text)
         own_spans: list[tuple[int, int]] = []
@@ -147,12 +227,15 @@ class Roster:
         ]
 
 
-def _identifiers(entry: RosterEntry) -> Iterable[tuple[str, IdentifierKind]]:
-    if entry.email:
-        yield fold(entry.email), IdentifierKind.EMAIL
+def identifiers(entry: RosterEntry) -> Iterator[tuple[str, IdentifierKind]]:
+    """The folded identifiers the guard looks for, never empty ones (they match nothing)."""
+    email = fold(entry.email)
+    if email:
+        yield email, IdentifierKind.EMAIL
     name = fold(entry.full_name)
     # A one-word "full name" ("Li") would match ordinary words; only names with a space count.
     if " " in name:
         yield name, IdentifierKind.FULL_NAME
-    for ref in entry.application_refs:
-        yield fold(ref), IdentifierKind.APPLICATION_REF
+    for ref in map(fold, entry.application_refs):
+        if ref:
+            yield ref, IdentifierKind.APPLICATION_REF

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = timedelta(hours=1)
 # Holds by this rule concern one person's situation, not the batch: they never stop a batch.
 ELIGIBILITY_RULE = "still-eligible"
+# People on the rosters a worker keeps between claims (about 40 MiB as automata).
+ROSTER_CACHE_PEOPLE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +54,33 @@ class DeliveryPolicy:
 
 
 class RosterCache:
-    """Rosters per job, rebuilt only when the job's roster version changes."""
+    """Rosters per job, rebuilt only when the job's roster version changes.
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    A long-running worker meets many jobs: rosters not used lately go once the cache holds
+    more than ``budget`` people, so its memory stays flat (the roster just asked for stays).
+    """
+
+    def __init__(self, store: Store, budget: int = ROSTER_CACHE_PEOPLE) -> None:
+        self._store, self._budget = store, budget
         self._cache: dict[int, tuple[tuple[int, str], Roster]] = {}
 
     def for_job(self, job_id: int) -> Roster:
         version = self._store.roster_version(job_id)
-        cached = self._cache.get(job_id)
+        cached = self._cache.pop(job_id, None)
         if cached is None or cached[0] != version:
+            # The old roster goes before the new one is built: never two of a big job at once.
+            cached = None
             cached = (version, Roster(self._store.roster(job_id)))
-            self._cache[job_id] = cached
+        self._cache[job_id] = cached  # last in the dictionary: the most recently used
+        self._evict()
         return cached[1]
+
+    def _evict(self) -> None:
+        held = sum(roster.size for _, roster in self._cache.values())
+        for job_id in list(self._cache)[:-1]:
+            if held <= self._budget:
+                return
+            held -= self._cache.pop(job_id)[1].size
 
 
 class Pacer:

@@ -24,6 +24,9 @@ from fairwell.ports import ApplicantView, NewLetter, Store
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.scheduling import Override
 
+# A plan counts everyone it skips, but lists only this many of them: a job of a million people
+# who all have their letter already is a million counted, not a million views in memory.
+SKIPPED_LISTED = 1000
 NO_DECISION = "no decision yet"
 AWAITING_APPROVAL = "feedback waiting for approval"
 LETTER_EXISTS = "letter already queued or sent"
@@ -108,17 +111,24 @@ class Plan:
     # approved feedback the wording check flagged (approved with a written override).
     feedback_waiting: int = 0
     approved_despite_findings: int = 0
+    # The first SKIPPED_LISTED people skipped; skipped_counts() counts all of them.
     skipped: list[Skipped] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
     schedule: ScheduleSummary = field(default_factory=ScheduleSummary)
     made_at: datetime | None = None
+    _skipped_by_reason: Counter[str] = field(default_factory=Counter)
 
     @property
     def ready(self) -> int:
         return sum(self.letters.values())
 
+    def skip(self, item: Skipped) -> None:
+        self._skipped_by_reason[item.reason] += 1
+        if len(self.skipped) < SKIPPED_LISTED:
+            self.skipped.append(item)
+
     def skipped_counts(self) -> Counter[str]:
-        return Counter(item.reason for item in self.skipped)
+        return Counter(self._skipped_by_reason)
 
     def as_json(self) -> dict[str, object]:
         """The plan as plain JSON values (the CLI's `plan --json` and the API)."""
@@ -139,6 +149,7 @@ class Plan:
                 for s in self.skipped
             ],
             "skipped_counts": dict(self.skipped_counts()),
+            "skipped_not_listed": self._skipped_by_reason.total() - len(self.skipped),
             "blocked": [
                 {
                     "email": b.view.person.email,
@@ -202,7 +213,7 @@ def make_plan(
         if view.decision is None or view.letter_state is not None:
             reason = _skip_reason(view)
             if reason is not None:
-                plan.skipped.append(Skipped(view, reason))
+                plan.skip(Skipped(view, reason))
     roster = Roster(store.roster(job.id))
     for item in compose_pending(store, composer, job, roster, now, send_now=send_now):
         _account(plan, item, now)
@@ -211,7 +222,7 @@ def make_plan(
 
 def _account(plan: Plan, item: ComposedLetter | Skipped, now: datetime) -> None:
     if isinstance(item, Skipped):
-        plan.skipped.append(item)
+        plan.skip(item)
     elif item.findings:
         plan.blocked.append(Blocked(item.view, item.kind, item.findings))
     else:

@@ -35,7 +35,7 @@ from fairwell.domain.model import (
     Stage,
 )
 from fairwell.domain.privacy import SendTimeFacts
-from fairwell.domain.roster import RosterEntry
+from fairwell.domain.roster import CountedEntries, RosterEntry
 from fairwell.errors import AlreadyQueued, NotFound
 from fairwell.ports import (
     ApplicantFilter,
@@ -68,6 +68,8 @@ from fairwell.storage.tables import (
     persons,
     suppressions,
 )
+
+ROSTER_CHUNK = 2000  # roster rows fetched at a time
 
 # Built once: SQLAlchemy then reuses the compiled statement for every batch. One UPDATE for
 # all the letters of a commit (an expanding IN), not one statement per letter: the rows it
@@ -249,7 +251,16 @@ class SqlStore:
         with self._read() as conn:
             return sorted(conn.execute(query).scalars())
 
-    def roster(self, job_id: int) -> list[RosterEntry]:
+    def roster(self, job_id: int) -> CountedEntries:
+        """Everyone on the job's roster: counted first, then streamed in person-id order."""
+        return _RosterRows(self, job_id)
+
+    def roster_entries(self, job_id: int) -> Iterator[RosterEntry]:
+        """The job's roster in person-id order, streamed from one read.
+
+        Rows are fetched ROSTER_CHUNK at a time (a server-side cursor on PostgreSQL), so a
+        million-person roster is never a million row objects at once.
+        """
         query = (
             select(
                 persons.c.id,
@@ -260,12 +271,14 @@ class SqlStore:
             )
             .join(applications, applications.c.person_id == persons.c.id)
             .where(applications.c.job_id == job_id)
+            .order_by(persons.c.id, applications.c.id)
         )
         with self._read() as conn:
-            return [
-                RosterEntry(row.id, row.email, f"{row.first_name} {row.last_name}", (row.ref,))
-                for row in conn.execute(query)
-            ]
+            rows = conn.execution_options(yield_per=ROSTER_CHUNK).execute(query)
+            for row in rows:
+                yield RosterEntry(
+                    row.id, row.email, f"{row.first_name} {row.last_name}", (row.ref,)
+                )
 
     def roster_version(self, job_id: int) -> tuple[int, str]:
         """Changes whenever someone joins the roster or changes name or address."""
@@ -864,6 +877,19 @@ class SqlStore:
 
 # Letters written only to people on file: dropped at send time once the consent has lapsed.
 ON_FILE_KINDS = (LetterKind.ROLE_OPENED.value, LetterKind.CONSENT_RENEWAL.value)
+
+
+class _RosterRows:
+    """A job's roster as the store gives it: its length is a count, its rows a stream."""
+
+    def __init__(self, store: SqlStore, job_id: int) -> None:
+        self._store, self._job_id = store, job_id
+
+    def __len__(self) -> int:
+        return self._store.roster_version(self._job_id)[0]
+
+    def __iter__(self) -> Iterator[RosterEntry]:
+        return self._store.roster_entries(self._job_id)
 
 
 def _consented(now: datetime | None) -> Any:

@@ -92,6 +92,8 @@ applications = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("job_id", "person_id", name="uq_applications_job_person"),
+    # A job's applications page by page in id order (plans, queues): 0012.
+    Index("ix_applications_job_id_id", "job_id", "id"),
 )
 
 decisions = Table(

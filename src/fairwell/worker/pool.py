@@ -148,6 +148,9 @@ class WorkerPool:
 def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
     from fairwell.runtime import make_deliverer
 
+    # The deliverer builds its own roster (and rebuilds it when the job changes): the one
+    # kept for composing would double a big job's roster in this process.
+    _process_state["rosters"].clear()
     return run_batch(make_deliverer(_process_state["runtime"], rate), batch_id)
 
 

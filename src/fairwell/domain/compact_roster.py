@@ -1,0 +1,489 @@
+"""A roster for very large jobs: a hash of every identifier in one sorted array.
+
+The automaton (roster.py) keeps a trie node for nearly every character of every address, name
+and reference: about 0.84 KiB a person, 840 MiB for a job of a million people. Here each
+identifier costs a 4-byte entry in a sorted index (part of a 40-bit hash, and the number of
+the block that stores the identifier) and a share of a small directory, and the identifiers
+themselves are kept zlib-compressed, 64 to a block, for confirmation.
+
+A letter is searched with the automaton's exact semantics:
+
+* The folded text is cut wherever a match may start (not after a word character, "." or "@")
+  or end (not before a word character or "@", nor before a "." that goes on into a word). The
+  cuts inside a match depend on the identifier alone, so an identifier of m pieces can only
+  match m consecutive pieces of the text running from a start to an end. Those runs are the
+  candidates: a few hundred a letter, whatever the roster's size.
+* Every candidate is hashed at once (a polynomial hash over prefix sums) and looked up in the
+  index. A hit is compared with the stored identifier itself, so a hash collision costs a
+  little time and never a false block or a miss.
+* The addressee's own identifiers come from their block, found by binary search when entries
+  arrive in person-id order: a hit equal to one of them is their own, and so is a hit inside
+  one ("Ann Lee" inside "Mary Ann Lee").
+"""
+
+from __future__ import annotations
+
+import zlib
+from array import array
+from collections.abc import Iterable, Iterator
+from functools import cache
+from itertools import accumulate, pairwise
+from typing import TypeAlias, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from fairwell.domain.roster import (
+    IdentifierKind,
+    Mention,
+    RosterEntry,
+    fold,
+    identifiers,
+    no_end_before,
+    no_start_after,
+)
+
+U32: TypeAlias = npt.NDArray[np.uint32]
+U64: TypeAlias = npt.NDArray[np.uint64]
+I64: TypeAlias = npt.NDArray[np.int64]
+Bools: TypeAlias = npt.NDArray[np.bool_]
+Flags: TypeAlias = npt.NDArray[np.uint8]
+# One block, decoded: person ids, kind indexes and folded identifiers, in step.
+Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
+
+_KINDS = tuple(IdentifierKind)
+K = TypeVar("K")
+V = TypeVar("V")
+PER_BLOCK = 64  # identifiers per compressed block: ~7 µs to decode, ~20 bytes a person
+_HASH_BITS = 40  # of a span's 64-bit hash, the top 40 are kept
+_BLOCK_BITS = 24  # a key while building: hash << 24 | block, so up to 16.7 million blocks
+_BASE = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
+_HASH_CHUNK = 1024  # identifiers hashed together while building
+_CACHED_BLOCKS = 64
+_WINDOW = 16  # index entries a lookup reads at once; wider buckets are searched one by one
+_PACK_CHUNK = 1 << 16
+
+
+# Character flags, from the same predicates the automaton's boundary check uses. The first
+# two are also the flags of a text position: "a match may start here", "a match may end here".
+_START_AFTER = 1  # a match may start right after this character
+_END_BEFORE = 2  # a match may end right before it (a "." decided by what follows)
+_DOT = 4
+_ALNUM = 8
+
+
+def _flag(char: str) -> int:
+    return (
+        _START_AFTER * (not no_start_after(char))
+        | _END_BEFORE * (not no_end_before(char))
+        | _DOT * (char == ".")
+        | _ALNUM * char.isalnum()
+    )
+
+
+@cache
+def _bmp_flags() -> Flags:
+    """Flags of every character of the Basic Multilingual Plane (once a process, ~15 ms)."""
+    return np.fromiter((_flag(chr(code)) for code in range(0x10000)), np.uint8, 0x10000)
+
+
+def _codes(text: str) -> npt.NDArray[np.uint32]:
+    """One code point per character (lone surrogates included), as an array."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+def _flags(codes: npt.NDArray[np.uint32]) -> Flags:
+    if not codes.size or int(codes.max()) <= 0xFFFF:
+        return _bmp_flags()[codes]
+    flags = _bmp_flags()[np.minimum(codes, 0xFFFF)]
+    for index in np.flatnonzero(codes > 0xFFFF).tolist():
+        flags[index] = _flag(chr(int(codes[index])))
+    return flags
+
+
+def _positions(flags: Flags) -> Flags:
+    """For each position 0..n of the text: _START_AFTER if a match may start there, and
+    _END_BEFORE if one may end there."""
+    size = flags.size
+    positions = np.empty(size + 1, np.uint8)
+    positions[0] = _START_AFTER
+    positions[1:] = flags & _START_AFTER
+    positions[:size] |= flags & _END_BEFORE
+    positions[size] |= _END_BEFORE
+    # A "." followed by a letter or digit goes on ("ann.lee"): no end before it. _DOT << 1
+    # is _ALNUM, and _ALNUM >> 2 is _END_BEFORE, which every "." has: XOR clears it.
+    positions[: size - 1] ^= ((flags[:-1] << 1) & flags[1:] & _ALNUM) >> 2
+    return positions
+
+
+class _Powers:
+    """_BASE**i and _BASE**-i modulo 2**64 for i up to the longest text seen so far."""
+
+    def __init__(self) -> None:
+        # One attribute, replaced whole: a thread never sees powers up and down of two sizes.
+        self._both: tuple[U64, U64] = (np.ones(1, np.uint64), np.ones(1, np.uint64))
+
+    def upto(self, size: int) -> tuple[U64, U64]:
+        both = self._both
+        if both[0].size < size:
+            size = max(size, 2 * both[0].size, 4096)
+            both = (self._power(_BASE, size), self._power(pow(_BASE, -1, 2**64), size))
+            self._both = both
+        return both
+
+    @staticmethod
+    def _power(base: int, size: int) -> U64:
+        powers = np.empty(size, np.uint64)
+        powers[0] = 1
+        # Unsigned integer arrays wrap around: the products are taken modulo 2**64.
+        np.cumprod(np.full(size - 1, base, np.uint64), out=powers[1:])
+        return powers
+
+
+def _prefix_hashes(codes: npt.NDArray[np.uint32], up: U64) -> U64:
+    """h[i] = sum of (code[k] + 1) * B**k for k < i; a span's hash is (h[e] - h[s]) / B**s."""
+    hashes = np.zeros(codes.size + 1, np.uint64)
+    np.cumsum((codes + 1) * up[: codes.size], out=hashes[1:])
+    return hashes
+
+
+def _span_hashes(hashes: U64, down: U64, starts: I64, ends: I64) -> U64:
+    """The 40-bit hash of each span text[start:end]."""
+    spans = (hashes[ends] - hashes[starts]) * down[starts]
+    return spans >> np.uint64(64 - _HASH_BITS)
+
+
+class CompactRoster:
+    """Every identifier of every person on a roster as a hash, with the identifiers compressed.
+
+    About 35 bytes a person (13 of index for three identifiers, the rest compressed
+    identifiers; real addresses compress less well than synthetic ones) against the
+    automaton's 860. Searching a letter costs 30-80 µs more than the automaton; it grows only
+    slowly with the roster, as the index outgrows the CPU's caches.
+    """
+
+    def __init__(self, entries: Iterable[RosterEntry]) -> None:
+        build = _Builder()
+        for entry in entries:
+            build.add(entry)
+        build.finish()
+        self.size = build.size
+        self._index = _KeyIndex(build.keys, build.blocks.count)
+        self._blocks = build.blocks
+        self._first_ids: I64 = np.frombuffer(build.first_ids, np.int64)
+        self._last_ids: I64 = np.frombuffer(build.last_ids, np.int64)
+        self._in_order = build.in_order
+        self._piece_counts = sorted(build.piece_counts)
+        self._powers = _Powers()
+        self._confirmed: dict[str, list[Mention]] = {}
+        self._own: tuple[int, frozenset[str]] | None = None
+
+    def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
+        """Return every identifier in ``text`` that belongs to someone but the addressee."""
+        if not self._index.size:
+            return []
+        folded = fold(text)
+        hits = self._hits(folded)
+        if not hits:
+            return []
+        own = self._own_identifiers(addressee_id)
+        own_spans = [(start, end) for start, end, _, _ in hits if folded[start:end] in own]
+        mentions: list[Mention] = []
+        for start, end, hashed, at in hits:
+            piece = folded[start:end]
+            if piece in own or any(s <= start and end <= e for s, e in own_spans):
+                continue
+            mentions.extend(self._owners(piece, hashed, at))
+        return mentions
+
+    def _hits(self, folded: str) -> list[tuple[int, int, int, int]]:
+        """(start, end, hash, index position) of every candidate span whose hash is known."""
+        codes = _codes(folded)
+        starts, ends = self._candidates(codes)
+        if not starts.size:
+            return []
+        up, down = self._powers.upto(codes.size + 1)
+        hashes = _span_hashes(_prefix_hashes(codes, up), down, starts, ends)
+        found, at = self._index.find(hashes)
+        hit = found.nonzero()[0]
+        columns = (starts[hit], ends[hit], hashes[hit], at[hit])
+        return list(zip(*(column.tolist() for column in columns), strict=True))
+
+    def _candidates(self, codes: npt.NDArray[np.uint32]) -> tuple[I64, I64]:
+        """Spans of m pieces from a start to an end, for every piece count m of an identifier."""
+        positions = _positions(_flags(codes))
+        # Array methods, not numpy's functions: their Python wrappers cost more than the work.
+        cuts = positions.nonzero()[0]
+        at_cuts = positions[cuts]
+        first = (at_cuts & _START_AFTER).nonzero()[0]
+        ends_at = (at_cuts & _END_BEFORE) != 0
+        spans_from, spans_to = [], []
+        for pieces in self._piece_counts:
+            fits = first[: first.searchsorted(cuts.size - pieces)]
+            last = fits + pieces
+            ok = ends_at[last]
+            spans_from.append(cuts[fits[ok]])
+            spans_to.append(cuts[last[ok]])
+        return np.concatenate(spans_from), np.concatenate(spans_to)
+
+    def _own_identifiers(self, person_id: int) -> frozenset[str]:
+        """The addressee's folded identifiers, remembered for the next call (the same letter)."""
+        if self._own is not None and self._own[0] == person_id:
+            return self._own[1]
+        own: set[str] = set()
+        for number in self._blocks_of(person_id):
+            owners, _, texts = self._blocks.get(number)
+            own.update(
+                text for owner, text in zip(owners, texts, strict=True) if owner == person_id
+            )
+        self._own = (person_id, frozenset(own))
+        return self._own[1]
+
+    def _blocks_of(self, person_id: int) -> list[int]:
+        if self._in_order:
+            low = int(self._last_ids.searchsorted(person_id, "left"))
+            high = int(self._first_ids.searchsorted(person_id, "right"))
+            return list(range(low, high))
+        inside = (self._first_ids <= person_id) & (person_id <= self._last_ids)
+        return [int(number) for number in inside.nonzero()[0]]
+
+    def _owners(self, piece: str, hashed: int, at: int) -> list[Mention]:
+        """Who owns ``piece``, one mention per kind (its lowest person id), from the blocks."""
+        known = self._confirmed.get(piece)
+        if known is not None:
+            return known
+        owners: dict[IdentifierKind, int] = {}
+        for number in self._index.blocks_with(hashed, at):
+            for owner, kind, identifier in _rows(self._blocks.get(number)):
+                if identifier == piece:
+                    owners[kind] = min(owner, owners.get(kind, owner))
+        found = [Mention(owners[kind], kind) for kind in _KINDS if kind in owners]
+        _remember(self._confirmed, piece, found)
+        return found
+
+
+class _KeyIndex:
+    """The 40-bit hashes of every identifier, sorted, with the block each one is stored in.
+
+    The top ``dir_bits`` of a hash pick a bucket of the directory (about 6 entries each); an
+    entry keeps the next hash bits and the block number in 32 bits. Built in place from the
+    builder's 64-bit keys (hash << 24 | block), whose array is then cut to half its size.
+    """
+
+    def __init__(self, keys: array[int], blocks: int) -> None:
+        self.size = count = len(keys)
+        if count >> 32:
+            raise ValueError("a roster of more than four billion identifiers")
+        self.dir_bits = max(0, count.bit_length() - 3)
+        self.block_bits = max(1, (blocks - 1).bit_length())
+        self.rest_bits = min(32 - self.block_bits, _HASH_BITS - self.dir_bits)
+        wide: U64 = np.frombuffer(keys, np.uint64)
+        wide.sort()  # in place: the array's own buffer, no second copy of the keys
+        self.directory = self._directory_of(wide)
+        self._pack(wide)
+        del wide  # no view left: the array may shrink
+        widest = int(np.diff(self.directory).max(initial=1))
+        self.window = max(1, min(widest, _WINDOW))
+        # The packed entries, then a window's worth of padding, so a lookup never reads past
+        # the end: the rest of the array goes back to the system.
+        slots = (count + self.window + 1) // 2
+        del keys[slots:]
+        if len(keys) < slots:
+            keys.extend(array("Q", bytes(8 * (slots - len(keys)))))
+        self.entries: U32 = np.frombuffer(keys, np.uint32, count + self.window)
+        self.entries[count:] = np.uint32(0xFFFFFFFF)
+
+    def _directory_of(self, wide: U64) -> I64:
+        """Where each bucket starts in the sorted keys, and the end."""
+        buckets = 1 << self.dir_bits
+        directory = np.empty(buckets + 1, np.int64)
+        shift = np.uint64(64 - self.dir_bits) if self.dir_bits else None
+        for start in range(0, buckets, _PACK_CHUNK):
+            bounds = np.arange(start, min(start + _PACK_CHUNK, buckets), dtype=np.uint64)
+            directory[start : start + bounds.size] = (
+                wide.searchsorted(bounds << shift) if shift is not None else 0
+            )
+        directory[buckets] = wide.size
+        return directory
+
+    def _pack(self, wide: U64) -> None:
+        """Rewrite each key as 32 bits into the front half of its own buffer, chunk by chunk.
+
+        Chunk i is written over keys that chunk i and the ones before have already read.
+        """
+        packed = wide.view(np.uint32)
+        rest_shift = np.uint64(_BLOCK_BITS + _HASH_BITS - self.dir_bits - self.rest_bits)
+        rest_mask, block_mask = (1 << self.rest_bits) - 1, (1 << _BLOCK_BITS) - 1
+        for start in range(0, wide.size, _PACK_CHUNK):
+            keys = wide[start : start + _PACK_CHUNK]
+            rest = (keys >> rest_shift) & np.uint64(rest_mask)
+            entries = (rest << np.uint64(self.block_bits)) | (keys & np.uint64(block_mask))
+            packed[start : start + keys.size] = entries
+
+    def _locate(self, hashes: U64) -> tuple[I64, I64, U64]:
+        """Each hash's bucket as [low, high) of the entries, and the hash bits entries keep."""
+        bucket = (hashes >> np.uint64(_HASH_BITS - self.dir_bits)).astype(np.int64)
+        shift = np.uint64(_HASH_BITS - self.dir_bits - self.rest_bits)
+        rest = (hashes >> shift) & np.uint64((1 << self.rest_bits) - 1)
+        return self.directory[bucket], self.directory[bucket + 1], rest
+
+    def find(self, hashes: U64) -> tuple[Bools, I64]:
+        """For each hash: may it be in the index, and where its entries would start.
+
+        A window of entries is read from the start of each hash's bucket. It may run into the
+        next bucket, whose entries can share a hash's kept bits: such a hit finds no block of
+        its own (see blocks_with) and is confirmed to be nothing, like any hash collision.
+        """
+        low, high, rest = self._locate(hashes)
+        where = low[:, None] + np.arange(self.window)
+        match = (self.entries[where] >> np.uint32(self.block_bits)) == rest[:, None]
+        found = match.any(axis=1)
+        at = low + match.argmax(axis=1)
+        # A bucket wider than the window (a name thousands share): searched all, by bisection.
+        for i in (high - low > self.window).nonzero()[0].tolist():
+            position = self._bisect(int(low[i]), int(high[i]), int(rest[i]))
+            found[i], at[i] = position is not None, position or 0
+        return found, at
+
+    def _bisect(self, low: int, high: int, rest: int) -> int | None:
+        # Entries of a bucket are in order of their hash bits (then block): bisection works.
+        segment = self.entries[low:high]
+        position = int(segment.searchsorted(np.uint32(rest << self.block_bits)))
+        if position < segment.size and int(segment[position]) >> self.block_bits == rest:
+            return low + position
+        return None
+
+    def blocks_with(self, hashed: int, at: int) -> list[int]:
+        """The blocks of every entry with this hash, the first of them at ``at``."""
+        _, high, rest = self._locate(np.array([hashed], np.uint64))
+        wanted, end = int(rest[0]), int(high[0])
+        mask = (1 << self.block_bits) - 1
+        blocks: list[int] = []
+        for start in range(at, end, _WINDOW):
+            for entry in self.entries[start : min(start + _WINDOW, end)].tolist():
+                if entry >> self.block_bits != wanted:
+                    return blocks
+                if not blocks or blocks[-1] != entry & mask:
+                    blocks.append(entry & mask)
+        return blocks
+
+
+class _Blocks:
+    """The identifiers, compressed 64 to a block, in one buffer (no object per block)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.ends = array("Q")
+        self._decoded: dict[int, Block] = {}
+
+    @property
+    def count(self) -> int:
+        return len(self.ends)
+
+    def append(self, owners: list[int], kinds: bytearray, texts: list[str]) -> None:
+        self.data += zlib.compress(_pack(owners, kinds, texts), 9)
+        self.ends.append(len(self.data))
+
+    def get(self, number: int) -> Block:
+        block = self._decoded.get(number)
+        if block is None:
+            start = self.ends[number - 1] if number else 0
+            raw = zlib.decompress(memoryview(self.data)[start : self.ends[number]])
+            block = _unpack(raw)
+            _remember(self._decoded, number, block)
+        return block
+
+
+def _pack(owners: list[int], kinds: bytearray, texts: list[str]) -> bytes:
+    """Count, person ids as differences (mostly 0 and 1: they compress to almost nothing),
+    kinds, then the identifiers one a line (a folded identifier holds no white space)."""
+    steps = array("q", [owners[0], *(b - a for a, b in pairwise(owners))])
+    text = "\n".join(texts).encode("utf-8", "surrogatepass")
+    return len(owners).to_bytes(4, "little") + steps.tobytes() + bytes(kinds) + text
+
+
+def _unpack(data: bytes) -> Block:
+    count = int.from_bytes(data[:4], "little")
+    steps = array("q")
+    steps.frombytes(data[4 : 4 + 8 * count])
+    kinds = data[4 + 8 * count : 4 + 9 * count]
+    texts = data[4 + 9 * count :].decode("utf-8", "surrogatepass").split("\n")
+    return tuple(accumulate(steps)), kinds, tuple(texts)
+
+
+def _rows(block: Block) -> Iterator[tuple[int, IdentifierKind, str]]:
+    owners, kinds, texts = block
+    return zip(owners, (_KINDS[k] for k in kinds), texts, strict=True)
+
+
+def _remember(cache: dict[K, V], key: K, value: V, limit: int = _CACHED_BLOCKS) -> None:
+    # Emptied when full: simple, and safe when threads share the roster.
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+
+
+class _Builder:
+    """Streams entries into keys and compressed blocks; never holds the entries themselves."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.keys = array("Q")
+        self.blocks = _Blocks()
+        self.first_ids, self.last_ids = array("q"), array("q")
+        self.in_order = True
+        self._last_id: int | None = None
+        self.piece_counts: set[int] = set()
+        self._owners: list[int] = []
+        self._kinds = bytearray()
+        self._texts: list[str] = []
+        self._pending: list[tuple[str, int]] = []
+        self._powers = _Powers()
+
+    def add(self, entry: RosterEntry) -> None:
+        self.size += 1
+        found = [(text, _KINDS.index(kind)) for text, kind in identifiers(entry)]
+        if self._texts and len(self._texts) + len(found) > PER_BLOCK:
+            self._close_block()
+        # A person's identifiers share one block, so one decode gives all of them.
+        if self._last_id is not None and entry.person_id < self._last_id:
+            self.in_order = False
+        self._last_id = entry.person_id
+        for text, kind in found:
+            self._owners.append(entry.person_id)
+            self._kinds.append(kind)
+            self._texts.append(text)
+            self._pending.append((text, self.blocks.count))
+        if len(self._pending) >= _HASH_CHUNK:
+            self._hash_pending()
+
+    def _close_block(self) -> None:
+        if self.blocks.count >> _BLOCK_BITS:
+            raise ValueError("a roster of more than a billion identifiers")
+        self.blocks.append(self._owners, self._kinds, self._texts)
+        self.first_ids.append(min(self._owners))
+        self.last_ids.append(max(self._owners))
+        self._owners, self._kinds, self._texts = [], bytearray(), []
+
+    def _hash_pending(self) -> None:
+        """Hash the waiting identifiers together, and note how many pieces each cuts into."""
+        texts = [text for text, _ in self._pending]
+        # A line break separates them: it is white space, which folded identifiers never hold.
+        codes = _codes("\n".join(texts))
+        lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+        ends = np.cumsum(lengths + 1) - 1
+        starts = ends - lengths
+        cuts_before = np.cumsum(_positions(_flags(codes)) != 0)
+        inner_cuts = cuts_before[ends - 1] - cuts_before[starts]
+        self.piece_counts.update((inner_cuts + 1).tolist())
+        up, down = self._powers.upto(codes.size + 1)
+        keys = _span_hashes(_prefix_hashes(codes, up), down, starts, ends) << np.uint64(_BLOCK_BITS)
+        keys |= np.fromiter((block for _, block in self._pending), np.uint64, len(texts))
+        self.keys.frombytes(keys.tobytes())
+        self._pending = []
+
+    def finish(self) -> None:
+        if self._texts:
+            self._close_block()
+        if self._pending:
+            self._hash_pending()

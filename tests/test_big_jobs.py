@@ -1,0 +1,180 @@
+"""Big jobs in bounded memory: a streamed roster, the hashed roster in the real flow, caches and
+plans that do not grow with the job, and a queue streamed in chunks that is still all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fairwell.domain import roster as roster_module
+from fairwell.domain.model import OutboxState
+from fairwell.domain.roster import Roster, RosterKind
+from fairwell.rendering import LetterTemplates
+from fairwell.services import planning
+from fairwell.services.compose import Composer, Sender
+from fairwell.services.delivery import Deliverer, DeliveryPolicy, RosterCache
+from fairwell.services.importing import import_file
+from fairwell.services.planning import make_plan, queue_plan
+from fairwell.storage import migrate
+from fairwell.storage.engine import make_engine
+from fairwell.storage.store import SqlStore
+from tests.conftest import FixedClock
+from tests.helpers import applicant, import_and_reject_all, people, tamper_with_letter, write_csv
+
+COMPOSER = Composer(LetterTemplates(), Sender("careers@acme.example.com", "Acme", "Acme"))
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.recipients: list[str] = []
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        self.recipients.append(recipient)
+
+    def close(self) -> None:
+        return None
+
+
+def test_the_roster_is_counted_then_streamed_in_person_id_order(
+    store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    import_and_reject_all(store, tmp_path / "a.csv", people(7), clock.now())
+    job = store.job_by_title("Data Analyst")
+    rows = store.roster(job.id)
+    assert len(rows) == 7
+    entries = list(rows)
+    assert [e.person_id for e in entries] == sorted(e.person_id for e in entries)
+    assert {e.email for e in entries} == {f"p{i}@example.com" for i in range(7)}
+    assert all(e.full_name.startswith("Pat Doe") and len(e.application_refs) == 1 for e in entries)
+    assert list(rows) == entries, "each iteration reads the roster afresh"
+
+
+def test_a_big_job_is_planned_queued_and_guarded_with_the_hashed_roster(
+    store: SqlStore, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(roster_module, "COMPACT_FROM", 5)
+    import_and_reject_all(store, tmp_path / "a.csv", people(12), clock.now())
+    job = store.job_by_title("Data Analyst")
+    assert Roster(store.roster(job.id)).kind is RosterKind.COMPACT
+
+    plan = make_plan(store, COMPOSER, "Data Analyst", clock.now())
+    assert plan.ready == 12 and plan.blocked == []
+    queued = queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now())
+    assert queued.queued == 12
+    tamper_with_letter(
+        store.engine,
+        last=False,
+        old=b"Your reference:",
+        new=b"Also rejected: Pat Doe5. Your reference:",
+    )
+
+    transport = RecordingTransport()
+    stats = Deliverer(store, transport, clock, "w", DeliveryPolicy()).run_once()
+
+    assert stats.held == 1 and stats.sent == 0
+    held = store.outbox_rows(OutboxState.HELD, None, 1)[0]
+    assert held.held_rule == "no-other-candidate"
+    assert transport.recipients == []
+
+
+def test_a_worker_keeps_rosters_up_to_a_budget_of_people_and_rebuilds_a_changed_one(
+    store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    designers = [
+        applicant(f"q{i}@example.com", "Quinn", f"Roe{i}", job="Designer") for i in range(4)
+    ]
+    import_file(
+        store, write_csv(tmp_path / "a.csv", people(3) + designers), actor="t", now=clock.now()
+    )
+    analyst = store.job_by_title("Data Analyst").id
+    designer = store.job_by_title("Designer").id
+    cache = RosterCache(store, budget=5)
+
+    first = cache.for_job(analyst)
+    assert cache.for_job(analyst) is first
+    assert cache.for_job(designer).size == 4  # 3 + 4 people are over the budget of 5
+    assert cache.for_job(analyst) is not first, "the least recently used roster was let go"
+
+    kept = cache.for_job(analyst)
+    import_file(store, write_csv(tmp_path / "b.csv", people(4)), actor="t", now=clock.now())
+    rebuilt = cache.for_job(analyst)
+    assert rebuilt is not kept and rebuilt.size == 4
+
+
+def test_a_plan_counts_everyone_it_skips_but_lists_only_the_first_ones(
+    store: SqlStore, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(planning, "SKIPPED_LISTED", 2)
+    import_and_reject_all(store, tmp_path / "a.csv", people(5), clock.now())
+    queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now())
+
+    again = make_plan(store, COMPOSER, "Data Analyst", clock.now())
+
+    assert again.skipped_counts() == {planning.LETTER_EXISTS: 5}
+    assert len(again.skipped) == 2
+    shown = again.as_json()
+    assert len(shown["skipped"]) == 2  # type: ignore[arg-type]
+    assert shown["skipped_not_listed"] == 3
+
+
+# Queues with a composer that stops for good once two chunks of letters are written.
+STALLED_QUEUE = """
+import pathlib, sys, time
+from fairwell.domain.roster import Roster
+from fairwell.runtime import open_runtime
+from fairwell.config import load_settings
+from fairwell.services.planning import compose_pending, queue_plan
+
+runtime = open_runtime(load_settings())
+now = runtime.clock.now()
+
+def stalling(job):
+    roster = Roster(runtime.store.roster(job.id))
+    items = compose_pending(runtime.store, runtime.composer, job, roster, now)
+    for count, item in enumerate(items):
+        if count == int(sys.argv[2]):
+            pathlib.Path(sys.argv[1]).write_text("two chunks written")
+            time.sleep(600)
+        yield item
+
+queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now, composing=stalling)
+"""
+
+
+def test_a_queue_killed_half_way_leaves_no_half_queued_batch(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    import_and_reject_all(store, tmp_path / "a.csv", people(1100), clock.now())
+    marker = tmp_path / "stalled"
+    env = {
+        **os.environ,
+        "FAIRWELL_DATABASE_URL": database_url,
+        "FAIRWELL_FROM": "careers@acme.example.com",
+        "FAIRWELL_SEND_WINDOWS": "off",
+    }
+    command = [sys.executable, "-c", STALLED_QUEUE, str(marker), "1050"]
+    queueing = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert queueing.poll() is None, queueing.stderr.read() if queueing.stderr else ""
+            assert time.monotonic() < deadline, "the queue never got half way"
+            time.sleep(0.05)
+    finally:
+        queueing.send_signal(signal.SIGKILL)
+        queueing.wait(10)
+
+    assert store.outbox_status().counts == {}
+    assert make_plan(store, COMPOSER, "Data Analyst", clock.now()).ready == 1100
+    assert queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now()).queued == 1100
+    engine.dispose()

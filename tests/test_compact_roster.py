@@ -1,0 +1,177 @@
+"""The hashed roster finds exactly what the automaton finds, on rosters built to confuse them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fairwell.domain import compact_roster
+from fairwell.domain.compact_roster import CompactRoster
+from fairwell.domain.roster import (
+    AutomatonRoster,
+    IdentifierKind,
+    Mention,
+    Roster,
+    RosterEntry,
+    RosterKind,
+)
+
+# Few letters, so that names share words and run into each other; characters that fold to
+# something else (ß, İ, ς, combining marks), a letter outside the BMP that is alphanumeric
+# and one that is not, and every character the boundary rules treat specially.
+LETTERS = "anlemAN" + "éßİςΣ\u0301𝔄"
+SEPARATORS = " .-'_+@,:;<>()\t\n\u2063😀"
+word = st.text(LETTERS, min_size=1, max_size=4)
+name = st.lists(word, min_size=1, max_size=3).map(" ".join)
+email = st.builds(
+    lambda local, joiner, domain: f"{local}{joiner}@{domain}.com",
+    st.lists(word, min_size=1, max_size=2).map(".".join),
+    st.sampled_from(["", "+jobs", "."]),
+    word,
+)
+ref = st.builds(lambda tail: f"FW-{tail}", st.text("AB12", min_size=1, max_size=3))
+entry = st.builds(
+    RosterEntry,
+    st.integers(1, 12),
+    st.one_of(email, st.just(""), name),
+    name,
+    st.lists(ref, max_size=2).map(tuple),
+)
+
+
+def near_misses(identifier: str) -> list[str]:
+    """The identifier itself, and copies glued into something longer or cut short."""
+    return [
+        identifier,
+        identifier.upper(),
+        f"x{identifier}",
+        f"{identifier}x",
+        f"{identifier}.a",
+        f"{identifier}.",
+        f"@{identifier}",
+        f".{identifier}",
+        identifier[:-1],
+        identifier[1:],
+        f"Mary {identifier}",
+        f"{identifier} Lee",
+    ]
+
+
+@st.composite
+def roster_and_letter(draw: st.DrawFn) -> tuple[list[RosterEntry], str, int]:
+    entries = draw(st.lists(entry, min_size=1, max_size=10))
+    pieces = [
+        ident
+        for e in entries
+        for ident in (e.email, e.full_name, *e.application_refs)
+        for ident in near_misses(ident)
+        if ident
+    ]
+    parts = draw(st.lists(st.one_of(st.sampled_from(pieces), word), max_size=14))
+    separators = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(parts) + 1))
+    text = "".join(s + p for s, p in zip(separators, [*parts, ""], strict=False))
+    addressee = draw(st.sampled_from([e.person_id for e in entries] + [99]))
+    return entries, text, addressee
+
+
+def ordered(mentions: list[Mention]) -> list[tuple[int, str]]:
+    return sorted((m.person_id, m.kind.value) for m in mentions)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=roster_and_letter())
+def test_the_hashed_roster_finds_exactly_what_the_automaton_finds(
+    case: tuple[list[RosterEntry], str, int],
+) -> None:
+    entries, text, addressee = case
+    expected = ordered(AutomatonRoster(entries).mentions_of_others(text, addressee))
+    in_order = sorted(entries, key=lambda e: e.person_id)
+    assert ordered(CompactRoster(in_order).mentions_of_others(text, addressee)) == expected
+    assert ordered(CompactRoster(entries).mentions_of_others(text, addressee)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=roster_and_letter(), block=st.integers(1, 3), window=st.integers(1, 2))
+def test_small_blocks_and_narrow_lookups_change_nothing(
+    case: tuple[list[RosterEntry], str, int], block: int, window: int
+) -> None:
+    # Blocks of one to three identifiers spread shared names over many blocks; a lookup
+    # window of one or two entries sends most lookups down the bisection path.
+    entries, text, addressee = case
+    expected = ordered(AutomatonRoster(entries).mentions_of_others(text, addressee))
+    defaults = compact_roster.PER_BLOCK, compact_roster._WINDOW
+    compact_roster.PER_BLOCK, compact_roster._WINDOW = block, window
+    try:
+        roster = CompactRoster(sorted(entries, key=lambda e: e.person_id))
+        assert ordered(roster.mentions_of_others(text, addressee)) == expected
+    finally:
+        compact_roster.PER_BLOCK, compact_roster._WINDOW = defaults
+
+
+def test_a_hash_collision_is_confirmed_against_the_identifier_and_found_to_be_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every identifier and every span of every letter hashed to 0: everything collides, and
+    # only the stored identifiers can tell what is what.
+    hashed = compact_roster._span_hashes
+    monkeypatch.setattr(compact_roster, "_span_hashes", lambda *args: hashed(*args) & 0)
+    roster = CompactRoster(
+        [
+            RosterEntry(1, "ann@example.com", "Ann Lee", ("FW-1",)),
+            RosterEntry(3, "cy@example.com", "Cy Do", ()),
+        ]
+    )
+    assert roster.mentions_of_others("Dear Bob Brown, bob@example.com", 2) == []
+    assert ordered(roster.mentions_of_others("Dear Cy Do, about Ann Lee", 3)) == [(1, "full name")]
+
+
+def test_a_name_thousands_share_is_found_and_is_each_ones_own() -> None:
+    people = [RosterEntry(i, f"ann.{i}@example.com", "Ann Lee", ()) for i in range(1, 3001)]
+    roster = CompactRoster([*people, RosterEntry(5000, "mary@example.com", "Mary Ann Lee", ())])
+    assert roster.mentions_of_others("Dear Ann Lee,", 1234) == []
+    assert roster.mentions_of_others("Dear Mary Ann Lee,", 5000) == []
+    assert roster.mentions_of_others("Dear Mary, about Ann Lee", 5000) == [
+        Mention(1, IdentifierKind.FULL_NAME)
+    ]
+
+
+def test_an_identifier_longer_than_the_automaton_packs_is_found_by_both() -> None:
+    long_name = "Ann " + "Lee" * 400
+    entries = [RosterEntry(1, "a@example.com", long_name, ()), RosterEntry(2, "b@x.com", "B C", ())]
+    text = f"about {long_name}."
+    assert AutomatonRoster(entries).mentions_of_others(text, 2) != []
+    assert ordered(CompactRoster(entries).mentions_of_others(text, 2)) == ordered(
+        AutomatonRoster(entries).mentions_of_others(text, 2)
+    )
+
+
+def test_the_roster_is_hashed_from_the_threshold_on() -> None:
+    people = [RosterEntry(i, f"p{i}@example.com", f"P {i}", ()) for i in range(1, 6)]
+    assert Roster(people, compact_from=6).kind is RosterKind.AUTOMATON
+    assert Roster(iter(people), compact_from=5).kind is RosterKind.COMPACT
+    assert Roster(iter(people)).kind is RosterKind.AUTOMATON  # COMPACT_FROM is 20,000
+    hashed = Roster(iter(people), compact_from=0)
+    assert hashed.size == 5
+    assert ordered(hashed.mentions_of_others("P 2 and p3@example.com", 1)) == [
+        (2, "full name"),
+        (3, "email address"),
+    ]
+
+
+def test_an_empty_roster_finds_nothing_either_way() -> None:
+    assert Roster([], compact_from=0).mentions_of_others("Ann Lee", 1) == []
+    assert CompactRoster([RosterEntry(1, "", "Li", ())]).mentions_of_others("Li", 2) == []
+
+
+def test_people_with_large_ids_are_told_apart() -> None:
+    big = 3_000_000_000
+    roster = CompactRoster(
+        [
+            RosterEntry(big, "rosa.weber@example.com", "Rosa Weber", ("FW-0000000001",)),
+            RosterEntry(big + 1, "tom.berg@example.com", "Tom Berg", ("FW-0000000002",)),
+        ]
+    )
+    mentions = roster.mentions_of_others("Dear Rosa Weber, about Tom Berg (FW-0000000002)", big)
+    assert {m.person_id for m in mentions} == {big + 1}
+    assert len(mentions) == 2
