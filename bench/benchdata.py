@@ -9,13 +9,16 @@ hired" decides all N and all N get a rejection letter.
 from __future__ import annotations
 
 import csv
+import json
 import random
 import secrets
 import sqlite3
 import string
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fairwell.demo_data import FIRST, HEADER, LAST
 from fairwell.domain.reasons import reason_for
@@ -207,3 +210,16 @@ def _mailmerge_row(row: dict[str, str], ref: str) -> dict[str, str]:
         "interviewed": "yes" if row["stage"] in INTERVIEWED or row["last_interview_at"] else "",
         "locale": locale,
     }
+
+
+def finish(
+    report: Any, as_json: bool, print_table: Callable[[Any], None], problems: list[str]
+) -> int:
+    """Print the figures (one JSON object, or the table) and any warnings; the exit status."""
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_table(report)
+    for problem in problems:
+        print(f"WARNING: {problem}", file=sys.stderr, flush=True)
+    return 1 if problems else 0

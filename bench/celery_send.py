@@ -12,7 +12,6 @@ measured in this one run mean anything; see bench/README.md. A benchmark, not a 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -494,14 +493,12 @@ def main(argv: list[str] | None = None) -> int:
             note(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        print_table(figures)
-    problems = [r for r in runs if r.received != r.letters]
-    for run in problems:
-        note(f"WARNING: {run.engine} x{run.processes}: the sink received {run.received}")
-    return 1 if problems else 0
+    problems = [
+        f"{run.engine} x{run.processes}: the sink received {run.received}"
+        for run in runs
+        if run.received != run.letters
+    ]
+    return benchdata.finish(figures, args.json, print_table, problems)
 
 
 if __name__ == "__main__":

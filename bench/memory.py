@@ -421,14 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": baseline,
         "sizes": sizes,
     }
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
-    problems = problems_in(report)
-    for problem in problems:
-        note(f"WARNING: {problem}")
-    return 1 if problems else 0
+    return benchdata.finish(report, args.json, print_table, problems_in(report))
 
 
 if __name__ == "__main__":

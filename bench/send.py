@@ -634,14 +634,7 @@ def main(argv: list[str] | None = None) -> int:
             note(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
-    problems = warnings_for(report)
-    for problem in problems:
-        note(f"WARNING: {problem}")
-    return 1 if problems else 0
+    return benchdata.finish(report, args.json, print_table, warnings_for(report))
 
 
 if __name__ == "__main__":
