@@ -62,6 +62,7 @@ _HASH_CHUNK = 1024  # identifiers hashed together while building
 _CACHED_BLOCKS = 64
 _WINDOW = 16  # index entries a lookup reads at once; wider buckets are searched one by one
 _PACK_CHUNK = 1 << 16
+_SEGMENT = 1 << 20
 
 
 # Character flags, from the same predicates the automaton's boundary check uses. The first
@@ -162,8 +163,8 @@ class CompactRoster:
     slowly with the roster, as the index outgrows the CPU's caches.
     """
 
-    def __init__(self, entries: Iterable[RosterEntry]) -> None:
-        build = _Builder()
+    def __init__(self, entries: Iterable[RosterEntry], expected: int | None = None) -> None:
+        build = _Builder(expected)
         for entry in entries:
             build.add(entry)
         build.finish()
@@ -282,8 +283,7 @@ class _KeyIndex:
         self.directory = self._directory_of(wide)
         self._pack(wide)
         del wide  # no view left: the array may shrink
-        widest = int(np.diff(self.directory).max(initial=1))
-        self.window = max(1, min(widest, _WINDOW))
+        self.window = max(1, min(self._widest(), _WINDOW))
         # The packed entries, then a window's worth of padding, so a lookup never reads past
         # the end: the rest of the array goes back to the system.
         slots = (count + self.window + 1) // 2
@@ -293,10 +293,10 @@ class _KeyIndex:
         self.entries: U32 = np.frombuffer(keys, np.uint32, count + self.window)
         self.entries[count:] = np.uint32(0xFFFFFFFF)
 
-    def _directory_of(self, wide: U64) -> I64:
+    def _directory_of(self, wide: U64) -> U32:
         """Where each bucket starts in the sorted keys, and the end."""
         buckets = 1 << self.dir_bits
-        directory = np.empty(buckets + 1, np.int64)
+        directory = np.empty(buckets + 1, np.uint32)
         shift = np.uint64(64 - self.dir_bits) if self.dir_bits else None
         for start in range(0, buckets, _PACK_CHUNK):
             bounds = np.arange(start, min(start + _PACK_CHUNK, buckets), dtype=np.uint64)
@@ -320,7 +320,15 @@ class _KeyIndex:
             entries = (rest << np.uint64(self.block_bits)) | (keys & np.uint64(block_mask))
             packed[start : start + keys.size] = entries
 
-    def _locate(self, hashes: U64) -> tuple[I64, I64, U64]:
+    def _widest(self) -> int:
+        """The most entries in one bucket (read in pieces: no copy of the directory)."""
+        widest = 1
+        for start in range(0, self.directory.size - 1, _PACK_CHUNK):
+            piece = self.directory[start : start + _PACK_CHUNK + 1]
+            widest = max(widest, int((piece[1:] - piece[:-1]).max()))
+        return widest
+
+    def _locate(self, hashes: U64) -> tuple[U32, U32, U64]:
         """Each hash's bucket as [low, high) of the entries, and the hash bits entries keep."""
         bucket = (hashes >> np.uint64(_HASH_BITS - self.dir_bits)).astype(np.int64)
         shift = np.uint64(_HASH_BITS - self.dir_bits - self.rest_bits)
@@ -369,27 +377,38 @@ class _KeyIndex:
 
 
 class _Blocks:
-    """The identifiers, compressed 64 to a block, in one buffer (no object per block)."""
+    """The identifiers, compressed 64 to a block, in buffers of 1 MiB.
+
+    No Python object per block (47,000 small ones at a million people fragment the heap),
+    and no single buffer so big that growing it copies tens of megabytes.
+    """
 
     def __init__(self) -> None:
-        self.data = bytearray()
-        self.ends = array("Q")
+        self.segments: list[bytearray] = [bytearray()]
+        self.starts = array("Q")  # segment << 32 | offset in it
+        self.sizes = array("I")
         self._decoded: dict[int, Block] = {}
 
     @property
     def count(self) -> int:
-        return len(self.ends)
+        return len(self.sizes)
 
     def append(self, owners: list[int], kinds: bytearray, texts: list[str]) -> None:
-        self.data += zlib.compress(_pack(owners, kinds, texts), 9)
-        self.ends.append(len(self.data))
+        data = zlib.compress(_pack(owners, kinds, texts), 9)
+        if self.segments[-1] and len(self.segments[-1]) + len(data) > _SEGMENT:
+            self.segments.append(bytearray())
+        segment = self.segments[-1]
+        self.starts.append((len(self.segments) - 1) << 32 | len(segment))
+        self.sizes.append(len(data))
+        segment += data
 
     def get(self, number: int) -> Block:
         block = self._decoded.get(number)
         if block is None:
-            start = self.ends[number - 1] if number else 0
-            raw = zlib.decompress(memoryview(self.data)[start : self.ends[number]])
-            block = _unpack(raw)
+            where, size = self.starts[number], self.sizes[number]
+            offset = where & 0xFFFFFFFF
+            data = memoryview(self.segments[where >> 32])[offset : offset + size]
+            block = _unpack(zlib.decompress(data))
             _remember(self._decoded, number, block)
         return block
 
@@ -424,11 +443,17 @@ def _remember(cache: dict[K, V], key: K, value: V, limit: int = _CACHED_BLOCKS) 
 
 
 class _Builder:
-    """Streams entries into keys and compressed blocks; never holds the entries themselves."""
+    """Streams entries into keys and compressed blocks; never holds the entries themselves.
 
-    def __init__(self) -> None:
+    With the number of entries known, the keys get their array at once (three identifiers an
+    entry): grown step by step, a 24 MiB array is copied at each step once the allocator
+    keeps big blocks on its heap, which it starts to after the first big one is freed.
+    """
+
+    def __init__(self, expected: int | None) -> None:
         self.size = 0
-        self.keys = array("Q")
+        self.keys = array("Q", [0]) * (3 * expected) if expected else array("Q")
+        self._filled = 0
         self.blocks = _Blocks()
         self.first_ids, self.last_ids = array("q"), array("q")
         self.in_order = True
@@ -479,7 +504,12 @@ class _Builder:
         up, down = self._powers.upto(codes.size + 1)
         keys = _span_hashes(_prefix_hashes(codes, up), down, starts, ends) << np.uint64(_BLOCK_BITS)
         keys |= np.fromiter((block for _, block in self._pending), np.uint64, len(texts))
-        self.keys.frombytes(keys.tobytes())
+        if self._filled + keys.size <= len(self.keys):
+            np.frombuffer(self.keys, np.uint64)[self._filled : self._filled + keys.size] = keys
+        else:
+            del self.keys[self._filled :]
+            self.keys.frombytes(keys.tobytes())
+        self._filled += keys.size
         self._pending = []
 
     def finish(self) -> None:
@@ -487,3 +517,4 @@ class _Builder:
             self._close_block()
         if self._pending:
             self._hash_pending()
+        del self.keys[self._filled :]

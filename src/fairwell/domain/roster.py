@@ -121,8 +121,9 @@ class Roster:
     ) -> None:
         threshold = COMPACT_FROM if compact_from is None else compact_from
         stream: Iterable[RosterEntry] = entries
-        if isinstance(entries, Sized):
-            compact = len(entries) >= threshold
+        expected = len(entries) if isinstance(entries, Sized) else None
+        if expected is not None:
+            compact = expected >= threshold
         else:
             rest = iter(entries)
             first = list(islice(rest, threshold))
@@ -132,7 +133,7 @@ class Roster:
             # numpy is imported only by a process that meets a roster this large.
             from fairwell.domain.compact_roster import CompactRoster
 
-            self.kind, self._searcher = RosterKind.COMPACT, CompactRoster(stream)
+            self.kind, self._searcher = RosterKind.COMPACT, CompactRoster(stream, expected)
         else:
             self.kind, self._searcher = RosterKind.AUTOMATON, AutomatonRoster(stream)
         self.size = self._searcher.size
