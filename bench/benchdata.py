@@ -223,3 +223,22 @@ def finish(
     for problem in problems:
         print(f"WARNING: {problem}", file=sys.stderr, flush=True)
     return 1 if problems else 0
+
+
+def sqlite_settings(directory: Path, port: int) -> Any:
+    """fairwell's settings for a bench: a SQLite file in ``directory``, the sink on ``port``.
+
+    Every letter goes at once whatever the hour: send windows would hold them for the
+    candidates' business hours, and the benches measure sending, not waiting.
+    """
+    from fairwell.config import load_settings
+
+    return load_settings(
+        database_url=f"sqlite:///{directory / 'fairwell.db'}",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        from_address=FROM_ADDRESS,
+        org_name=ORG_NAME,
+        send_windows="off",
+    )

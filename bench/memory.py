@@ -99,20 +99,6 @@ def _status() -> tuple[float, float]:
     return int(figures.get("VmRSS", 0)) / MIB, int(peak) / MIB
 
 
-def _settings(directory: Path, port: int) -> Any:
-    from fairwell.config import load_settings
-
-    return load_settings(
-        database_url=f"sqlite:///{directory / 'fairwell.db'}",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security="none",
-        from_address=benchdata.FROM_ADDRESS,
-        org_name=benchdata.ORG_NAME,
-        send_windows="off",
-    )
-
-
 def _import_modules() -> None:
     """What a `fairwell` command imports before it starts (the CLI among them)."""
     for module in MODULES:
@@ -131,7 +117,7 @@ def child_setup(directory: Path, port: int) -> dict[str, Any]:
     from fairwell.services.decisions import Selection, reject
     from fairwell.services.importing import import_file
 
-    settings = _settings(directory, port)
+    settings = benchdata.sqlite_settings(directory, port)
     init_database(settings)
     runtime = open_runtime(settings)
     try:
@@ -170,7 +156,7 @@ def child_send(directory: Path, port: int, processes: int, trace: bool) -> dict[
 
     _import_modules()
     peaks = Peaks(trace)
-    runtime = open_runtime(_settings(directory, port))
+    runtime = open_runtime(benchdata.sqlite_settings(directory, port))
     clock = time.perf_counter
     try:
         peaks.start("plan")
@@ -216,7 +202,7 @@ def child_worker(directory: Path, port: int, batch_id: int, trace: bool) -> dict
 
     _import_modules()
     peaks = Peaks(trace)
-    runtime = open_runtime(_settings(directory, port))
+    runtime = open_runtime(benchdata.sqlite_settings(directory, port))
     try:
         peaks.start("deliver")
         started = time.perf_counter()

@@ -73,7 +73,6 @@ def fairwell_child(
     With ``processes`` above 1, composing and delivering run in a
     :class:`fairwell.worker.pool.WorkerPool` (its start-up is inside the timed figure).
     """
-    from fairwell.config import load_settings
     from fairwell.runtime import init_database, make_deliverer, open_runtime
     from fairwell.services.decisions import Selection, reject
     from fairwell.services.importing import import_file
@@ -81,17 +80,7 @@ def fairwell_child(
     from fairwell.worker.embedded import run_batch
     from fairwell.worker.pool import WorkerPool
 
-    settings = load_settings(
-        database_url=f"sqlite:///{directory / 'fairwell.db'}",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security="none",
-        from_address=benchdata.FROM_ADDRESS,
-        org_name=benchdata.ORG_NAME,
-        # Every letter goes at once whatever the hour: send windows would hold them for the
-        # candidates' business hours, and the bench measures sending, not waiting.
-        send_windows="off",
-    )
+    settings = benchdata.sqlite_settings(directory, port)
     init_database(settings)
     runtime = open_runtime(settings)
     store, now, clock = runtime.store, runtime.clock.now, time.perf_counter

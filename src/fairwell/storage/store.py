@@ -340,24 +340,8 @@ class SqlStore:
         ``detail`` adds to the batch's audit entry; it is called once every letter is written,
         so it can count them (how many wait for their send window, and why).
         """
-        try:
-            return self._create_batch(job_id, letters, actor, now, rate_per_second, detail)
-        except IntegrityError as error:
-            if "letter_key" in str(error.orig):
-                raise AlreadyQueued("a letter for this is in the outbox already") from None
-            raise
-
-    def _create_batch(
-        self,
-        job_id: int,
-        letters: Iterable[NewLetter],
-        actor: str,
-        now: datetime,
-        rate_per_second: int | None,
-        detail: Callable[[], Mapping[str, object]] | None,
-    ) -> tuple[int, int]:
         total = 0
-        with self._write() as conn:
+        with _one_letter_per_key(), self._write() as conn:
             batch_id = conn.execute(
                 insert(batches).values(
                     job_id=job_id,
@@ -914,3 +898,15 @@ def _facts(row: Any) -> SendTimeFacts:
         decided_since=row.kind == LetterKind.STATUS.value and bool(row.decided),
         consent_lapsed=row.kind in ON_FILE_KINDS and not row.consented,
     )
+
+
+@contextmanager
+def _one_letter_per_key() -> Iterator[None]:
+    """The outbox's unique letter key decides between two racing senders; the loser is told
+    so in our terms (AlreadyQueued), not the database's."""
+    try:
+        yield
+    except IntegrityError as error:
+        if "letter_key" in str(error.orig):
+            raise AlreadyQueued("a letter for this is in the outbox already") from None
+        raise
