@@ -9,9 +9,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from fairwell.domain import roster as roster_module
 from fairwell.domain.model import OutboxState
@@ -20,10 +22,12 @@ from fairwell.rendering import LetterTemplates
 from fairwell.services import planning
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy, RosterCache
+from fairwell.services.erasure import erase_person
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
+from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.store import SqlStore
 from tests.conftest import FixedClock
 from tests.helpers import applicant, import_and_reject_all, people, tamper_with_letter, write_csv
@@ -106,6 +110,50 @@ def test_a_worker_keeps_rosters_up_to_a_budget_of_people_and_rebuilds_a_changed_
     import_file(store, write_csv(tmp_path / "b.csv", people(4)), actor="t", now=clock.now())
     rebuilt = cache.for_job(analyst)
     assert rebuilt is not kept and rebuilt.size == 4
+
+
+def test_the_roster_version_changes_with_the_roster_and_only_with_it(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The worker's cached roster is only as good as this counter: the database keeps it."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = clock.now()
+    designer = applicant("d@example.com", "Dana", "Lee", job="Designer")
+    import_file(store, write_csv(tmp_path / "a.csv", [*people(3), designer]), actor="t", now=now)
+    analyst, other = store.job_by_title("Data Analyst").id, store.job_by_title("Designer").id
+
+    def changes(step: Callable[[], object]) -> tuple[bool, bool]:
+        """Whether the step changed the analyst's and the designer's roster versions."""
+        before = store.roster_version(analyst), store.roster_version(other)
+        step()
+        return store.roster_version(analyst) != before[0], store.roster_version(other) != before[1]
+
+    def run(sql: str) -> Callable[[], object]:
+        def step() -> None:
+            with engine.begin() as conn:
+                conn.execute(text(sql))
+
+        return step
+
+    def imported(rows: list[dict[str, str]]) -> Callable[[], object]:
+        return lambda: import_file(store, write_csv(tmp_path / "b.csv", rows), actor="t", now=now)
+
+    assert changes(imported(people(4))) == (True, False), "someone joined the job"
+    assert changes(imported(people(4, stage="onsite"))) == (False, False), "a stage is no name"
+    renamed = [*people(3), applicant("p3@example.com", "Renamed", "Person")]
+    assert changes(imported(renamed)) == (True, False)
+    moved = "UPDATE persons SET email = 'x@example.com' WHERE email = 'd@example.com'"
+    assert changes(run(moved)) == (False, True), "only the jobs the person applied to"
+    assert changes(run("UPDATE persons SET locale = 'de'")) == (False, False)
+    assert changes(run("UPDATE applications SET ref = 'FW-NEW' WHERE id = 1")) == (True, False)
+    assert changes(run("UPDATE applications SET stage = 'screen'")) == (False, False)
+    person = SqlPrivacyStore(engine).person_id("p0@example.com")
+    assert person is not None
+    erasing = lambda: erase_person(SqlPrivacyStore(engine), person, "t", now)  # noqa: E731
+    assert changes(erasing) == (True, False)
+    engine.dispose()
 
 
 def test_a_plan_counts_everyone_it_skips_but_lists_only_the_first_ones(

@@ -62,7 +62,7 @@ class RosterCache:
 
     def __init__(self, store: Store, budget: int = ROSTER_CACHE_PEOPLE) -> None:
         self._store, self._budget = store, budget
-        self._cache: dict[int, tuple[tuple[int, str], Roster]] = {}
+        self._cache: dict[int, tuple[int, Roster]] = {}
 
     def for_job(self, job_id: int) -> Roster:
         version = self._store.roster_version(job_id)

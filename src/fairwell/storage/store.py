@@ -280,16 +280,20 @@ class SqlStore:
                     row.id, row.email, f"{row.first_name} {row.last_name}", (row.ref,)
                 )
 
-    def roster_version(self, job_id: int) -> tuple[int, str]:
-        """Changes whenever someone joins the roster or changes name or address."""
-        query = (
-            select(func.count(applications.c.id), func.max(persons.c.updated_at))
-            .join(persons, persons.c.id == applications.c.person_id)
-            .where(applications.c.job_id == job_id)
-        )
+    def roster_version(self, job_id: int) -> int:
+        """Changes whenever someone joins or leaves the roster or changes name or address.
+
+        Database triggers keep it (migration 0013), so reading it is one row, whatever the
+        size of the job.
+        """
+        query = select(jobs.c.roster_version).where(jobs.c.id == job_id)
         with self._read() as conn:
-            count, latest = conn.execute(query).one()
-        return int(count), str(latest)
+            return int(conn.execute(query).scalar_one())
+
+    def roster_size(self, job_id: int) -> int:
+        query = select(func.count(applications.c.id)).where(applications.c.job_id == job_id)
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     # --- deciding and batching -----------------------------------------------------------
 
@@ -870,7 +874,7 @@ class _RosterRows:
         self._store, self._job_id = store, job_id
 
     def __len__(self) -> int:
-        return self._store.roster_version(self._job_id)[0]
+        return self._store.roster_size(self._job_id)
 
     def __iter__(self) -> Iterator[RosterEntry]:
         return self._store.roster_entries(self._job_id)

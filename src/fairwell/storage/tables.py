@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -59,6 +60,8 @@ jobs = Table(
     Column("id", Integer, primary_key=True),
     Column("title", String(200), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Bumped by database triggers whenever the job's roster can change (0013).
+    Column("roster_version", Integer, nullable=False, server_default=text("0")),
 )
 
 persons = Table(
@@ -94,6 +97,8 @@ applications = Table(
     UniqueConstraint("job_id", "person_id", name="uq_applications_job_person"),
     # A job's applications page by page in id order (plans, queues): 0012.
     Index("ix_applications_job_id_id", "job_id", "id"),
+    # A person's jobs, e.g. for the roster-version triggers when they change name: 0013.
+    Index("ix_applications_person_id", "person_id"),
 )
 
 decisions = Table(
