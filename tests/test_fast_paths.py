@@ -1,12 +1,14 @@
-"""The guard's shortcuts give exactly the answers of the plain computations they replace."""
+"""Fast paths give exactly the answers of the plain computations they replace."""
 
 from __future__ import annotations
 
 import unicodedata
+from email.utils import formataddr
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fairwell.domain.mime import Mailbox
 from fairwell.domain.privacy import _PIECE_BREAK, ParsedLetter, unrendered_placeholder
 from fairwell.domain.privacy import _PLACEHOLDERS as PLACEHOLDERS
 from fairwell.domain.roster import fold
@@ -47,3 +49,11 @@ def test_the_letter_folded_piece_by_piece_is_the_whole_text_folded(
 def test_a_placeholder_is_found_with_or_without_the_quick_look(text: str) -> None:
     found = PLACEHOLDERS.search(text)
     assert unrendered_placeholder(text) == (found.group(0) if found else None)
+
+
+@given(
+    st.text(st.sampled_from([*"Ann Lee-O'Brien.,;:<>@()[]\\\"", "ü", "é", "\u00a0"]), max_size=20)
+)
+def test_a_mailbox_header_is_what_formataddr_makes(name: str) -> None:
+    mailbox = Mailbox("ann.lee@example.com", name)
+    assert mailbox.header() == formataddr((name, "ann.lee@example.com"), charset="utf-8")
