@@ -72,7 +72,7 @@ class ParsedLetter:
     # Derived views, made on first use: several rules read the same text.
     _all_text: str | None = None
     _folded_pieces: list[str] | None = None
-    _folded: str | None = None
+    _folded_text: str | None = None
 
     def header(self, name: str) -> list[str]:
         """Every value of the header ``name`` (lower case), in order."""
@@ -94,18 +94,17 @@ class ParsedLetter:
             self._all_text = _PIECE_BREAK.join(self._pieces())
         return self._all_text
 
-    def _folded_piece(self, index: int) -> str:
+    def _folded(self) -> list[str]:
+        """Each piece of :meth:`all_text`, folded on its own."""
         if self._folded_pieces is None:
             self._folded_pieces = [fold(piece) for piece in self._pieces()]
-        return self._folded_pieces[index]
+        return self._folded_pieces
 
     def folded_text(self) -> str:
         """:func:`~fairwell.domain.roster.fold` of :meth:`all_text`, folded piece by piece."""
-        if self._folded is None:
-            count = len(self.headers) + len(self.parts)
-            pieces = (self._folded_piece(index) for index in range(count))
-            self._folded = join_folded(pieces, _PIECE_MARK)
-        return self._folded
+        if self._folded_text is None:
+            self._folded_text = join_folded(self._folded(), _PIECE_MARK)
+        return self._folded_text
 
     def words_of_part(self, index: int) -> set[str]:
         """The case-folded words of the text part ``index``."""
@@ -113,7 +112,7 @@ class ParsedLetter:
         if not text.isascii():
             return set(text.casefold().split())
         # ASCII text is NFC already, so its fold is exactly these words joined by spaces.
-        folded = self._folded_piece(len(self.headers) + index)
+        folded = self._folded()[len(self.headers) + index]
         return set(folded.split(" ")) if folded else set()
 
 
