@@ -128,6 +128,18 @@ def _paragraphs_html(body: str) -> Markup:
     return Markup("\n".join(paragraphs))  # noqa: S704 - the whole body was escaped above
 
 
+def _flattened(template: Template) -> Template:
+    """The template with its globals in one plain dict instead of a chain of two.
+
+    Every render copies a template's globals into a new context, twice a letter; read
+    through a ChainMap that cost more than rendering the layout. Our environments' globals
+    are set when they are made and never change, so a snapshot holds the same names.
+    """
+    if not isinstance(template.globals, dict):
+        template.globals = dict(template.globals)
+    return template
+
+
 class LetterTemplates:
     """The TemplateSource used in production: sandboxed, strict, cached."""
 
@@ -164,7 +176,7 @@ class LetterTemplates:
                 self._forget_compiled()
         layout = self._layout  # one read: another thread may forget it meanwhile
         if layout is None:
-            layout = self._layout = self._html_env.get_template(LAYOUT)
+            layout = self._layout = _flattened(self._html_env.get_template(LAYOUT))
         return layout
 
     def _forget_compiled(self) -> None:
@@ -177,7 +189,7 @@ class LetterTemplates:
     def _template(self, kind: str, locale: str) -> Template:
         key = (kind, locale)
         if key not in self._cache:
-            self._cache[key] = self._text_env.get_template(template_name(kind, locale))
+            self._cache[key] = _flattened(self._text_env.get_template(template_name(kind, locale)))
         return self._cache[key]
 
     def source(self, name: str) -> str:
@@ -200,7 +212,7 @@ class LetterTemplates:
         """Render one letter; raise jinja2 errors for undefined names or unsafe access."""
         layout = self._refresh()
         template = self._template(kind, locale)
-        ctx = template.new_context(dict(context))
+        ctx = template.new_context(context)  # not shared: Jinja copies it into a new dict
         subject = "".join(template.blocks["subject"](ctx)).strip()
         body = "".join(template.blocks["body"](ctx)).strip() + "\n"
         html = layout.render(locale=locale, subject=subject, body_html=_paragraphs_html(body))

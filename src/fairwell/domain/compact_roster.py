@@ -181,9 +181,12 @@ class CompactRoster:
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
+        return self.mentions_in_folded(fold(text), addressee_id)
+
+    def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
+        """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
         if not self._index.size:
             return []
-        folded = fold(text)
         hits = self._hits(folded)
         if not hits:
             return []

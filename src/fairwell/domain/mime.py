@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -21,6 +22,11 @@ from fairwell.domain.addresses import check_header_value
 CRLF = b"\r\n"
 
 
+# The characters that make formataddr quote a display name (email.utils.specialsre; the
+# ones it escapes, backslash and double quote, are among them).
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
 @dataclass(frozen=True, slots=True)
 class Mailbox:
     address: str
@@ -29,7 +35,12 @@ class Mailbox:
     def header(self) -> str:
         check_header_value(self.address)
         check_header_value(self.display_name)
-        return formataddr((self.display_name, self.address), charset="utf-8")
+        name, address = self.display_name, self.address
+        if name.isascii() and address.isascii() and not _SPECIALS.search(name):
+            # What formataddr returns for a name that needs no quoting or encoding, without
+            # its per-call set-up; every other name goes through formataddr itself.
+            return f"{name} <{address}>" if name else address
+        return formataddr((name, address), charset="utf-8")
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,9 +60,10 @@ def _split_headers(head: bytes) -> list[tuple[str, str]]:
     The block is checked and decoded once, then split with string methods: a regular
     expression per line cost more than the rest of the reader.
     """
-    # After splitting at CRLF, any LF left is a bare one, and a name is printable ASCII
-    # without space or colon; both go to the general reader.
-    if not head.isascii() or b"\n" in head.replace(b"\r\n", b""):
+    # After splitting at CRLF, any LF left is a bare one (every CRLF holds one LF: counting
+    # needs no copy of the block), and a name is printable ASCII without space or colon;
+    # both go to the general reader.
+    if not head.isascii() or head.count(b"\n") != head.count(b"\r\n"):
         raise _Unusual
     headers: list[tuple[str, str]] = []
     for line in head.decode("ascii").split("\r\n"):

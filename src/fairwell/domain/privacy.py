@@ -17,7 +17,7 @@ from typing import Protocol
 
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Stage
-from fairwell.domain.roster import Roster
+from fairwell.domain.roster import Roster, fold, join_folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,11 @@ class Expectation:
     facts: SendTimeFacts | None = None
 
 
+# Joins the pieces of a letter's text: a line that no identifier or placeholder can span.
+_PIECE_MARK = "\u2063"
+_PIECE_BREAK = f"\n{_PIECE_MARK}\n"
+
+
 @dataclass(slots=True)
 class ParsedLetter:
     """A letter's bytes taken apart once, so every rule reads the same view."""
@@ -64,6 +69,10 @@ class ParsedLetter:
     parts: list[tuple[str, str]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     _by_name: dict[str, list[str]] | None = None
+    # Derived views, made on first use: several rules read the same text.
+    _all_text: str | None = None
+    _folded_pieces: list[str] | None = None
+    _folded_text: str | None = None
 
     def header(self, name: str) -> list[str]:
         """Every value of the header ``name`` (lower case), in order."""
@@ -73,13 +82,38 @@ class ParsedLetter:
                 self._by_name.setdefault(key.lower(), []).append(value)
         return self._by_name.get(name, [])
 
+    def _pieces(self) -> list[str]:
+        return [value for _, value in self.headers] + [text for _, text in self.parts]
+
     def all_text(self) -> str:
         """Every piece of text a reader could see, header values and decoded parts, joined.
 
         Pieces are joined by a line that no identifier can span, so one search covers all.
         """
-        pieces = [value for _, value in self.headers] + [text for _, text in self.parts]
-        return "\n\u2063\n".join(pieces)
+        if self._all_text is None:
+            self._all_text = _PIECE_BREAK.join(self._pieces())
+        return self._all_text
+
+    def _folded(self) -> list[str]:
+        """Each piece of :meth:`all_text`, folded on its own."""
+        if self._folded_pieces is None:
+            self._folded_pieces = [fold(piece) for piece in self._pieces()]
+        return self._folded_pieces
+
+    def folded_text(self) -> str:
+        """:func:`~fairwell.domain.roster.fold` of :meth:`all_text`, folded piece by piece."""
+        if self._folded_text is None:
+            self._folded_text = join_folded(self._folded(), _PIECE_MARK)
+        return self._folded_text
+
+    def words_of_part(self, index: int) -> set[str]:
+        """The case-folded words of the text part ``index``."""
+        text = self.parts[index][1]
+        if not text.isascii():
+            return set(text.casefold().split())
+        # ASCII text is NFC already, so its fold is exactly these words joined by spaces.
+        folded = self._folded()[len(self.headers) + index]
+        return set(folded.split(" ")) if folded else set()
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:
@@ -140,7 +174,9 @@ class SafeHeaders:
         head = letter.raw.split(b"\r\n\r\n", 1)[0]
         if b"\0" in head:
             return "a NUL byte in the headers"
-        if b"\n" in head.replace(b"\r\n", b"") or b"\r" in head.replace(b"\r\n", b""):
+        # Every CRLF holds one CR and one LF; any more of either is bare (counted, not copied).
+        pairs = head.count(b"\r\n")
+        if head.count(b"\n") != pairs or head.count(b"\r") != pairs:
             return "a bare CR or LF in the headers"
         if letter.defects:
             return "the message has structural defects: " + ", ".join(sorted(set(letter.defects)))
@@ -152,7 +188,7 @@ class NoOtherCandidate:
     description = "no other person's address, full name or application reference anywhere"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        mentions = expect.roster.mentions_of_others(letter.all_text(), expect.addressee_id)
+        mentions = expect.roster.mentions_in_folded(letter.folded_text(), expect.addressee_id)
         if mentions:
             kinds = sorted({str(mention.kind) for mention in mentions})
             return f"another person's {' and '.join(kinds)} appears in the letter"
@@ -166,8 +202,16 @@ _PLACEHOLDERS = re.compile(
 )
 
 
+# Every placeholder above starts with one of these: text without them has none.
+_PLACEHOLDER_STARTS = "{}%[$"
+
+
 def unrendered_placeholder(text: str) -> str | None:
     """The first thing in ``text`` that looks like a placeholder nobody filled in, if any."""
+    # The regular expression is tried at every position; finding no opening character at
+    # all is a few fast scans of the text, and most letters hold none.
+    if not any(char in text for char in _PLACEHOLDER_STARTS):
+        return None
     found = _PLACEHOLDERS.search(text)
     return found.group(0) if found else None
 
@@ -240,7 +284,10 @@ _COMMON_WORDS = {
 
 def _language_scores(text: str) -> dict[str, int]:
     """How many distinct common words of each language the text uses (as whole words)."""
-    words = set(text.casefold().split())
+    return _word_scores(set(text.casefold().split()))
+
+
+def _word_scores(words: set[str]) -> dict[str, int]:
     return {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
 
 
@@ -262,10 +309,10 @@ class RightLanguage:
             return "Content-Language differs from the addressee's locale"
         if expect.locale not in _COMMON_WORDS:
             return None
-        for content_type, text in letter.parts:
+        for index, (content_type, _) in enumerate(letter.parts):
             if content_type != "text/plain":
                 continue
-            scores = _language_scores(text)
+            scores = _word_scores(letter.words_of_part(index))
             best = max(scores, key=lambda lang: scores[lang])
             if best != expect.locale:
                 return f"the text reads as {best!r}, not {expect.locale!r}"

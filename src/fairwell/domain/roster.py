@@ -50,7 +50,28 @@ class Mention:
 
 def fold(text: str) -> str:
     """Comparable form: NFC, case-folded, runs of white space made one space."""
+    if text.isascii():
+        # ASCII text is already NFC and case-folds as it lowers; this skips both Unicode
+        # passes, which cost more than the split on a letter's worth of text.
+        return " ".join(text.lower().split())
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def join_folded(folded: Iterable[str], separator: str) -> str:
+    """``fold(("\\n" + separator + "\\n").join(pieces))`` from each piece's own fold.
+
+    ``separator`` must be one character that is neither white space nor changed by folding.
+    Folding is per character once NFC has composed, and a line break never composes with its
+    neighbours, so pieces fold alike apart and together; apart, the mostly ASCII ones take
+    the fast path of :func:`fold`. Empty pieces vanish, as the joined text's white space would.
+    """
+    words: list[str] = []
+    for index, piece in enumerate(folded):
+        if index:
+            words.append(separator)
+        if piece:
+            words.append(piece)
+    return " ".join(words)
 
 
 def _is_word_char(char: str) -> bool:
@@ -103,7 +124,7 @@ class CountedEntries(Protocol):
 class _Searcher(Protocol):
     size: int
 
-    def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]: ...
+    def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]: ...
 
 
 class Roster:
@@ -140,7 +161,11 @@ class Roster:
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
-        return self._searcher.mentions_of_others(text, addressee_id)
+        return self._searcher.mentions_in_folded(fold(text), addressee_id)
+
+    def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
+        """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
+        return self._searcher.mentions_in_folded(folded, addressee_id)
 
 
 class AutomatonRoster:
@@ -205,9 +230,12 @@ class AutomatonRoster:
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
+        return self.mentions_in_folded(fold(text), addressee_id)
+
+    def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
+        """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
         if not self._searchable:
             return []
-        folded = fold(text)
         own_spans: list[tuple[int, int]] = []
         foreign: list[tuple[int, int, Mention]] = []
         for end_index, code in self._automaton.iter(folded):

@@ -427,14 +427,7 @@ class SqlStore:
             candidates = [*abandoned, *waiting[0], *waiting[1]][:limit]
             if not candidates:
                 return []
-            recovered = set(
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(abandoned), self._abandoned(now))
-                    .values(possible_duplicates=outbox.c.possible_duplicates + 1)
-                    .returning(outbox.c.id)
-                ).scalars()
-            )
+            recovered = self._recover(conn, abandoned, now) if abandoned else set()
             claimed = (
                 conn.execute(
                     update(outbox)
@@ -456,6 +449,17 @@ class SqlStore:
             if not claimed:
                 return []
             return self._load_claimed(conn, claimed, recovered)
+
+    def _recover(self, conn: Connection, abandoned: list[int], now: datetime) -> set[int]:
+        """Count a possible duplicate on each abandoned letter still abandoned; their ids."""
+        return set(
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(abandoned), self._abandoned(now))
+                .values(possible_duplicates=outbox.c.possible_duplicates + 1)
+                .returning(outbox.c.id)
+            ).scalars()
+        )
 
     def _claimable(self, now: datetime) -> Any:
         waiting = [self._waiting(state, now) for state in CLAIMABLE_STATES]
