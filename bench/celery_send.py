@@ -1,12 +1,14 @@
 """Letters per second from 1, 2 and 4 delivery processes on PostgreSQL: Celery and embedded.
 
-    .venv/bin/python bench/celery_send.py --n 10000
+    .venv/bin/python bench/celery_send.py --n 10000 --relay-delay 0,0.002,0.010
 
-For each engine and process count: N letters are queued (committed, untimed) in a fresh
-PostgreSQL database, the workers are started and left to become ready, and then the clock
-runs from the moment delivery may begin until the last letter's result is committed. Every
-letter goes to the same local sink (Postfix's smtp-sink when installed). Only the ratios
-measured in this one run mean anything; see bench/README.md. A benchmark, not a test.
+For each relay delay, SMTP connection count, engine and process count: N letters are queued
+(committed, untimed) in a fresh PostgreSQL database, the workers are started and left to
+become ready, and then the clock runs from the moment delivery may begin until the last
+letter's result is committed. Every letter goes to the same local sink (Postfix's smtp-sink
+when installed), through bench/delay_proxy.py when the delay is not 0, so the relay looks
+that many milliseconds away. Only the ratios measured in this one run mean anything; see
+bench/README.md. A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -16,24 +18,32 @@ import os
 import platform
 import shutil
 import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import benchdata
-from sinks import SinkProcess, resolve_kind
+from sinks import DelayedSink, SinkProcess, resolve_kind
 
 ENGINES = ("celery", "embedded")
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BROKER_URL = "redis://127.0.0.1:6379/0"
 READY_TIMEOUT = 60.0
 POLL_SECONDS = 0.05
+# Polling for the end costs the database a count over the batch (~2 ms of CPU) each time and
+# changes no figure (the end is the last result's commit time), so it is not done often.
+DONE_POLL_SECONDS = 0.5
+Number = TypeVar("Number", int, float)
+PROBES = 100  # NOOP round trips that measure the relay's delay as the workers will see it
 
 
 @dataclass
@@ -43,10 +53,15 @@ class Run:
     letters: int
     seconds: float
     received: int
-    # CPU seconds used while delivering, by the worker processes and by the database's
-    # backends serving this database; and the 1-minute load average just before.
+    # The relay's added delay (seconds) and SMTP sessions per process of this run.
+    delay: float = 0.0
+    connections: int = 1
+    # CPU seconds used while delivering, by the worker processes, by the database's
+    # backends serving this database and by the delay proxy; and the 1-minute load average
+    # just before.
     worker_cpu: float = 0.0
     database_cpu: float = 0.0
+    proxy_cpu: float = 0.0
     load_before: float = 0.0
 
     @property
@@ -78,7 +93,9 @@ def drop_database(admin_url: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def environment(database_url: str, port: int, queue: str, broker: str) -> dict[str, str]:
+def environment(
+    database_url: str, port: int, queue: str, broker: str, connections: int
+) -> dict[str, str]:
     """What every worker process and the queueing code see (FAIRWELL_* from here only)."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("FAIRWELL_")}
     kept = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH}
@@ -89,6 +106,7 @@ def environment(database_url: str, port: int, queue: str, broker: str) -> dict[s
         "FAIRWELL_SMTP_HOST": "127.0.0.1",
         "FAIRWELL_SMTP_PORT": str(port),
         "FAIRWELL_SMTP_SECURITY": "none",
+        "FAIRWELL_SMTP_CONNECTIONS": str(connections),
         "FAIRWELL_FROM": benchdata.FROM_ADDRESS,
         "FAIRWELL_ORG_NAME": benchdata.ORG_NAME,
         "FAIRWELL_BROKER_URL": broker,
@@ -100,8 +118,9 @@ def environment(database_url: str, port: int, queue: str, broker: str) -> dict[s
     }
 
 
-# Settings a reader may want to vary between runs (the table prints them).
-PASSED_THROUGH = ("FAIRWELL_SMTP_CONNECTIONS", "FAIRWELL_CLAIM_BATCH", "FAIRWELL_COMMIT_EVERY")
+# Settings a reader may want to vary between runs (the table prints them). SMTP connections
+# are --smtp-connections, a column of their own.
+PASSED_THROUGH = ("FAIRWELL_CLAIM_BATCH", "FAIRWELL_COMMIT_EVERY")
 
 
 # --- queueing, untimed -------------------------------------------------------------------------
@@ -231,11 +250,17 @@ def group_cpu(groups: set[int]) -> float:
 
 
 def backend_cpu(database: Any) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL backend connected to this database, by pid."""
+    """CPU seconds of each PostgreSQL backend serving the workers, by pid.
+
+    Not the bench's own connection, whose polling for the end is no part of delivering.
+    """
     from sqlalchemy import text
 
     with database.connect() as conn:
-        query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        query = text(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         pids = list(conn.execute(query).scalars())
     return {pid: stat[1] for pid in pids if (stat := _stat(pid))}
 
@@ -244,7 +269,68 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def proxy_cpu(relay: Relay) -> float:
+    """CPU seconds the delay proxy has used so far (0 without one)."""
+    pid = relay.pid if isinstance(relay, DelayedSink) else None
+    stat = _stat(pid) if pid is not None else None
+    return stat[1] if stat else 0.0
+
+
+# --- the relay: the sink, or the sink behind the delay proxy -----------------------------------
+
+Relay = SinkProcess | DelayedSink
+
+
+@contextmanager
+def relay_for(sink: SinkProcess, delay: float) -> Iterator[Relay]:
+    """The sink itself for no delay; else a delay proxy in front of it, for as long as needed."""
+    if not delay:
+        yield sink
+        return
+    with DelayedSink(sink, delay) as delayed:
+        yield delayed
+
+
+def round_trip(relay: Relay) -> float:
+    """Median seconds of an SMTP NOOP round trip to the relay.
+
+    The delay the workers really see: the proxy's timers fire up to a millisecond late.
+    """
+    times: list[float] = []
+    with socket.create_connection((relay.host, relay.port), timeout=10.0) as connection:
+        replies = connection.makefile("rb")
+        while replies.readline()[3:4] == b"-":  # the greeting, maybe several lines
+            pass
+        for _ in range(PROBES):
+            started = time.perf_counter()
+            connection.sendall(b"NOOP\r\n")
+            replies.readline()
+            times.append(time.perf_counter() - started)
+        connection.sendall(b"QUIT\r\n")
+    return statistics.median(times)
+
+
 # --- one timed run ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    engine: str
+    processes: int
+    delay: float
+    connections: int
+
+    @property
+    def tag(self) -> str:
+        """Unique within a run, and fit for a database name, an address and a file name."""
+        return f"{self.engine}{self.processes}d{round(self.delay * 1e6)}c{self.connections}"
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.engine} x{self.processes} ({self.delay * 1000:g} ms relay, "
+            f"{self.connections} SMTP connection(s))"
+        )
 
 
 def sent_so_far(engine: Any, batch_id: int) -> tuple[int, datetime | None]:
@@ -262,42 +348,30 @@ def sent_so_far(engine: Any, batch_id: int) -> tuple[int, datetime | None]:
 
 
 def run_engine(
-    engine_name: str,
-    processes: int,
-    n: int,
-    env: dict[str, str],
-    workdir: Path,
-    sink: SinkProcess,
-    analyze: bool = False,
+    case: Case, n: int, env: dict[str, str], workdir: Path, relay: Relay, analyze: bool = False
 ) -> Run:
     from fairwell.storage.engine import make_engine
 
-    tag = f"{engine_name}{processes}"
-    note(f"{engine_name} x{processes}: queueing {n} letters (untimed) ...")
-    _, batch_id = queue_letters(env, workdir, n, tag)
+    note(f"{case.label}: queueing {n} letters (untimed) ...")
+    _, batch_id = queue_letters(env, workdir, n, case.tag)
     database = make_engine(env["FAIRWELL_DATABASE_URL"])
     if analyze:
         refresh_statistics(database)
-    log = workdir / f"worker-{tag}.log"
-    workers = _start_workers(engine_name, processes, env, log, database)
+    log = workdir / f"worker-{case.tag}.log"
+    workers = _start_workers(case.engine, case.processes, env, log, database)
     groups = {worker.pid for worker in workers}
     try:
-        before = sink.received()
-        note(f"{engine_name} x{processes}: delivering ...")
+        before = relay.received()
+        note(f"{case.label}: delivering ...")
         load = load_average()
         cpu_before, db_before = group_cpu(groups), backend_cpu(database)
+        proxy_before = proxy_cpu(relay)
         started = datetime.now(UTC)
-        _begin_delivery(engine_name, env, database)
-        deadline = time.monotonic() + 300.0 + 0.05 * n
-        while (count := sent_so_far(database, batch_id))[0] < n:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{engine_name} x{processes}: only {count[0]} of {n} sent")
-            time.sleep(POLL_SECONDS)
+        _begin_delivery(case.engine, env, database)
+        last = _wait_until_sent(database, batch_id, n, case.label)
         worker_cpu = group_cpu(groups) - cpu_before
-        db_after = backend_cpu(database)
-        last = count[1]
-        assert last is not None
-        received = sink.received_after(before, n)
+        db_after, proxy_used = backend_cpu(database), proxy_cpu(relay) - proxy_before
+        received = relay.received_after(before, n)
     finally:
         for worker in workers:
             stop(worker)
@@ -305,7 +379,31 @@ def run_engine(
     # A backend that connected after the kick counts from zero.
     database_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
     seconds = (last - started).total_seconds()
-    return Run(engine_name, processes, n, seconds, received, worker_cpu, database_cpu, load)
+    return Run(
+        case.engine,
+        case.processes,
+        n,
+        seconds,
+        received,
+        case.delay,
+        case.connections,
+        worker_cpu,
+        database_cpu,
+        proxy_used,
+        load,
+    )
+
+
+def _wait_until_sent(database: Any, batch_id: int, n: int, label: str) -> datetime:
+    """Poll until all N letters are sent; return when the last result was committed."""
+    # Generous: one letter a relay round trip, on one process, is about 100 a second at 10 ms.
+    deadline = time.monotonic() + 300.0 + 0.05 * n
+    while (count := sent_so_far(database, batch_id))[0] < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{label}: only {count[0]} of {n} sent")
+        time.sleep(DONE_POLL_SECONDS)
+    assert count[1] is not None
+    return count[1]
 
 
 def _start_workers(
@@ -369,9 +467,15 @@ def delete_queue(broker: str, queue: str) -> None:
 
 # --- the report --------------------------------------------------------------------------------
 
+# Above this share of a core the delay proxy's one loop may be what limits a run.
+PROXY_BUSY = 0.5
 
-def report(args: argparse.Namespace, sink: SinkProcess, runs: list[Run]) -> dict[str, Any]:
-    base = {run.engine: run.rate for run in runs if run.processes == 1}
+
+def report(
+    args: argparse.Namespace, sink: SinkProcess, runs: list[Run], round_trips: dict[float, float]
+) -> dict[str, Any]:
+    # Each run is compared with the 1-process run of the same engine, delay and connections.
+    base = {(r.engine, r.delay, r.connections): r.rate for r in runs if r.processes == 1}
     return {
         "date": datetime.now(UTC).date().isoformat(),
         "n": args.n,
@@ -381,18 +485,20 @@ def report(args: argparse.Namespace, sink: SinkProcess, runs: list[Run]) -> dict
         "database": "PostgreSQL, a fresh database for each run, dropped afterwards"
         + (", ANALYZE after queueing" if args.analyze else ""),
         "broker": args.broker,
+        "relay_round_trip_ms": {f"{d * 1000:g}": rtt * 1000 for d, rtt in round_trips.items()},
         "runs": [
-            {
-                **asdict(run),
-                "letters_per_second": run.rate,
-                "vs_1_process": run.rate / base[run.engine] if base.get(run.engine) else None,
-                "letters_per_worker_cpu_second": run.letters / run.worker_cpu
-                if run.worker_cpu
-                else None,
-            }
-            for run in runs
+            _run_figures(run, base.get((run.engine, run.delay, run.connections))) for run in runs
         ],
         "settings": {k: v for k, v in os.environ.items() if k in PASSED_THROUGH},
+    }
+
+
+def _run_figures(run: Run, base: float | None) -> dict[str, Any]:
+    return {
+        **asdict(run),
+        "letters_per_second": run.rate,
+        "vs_1_process": run.rate / base if base else None,
+        "letters_per_worker_cpu_second": run.letters / run.worker_cpu if run.worker_cpu else None,
     }
 
 
@@ -403,25 +509,58 @@ def print_table(figures: dict[str, Any]) -> None:
     )
     print(f"sink: {figures['sink']}; broker: {figures['broker']}")
     print(f"database: {figures['database']}")
-    print(f"{'engine':<10} {'processes':>9} {'letters':>8} {'received':>9} {'seconds':>8} ", end="")
-    print(f"{'letters/s':>10} {'vs 1 process':>13} {'worker CPU s':>13} {'db CPU s':>9} ", end="")
-    print(f"{'load':>5}")
+    trips = ", ".join(
+        f"{d} ms -> {rtt:.2f} ms" for d, rtt in figures["relay_round_trip_ms"].items()
+    )
+    print(f"relay delay -> measured NOOP round trip (median of {PROBES}): {trips}")
+    print(
+        f"{'engine':<9} {'delay ms':>8} {'conns':>5} {'processes':>9} {'letters':>7} "
+        f"{'received':>8} {'seconds':>8} {'letters/s':>9} {'vs 1 process':>12} "
+        f"{'worker CPU s':>12} {'db CPU s':>8} {'proxy CPU s':>11} {'load':>5}"
+    )
     for run in figures["runs"]:
         ratio = run["vs_1_process"]
         print(
-            f"{run['engine']:<10} {run['processes']:>9} {run['letters']:>8} "
-            f"{run['received']:>9} {run['seconds']:>8.2f} {run['letters_per_second']:>10.1f} "
-            f"{'-' if ratio is None else f'{ratio:.2f}x':>13} {run['worker_cpu']:>13.2f} "
-            f"{run['database_cpu']:>9.2f} {run['load_before']:>5.2f}"
+            f"{run['engine']:<9} {run['delay'] * 1000:>8g} {run['connections']:>5} "
+            f"{run['processes']:>9} {run['letters']:>7} {run['received']:>8} "
+            f"{run['seconds']:>8.2f} {run['letters_per_second']:>9.1f} "
+            f"{'-' if ratio is None else f'{ratio:.2f}x':>12} {run['worker_cpu']:>12.2f} "
+            f"{run['database_cpu']:>8.2f} {run['proxy_cpu']:>11.2f} {run['load_before']:>5.2f}"
         )
     print(
         "seconds: from the kick (celery) or the outbox's resume (embedded) to the commit of "
-        "the last letter's result; the workers had started and were ready before. CPU s: used "
-        "meanwhile by the worker processes and by the database's backends for this database; "
-        "load: the 1-minute load average just before"
+        "the last letter's result; the workers had started and were ready before. vs 1 "
+        "process: against the 1-process run of the same engine, delay and connections. CPU s: "
+        "used meanwhile by the worker processes, by the database's backends for this database "
+        "and by the delay proxy; load: the 1-minute load average just before"
     )
     if figures["settings"]:
         print(f"FAIRWELL_* settings from the environment: {figures['settings']}")
+
+
+def problems_in(runs: list[Run]) -> list[str]:
+    """Runs whose letters did not all arrive, or whose proxy may have been the bottleneck."""
+    lost = [
+        f"{run.engine} x{run.processes}, {run.delay * 1000:g} ms, {run.connections} "
+        f"connection(s): the sink received {run.received} of {run.letters}"
+        for run in runs
+        if run.received != run.letters
+    ]
+    busy = [
+        f"{run.engine} x{run.processes}, {run.delay * 1000:g} ms, {run.connections} "
+        f"connection(s): the delay proxy used {run.proxy_cpu / run.seconds:.0%} of a core"
+        for run in runs
+        if run.seconds > 0 and run.proxy_cpu / run.seconds > PROXY_BUSY
+    ]
+    return lost + busy
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def _numbers(kind: Callable[[str], Number]) -> Callable[[str], list[Number]]:
+    """An argparse type: a comma-separated list of numbers."""
+    return lambda text: [kind(part) for part in text.split(",")]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -429,7 +568,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=10000, help="letters per run (10000)")
     parser.add_argument(
         "--processes",
-        type=lambda text: [int(p) for p in text.split(",")],
+        type=_numbers(int),
         default=[1, 2, 4],
         help="process counts, comma-separated (1,2,4)",
     )
@@ -438,6 +577,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=lambda text: text.split(","),
         default=list(ENGINES),
         help="celery, embedded or both (celery,embedded)",
+    )
+    parser.add_argument(
+        "--relay-delay",
+        type=_numbers(float),
+        default=[0.0],
+        metavar="SECONDS",
+        help="hold back every reply of the sink this long, through bench/delay_proxy.py: a "
+        "relay that far away; comma-separated for several in one run, e.g. 0,0.002,0.010 (0)",
+    )
+    parser.add_argument(
+        "--smtp-connections",
+        type=_numbers(int),
+        default=[int(os.environ.get("FAIRWELL_SMTP_CONNECTIONS", "1"))],
+        metavar="N",
+        help="FAIRWELL_SMTP_CONNECTIONS (SMTP sessions per process), comma-separated for "
+        "several in one run (that setting's value, else 1)",
     )
     parser.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL server, any database")
     parser.add_argument("--broker", default=BROKER_URL, help="Celery broker (Redis or RabbitMQ)")
@@ -452,53 +607,69 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     unknown = set(args.engines) - set(ENGINES)
-    if unknown or args.n < 1:
-        parser.error(f"unknown engine(s) {sorted(unknown)}" if unknown else "--n must be >= 1")
+    if unknown:
+        parser.error(f"unknown engine(s) {sorted(unknown)}")
+    if args.n < 1 or min(args.processes) < 1 or min(args.smtp_connections) < 1:
+        parser.error("--n, --processes and --smtp-connections must be >= 1")
+    if min(args.relay_delay) < 0:
+        parser.error("--relay-delay must be >= 0")
     return args
+
+
+def run_case(args: argparse.Namespace, case: Case, relay: Relay, queue: str, workdir: Path) -> Run:
+    """One timed run in a database of its own, so no run reads the tables earlier runs filled."""
+    from fairwell.config import load_settings
+    from fairwell.runtime import init_database
+
+    name = f"fairwell_bench_{os.getpid()}_{case.tag}"
+    database_url = create_database(args.admin_url, name)
+    try:
+        init_database(load_settings(database_url=database_url))
+        env = environment(database_url, relay.port, queue, args.broker, case.connections)
+        return run_engine(case, args.n, env, workdir, relay, args.analyze)
+    finally:
+        if args.keep:
+            note(f"kept database {name}")
+        else:
+            drop_database(args.admin_url, name)
+
+
+def run_delay(
+    args: argparse.Namespace, relay: Relay, delay: float, queue: str, workdir: Path
+) -> list[Run]:
+    """Every connection count, engine and process count through one relay."""
+    return [
+        run_case(args, Case(engine, processes, delay, connections), relay, queue, workdir)
+        for connections in args.smtp_connections
+        for engine in args.engines
+        for processes in args.processes
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from fairwell.config import load_settings
-    from fairwell.runtime import init_database
-
     workdir = Path(tempfile.mkdtemp(prefix="fairwell-celery-bench-"))
     queue = f"fairwell-bench-{os.getpid()}"
     runs: list[Run] = []
+    round_trips: dict[float, float] = {}
     try:
         with SinkProcess(resolve_kind(args.sink), workdir / "sink") as sink:
             note(f"sink: {sink.description} on {sink.host}:{sink.port}")
-            for engine_name in args.engines:
-                for processes in args.processes:
-                    # A database of its own for each run, so no run reads the tables that
-                    # earlier runs filled.
-                    name = f"fairwell_bench_{os.getpid()}_{engine_name}{processes}"
-                    database_url = create_database(args.admin_url, name)
-                    try:
-                        init_database(load_settings(database_url=database_url))
-                        env = environment(database_url, sink.port, queue, args.broker)
-                        run = run_engine(
-                            engine_name, processes, args.n, env, workdir, sink, args.analyze
-                        )
-                        runs.append(run)
-                    finally:
-                        if args.keep:
-                            note(f"kept database {name}")
-                        else:
-                            drop_database(args.admin_url, name)
-            figures = report(args, sink, runs)
+            for delay in args.relay_delay:
+                with relay_for(sink, delay) as relay:
+                    round_trips[delay] = round_trip(relay)
+                    note(
+                        f"relay {delay * 1000:g} ms: round trip {round_trips[delay] * 1000:.2f} ms"
+                    )
+                    runs += run_delay(args, relay, delay, queue, workdir)
+            figures = report(args, sink, runs, round_trips)
     finally:
         delete_queue(args.broker, queue)
         if args.keep:
             note(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    problems = [
-        f"{run.engine} x{run.processes}: the sink received {run.received}"
-        for run in runs
-        if run.received != run.letters
-    ]
-    return benchdata.finish(figures, args.json, print_table, problems)
+    return benchdata.finish(figures, args.json, print_table, problems_in(runs))
 
 
 if __name__ == "__main__":

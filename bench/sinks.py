@@ -208,6 +208,11 @@ class DelayedSink:
             self._process.wait(STOP_TIMEOUT)
             self._process = None
 
+    @property
+    def pid(self) -> int | None:
+        """The proxy's process id while it runs (bench/celery_send.py reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def pin(self, cpus: set[int]) -> None:
         self.sink.pin(cpus)
 
