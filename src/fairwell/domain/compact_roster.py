@@ -63,6 +63,8 @@ _CACHED_BLOCKS = 64
 _WINDOW = 16  # index entries a lookup reads at once; wider buckets are searched one by one
 _PACK_CHUNK = 1 << 16
 _SEGMENT = 1 << 20
+_DICT_BLOCKS = 32  # blocks whose identifiers teach the compressor (about 2,000 identifiers)
+_DICT_BYTES = 8 * 1024  # the dictionary's tail; see _Blocks.learn
 
 
 # Character flags, from the same predicates the automaton's boundary check uses. The first
@@ -383,7 +385,10 @@ class _Blocks:
     """The identifiers, compressed 64 to a block, in buffers of 1 MiB.
 
     No Python object per block (47,000 small ones at a million people fragment the heap),
-    and no single buffer so big that growing it copies tens of megabytes.
+    and no single buffer so big that growing it copies tens of megabytes. Every block is
+    compressed with a preset dictionary learnt from the roster's first identifiers: a block
+    of 64 is too short for zlib to learn what rosters repeat (mail domains, name parts,
+    the reference prefix) on its own; with the dictionary they take a third less memory.
     """
 
     def __init__(self) -> None:
@@ -391,13 +396,39 @@ class _Blocks:
         self.starts = array("Q")  # segment << 32 | offset in it
         self.sizes = array("I")
         self._decoded: dict[int, Block] = {}
+        self._zdict: bytes | None = None
+        # The first blocks wait, uncompressed, until the dictionary is learnt from them.
+        self._held: list[bytes] = []
+        self._sample: list[str] = []
 
     @property
     def count(self) -> int:
-        return len(self.sizes)
+        return len(self.sizes) + len(self._held)
 
     def append(self, owners: list[int], kinds: bytearray, texts: list[str]) -> None:
-        data = zlib.compress(_pack(owners, kinds, texts), 9)
+        packed = _pack(owners, kinds, texts)
+        if self._zdict is not None:
+            self._store(packed)
+            return
+        self._held.append(packed)
+        self._sample.extend(texts)
+        if len(self._held) >= _DICT_BLOCKS:
+            self.learn()
+
+    def learn(self) -> None:
+        """Take the dictionary from the blocks held so far, and store them (once)."""
+        if self._zdict is not None:
+            return
+        # Every decode sets the dictionary up again: 8 KiB gave nearly all of the saving
+        # (blocks of a 300,000-person roster: 5.6 MiB plain, 4.0 with 8 KiB, 3.7 with 32).
+        self._zdict = "\n".join(self._sample).encode("utf-8", "surrogatepass")[-_DICT_BYTES:]
+        held, self._held, self._sample = self._held, [], []
+        for packed in held:
+            self._store(packed)
+
+    def _store(self, packed: bytes) -> None:
+        compressor = zlib.compressobj(9, zdict=self._zdict) if self._zdict else zlib.compressobj(9)
+        data = compressor.compress(packed) + compressor.flush()
         if self.segments[-1] and len(self.segments[-1]) + len(data) > _SEGMENT:
             self.segments.append(bytearray())
         segment = self.segments[-1]
@@ -411,7 +442,9 @@ class _Blocks:
             where, size = self.starts[number], self.sizes[number]
             offset = where & 0xFFFFFFFF
             data = memoryview(self.segments[where >> 32])[offset : offset + size]
-            block = _unpack(zlib.decompress(data))
+            zdict = self._zdict
+            decompressor = zlib.decompressobj(zdict=zdict) if zdict else zlib.decompressobj()
+            block = _unpack(decompressor.decompress(data) + decompressor.flush())
             _remember(self._decoded, number, block)
         return block
 
@@ -518,6 +551,7 @@ class _Builder:
     def finish(self) -> None:
         if self._texts:
             self._close_block()
+        self.blocks.learn()
         if self._pending:
             self._hash_pending()
         del self.keys[self._filled :]
