@@ -113,8 +113,12 @@ def test_a_full_claim_asks_for_one_more_worker(tmp_path: Path, sqlite_url: str) 
         settings = settings_for(sqlite_url, sink.port, claim_batch=2)
         runtime = queued(settings, tmp_path, 5)
         asked: list[int] = []
-        counts = tasks.deliver(WorkerContext(settings), more=lambda: asked.append(1))
-        assert (counts["sent"], len(asked)) == (5, 1)
+
+        def more() -> None:  # how many letters had arrived when another worker was asked for
+            asked.append(len(read_sink(sink.directory)))
+
+        counts = tasks.deliver(WorkerContext(settings), more=more)
+        assert (counts["sent"], asked) == (5, [0]), "asked once, before the first claim went"
         assert tasks.deliver(WorkerContext(settings), more=lambda: asked.append(1))["sent"] == 0
         assert len(asked) == 1
         runtime.close()

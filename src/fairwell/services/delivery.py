@@ -226,12 +226,19 @@ class Deliverer:
         if self.rosters is None:
             self.rosters = RosterCache(self.store)
 
-    def run_once(self, stats: RunStats | None = None) -> RunStats:
-        """Claim one batch of letters and deliver it. Returns what happened (empty when idle)."""
+    def run_once(
+        self, stats: RunStats | None = None, on_claim: Callable[[int], None] | None = None
+    ) -> RunStats:
+        """Claim one batch of letters and deliver it. Returns what happened (empty when idle).
+
+        ``on_claim`` hears how many letters were claimed before any of them is delivered.
+        """
         stats = stats or RunStats()
         now = self.clock.now()
         lease_until = now + self.policy.lease
         claimed = self.store.claim(self.owner, now, lease_until, self._claim_size())
+        if on_claim is not None:
+            on_claim(len(claimed))
         if not claimed:
             return stats
         # A letter whose send slot starts in the last quarter of the lease goes back instead.

@@ -86,22 +86,27 @@ def deliver(
     The same :meth:`Deliverer.run_once` as the embedded worker. When the first claim comes
     back full, there is more than one claim's work waiting, so ``more`` asks the broker for
     one more deliver task: another worker process joins in, and it may ask for another in
-    turn. A task that finds nothing to claim ends at once, so a surplus costs one query.
+    turn. It asks as soon as the claim is made, not once its letters are delivered, or each
+    process would join one claim's sending time after the one before it. A task that finds
+    nothing to claim ends at once, so a surplus costs one query.
     """
     deliverer = context.deliverer()
     claim_batch = deliverer.policy.claim_batch
     total = RunStats()
     started = time.monotonic()
     asked = False
+
+    def ask_for_more(claimed: int) -> None:
+        nonlocal asked
+        if claimed >= claim_batch and not asked and more is not None:
+            more()
+            asked = True
+
     try:
         while True:
             before = total.claimed
-            deliverer.run_once(total)
-            claimed = total.claimed - before
-            if claimed >= claim_batch and not asked and more is not None:
-                more()
-                asked = True
-            if claimed == 0 or time.monotonic() - started >= budget_seconds:
+            deliverer.run_once(total, on_claim=ask_for_more)
+            if total.claimed == before or time.monotonic() - started >= budget_seconds:
                 break
     finally:
         # A new SMTP connection per task: an idle one may be dropped by the relay between
