@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -112,13 +112,20 @@ def test_a_worker_keeps_rosters_up_to_a_budget_of_people_and_rebuilds_a_changed_
     assert rebuilt is not kept and rebuilt.size == 4
 
 
-def test_the_roster_version_changes_with_the_roster_and_only_with_it(
-    database_url: str, tmp_path: Path, clock: FixedClock
-) -> None:
-    """The worker's cached roster is only as good as this counter: the database keeps it."""
+@pytest.fixture
+def any_store(database_url: str) -> Iterator[SqlStore]:
+    """A migrated store on SQLite, then on PostgreSQL."""
     engine = make_engine(database_url)
     migrate.upgrade(engine)
-    store = SqlStore(engine)
+    yield SqlStore(engine)
+    engine.dispose()
+
+
+def test_the_roster_version_changes_with_the_roster_and_only_with_it(
+    any_store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The worker's cached roster is only as good as this counter: the database keeps it."""
+    store, engine = any_store, any_store.engine
     now = clock.now()
     designer = applicant("d@example.com", "Dana", "Lee", job="Designer")
     import_file(store, write_csv(tmp_path / "a.csv", [*people(3), designer]), actor="t", now=now)
@@ -153,7 +160,6 @@ def test_the_roster_version_changes_with_the_roster_and_only_with_it(
     assert person is not None
     erasing = lambda: erase_person(SqlPrivacyStore(engine), person, "t", now)  # noqa: E731
     assert changes(erasing) == (True, False)
-    engine.dispose()
 
 
 def test_a_plan_counts_everyone_it_skips_but_lists_only_the_first_ones(
@@ -197,11 +203,9 @@ queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now, 
 
 
 def test_a_queue_killed_half_way_leaves_no_half_queued_batch(
-    database_url: str, tmp_path: Path, clock: FixedClock
+    any_store: SqlStore, database_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    store = SqlStore(engine)
+    store = any_store
     import_and_reject_all(store, tmp_path / "a.csv", people(1100), clock.now())
     marker = tmp_path / "stalled"
     env = {
@@ -225,4 +229,3 @@ def test_a_queue_killed_half_way_leaves_no_half_queued_batch(
     assert store.outbox_status().counts == {}
     assert make_plan(store, COMPOSER, "Data Analyst", clock.now()).ready == 1100
     assert queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now()).queued == 1100
-    engine.dispose()
