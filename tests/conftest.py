@@ -47,12 +47,22 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'fairwell.db'}"
 
 
-@pytest.fixture
-def store(sqlite_url: str) -> Iterator[SqlStore]:
-    engine = make_engine(sqlite_url)
+def _migrated_store(url: str) -> Iterator[SqlStore]:
+    engine = make_engine(url)
     migrate.upgrade(engine)
     yield SqlStore(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[SqlStore]:
+    yield from _migrated_store(sqlite_url)
+
+
+@pytest.fixture
+def any_store(database_url: str) -> Iterator[SqlStore]:
+    """A migrated store on SQLite, then on PostgreSQL (see database_url)."""
+    yield from _migrated_store(database_url)
 
 
 def _postgres_available() -> str | None:

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,8 +25,6 @@ from fairwell.services.delivery import Deliverer, DeliveryPolicy, RosterCache
 from fairwell.services.erasure import erase_person
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
-from fairwell.storage import migrate
-from fairwell.storage.engine import make_engine
 from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.store import SqlStore
 from tests.conftest import FixedClock
@@ -110,15 +108,6 @@ def test_a_worker_keeps_rosters_up_to_a_budget_of_people_and_rebuilds_a_changed_
     import_file(store, write_csv(tmp_path / "b.csv", people(4)), actor="t", now=clock.now())
     rebuilt = cache.for_job(analyst)
     assert rebuilt is not kept and rebuilt.size == 4
-
-
-@pytest.fixture
-def any_store(database_url: str) -> Iterator[SqlStore]:
-    """A migrated store on SQLite, then on PostgreSQL."""
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    yield SqlStore(engine)
-    engine.dispose()
 
 
 def test_the_roster_version_changes_with_the_roster_and_only_with_it(
