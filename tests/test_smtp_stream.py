@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from fairwell.delivery import smtp as smtp_module
 from fairwell.delivery.smtp import SmtpTransport
@@ -223,12 +224,33 @@ def test_a_bad_envelope_is_refused_without_touching_the_open_letter(
     assert [rcpts for rcpts, _ in received(server)] == [("p0@example.org",)]
 
 
+def queue_letters(store: SqlStore, tmp_path: Path, clock: FixedClock, count: int) -> None:
+    """``count`` rejected applicants of the Data Analyst job, their letters queued."""
+    composer = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
+    import_and_reject_all(store, tmp_path / "a.csv", people(count), clock.now())
+    queue_plan(store, composer, "Data Analyst", actor="t", now=clock.now())
+
+
+class Watching(SqlStore):
+    """A store that notes, at each commit of results, how many letters the server has taken
+    that are not yet recorded."""
+
+    def __init__(self, engine: Engine, server: ScriptedSmtpServer) -> None:
+        super().__init__(engine)
+        self.server = server
+        self.recorded: list[int] = []
+        self.unrecorded: list[int] = []
+
+    def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
+        self.unrecorded.append(len(self.server.received) - len(self.recorded))
+        self.recorded.extend(o.outbox_id for o in outcomes if o.state is OutboxState.SENT)
+        super().record_outcomes(outcomes, owner, now)
+
+
 def test_the_worker_streams_a_claim_and_records_every_outcome(
     store: SqlStore, tmp_path: Path, clock: FixedClock, server: ScriptedSmtpServer
 ) -> None:
-    composer = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
-    import_and_reject_all(store, tmp_path / "a.csv", people(12), clock.now())
-    queue_plan(store, composer, "Data Analyst", actor="t", now=clock.now())
+    queue_letters(store, tmp_path, clock, 12)
     server.script(*[Step.accept()] * 4, Step.refuse("RCPT", "550 5.1.1 no such user"))
     worker = Deliverer(store, transport_for(server), clock, "w", DeliveryPolicy(commit_every=5))
 
@@ -249,25 +271,14 @@ def test_with_one_result_a_commit_at_most_one_taken_letter_waits_for_its_commit(
 ) -> None:
     # FAIRWELL_COMMIT_EVERY=1 promises that a crash can resend at most one letter: the
     # stream hands each outcome on before it writes the next letter's data.
-    composer = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
-    import_and_reject_all(store, tmp_path / "a.csv", people(12), clock.now())
-    queue_plan(store, composer, "Data Analyst", actor="t", now=clock.now())
-    recorded: list[int] = []
-    unrecorded_when_committing: list[int] = []
-
-    class Watching(SqlStore):
-        def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
-            unrecorded_when_committing.append(len(server.received) - len(recorded))
-            recorded.extend(o.outbox_id for o in outcomes if o.state is OutboxState.SENT)
-            super().record_outcomes(outcomes, owner, now)
-
-    watching = Watching(store.engine)
+    queue_letters(store, tmp_path, clock, 12)
+    watching = Watching(store.engine, server)
     worker = Deliverer(watching, transport_for(server), clock, "w", DeliveryPolicy(commit_every=1))
 
     assert worker.run_once().sent == 12
     worker.transport.close()
-    assert len(recorded) == 12, unrecorded_when_committing
-    assert max(unrecorded_when_committing) <= 1, str(unrecorded_when_committing)
+    assert len(watching.recorded) == 12, watching.unrecorded
+    assert max(watching.unrecorded) <= 1, str(watching.unrecorded)
 
 
 def test_a_relay_that_closes_with_421_mid_claim_loses_nothing_and_keeps_the_bound(
@@ -275,22 +286,10 @@ def test_a_relay_that_closes_with_421_mid_claim_loses_nothing_and_keeps_the_boun
 ) -> None:
     # A relay with a message limit per session answers the next MAIL with 421 and hangs up:
     # that letter goes whole on a new session, after the letter before it is recorded.
-    composer = Composer(LetterTemplates(), Sender("careers@acme.example.com", "", "Acme"))
-    import_and_reject_all(store, tmp_path / "a.csv", people(10), clock.now())
-    queue_plan(store, composer, "Data Analyst", actor="t", now=clock.now())
+    queue_letters(store, tmp_path, clock, 10)
     server.script(*[Step.accept()] * 3, Step.refuse("MAIL", "421 4.7.0 too many, closing"))
-    recorded: list[int] = []
-    unrecorded_when_committing: list[int] = []
-
-    class Watching(SqlStore):
-        def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
-            unrecorded_when_committing.append(len(server.received) - len(recorded))
-            recorded.extend(o.outbox_id for o in outcomes if o.state is OutboxState.SENT)
-            super().record_outcomes(outcomes, owner, now)
-
-    worker = Deliverer(
-        Watching(store.engine), transport_for(server), clock, "w", DeliveryPolicy(commit_every=1)
-    )
+    watching = Watching(store.engine, server)
+    worker = Deliverer(watching, transport_for(server), clock, "w", DeliveryPolicy(commit_every=1))
 
     assert worker.run_once().sent == 10
     worker.transport.close()
@@ -299,4 +298,4 @@ def test_a_relay_that_closes_with_421_mid_claim_loses_nothing_and_keeps_the_boun
         f"p{n}@example.com" for n in range(10)
     )
     assert server.connections == 2
-    assert max(unrecorded_when_committing) <= 1, str(unrecorded_when_committing)
+    assert max(watching.unrecorded) <= 1, str(watching.unrecorded)
