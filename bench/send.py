@@ -18,6 +18,7 @@ import resource
 import shutil
 import smtplib
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -410,6 +411,106 @@ def measure(args: argparse.Namespace, workdir: Path, sink: Sink) -> dict[str, An
     return _report(args, sink, results, rss)
 
 
+def measure_rounds(args: argparse.Namespace, workdir: Path, sink: Sink) -> dict[str, Any]:
+    """Alternate fairwell and mailmerge ``args.rounds`` times; a ratio per round.
+
+    On a shared machine the speed of everything drifts by tens of percent within minutes;
+    a ratio taken from two runs a minute apart, repeated, shows how much of a gap is real.
+    """
+    rounds: list[dict[str, Any]] = []
+    problems: list[str] = []
+    refs: dict[str, str] = {}
+    for index in range(1, args.rounds + 1):
+        note(f"round {index}/{args.rounds}: fairwell, then mailmerge, {args.n} letters each ...")
+        before = sink.received()
+        figures = run_fairwell(workdir / f"round-{index}", args.n, sink.port)
+        fairwell_received = sink.received_after(before, args.n)
+        refs = refs or benchdata.application_refs(Path(figures["database"]))
+        before = sink.received()
+        mailmerge = run_mailmerge(workdir / f"round-{index}", args.n, sink.host, sink.port, refs)
+        mailmerge.received = sink.received_after(before, args.n)
+        problems += _round_problems(index, args.n, figures["sent"], fairwell_received, mailmerge)
+        rounds.append(_round(index, figures, mailmerge))
+    deliver = [r["deliver_vs_mailmerge"] for r in rounds]
+    end_to_end = [r["end_to_end_vs_mailmerge"] for r in rounds]
+    return {
+        "date": datetime.now(UTC).date().isoformat(),
+        "n": args.n,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sink": sink.description,
+        "pin": args.pin,
+        "rounds": rounds,
+        "summary": {"deliver_vs_mailmerge": _spread(deliver), "end_to_end": _spread(end_to_end)},
+        "problems": problems,
+        "fairwell_env": {k: v for k, v in os.environ.items() if k.startswith("FAIRWELL_")},
+    }
+
+
+def _round(index: int, figures: dict[str, Any], mailmerge: Result) -> dict[str, Any]:
+    deliver = figures["sent"] / figures["deliver_seconds"]
+    end_to_end = figures["sent"] / (figures["queue_seconds"] + figures["deliver_seconds"])
+    return {
+        "round": index,
+        "mailmerge_per_second": mailmerge.rate,
+        "deliver_per_second": deliver,
+        "deliver_cpu_us_per_letter": 1e6 * figures["deliver_cpu_seconds"] / figures["sent"],
+        "end_to_end_per_second": end_to_end,
+        "deliver_vs_mailmerge": deliver / mailmerge.rate,
+        "end_to_end_vs_mailmerge": end_to_end / mailmerge.rate,
+    }
+
+
+def _round_problems(
+    index: int, n: int, sent: int, received: int | None, mailmerge: Result
+) -> list[str]:
+    counts = {
+        "fairwell sent": sent,
+        "the sink received from fairwell": received,
+        "mailmerge sent": mailmerge.letters,
+        "the sink received from mailmerge": mailmerge.received,
+    }
+    wrong = {what: count for what, count in counts.items() if count != n}
+    return [f"round {index}: {what} {count}, not {n}" for what, count in wrong.items()]
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def print_rounds(report: dict[str, Any]) -> None:
+    print(
+        f"fairwell vs mailmerge, {len(report['rounds'])} alternating rounds: N={report['n']}, "
+        f"{report['cpus']} cpus, Python {report['python']}, {report['date']}"
+    )
+    print(f"sink: {report['sink']}; CPU placement: {report['pin']}")
+    columns = "{:>5} {:>12} {:>13} {:>12} {:>10} {:>14} {:>10}"
+    header = ("round", "mailmerge/s", "deliver/s", "deliver CPU", "deliver", "queue+deliver")
+    print(columns.format(*header, "end to end"))
+    for r in report["rounds"]:
+        print(
+            columns.format(
+                r["round"],
+                f"{r['mailmerge_per_second']:.1f}",
+                f"{r['deliver_per_second']:.1f}",
+                f"{r['deliver_cpu_us_per_letter']:.0f} us",
+                _ratio(r["deliver_vs_mailmerge"]),
+                f"{r['end_to_end_per_second']:.1f}",
+                _ratio(r["end_to_end_vs_mailmerge"]),
+            )
+        )
+    for name, label in (("deliver_vs_mailmerge", "deliver"), ("end_to_end", "end to end")):
+        spread = report["summary"][name]
+        print(
+            f"{label} vs mailmerge: median {_ratio(spread['median'])}, "
+            f"range {_ratio(spread['min'])} to {_ratio(spread['max'])}"
+        )
+    print(
+        "deliver: one worker process sending letters all committed before it started; "
+        "end to end: queue (render, MIME, guard, commit) then deliver, in one process"
+    )
+
+
 def measure_smtp_source(
     args: argparse.Namespace,
     workdir: Path,
@@ -585,6 +686,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="hold back every reply of the sink this long (a relay far away), e.g. 0.002",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="K",
+        help="instead of one of each method: K alternating rounds of fairwell (one process) "
+        "and mailmerge, each ratio from its own round, then their median and range",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the fairwell N run to FILE")
@@ -595,6 +704,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be at least 1")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -620,6 +731,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 note(f"sink: {sink.description} on {sink.host}:{sink.port}")
                 place(args.pin, sink)
+                if args.rounds > 1:
+                    report = measure_rounds(args, workdir, sink)
+                    return benchdata.finish(report, args.json, print_rounds, report["problems"])
                 report = measure(args, workdir, sink)
             finally:
                 if isinstance(sink, DelayedSink):
