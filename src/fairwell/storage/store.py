@@ -10,22 +10,17 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    and_,
     bindparam,
-    case,
-    false,
     func,
     insert,
     literal,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from fairwell.domain.model import (
-    CLAIMABLE_STATES,
     STOPPED_RULE,
     ApplicantRow,
     DecisionState,
@@ -49,6 +44,7 @@ from fairwell.ports import (
     OutboxStatus,
     Outcome,
 )
+from fairwell.storage.claims import ON_FILE_KINDS, claim_statements
 from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter
 from fairwell.storage.rows import (
     applicant_query,
@@ -59,7 +55,6 @@ from fairwell.storage.tables import (
     applications,
     audit_log,
     batches,
-    consents,
     controls,
     decisions,
     jobs,
@@ -111,6 +106,7 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._claims = claim_statements(self._postgres)
 
     @contextmanager
     def _transaction(self, write: bool, durable: bool = True) -> Iterator[Connection]:
@@ -286,9 +282,9 @@ class SqlStore:
         Database triggers keep it (migration 0013), so reading it is one row, whatever the
         size of the job.
         """
-        query = select(jobs.c.roster_version).where(jobs.c.id == job_id)
+        query, job = self._claims.roster_version, {"claim_job": job_id}
         with self._read() as conn:
-            return int(conn.execute(query).scalar_one())
+            return int(conn.execute(query, job).scalar_one())
 
     def roster_size(self, job_id: int) -> int:
         query = select(func.count(applications.c.id)).where(applications.c.job_id == job_id)
@@ -416,34 +412,20 @@ class SqlStore:
         A letter whose lease ran out (its worker died) comes back here, marked ``recovered``:
         it may already have reached the relay, so a resend is counted as a possible duplicate.
         """
+        statements = self._claims
         with self._bookkeeping() as conn:
             if self._is_paused(conn):
                 return []
-            abandoned = self._candidates(conn, self._abandoned(now), outbox.c.lease_until, limit)
-            waiting = [
-                self._candidates(conn, self._waiting(state, now), outbox.c.next_attempt_at, limit)
-                for state in (OutboxState.QUEUED, OutboxState.RETRY)
-            ]
+            window = {"claim_now": now, "claim_limit": limit}
+            abandoned = list(conn.execute(statements.abandoned, window).scalars())
+            waiting = [list(conn.execute(q, window).scalars()) for q in statements.waiting]
             candidates = [*abandoned, *waiting[0], *waiting[1]][:limit]
             if not candidates:
                 return []
             recovered = self._recover(conn, abandoned, now) if abandoned else set()
-            claimed = (
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(candidates), self._claimable(now))
-                    .values(
-                        state=OutboxState.SENDING.value,
-                        lease_owner=owner,
-                        lease_until=lease_until,
-                        attempts=outbox.c.attempts + 1,
-                        updated_at=now,
-                    )
-                    .returning(outbox.c.id)
-                )
-                .scalars()
-                .all()
-            )
+            taking = {"claim_ids": candidates, "claim_now": now, "claim_owner": owner}
+            taking["claim_lease_until"] = lease_until
+            claimed = conn.execute(statements.claim, taking).scalars().all()
             for outbox_id in sorted(recovered):
                 audit(conn, owner, "letter.recovered", "outbox", outbox_id, {}, now)
             if not claimed:
@@ -452,68 +434,13 @@ class SqlStore:
 
     def _recover(self, conn: Connection, abandoned: list[int], now: datetime) -> set[int]:
         """Count a possible duplicate on each abandoned letter still abandoned; their ids."""
-        return set(
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(abandoned), self._abandoned(now))
-                .values(possible_duplicates=outbox.c.possible_duplicates + 1)
-                .returning(outbox.c.id)
-            ).scalars()
-        )
-
-    def _claimable(self, now: datetime) -> Any:
-        waiting = [self._waiting(state, now) for state in CLAIMABLE_STATES]
-        return or_(*waiting, self._abandoned(now))
-
-    @staticmethod
-    def _waiting(state: OutboxState, now: datetime) -> Any:
-        return and_(outbox.c.state == state.value, outbox.c.next_attempt_at <= now)
-
-    @staticmethod
-    def _abandoned(now: datetime) -> Any:
-        """Claimed by a worker whose lease ran out: it died, or lost its database."""
-        return and_(outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_until < now)
-
-    def _candidates(self, conn: Connection, condition: Any, order: Any, limit: int) -> list[int]:
-        """Ids matching one indexed condition, oldest first.
-
-        One query per state, each served by an index on (state, time), so a claim reads
-        ``limit`` rows however long the queue is. An OR of the states would scan it all.
-        """
-        query = (
-            select(outbox.c.id)
-            .join(batches, batches.c.id == outbox.c.batch_id)
-            .where(condition, batches.c.state == "active")
-            .order_by(order)
-            .limit(limit)
-        )
-        if self._postgres:
-            query = query.with_for_update(skip_locked=True, of=outbox)
-        return list(conn.execute(query).scalars())
+        ids = {"claim_ids": abandoned, "claim_now": now}
+        return set(conn.execute(self._claims.recover, ids).scalars())
 
     def _load_claimed(
         self, conn: Connection, ids: Sequence[int], recovered: set[int]
     ) -> list[ClaimedLetter]:
-        query = (
-            select(
-                outbox.c.id,
-                outbox.c.batch_id,
-                outbox.c.application_id,
-                outbox.c.sender,
-                outbox.c.recipient,
-                outbox.c.locale,
-                outbox.c.planned_stage,
-                outbox.c.attempts,
-                outbox.c.created_at,
-                outbox_bodies.c.body,
-                applications.c.job_id,
-                applications.c.person_id,
-            )
-            .join(applications, applications.c.id == outbox.c.application_id)
-            .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
-            .where(outbox.c.id.in_(ids))
-            .order_by(outbox.c.id)
-        )
+        rows = conn.execute(self._claims.load, {"claim_ids": list(ids)}).tuples()
         # Plain tuples, unpacked by position: a claim loads hundreds of rows at a time.
         return [
             ClaimedLetter(
@@ -544,7 +471,7 @@ class SqlStore:
                 body,
                 job_id,
                 person_id,
-            ) in conn.execute(query).tuples()
+            ) in rows
         ]
 
     def send_time_facts(
@@ -556,44 +483,12 @@ class SqlStore:
         be reinstated; a status letter is stale once its application has an active decision,
         and a role-opened letter once the person's talent-pool consent has lapsed.
         """
-        ids = [letter.id for letter in letters]
-        # An alias: the outer query joins ``decisions`` itself (the letter's own decision).
-        any_decision = decisions.alias("any_decision")
-        decided = (
-            select(any_decision.c.id)
-            .where(
-                any_decision.c.application_id == outbox.c.application_id,
-                any_decision.c.state == DecisionState.ACTIVE.value,
-            )
-            .exists()
-        )
-        query = (
-            select(
-                outbox.c.id,
-                outbox.c.kind,
-                outbox.c.decision_id,
-                outbox.c.sent_at,
-                applications.c.stage,
-                persons.c.erased_at,
-                decisions.c.state,
-                suppressions.c.email.label("suppressed"),
-                # Each sub-query only for the letters it concerns: the database then never
-                # reads every decision or consent of the job to answer a claim.
-                case((outbox.c.kind == LetterKind.STATUS.value, decided), else_=false()).label(
-                    "decided"
-                ),
-                case((outbox.c.kind.in_(ON_FILE_KINDS), _consented(now)), else_=true()).label(
-                    "consented"
-                ),
-            )
-            .join(applications, applications.c.id == outbox.c.application_id)
-            .join(persons, persons.c.id == applications.c.person_id)
-            .outerjoin(decisions, decisions.c.id == outbox.c.decision_id)
-            .outerjoin(suppressions, suppressions.c.email == outbox.c.recipient)
-            .where(outbox.c.id.in_(ids))
-        )
+        query = self._claims.facts(at_time=now is not None)
+        values: dict[str, object] = {"claim_ids": [letter.id for letter in letters]}
+        if now is not None:
+            values["claim_now"] = now
         with self._read() as conn:
-            return {row.id: _facts(row) for row in conn.execute(query)}
+            return {row[0]: _facts(*row[1:]) for row in conn.execute(query, values).tuples()}
 
     def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
         """Write what happened, only for letters this worker still owns."""
@@ -686,8 +581,7 @@ class SqlStore:
     # --- outbox control ----------------------------------------------------------------
 
     def _is_paused(self, conn: Connection) -> bool:
-        value = conn.execute(select(controls.c.value).where(controls.c.name == "paused")).scalar()
-        return value == "yes"
+        return bool(conn.execute(self._claims.paused).scalar() == "yes")
 
     def set_paused(self, paused: bool, actor: str, now: datetime) -> None:
         with self._write() as conn:
@@ -867,10 +761,6 @@ class SqlStore:
             audit(conn, actor, action, entity, entity_id, detail, now)
 
 
-# Letters written only to people on file: dropped at send time once the consent has lapsed.
-ON_FILE_KINDS = (LetterKind.ROLE_OPENED.value, LetterKind.CONSENT_RENEWAL.value)
-
-
 class _RosterRows:
     """A job's roster as the store gives it: its length is a count, its rows a stream."""
 
@@ -884,27 +774,26 @@ class _RosterRows:
         return self._store.roster_entries(self._job_id)
 
 
-def _consented(now: datetime | None) -> Any:
-    """Whether the letter's person has a talent-pool consent not withdrawn and not expired."""
-    conditions = [
-        consents.c.person_id == applications.c.person_id,
-        consents.c.withdrawn_at.is_(None),
-    ]
-    if now is not None:
-        conditions.append(consents.c.until > now)
-    return select(consents.c.id).where(*conditions).exists()
-
-
-def _facts(row: Any) -> SendTimeFacts:
-    no_decision = row.decision_id is None
+def _facts(
+    kind: str,
+    decision_id: int | None,
+    sent_at: datetime | None,
+    stage: str,
+    erased_at: datetime | None,
+    decision_state: str | None,
+    suppressed: str | None,
+    decided: Any,
+    consented: Any,
+) -> SendTimeFacts:
+    """One letter's facts from the columns of ``ClaimStatements.facts`` after its id."""
     return SendTimeFacts(
-        current_stage=Stage(row.stage),
-        erased=row.erased_at is not None,
-        suppressed=row.suppressed is not None,
-        decision_active=no_decision or row.state == DecisionState.ACTIVE.value,
-        already_sent=row.sent_at is not None,
-        decided_since=row.kind == LetterKind.STATUS.value and bool(row.decided),
-        consent_lapsed=row.kind in ON_FILE_KINDS and not row.consented,
+        current_stage=Stage(stage),
+        erased=erased_at is not None,
+        suppressed=suppressed is not None,
+        decision_active=decision_id is None or decision_state == DecisionState.ACTIVE.value,
+        already_sent=sent_at is not None,
+        decided_since=kind == LetterKind.STATUS.value and bool(decided),
+        consent_lapsed=kind in ON_FILE_KINDS and not consented,
     )
 
 
