@@ -112,6 +112,8 @@ def fairwell_child(
             actor="bench",
             now=now(),
             composing=composing,
+            # As `fairwell send` does: the roster built to queue is the one delivery uses.
+            rosters=runtime.rosters,
         )
         t4, c4 = clock(), cpu()
         queued = _memory()

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from fairwell.domain import roster as roster_module
 from fairwell.domain.model import OutboxState
-from fairwell.domain.roster import Roster, RosterKind
+from fairwell.domain.roster import CountedEntries, Roster, RosterKind
 from fairwell.rendering import LetterTemplates
 from fairwell.services import planning
 from fairwell.services.compose import Composer, Sender
@@ -108,6 +108,53 @@ def test_a_worker_keeps_rosters_up_to_a_budget_of_people_and_rebuilds_a_changed_
     import_file(store, write_csv(tmp_path / "b.csv", people(4)), actor="t", now=clock.now())
     rebuilt = cache.for_job(analyst)
     assert rebuilt is not kept and rebuilt.size == 4
+
+
+class RosterCounting(SqlStore):
+    """The real store, counting how many times a roster is read from the database."""
+
+    rosters_read = 0
+
+    def roster(self, job_id: int) -> CountedEntries:
+        self.rosters_read += 1
+        return super().roster(job_id)
+
+
+def test_one_process_plans_queues_and_delivers_with_one_roster_until_the_roster_changes(
+    store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    counting = RosterCounting(store.engine)
+    import_and_reject_all(counting, tmp_path / "a.csv", people(4), clock.now())
+    rosters = RosterCache(counting)
+
+    plan = make_plan(counting, COMPOSER, "Data Analyst", clock.now(), rosters=rosters)
+    queued = queue_plan(
+        counting, COMPOSER, "Data Analyst", actor="t", now=clock.now(), rosters=rosters
+    )
+    assert (plan.ready, queued.queued, counting.rosters_read) == (4, 4, 1)
+
+    # Someone joins after the letters were written: delivery needs the new roster, whose
+    # name a tampered letter now carries.
+    newcomer = applicant("new@example.com", "Noor", "Haddad", job="Data Analyst")
+    import_file(counting, write_csv(tmp_path / "b.csv", [newcomer]), actor="t", now=clock.now())
+    tamper_with_letter(
+        counting.engine,
+        last=False,
+        old=b"Your reference:",
+        new=b"Also: Noor Haddad. Your reference:",
+    )
+    transport = RecordingTransport()
+    deliverer = Deliverer(counting, transport, clock, "w", DeliveryPolicy(), rosters=rosters)
+    stats = deliverer.run_once()
+
+    assert counting.rosters_read == 2, "the changed roster was read again, once"
+    # The leak stops the batch: the other three letters go back to the queue unsent.
+    assert (stats.held, stats.released, stats.sent) == (1, 3, 0)
+    assert counting.outbox_rows(OutboxState.HELD, None, 1)[0].held_rule == "no-other-candidate"
+    without_cache = RosterCounting(store.engine)
+    make_plan(without_cache, COMPOSER, "Data Analyst", clock.now())
+    make_plan(without_cache, COMPOSER, "Data Analyst", clock.now())
+    assert without_cache.rosters_read == 2, "a caller without the cache keeps no roster"
 
 
 def test_the_roster_version_changes_with_the_roster_and_only_with_it(

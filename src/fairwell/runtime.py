@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fairwell.config import Settings
@@ -20,6 +20,7 @@ from fairwell.services.delivery import (
     Deliverer,
     DeliveryPolicy,
     Pacer,
+    RosterCache,
     SendRates,
     SharedRateLimit,
 )
@@ -52,6 +53,12 @@ class Runtime:
     # The wording and templates edited in the settings pages, shared by the templates and the
     # composer; a save through letter_editor() is seen by the next letter of this process.
     overrides: CachedOverrides
+    # The rosters of the jobs this process guards letters for, each rebuilt only when its
+    # roster changes: a `send` that plans, queues and delivers builds one roster, not three.
+    rosters: RosterCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rosters = RosterCache(self.store)
 
     def close(self) -> None:
         self.store.engine.dispose()
@@ -144,6 +151,7 @@ def make_deliverer(runtime: Runtime, rate: float | None = None) -> Deliverer:
         owner=worker_name(),
         policy=delivery_policy(settings),
         pacer=Pacer(rate),
+        rosters=runtime.rosters,
         rate_limit=shared_rate_limit(runtime),
         connections=connections,
     )

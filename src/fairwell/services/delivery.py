@@ -63,17 +63,21 @@ class RosterCache:
     def __init__(self, store: Store, budget: int = ROSTER_CACHE_PEOPLE) -> None:
         self._store, self._budget = store, budget
         self._cache: dict[int, tuple[int, Roster]] = {}
+        # One process may plan, queue and deliver on several threads (the demo, the web app
+        # with its worker): one of them builds a roster while the others wait for it.
+        self._lock = threading.Lock()
 
     def for_job(self, job_id: int) -> Roster:
-        version = self._store.roster_version(job_id)
-        cached = self._cache.pop(job_id, None)
-        if cached is None or cached[0] != version:
-            # The old roster goes before the new one is built: never two of a big job at once.
-            cached = None
-            cached = (version, Roster(self._store.roster(job_id)))
-        self._cache[job_id] = cached  # last in the dictionary: the most recently used
-        self._evict()
-        return cached[1]
+        with self._lock:
+            version = self._store.roster_version(job_id)
+            cached = self._cache.pop(job_id, None)
+            if cached is None or cached[0] != version:
+                # The old roster goes before the new one is built: never two of a big job.
+                cached = None
+                cached = (version, Roster(self._store.roster(job_id)))
+            self._cache[job_id] = cached  # last in the dictionary: the most recently used
+            self._evict()
+            return cached[1]
 
     def _evict(self) -> None:
         held = sum(roster.size for _, roster in self._cache.values())

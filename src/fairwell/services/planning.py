@@ -22,6 +22,7 @@ from fairwell.domain.send_windows import Schedule
 from fairwell.errors import FairwellError
 from fairwell.ports import ApplicantView, NewLetter, Store
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
+from fairwell.services.delivery import RosterCache
 from fairwell.services.scheduling import Override
 
 # A plan counts everyone it skips, but lists only this many of them: a job of a million people
@@ -201,11 +202,18 @@ def _mode(composer: Composer, send_now: bool) -> Override:
 
 
 def make_plan(
-    store: Store, composer: Composer, job_title: str, now: datetime, *, send_now: bool = False
+    store: Store,
+    composer: Composer,
+    job_title: str,
+    now: datetime,
+    *,
+    send_now: bool = False,
+    rosters: RosterCache | None = None,
 ) -> Plan:
     """Compose every pending letter of the job, guard it, and summarise; queue nothing.
 
     The plan says when the ready letters would go if queued ``now`` (``send_now``: at once).
+    ``rosters``: the process's roster cache, when it will queue and deliver the plan too.
     """
     job = store.job_by_title(job_title)
     plan = Plan(job=job, schedule=ScheduleSummary(_mode(composer, send_now)), made_at=now)
@@ -214,10 +222,16 @@ def make_plan(
             reason = _skip_reason(view)
             if reason is not None:
                 plan.skip(Skipped(view, reason))
-    roster = Roster(store.roster(job.id))
+    roster = _roster(store, job, rosters)
     for item in compose_pending(store, composer, job, roster, now, send_now=send_now):
         _account(plan, item, now)
     return plan
+
+
+def _roster(store: Store, job: Job, rosters: RosterCache | None) -> Roster:
+    """The job's roster: from the cache this process delivers with, or built for this call
+    alone (a web request's roster is not kept after it)."""
+    return rosters.for_job(job.id) if rosters is not None else Roster(store.roster(job.id))
 
 
 def _account(plan: Plan, item: ComposedLetter | Skipped, now: datetime) -> None:
@@ -259,6 +273,7 @@ def queue_plan(
     rate_per_second: int | None = None,
     composing: Composing | None = None,
     send_now: bool = False,
+    rosters: RosterCache | None = None,
 ) -> QueuedBatch:
     """Write every ready letter of the plan to the outbox in one transaction.
 
@@ -267,11 +282,12 @@ def queue_plan(
     ``composing`` replaces the in-process composer, e.g. with worker processes for a big job
     (it must honour ``send_now`` itself). Each letter's first attempt is its scheduled time,
     so workers leave it alone until its send window; ``send_now`` skips the windows for
-    this batch, and the batch's audit entry says how it was scheduled.
+    this batch, and the batch's audit entry says how it was scheduled. ``rosters``: the
+    process's roster cache, when this process delivers the batch too (one roster, not two).
     """
     job = store.job_by_title(job_title)
     if composing is None:
-        roster = Roster(store.roster(job.id))
+        roster = _roster(store, job, rosters)
         items = compose_pending(store, composer, job, roster, now, send_now=send_now)
     else:
         items = iter(composing(job))
