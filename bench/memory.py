@@ -161,7 +161,9 @@ def child_send(directory: Path, port: int, processes: int, trace: bool) -> dict[
     try:
         peaks.start("plan")
         started = clock()
-        plan = make_plan(runtime.store, runtime.composer, benchdata.JOB_TITLE, runtime.clock.now())
+        # As `fairwell send` does: one roster, the runtime's, for the plan and the queueing.
+        rosters, title, composer = runtime.rosters, benchdata.JOB_TITLE, runtime.composer
+        plan = make_plan(runtime.store, composer, title, runtime.clock.now(), rosters=rosters)
         planned = clock()
         peaks.end("plan")
         peaks.start("queue")
@@ -175,6 +177,7 @@ def child_send(directory: Path, port: int, processes: int, trace: bool) -> dict[
             now=now,
             expected=plan.ready,
             composing=pool.composing(now) if pool else None,
+            rosters=rosters,
         )
         if pool:
             pool.__exit__(None, None, None)
