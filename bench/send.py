@@ -112,8 +112,8 @@ def fairwell_child(
             actor="bench",
             now=now(),
             composing=composing,
-            # As `fairwell send` does: the roster built to queue is the one delivery uses.
-            rosters=runtime.rosters,
+            # No shared roster (`fairwell send` shares one): the deliver step builds its own,
+            # as a worker process on its own would, so its row is what such a worker does.
         )
         t4, c4 = clock(), cpu()
         queued = _memory()
