@@ -1,0 +1,110 @@
+"""The guard's speed paths give exactly the answers of the plain computations they replace.
+
+Each plain computation is written out here as it was before its shortcut, and the shortcut is
+compared with it on generated input made of the characters that could tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fairwell.domain.roster import (
+    _PROBES,
+    AutomatonRoster,
+    IdentifierKind,
+    Mention,
+    RosterEntry,
+    fold,
+    identifiers,
+    no_end_before,
+    no_start_after,
+)
+
+# --- the roster scan -------------------------------------------------------------------------
+
+FIRST = ["Ann", "Anne", "Mary Ann", "Zoë", "Zoe\u0308", "Li", "Lee", "e", " "]
+LAST = ["Lee", "Leé", "Li", "Lee-Smith", "Ann", "Müller", "\uffff"]
+
+
+def plain_bounded(text: str, start: int, end: int) -> bool:
+    if start > 0 and no_start_after(text[start - 1]):
+        return False
+    if end < len(text):
+        after = text[end]
+        if no_end_before(after):
+            return False
+        if after == "." and end + 1 < len(text) and text[end + 1].isalnum():
+            return False
+    return True
+
+
+def plain_mentions(entries: list[RosterEntry], folded: str, addressee: int) -> list[Mention]:
+    """Every occurrence of every identifier, found with str.find: no automaton, no packing."""
+    owners: dict[str, dict[IdentifierKind, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for entry in entries:
+        for pattern, kind in identifiers(entry):
+            owners[pattern][kind].add(entry.person_id)
+    own: list[tuple[int, int]] = []
+    foreign: list[tuple[int, int, Mention]] = []
+    for pattern, kinds in owners.items():
+        start = folded.find(pattern)
+        while start >= 0:
+            end = start + len(pattern)
+            if plain_bounded(folded, start, end):
+                for kind, people in kinds.items():
+                    if addressee in people:
+                        own.append((start, end))
+                    else:
+                        foreign.append((start, end, Mention(min(people), kind)))
+            start = folded.find(pattern, start + 1)
+    return [m for s, e, m in foreign if not any(a <= s and e <= b for a, b in own)]
+
+
+def ordered(mentions: list[Mention]) -> list[tuple[int, str]]:
+    return sorted((mention.person_id, str(mention.kind)) for mention in mentions)
+
+
+@st.composite
+def roster_and_text(draw: st.DrawFn) -> tuple[list[RosterEntry], str, int]:
+    count = draw(st.integers(1, 8))
+    entries = []
+    for person_id in range(1, count + 1):
+        first, last = draw(st.sampled_from(FIRST)), draw(st.sampled_from(LAST))
+        # Some addresses are a probe word themselves ("e" and a noncharacter).
+        email = draw(st.sampled_from([f"{first}.{last}@x.com", f"{first}{last}", "e\uffff"]))
+        ref = draw(st.sampled_from([f"FW-{person_id}", "FW-1", ""]))
+        entries.append(RosterEntry(person_id, email, f"{first} {last}", (ref,)))
+    pieces = [
+        *[p for entry in entries for p, _ in identifiers(entry)],
+        *_PROBES[:6],
+        *"  .@-x\u2063\uffff",
+    ]
+    # Pieces are joined without spaces too: an identifier right after a letter is no match.
+    text = fold("".join(draw(st.lists(st.sampled_from(pieces), max_size=12))))
+    return entries, text, draw(st.integers(1, count + 1))
+
+
+@settings(max_examples=300)
+@given(case=roster_and_text())
+def test_the_automaton_finds_what_a_plain_search_finds(
+    case: tuple[list[RosterEntry], str, int],
+) -> None:
+    entries, text, addressee = case
+    found = AutomatonRoster(entries).mentions_in_folded(text, addressee)
+    assert ordered(found) == ordered(plain_mentions(entries, text, addressee))
+
+
+def test_a_probe_in_the_text_is_nobodys_identifier() -> None:
+    roster = AutomatonRoster([RosterEntry(1, "ann@x.com", "Ann Lee")])
+    assert roster.mentions_in_folded(" ".join(_PROBES), 2) == []
+
+
+def test_an_address_equal_to_a_probe_is_still_found() -> None:
+    alone = AutomatonRoster([RosterEntry(1, "e\uffff", "Li")])
+    assert alone.mentions_in_folded("to e\uffff and", 2) == [Mention(1, IdentifierKind.EMAIL)]
+    roster = AutomatonRoster([RosterEntry(1, "e\uffff", "Li"), RosterEntry(2, "b@x.com", "Li")])
+    assert roster.mentions_in_folded("to e\uffff and", 2) == [Mention(1, IdentifierKind.EMAIL)]
+    assert roster.mentions_in_folded("to e\uffff and", 1) == []
