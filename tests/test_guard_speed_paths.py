@@ -11,6 +11,11 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fairwell.domain.privacy import (
+    _EMPTY_GREETING,
+    ParsedLetter,
+    has_empty_greeting,
+)
 from fairwell.domain.roster import (
     _PROBES,
     AutomatonRoster,
@@ -108,3 +113,45 @@ def test_an_address_equal_to_a_probe_is_still_found() -> None:
     roster = AutomatonRoster([RosterEntry(1, "e\uffff", "Li"), RosterEntry(2, "b@x.com", "Li")])
     assert roster.mentions_in_folded("to e\uffff and", 2) == [Mention(1, IdentifierKind.EMAIL)]
     assert roster.mentions_in_folded("to e\uffff and", 1) == []
+
+
+# --- the parsed letter -------------------------------------------------------------------------
+
+VALUE_CHARS = [*"aZ <>@.,:-\t\n\r\x00\x1c\xa0", "\u2063", "é", "e\u0301", "ß", "İ"]
+VALUE = st.lists(st.sampled_from(VALUE_CHARS), max_size=12).map("".join)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["To", "to", "CC", "Cc", "İd", "x"]), VALUE), max_size=6),
+    st.sampled_from(["to", "cc", "i̇d", "x", "bcc"]),
+)
+def test_a_header_is_looked_up_as_every_value_of_its_name(
+    headers: list[tuple[str, str]], name: str
+) -> None:
+    letter = ParsedLetter(raw=b"", headers=headers)
+    assert letter.header(name) == [value for key, value in headers if key.lower() == name]
+    assert (name in letter.names()) == bool(letter.header(name))
+
+
+@settings(max_examples=300)
+@given(st.lists(VALUE, max_size=3))
+def test_the_words_of_a_part_are_its_case_folded_words(parts: list[str]) -> None:
+    letter = ParsedLetter(raw=b"", parts=[("text/plain", text) for text in parts])
+    for index, text in enumerate(parts):
+        assert letter.words_of_part(index) == set(text.casefold().split())
+
+
+GREETING_PIECES = [
+    *["dear", "Dear", "DEAR", "hi", "Hallo", "guten tag", "Sehr geehrter", "liebe"],
+    *["herr", "Mr.", "ms", " ", "\n", "\t", "\r", "\x0b", "\x1c", "\x85", "\u2028", "\xa0"],
+    *[",", "!", ":", ".", "x", "Ann", "ſ", "\u212a"],
+]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(GREETING_PIECES), max_size=10))
+def test_an_empty_greeting_is_found_where_the_whole_text_search_finds_one(
+    pieces: list[str],
+) -> None:
+    text = "".join(pieces)
+    assert has_empty_greeting(text) == bool(_EMPTY_GREETING.search(text))

@@ -51,11 +51,16 @@ class Mention:
 
 def fold(text: str) -> str:
     """Comparable form: NFC, case-folded, runs of white space made one space."""
+    return " ".join(fold_words(text))
+
+
+def fold_words(text: str) -> list[str]:
+    """The words of :func:`fold`, for a caller that needs them as well as the folded text."""
     if text.isascii():
         # ASCII text is already NFC and case-folds as it lowers; this skips both Unicode
         # passes, which cost more than the split on a letter's worth of text.
-        return " ".join(text.lower().split())
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+        return text.lower().split()
+    return unicodedata.normalize("NFC", text).casefold().split()
 
 
 def join_folded(folded: Iterable[str], separator: str) -> str:
