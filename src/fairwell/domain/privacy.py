@@ -105,7 +105,12 @@ class ParsedLetter:
     def _folded(self) -> list[str]:
         """Each piece of :meth:`all_text`, folded on its own."""
         if self._folded_pieces is None:
-            heads = [fold(value) for _, value in self.headers]
+            # fold() written out for the dozen short, nearly always ASCII, header values: the
+            # calls cost about as much as the folding.
+            heads = [
+                " ".join(value.lower().split()) if value.isascii() else fold(value)
+                for _, value in self.headers
+            ]
             self._folded_pieces = [*heads, *[" ".join(words) for words in self._words()]]
         return self._folded_pieces
 

@@ -71,8 +71,12 @@ def join_folded(folded: Iterable[str], separator: str) -> str:
     neighbours, so pieces fold alike apart and together; apart, the mostly ASCII ones take
     the fast path of :func:`fold`. Empty pieces vanish, as the joined text's white space would.
     """
+    pieces = list(folded)
+    if all(pieces):
+        # Nothing vanishes: the separator between single spaces, in one join.
+        return f" {separator} ".join(pieces)
     words: list[str] = []
-    for index, piece in enumerate(folded):
+    for index, piece in enumerate(pieces):
         if index:
             words.append(separator)
         if piece:
