@@ -11,9 +11,13 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fairwell.domain.model import Stage
 from fairwell.domain.privacy import (
+    _COMMON_WORDS,
     _EMPTY_GREETING,
+    Expectation,
     ParsedLetter,
+    RightLanguage,
     has_empty_greeting,
 )
 from fairwell.domain.roster import (
@@ -21,6 +25,7 @@ from fairwell.domain.roster import (
     AutomatonRoster,
     IdentifierKind,
     Mention,
+    Roster,
     RosterEntry,
     fold,
     identifiers,
@@ -155,3 +160,44 @@ def test_an_empty_greeting_is_found_where_the_whole_text_search_finds_one(
 ) -> None:
     text = "".join(pieces)
     assert has_empty_greeting(text) == bool(_EMPTY_GREETING.search(text))
+
+
+def plain_right_language(letter: ParsedLetter, locale: str) -> str | None:
+    """RightLanguage before it picked the common words out of the word list."""
+    if letter.header("content-language") != [locale]:
+        return "Content-Language differs from the addressee's locale"
+    if locale not in _COMMON_WORDS:
+        return None
+    for content_type, text in letter.parts:
+        if content_type != "text/plain":
+            continue
+        words = set(text.casefold().split())
+        scores = {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
+        best = max(scores, key=lambda lang: scores[lang])
+        if best != locale:
+            return f"the text reads as {best!r}, not {locale!r}"
+    return None
+
+
+LANGUAGE_WORDS = [
+    *["the", "The", "and", "you", "thank", "und", "der", "Sie", "für", "fu\u0308r", "FÜR"],
+    *["vielen", "dank", "Dank", "ß", "ss", "x", " ", "\n", "\xa0"],
+]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.lists(st.sampled_from(LANGUAGE_WORDS), max_size=12).map(" ".join), max_size=3),
+    st.sampled_from(["en", "de", "fr"]),
+    st.sampled_from(["en", "de", "fr"]),
+)
+def test_the_language_is_judged_as_from_the_set_of_all_words(
+    parts: list[str], declared: str, locale: str
+) -> None:
+    letter = ParsedLetter(
+        raw=b"",
+        headers=[("Content-Language", declared)],
+        parts=[("text/plain" if i % 2 == 0 else "text/html", text) for i, text in enumerate(parts)],
+    )
+    expect = Expectation("a@x.com", 1, locale, Stage.SCREEN, Roster([]))
+    assert RightLanguage().check(letter, expect) == plain_right_language(letter, locale)

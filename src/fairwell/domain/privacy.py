@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Protocol
@@ -127,15 +127,19 @@ class ParsedLetter:
         return self._folded_text
 
     def words_of_part(self, index: int) -> set[str]:
-        """The case-folded words of the text part ``index``: ``set(text.casefold().split())``.
+        """The case-folded words of the text part ``index``: ``set(text.casefold().split())``."""
+        return set(self.word_list_of_part(index))
+
+    def word_list_of_part(self, index: int) -> list[str]:
+        """``text.casefold().split()`` for the text part ``index``.
 
         Text that NFC leaves alone (all ASCII text, nearly all other) folds to exactly these
         words, so the words kept from folding it serve.
         """
         text = self.parts[index][1]
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-            return set(text.casefold().split())
-        return set(self._words()[index])
+            return text.casefold().split()
+        return self._words()[index]
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:
@@ -314,12 +318,15 @@ _COMMON_WORDS = {
 }
 
 
+_ALL_COMMON_WORDS = frozenset().union(*_COMMON_WORDS.values())
+
+
 def _language_scores(text: str) -> dict[str, int]:
     """How many distinct common words of each language the text uses (as whole words)."""
     return _word_scores(set(text.casefold().split()))
 
 
-def _word_scores(words: set[str]) -> dict[str, int]:
+def _word_scores(words: Set[str]) -> dict[str, int]:
     return {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
 
 
@@ -344,8 +351,11 @@ class RightLanguage:
         for index, (content_type, _) in enumerate(letter.parts):
             if content_type != "text/plain":
                 continue
-            scores = _word_scores(letter.words_of_part(index))
-            best = max(scores, key=lambda lang: scores[lang])
+            # Only common words count: picking them from the word list is the same as from
+            # the set of all the words, without building that set.
+            common = _ALL_COMMON_WORDS.intersection(letter.word_list_of_part(index))
+            scores = _word_scores(common)
+            best = max(scores, key=scores.__getitem__)
             if best != expect.locale:
                 return f"the text reads as {best!r}, not {expect.locale!r}"
         return None
