@@ -10,14 +10,15 @@ personal data, because findings are stored and shown to operators.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Protocol
 
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Stage
-from fairwell.domain.roster import Roster, fold, join_folded
+from fairwell.domain.roster import Roster, fold, fold_words, join_folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +69,26 @@ class ParsedLetter:
     raw_headers: list[tuple[str, str]] = field(default_factory=list)
     parts: list[tuple[str, str]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
-    _by_name: dict[str, list[str]] | None = None
+    _names: list[str] | None = None
     # Derived views, made on first use: several rules read the same text.
     _all_text: str | None = None
     _folded_pieces: list[str] | None = None
+    _part_words: list[list[str]] | None = None
     _folded_text: str | None = None
+
+    def names(self) -> list[str]:
+        """The header names in lower case, in order: a letter has few, so a list is searched
+        faster than a dictionary of values is built."""
+        if self._names is None:
+            self._names = [key.lower() for key, _ in self.headers]
+        return self._names
 
     def header(self, name: str) -> list[str]:
         """Every value of the header ``name`` (lower case), in order."""
-        if self._by_name is None:
-            self._by_name = {}
-            for key, value in self.headers:
-                self._by_name.setdefault(key.lower(), []).append(value)
-        return self._by_name.get(name, [])
+        names = self.names()
+        if name not in names:
+            return []
+        return [value for key, (_, value) in zip(names, self.headers, strict=True) if key == name]
 
     def _pieces(self) -> list[str]:
         return [value for _, value in self.headers] + [text for _, text in self.parts]
@@ -97,8 +105,20 @@ class ParsedLetter:
     def _folded(self) -> list[str]:
         """Each piece of :meth:`all_text`, folded on its own."""
         if self._folded_pieces is None:
-            self._folded_pieces = [fold(piece) for piece in self._pieces()]
+            # fold() written out for the dozen short, nearly always ASCII, header values: the
+            # calls cost about as much as the folding.
+            heads = [
+                " ".join(value.lower().split()) if value.isascii() else fold(value)
+                for _, value in self.headers
+            ]
+            self._folded_pieces = [*heads, *[" ".join(words) for words in self._words()]]
         return self._folded_pieces
+
+    def _words(self) -> list[list[str]]:
+        """Each part's folded words, kept: words_of_part would split the same text again."""
+        if self._part_words is None:
+            self._part_words = [fold_words(text) for _, text in self.parts]
+        return self._part_words
 
     def folded_text(self) -> str:
         """:func:`~fairwell.domain.roster.fold` of :meth:`all_text`, folded piece by piece."""
@@ -107,13 +127,19 @@ class ParsedLetter:
         return self._folded_text
 
     def words_of_part(self, index: int) -> set[str]:
-        """The case-folded words of the text part ``index``."""
+        """The case-folded words of the text part ``index``: ``set(text.casefold().split())``."""
+        return set(self.word_list_of_part(index))
+
+    def word_list_of_part(self, index: int) -> list[str]:
+        """``text.casefold().split()`` for the text part ``index``.
+
+        Text that NFC leaves alone (all ASCII text, nearly all other) folds to exactly these
+        words, so the words kept from folding it serve.
+        """
         text = self.parts[index][1]
-        if not text.isascii():
-            return set(text.casefold().split())
-        # ASCII text is NFC already, so its fold is exactly these words joined by spaces.
-        folded = self._folded()[len(self.headers) + index]
-        return set(folded.split(" ")) if folded else set()
+        if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+            return text.casefold().split()
+        return self._words()[index]
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:
@@ -153,8 +179,9 @@ class OneRecipient:
     description = "exactly one To address, equal to the envelope recipient; no Cc or Bcc"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
+        names = letter.names()
         for copy_header in ("cc", "bcc", "resent-to", "resent-cc", "resent-bcc"):
-            if letter.header(copy_header):
+            if copy_header in names:
                 return f"the letter has a {copy_header.title()} header"
         # Addresses are counted in the raw header: a decoded display name may hold a comma.
         to_values = [value for key, value in letter.raw_headers if key.lower() == "to"]
@@ -225,11 +252,20 @@ class NoPlaceholder:
         return None if found is None else f"an unrendered placeholder {found!r}"
 
 
-_EMPTY_GREETING = re.compile(
-    r"^\s*(dear|hello|hi|hallo|guten tag|liebe|lieber|sehr geehrte[rs]?)\s*"
-    r"(mr\.?|ms\.?|mx\.?|herr|frau)?\s*[,!:]?\s*$",
-    re.IGNORECASE | re.MULTILINE,
+_GREETING = (
+    r"\s*(dear|hello|hi|hallo|guten tag|liebe|lieber|sehr geehrte[rs]?)\s*"
+    r"(mr\.?|ms\.?|mx\.?|herr|frau)?\s*[,!:]?\s*$"
 )
+_EMPTY_GREETING = re.compile("^" + _GREETING, re.IGNORECASE | re.MULTILINE)
+# The same greeting after a line break. A pattern that starts with "^" is tried at every
+# position of the text; one that starts with a plain "\n" is tried only where one is found.
+_EMPTY_GREETING_AFTER_BREAK = re.compile("\n" + _GREETING, re.IGNORECASE | re.MULTILINE)
+
+
+def has_empty_greeting(text: str) -> bool:
+    """``_EMPTY_GREETING.search(text)`` found something: a line start is the text's start or
+    follows a line break, so the two quicker searches cover every place it could match."""
+    return bool(_EMPTY_GREETING.match(text) or _EMPTY_GREETING_AFTER_BREAK.search(text))
 
 
 class NoEmptyGreeting:
@@ -238,7 +274,7 @@ class NoEmptyGreeting:
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
         for content_type, text in letter.parts:
-            if content_type == "text/plain" and _EMPTY_GREETING.search(text):
+            if content_type == "text/plain" and has_empty_greeting(text):
                 return "a greeting without a name"
         return None
 
@@ -282,12 +318,15 @@ _COMMON_WORDS = {
 }
 
 
+_ALL_COMMON_WORDS = frozenset().union(*_COMMON_WORDS.values())
+
+
 def _language_scores(text: str) -> dict[str, int]:
     """How many distinct common words of each language the text uses (as whole words)."""
     return _word_scores(set(text.casefold().split()))
 
 
-def _word_scores(words: set[str]) -> dict[str, int]:
+def _word_scores(words: Set[str]) -> dict[str, int]:
     return {lang: len(common.intersection(words)) for lang, common in _COMMON_WORDS.items()}
 
 
@@ -312,8 +351,11 @@ class RightLanguage:
         for index, (content_type, _) in enumerate(letter.parts):
             if content_type != "text/plain":
                 continue
-            scores = _word_scores(letter.words_of_part(index))
-            best = max(scores, key=lambda lang: scores[lang])
+            # Only common words count: picking them from the word list is the same as from
+            # the set of all the words, without building that set.
+            common = _ALL_COMMON_WORDS.intersection(letter.word_list_of_part(index))
+            scores = _word_scores(common)
+            best = max(scores, key=scores.__getitem__)
             if best != expect.locale:
                 return f"the text reads as {best!r}, not {expect.locale!r}"
         return None

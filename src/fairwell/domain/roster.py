@@ -13,6 +13,7 @@ person) and, from :data:`COMPACT_FROM` people on, the hashed roster of compact_r
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Sized
@@ -50,11 +51,16 @@ class Mention:
 
 def fold(text: str) -> str:
     """Comparable form: NFC, case-folded, runs of white space made one space."""
+    return " ".join(fold_words(text))
+
+
+def fold_words(text: str) -> list[str]:
+    """The words of :func:`fold`, for a caller that needs them as well as the folded text."""
     if text.isascii():
         # ASCII text is already NFC and case-folds as it lowers; this skips both Unicode
         # passes, which cost more than the split on a letter's worth of text.
-        return " ".join(text.lower().split())
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+        return text.lower().split()
+    return unicodedata.normalize("NFC", text).casefold().split()
 
 
 def join_folded(folded: Iterable[str], separator: str) -> str:
@@ -65,8 +71,12 @@ def join_folded(folded: Iterable[str], separator: str) -> str:
     neighbours, so pieces fold alike apart and together; apart, the mostly ASCII ones take
     the fast path of :func:`fold`. Empty pieces vanish, as the joined text's white space would.
     """
+    pieces = list(folded)
+    if all(pieces):
+        # Nothing vanishes: the separator between single spaces, in one join.
+        return f" {separator} ".join(pieces)
     words: list[str] = []
-    for index, piece in enumerate(folded):
+    for index, piece in enumerate(pieces):
         if index:
             words.append(separator)
         if piece:
@@ -88,13 +98,19 @@ def no_end_before(char: str) -> bool:
     return _is_word_char(char) or char == "@"
 
 
+# The two predicates, remembered per character: _bounded asks them for every match, and a
+# letter's text uses a few dozen distinct characters.
+_no_start_after = functools.lru_cache(maxsize=4096)(no_start_after)
+_no_end_before = functools.lru_cache(maxsize=4096)(no_end_before)
+
+
 def _bounded(text: str, start: int, end: int) -> bool:
     """True when the match is a whole token, not a piece of a longer word or address."""
-    if start > 0 and no_start_after(text[start - 1]):
+    if start > 0 and _no_start_after(text[start - 1]):
         return False
     if end < len(text):
         after = text[end]
-        if no_end_before(after):
+        if _no_end_before(after):
             return False
         if after == "." and end + 1 < len(text) and text[end + 1].isalnum():
             return False
@@ -102,6 +118,10 @@ def _bounded(text: str, start: int, end: int) -> bool:
 
 
 _KINDS = tuple(IdentifierKind)
+# A letter's folded text, its most frequent characters first (measured on English and German
+# letters); each makes one probe word, the character and a noncharacter no text should hold.
+_COMMON_CHARS = " enratoichlsdpwubfym.20g,vk7x1469:38<@>zjqäöüß-"
+_PROBES = tuple(char + "\uffff" for char in _COMMON_CHARS)
 _LENGTH_BITS = 10  # longer identifiers (over 1,023 characters) take the shared-pattern path
 # From this many people on, a roster is kept hashed (compact_roster.py): the automaton's
 # 0.84 KiB a person would outweigh numpy's import (about 16 MiB) and the hashed roster itself.
@@ -177,19 +197,30 @@ class AutomatonRoster:
     packed with the rest once the database holds some 700,000 people. The few identifiers that
     several people share (two people called Ann Lee) are kept in a dictionary; their value in
     the automaton is minus their length.
+
+    pyahocorasick finds a node's child by a linear scan of the children in the order they were
+    added, and most characters of a letter (every space) are looked up at the root. Words of
+    :data:`_PROBES` go in first, so the root lists a letter's common characters first. They
+    belong to nobody: a probe that does occur is a shared identifier with no owners, and any
+    person's identifier equal to one is shared as usual. Matches of other words are the same
+    whatever else the automaton holds, so the answers do not change.
     """
 
     def __init__(self, entries: Iterable[RosterEntry]) -> None:
         self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         self._codes = array("q")
         self._shared: dict[str, dict[IdentifierKind, set[int]]] = {}
-        self.size = 0
+        for probe in _PROBES:
+            self._shared[probe] = {}
+            self._automaton.add_word(probe, -len(probe))
+        self.size, words = 0, 0
         for entry in entries:
             self.size += 1
             for pattern, kind in identifiers(entry):
                 self._add(pattern, kind, entry.person_id)
+                words += 1
         # People with nothing to look for (no address, a one-word name) add no words.
-        self._searchable = len(self._automaton) > 0
+        self._searchable = words > 0
         if self._searchable:
             self._automaton.make_automaton()
 
@@ -217,17 +248,6 @@ class AutomatonRoster:
         owner, kind_index = divmod(code >> _LENGTH_BITS, len(_KINDS))
         return owner, _KINDS[kind_index]
 
-    def _owners(
-        self, code: int, text: str, end: int
-    ) -> tuple[int, list[tuple[IdentifierKind, set[int]]]]:
-        """Length of the match and who owns it, for a value found in the automaton."""
-        if code >= 0:
-            packed = self._codes[code]
-            owner, kind = self._decode(packed)
-            return packed & ((1 << _LENGTH_BITS) - 1), [(kind, {owner})]
-        length = -code
-        return length, list(self._shared[text[end - length : end]].items())
-
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
         return self.mentions_in_folded(fold(text), addressee_id)
@@ -238,22 +258,47 @@ class AutomatonRoster:
             return []
         own_spans: list[tuple[int, int]] = []
         foreign: list[tuple[int, int, Mention]] = []
+        codes, length_mask, kinds = self._codes, (1 << _LENGTH_BITS) - 1, len(_KINDS)
         for end_index, code in self._automaton.iter(folded):
             end = end_index + 1
-            length, owners = self._owners(code, folded, end)
-            start = end - length
+            if code < 0:
+                self._shared_match(folded, end, -code, addressee_id, own_spans, foreign)
+                continue
+            # One owner, one kind (nearly every match, mostly the addressee's own identifiers):
+            # decoded inline, as _decode does, without building the owners of a shared match.
+            packed = codes[code]
+            start = end - (packed & length_mask)
             if not _bounded(folded, start, end):
                 continue
-            for kind, people in owners:
-                if addressee_id in people:
-                    own_spans.append((start, end))
-                else:
-                    foreign.append((start, end, Mention(min(people), kind)))
+            owner, kind_index = divmod(packed >> _LENGTH_BITS, kinds)
+            if owner == addressee_id:
+                own_spans.append((start, end))
+            else:
+                foreign.append((start, end, Mention(owner, _KINDS[kind_index])))
         return [
             mention
             for start, end, mention in foreign
             if not any(s <= start and end <= e for s, e in own_spans)
         ]
+
+    def _shared_match(
+        self,
+        folded: str,
+        end: int,
+        length: int,
+        addressee_id: int,
+        own_spans: list[tuple[int, int]],
+        foreign: list[tuple[int, int, Mention]],
+    ) -> None:
+        """Sort a match of an identifier several people share (or a very long one)."""
+        start = end - length
+        if not _bounded(folded, start, end):
+            return
+        for kind, people in self._shared[folded[start:end]].items():
+            if addressee_id in people:
+                own_spans.append((start, end))
+            else:
+                foreign.append((start, end, Mention(min(people), kind)))
 
 
 def identifiers(entry: RosterEntry) -> Iterator[tuple[str, IdentifierKind]]:
