@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import platform
 import random
 import secrets
 import sqlite3
@@ -209,6 +211,17 @@ def _mailmerge_row(row: dict[str, str], ref: str) -> dict[str, str]:
         "application_ref": ref,
         "interviewed": "yes" if row["stage"] in INTERVIEWED or row["last_interview_at"] else "",
         "locale": locale,
+    }
+
+
+def run_facts(n: int, sink: str) -> dict[str, Any]:
+    """What every report starts with: the day, the size and the machine it ran on."""
+    return {
+        "date": datetime.now(UTC).date().isoformat(),
+        "n": n,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sink": sink,
     }
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -477,11 +476,7 @@ def report(
     # Each run is compared with the 1-process run of the same engine, delay and connections.
     base = {(r.engine, r.delay, r.connections): r.rate for r in runs if r.processes == 1}
     return {
-        "date": datetime.now(UTC).date().isoformat(),
-        "n": args.n,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sink": sink.description,
+        **benchdata.run_facts(args.n, sink.description),
         "database": "PostgreSQL, a fresh database for each run, dropped afterwards"
         + (", ANALYZE after queueing" if args.analyze else ""),
         "broker": args.broker,

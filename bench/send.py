@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -25,7 +24,6 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -436,11 +434,7 @@ def measure_rounds(args: argparse.Namespace, workdir: Path, sink: Sink) -> dict[
     deliver = [r["deliver_vs_mailmerge"] for r in rounds]
     end_to_end = [r["end_to_end_vs_mailmerge"] for r in rounds]
     return {
-        "date": datetime.now(UTC).date().isoformat(),
-        "n": args.n,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sink": sink.description,
+        **benchdata.run_facts(args.n, sink.description),
         "pin": args.pin,
         "rounds": rounds,
         "summary": {"deliver_vs_mailmerge": _spread(deliver), "end_to_end": _spread(end_to_end)},
@@ -557,11 +551,7 @@ def _report(
         for name in rates
     }
     return {
-        "date": datetime.now(UTC).date().isoformat(),
-        "n": args.n,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sink": sink.description,
+        **benchdata.run_facts(args.n, sink.description),
         "pin": args.pin,
         "methods": {
             name: {**asdict(r), "letters_per_second": r.rate} for name, r in results.items()
