@@ -423,8 +423,12 @@ class SqlStore:
             if not candidates:
                 return []
             recovered = self._recover(conn, abandoned, now) if abandoned else set()
-            taking = {"claim_ids": candidates, "claim_now": now, "claim_owner": owner}
-            taking["claim_lease_until"] = lease_until
+            taking = {
+                "claim_ids": candidates,
+                "claim_now": now,
+                "claim_owner": owner,
+                "claim_lease_until": lease_until,
+            }
             claimed = conn.execute(statements.claim, taking).scalars().all()
             for outbox_id in sorted(recovered):
                 audit(conn, owner, "letter.recovered", "outbox", outbox_id, {}, now)
