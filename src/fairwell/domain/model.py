@@ -97,6 +97,8 @@ class Person:
     erased: bool = False
     country: str | None = None
     timezone: str | None = None
+    # ISO 3166-2 subdivision ("CA-ON", "US-CA"): statutory rules can differ by province or state.
+    region: str | None = None
 
     @property
     def full_name(self) -> str:
@@ -155,3 +157,4 @@ class ApplicantRow:
     timezone: str | None
     applied_at: datetime | None
     last_interview_at: datetime | None
+    region: str | None = None  # ISO 3166-2, within ``country`` ("CA-ON")

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import pycountry
+
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.model import ApplicantRow, Source, Stage
 from fairwell.domain.reasons import SUPPORTED_LOCALES
@@ -65,25 +67,15 @@ COLUMNS = (
     "timezone",
     "applied_at",
     "last_interview_at",
+    "region",
 )
+# Files from before jurisdictions went down to provinces and states have no region column.
+OPTIONAL_COLUMNS = ("region",)
 
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{1,8})*")
 # Files in the zoneinfo directory that are not places.
 _NOT_TIME_ZONES = frozenset({"localtime", "factory", "posixrules"})
-# ISO 3166-1 alpha-2, the 249 assigned codes (as in tzdata's iso3166.tab).
-_COUNTRIES = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
-    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
-    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
-    GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
-    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
-    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
-    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
-    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
-    VN VU WF WS YE YT ZA ZM ZW
-    """.split()  # noqa: SIM905 - 249 codes read better as a block
-)
+_SUBDIVISION = re.compile(r"(?:([A-Z]{2})-)?([A-Z0-9]{1,3})")
 # Fields that hold personal data: conflict messages say that they differ, not what they say.
 _PRIVATE_FIELDS = frozenset({"email", "first_name", "last_name", "referred_by"})
 # One person has one name and one language, whatever jobs they applied for.
@@ -95,6 +87,7 @@ _APPLICATION_FIELDS = (
     "referred_by",
     "referral_aware",
     "country",
+    "region",
     "timezone",
     "applied_at",
     "last_interview_at",
@@ -122,7 +115,14 @@ def parse_applicant_file(path: Path) -> ParsedFile:
     The format follows the extension (``.csv`` or ``.json``). Nothing is returned unless the
     whole file is good.
     """
-    return parse_file(path, COLUMNS, noun="applicants", parse_row=_parse_row, merge=_merge)
+    return parse_file(
+        path,
+        COLUMNS,
+        optional=OPTIONAL_COLUMNS,
+        noun="applicants",
+        parse_row=_parse_row,
+        merge=_merge,
+    )
 
 
 # --- one record to one row --------------------------------------------------------------------
@@ -140,6 +140,9 @@ def _parse_row(record: Record, problems: Problems) -> ApplicantRow | None:
     referral_aware = read.flag("referral_aware")
     locale = read.optional("locale", _locale)
     country = read.optional("country", _country)
+    region = _region_in(read.optional("region", _region), country, record.row, problems)
+    if region and not country:
+        country = region.split("-", 1)[0]  # "CA-ON" says the country too
     timezone = read.optional("timezone", _timezone)
     applied_at = read.optional("applied_at", _moment)
     last_interview_at = read.optional("last_interview_at", _moment)
@@ -162,6 +165,7 @@ def _parse_row(record: Record, problems: Problems) -> ApplicantRow | None:
         timezone,
         applied_at,
         last_interview_at,
+        region,
     )
 
 
@@ -202,10 +206,52 @@ def _locale(text: str) -> str:
 @lru_cache(maxsize=512)
 def _country(text: str) -> str:
     code = text.upper()
-    if code in _COUNTRIES:
+    if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None:
         return code
     hint = "; the United Kingdom is GB" if code == "UK" else " (like DE or GB)"
     raise InvalidInput(f"{shown(text)} is not an ISO 3166 two-letter country code{hint}")
+
+
+@lru_cache(maxsize=512)
+def _region(text: str) -> tuple[str | None, str]:
+    """An ISO 3166-2 subdivision, "CA-ON", or its part after the country, "ON"."""
+    match = _SUBDIVISION.fullmatch(text.upper())
+    if match is None:
+        raise InvalidInput(
+            f"{shown(text)} is not an ISO 3166-2 region code (like CA-ON, US-CA or DE-BY)"
+        )
+    return match.group(1), match.group(2)
+
+
+def _region_in(
+    parsed: tuple[str | None, str] | None, country: str | None, row: int, problems: Problems
+) -> str | None:
+    """The full subdivision code, if it exists and lies in the row's country."""
+    if parsed is None:
+        return None
+    prefix, local = parsed
+    country_of_region = prefix or country
+    if country_of_region is None:
+        problems.add(row, "region", f"{shown(local)} needs a country (give CC-{local})")
+        return None
+    code = f"{country_of_region}-{local}"
+    if prefix and country and prefix != country:
+        problems.add(row, "region", f"{shown(code)} does not belong to country {shown(country)}")
+        return None
+    if not _is_subdivision(code):
+        problems.add(row, "region", f"{shown(code)} is not a region of {country_of_region}")
+        return None
+    return code
+
+
+def _is_subdivision(code: str) -> bool:
+    return code in _subdivision_codes()
+
+
+@cache
+def _subdivision_codes() -> frozenset[str]:
+    """Every ISO 3166-2 code pycountry knows (about 5,000), read once per process."""
+    return frozenset(subdivision.code for subdivision in pycountry.subdivisions)
 
 
 @lru_cache(maxsize=1024)

@@ -30,7 +30,15 @@ def export_person(privacy: PrivacyStore, person_id: int, now: datetime) -> dict[
         "exported_at": now.isoformat(),
         "person": {
             key: person[key]
-            for key in ("email", "first_name", "last_name", "locale", "country", "timezone")
+            for key in (
+                "email",
+                "first_name",
+                "last_name",
+                "locale",
+                "country",
+                "region",
+                "timezone",
+            )
         },
         "applications": rows["applications"],
         "decisions": rows["decisions"],

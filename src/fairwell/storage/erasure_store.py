@@ -499,6 +499,7 @@ def _anonymise_person(conn: Connection, person_id: int, now: datetime) -> int:
             last_name="",
             locale="en",
             country=None,
+            region=None,
             timezone=None,
             erased_at=now,
             updated_at=now,

@@ -27,7 +27,7 @@ _APPLICATION_FIELDS = (
     "applied_at",
     "last_interview_at",
 )
-_PERSON_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
+_PERSON_FIELDS = ("first_name", "last_name", "locale", "country", "region", "timezone")
 
 
 def new_application_ref() -> str:

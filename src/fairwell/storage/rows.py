@@ -40,6 +40,7 @@ PERSON_COLUMNS = (
     persons.c.erased_at,
     persons.c.country,
     persons.c.timezone,
+    persons.c.region,
 )
 APPLICATION_COLUMNS = (
     applications.c.id.label("application_id"),
@@ -65,6 +66,7 @@ def person_from(row: Row[Any]) -> Person:
         erased=row.erased_at is not None,
         country=row.country,
         timezone=row.timezone,
+        region=row.region,
     )
 
 

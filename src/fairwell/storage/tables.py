@@ -74,6 +74,8 @@ persons = Table(
     Column("locale", String(16), nullable=False),
     Column("country", String(2)),
     Column("timezone", String(64)),
+    # ISO 3166-2 subdivision within country ("CA-ON"): jurisdiction is by where the person is.
+    Column("region", String(8)),
     Column("erased_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
