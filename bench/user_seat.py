@@ -1,0 +1,245 @@
+"""Letters per second from the user's seat: the fairwell CLI, one process per step, vs mailmerge.
+
+    .venv/bin/python bench/user_seat.py --n 10000
+    .venv/bin/python bench/user_seat.py --n 10000 --n 100000 --json
+
+A recruiter runs `fairwell init`, `fairwell import FILE`, `fairwell reject --job J
+--all-except-hired --reason R` and `fairwell send --job J --yes`, each a fresh process with its
+start-up and imports. That whole sequence is timed here and set beside the `mailmerge` CLI
+sending the same people, run once before and once after fairwell in the same run (the machine
+is noisy: only same-run ratios mean anything). Each step's wall time and peak RSS (the step's
+process and its children, from wait4) are reported. The deliver step's rate (first letter
+handed to the relay to the last, from the outbox's sent_at) is set beside Postfix's
+smtp-source sending one of the same letters N times over 4 connections. A benchmark, not a
+test; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import benchdata
+from send import Result, run_mailmerge, run_smtp_source, stored_letters
+from sinks import SinkProcess, resolve_kind
+
+MIB = 1024.0  # ru_maxrss is in KiB on Linux
+SMTP_SOURCE_SESSIONS = 4
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    peak_rss_mib: float
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def fairwell_env(directory: Path, port: int) -> dict[str, str]:
+    """The bench's settings; any FAIRWELL_* variable of the caller's wins (printed with the run)."""
+    return {
+        **os.environ,
+        "FAIRWELL_DATABASE_URL": f"sqlite:///{directory / 'fairwell.db'}",
+        "FAIRWELL_SMTP_HOST": "127.0.0.1",
+        "FAIRWELL_SMTP_PORT": str(port),
+        "FAIRWELL_SMTP_SECURITY": "none",
+        "FAIRWELL_FROM": benchdata.FROM_ADDRESS,
+        "FAIRWELL_ORG_NAME": benchdata.ORG_NAME,
+        # The bench measures sending, not waiting for the candidates' business hours.
+        "FAIRWELL_SEND_WINDOWS": "off",
+        **{k: v for k, v in os.environ.items() if k.startswith("FAIRWELL_")},
+    }
+
+
+def run_step(name: str, arguments: list[str], env: dict[str, str]) -> Step:
+    """One CLI command as a user runs it: a fresh process, timed from spawn to exit."""
+    fairwell = Path(sys.executable).parent / "fairwell"
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [str(fairwell), *arguments],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.returncode != 0:
+        raise RuntimeError(f"fairwell {name} exited {process.returncode}: {errors[-2000:]}")
+    return Step(name, seconds, usage.ru_maxrss / MIB)
+
+
+def deliver_rate(database: Path) -> float | None:
+    """Letters a second from the first letter handed to the relay to the last one."""
+    query = "SELECT count(*), min(sent_at), max(sent_at) FROM outbox WHERE state = 'sent'"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        count, first, last = connection.execute(query).fetchone()
+    if not count or count < 2:
+        return None
+    span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+    return (count - 1) / span if span > 0 else None
+
+
+def measure(n: int, workdir: Path, sink: SinkProcess) -> dict[str, Any]:
+    directory = workdir / f"n{n}"
+    directory.mkdir()
+    applicants = directory / "applicants.csv"
+    benchdata.write_applicants_csv(applicants, benchdata.iter_applicant_rows(n))
+    note(f"{n}: mailmerge (before) ...")
+    before = _mailmerge(directory / "mailmerge-before", n, sink, {})
+    env = fairwell_env(directory, sink.port)
+    job = benchdata.JOB_TITLE
+    commands = {
+        "init": ["init"],
+        "import": ["import", str(applicants)],
+        "reject": ["reject", "--job", job, "--all-except-hired", "--reason", benchdata.REASON],
+        "send": ["send", "--job", job, "--yes"],
+    }
+    steps: list[Step] = []
+    received_before = sink.received()
+    for name, arguments in commands.items():
+        note(f"{n}: fairwell {name} ...")
+        steps.append(run_step(name, arguments, env))
+    received = sink.received_after(received_before, n)
+    database = directory / "fairwell.db"
+    refs = benchdata.application_refs(database)
+    source = _smtp_source(directory, database, n, sink)
+    note(f"{n}: mailmerge (after) ...")
+    after = _mailmerge(directory / "mailmerge-after", n, sink, refs)
+    return _figures(n, steps, received, deliver_rate(database), source, before, after)
+
+
+def _mailmerge(directory: Path, n: int, sink: SinkProcess, refs: dict[str, str]) -> Result:
+    directory.mkdir()
+    before = sink.received()
+    result = run_mailmerge(directory, n, sink.host, sink.port, refs)
+    result.received = sink.received_after(before, n)
+    return result
+
+
+def _smtp_source(directory: Path, database: Path, n: int, sink: SinkProcess) -> Result | None:
+    letters = stored_letters(database)
+    if not letters:
+        return None
+    note(f"{n}: smtp-source x{SMTP_SOURCE_SESSIONS} ...")
+    return run_smtp_source(directory, letters[0], n, sink, SMTP_SOURCE_SESSIONS)
+
+
+def _figures(
+    n: int,
+    steps: list[Step],
+    received: int,
+    deliver: float | None,
+    source: Result | None,
+    before: Result,
+    after: Result,
+) -> dict[str, Any]:
+    total = sum(step.seconds for step in steps)
+    rate = n / total
+    mailmerge = (before.rate + after.rate) / 2
+    return {
+        "n": n,
+        "received": received,
+        "steps": {s.name: {"seconds": s.seconds, "peak_rss_mib": s.peak_rss_mib} for s in steps},
+        "fairwell_seconds": total,
+        "fairwell_rate": rate,
+        "mailmerge_rate_before": before.rate,
+        "mailmerge_rate_after": after.rate,
+        "ratio_vs_mailmerge": rate / mailmerge if mailmerge else None,
+        "deliver_rate": deliver,
+        "smtp_source_x4_rate": source.rate if source else None,
+        "deliver_vs_smtp_source_x4": deliver / source.rate if deliver and source else None,
+        "mailmerge_received": [before.received, after.received],
+    }
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(f"# fairwell from the user's seat ({report['date']}, {report['cpus']} CPUs)")
+    print(f"sink: {report['sink']}\n")
+    print("| letters | fairwell end to end | mailmerge before / after | ratio |")
+    print("| ---: | ---: | ---: | ---: |")
+    for row in report["sizes"]:
+        print(
+            f"| {row['n']:,} | {row['fairwell_rate']:.0f}/s ({row['fairwell_seconds']:.1f} s) | "
+            f"{row['mailmerge_rate_before']:.0f}/s / {row['mailmerge_rate_after']:.0f}/s | "
+            f"{row['ratio_vs_mailmerge']:.2f}x |"
+        )
+    print("\n| letters | step | seconds | peak RSS |")
+    print("| ---: | --- | ---: | ---: |")
+    for row in report["sizes"]:
+        for name, step in row["steps"].items():
+            seconds, rss = step["seconds"], step["peak_rss_mib"]
+            print(f"| {row['n']:,} | {name} | {seconds:.2f} | {rss:.0f} MiB |")
+    print("\n| letters | deliver step | smtp-source x4 | ratio |")
+    print("| ---: | ---: | ---: | ---: |")
+    for row in report["sizes"]:
+        deliver, source = row["deliver_rate"], row["smtp_source_x4_rate"]
+        ratio = row["deliver_vs_smtp_source_x4"]
+        print(
+            f"| {row['n']:,} | {_rate(deliver)} | {_rate(source)} | "
+            f"{f'{ratio:.2f}' if ratio else '-'} |"
+        )
+
+
+def _rate(value: float | None) -> str:
+    return f"{value:.0f}/s" if value else "-"
+
+
+def problems_of(report: dict[str, Any]) -> list[str]:
+    problems = []
+    for row in report["sizes"]:
+        if row["received"] != row["n"]:
+            problems.append(f"{row['n']}: the sink received {row['received']} fairwell letters")
+        if row["mailmerge_received"] != [row["n"], row["n"]]:
+            problems.append(f"{row['n']}: mailmerge delivered {row['mailmerge_received']}")
+    return problems
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, action="append", help="letters (repeatable)")
+    parser.add_argument("--sink", choices=("auto", "postfix", "fairwell"), default="auto")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args(argv)
+    args.n = args.n or [10_000]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="fairwell-user-seat-"))
+    kind = resolve_kind(args.sink)
+    try:
+        with SinkProcess(kind, workdir) as sink:
+            sizes = [measure(n, workdir, sink) for n in args.n]
+            report = {
+                **benchdata.run_facts(max(args.n), sink.description),
+                "sizes": sizes,
+                "fairwell_env": {k: v for k, v in os.environ.items() if k.startswith("FAIRWELL_")},
+            }
+    finally:
+        if args.keep:
+            note(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return benchdata.finish(report, args.json, print_table, problems_of(report))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
