@@ -246,6 +246,11 @@ def test_a_recruiter_queues_status_letters_from_the_deadlines_page_with_its_csrf
     done = client.post("/deadlines/notify", data={"expected": "2", "csrf": csrf_of(listing.text)})
     assert done.status_code == 200 and "Queued 2 status letters" in done.text
     assert {key.split(":")[0] for key, _ in _keys(runtime).values()} == {"status"}
+    promised = client.get("/deadlines").text.split("Decisions promised by status letters")[1]
+    assert promised.count("<td>2026-11-02</td>") == 2 and promised.count("pending") == 2
+    runtime.clock = FixedClock(day(70))
+    broken = client.get("/deadlines").text.split("Decisions promised by status letters")[1]
+    assert broken.count("broken: no decision yet") == 2
 
 
 def test_the_deadlines_page_in_chromium_passes_axe_and_its_button_sends(
