@@ -145,9 +145,11 @@ def test_the_retention_and_renewal_tasks_run_and_return_counts_only(
 def test_the_deadlines_task_logs_counts_and_no_one_by_name(
     tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    off = WorkerContext(settings_for(sqlite_url, 2525))
-    assert tasks.deadlines(off) == {}
-    settings = settings_for(sqlite_url, 2525, notice_deadline_days=45)
+    no_rule = tmp_path / "rules.toml"
+    no_rule.write_text("[CA-ON]\nnotice_days = 0\n", encoding="utf-8")
+    off = WorkerContext(settings_for(sqlite_url, 2525, retention_policies=no_rule))
+    assert tasks.deadlines(off) == {}, "no jurisdiction has a notice rule"
+    settings = settings_for(sqlite_url, 2525)
     runtime = queued(settings, tmp_path, 2)
     context = WorkerContext(settings)
     with caplog.at_level(logging.INFO, logger="fairwell.worker.tasks"):

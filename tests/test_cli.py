@@ -113,7 +113,14 @@ def test_a_bad_import_exits_1_names_row_and_field_and_imports_nothing(
 def test_jobs_and_applicants_print_json_lists(imported: dict[str, str]) -> None:
     jobs = json.loads(run(imported, "jobs", "--json")[1])
     assert jobs == [
-        {"id": 1, "title": "Data Analyst", "applicants": 36, "stages": {"phone": 35, "hired": 1}}
+        {
+            "id": 1,
+            "title": "Data Analyst",
+            "applicants": 36,
+            "stages": {"phone": 35, "hired": 1},
+            "closed_at": None,
+            "sender_name": None,
+        }
     ]
     people = json.loads(run(imported, "applicants", "--job", "Data Analyst", "--json")[1])
     assert len(people) == 36 and {"email", "stage", "letter"} <= set(people[0])

@@ -23,9 +23,22 @@ def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
     output = io.StringIO()
     assert run_demo(tmp_path / "demo", Console(file=output, width=120)) is True
     text = output.getvalue()
-    assert "messages received                      │ 178" in text
-    assert "PASS" in text
-    assert len(list((tmp_path / "demo" / "mail").glob("*.eml"))) == 178
+    # 178 decision letters, and 7 status letters to Ontario's interviewed candidates first.
+    assert "messages received                      │ 185" in text
+    assert "PASS: every letter went to one person" in text
+    assert "PASS: every application has an end date" in text
+    assert re.search(r"applications without an end date\s+│ 0 ", text)
+    assert re.search(
+        r"referral letters whose date is the day the retention run deletes on\s+│ 20 of 20", text
+    )
+    assert re.search(r"status promises \('a decision by'\): kept\s+│ 7 ", text)
+    for region in ("CA-ON", "CA-BC", "US-CA", "DE-BY"):
+        assert f"candidates in {region}" in text
+    mail = list((tmp_path / "demo" / "mail").glob("*.eml"))
+    assert len(mail) == 185
+    one = mail[0].read_bytes()
+    assert b"\r\nReply-To: Northwind hiring team <talent@northwind.example.com>\r\n" in one
+    assert b"Hana Berg, Head of Product" in one.replace(b"=\r\n", b"")
 
 
 def message_to(recipient: str, body: str) -> SinkMessage:

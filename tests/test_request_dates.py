@@ -110,3 +110,11 @@ def test_the_reminder_is_the_weekday_just_before_the_due_date(
     assert reminder.weekday() < 5
     assert reminder < due and reminder.time() == due.time()
     assert weekdays_after_up_to(reminder.date(), due.date()) == 1
+
+
+def test_a_holiday_where_the_candidate_is_is_no_business_day() -> None:
+    christmas = {date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)}
+    wednesday = datetime(2026, 12, 23, 10, 0, tzinfo=UTC)
+    assert due_date(wednesday, 5) == datetime(2026, 12, 30, 10, 0, tzinfo=UTC)
+    with_holidays = due_date(wednesday, 5, christmas.__contains__)
+    assert with_holidays == datetime(2027, 1, 4, 10, 0, tzinfo=UTC)

@@ -134,3 +134,37 @@ def test_a_request_needs_a_decided_application(runtime: Runtime, tmp_path: Path)
             actor="t",
             now=runtime.clock.now(),
         )
+
+
+def test_a_request_falls_due_in_working_days_of_where_the_candidate_is(
+    runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    ontario = applicant(
+        "ona@example.com", "Ona", "Tario", country="CA", region="CA-ON", timezone="America/Toronto"
+    )
+    nowhere = applicant("nob@example.com", "Nob", "Where", country="", timezone="")
+    import_and_reject_all(runtime.store, tmp_path / "b.csv", [ontario, nowhere], clock.now())
+    clock.current = clock.current.replace(month=12, day=23)  # Wednesday before Christmas
+    ona = service.receive(
+        runtime.store,
+        runtime.request_store,
+        JOB,
+        "ona@example.com",
+        None,
+        business_days=5,
+        actor="t",
+        now=clock.now(),
+    )
+    # Christmas, Boxing Day (observed Monday 28) and New Year's Day are not working days there.
+    assert ona.due_at.date().isoformat() == "2027-01-04"
+    nob = service.receive(
+        runtime.store,
+        runtime.request_store,
+        JOB,
+        "nob@example.com",
+        None,
+        business_days=5,
+        actor="t",
+        now=clock.now(),
+    )
+    assert nob.due_at.date().isoformat() == "2026-12-30", "no country: weekends only"

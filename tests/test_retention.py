@@ -19,10 +19,12 @@ from typer.testing import CliRunner
 
 from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.domain.model import Stage
 from fairwell.domain.retention import (
     Action,
     PolicyError,
     RetentionFacts,
+    Rule,
     parse_book,
     verdict,
 )
@@ -47,9 +49,17 @@ ANN, BERT, CARA, DANA = (
     "dana@example.com",
 )
 DELIVERED = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+PERIODS = {
+    "withdrawn_days": 182,
+    "declined_days": 182,
+    "hired_days": 90,
+    "open_days": 365,
+    "closed_days": 182,
+    "notice_days": 0,
+}
 SHIPPED = {
-    "default": {"keep_days": 182, "consent_days": 365, "action": "delete", "basis": "b"},
-    "FR": {"keep_days": 730, "consent_days": 0, "action": "delete", "basis": "b"},
+    "default": {"keep_days": 182, "consent_days": 365, "action": "delete", "basis": "b", **PERIODS},
+    "FR": {"keep_days": 730, "consent_days": 0},
 }
 
 
@@ -103,11 +113,96 @@ def test_the_shipped_policies_load_and_a_broken_override_is_a_configuration_erro
     tmp_path: Path,
 ) -> None:
     book = load_book(None)
-    assert book.policy_for("DE").keep_days == 182 and book.policy_for("CA").keep_days == 1096
+    assert book.policy_for("DE").keep_days == 182 and book.policy_for("CA", "ON").keep_days == 1096
+    assert book.policy_for("CA").key == "default", "Canada without a region is not Ontario"
+    assert book.policy_for("FR", "CA-ON").key == "FR", "a region of another country is ignored"
     broken = tmp_path / "policies.toml"
     broken.write_text("[GB]\nkeep_days = -1\n", encoding="utf-8")
     with pytest.raises(ConfigurationError, match="RETENTION_POLICIES"):
         load_book(broken)
+
+
+def test_every_entry_takes_what_it_does_not_set_from_the_default() -> None:
+    book = parse_book(SHIPPED, {"default": {"hired_days": 30}})
+    assert book.policy_for("FR").withdrawn_days == 182 and book.policy_for("FR").keep_days == 730
+    assert book.policy_for("FR").hired_days == 30, "the organisation's default reaches FR"
+    with pytest.raises(PolicyError, match=r"\[default\] lacks closed_days"):
+        parse_book(
+            {"default": {k: v for k, v in SHIPPED["default"].items() if k != "closed_days"}}, None
+        )
+    with pytest.raises(PolicyError, match="hired_days must be a whole number"):
+        parse_book(SHIPPED, {"GB": {"hired_days": 0}})
+    with pytest.raises(PolicyError, match="notice_days must be a whole number"):
+        parse_book(SHIPPED, {"CA-ON": {"notice_days": True}})
+
+
+# --- every application has an end date: the rule of each state --------------------------
+
+STAGED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # the stage's last change
+
+
+def end(stage: Stage, **facts: object) -> tuple[date | None, Rule | None]:
+    """The end date and rule of one application in the UK with this stage, changed on STAGED."""
+    given: dict[str, object] = {"letter_dated": None, "delivered_at": None, **facts}
+    found = verdict(
+        parse_book(SHIPPED, None),
+        RetentionFacts(country="GB", stage=stage, stage_changed_at=STAGED, **given),  # type: ignore[arg-type]
+    )
+    return found.keep_until, found.rule
+
+
+def test_a_hire_is_kept_for_the_handover_to_hr_then_its_recruiting_data_goes() -> None:
+    assert end(Stage.HIRED) == (date(2026, 8, 30), Rule.HIRED)  # 90 days after the change
+
+
+def test_a_withdrawn_application_and_a_declined_offer_are_kept_their_own_periods() -> None:
+    assert end(Stage.WITHDRAWN) == (date(2026, 11, 30), Rule.WITHDRAWN)
+    assert end(Stage.DECLINED) == (date(2026, 11, 30), Rule.DECLINED)
+
+
+def test_a_still_open_application_ends_a_year_after_its_last_activity() -> None:
+    assert end(Stage.SCREEN) == (date(2027, 6, 1), Rule.OPEN)
+    assert end(Stage.OFFER) == (date(2027, 6, 1), Rule.OPEN), "an offer left open ends too"
+    decided_later = STAGED + timedelta(days=10)
+    assert end(Stage.ONSITE, decided_at=decided_later) == (date(2027, 6, 11), Rule.OPEN)
+
+
+def test_a_closed_job_ends_the_applications_no_letter_reached() -> None:
+    closed = STAGED + timedelta(days=20)
+    assert end(Stage.PHONE, job_closed_at=closed) == (date(2026, 12, 20), Rule.CLOSED)
+    assert end(Stage.REJECTED, job_closed_at=closed)[1] is Rule.CLOSED
+    assert end(Stage.HIRED, job_closed_at=closed)[1] is Rule.HIRED, "a hire is a hire"
+
+
+def test_a_rejection_made_elsewhere_is_kept_as_long_as_one_of_ours() -> None:
+    assert end(Stage.REJECTED) == (date(2026, 11, 30), Rule.REJECTED)
+
+
+def test_a_delivered_letter_outranks_a_closed_job_and_never_ends_before_its_promise() -> None:
+    closed = DELIVERED + timedelta(days=400)
+    kept, rule = end(
+        Stage.SCREEN, delivered_at=DELIVERED, letter_dated=DELIVERED, job_closed_at=closed
+    )
+    assert (kept, rule) == (date(2027, 5, 27), Rule.LETTER)
+    later, why = end(Stage.WITHDRAWN, delivered_at=DELIVERED, letter_dated=DELIVERED)
+    assert (later, why) == (date(2027, 5, 27), Rule.LETTER), "withdrawn before: the promise holds"
+
+
+def test_a_consent_keeps_any_state_longer_and_a_region_has_its_own_periods() -> None:
+    consent = STAGED + timedelta(days=300)
+    assert end(Stage.HIRED, consent_until=consent) == (consent.date(), Rule.CONSENT)
+    book = load_book(None)
+    ontario = verdict(
+        book,
+        RetentionFacts(
+            "CA", None, None, region="CA-ON", stage=Stage.PHONE, stage_changed_at=STAGED
+        ),
+    )
+    assert ontario.keep_until == date(2029, 6, 1) and ontario.reason.startswith("CA-ON")
+    canada = verdict(
+        book, RetentionFacts("CA", None, None, stage=Stage.PHONE, stage_changed_at=STAGED)
+    )
+    assert canada.keep_until == date(2027, 6, 1) and canada.reason.startswith("default")
 
 
 # --- the walk over a real database and a real SMTP sink ----------------------------------

@@ -75,6 +75,38 @@ def test_christmas_in_england_holds_a_letter_until_after_boxing_day_observed() -
     assert schedule.detail == "Christmas Day"
 
 
+def test_family_day_holds_a_letter_in_ontario_and_not_in_canada_without_a_region() -> None:
+    family_day = utc(2026, 2, 16, 15, 0)  # Monday 10:00 in Toronto
+    ontario = send(family_day, TORONTO, "CA", region="CA-ON")
+    assert ontario == (utc(2026, 2, 17, 14, 0), Why.HOLIDAY), "Tuesday 09:00 in Toronto"
+    assert send(family_day, TORONTO, "CA") == (family_day, Why.NOW), "no national holiday"
+    quebec = send(family_day, TORONTO, "CA", region="CA-QC")
+    assert quebec == (family_day, Why.NOW), "Quebec has no Family Day"
+
+
+def test_epiphany_holds_a_letter_in_bavaria_and_a_region_the_package_lacks_has_national_ones() -> (
+    None
+):
+    epiphany = utc(2026, 1, 6, 9, 0)  # Tuesday 10:00 in Berlin
+    assert send(epiphany, BERLIN, "DE", region="DE-BY")[1] is Why.HOLIDAY
+    assert send(epiphany, BERLIN, "DE", region="DE-BE") == (epiphany, Why.NOW)
+    assert HOLIDAYS.holiday("GB", date(2026, 12, 25), "GB-ZZZ") == "Christmas Day"
+    assert HOLIDAYS.holiday("US", date(2026, 3, 31), "US-CA") == "Cesar Chavez Day"
+    assert HOLIDAYS.holiday("US", date(2026, 3, 31)) is None
+
+
+def test_a_candidates_region_reaches_the_schedule_and_never_joins_the_default_country() -> None:
+    from fairwell.domain.model import Person
+    from fairwell.services.scheduling import Scheduler
+
+    scheduler = Scheduler(RULES, "UTC", default_country="GB")
+    family_day = utc(2026, 2, 16, 15, 0)
+    ontarian = Person(1, "o@example.com", "O", "N", "en", False, "CA", "America/Toronto", "CA-ON")
+    assert scheduler.schedule(ontarian, None, family_day).why is Why.HOLIDAY
+    nowhere = Person(2, "n@example.com", "N", "W", "en", False, None, "America/Toronto", "CA-ON")
+    assert scheduler.schedule(nowhere, None, family_day).why is Why.NOW, "GB has no Family Day"
+
+
 def test_german_unity_day_is_a_holiday_in_germany_and_not_in_england() -> None:
     friday = utc(2025, 10, 3, 8, 0)  # 10:00 in Berlin, 09:00 in London
     assert send(friday, BERLIN, "DE") == (utc(2025, 10, 6, 7, 0), Why.HOLIDAY)

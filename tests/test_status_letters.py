@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,14 +16,16 @@ from typer.testing import CliRunner
 
 from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
-from fairwell.domain.deadlines import NoticeRule, NoticeState
+from fairwell.domain.deadlines import NoticeState, PromiseState
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import OutboxState
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
-from fairwell.services.deadlines import deadlines
+from fairwell.services.deadlines import NoticeRules, deadlines
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
+from fairwell.services.planning import queue_plan
+from fairwell.services.retention import load_book
 from fairwell.services.status_letters import plan_status_letters, queue_status_letters
 from fairwell.services.users import add_user
 from fairwell.storage.notices import SqlNotices
@@ -36,7 +39,8 @@ from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, write_csv
 from tests.test_web import KEY, csrf_of, sign_in
 
-RULE = NoticeRule(days=45, alert_days=30)
+# The shipped rules: Ontario (CA-ON) has the 45-day notice, alert from day 30.
+RULES = NoticeRules(load_book(None), alert_days=30)
 # A Wednesday: the 45-day deadline falls on Saturday 17 October 2026, 14:00 UTC.
 INTERVIEW = datetime(2026, 9, 2, 14, 0, tzinfo=UTC)
 
@@ -46,20 +50,22 @@ def day(n: int) -> datetime:
 
 
 def interviewed(email: str, first: str, last: str, **fields: str) -> dict[str, str]:
+    """An interviewed applicant in Ontario, where the notice rule applies."""
+    place = {"country": "CA", "region": "CA-ON", "timezone": "America/Toronto", **fields}
     return applicant(
-        email, first, last, stage="onsite", last_interview_at=INTERVIEW.isoformat(), **fields
+        email, first, last, stage="onsite", last_interview_at=INTERVIEW.isoformat(), **place
     )
 
 
 @pytest.fixture
 def runtime(database_url: str, sink: MailSink, tmp_path: Path) -> Iterator[Runtime]:
-    settings = settings_for(database_url, sink.port, notice_deadline_days=45, secret_key=KEY)
+    settings = settings_for(database_url, sink.port, secret_key=KEY)
     init_database(settings)
     opened = open_runtime(settings)
     opened.clock = FixedClock(day(31))
     rows = [
         interviewed("wait@example.com", "Wai", "Ting"),
-        interviewed("anna@example.com", "Anna", "Berg", locale="de", country="DE"),
+        interviewed("anna@example.com", "Anna", "Berg", locale="de"),
         interviewed("decided@example.com", "Dee", "Sided"),
     ]
     import_file(opened.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=day(0))
@@ -84,7 +90,7 @@ def _reject(runtime: Runtime, email: str) -> None:
 
 def _notify(runtime: Runtime) -> list[int]:
     notices = SqlNotices(runtime.store.engine)
-    plan = plan_status_letters(runtime.store, notices, notices, RULE, runtime.clock.now())
+    plan = plan_status_letters(runtime.store, notices, notices, RULES, runtime.clock.now())
     done = queue_status_letters(
         runtime.store,
         runtime.composer,
@@ -98,8 +104,8 @@ def _notify(runtime: Runtime) -> list[int]:
 
 
 def _states(runtime: Runtime, as_of: datetime) -> dict[str, NoticeState]:
-    report = deadlines(SqlNotices(runtime.store.engine), RULE, as_of, everyone=True)
-    return {item.record.email: item.notice.state for item in report.items}
+    report = deadlines(SqlNotices(runtime.store.engine), RULES, as_of, everyone=True)
+    return {item.record.email: item.notice.state for item in report.items if item.notice}
 
 
 def _keys(runtime: Runtime) -> dict[str, tuple[str, str]]:
@@ -146,7 +152,7 @@ def test_a_status_letter_is_held_when_a_decision_came_meanwhile(
 def test_nobody_gets_a_second_status_letter_while_one_waits(runtime: Runtime) -> None:
     _notify(runtime)
     notices = SqlNotices(runtime.store.engine)
-    again = plan_status_letters(runtime.store, notices, notices, RULE, runtime.clock.now())
+    again = plan_status_letters(runtime.store, notices, notices, RULES, runtime.clock.now())
 
     assert again.ready == []
     assert {c.item.record.email: c.skip for c in again.skipped} == {
@@ -159,10 +165,10 @@ def test_nobody_gets_a_second_status_letter_while_one_waits(runtime: Runtime) ->
 def test_a_status_letter_waits_for_the_window_but_never_past_the_deadline(
     database_url: str, sink: MailSink, tmp_path: Path
 ) -> None:
-    settings = settings_for(database_url, sink.port, notice_deadline_days=45, send_windows="on")
+    settings = settings_for(database_url, sink.port, send_windows="on")
     init_database(settings)
     runtime = open_runtime(settings)
-    rows = [interviewed("wait@example.com", "Wai", "Ting", timezone="UTC", country="")]
+    rows = [interviewed("wait@example.com", "Wai", "Ting", timezone="UTC")]
     import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=day(0))
     try:
         # Friday 16 October, 07:00: the window opens at 09:00, before the Saturday deadline.
@@ -191,7 +197,6 @@ def test_the_cli_queues_status_letters_and_the_list_then_shows_them_told(
 ) -> None:
     env = {
         "FAIRWELL_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "FAIRWELL_NOTICE_DEADLINE_DAYS": "45",
         "FAIRWELL_SMTP_HOST": "127.0.0.1",
         "FAIRWELL_SMTP_PORT": str(sink.port),
         "FAIRWELL_SMTP_SECURITY": "none",
@@ -241,6 +246,11 @@ def test_a_recruiter_queues_status_letters_from_the_deadlines_page_with_its_csrf
     done = client.post("/deadlines/notify", data={"expected": "2", "csrf": csrf_of(listing.text)})
     assert done.status_code == 200 and "Queued 2 status letters" in done.text
     assert {key.split(":")[0] for key, _ in _keys(runtime).values()} == {"status"}
+    promised = client.get("/deadlines").text.split("Decisions promised by status letters")[1]
+    assert promised.count("<td>2026-11-02</td>") == 2 and promised.count("pending") == 2
+    runtime.clock = FixedClock(day(70))
+    broken = client.get("/deadlines").text.split("Decisions promised by status letters")[1]
+    assert broken.count("broken: no decision yet") == 2
 
 
 def test_the_deadlines_page_in_chromium_passes_axe_and_its_button_sends(
@@ -261,3 +271,77 @@ def test_the_deadlines_page_in_chromium_passes_axe_and_its_button_sends(
         while len(read_sink(tmp_path / "mail")) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
     assert len(read_sink(tmp_path / "mail")) == 2
+
+
+def _promises(runtime: Runtime, as_of: datetime) -> dict[str, PromiseState]:
+    report = deadlines(SqlNotices(runtime.store.engine), RULES, as_of, everyone=True)
+    return {item.record.email: item.promise.state for item in report.items if item.promise}
+
+
+def test_a_status_letters_promise_is_stored_and_flagged_once_its_day_passes_undecided(
+    runtime: Runtime,
+) -> None:
+    (batch_id,) = _notify(runtime)
+    assert run_batch(make_deliverer(runtime), batch_id).sent == 2
+    with runtime.store.engine.connect() as conn:
+        stored = set(conn.execute(select(outbox.c.decide_by)).scalars())
+    assert stored == {datetime(2026, 11, 2).date()}, "the day the letter names, kept with it"
+
+    assert _promises(runtime, day(60)) == {
+        "wait@example.com": PromiseState.PENDING,
+        "anna@example.com": PromiseState.PENDING,
+    }
+    broken = deadlines(SqlNotices(runtime.store.engine), RULES, datetime(2026, 11, 3, tzinfo=UTC))
+    assert {item.record.email for item in broken.items if item.promise} == {
+        "wait@example.com",
+        "anna@example.com",
+    }, "a broken promise is on the list without --all"
+    assert broken.failing and broken.counts()["promise broken"] == 2
+
+
+def test_a_decision_letter_delivered_by_the_day_keeps_the_promise_and_a_late_one_is_late(
+    runtime: Runtime,
+) -> None:
+    (batch_id,) = _notify(runtime)
+    run_batch(make_deliverer(runtime), batch_id)
+    runtime.clock = FixedClock(day(40))
+    _reject(runtime, "wait@example.com")
+    decided = queue_plan(
+        runtime.store, runtime.composer, "Data Analyst", actor="t", now=day(40), expected=2
+    )
+    assert run_batch(make_deliverer(runtime), decided.batch_id).sent == 2
+    promises = _promises(runtime, datetime(2026, 11, 10, tzinfo=UTC))
+    assert promises["wait@example.com"] is PromiseState.KEPT
+    assert promises["anna@example.com"] is PromiseState.BROKEN
+
+
+def test_the_deadlines_json_shows_each_promise_and_exits_1_once_one_is_broken(
+    tmp_path: Path, sink: MailSink
+) -> None:
+    env = {
+        "FAIRWELL_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "FAIRWELL_SMTP_HOST": "127.0.0.1",
+        "FAIRWELL_SMTP_PORT": str(sink.port),
+        "FAIRWELL_SMTP_SECURITY": "none",
+    }
+    runner = CliRunner()
+    rows = [interviewed("wait@example.com", "Wai", "Ting")]
+    for args in (
+        ["init"],
+        ["import", str(write_csv(tmp_path / "a.csv", rows))],
+        ["deadlines", "notify", "--yes", "--as-of", "2026-10-05", "--promise-days", "10"],
+        ["worker", "--once"],
+    ):
+        done = runner.invoke(app, args, env=env)
+        assert done.exit_code == 0, (args, done.output)
+    with_promise = runner.invoke(app, ["deadlines", "--json", "--all"], env=env)
+    (item,) = json.loads(with_promise.stdout)["due"]
+    promised_by = item["promised_by"]
+    assert item["jurisdiction"] == "CA-ON" and item["deadline_days"] == 45
+    after = (datetime.fromisoformat(promised_by) + timedelta(days=1)).date().isoformat()
+    broken = runner.invoke(app, ["deadlines", "--json", "--as-of", after], env=env)
+    assert broken.exit_code == 1
+    (flagged,) = json.loads(broken.stdout)["due"]
+    assert (flagged["promised_by"], flagged["promise"]) == (promised_by, "broken")
+    table = runner.invoke(app, ["deadlines", "--as-of", after], env={**env, "COLUMNS": "250"})
+    assert "(BROKEN)" in table.stdout

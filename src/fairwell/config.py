@@ -101,8 +101,29 @@ class Settings(BaseSettings):
         alias="FAIRWELL_FROM",
         description="the sender address of every letter",
     )
-    from_name: str = Field(default="", description="display name of the sender")
+    from_name: str = Field(
+        default="",
+        description="display name of the sender (the From header); unset: the organisation "
+        "name. A person's name set with FAIRWELL_SENDER_NAME or on the job signs the letter "
+        "but does not change From: the address is the team's, not theirs",
+    )
     org_name: str = Field(default="Example Corp", description="organisation name in letters")
+    reply_to: str | None = Field(
+        default=None,
+        description="the Reply-To address of every letter, where candidates' replies (asking "
+        "for more feedback, or to have their data deleted) go; unset: the sender address",
+    )
+    sender_name: str = Field(
+        default="",
+        max_length=200,
+        description='the person who signs every letter, e.g. "Dana Smith, Talent team", '
+        "unless the job names its own (`fairwell job sender`); unset: the organisation signs",
+    )
+    letters_name_referrer: bool = Field(
+        default=False,
+        description="a referral-closed letter names the colleague who suggested the person "
+        "(only with their agreement); off: it says a member of our team",
+    )
     template_dir: Path | None = Field(
         default=None, description="a folder of letter templates that override the built-in ones"
     )
@@ -235,15 +256,13 @@ class Settings(BaseSettings):
         description="country (ISO 3166, e.g. GB) whose public holidays count for a candidate "
         "whose data has none; unset: weekends only",
     )
-    notice_deadline_days: int | None = Field(
-        default=None,
+    notice_alert_days: int = Field(
+        default=30,
         ge=1,
         le=365,
-        description="tell every interviewed applicant within this many days of their last "
-        "interview whether a decision was made (Ontario: 45); unset: off",
-    )
-    notice_alert_days: int = Field(
-        default=30, ge=1, le=365, description="`fairwell deadlines` alerts from this day on"
+        description="`fairwell deadlines` alerts from this day after the last interview on "
+        "(at the latest on the deadline itself); the deadlines come from the jurisdiction "
+        "rules (notice_days in docs/retention.md), not from a setting",
     )
 
     delivery_engine: DeliveryEngine = Field(
@@ -302,13 +321,26 @@ class Settings(BaseSettings):
             raise ValueError("send_window_start must be before send_window_end")
         return self
 
-    @field_validator("from_address")
+    @field_validator("from_address", "reply_to")
     @classmethod
-    def _valid_sender(cls, value: str) -> str:
+    def _valid_sender(cls, value: str | None) -> str | None:
         from fairwell.domain.addresses import normalise_address
 
-        normalise_address(value)
+        if value is not None:
+            normalise_address(value)
         return value
+
+    @field_validator("sender_name", "from_name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(not char.isprintable() for char in value):
+            raise ValueError("must be one line of printable text")
+        return value.strip()
+
+    @property
+    def reply_address(self) -> str:
+        """Where replies go: FAIRWELL_REPLY_TO, else the sender."""
+        return self.reply_to or self.from_address
 
     @model_validator(mode="after")
     def _portal_needs_a_key(self) -> Settings:
@@ -353,8 +385,19 @@ def _secrets_from_files(environ: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+# Settings that are gone, and what replaced them: set, they would be silently ignored.
+RETIRED = {
+    "FAIRWELL_NOTICE_DEADLINE_DAYS": "the notice deadline now comes from where each candidate "
+    "is: notice_days in the jurisdiction rules (docs/retention.md); an organisation whose "
+    "candidates all count as Ontario's sets it in its FAIRWELL_RETENTION_POLICIES file",
+}
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings once; raise ConfigurationError naming the bad variable."""
+    for name, instead in RETIRED.items():
+        if name in os.environ:
+            raise ConfigurationError(f"{name} is no longer read: {instead}")
     toml_file = os.environ.get("FAIRWELL_CONFIG_FILE")
     if toml_file and not Path(toml_file).is_file():
         raise ConfigurationError(f"FAIRWELL_CONFIG_FILE: no such file {toml_file}")

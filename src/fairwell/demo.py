@@ -7,12 +7,14 @@ with the privacy guard (plain substring search), so the demo is evidence, not a 
 from __future__ import annotations
 
 import csv
+import re
 import secrets
 import shutil
 import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.policy import compat32
@@ -22,6 +24,7 @@ from pathlib import Path
 import uvicorn
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from fairwell.config import Settings, load_settings
 from fairwell.delivery.sink import MailSink, SinkMessage, read_sink
@@ -33,21 +36,32 @@ from fairwell.demo_data import (
     write_demo_csv,
 )
 from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
-from fairwell.domain.model import INTERVIEW_STAGES, OutboxState
+from fairwell.domain.mimeread import read_letter
+from fairwell.domain.model import INTERVIEW_STAGES, LetterKind, OutboxState
+from fairwell.domain.retention import jurisdiction, long_date
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
+from fairwell.services.deadlines import deadlines, notice_rules
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import approve, draft_job_feedback, load_library
 from fairwell.services.importing import import_file
+from fairwell.services.job_settings import set_sender
 from fairwell.services.planning import Plan, make_plan, queue_plan
+from fairwell.services.retention import load_book, retention_schedule
+from fairwell.services.status_letters import plan_status_letters, queue_status_letters
 from fairwell.services.users import add_user
 from fairwell.storage.interviews_store import SqlInterviews
+from fairwell.storage.notices import SqlNotices
+from fairwell.storage.retention_store import SqlRetentionStore
+from fairwell.storage.tables import outbox
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch, run_forever
 
 ACTOR = "demo"
 REASON = "position-filled"
+# Who signs the demo job's letters (`fairwell job sender`); From stays the team's address.
+DEMO_SIGNER = "Hana Berg, Head of Product"
 
 
 FEEDBACK_HEADINGS = (
@@ -64,6 +78,24 @@ class FlowFacts:
     plan: Plan
     merged: int
     feedback_flagged: int = 0
+    status_letters: int = 0  # "no decision yet, a decision by ..." to Ontario's interviewed
+
+
+@dataclass
+class Promises:
+    """What the letters promised, checked against what the database will do."""
+
+    by_rule: Counter[str]
+    undated: int  # applications without an end date: invariant 11 says 0
+    referral_dates: Counter[str]  # the day each referral letter says it keeps the data until
+    referral_matching: int  # of those, the day the retention run deletes on
+    referral_letters: int
+    status_promises: Counter[str]  # each status promise's state today
+    regions: Counter[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.undated and self.referral_matching == self.referral_letters
 
 
 @dataclass
@@ -107,6 +139,8 @@ def _settings(directory: Path, port: int) -> Settings:
         from_address="careers@northwind.example.com",
         from_name="Northwind hiring team",
         org_name="Northwind Analytics",
+        # Replies (asking for more feedback, or to be deleted) reach the talent team's inbox.
+        reply_to="talent@northwind.example.com",
         template_dir=None,
         # The demo runs at whatever hour `make demo` is typed and must deliver every letter
         # before it verifies them, so it sends at once (the batch's audit entry says so).
@@ -118,7 +152,8 @@ def _settings(directory: Path, port: int) -> Settings:
 def run_demo(directory: Path, console: Console) -> bool:
     """Run the demo in ``directory``; return True when every check passed."""
     _fresh(directory)
-    rows = write_demo_csv(directory / "applicants.csv")
+    # Dated back from now: Ontario's interviewed candidates are past the day-30 alert today.
+    rows = write_demo_csv(directory / "applicants.csv", now=datetime.now(UTC))
     console.print(f"[bold]Fairwell demo[/bold]: {rows} rows for {JOB_TITLE!r} in {directory}")
     with MailSink(directory / "mail", port=0) as sink:
         settings = _settings(directory, sink.port)
@@ -141,7 +176,10 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     console.print(
         f"imported {report.rows} applications, {report.duplicates_merged} duplicate rows merged"
     )
+    job = set_sender(store, store.job_by_title(JOB_TITLE), DEMO_SIGNER, ACTOR, now)
+    console.print(f"{JOB_TITLE!r} letters are signed by {job.sender_name}")
     _record_interviews(runtime, directory, console)
+    status_letters = _tell_the_undecided(runtime, console)
     decided = reject(
         store, JOB_TITLE, Selection(all_except_hired=True), REASON, note=None, actor=ACTOR, now=now
     )
@@ -168,7 +206,25 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     )
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
-    return FlowFacts(plan, report.duplicates_merged, flagged)
+    return FlowFacts(plan, report.duplicates_merged, flagged, status_letters)
+
+
+def _tell_the_undecided(runtime: Runtime, console: Console) -> int:
+    """Ontario's 45-day rule: interviewed candidates there past the day-30 alert get a status
+    letter ("a decision by ...") first; their decision letters then keep that promise."""
+    notices = SqlNotices(runtime.store.engine)
+    rules = notice_rules(runtime.settings)
+    now = runtime.clock.now()
+    plan = plan_status_letters(runtime.store, notices, notices, rules, now)
+    done = queue_status_letters(
+        runtime.store, runtime.composer, plan, expected=len(plan.ready), actor=ACTOR, now=now
+    )
+    sent = sum(run_batch(make_deliverer(runtime), batch).sent for batch in done.batch_ids)
+    console.print(
+        f"notice deadlines ({', '.join(f'{k} {v} days' for k, v in rules.in_force().items())}): "
+        f"{sent} status letter(s) delivered to interviewed candidates there, not decided yet"
+    )
+    return sent
 
 
 def _record_interviews(runtime: Runtime, directory: Path, console: Console) -> None:
@@ -279,8 +335,91 @@ def _verify(
     for message in messages:
         _check_message(message, people, result)
     kinds = Counter(row.kind for row in store.outbox_rows(OutboxState.SENT, None, 1_000_000))
+    promises = _promises(runtime, messages)
     _print_verification(console, result, kinds, facts)
-    return result.ok and result.received == plan.ready
+    _print_promises(console, promises)
+    expected = plan.ready + facts.status_letters
+    return result.ok and promises.ok and result.received == expected
+
+
+def _promises(runtime: Runtime, messages: list[SinkMessage]) -> Promises:
+    """Every application's end date, each referral letter's date against the run's, and each
+    status letter's promise, read from the database and the sink."""
+    book = load_book(runtime.settings.retention_policies)
+    retention = SqlRetentionStore(runtime.store.engine)
+    dated, undated = retention_schedule(retention, book)
+    ends = {item.application_id: item.keep_until for item in dated}
+    referral = _referral_letters(runtime)
+    said: Counter[str] = Counter()
+    matching = 0
+    for message in messages:
+        found = referral.get(message.rcpt_tos[0].lower())
+        if found is None:
+            continue
+        text = dict(read_letter(message.data).parts).get("text/plain", "")
+        application_id, locale = found
+        end = long_date(ends[application_id], locale) if application_id in ends else ""
+        stated = re.search(r"(?:until|bis zum) (\d+\.? [^\s,]+ \d{4})", text)
+        said[stated.group(1) if stated else "no date"] += 1
+        matching += bool(stated and stated.group(1) == end)
+    report = deadlines(
+        SqlNotices(runtime.store.engine),
+        notice_rules(runtime.settings),
+        runtime.clock.now(),
+        everyone=True,
+    )
+    kept = Counter(item.promise.state.value for item in report.items if item.promise)
+    regions = Counter(
+        jurisdiction(v.person.country, v.person.region) or "none"
+        for v in runtime.store.applicants(runtime.store.job_by_title(JOB_TITLE).id)
+        if v.person.region
+    )
+    return Promises(
+        Counter(item.rule.value for item in dated if item.rule),
+        undated,
+        said,
+        matching,
+        sum(said.values()),
+        kept,
+        regions,
+    )
+
+
+def _referral_letters(runtime: Runtime) -> dict[str, tuple[int, str]]:
+    """The referral-closed letters sent: recipient, their application and language."""
+    query = select(outbox.c.recipient, outbox.c.application_id, outbox.c.locale).where(
+        outbox.c.kind == LetterKind.REFERRAL_CLOSED.value,
+        outbox.c.state == OutboxState.SENT.value,
+    )
+    with runtime.store.engine.connect() as conn:
+        return {
+            row.recipient.lower(): (row.application_id, row.locale) for row in conn.execute(query)
+        }
+
+
+def _print_promises(console: Console, promises: Promises) -> None:
+    table = Table("check", "result", title="verification: every promise has a date behind it")
+    for region, count in sorted(promises.regions.items()):
+        table.add_row(f"candidates in {region}", str(count))
+    for rule, count in sorted(promises.by_rule.items()):
+        table.add_row(f"applications with an end date: {rule}", str(count))
+    table.add_row("applications without an end date", str(promises.undated))
+    for day, count in sorted(promises.referral_dates.items()):
+        table.add_row(f"referral letters: data kept until {day}", str(count))
+    table.add_row(
+        "referral letters whose date is the day the retention run deletes on",
+        f"{promises.referral_matching} of {promises.referral_letters}",
+    )
+    for state, count in sorted(promises.status_promises.items()):
+        table.add_row(f"status promises ('a decision by'): {state}", str(count))
+    console.print(table)
+    if promises.ok:
+        console.print(
+            "[bold green]PASS[/bold green]: every application has an end date, and every "
+            "referral letter names the day the retention run deletes on"
+        )
+    else:
+        console.print("[bold red]FAIL[/bold red]: see the table above")
 
 
 def _print_verification(

@@ -86,6 +86,24 @@ def _person(index: int, rng: random.Random) -> tuple[str, str]:
     return rng.choice(FIRST), rng.choice(LAST)
 
 
+# Some candidates are where statutory rules differ by province or state (ISO 3166-2), chosen
+# by their row number so the names drawn stay the same: Ontario's 45-day notice and three-year
+# retention, other provinces' and states' own public holidays.
+_ABROAD = {1: ("CA", "CA-ON", "America/Toronto"), 4: ("CA", "CA-BC", "America/Vancouver")}
+_ABROAD[7] = ("US", "US-CA", "America/Los_Angeles")
+# Ontario's interviewed candidates last met us 33 days ago: past the day-30 alert, before the
+# 45-day deadline, so the demo sends them a status letter before their decision.
+ONTARIO_INTERVIEW_DAYS = 33
+
+
+def _place(index: int, german: bool) -> dict[str, str]:
+    if german:
+        region = "DE-BY" if index % 2 == 0 else ""
+        return {"country": "DE", "region": region, "timezone": "Europe/Berlin"}
+    country, region, zone = _ABROAD.get(index % 9, ("GB", "", "Europe/London"))
+    return {"country": country, "region": region, "timezone": zone}
+
+
 def _row(
     index: int,
     first: str,
@@ -100,6 +118,8 @@ def _row(
     slug = f"{first}.{last}".lower().replace(" ", "-")
     slug = slug.encode("ascii", "ignore").decode() or "person"
     applied = "" if source != "applied" else (when - timedelta(days=30)).date().isoformat()
+    place = _place(index, german)
+    ago = ONTARIO_INTERVIEW_DAYS if place["region"] == "CA-ON" else 3
     return {
         "email": f"{slug}.{index}@example.{'org' if index % 3 else 'com'}",
         "first_name": first,
@@ -110,10 +130,9 @@ def _row(
         "referred_by": "",
         "referral_aware": "",
         "locale": "de" if german else "en",
-        "country": "DE" if german else "GB",
-        "timezone": "Europe/Berlin" if german else "Europe/London",
+        **place,
         "applied_at": applied,
-        "last_interview_at": (when - timedelta(days=3)).isoformat() if interviewed else "",
+        "last_interview_at": (when - timedelta(days=ago)).isoformat() if interviewed else "",
     }
 
 
@@ -140,8 +159,9 @@ def demo_rows(seed: int = 7, now: datetime | None = None) -> list[dict[str, str]
     return rows
 
 
-def write_demo_csv(path: Path, seed: int = 7) -> int:
-    rows = demo_rows(seed)
+def write_demo_csv(path: Path, seed: int = 7, now: datetime | None = None) -> int:
+    """Write the rows; ``now`` dates them (interviews, applications) back from that moment."""
+    rows = demo_rows(seed, now)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=HEADER)
         writer.writeheader()

@@ -182,6 +182,7 @@ class NewLetter:
     letter_key: str | None = None  # "decision:<decision_id>" when None
     not_before: datetime | None = None  # its send window (services/scheduling.py); None: now
     keep_until: date | None = None  # the day the letter promises to keep the application until
+    decide_by: date | None = None  # a status letter's promise: a decision by this day
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +370,12 @@ class InterviewedRecord:
     stage: Stage
     last_interview_at: datetime
     told_at: datetime | None
+    country: str | None = None  # with region, where the candidate is: whose rule applies
+    region: str | None = None
+    # The latest status letter's "a decision by" (sent or on its way), and when the decision
+    # letter (rejection or referral closed) first reached them.
+    promised_by: date | None = None
+    decided_told_at: datetime | None = None
 
 
 class NoticeStore(Protocol):
@@ -405,6 +412,12 @@ class Store(Protocol):
     def jobs(self) -> list[JobSummary]: ...
 
     def job_by_title(self, title: str) -> Job: ...
+
+    def job_by_id(self, job_id: int) -> Job: ...
+
+    def set_job_sender(self, job_id: int, name: str | None, actor: str, now: datetime) -> None: ...
+
+    def set_job_closed(self, job_id: int, closed: bool, actor: str, now: datetime) -> bool: ...
 
     def applicants(self, job_id: int) -> list[ApplicantView]: ...
 
@@ -714,6 +727,8 @@ class PortalApplication:
     decision_id: int | None
     letter_sent_at: datetime | None
     next_steps: tuple[str, ...]  # from approved feedback only, as the letter lists them
+    country: str | None = None  # where the candidate is: whose holidays a due date skips
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -830,6 +845,11 @@ class RetentionRow:
     delivered_at: datetime | None  # its outbox.sent_at; None while not delivered
     promised_until: date | None  # the day that letter promised, stored when it was written
     consent_until: datetime | None  # the person's talent-pool consent in force, if any
+    region: str | None = None  # ISO 3166-2, with ``country`` the jurisdiction
+    stage: Stage | None = None
+    stage_changed_at: datetime | None = None
+    decided_at: datetime | None = None  # the latest decision, if any
+    job_closed_at: datetime | None = None
 
 
 class RetentionStore(Protocol):

@@ -77,7 +77,13 @@ def open_runtime(settings: Settings) -> Runtime:
     letter_settings = SqlLetterSettings(engine)
     overrides = CachedOverrides(letter_settings)
     templates = LetterTemplates(settings.template_dir, overrides)
-    sender = Sender(settings.from_address, settings.from_name, settings.org_name)
+    sender = Sender(
+        settings.from_address,
+        settings.from_name,
+        settings.org_name,
+        reply_to=settings.reply_address,
+        signer=settings.sender_name,
+    )
     return Runtime(
         settings,
         SqlStore(engine),
@@ -91,6 +97,7 @@ def open_runtime(settings: Settings) -> Runtime:
             overrides,
             Scheduler.from_settings(settings),
             load_book(settings.retention_policies),
+            name_referrer=settings.letters_name_referrer,
         ),
         SystemClock(),
         letter_settings,

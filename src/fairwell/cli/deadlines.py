@@ -12,12 +12,11 @@ import typer
 from rich.table import Table
 
 from fairwell.cli.base import ACTOR, _fail, _print_json, _runtime, app, out, reports_errors
-from fairwell.domain.deadlines import NoticeRule
 from fairwell.storage.notices import SqlNotices
 
 if TYPE_CHECKING:
     from fairwell.runtime import Runtime
-    from fairwell.services.deadlines import DeadlineReport
+    from fairwell.services.deadlines import DeadlineReport, NoticeRules
     from fairwell.services.status_letters import StatusPlan
 
 deadlines_app = typer.Typer(
@@ -40,11 +39,16 @@ def _as_of(text: str | None) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _rule(runtime: Runtime) -> NoticeRule | None:
-    settings = runtime.settings
-    if not settings.notice_deadline_days:
-        return None
-    return NoticeRule(settings.notice_deadline_days, settings.notice_alert_days)
+def _rules(runtime: Runtime) -> NoticeRules:
+    from fairwell.services.deadlines import notice_rules
+
+    return notice_rules(runtime.settings)
+
+
+NO_RULES = (
+    "no jurisdiction in the rules has a notice deadline (notice_days, docs/retention.md); "
+    "status promises are still tracked"
+)
 
 
 @deadlines_app.callback()
@@ -59,25 +63,27 @@ def deadlines_command(
         bool, typer.Option("--all", help="also those told already and those not due yet")
     ] = False,
 ) -> None:
-    """Interviewed applicants not yet told whether a decision was made: alert and overdue.
+    """Interviewed applicants not yet told whether a decision was made (alert and overdue),
+    and status letters whose promised day passed without a decision.
 
-    Off unless FAIRWELL_NOTICE_DEADLINE_DAYS is set (Ontario: 45). Exits 1 while anyone is
-    overdue, so a scheduled job can mail its output.
+    The deadline is where each candidate is: notice_days of their country and region in the
+    jurisdiction rules (Ontario, CA-ON: 45; docs/retention.md). Exits 1 while anyone is
+    overdue or a promise is broken, so a scheduled job can mail its output.
     """
     if context.invoked_subcommand is not None:
         return
     from fairwell.services.deadlines import deadlines
 
     runtime = _runtime()
-    rule = _rule(runtime)
-    report = deadlines(SqlNotices(runtime.store.engine), rule, _as_of(as_of), everyone=everyone)
+    rules = _rules(runtime)
+    report = deadlines(SqlNotices(runtime.store.engine), rules, _as_of(as_of), everyone=everyone)
     if as_json:
         _print_json(report.as_json())
-    elif rule is None:
-        out.print("notice deadlines are off (set FAIRWELL_NOTICE_DEADLINE_DAYS, e.g. 45)")
     else:
+        if not rules.in_force():
+            out.print(NO_RULES)
         _print_table(report)
-    if report.counts().get("overdue"):
+    if report.failing:
         raise typer.Exit(1)
 
 
@@ -86,22 +92,27 @@ def _print_table(report: DeadlineReport) -> None:
         "application",
         "job",
         "email",
+        "where",
         "last interview",
         "day",
         "due",
         "state",
-        title=f"notice deadlines as of {report.as_of:%Y-%m-%d}",
+        "decision promised by",
+        title=f"notice deadlines and status promises as of {report.as_of:%Y-%m-%d}",
     )
     for item in report.items:
-        record, found = item.record, item.notice
+        record, found, made = item.record, item.notice, item.promise
+        promised = f"{made.by:%Y-%m-%d} ({made.state.value})" if made else ""
         table.add_row(
             str(record.application_id),
             record.job_title,
             record.email,
+            item.jurisdiction or "",
             f"{record.last_interview_at:%Y-%m-%d}",
-            str(found.day),
-            f"{found.due_at:%Y-%m-%d}",
-            found.state.value,
+            str(found.day) if found else "",
+            f"{found.due_at:%Y-%m-%d}" if found else "no notice rule",
+            found.state.value if found else "",
+            promised.upper() if made and made.broken else promised,
         )
     out.print(table)
     out.print(", ".join(f"{state} {count}" for state, count in report.counts().items()))
@@ -124,11 +135,11 @@ def deadlines_notify(
     from fairwell.services.status_letters import plan_status_letters, queue_status_letters
 
     runtime = _runtime()
-    rule = _rule(runtime)
-    if rule is None:
-        raise _fail("notice deadlines are off (set FAIRWELL_NOTICE_DEADLINE_DAYS, e.g. 45)", 1)
+    rules = _rules(runtime)
+    if not rules.in_force():
+        raise _fail(NO_RULES, 1)
     notices = SqlNotices(runtime.store.engine)
-    plan = plan_status_letters(runtime.store, notices, notices, rule, _as_of(as_of))
+    plan = plan_status_letters(runtime.store, notices, notices, rules, _as_of(as_of))
     _print_plan(plan)
     count = len(plan.ready)
     if count == 0:

@@ -85,15 +85,23 @@ def jobs(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = F
     if as_json:
         _print_json(
             [
-                {"id": s.job.id, "title": s.job.title, "applicants": s.total, "stages": s.stages}
+                {
+                    "id": s.job.id,
+                    "title": s.job.title,
+                    "applicants": s.total,
+                    "stages": s.stages,
+                    "closed_at": s.job.closed_at.isoformat() if s.job.closed_at else None,
+                    "sender_name": s.job.sender_name,
+                }
                 for s in summaries
             ]
         )
         return
-    table = Table("job", "applicants", "by stage")
+    table = Table("job", "applicants", "by stage", "closed")
     for s in summaries:
         stages = ", ".join(f"{stage} {count}" for stage, count in sorted(s.stages.items()))
-        table.add_row(s.job.title, str(s.total), stages)
+        closed = f"{s.job.closed_at:%Y-%m-%d}" if s.job.closed_at else ""
+        table.add_row(s.job.title, str(s.total), stages, closed)
     out.print(table)
 
 

@@ -65,6 +65,7 @@ def _print_table(report: RetentionReport) -> None:
         "application",
         "action",
         "kept until",
+        "rule",
         "reason",
         "held",
         title=f"retention as of {report.as_of:%Y-%m-%d} ({verb})",
@@ -75,6 +76,7 @@ def _print_table(report: RetentionReport) -> None:
             str(item.application_id),
             item.action.value,
             f"{item.keep_until:%Y-%m-%d}",
+            item.rule.value if item.rule else "",
             item.reason,
             held,
         )
@@ -82,6 +84,55 @@ def _print_table(report: RetentionReport) -> None:
     out.print(
         ", ".join(f"{name} {n}" for name, n in sorted(report.counts.items())) or "nothing due"
     )
+
+
+@retention_app.command("dates")
+@reports_errors
+def dates_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Every application on file with its end date and the rule that sets it.
+
+    Every application has one, whatever its state; exits 1 if any has none.
+    """
+    from collections import Counter
+
+    from fairwell.services.retention import load_book, retention_schedule
+    from fairwell.storage.retention_store import SqlRetentionStore
+
+    runtime = _runtime()
+    try:
+        book = load_book(runtime.settings.retention_policies)
+        dated, undated = retention_schedule(SqlRetentionStore(runtime.store.engine), book)
+    finally:
+        runtime.close()
+    by_rule = Counter(item.rule.name.lower() for item in dated if item.rule)
+    if as_json:
+        _print_json(
+            {
+                "applications": [
+                    {
+                        "application_id": item.application_id,
+                        "rule": item.rule.name.lower() if item.rule else None,
+                        "reason": item.reason,
+                        "keep_until": item.keep_until.isoformat(),
+                        "action": item.action.value,
+                    }
+                    for item in dated
+                ],
+                "by_rule": dict(sorted(by_rule.items())),
+                "without_end_date": undated,
+            }
+        )
+    else:
+        table = Table("rule", "applications", "first end date", title="end dates by rule")
+        for rule, count in sorted(by_rule.items()):
+            first = min(i.keep_until for i in dated if i.rule and i.rule.name.lower() == rule)
+            table.add_row(rule, str(count), f"{first:%Y-%m-%d}")
+        out.print(table)
+        out.print(f"{len(dated)} application(s) with an end date, {undated} without")
+    if undated:
+        raise typer.Exit(1)
 
 
 @retention_app.command("renewals")

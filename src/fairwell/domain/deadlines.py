@@ -1,15 +1,18 @@
-"""Notice deadlines: tell every interviewed applicant within N days whether a decision was made.
+"""Notice deadlines and the promises status letters make.
 
 Ontario's Employment Standards Act, 2000 (as amended by the Working for Workers Four Act,
 2024; in force 1 January 2026) requires employers with 25 or more employees to inform an
 interviewed applicant, within 45 days of their last interview, whether a hiring decision has
-been made (docs/sending-times.md, "Deadlines"). Pure: the date is passed in.
+been made (docs/sending-times.md, "Deadlines"). The rule is where the candidate is: the
+jurisdiction rules' ``notice_days`` (domain/retention.py). A status letter that says "a
+decision by <date>" makes a promise of its own, kept when the decision letter reached them by
+that day. Pure: the date is passed in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 
@@ -57,3 +60,30 @@ def notice(
     else:
         state = NoticeState.WAITING
     return Notice(state, day, due_at, alert_at)
+
+
+class PromiseState(StrEnum):
+    """Where a status letter's "a decision by <date>" stands."""
+
+    PENDING = "pending"  # the day has not passed, no decision letter yet
+    KEPT = "kept"  # the decision letter reached them by the day
+    KEPT_LATE = "kept late"  # it reached them, after the day
+    BROKEN = "broken"  # the day passed without a decision letter
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    by: date  # the last day the promise allows (UTC calendar day)
+    state: PromiseState
+
+    @property
+    def broken(self) -> bool:
+        return self.state is PromiseState.BROKEN
+
+
+def promise(by: date, decided_told_at: datetime | None, as_of: datetime) -> Promise:
+    """The promise ``as_of``; kept means the decision letter was delivered by the day."""
+    if decided_told_at is not None and decided_told_at <= as_of:
+        kept = decided_told_at.date() <= by
+        return Promise(by, PromiseState.KEPT if kept else PromiseState.KEPT_LATE)
+    return Promise(by, PromiseState.BROKEN if as_of.date() > by else PromiseState.PENDING)

@@ -14,6 +14,7 @@ class SkipReason(StrEnum):
     HIRED = "hired"
     OFFER = "holding an offer"
     WITHDRAWN = "withdrawn"
+    DECLINED = "declined our offer"
     ALREADY_REJECTED = "already rejected before import"
     ALREADY_WRITTEN = "already written to"
     ALREADY_DECIDED = "already decided, letter pending"
@@ -25,6 +26,7 @@ _BLOCKING_STAGES = {
     Stage.HIRED: SkipReason.HIRED,
     Stage.OFFER: SkipReason.OFFER,
     Stage.WITHDRAWN: SkipReason.WITHDRAWN,
+    Stage.DECLINED: SkipReason.DECLINED,
     Stage.REJECTED: SkipReason.ALREADY_REJECTED,
 }
 

@@ -5,6 +5,8 @@ bottleneck of a bulk send, so the bytes are assembled here from the standard lib
 encoders (``email.header``, ``email.utils``, ``binascii``). The structure is fixed: one
 ``multipart/alternative`` with a text part and an HTML part. Every header value passes
 :func:`check_header_value`, and the type has one recipient field: there is no Cc or Bcc to set.
+``Reply-To`` names one mailbox of the organisation, where a candidate's reply goes (asking for
+more feedback, or to have their data deleted); it is never a second recipient.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class OutgoingLetter:
     locale: str
     message_id: str
     date: datetime
+    reply_to: Mailbox | None = None  # None: replies go to the sender
 
 
 def _encoded_subject(subject: str) -> str:
@@ -106,8 +109,10 @@ def to_bytes(letter: OutgoingLetter) -> bytes:
     boundary = BOUNDARY
     check_header_value(letter.message_id)
     check_header_value(letter.locale)
+    reply_to = f"Reply-To: {_sender_header(letter.reply_to)}\r\n" if letter.reply_to else ""
     headers = (
         f"From: {_sender_header(letter.sender)}\r\n"
+        f"{reply_to}"
         f"To: {letter.recipient.header()}\r\n"
         f"Subject: {_encoded_subject(letter.subject)}\r\n"
         f"Date: {_date_header(letter.date)}\r\n"

@@ -18,6 +18,9 @@ class Stage(StrEnum):
     HIRED = "hired"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    # The candidate turned our offer down: like withdrawn, they are owed no rejection; their
+    # data has its own retention period (docs/retention.md).
+    DECLINED = "declined"
 
 
 INTERVIEW_STAGES = frozenset({Stage.PHONE, Stage.ONSITE})
@@ -85,6 +88,10 @@ FINAL_STATES = frozenset(
 class Job:
     id: int
     title: str
+    # Who signs the job's letters ("Dana Smith, Hiring Manager"); None: the installation's
+    # FAIRWELL_SENDER_NAME, else the organisation.
+    sender_name: str | None = None
+    closed_at: datetime | None = None  # the search ended; retention clocks start here
 
 
 @dataclass(frozen=True, slots=True)

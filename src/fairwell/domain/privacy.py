@@ -176,7 +176,10 @@ def _to_addresses(values: list[str]) -> list[str]:
 
 class OneRecipient:
     name = "one-recipient"
-    description = "exactly one To address, equal to the envelope recipient; no Cc or Bcc"
+    description = (
+        "exactly one To address, equal to the envelope recipient; no Cc or Bcc; "
+        "at most one Reply-To, naming one address"
+    )
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
         names = letter.names()
@@ -190,7 +193,16 @@ class OneRecipient:
             return f"the To header names {len(addresses)} addresses"
         if addresses[0].lower() != expect.envelope_recipient.lower():
             return "the To address differs from the envelope recipient"
-        return None
+        return _one_reply_address(letter) if "reply-to" in names else None
+
+
+def _one_reply_address(letter: ParsedLetter) -> str | None:
+    """A reply goes to one mailbox: several would copy the candidate's answer to others."""
+    values = [value for key, value in letter.raw_headers if key.lower() == "reply-to"]
+    addresses = _to_addresses(values)
+    if len(values) != 1 or len(addresses) != 1:
+        return f"the Reply-To header names {len(addresses)} addresses"
+    return None
 
 
 class SafeHeaders:

@@ -1,13 +1,14 @@
 """A candidate's request for more feedback: its states and the dates it must be answered by.
 
-Business days are Monday to Friday on the UTC calendar. Public holidays are not business
-days in real life but are counted as business days here; honouring an organisation's holiday
-calendar is a later issue.
+Business days are Monday to Friday on the UTC calendar, without the public holidays of where
+the candidate is when the caller passes them (``holiday``: services/scheduling.py's calendar,
+keyed by country and region like every jurisdiction rule).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 _ONE_DAY = timedelta(days=1)
@@ -21,22 +22,27 @@ class RequestState(StrEnum):
     ANSWERED = "answered"
 
 
-def due_date(received_at: datetime, business_days: int) -> datetime:
+def due_date(
+    received_at: datetime,
+    business_days: int,
+    holiday: Callable[[date], bool] | None = None,
+) -> datetime:
     """Return the moment ``business_days`` business days after ``received_at``.
 
     Steps forward one calendar day at a time and counts only Monday to Friday, keeping the
     time of day: Tuesday 14:30 plus 5 is the next Tuesday 14:30, Friday 09:00 plus 1 is Monday
     09:00. A request received on Saturday or Sunday counts from Monday: Monday is its first
     business day, so Saturday 10:00 plus 1 is Monday 10:00 and plus 5 is Friday 10:00.
-    The result is never on a weekend and always later than ``received_at``. Public holidays
-    count as business days for now (a later issue).
+    The result is never on a weekend and always later than ``received_at``. A day for which
+    ``holiday`` is true is no business day either (without it, holidays count as working days).
 
     ``received_at`` must be timezone-aware UTC; the result is aware UTC. Raise ValueError
     for a naive or non-UTC datetime, or when ``business_days`` is less than 1.
     """
     if business_days < 1:
         raise ValueError(f"business_days must be at least 1, got {business_days}")
-    return _step_business_days(_utc(received_at, "received_at"), business_days, _ONE_DAY)
+    start = _utc(received_at, "received_at")
+    return _step_business_days(start, business_days, _ONE_DAY, holiday)
 
 
 def remind_at(due: datetime) -> datetime:
@@ -49,12 +55,18 @@ def remind_at(due: datetime) -> datetime:
     return _step_business_days(_utc(due, "due"), 1, -_ONE_DAY)
 
 
-def _step_business_days(start: datetime, count: int, step: timedelta) -> datetime:
-    """Move from ``start`` by ``step`` until ``count`` Monday-to-Friday days were reached."""
+def _step_business_days(
+    start: datetime,
+    count: int,
+    step: timedelta,
+    holiday: Callable[[date], bool] | None = None,
+) -> datetime:
+    """Move from ``start`` by ``step`` until ``count`` Monday-to-Friday days (that are not
+    holidays) were reached."""
     moment = start
     while count:
         moment += step
-        if moment.weekday() < _SATURDAY:
+        if moment.weekday() < _SATURDAY and not (holiday and holiday(moment.date())):
             count -= 1
     return moment
 

@@ -1,9 +1,10 @@
 """Humane send windows: the earliest moment a letter may reach one candidate, and why.
 
 A letter goes in the candidate's local business hours, on a working day that is not a public
-holiday of their country, and never within a gap after their last interview (news that comes
-an hour after the interview reads as if nobody listened). Nothing waits longer than a maximum
-delay, so a long run of holidays cannot hold a letter for weeks.
+holiday where they are (their country, and their province or state when known), and never
+within a gap after their last interview (news that comes an hour after the interview reads as
+if nobody listened). Nothing waits longer than a maximum delay, so a long run of holidays
+cannot hold a letter for weeks.
 
 Pure: the clock is passed in, and public holidays come through :class:`HolidayCalendar`
 (services/scheduling.py backs it with the ``holidays`` package).
@@ -37,15 +38,16 @@ class Why(StrEnum):
 
 
 class HolidayCalendar(Protocol):
-    def holiday(self, country: str | None, day: date) -> str | None:
-        """Return the holiday's name when ``day`` is a public holiday in ``country``, else None."""
+    def holiday(self, country: str | None, day: date, region: str | None = None) -> str | None:
+        """Return the holiday's name when ``day`` is a public holiday in ``country`` (and its
+        ``region``, ISO 3166-2, when given), else None."""
         ...
 
 
 class NoHolidays:
     """A calendar without holidays (weekends still count)."""
 
-    def holiday(self, country: str | None, day: date) -> str | None:
+    def holiday(self, country: str | None, day: date, region: str | None = None) -> str | None:
         return None
 
 
@@ -71,6 +73,7 @@ class Recipient:
     zone: tzinfo
     country: str | None = None
     last_interview_at: datetime | None = None
+    region: str | None = None  # ISO 3166-2 ("CA-ON"): its own public holidays count too
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,7 @@ def _next_window(
     local = start.astimezone(recipient.zone)
     first: tuple[Why, str] | None = None
     for _ in range(MAX_DAYS_SEARCHED):
-        blocked = _day_blocked(local.date(), recipient.country, rules, calendar)
+        blocked = _day_blocked(local.date(), recipient, rules, calendar)
         if blocked is None:
             if local.time() < rules.start:
                 first = first or (Why.BEFORE_HOURS, "")
@@ -154,11 +157,11 @@ def _next_window(
 
 
 def _day_blocked(
-    day: date, country: str | None, rules: WindowRules, calendar: HolidayCalendar
+    day: date, recipient: Recipient, rules: WindowRules, calendar: HolidayCalendar
 ) -> tuple[Why, str] | None:
     if day.weekday() in rules.weekend:
         return Why.WEEKEND, ""
-    name = calendar.holiday(country, day)
+    name = calendar.holiday(recipient.country, day, recipient.region)
     return (Why.HOLIDAY, name) if name else None
 
 

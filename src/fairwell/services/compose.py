@@ -12,13 +12,13 @@ from datetime import date, datetime
 
 from fairwell.domain.eligibility import letter_kind_for
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
-from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind
+from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind, Person
 from fairwell.domain.privacy import Expectation, Finding, inspect
 from fairwell.domain.reasons import reason_for
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
-from fairwell.ports import ApplicantView, NewLetter, ReasonWordings, TemplateSource
+from fairwell.ports import ApplicantView, NewLetter, ReasonWordings, RenderedText, TemplateSource
 from fairwell.services.portal import PortalLinks
 from fairwell.services.scheduling import Scheduler
 
@@ -26,8 +26,21 @@ from fairwell.services.scheduling import Scheduler
 @dataclass(frozen=True, slots=True)
 class Sender:
     address: str
-    display_name: str
+    display_name: str  # the From display name; empty: the organisation's name
     org_name: str
+    reply_to: str = ""  # where replies go; empty: the sender address
+    # The person who signs every letter unless the job names its own; empty: the organisation.
+    signer: str = ""
+
+    @property
+    def mailbox(self) -> Mailbox:
+        """From: the organisation's mailbox. A person signing the letter does not change it:
+        the address is the team's, and their name in From would say they alone read replies."""
+        return Mailbox(self.address, self.display_name or self.org_name)
+
+    @property
+    def reply_mailbox(self) -> Mailbox:
+        return Mailbox(self.reply_to or self.address, self.display_name or self.org_name)
 
 
 class BuiltinWordings:
@@ -54,6 +67,7 @@ def outbox_letter(
     *,
     letter_key: str | None = None,
     decision_id: int | None = None,
+    decide_by: date | None = None,
 ) -> NewLetter:
     """The composed letter as the outbox row that will carry it, first due at its schedule."""
     view = letter.view
@@ -70,6 +84,7 @@ def outbox_letter(
         letter_key=letter_key,
         not_before=letter.schedule.at,
         keep_until=letter.keep_until,
+        decide_by=decide_by,
     )
 
 
@@ -105,6 +120,8 @@ class Composer:
         wordings: ReasonWordings | None = None,
         scheduler: Scheduler | None = None,
         retention: PolicyBook | None = None,
+        *,
+        name_referrer: bool = False,
     ) -> None:
         self.templates = templates
         self.sender = sender
@@ -112,7 +129,19 @@ class Composer:
         self.wordings = wordings or BuiltinWordings()
         self.scheduler = scheduler or Scheduler(None)
         self.retention = retention
+        # FAIRWELL_LETTERS_NAME_REFERRER: off, a referral letter says "a member of our team".
+        self.name_referrer = name_referrer
         self._domain = sender.address.rsplit("@", 1)[1]
+
+    def signer(self, job: Job) -> str:
+        """Who signs the job's letters: the job's named sender, the installation's, else the
+        organisation (its display name)."""
+        return (
+            job.sender_name
+            or self.sender.signer
+            or self.sender.display_name
+            or self.sender.org_name
+        )
 
     def context(self, view: ApplicantView, job: Job, reason_code: str | None) -> dict[str, object]:
         person, application = view.person, view.application
@@ -122,22 +151,45 @@ class Composer:
             "full_name": person.full_name,
             "job_title": job.title,
             "org_name": self.sender.org_name,
-            "sender_name": self.sender.display_name or self.sender.org_name,
+            "sender_name": self.signer(job),
+            # A person signs: the organisation's name goes under theirs.
+            "signed_by_person": bool(job.sender_name or self.sender.signer),
             "reason": self.wordings.wording(reason_code, person.locale) if reason_code else "",
             "application_ref": application.ref,
             "interviewed": application.stage in INTERVIEW_STAGES
             or application.last_interview_at is not None,
             "referral_aware": bool(application.referral_aware),
+            "source": application.source.value,
+            # Never the referrer's name unless the organisation turned that on.
+            "referred_by": (application.referred_by or "") if self.name_referrer else "",
             "locale": person.locale,
             "portal_link": self.portal.link(application.ref) if self.portal else "",
             **_approved_feedback(view),
         }
 
+    def outgoing(
+        self, person: Person, rendered: RenderedText, message_id: str, dated: datetime
+    ) -> OutgoingLetter:
+        """The letter as it will be built: from the organisation, to the one person, replies
+        to FAIRWELL_REPLY_TO (or the sender)."""
+        return OutgoingLetter(
+            sender=self.sender.mailbox,
+            recipient=Mailbox(person.email, person.full_name),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            locale=person.locale,
+            message_id=message_id,
+            date=dated,
+            reply_to=self.sender.reply_mailbox,
+        )
+
     def keep_until(self, view: ApplicantView, dated: datetime) -> date | None:
         """What the letter promises, from its own Date: delivery can only make it later."""
         if self.retention is None:
             return None
-        return promised_until(self.retention.policy_for(view.person.country), dated)
+        person = view.person
+        return promised_until(self.retention.policy_for(person.country, person.region), dated)
 
     def compose(
         self,
@@ -176,17 +228,7 @@ class Composer:
         }
         rendered = self.templates.render(kind.value, person.locale, context)
         message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
-        letter = OutgoingLetter(
-            sender=Mailbox(self.sender.address, self.sender.display_name or self.sender.org_name),
-            recipient=Mailbox(person.email, person.full_name),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            locale=person.locale,
-            message_id=message_id,
-            date=dated,
-        )
-        body = to_bytes(letter)
+        body = to_bytes(self.outgoing(person, rendered, message_id, dated))
         expectation = Expectation(
             envelope_recipient=person.email,
             addressee_id=person.id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 from datetime import datetime
 
-from fairwell.domain.retention import PolicyBook, consent_until
+from fairwell.domain.retention import Policy, PolicyBook, consent_until
 from fairwell.errors import InvalidInput
 from fairwell.ports import ConsentRecord, PortalApplication, PortalStore, RetentionRow
 
@@ -26,9 +26,14 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def _policy(book: PolicyBook, facts: RetentionRow | None) -> Policy:
+    """The policy of where the candidate is: their country and region."""
+    return book.policy_for(facts.country, facts.region) if facts else book.policy_for(None)
+
+
 def offered_until(book: PolicyBook, facts: RetentionRow | None, now: datetime) -> datetime:
     """Until when a consent given now would keep the application on file."""
-    policy = book.policy_for(facts.country if facts else None)
+    policy = _policy(book, facts)
     start = facts.delivered_at if facts and facts.delivered_at else now
     return consent_until(policy, start)
 
@@ -41,7 +46,7 @@ def renewed_until(
     would not keep it any longer."""
     if current is None:
         return None
-    until = consent_until(book.policy_for(facts.country if facts else None), now)
+    until = consent_until(_policy(book, facts), now)
     return until if until.date() > current.until.date() else None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from fairwell.domain.model import Job, LetterKind
+from fairwell.domain.model import LetterKind
 from fairwell.domain.roster import Roster
 from fairwell.ports import NewLetter
 from fairwell.services.compose import outbox_letter
@@ -89,7 +89,7 @@ def _letter(runtime: Runtime, item: Expiring, now: datetime) -> NewLetter | str:
     kept_until = long_date(item.until, view.person.locale)
     letter = composer.compose(
         view,
-        Job(item.job_id, item.job_title),
+        store.job_by_id(item.job_id),  # its named sender signs, as on every letter of the job
         roster,
         now,
         kind=LetterKind.CONSENT_RENEWAL,

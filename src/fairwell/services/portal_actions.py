@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fairwell.domain.addresses import normalise_address
-from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
+from fairwell.domain.mime import to_bytes
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import LetterKind
 from fairwell.domain.privacy import Expectation, inspect
@@ -33,6 +33,7 @@ from fairwell.ports import (
 from fairwell.services.compose import Composer
 from fairwell.services.portal import InvalidPortalToken, PortalLinks
 from fairwell.services.requests import MAX_TEXT
+from fairwell.services.scheduling import working_days_of
 
 PORTAL_ACTOR = "candidate"
 FRESH_LINK_KIND = LetterKind.PORTAL_LINK.value  # letters/<locale>/portal_link.txt.j2
@@ -90,7 +91,7 @@ def ask_for_more(
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"the question is longer than {MAX_TEXT} characters")
     assert application.decision_id is not None
-    due = due_date(now, business_days)
+    due = due_date(now, business_days, working_days_of(application.country, application.region))
     request_id = requests.add(application.decision_id, text, now, due, PORTAL_ACTOR)
     return requests.get(request_id)
 
@@ -140,18 +141,7 @@ def _queue_fresh_link(wiring: FreshLinks, application: PortalApplication, now: d
     rendered = wiring.templates.render(FRESH_LINK_KIND, view.person.locale, context)
     sender = wiring.composer.sender
     message_id = f"<{uuid.uuid4().hex}@{sender.address.rsplit('@', 1)[1]}>"
-    body = to_bytes(
-        OutgoingLetter(
-            sender=Mailbox(sender.address, sender.display_name or sender.org_name),
-            recipient=Mailbox(view.person.email, view.person.full_name),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            locale=view.person.locale,
-            message_id=message_id,
-            date=now,
-        )
-    )
+    body = to_bytes(wiring.composer.outgoing(view.person, rendered, message_id, now))
     roster = Roster(wiring.store.roster(job.id))
     expectation = Expectation(
         view.person.email, view.person.id, view.person.locale, view.application.stage, roster

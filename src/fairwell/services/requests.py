@@ -26,6 +26,7 @@ from fairwell.ports import (
     WordingFinding,
 )
 from fairwell.services.compose import Composer, outbox_letter
+from fairwell.services.scheduling import working_days_of
 
 
 class AlreadyAnswered(InvalidInput):
@@ -73,7 +74,8 @@ def receive(
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"the question is longer than {MAX_TEXT} characters")
     assert view.decision is not None
-    request_id = requests.add(view.decision.id, text, now, due_date(now, business_days), actor)
+    due = due_date(now, business_days, working_days_of(view.person.country, view.person.region))
+    request_id = requests.add(view.decision.id, text, now, due, actor)
     return requests.get(request_id)
 
 

@@ -16,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fairwell.domain.retention import Action, PolicyBook, PolicyError, Verdict, parse_book, verdict
+from fairwell.domain.retention import Action, PolicyBook, PolicyError, Rule, parse_book, verdict
 from fairwell.domain.retention import RetentionFacts as Facts
 from fairwell.errors import ConfigurationError, InvalidInput
 from fairwell.ports import PrivacyStore, RetentionRow, RetentionStore
@@ -38,7 +38,16 @@ def load_book(override: Path | None) -> PolicyBook:
 
 def facts_of(row: RetentionRow) -> Facts:
     return Facts(
-        row.country, row.letter_dated, row.delivered_at, row.consent_until, row.promised_until
+        row.country,
+        row.letter_dated,
+        row.delivered_at,
+        row.consent_until,
+        row.promised_until,
+        region=row.region,
+        stage=row.stage,
+        stage_changed_at=row.stage_changed_at,
+        decided_at=row.decided_at,
+        job_closed_at=row.job_closed_at,
     )
 
 
@@ -49,6 +58,7 @@ class DueItem:
     action: Action
     reason: str
     keep_until: date
+    rule: Rule | None = None  # which state's clock ended it
 
 
 @dataclass(slots=True)
@@ -67,6 +77,7 @@ class RetentionReport:
                 {
                     "application_id": item.application_id,
                     "action": item.action.value,
+                    "rule": item.rule.name.lower() if item.rule else None,
                     "reason": item.reason,
                     "keep_until": item.keep_until.isoformat(),
                     "held": item.person_id in self.held,
@@ -77,34 +88,41 @@ class RetentionReport:
         }
 
 
-def _person_verdict(verdicts: list[Verdict]) -> Verdict | None:
-    """The person's latest keep-until; None while any application's clock has not started."""
-    if any(v.keep_until is None for v in verdicts):
-        return None
-    return max(verdicts, key=lambda v: v.keep_until or date.min)
+def end_dates(rows: list[RetentionRow], book: PolicyBook) -> list[DueItem]:
+    """Every application's own end date and the rule that set it, in id order.
+
+    Invariant 11: every application has one. A row without one (a caller that gave no
+    stage) is left out rather than given an invented date.
+    """
+    found = []
+    for row in rows:
+        judged = verdict(book, facts_of(row))
+        if judged.keep_until is not None:
+            found.append(
+                DueItem(
+                    row.application_id,
+                    row.person_id,
+                    judged.action,
+                    judged.reason,
+                    judged.keep_until,
+                    judged.rule,
+                )
+            )
+    return sorted(found, key=lambda item: item.application_id)
 
 
 def assess(rows: list[RetentionRow], book: PolicyBook, as_of: date) -> list[DueItem]:
-    """Every application due on ``as_of``, a person's applications together."""
+    """Every application due on ``as_of``: a person's applications go together, once every
+    one of them is due (a newer application keeps the older one's person)."""
+    dated = {item.application_id: item for item in end_dates(rows, book)}
     by_person: dict[int, list[RetentionRow]] = defaultdict(list)
     for row in rows:
         by_person[row.person_id].append(row)
     due: list[DueItem] = []
-    for person_id, own in by_person.items():
-        governing = _person_verdict([verdict(book, facts_of(row)) for row in own])
-        if governing is None or not governing.due(as_of):
-            continue
-        assert governing.keep_until is not None
-        due += [
-            DueItem(
-                row.application_id,
-                person_id,
-                governing.action,
-                governing.reason,
-                governing.keep_until,
-            )
-            for row in own
-        ]
+    for own in by_person.values():
+        items = [dated.get(row.application_id) for row in own]
+        if all(item is not None and as_of > item.keep_until for item in items):
+            due += [item for item in items if item is not None]
     return sorted(due, key=lambda item: item.application_id)
 
 
@@ -167,3 +185,13 @@ def run_retention(runtime: Runtime, as_of: date | None, dry_run: bool) -> Retent
         detail["applications"] = [item.application_id for item in report.due]
         retention.record_run(detail, runtime.clock.now())
     return report
+
+
+def retention_schedule(retention: RetentionStore, book: PolicyBook) -> tuple[list[DueItem], int]:
+    """Every application on file with its end date and rule, and how many have none.
+
+    The second number is invariant 11's check: it must be 0.
+    """
+    rows = retention.rows()
+    dated = end_dates(rows, book)
+    return dated, len(rows) - len(dated)

@@ -3,13 +3,16 @@
 The candidate's own time zone and country come first (``persons.timezone``/``country`` from
 the import); jobs carry no location yet, so a candidate without them falls back to
 ``FAIRWELL_DEFAULT_TIMEZONE`` and ``FAIRWELL_DEFAULT_COUNTRY``. Public holidays come from the
-``holidays`` package, national holidays of the country (not regional ones: we do not know the
-candidate's region).
+``holidays`` package keyed by country and region, as the other jurisdiction rules are: a
+candidate in Ontario (``persons.region`` CA-ON) has Ontario's holidays (Family Day, Boxing
+Day, ...), one in Canada without a region only the national ones. A region the package does
+not know has its country's.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +21,7 @@ import holidays
 
 from fairwell.config import SendWindows, Settings
 from fairwell.domain.model import Person
+from fairwell.domain.retention import jurisdiction
 from fairwell.domain.send_windows import (
     Recipient,
     Schedule,
@@ -36,21 +40,34 @@ class Override(StrEnum):
 
 
 class PublicHolidays:
-    """National public holidays per country, from the ``holidays`` package, cached per year."""
+    """Public holidays per country and region, from the ``holidays`` package, cached per year."""
 
-    def holiday(self, country: str | None, day: date) -> str | None:
-        if not country:
+    def holiday(self, country: str | None, day: date, region: str | None = None) -> str | None:
+        place = jurisdiction(country, region)
+        if place is None:
             return None
-        calendar = _calendar(country.upper(), day.year)
+        country_code, _, subdivision = place.partition("-")
+        calendar = _calendar(country_code, subdivision or None, day.year)
         return None if calendar is None else calendar.get(day)
 
 
-@functools.lru_cache(maxsize=256)
-def _calendar(country: str, year: int) -> holidays.HolidayBase | None:
-    try:
-        return holidays.country_holidays(country, years=year)
-    except NotImplementedError:  # a country the package does not know: weekends only
+def working_days_of(country: str | None, region: str | None) -> Callable[[date], bool] | None:
+    """The public holidays of where a candidate is, as a test a due date's working days skip
+    (domain/requests.py); None without a country: weekends only."""
+    if not country:
         return None
+    calendar = PublicHolidays()
+    return lambda day: calendar.holiday(country, day, region) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase | None:
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision, years=year)
+    except NotImplementedError:
+        # A region the package does not know has its country's holidays; a country it does
+        # not know, weekends only.
+        return _calendar(country, None, year) if subdivision else None
 
 
 class Scheduler:
@@ -100,6 +117,8 @@ class Scheduler:
             zone=self._zone(person.timezone),
             country=person.country or self.default_country,
             last_interview_at=last_interview_at,
+            # A region belongs to the person's own country, never to the default one.
+            region=person.region if person.country else None,
         )
         return earliest_send(recipient, self.rules, now, self.calendar, latest)
 

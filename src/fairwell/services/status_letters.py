@@ -1,11 +1,14 @@
 """Status letters from the deadlines list: "no decision yet; we will tell you by ...".
 
-For every interviewed applicant at the alert day or overdue, with no decision yet, a status
-letter goes through the same guarded path as every letter: composed from its template, run
-through the privacy guard, queued in the outbox with the key ``status:<application_id>:<n>``
-(the n-th status letter to that application), scheduled into their send window but never
-after the notice deadline. At send time the worker holds it if a decision was made meanwhile:
-the decision's own letter will tell them, and two letters saying opposite things would not.
+For every interviewed applicant at the alert day or overdue (under the notice rule of where
+they are), with no decision yet, a status letter goes through the same guarded path as every
+letter: composed from its template, run through the privacy guard, queued in the outbox with
+the key ``status:<application_id>:<n>`` (the n-th status letter to that application),
+scheduled into their send window but never after the notice deadline. At send time the worker
+holds it if a decision was made meanwhile: the decision's own letter will tell them, and two
+letters saying opposite things would not.
+The day it promises is stored with it (``outbox.decide_by``), and `fairwell deadlines` flags
+the promise once that day passes without a decision letter.
 """
 
 from __future__ import annotations
@@ -14,15 +17,14 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from fairwell.domain.deadlines import NoticeRule
 from fairwell.domain.model import Job, LetterKind
 from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
 from fairwell.ports import ApplicantView, NewLetter, NoticeStore, StatusLetterStore, Store
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
-from fairwell.services.deadlines import DeadlineItem, deadlines
+from fairwell.services.deadlines import DeadlineItem, NoticeRules, deadlines
 
 # What we promise by default: a decision within 30 days of the status letter.
 DEFAULT_PROMISE_DAYS = 30
@@ -77,11 +79,15 @@ def plan_status_letters(
     store: Store,
     notices: NoticeStore,
     history: StatusLetterStore,
-    rule: NoticeRule,
+    rules: NoticeRules,
     as_of: datetime,
 ) -> StatusPlan:
-    """Who on the list (alert or overdue) would get a status letter, and who not and why."""
-    items = deadlines(notices, rule, as_of).items
+    """Who on the list (alert or overdue) would get a status letter, and who not and why.
+
+    A broken promise alone brings no new status letter: the decision is what is owed.
+    """
+    listed = deadlines(notices, rules, as_of).items
+    items = [item for item in listed if item.notice is not None and item.notice.needs_action]
     ids = [item.record.application_id for item in items]
     sent = history.status_letters(ids)
     views = _views(store, items)
@@ -176,7 +182,8 @@ def _compose_all(
         if letter.findings:
             blocked.append((candidate.view.application.id, letter.findings[0].rule))
             continue
-        letters.append(_new_letter(composer, candidate, letter))
+        decide_by = promised_day(now, promise_days).date()
+        letters.append(_new_letter(composer, candidate, letter, decide_by))
     return letters
 
 
@@ -188,9 +195,9 @@ def _compose(
     now: datetime,
     promise_days: int,
 ) -> ComposedLetter:
-    assert candidate.view is not None
+    assert candidate.view is not None and candidate.item.notice is not None
     locale = candidate.view.person.locale
-    promised = long_date(now + timedelta(days=promise_days), locale)
+    promised = long_date(promised_day(now, promise_days), locale)
     # The letter must reach them by the deadline: its send window may not push it past.
     return composer.compose(
         candidate.view,
@@ -203,8 +210,13 @@ def _compose(
     )
 
 
+def promised_day(now: datetime, promise_days: int) -> datetime:
+    """The day a status letter written ``now`` promises a decision by (UTC)."""
+    return now + timedelta(days=promise_days)
+
+
 def _new_letter(
-    composer: Composer, candidate: StatusCandidate, letter: ComposedLetter
+    composer: Composer, candidate: StatusCandidate, letter: ComposedLetter, decide_by: date
 ) -> NewLetter:
     key = f"status:{letter.view.application.id}:{candidate.number}"
-    return outbox_letter(letter, composer.sender, letter_key=key)
+    return outbox_letter(letter, composer.sender, letter_key=key, decide_by=decide_by)

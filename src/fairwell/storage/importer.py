@@ -139,15 +139,19 @@ class ApplicantWriter:
                         **wanted,
                         "created_at": now,
                         "updated_at": now,
+                        "stage_changed_at": now,
                     }
                 )
             elif all(getattr(found, name) == wanted[name] for name in _APPLICATION_FIELDS):
                 counts["unchanged"] += 1
             else:
+                # The stage's last change starts the retention clock of the states an
+                # application can end in (withdrawn, declined, hired, still open).
+                moved = {"stage_changed_at": now} if found.stage != wanted["stage"] else {}
                 conn.execute(
                     update(applications)
                     .where(applications.c.id == found.id)
-                    .values(**wanted, updated_at=now)
+                    .values(**wanted, **moved, updated_at=now)
                 )
                 counts["updated"] += 1
                 changed = sorted(n for n in _APPLICATION_FIELDS if getattr(found, n) != wanted[n])

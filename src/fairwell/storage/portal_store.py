@@ -56,6 +56,8 @@ def _application_query() -> Any:
             applications.c.applied_at,
             persons.c.first_name,
             persons.c.locale,
+            persons.c.country,
+            persons.c.region,
             jobs.c.title,
             active.c.id.label("decision_id"),
             outbox.c.sent_at,
@@ -89,6 +91,8 @@ def _portal_application(row: Row[Any]) -> PortalApplication:
         decision_id=row.decision_id,
         letter_sent_at=row.sent_at,
         next_steps=tuple(line for line in (row.next_steps or "").splitlines() if line.strip()),
+        country=row.country,
+        region=row.region,
     )
 
 

@@ -47,10 +47,10 @@ class SqlRediscovery:
 
     def job(self, job_id: int) -> Job:
         with self.engine.connect() as conn:
-            found = conn.execute(select(jobs.c.id, jobs.c.title).where(jobs.c.id == job_id)).first()
+            found = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         if found is None:
             raise NotFound(f"no job with id {job_id}")
-        return Job(found.id, found.title)
+        return Job(found.id, found.title, found.sender_name, found.closed_at)
 
     def requirements(self, job_id: int) -> list[Requirement]:
         query = (

@@ -7,19 +7,27 @@ Expiring reuses the erasure (storage/erasure_store.py): one transaction, evidenc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from fairwell.domain.model import LetterKind, OutboxState
+from fairwell.domain.model import LetterKind, OutboxState, Stage
 from fairwell.ports import RetentionRow
 from fairwell.storage.erasure_store import erase_person_in
 from fairwell.storage.portal_store import transaction
 from fairwell.storage.rows import audit
-from fairwell.storage.tables import applications, consents, outbox, outbox_bodies, persons
+from fairwell.storage.tables import (
+    applications,
+    consents,
+    decisions,
+    jobs,
+    outbox,
+    outbox_bodies,
+    persons,
+)
 
 ACTOR = "retention"
 # The letters whose delivery starts the clock: the ones that tell the decision.
@@ -35,9 +43,29 @@ def _letter_dated(head: bytes | None) -> datetime | None:
 
 
 def _applications() -> Any:
+    """Every application of a person not erased, with its state, its clocks and its place."""
+    decided = (
+        select(decisions.c.application_id, func.max(decisions.c.decided_at).label("at"))
+        .group_by(decisions.c.application_id)
+        .subquery("decided")
+    )
     return (
-        select(applications.c.id, applications.c.person_id, persons.c.country)
+        select(
+            applications.c.id,
+            applications.c.person_id,
+            applications.c.stage,
+            # Rows from before 0017 that the migration did not reach have no stage clock.
+            func.coalesce(applications.c.stage_changed_at, applications.c.updated_at).label(
+                "stage_changed_at"
+            ),
+            persons.c.country,
+            persons.c.region,
+            jobs.c.closed_at,
+            decided.c.at.label("decided_at"),
+        )
         .join(persons, persons.c.id == applications.c.person_id)
+        .join(jobs, jobs.c.id == applications.c.job_id)
+        .outerjoin(decided, decided.c.application_id == applications.c.id)
         .where(persons.c.erased_at.is_(None))
     )
 
@@ -103,8 +131,21 @@ def _row(app: Any, letter: Any, consent_until: datetime | None) -> RetentionRow:
         application_id=app.id,
         person_id=app.person_id,
         country=app.country,
+        region=app.region,
+        stage=Stage(app.stage),
+        stage_changed_at=_aware(app.stage_changed_at),
+        decided_at=_aware(app.decided_at),
+        job_closed_at=app.closed_at,
         letter_dated=_letter_dated(letter.head) if letter is not None else None,
         delivered_at=letter.sent_at if letter is not None else None,
         promised_until=letter.keep_until if letter is not None else None,
         consent_until=consent_until,
     )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A moment read through an expression (coalesce, max), which the column type does not
+    convert: stored as naive UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -139,16 +139,18 @@ class SqlStore:
     # --- reading -----------------------------------------------------------------------
 
     def jobs(self) -> list[JobSummary]:
+        job_columns = (jobs.c.id, jobs.c.title, jobs.c.sender_name, jobs.c.closed_at)
         query = (
-            select(jobs.c.id, jobs.c.title, applications.c.stage, func.count(applications.c.id))
+            select(*job_columns, applications.c.stage, func.count(applications.c.id))
             .outerjoin(applications, applications.c.job_id == jobs.c.id)
-            .group_by(jobs.c.id, jobs.c.title, applications.c.stage)
+            .group_by(*job_columns, applications.c.stage)
             .order_by(jobs.c.title)
         )
         summaries: dict[int, tuple[Job, dict[str, int]]] = {}
         with self._read() as conn:
-            for job_id, title, stage, count in conn.execute(query).tuples():
-                _, stages = summaries.setdefault(job_id, (Job(job_id, title), {}))
+            for job_id, title, sender, closed, stage, count in conn.execute(query).tuples():
+                job = Job(job_id, title, sender, closed)
+                _, stages = summaries.setdefault(job_id, (job, {}))
                 if stage is not None:
                     stages[stage] = count
         return [
@@ -161,7 +163,39 @@ class SqlStore:
             found = conn.execute(select(jobs).where(jobs.c.title == title)).first()
         if found is None:
             raise NotFound(f"no job titled {title!r}; `fairwell jobs` lists them")
-        return Job(found.id, found.title)
+        return Job(found.id, found.title, found.sender_name, found.closed_at)
+
+    def job_by_id(self, job_id: int) -> Job:
+        with self._read() as conn:
+            found = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        if found is None:
+            raise NotFound(f"no job #{job_id}")
+        return Job(found.id, found.title, found.sender_name, found.closed_at)
+
+    def set_job_sender(self, job_id: int, name: str | None, actor: str, now: datetime) -> None:
+        """Who signs the job's letters from now on; None: the installation's sender name.
+
+        Letters already queued keep the signature they were written with.
+        """
+        with self._write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(sender_name=name))
+            # Whether a name is set, never the name: the audit log holds no personal data.
+            audit(conn, actor, "job.sender", "job", job_id, {"named": name is not None}, now)
+
+    def set_job_closed(self, job_id: int, closed: bool, actor: str, now: datetime) -> bool:
+        """Close (or reopen) the job; False when it already was. Closing starts the
+        retention clock of its applications no letter reached."""
+        state = jobs.c.closed_at.is_(None) if closed else jobs.c.closed_at.is_not(None)
+        with self._write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, state)
+                .values(closed_at=now if closed else None)
+            ).rowcount
+            if changed:
+                action = "job.closed" if closed else "job.reopened"
+                audit(conn, actor, action, "job", job_id, {}, now)
+        return bool(changed)
 
     def applicants(self, job_id: int) -> list[ApplicantView]:
         with self._read() as conn:
@@ -398,6 +432,7 @@ class SqlStore:
             "next_attempt_at": letter.not_before or now,
             "possible_duplicates": 0,
             "keep_until": letter.keep_until,
+            "decide_by": letter.decide_by,
             "created_at": now,
             "updated_at": now,
         }

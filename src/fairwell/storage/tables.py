@@ -62,6 +62,10 @@ jobs = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # Bumped by database triggers whenever the job's roster can change (0013).
     Column("roster_version", Integer, nullable=False, server_default=text("0")),
+    # When the search ended: applications no letter reached are kept from here (0017).
+    Column("closed_at", UtcDateTime),
+    # Who signs the job's letters; None: FAIRWELL_SENDER_NAME, else the organisation (0017).
+    Column("sender_name", String(200)),
 )
 
 persons = Table(
@@ -96,6 +100,9 @@ applications = Table(
     Column("last_interview_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # When the stage last changed: the retention clock of withdrawn, declined, hired and
+    # still-open applications (0017; older rows start from their updated_at).
+    Column("stage_changed_at", UtcDateTime),
     UniqueConstraint("job_id", "person_id", name="uq_applications_job_person"),
     # A job's applications page by page in id order (plans, queues): 0012.
     Index("ix_applications_job_id_id", "job_id", "id"),
@@ -206,6 +213,8 @@ outbox = Table(
     # The day a decision letter promises to keep the application until, fixed when the letter
     # was written: a later change of policy must not make the run delete before that day.
     Column("keep_until", Date),
+    # The day a status letter promised a decision by ("we will tell you by ..."): 0017.
+    Column("decide_by", Date),
     Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),
     Index("ix_outbox_state_lease_until", "state", "lease_until"),
 )

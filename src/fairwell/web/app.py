@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from fairwell.config import SemanticMode, Settings
-from fairwell.domain.model import Stage
+from fairwell.domain.model import Job, Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.domain.users import User
 from fairwell.errors import ConfigurationError
@@ -31,6 +31,7 @@ from fairwell.web import (
     data_requests,
     deadlines_page,
     feedback_pages,
+    job_page,
     mail,
     outbox,
     portal,
@@ -113,6 +114,7 @@ def _routes(app: FastAPI) -> None:
     portal.register(app)
     data_requests.register(app)
     deadlines_page.register(app)
+    job_page.register(app)
     rediscovery.register(app)
 
 
@@ -237,6 +239,7 @@ def pipeline(
         filtered=bool(shown.stage or shown.search),
         stages=[s.value for s in Stage],
         reasons=REASONS,
+        default_signer=runtime.composer.signer(Job(job.id, job.title)),
     )
 
 

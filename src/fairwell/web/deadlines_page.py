@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import Response
 
-from fairwell.domain.deadlines import NoticeRule
 from fairwell.errors import FairwellError
 from fairwell.runtime import Runtime
+from fairwell.services.deadlines import NoticeRules, deadlines, notice_rules
 from fairwell.services.status_letters import (
     StatusPlan,
     plan_status_letters,
@@ -35,30 +35,32 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _rule(runtime: Runtime) -> NoticeRule | None:
-    days = runtime.settings.notice_deadline_days
-    return NoticeRule(days, runtime.settings.notice_alert_days) if days else None
-
-
-def _plan(runtime: Runtime, rule: NoticeRule) -> StatusPlan:
+def _plan(runtime: Runtime, rules: NoticeRules) -> StatusPlan:
     notices = SqlNotices(runtime.store.engine)
-    return plan_status_letters(runtime.store, notices, notices, rule, runtime.clock.now())
+    return plan_status_letters(runtime.store, notices, notices, rules, runtime.clock.now())
 
 
 def deadlines_page(
     request: Request, current: Staff, message: str | None = None, status: int = 200
 ) -> Response:
     runtime = _runtime(request)
-    rule = _rule(runtime)
-    plan = _plan(runtime, rule) if rule else None
+    rules = notice_rules(runtime.settings)
+    now = runtime.clock.now()
+    promises = [
+        item
+        for item in deadlines(SqlNotices(runtime.store.engine), rules, now, everyone=True).items
+        if item.promise is not None
+    ]
     return render(
         request,
         "deadlines.html",
         status,
         user=current[0],
         csrf=current[1].csrf,
-        rule=rule,
-        plan=plan,
+        rules=rules.in_force(),
+        alert_days=rules.alert_days,
+        plan=_plan(runtime, rules),
+        promises=promises,
         message=message,
     )
 
@@ -71,14 +73,14 @@ def notify(
 ) -> Response:
     check_csrf(current, csrf)
     runtime = _runtime(request)
-    rule = _rule(runtime)
-    if rule is None:
-        return deadlines_page(request, current, "Notice deadlines are off.", 409)
+    rules = notice_rules(runtime.settings)
+    if not rules.in_force():
+        return deadlines_page(request, current, "No jurisdiction has a notice deadline.", 409)
     try:
         done = queue_status_letters(
             runtime.store,
             runtime.composer,
-            _plan(runtime, rule),
+            _plan(runtime, rules),
             expected=expected,
             actor=f"web:{current[0].username}",
             now=runtime.clock.now(),

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from fairwell.config import Settings
-from fairwell.domain.deadlines import NoticeRule
 from fairwell.runtime import Runtime, make_deliverer, open_runtime
 from fairwell.services.delivery import Deliverer, RunStats
 from fairwell.storage.notices import SqlNotices
@@ -134,14 +133,14 @@ def deadlines(context: TaskRuntime) -> dict[str, int]:
     Names and addresses stay in the database; `fairwell deadlines` shows them to a person.
     """
     from fairwell.services.deadlines import deadlines as report_deadlines
+    from fairwell.services.deadlines import notice_rules
 
-    settings = context.settings
-    if not settings.notice_deadline_days:
-        log.info("deadlines skipped: FAIRWELL_NOTICE_DEADLINE_DAYS is not set")
+    rules = notice_rules(context.settings)
+    if not rules.in_force():
+        log.info("deadlines skipped: no jurisdiction in the rules has a notice deadline")
         return {}
     runtime = context.runtime()
-    rule = NoticeRule(settings.notice_deadline_days, settings.notice_alert_days)
-    report = report_deadlines(SqlNotices(runtime.store.engine), rule, runtime.clock.now())
+    report = report_deadlines(SqlNotices(runtime.store.engine), rules, runtime.clock.now())
     counts = report.counts()
     log.info("deadlines: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return counts
