@@ -817,6 +817,8 @@ class SendSlots(Protocol):
 
     def back_off(self, until: float) -> None: ...
 
+    def backoff_until(self) -> float: ...
+
 
 class StatusLetterStore(Protocol):
     """The status letters each application has had (storage/notices.py)."""
@@ -982,6 +984,16 @@ class MailThread:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredLetter:
+    """One letter's state and its stored bytes (e.g. the answer to a feedback request)."""
+
+    outbox_id: int
+    state: OutboxState
+    sent_at: datetime | None
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class SuppressionRecord:
     email: str
     reason: str
@@ -1031,6 +1043,8 @@ class InboxStore(Protocol):
     def thread(self, request_id: int) -> list[InboundRecord]: ...
 
     def mail_thread(self, request_id: int) -> MailThread | None: ...
+
+    def answer_letter(self, request_id: int) -> StoredLetter | None: ...
 
     def bounces(
         self, application_id: int | None = None, limit: int = 500

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from fairwell.domain.eligibility import letter_kind_for
+from fairwell.domain.inbound import references_after, reply_subject
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind
 from fairwell.domain.privacy import Expectation, Finding, inspect
@@ -18,7 +19,7 @@ from fairwell.domain.reasons import reason_for
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
-from fairwell.ports import ApplicantView, NewLetter, ReasonWordings, TemplateSource
+from fairwell.ports import ApplicantView, MailThread, NewLetter, ReasonWordings, TemplateSource
 from fairwell.services.portal import PortalLinks
 from fairwell.services.scheduling import Scheduler
 
@@ -28,6 +29,12 @@ class Sender:
     address: str
     display_name: str
     org_name: str
+    # The envelope sender (MAIL FROM), where bounces go; None: the From address.
+    bounce_address: str | None = None
+
+    @property
+    def envelope(self) -> str:
+        return self.bounce_address or self.address
 
 
 class BuiltinWordings:
@@ -62,7 +69,7 @@ def outbox_letter(
         application_id=view.application.id,
         kind=letter.kind.value,
         locale=view.person.locale,
-        sender=sender.address,
+        sender=sender.envelope,
         recipient=view.person.email,
         message_id=letter.message_id,
         body=letter.body,
@@ -150,12 +157,15 @@ class Composer:
         extra: dict[str, object] | None = None,
         send_now: bool = False,
         latest: datetime | None = None,
+        thread: MailThread | None = None,
     ) -> ComposedLetter:
         """Render, build the bytes and run the render-time guard over them.
 
         ``kind`` defaults to the letter that tells the decision; ``extra`` adds template
         values (the answer to a feedback request). ``send_now`` skips the send windows for
-        this letter; ``latest`` is a deadline its schedule must not pass.
+        this letter; ``latest`` is a deadline its schedule must not pass. ``thread``: the
+        candidate's message this letter answers; it goes back in that conversation ("Re: "
+        its subject, In-Reply-To and References).
         """
         # A status letter says that no decision has been made, and role-opened and consent
         # renewal letters are about being on file; every other letter tells a decision.
@@ -179,12 +189,16 @@ class Composer:
         letter = OutgoingLetter(
             sender=Mailbox(self.sender.address, self.sender.display_name or self.sender.org_name),
             recipient=Mailbox(person.email, person.full_name),
-            subject=rendered.subject,
+            subject=reply_subject(thread.subject)
+            if thread and thread.subject
+            else rendered.subject,
             text=rendered.text,
             html=rendered.html,
             locale=person.locale,
             message_id=message_id,
             date=dated,
+            in_reply_to=thread.message_id if thread else "",
+            references=references_after(thread.message_id, thread.references) if thread else (),
         )
         body = to_bytes(letter)
         expectation = Expectation(

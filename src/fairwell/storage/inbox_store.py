@@ -27,6 +27,7 @@ from fairwell.ports import (
     LetterOnFile,
     MailThread,
     ReplyOutcome,
+    StoredLetter,
     SuppressionRecord,
 )
 from fairwell.storage.portal_store import transaction
@@ -39,6 +40,7 @@ from fairwell.storage.tables import (
     feedback_requests,
     inbound_messages,
     outbox,
+    outbox_bodies,
     persons,
     suppressions,
 )
@@ -283,6 +285,19 @@ class SqlInbox:
             return None
         references = tuple((row.thread_references or "").split())
         return MailThread(row.subject or "", row.message_id, references)
+
+    def answer_letter(self, request_id: int) -> StoredLetter | None:
+        """The letter that answers the request (letter key ``request:<id>``), once queued."""
+        query = (
+            select(outbox.c.id, outbox.c.state, outbox.c.sent_at, outbox_bodies.c.body)
+            .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
+            .where(outbox.c.letter_key == f"request:{request_id}")
+        )
+        with transaction(self.engine, write=False) as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return StoredLetter(row.id, OutboxState(row.state), row.sent_at, bytes(row.body))
 
     def bounces(self, application_id: int | None = None, limit: int = 500) -> list[BounceRecord]:
         query = (
