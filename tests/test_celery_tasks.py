@@ -21,6 +21,7 @@ from fairwell.storage.engine import PoolSettings, make_engine
 from fairwell.worker import tasks
 from fairwell.worker.celery_app import (
     DELIVER,
+    INBOX,
     TASK_NAMES,
     beat_schedule,
     kick_delivery,
@@ -162,8 +163,20 @@ def test_the_deadlines_task_logs_counts_and_no_one_by_name(
 def test_beat_kicks_delivery_often_and_housekeeping_hourly(sqlite_url: str) -> None:
     schedule = beat_schedule(settings_for(sqlite_url, 2525, beat_delivery_seconds=2))
     assert schedule["deliver"] == {"task": DELIVER, "schedule": 2.0, "options": {"expires": 2.0}}
-    assert {entry["task"] for entry in schedule.values()} == set(TASK_NAMES)
+    assert {entry["task"] for entry in schedule.values()} == set(TASK_NAMES) - {INBOX}
     assert schedule["retention"]["schedule"] == 3600.0
+
+
+def test_beat_fetches_the_inbox_every_few_minutes_only_when_one_is_configured(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    assert "inbox" not in beat_schedule(settings_for(sqlite_url, 2525))
+    configured = settings_for(sqlite_url, 2525, inbox_maildir=tmp_path / "Maildir")
+    assert beat_schedule(configured)["inbox"] == {
+        "task": INBOX,
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    }
 
 
 def test_the_celery_worker_refuses_embedded_only_options() -> None:

@@ -176,6 +176,7 @@ class ApplicantView:
     decision: Decision | None = None
     letter_state: OutboxState | None = None
     feedback: FeedbackRecord | None = None
+    suppression: str | None = None  # why the address is suppressed, when it is
 
 
 @dataclass(frozen=True, slots=True)
