@@ -415,7 +415,7 @@ class SmtpTransport:
                 # Nothing of it reached the session that closed: one try on a new one.
                 self._retry_on_fresh_session(letter.sender, letter.recipient, letter.message)
             else:
-                self._send_checked(letter.sender, letter.recipient, letter.message)
+                self._send_checked(letter.sender, letter.recipient, letter.message, reused)
         except DeliveryError as error:
             return (letter.key, error)
         return (letter.key, None)
@@ -431,8 +431,13 @@ class SmtpTransport:
 
     # -- the transaction ----------------------------------------------------------------------
 
-    def _send_checked(self, sender: str, recipient: str, message: bytes) -> None:
-        reused = self._connection is not None
+    def _send_checked(
+        self, sender: str, recipient: str, message: bytes, reused: bool | None = None
+    ) -> None:
+        """One transaction; ``reused``: whether the session had served a letter before (by
+        default, whether one is open). Only a reused session is worth a second try."""
+        if reused is None:
+            reused = self._connection is not None
         try:
             self._transaction(self._connect(), sender, recipient, message)
         except _ClosedBeforeMail as closed:

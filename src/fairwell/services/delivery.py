@@ -184,6 +184,10 @@ class SharedRateLimit:
     def deadline_after(self, seconds: float) -> float:
         return self._wall() + seconds
 
+    def slow_down(self) -> None:
+        """The relay asked every sender to slow down: no slot starts for a while."""
+        self.slots.back_off(self._wall() + self.rates.slow_down_seconds)
+
     def claim_limit(self, lease_seconds: float) -> int | None:
         """How many letters one worker should claim: what the overall rate lets it send in
         half a lease (with other workers sharing the rate, the release rule covers the rest)."""
@@ -486,6 +490,8 @@ class Deliverer:
         self._slowed.set()
         if self.slow_down is not None:
             self.slow_down.back_off()
+        elif self.rate_limit is not None:
+            self.rate_limit.slow_down()
 
     def _retry_or_fail(self, letter: ClaimedLetter, error: TransientDeliveryError) -> Outcome:
         now = self.clock.now()
