@@ -156,6 +156,7 @@ class ScriptedSmtpServer:
             # aiosmtpd only counts STARTTLS as TLS and would hide AUTH on an implicit-TLS
             # socket (aio-libs/aiosmtpd#281); that socket is encrypted, so allow AUTH on it.
             options["auth_require_tls"] = self.tls != "implicit"
+            options["auth_exclude_mechanism"] = ["XOAUTH2"]  # passwords only, as before
         if self.xoauth2 is not None:
             # Only XOAUTH2 is offered, as by Google Workspace once password sign-in is off.
             options.update(
@@ -285,7 +286,9 @@ class _Handler:
         if blob == f"user={user}\x01auth=Bearer {token}\x01\x01".encode():
             return AuthResult(success=True, auth_data=user)
         await server.challenge_auth(XOAUTH2_ERROR)  # the client answers with an empty line
-        return AuthResult(success=False, message="535 5.7.8 Username and Password not accepted")
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+        )
 
     async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
         self._owner.resets += 1
