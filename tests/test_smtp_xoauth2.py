@@ -33,9 +33,9 @@ def signed_in(server: ScriptedSmtpServer, token_file: Path) -> SmtpTransport:
 def test_it_signs_in_with_the_token_the_file_holds(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("ya29.first-token\n", encoding="utf-8")
-    with ScriptedSmtpServer(tls="starttls", xoauth2=(USER, "ya29.first-token")) as server:
-        with signed_in(server, token) as transport:
-            transport.send(USER, "pat@example.com", LETTER)
+    relay = ScriptedSmtpServer(tls="starttls", xoauth2=(USER, "ya29.first-token"))
+    with relay as server, signed_in(server, token) as transport:
+        transport.send(USER, "pat@example.com", LETTER)
     assert len(server.received) == 1
     assert server.xoauth2_attempts == [
         f"user={USER}\x01auth=Bearer ya29.first-token\x01\x01".encode()
@@ -62,9 +62,13 @@ def test_each_new_session_reads_the_token_again_so_the_helper_can_refresh_it(
 def test_a_refused_token_fails_at_auth_and_nothing_is_sent(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("ya29.expired", encoding="utf-8")
-    with ScriptedSmtpServer(tls="starttls", xoauth2=(USER, "ya29.valid")) as server:
-        with signed_in(server, token) as transport, pytest.raises(PermanentDeliveryError) as caught:
-            transport.send(USER, "pat@example.com", LETTER)
+    relay = ScriptedSmtpServer(tls="starttls", xoauth2=(USER, "ya29.valid"))
+    with (
+        relay as server,
+        signed_in(server, token) as transport,
+        pytest.raises(PermanentDeliveryError) as caught,
+    ):
+        transport.send(USER, "pat@example.com", LETTER)
     assert caught.value.code == 535 and "AUTH" in caught.value.detail
     assert "ya29" not in caught.value.detail, "the token is never shown"
     assert server.received == []
@@ -83,9 +87,12 @@ def test_a_relay_that_does_not_offer_xoauth2_is_refused_before_anything_goes(
 ) -> None:
     token = tmp_path / "token"
     token.write_text("ya29.valid", encoding="utf-8")
-    with ScriptedSmtpServer(tls="starttls", auth=("u", "p")) as server:
-        with signed_in(server, token) as transport, pytest.raises(PermanentDeliveryError) as caught:
-            transport.send(USER, "pat@example.com", LETTER)
+    with (
+        ScriptedSmtpServer(tls="starttls", auth=("u", "p")) as server,
+        signed_in(server, token) as transport,
+        pytest.raises(PermanentDeliveryError) as caught,
+    ):
+        transport.send(USER, "pat@example.com", LETTER)
     assert "XOAUTH2" in caught.value.detail
     assert server.received == []
 
