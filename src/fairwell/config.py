@@ -259,7 +259,8 @@ class Settings(BaseSettings):
     slow_down_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="how long every worker waits after the relay answers 421 or 454",
+        description="how long every worker waits after the relay answers 421 or 454 or cannot "
+        "be reached, whether or not a rate is set",
     )
     commit_every: int = Field(
         default=20,
