@@ -51,6 +51,12 @@ JOB = "Data Analyst"
 def runtime(
     database_url: str, sink: MailSink, clock: FixedClock, tmp_path: Path
 ) -> Iterator[Runtime]:
+    yield from written_to(database_url, sink, clock, tmp_path)
+
+
+def written_to(
+    database_url: str, sink: MailSink, clock: FixedClock, tmp_path: Path
+) -> Iterator[Runtime]:
     """Pat Doe0, Doe1 and Doe2 were each sent a rejection letter."""
     settings = settings_for(database_url, sink.port)
     init_database(settings)
