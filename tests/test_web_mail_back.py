@@ -29,6 +29,12 @@ from tests.test_web_requests import deliver_queued
 def runtime(
     sqlite_url: str, sink: MailSink, clock: FixedClock, tmp_path: Path
 ) -> Iterator[Runtime]:
+    yield from asked_and_bounced(sqlite_url, sink, clock, tmp_path)
+
+
+def asked_and_bounced(
+    sqlite_url: str, sink: MailSink, clock: FixedClock, tmp_path: Path
+) -> Iterator[Runtime]:
     """p0 asked by mail; p1's letter bounced; admin ada and recruiter rita can sign in."""
     for wired in written_to(sqlite_url, sink, clock, tmp_path):
         wired.settings = wired.settings.model_copy(update={"secret_key": KEY})
