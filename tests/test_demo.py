@@ -23,9 +23,15 @@ def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
     output = io.StringIO()
     assert run_demo(tmp_path / "demo", Console(file=output, width=120)) is True
     text = output.getvalue()
-    assert "messages received                      │ 178" in text
+    assert re.search(r"messages received +│ 178 ", text)
     assert "PASS" in text
     assert len(list((tmp_path / "demo" / "mail").glob("*.eml"))) == 178
+    # A reply, an out-of-office and a bounce were written into the demo Maildir and fetched.
+    assert re.search(r"inbox: reply -> feedback request \(their own words\) +│ 1 ", text)
+    assert re.search(r"inbox: auto-replies ignored +│ 1 ", text)
+    assert re.search(r"inbox: bounces recorded \(letter bounced, address suppressed\) +│ 1 ", text)
+    assert re.search(r"inbox: letters written back automatically +│ 0 ", text)
+    assert len(list((tmp_path / "demo" / "Maildir" / "cur").iterdir())) == 3
 
 
 def message_to(recipient: str, body: str) -> SinkMessage:

@@ -32,6 +32,7 @@ from fairwell.demo_data import (
     demo_scorecards,
     write_demo_csv,
 )
+from fairwell.demo_inbox import InboxFacts, mail_comes_back
 from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
 from fairwell.domain.model import INTERVIEW_STAGES, OutboxState
 from fairwell.domain.users import Role
@@ -64,6 +65,7 @@ class FlowFacts:
     plan: Plan
     merged: int
     feedback_flagged: int = 0
+    inbox: InboxFacts | None = None
 
 
 @dataclass
@@ -168,7 +170,8 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     )
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
-    return FlowFacts(plan, report.duplicates_merged, flagged)
+    inbox = mail_comes_back(runtime, directory, console)
+    return FlowFacts(plan, report.duplicates_merged, flagged, inbox)
 
 
 def _record_interviews(runtime: Runtime, directory: Path, console: Console) -> None:
@@ -278,9 +281,13 @@ def _verify(
     result = Verification()
     for message in messages:
         _check_message(message, people, result)
-    kinds = Counter(row.kind for row in store.outbox_rows(OutboxState.SENT, None, 1_000_000))
+    delivered = (OutboxState.SENT, OutboxState.BOUNCED)  # a bounced letter went out too
+    kinds = Counter(
+        row.kind for row in store.outbox_rows(None, None, 1_000_000) if row.state in delivered
+    )
     _print_verification(console, result, kinds, facts)
-    return result.ok and result.received == plan.ready
+    inbox_ok = facts.inbox is not None and facts.inbox.ok
+    return result.ok and result.received == plan.ready and inbox_ok
 
 
 def _print_verification(
@@ -301,6 +308,8 @@ def _print_verification(
         table.add_row(f"skipped: {reason}", str(count))
     table.add_row("skipped: duplicate rows merged", str(facts.merged))
     table.add_row("blocked by the guard", str(len(facts.plan.blocked)))
+    if facts.inbox is not None:
+        _inbox_rows(table, facts.inbox)
     console.print(table)
     verdict = "[bold green]PASS[/bold green]" if result.ok else "[bold red]FAIL[/bold red]"
     console.print(
@@ -308,6 +317,22 @@ def _print_verification(
         if result.ok
         else f"{verdict}: see the table above"
     )
+
+
+def _inbox_rows(table: Table, inbox: InboxFacts) -> None:
+    """What one fetch of the demo Maildir made of a reply, an out-of-office and a bounce."""
+    counts = inbox.counts
+    table.add_row(
+        "inbox: reply -> feedback request (their own words)",
+        f"{counts.requests_created}{'' if inbox.request_words else ' (words wrong)'}",
+    )
+    table.add_row("inbox: auto-replies ignored", str(counts.auto_replies))
+    table.add_row(
+        "inbox: bounces recorded (letter bounced, address suppressed)",
+        f"{counts.bounces}{'' if inbox.bounced else ' (not marked)'}",
+    )
+    table.add_row("inbox: unmatched", str(counts.unmatched))
+    table.add_row("inbox: letters written back automatically", str(inbox.letters_written))
 
 
 DEMO_USERS = (
