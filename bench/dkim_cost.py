@@ -19,12 +19,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sinks import SinkProcess, resolve_kind
 
 from fairwell.delivery.dkim import DkimSigner, signing
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.ports import StreamingTransport, Transport
+from sinks import SinkProcess, resolve_kind
 
 TEXT = "Dear Pat,\n\nthank you for applying for the Data Analyst role at Acme.\n\n" * 8
 
