@@ -109,6 +109,35 @@ Content-Type: text/rfc822-headers
     return text.replace("\n", "\r\n").encode("ascii")
 
 
+def exim_bounce(*, original_id: str, address: str) -> bytes:
+    """A bounce in the older, non-MIME format (Exim): the letter pasted into the text."""
+    text = f"""From: Mail Delivery System <Mailer-Daemon@mx.example.net>
+To: bounces@acme.example.com
+Subject: Mail delivery failed: returning message to sender
+Message-Id: <E1-exim-bounce@mx.example.net>
+Auto-Submitted: auto-replied
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  {address}
+    SMTP error from remote mail server after RCPT TO:<{address}>:
+    550 5.1.1 User unknown
+
+------ This is a copy of the message, including all the headers. ------
+
+From: Acme <{OUR_ADDRESS}>
+To: {address}
+Subject: Your application
+Message-ID: {original_id}
+
+Dear Pat,
+"""
+    return text.replace("\n", "\r\n").encode("ascii")
+
+
 def malformed_report() -> bytes:
     """Says it is a delivery report, and names no recipient anyone can read."""
     text = """From: MAILER-DAEMON@mx.example.net

@@ -38,6 +38,7 @@ from tests.helpers import applicant, import_and_reject_all, people, write_csv
 from tests.inbound_mail import (
     delivery_report,
     drop,
+    exim_bounce,
     malformed_report,
     reply,
     waiting,
@@ -331,6 +332,17 @@ def test_a_permanent_bounce_marks_the_letter_and_suppresses_the_address(
     assert [(s.email, s.reason) for s in suppressions(suppression_store(runtime))] == [
         ("p1@example.com", "bounced (5.1.1)")
     ]
+
+
+def test_a_bounce_in_an_older_format_pasting_the_letter_is_heard_too(
+    runtime: Runtime, maildir: Path
+) -> None:
+    bounce = exim_bounce(original_id=letter_id(runtime, "p2@example.com"), address="p2@example.com")
+    drop(maildir, bounce)
+    assert fetch(runtime, maildir).bounces == 1
+    [row] = inbox_store(runtime).bounces()
+    assert (row.recipient, row.status, row.permanent) == ("p2@example.com", "5.1.1", True)
+    assert [s.email for s in suppressions(suppression_store(runtime))] == ["p2@example.com"]
 
 
 def test_a_temporary_failure_is_recorded_and_changes_nothing_else(

@@ -25,6 +25,8 @@ from fairwell.errors import InvalidInput
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ADDRESS = re.compile(r"\S*@\S*")
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>", re.ASCII)
+# A "Message-ID:" header line of a returned letter pasted into a bounce's text.
+_PASTED_ID = re.compile(r"^\s*message-id:\s*(<[^>\s]{1,250}>)\s*$", re.IGNORECASE | re.MULTILINE)
 MAX_DIAGNOSTIC = 200
 
 
@@ -56,9 +58,10 @@ def read_bounce(parsed: Message) -> BounceReport:
     except Exception as error:  # a detector choked on malformed mail: nothing to act on
         raise UnreadableReport(f"the report could not be read ({type(error).__name__})") from None
     blocks = _recipient_blocks(parsed)
+    said = _status_in_text(parsed)
     failures = [
-        *(_failure(address, True, blocks) for address in sorted(permanent)),
-        *(_failure(address, False, blocks) for address in sorted(temporary - permanent)),
+        *(_failure(address, True, blocks, said) for address in sorted(permanent)),
+        *(_failure(address, False, blocks, said) for address in sorted(temporary - permanent)),
     ]
     readable = tuple(failure for failure in failures if failure is not None)
     if not readable:
@@ -66,14 +69,27 @@ def read_bounce(parsed: Message) -> BounceReport:
     return BounceReport(readable, _original_ids(parsed))
 
 
-def _failure(raw: bytes, permanent: bool, blocks: dict[str, Message]) -> Failure | None:
+def _failure(raw: bytes, permanent: bool, blocks: dict[str, Message], said: str) -> Failure | None:
+    """One failed address; ``said``: a status code from the report's text, for the older
+    formats that have no per-recipient block."""
     try:
         address = normalise_address(raw.decode("ascii", "replace"))
     except InvalidInput:
         return None
     block = blocks.get(address)
-    status = _status(block)
+    status = _status(block) if block is not None else said
     return Failure(address, permanent, status, _diagnostic(block))
+
+
+def _status_in_text(parsed: Message) -> str:
+    for part in parsed.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                found = _STATUS.search(payload.decode("utf-8", "replace"))
+                if found:
+                    return ".".join(found.groups())
+    return ""
 
 
 def _recipient_blocks(parsed: Message) -> dict[str, Message]:
@@ -121,6 +137,23 @@ def _diagnostic(block: Message | None) -> str:
 
 
 def _original_ids(parsed: Message) -> tuple[str, ...]:
+    """The returned letter's Message-IDs: from its MIME part (RFC 3464), else from the copy
+    older formats (Exim, qmail) paste into the text after "This is a copy of the message"."""
+    return _returned_part_ids(parsed) or _pasted_copy_ids(parsed)
+
+
+def _pasted_copy_ids(parsed: Message) -> tuple[str, ...]:
+    found: list[str] = []
+    for part in parsed.walk():
+        if part.get_content_type() != "text/plain":
+            continue
+        payload = part.get_payload(decode=True)
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+        found.extend(_MESSAGE_ID.findall("\n".join(_PASTED_ID.findall(text))))
+    return tuple(dict.fromkeys(found))
+
+
+def _returned_part_ids(parsed: Message) -> tuple[str, ...]:
     found: list[str] = []
     for part in parsed.walk():
         kind = part.get_content_type()
