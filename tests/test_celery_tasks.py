@@ -191,3 +191,24 @@ def test_postgresql_connections_are_pooled_and_pinged(postgres_url: str) -> None
     pool = engine.pool
     assert (pool.size(), pool._max_overflow, pool._recycle, pool._pre_ping) == (3, 2, 60, True)  # type: ignore[attr-defined]
     engine.dispose()
+
+
+def test_the_inbox_task_fetches_once_and_reports_counts_only(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.inbound_mail import drop, reply
+
+    maildir = tmp_path / "Maildir"
+    settings = settings_for(sqlite_url, 2525, inbox_maildir=maildir)
+    init_database(settings)
+    drop(maildir, reply(sender="stranger@elsewhere.example", subject="Hello", quoted=False))
+    context = WorkerContext(settings)
+    with caplog.at_level(logging.INFO):
+        counts = tasks.inbox(context)
+    assert counts["unmatched"] == 1 and counts["failed"] == 0
+    assert "elsewhere" not in caplog.text and "Hello" not in caplog.text
+    context.close()
+    gone = WorkerContext(settings_for(sqlite_url, 2525, inbox_maildir=tmp_path / "gone"))
+    assert tasks.inbox(gone) == {"unavailable": 1}, "logged, and tried again at the next beat"
+    gone.close()
+    assert tasks.inbox(WorkerContext(settings_for(sqlite_url, 2525))) == {}
