@@ -31,6 +31,9 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+# What Gmail answers to a bad XOAUTH2 token (RFC 7628 3.2.3): a 334 with an error document.
+XOAUTH2_ERROR = b'{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}'
+
 Stage = Literal["MAIL", "RCPT", "DATA"]
 Action = Literal["accept", "refuse", "drop", "stall", "close"]
 TlsMode = Literal["none", "starttls", "implicit"]
@@ -86,6 +89,10 @@ class ScriptedSmtpServer:
     ``tls``: "none", "starttls" (offered and required before MAIL) or "implicit".
     ``auth``: a (user, password) pair that must log in (over TLS) before MAIL.
     ``close_after``: hang up after that many accepted messages on one connection.
+    ``per_session``: after that many accepted messages on one connection, answer every RCPT
+    with 452 (too many recipients in this session), as Exchange Online and Gmail do.
+    ``xoauth2``: a (user, token) pair that must sign in with AUTH XOAUTH2 (over TLS) before
+    MAIL; ``xoauth2_attempts`` records what each sign-in sent, decoded.
     ``pipelining``: advertise PIPELINING (RFC 2920); aiosmtpd answers pipelined commands in
     order. Tests switch the default with ``pipelining_by_default``.
     """
@@ -99,11 +106,17 @@ class ScriptedSmtpServer:
         auth: tuple[str, str] | None = None,
         close_after: int | None = None,
         pipelining: bool | None = None,
+        per_session: int | None = None,
+        xoauth2: tuple[str, str] | None = None,
     ) -> None:
         self.pipelining = self.pipelining_by_default if pipelining is None else pipelining
         self.tls = tls
         self.auth = auth
         self.close_after = close_after
+        self.per_session = per_session
+        self.xoauth2 = xoauth2
+        self.xoauth2_attempts: list[bytes] = []
+        self.session_full_replies = 0
         self.received: list[ReceivedMessage] = []
         self.possibly_received: list[ReceivedMessage] = []
         self.connections = 0
@@ -143,6 +156,15 @@ class ScriptedSmtpServer:
             # aiosmtpd only counts STARTTLS as TLS and would hide AUTH on an implicit-TLS
             # socket (aio-libs/aiosmtpd#281); that socket is encrypted, so allow AUTH on it.
             options["auth_require_tls"] = self.tls != "implicit"
+            options["auth_exclude_mechanism"] = ["XOAUTH2"]  # passwords only, as before
+        if self.xoauth2 is not None:
+            # Only XOAUTH2 is offered, as by Google Workspace once password sign-in is off.
+            options.update(
+                auth_required=True,
+                authenticator=_refuse_passwords,
+                auth_exclude_mechanism=["LOGIN", "PLAIN"],
+                auth_require_tls=self.tls != "implicit",
+            )
         self._controller = _Controller(_Handler(self), hostname=HOST, port=0, **options)
         self._controller.start()
 
@@ -222,6 +244,10 @@ class _Handler:
         step: Step = envelope.scripted_step
         if step.action == "refuse" and step.stage == "RCPT":
             return _refuse(server, step.reply)
+        limit = self._owner.per_session
+        if limit is not None and self._accepted.get(server, 0) >= limit:
+            self._owner.session_full_replies += 1
+            return "452 4.5.3 Too many recipients in this session"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 OK"
@@ -243,6 +269,26 @@ class _Handler:
         if step.action == "close" or self._accepted[server] == self._owner.close_after:
             _hang_up_after_reply(server)
         return step.reply
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2: "user=U^Aauth=Bearer T^A^A", base64, as Google and Microsoft take it."""
+        import base64
+
+        owner = self._owner
+        assert owner.xoauth2 is not None
+        if len(args) > 1:
+            blob = base64.b64decode(args[1])
+        else:
+            answer = await server.challenge_auth("")
+            blob = answer if isinstance(answer, bytes) else b""
+        owner.xoauth2_attempts.append(blob)
+        user, token = owner.xoauth2
+        if blob == f"user={user}\x01auth=Bearer {token}\x01\x01".encode():
+            return AuthResult(success=True, auth_data=user)
+        await server.challenge_auth(XOAUTH2_ERROR)  # the client answers with an empty line
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+        )
 
     async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
         self._owner.resets += 1
@@ -267,6 +313,10 @@ class _Handler:
         if server not in self._sessions:
             self._sessions.add(server)
             self._owner.connections += 1
+
+
+def _refuse_passwords(*_: Any) -> AuthResult:
+    return AuthResult(success=False, handled=False)
 
 
 def _refuse(server: Any, reply: str) -> str:

@@ -21,6 +21,7 @@ from fairwell.storage.engine import PoolSettings, make_engine
 from fairwell.worker import tasks
 from fairwell.worker.celery_app import (
     DELIVER,
+    INBOX,
     TASK_NAMES,
     beat_schedule,
     kick_delivery,
@@ -164,8 +165,20 @@ def test_the_deadlines_task_logs_counts_and_no_one_by_name(
 def test_beat_kicks_delivery_often_and_housekeeping_hourly(sqlite_url: str) -> None:
     schedule = beat_schedule(settings_for(sqlite_url, 2525, beat_delivery_seconds=2))
     assert schedule["deliver"] == {"task": DELIVER, "schedule": 2.0, "options": {"expires": 2.0}}
-    assert {entry["task"] for entry in schedule.values()} == set(TASK_NAMES)
+    assert {entry["task"] for entry in schedule.values()} == set(TASK_NAMES) - {INBOX}
     assert schedule["retention"]["schedule"] == 3600.0
+
+
+def test_beat_fetches_the_inbox_every_few_minutes_only_when_one_is_configured(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    assert "inbox" not in beat_schedule(settings_for(sqlite_url, 2525))
+    configured = settings_for(sqlite_url, 2525, inbox_maildir=tmp_path / "Maildir")
+    assert beat_schedule(configured)["inbox"] == {
+        "task": INBOX,
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    }
 
 
 def test_the_celery_worker_refuses_embedded_only_options() -> None:
@@ -180,3 +193,24 @@ def test_postgresql_connections_are_pooled_and_pinged(postgres_url: str) -> None
     pool = engine.pool
     assert (pool.size(), pool._max_overflow, pool._recycle, pool._pre_ping) == (3, 2, 60, True)  # type: ignore[attr-defined]
     engine.dispose()
+
+
+def test_the_inbox_task_fetches_once_and_reports_counts_only(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.inbound_mail import drop, reply
+
+    maildir = tmp_path / "Maildir"
+    settings = settings_for(sqlite_url, 2525, inbox_maildir=maildir)
+    init_database(settings)
+    drop(maildir, reply(sender="stranger@elsewhere.example", subject="Hello", quoted=False))
+    context = WorkerContext(settings)
+    with caplog.at_level(logging.INFO):
+        counts = tasks.inbox(context)
+    assert counts["unmatched"] == 1 and counts["failed"] == 0
+    assert "elsewhere" not in caplog.text and "Hello" not in caplog.text
+    context.close()
+    gone = WorkerContext(settings_for(sqlite_url, 2525, inbox_maildir=tmp_path / "gone"))
+    assert tasks.inbox(gone) == {"unavailable": 1}, "logged, and tried again at the next beat"
+    gone.close()
+    assert tasks.inbox(WorkerContext(settings_for(sqlite_url, 2525))) == {}

@@ -60,6 +60,11 @@ COMMANDS = [
     ["serve"],
     ["outbox", "stop"],
     ["deadlines"],
+    ["inbox", "fetch"],
+    ["inbox", "unmatched"],
+    ["suppressions"],
+    ["suppressions", "add"],
+    ["suppressions", "remove"],
 ]
 
 

@@ -24,7 +24,7 @@ def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
     assert run_demo(tmp_path / "demo", Console(file=output, width=120)) is True
     text = output.getvalue()
     # 178 decision letters, and 7 status letters to Ontario's interviewed candidates first.
-    assert "messages received                      │ 185" in text
+    assert re.search(r"messages received +│ 185 ", text)
     assert "PASS: every letter went to one person" in text
     assert "PASS: every application has an end date" in text
     assert re.search(r"applications without an end date\s+│ 0 ", text)
@@ -39,6 +39,12 @@ def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
     one = mail[0].read_bytes()
     assert b"\r\nReply-To: Northwind hiring team <talent@northwind.example.com>\r\n" in one
     assert b"Hana Berg, Head of Product" in one.replace(b"=\r\n", b"")
+    # A reply, an out-of-office and a bounce were written into the demo Maildir and fetched.
+    assert re.search(r"inbox: reply -> feedback request \(their own words\) +│ 1 ", text)
+    assert re.search(r"inbox: auto-replies ignored +│ 1 ", text)
+    assert re.search(r"inbox: bounces recorded \(letter bounced, address suppressed\) +│ 1 ", text)
+    assert re.search(r"inbox: letters written back automatically +│ 0 ", text)
+    assert len(list((tmp_path / "demo" / "Maildir" / "cur").iterdir())) == 3
 
 
 def message_to(recipient: str, body: str) -> SinkMessage:

@@ -26,13 +26,27 @@ from fairwell.errors import ConfigurationError
 DeliveryEngine = Literal["embedded", "celery"]
 
 # The broker URL is here because it may carry the broker's password.
-SECRET_FIELDS = ("smtp_password", "secret_key", "broker_url")
+SECRET_FIELDS = ("smtp_password", "secret_key", "broker_url", "imap_password")
 
 
 class SmtpSecurity(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
     TLS = "tls"
+
+
+class SmtpAuth(StrEnum):
+    """How Fairwell signs in to the relay: a password, or an OAuth 2.0 bearer token (XOAUTH2)."""
+
+    PASSWORD = "password"  # noqa: S105 (the name of a method, not a secret)
+    XOAUTH2 = "xoauth2"
+
+
+class ImapSecurity(StrEnum):
+    """IMAP always signs in, so it always uses TLS: implicit (port 993) or STARTTLS (143)."""
+
+    TLS = "tls"
+    STARTTLS = "starttls"
 
 
 class SendWindows(StrEnum):
@@ -84,6 +98,17 @@ class Settings(BaseSettings):
     )
     smtp_username: str | None = Field(default=None, description="AUTH user; no AUTH when unset")
     smtp_password: str | None = Field(default=None, description="AUTH password (or _FILE)")
+    smtp_auth: SmtpAuth = Field(
+        default=SmtpAuth.PASSWORD,
+        description="password (AUTH with FAIRWELL_SMTP_USERNAME and _PASSWORD) or xoauth2 "
+        "(Google Workspace, Microsoft 365: FAIRWELL_SMTP_USERNAME and a bearer token read from "
+        "FAIRWELL_SMTP_OAUTH2_TOKEN_FILE at every new session)",
+    )
+    smtp_oauth2_token_file: Path | None = Field(
+        default=None,
+        description="xoauth2: a file holding the current access token, kept fresh by your "
+        "token helper; read again for every SMTP session",
+    )
     smtp_ca_file: Path | None = Field(
         default=None,
         description="a CA bundle to verify the relay against, instead of the system's CAs",
@@ -107,6 +132,50 @@ class Settings(BaseSettings):
         "name. A person's name set with FAIRWELL_SENDER_NAME or on the job signs the letter "
         "but does not change From: the address is the team's, not theirs",
     )
+    bounce_address: str | None = Field(
+        default=None,
+        description="the envelope sender (MAIL FROM) of every letter, so bounces go to a "
+        "mailbox `fairwell inbox fetch` reads; unset: the From address",
+    )
+    dkim_domain: str | None = Field(
+        default=None,
+        description="sign every letter with DKIM for this domain (d=); needs "
+        "FAIRWELL_DKIM_SELECTOR and FAIRWELL_DKIM_PRIVATE_KEY_FILE",
+    )
+    dkim_selector: str | None = Field(
+        default=None,
+        description="the DKIM selector (s=): the key is published at "
+        "<selector>._domainkey.<domain>",
+    )
+    dkim_private_key_file: Path | None = Field(
+        default=None, description="the DKIM private key, RSA in PEM form (2048 bits or more)"
+    )
+    inbox_maildir: Path | None = Field(
+        default=None,
+        description="a Maildir that replies and bounces arrive in: `fairwell inbox fetch` "
+        "reads new/ and moves what it handled to cur/",
+    )
+    imap_host: str | None = Field(
+        default=None,
+        description="or an IMAP mailbox that replies and bounces arrive in (TLS always, "
+        "certificate verified)",
+    )
+    imap_port: int = Field(default=993, ge=1, le=65535, description="IMAP port")
+    imap_security: ImapSecurity = Field(
+        default=ImapSecurity.TLS, description="tls (implicit, port 993) or starttls (port 143)"
+    )
+    imap_username: str | None = Field(default=None, description="IMAP user")
+    imap_password: str | None = Field(default=None, description="IMAP password (or _FILE)")
+    imap_folder: str = Field(
+        default="INBOX",
+        description="the IMAP folder to read; give Fairwell a mailbox or folder of its own: "
+        "what it handled is marked read",
+    )
+    imap_ca_file: Path | None = Field(
+        default=None,
+        description="a CA bundle to verify the IMAP server against, instead of the system's CAs",
+    )
+    imap_timeout: float = Field(default=30.0, gt=0, description="seconds per IMAP command")
     org_name: str = Field(default="Example Corp", description="organisation name in letters")
     reply_to: str | None = Field(
         default=None,
@@ -211,7 +280,8 @@ class Settings(BaseSettings):
     slow_down_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="how long every worker waits after the relay answers 421 or 454",
+        description="how long every worker waits after the relay answers 421 or 454 or cannot "
+        "be reached, whether or not a rate is set",
     )
     commit_every: int = Field(
         default=20,
@@ -289,6 +359,13 @@ class Settings(BaseSettings):
         description="Celery beat kicks delivery this often; also the longest a queued or "
         "scheduled letter waits for a Celery worker",
     )
+    beat_inbox_minutes: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=1440,
+        description="Celery beat fetches the inbox this often, when FAIRWELL_INBOX_MAILDIR or "
+        "FAIRWELL_IMAP_HOST is set",
+    )
     beat_housekeeping_minutes: float = Field(
         default=60.0,
         ge=1,
@@ -347,6 +424,38 @@ class Settings(BaseSettings):
         if self.portal_url and not self.secret_key:
             raise ValueError("portal_url is set but secret_key is not: links must be signed")
         return self
+
+    @model_validator(mode="after")
+    def _one_inbox(self) -> Settings:
+        if self.inbox_maildir is not None and self.imap_host:
+            raise ValueError("set inbox_maildir or imap_host, not both")
+        if self.imap_host and not (self.imap_username and self.imap_password is not None):
+            raise ValueError("imap_host needs imap_username and imap_password (or _FILE)")
+        return self
+
+    @model_validator(mode="after")
+    def _dkim_all_or_nothing(self) -> Settings:
+        parts = (self.dkim_domain, self.dkim_selector, self.dkim_private_key_file)
+        if any(parts) and not all(parts):
+            raise ValueError(
+                "dkim_domain, dkim_selector and dkim_private_key_file must be set together"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _xoauth2_needs_a_token(self) -> Settings:
+        if self.smtp_auth is SmtpAuth.XOAUTH2 and not (
+            self.smtp_username and self.smtp_oauth2_token_file
+        ):
+            raise ValueError("smtp_auth xoauth2 needs smtp_username and smtp_oauth2_token_file")
+        return self
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _valid_bounce_address(cls, value: str | None) -> str | None:
+        from fairwell.domain.addresses import normalise_address
+
+        return normalise_address(value) if value else None
 
     @field_validator("secret_key_fallbacks")
     @classmethod

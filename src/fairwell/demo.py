@@ -35,6 +35,7 @@ from fairwell.demo_data import (
     demo_scorecards,
     write_demo_csv,
 )
+from fairwell.demo_inbox import InboxFacts, mail_comes_back
 from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import INTERVIEW_STAGES, LetterKind, OutboxState
@@ -79,6 +80,7 @@ class FlowFacts:
     merged: int
     feedback_flagged: int = 0
     status_letters: int = 0  # "no decision yet, a decision by ..." to Ontario's interviewed
+    inbox: InboxFacts | None = None
 
 
 @dataclass
@@ -206,7 +208,8 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     )
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
-    return FlowFacts(plan, report.duplicates_merged, flagged, status_letters)
+    inbox = mail_comes_back(runtime, directory, console)
+    return FlowFacts(plan, report.duplicates_merged, flagged, status_letters, inbox)
 
 
 def _tell_the_undecided(runtime: Runtime, console: Console) -> int:
@@ -334,12 +337,16 @@ def _verify(
     result = Verification()
     for message in messages:
         _check_message(message, people, result)
-    kinds = Counter(row.kind for row in store.outbox_rows(OutboxState.SENT, None, 1_000_000))
+    delivered = (OutboxState.SENT, OutboxState.BOUNCED)  # a bounced letter went out too
+    kinds = Counter(
+        row.kind for row in store.outbox_rows(None, None, 1_000_000) if row.state in delivered
+    )
     promises = _promises(runtime, messages)
     _print_verification(console, result, kinds, facts)
     _print_promises(console, promises)
+    inbox_ok = facts.inbox is not None and facts.inbox.ok
     expected = plan.ready + facts.status_letters
-    return result.ok and promises.ok and result.received == expected
+    return result.ok and promises.ok and inbox_ok and result.received == expected
 
 
 def _promises(runtime: Runtime, messages: list[SinkMessage]) -> Promises:
@@ -440,6 +447,8 @@ def _print_verification(
         table.add_row(f"skipped: {reason}", str(count))
     table.add_row("skipped: duplicate rows merged", str(facts.merged))
     table.add_row("blocked by the guard", str(len(facts.plan.blocked)))
+    if facts.inbox is not None:
+        _inbox_rows(table, facts.inbox)
     console.print(table)
     verdict = "[bold green]PASS[/bold green]" if result.ok else "[bold red]FAIL[/bold red]"
     console.print(
@@ -447,6 +456,22 @@ def _print_verification(
         if result.ok
         else f"{verdict}: see the table above"
     )
+
+
+def _inbox_rows(table: Table, inbox: InboxFacts) -> None:
+    """What one fetch of the demo Maildir made of a reply, an out-of-office and a bounce."""
+    counts = inbox.counts
+    table.add_row(
+        "inbox: reply -> feedback request (their own words)",
+        f"{counts.requests_created}{'' if inbox.request_words else ' (words wrong)'}",
+    )
+    table.add_row("inbox: auto-replies ignored", str(counts.auto_replies))
+    table.add_row(
+        "inbox: bounces recorded (letter bounced, address suppressed)",
+        f"{counts.bounces}{'' if inbox.bounced else ' (not marked)'}",
+    )
+    table.add_row("inbox: unmatched", str(counts.unmatched))
+    table.add_row("inbox: letters written back automatically", str(inbox.letters_written))
 
 
 DEMO_USERS = (

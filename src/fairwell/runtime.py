@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fairwell.config import Settings
+from fairwell.delivery.dkim import DkimSigner, signing
 from fairwell.delivery.sessions import SessionPerThread
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.ports import Clock, Transport, WordingCheck, WordingFinding
@@ -23,6 +24,7 @@ from fairwell.services.delivery import (
     RosterCache,
     SendRates,
     SharedRateLimit,
+    SlowDown,
 )
 from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
@@ -30,6 +32,7 @@ from fairwell.services.retention import load_book
 from fairwell.services.scheduling import Scheduler
 from fairwell.storage.engine import PoolSettings, make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
+from fairwell.storage.inbox_store import SqlInbox, SqlSuppressions
 from fairwell.storage.rates_store import SqlSendSlots
 from fairwell.storage.settings_store import SqlLetterSettings
 from fairwell.storage.store import SqlStore
@@ -83,6 +86,7 @@ def open_runtime(settings: Settings) -> Runtime:
         settings.org_name,
         reply_to=settings.reply_address,
         signer=settings.sender_name,
+        bounce_address=settings.bounce_address,
     )
     return Runtime(
         settings,
@@ -161,14 +165,32 @@ def make_deliverer(runtime: Runtime, rate: float | None = None) -> Deliverer:
         rosters=runtime.rosters,
         rate_limit=shared_rate_limit(runtime),
         connections=connections,
+        slow_down=SlowDown(SqlSendSlots(runtime.store.engine), settings.slow_down_seconds),
     )
 
 
 def smtp_transport(settings: Settings) -> Transport:
-    """The relay's transport: one session, or one per sending thread (FAIRWELL_SMTP_CONNECTIONS)."""
+    """The relay's transport: one session, or one per sending thread (FAIRWELL_SMTP_CONNECTIONS),
+    each letter DKIM-signed on its way when FAIRWELL_DKIM_* is set."""
+    signer = dkim_signer(settings)
     if settings.smtp_connections <= 1:
-        return SmtpTransport.from_settings(settings)
-    return SessionPerThread(lambda: SmtpTransport.from_settings(settings))
+        return signing(SmtpTransport.from_settings(settings), signer)
+    return SessionPerThread(lambda: signing(SmtpTransport.from_settings(settings), signer))
+
+
+def dkim_signer(settings: Settings) -> DkimSigner | None:
+    if not (settings.dkim_domain and settings.dkim_selector and settings.dkim_private_key_file):
+        return None
+    return DkimSigner(settings.dkim_domain, settings.dkim_selector, settings.dkim_private_key_file)
+
+
+def inbox_store(runtime: Runtime) -> SqlInbox:
+    """Inbound mail and delivery reports (`fairwell inbox`, the request and outbox pages)."""
+    return SqlInbox(runtime.store.engine)
+
+
+def suppression_store(runtime: Runtime) -> SqlSuppressions:
+    return SqlSuppressions(runtime.store.engine)
 
 
 def shared_rate_limit(runtime: Runtime) -> SharedRateLimit | None:

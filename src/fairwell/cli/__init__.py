@@ -11,6 +11,7 @@ from __future__ import annotations
 from fairwell.cli import (  # noqa: F401
     deadlines,
     feedback,
+    inbox,
     jobs,
     operations,
     privacy,

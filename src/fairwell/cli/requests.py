@@ -125,7 +125,7 @@ def requests_answer(
     ] = False,
 ) -> None:
     """Answer a request: the answer goes out as a letter through the guarded outbox."""
-    from fairwell.runtime import wording_check
+    from fairwell.runtime import inbox_store, wording_check
     from fairwell.services.requests import answer
 
     runtime = _runtime()
@@ -139,6 +139,7 @@ def requests_answer(
         override=override,
         actor=ACTOR,
         now=runtime.clock.now(),
+        threads=inbox_store(runtime),
     )
     for finding in answered.findings:
         err.print(f"sent with an override: {finding.rule}: {finding.why}")

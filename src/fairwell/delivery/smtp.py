@@ -10,7 +10,16 @@ of :mod:`fairwell.ports`:
 
 * :class:`TransientDeliveryError` - a 4xx reply, 552 (temporary per RFC 5321 4.5.3.1.10), a
   refused, reset or timed-out connection. ``possible_duplicate`` is set when the connection
-  broke after the whole message had been sent but before the relay's final reply arrived.
+  broke after the whole message had been sent but before the relay's final reply arrived;
+  ``slow_down`` after 421, 454 or a relay that cannot be reached, so every worker waits.
+
+A ``452`` (too many recipients or messages in this session) closes the session: the letter
+that got it goes at once on a fresh session when the old one had taken letters (the relay's
+per-session quota), and so do the letters after it. Only a 452 on a fresh session is an
+outcome (temporary) for the letter.
+
+Sign-in is AUTH with a password, or XOAUTH2 (Google Workspace, Microsoft 365) with a bearer
+token read from a file at every new session, so the operator's token helper keeps it fresh.
 * :class:`PermanentDeliveryError` - any other 5xx reply (``recipient_refused`` when refused at
   RCPT), a relay certificate that does not verify, a relay that cannot do what was
   configured (STARTTLS, AUTH), or arguments that cannot make one clean envelope.
@@ -30,7 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from fairwell.config import SmtpSecurity
+from fairwell.config import SmtpAuth, SmtpSecurity
 from fairwell.errors import ConfigurationError
 from fairwell.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
@@ -44,6 +53,8 @@ _NOT_IN_ADDRESS = frozenset("<>,")
 # Anything that looks like an address in a relay's reply; blanked out before it is shown.
 _ADDRESS_IN_REPLY = re.compile(r"\S*@\S*")
 _MAX_REPLY_TEXT = 300
+# "Too many recipients / messages in this session": a fresh session, not a later retry.
+_SESSION_FULL = 452
 _CRLF = b"\r\n"
 # Names for the replies smtplib raises as exceptions while a session is set up.
 _SETUP_STAGE: dict[type[smtplib.SMTPResponseException], str] = {
@@ -83,6 +94,29 @@ class _ClosedBeforeMail(Exception):
         self.error = error
 
 
+class _SessionFull(_ClosedBeforeMail):
+    """452 on a session that had taken letters: closed; the relay kept nothing of this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class _XOauth2:
+    username: str
+    token_file: Path
+
+    def response(self) -> str:
+        """The SASL XOAUTH2 initial response, with the token as the file holds it now."""
+        try:
+            token = self.token_file.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            # The token helper may be writing it this moment: try again later.
+            raise TransientDeliveryError(
+                f"cannot read smtp_oauth2_token_file {self.token_file}: {error.strerror}"
+            ) from None
+        if not token:
+            raise TransientDeliveryError(f"smtp_oauth2_token_file {self.token_file} is empty")
+        return f"user={self.username}\x01auth=Bearer {token}\x01\x01"
+
+
 class SmtpTransport:
     """Sends each message to exactly one recipient over one SMTP session, reused across sends.
 
@@ -101,11 +135,16 @@ class SmtpTransport:
         ca_file: Path | str | None = None,
         timeout: float = 30.0,
         local_hostname: str | None = None,
+        auth: SmtpAuth | str = SmtpAuth.PASSWORD,
+        oauth2_token_file: Path | str | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._security = _parse_security(security)
-        self._credentials = _credentials(username, password, self._security)
+        self._xoauth2 = _xoauth2(auth, username, oauth2_token_file, self._security)
+        self._credentials = (
+            None if self._xoauth2 else _credentials(username, password, self._security)
+        )
         self._tls = None if self._security is SmtpSecurity.NONE else _tls_context(ca_file)
         self._timeout = timeout
         self._local_hostname = local_hostname
@@ -114,7 +153,8 @@ class SmtpTransport:
         self._ready: _Letter | None = None  # its DATA got 354; its data is not sent yet
         # Nothing of it reached a session that closed; it goes whole, once the outcomes
         # decided before it have been handed on.
-        self._resend: _Letter | None = None
+        self._resend: list[_Letter] = []
+        self._accepted_here = 0  # letters the current session took (its quota, for 452)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTransport:
@@ -127,6 +167,8 @@ class SmtpTransport:
             password=settings.smtp_password,
             ca_file=settings.smtp_ca_file,
             timeout=settings.smtp_timeout,
+            auth=settings.smtp_auth,
+            oauth2_token_file=settings.smtp_oauth2_token_file,
         )
 
     @property
@@ -178,7 +220,7 @@ class SmtpTransport:
         without QUIT, and a relay keeps nothing whose data did not end with the final dot.
         """
         if self._unread or self._ready or self._resend:
-            self._unread, self._ready, self._resend = [], None, None
+            self._unread, self._ready, self._resend = [], None, []
             self._drop()
             return
         connection, self._connection = self._connection, None
@@ -256,6 +298,8 @@ class SmtpTransport:
             assert self._connection is not None  # a letter is ready only on a live session
             try:
                 self._send_data(self._connection, ready.message, ready.recipient)
+            except _SessionFull:
+                return [*done, self._whole(ready, reused=True)]
             except DeliveryError as error:
                 return [*done, (ready.key, error)]
             return [*done, (ready.key, None)]
@@ -265,7 +309,7 @@ class SmtpTransport:
 
     def _abandon(self) -> None:
         """Interrupted mid-group: replies may be in flight, so the session is never reused."""
-        self._unread, self._ready, self._resend = [], None, None
+        self._unread, self._ready, self._resend = [], None, []
         self._drop()
 
     def _write_group(self, ready: _Letter | None, letter: _Letter) -> list[Sent]:
@@ -291,7 +335,7 @@ class SmtpTransport:
                 return [(letter.key, lost)]
             if ready is None:
                 return [self._whole(letter, reused=True)]
-            self._resend = letter
+            self._resend = [letter]
             # The final dot is not the last byte of this write: the relay may have taken it.
             return [(ready.key, self._in_doubt(f"while its data was sent: {error}"))]
         if ready is not None:
@@ -303,18 +347,17 @@ class SmtpTransport:
         """:meth:`_settle`, then a letter it left to send again: before anything more goes on
         the new session, so no reply can be taken for another letter's."""
         done = self._settle()
-        if self._resend is not None:
+        while self._resend:
             done.append(self._again_now())
         return done
 
     def _again_now(self) -> Sent:
-        letter, self._resend = self._resend, None
-        assert letter is not None
+        letter = self._resend.pop(0)
         return self._whole(letter, reused=True)
 
     def _settle(self) -> list[Sent]:
         """Read every reply due; return the outcomes. A letter whose DATA got 354 is ready."""
-        if self._resend is not None:
+        if self._resend:
             # Set only when a session closed: nothing is unread and nothing is ready.
             return [self._again_now()]
         done: list[Sent] = []
@@ -328,7 +371,10 @@ class SmtpTransport:
                 # was sent, so it goes again, whole, on a new session.
                 self._again(item.letter, done)
             elif item.final:
-                done.append(self._data_verdict(connection, item.letter))
+                try:
+                    done.append(self._data_verdict(connection, item.letter))
+                except _SessionFull:
+                    self._again(item.letter, done)
             else:
                 self._envelope_verdict(connection, item, done)
         return done
@@ -350,8 +396,8 @@ class SmtpTransport:
     def _again(self, letter: _Letter, done: list[Sent]) -> None:
         """Send a letter whole on a new session, after the outcomes in ``done`` are handed on:
         one letter at most is then sent with its outcome not yet recorded."""
-        if done:
-            self._resend = letter
+        if done or self._resend:
+            self._resend.append(letter)
         else:
             done.append(self._whole(letter, reused=True))
 
@@ -369,7 +415,7 @@ class SmtpTransport:
                 # Nothing of it reached the session that closed: one try on a new one.
                 self._retry_on_fresh_session(letter.sender, letter.recipient, letter.message)
             else:
-                self._send_checked(letter.sender, letter.recipient, letter.message)
+                self._send_checked(letter.sender, letter.recipient, letter.message, reused)
         except DeliveryError as error:
             return (letter.key, error)
         return (letter.key, None)
@@ -385,8 +431,13 @@ class SmtpTransport:
 
     # -- the transaction ----------------------------------------------------------------------
 
-    def _send_checked(self, sender: str, recipient: str, message: bytes) -> None:
-        reused = self._connection is not None
+    def _send_checked(
+        self, sender: str, recipient: str, message: bytes, reused: bool | None = None
+    ) -> None:
+        """One transaction; ``reused``: whether the session had served a letter before (by
+        default, whether one is open). Only a reused session is worth a second try."""
+        if reused is None:
+            reused = self._connection is not None
         try:
             self._transaction(self._connect(), sender, recipient, message)
         except _ClosedBeforeMail as closed:
@@ -463,6 +514,8 @@ class SmtpTransport:
     ) -> None:
         stage, code, reply = failed
         refusal = _refusal(code, reply, stage, recipient)
+        if code == _SESSION_FULL and data_code != 354:
+            self._session_full(refusal)
         if 421 in (code, data_code):
             self._drop()
             if stage == "MAIL FROM":
@@ -476,6 +529,8 @@ class SmtpTransport:
             except OSError:
                 self._drop()
                 raise refusal from None
+        if code == _SESSION_FULL:
+            self._session_full(refusal)
         self._reset(connection)
         raise refusal
 
@@ -495,6 +550,8 @@ class SmtpTransport:
         if code == expected or (verb == "RCPT" and code == 251):
             return
         refusal = _refusal(code, reply, stage, recipient)
+        if code == _SESSION_FULL:
+            self._session_full(refusal)
         if code == 421:
             # 421: the relay is closing the session; it will not take another command.
             self._drop()
@@ -527,11 +584,36 @@ class SmtpTransport:
                 f"no reply from {self._relay} after the message was sent: {error}",
                 possible_duplicate=True,
             ) from None
-        if code != 250:
-            if code == 421:
-                self._drop()
-            # After the final reply the session is ready for the next MAIL; no RSET is needed.
-            raise _refusal(code, reply, "the end of DATA", recipient)
+        if code == 250:
+            self._accepted_here += 1
+            return
+        refusal = _refusal(code, reply, "the end of DATA", recipient)
+        if code == _SESSION_FULL:
+            self._session_full(refusal)
+        if code == 421:
+            self._drop()
+        # After the final reply the session is ready for the next MAIL; no RSET is needed.
+        raise refusal
+
+    def _session_full(self, refusal: DeliveryError) -> None:
+        """452: close this session (with QUIT when nothing is in flight on it) and raise.
+
+        When the session had taken letters, the relay's per-session quota is used up: the
+        letter goes again at once on a fresh session (_SessionFull). On a fresh session a 452
+        is the relay's answer to this letter: a temporary failure, retried later.
+        """
+        full = self._accepted_here > 0
+        if self._unread or self._ready:
+            self._drop()  # a pipelined letter is on its way: cut, so the relay keeps nothing
+        else:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                with contextlib.suppress(OSError):
+                    connection.quit()
+                _close_quietly(connection)
+        if full:
+            raise _SessionFull(refusal)
+        raise refusal
 
     def _reset(self, connection: smtplib.SMTP) -> None:
         """Abort a half-done transaction with RSET; drop the session if even that fails."""
@@ -547,6 +629,7 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         if self._connection is None:
             self._connection = self._open()
+            self._accepted_here = 0
         return self._connection
 
     def _open(self) -> smtplib.SMTP:
@@ -593,6 +676,23 @@ class SmtpTransport:
                     f"{self._relay} does not offer AUTH but smtp_username is set"
                 )
             connection.login(*self._credentials)
+        if self._xoauth2 is not None:
+            self._sign_in_with_token(connection, self._xoauth2)
+
+    def _sign_in_with_token(self, connection: smtplib.SMTP, xoauth2: _XOauth2) -> None:
+        mechanisms = (connection.esmtp_features.get("auth") or "").upper().split()
+        if "XOAUTH2" not in mechanisms:
+            raise PermanentDeliveryError(
+                f"{self._relay} does not offer AUTH XOAUTH2 but smtp_auth is xoauth2"
+            )
+        initial = xoauth2.response()
+
+        def answer(challenge: bytes | None = None) -> str:
+            # A failed token gets a 334 with an error document (RFC 7628 3.2.3): the client
+            # answers with an empty line and the relay then says 535.
+            return initial if challenge is None else ""
+
+        connection.auth("XOAUTH2", answer, initial_response_ok=True)
 
     def _drop(self) -> None:
         """Forget a broken session without QUIT; the next send opens a new one."""
@@ -610,6 +710,28 @@ def _parse_security(security: SmtpSecurity | str) -> SmtpSecurity:
         raise ConfigurationError(
             f"smtp_security must be none, starttls or tls, not {security!r}"
         ) from None
+
+
+def _xoauth2(
+    auth: SmtpAuth | str,
+    username: str | None,
+    token_file: Path | str | None,
+    security: SmtpSecurity,
+) -> _XOauth2 | None:
+    try:
+        method = SmtpAuth(auth)
+    except ValueError:
+        raise ConfigurationError(f"smtp_auth must be password or xoauth2, not {auth!r}") from None
+    if method is SmtpAuth.PASSWORD:
+        return None
+    if not username or token_file is None:
+        raise ConfigurationError("smtp_auth xoauth2 needs smtp_username and smtp_oauth2_token_file")
+    if security is SmtpSecurity.NONE:
+        raise ConfigurationError(
+            "smtp_auth xoauth2 needs smtp_security starttls or tls: "
+            "the token would cross the network in clear"
+        )
+    return _XOauth2(username, Path(token_file))
 
 
 def _credentials(
@@ -733,7 +855,10 @@ def _setup_failure(error: OSError, relay: str) -> DeliveryError:
         return TransientDeliveryError(f"{relay} closed the connection: {error}")
     if isinstance(error, smtplib.SMTPException):  # e.g. no AUTH mechanism in common
         return PermanentDeliveryError(f"{relay}: {error}")
-    return TransientDeliveryError(f"cannot reach {relay}: {error.strerror or error}")
+    # The relay is down or refusing connections: every worker waits before trying again.
+    return TransientDeliveryError(
+        f"cannot reach {relay}: {error.strerror or error}", slow_down=True
+    )
 
 
 def _close_quietly(connection: smtplib.SMTP | None) -> None:

@@ -19,7 +19,7 @@ class SkipReason(StrEnum):
     ALREADY_WRITTEN = "already written to"
     ALREADY_DECIDED = "already decided, letter pending"
     ERASED = "erased"
-    SUPPRESSED = "address suppressed after a bounce"
+    SUPPRESSED = "address suppressed"
 
 
 _BLOCKING_STAGES = {

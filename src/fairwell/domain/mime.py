@@ -19,7 +19,7 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from fairwell.domain.addresses import check_header_value
+from fairwell.domain.addresses import UnsafeHeaderValue, check_header_value
 
 CRLF = b"\r\n"
 
@@ -58,6 +58,10 @@ class OutgoingLetter:
     message_id: str
     date: datetime
     reply_to: Mailbox | None = None  # None: replies go to the sender
+    # An answer in the candidate's own thread (RFC 5322 3.6.4): the message it answers, and
+    # the chain of ids before it. Empty for every other letter.
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
 
 
 def _encoded_subject(subject: str) -> str:
@@ -104,6 +108,16 @@ def _formatted_date(iso: str) -> str:
     return format_datetime(datetime.fromisoformat(iso))
 
 
+def _thread_headers(letter: OutgoingLetter) -> str:
+    """In-Reply-To and References, one id to a folded line (a long thread stays under 998)."""
+    if not letter.in_reply_to:
+        return ""
+    ids = [check_header_value(i) for i in (letter.in_reply_to, *letter.references)]
+    if any(not i.isascii() or " " in i for i in ids):
+        raise UnsafeHeaderValue("a message id in the thread is not one ASCII token")
+    return f"In-Reply-To: {ids[0]}\r\nReferences: " + "\r\n ".join(ids[1:] or ids[:1]) + "\r\n"
+
+
 def to_bytes(letter: OutgoingLetter) -> bytes:
     """Return the RFC 5322 bytes, CRLF line endings, of this letter."""
     boundary = BOUNDARY
@@ -117,6 +131,7 @@ def to_bytes(letter: OutgoingLetter) -> bytes:
         f"Subject: {_encoded_subject(letter.subject)}\r\n"
         f"Date: {_date_header(letter.date)}\r\n"
         f"Message-ID: {letter.message_id}\r\n"
+        f"{_thread_headers(letter)}"
         "MIME-Version: 1.0\r\n"
         f"Content-Language: {letter.locale}\r\n"
         f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'

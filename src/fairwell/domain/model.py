@@ -73,6 +73,8 @@ class OutboxState(StrEnum):
     FAILED = "failed"
     HELD = "held"
     QUARANTINED = "quarantined"
+    # Accepted by the relay, then reported undeliverable for good by a delivery report.
+    BOUNCED = "bounced"
 
 
 # The held_rule of letters a recruiter stopped: held like the guard's, and requeueable.
@@ -80,7 +82,13 @@ STOPPED_RULE = "stopped-by-sender"
 
 CLAIMABLE_STATES = frozenset({OutboxState.QUEUED, OutboxState.RETRY})
 FINAL_STATES = frozenset(
-    {OutboxState.SENT, OutboxState.FAILED, OutboxState.HELD, OutboxState.QUARANTINED}
+    {
+        OutboxState.SENT,
+        OutboxState.FAILED,
+        OutboxState.HELD,
+        OutboxState.QUARANTINED,
+        OutboxState.BOUNCED,
+    }
 )
 
 

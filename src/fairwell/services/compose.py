@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from fairwell.domain.eligibility import letter_kind_for
+from fairwell.domain.inbound import references_after, reply_subject
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind, Person
 from fairwell.domain.privacy import Expectation, Finding, inspect
@@ -18,7 +19,14 @@ from fairwell.domain.reasons import reason_for
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
-from fairwell.ports import ApplicantView, NewLetter, ReasonWordings, RenderedText, TemplateSource
+from fairwell.ports import (
+    ApplicantView,
+    MailThread,
+    NewLetter,
+    ReasonWordings,
+    RenderedText,
+    TemplateSource,
+)
 from fairwell.services.portal import PortalLinks
 from fairwell.services.scheduling import Scheduler
 
@@ -31,6 +39,8 @@ class Sender:
     reply_to: str = ""  # where replies go; empty: the sender address
     # The person who signs every letter unless the job names its own; empty: the organisation.
     signer: str = ""
+    # The envelope sender (MAIL FROM), where bounces go; None: the From address.
+    bounce_address: str | None = None
 
     @property
     def mailbox(self) -> Mailbox:
@@ -41,6 +51,10 @@ class Sender:
     @property
     def reply_mailbox(self) -> Mailbox:
         return Mailbox(self.reply_to or self.address, self.display_name or self.org_name)
+
+    @property
+    def envelope(self) -> str:
+        return self.bounce_address or self.address
 
 
 class BuiltinWordings:
@@ -76,7 +90,7 @@ def outbox_letter(
         application_id=view.application.id,
         kind=letter.kind.value,
         locale=view.person.locale,
-        sender=sender.address,
+        sender=sender.envelope,
         recipient=view.person.email,
         message_id=letter.message_id,
         body=letter.body,
@@ -168,20 +182,29 @@ class Composer:
         }
 
     def outgoing(
-        self, person: Person, rendered: RenderedText, message_id: str, dated: datetime
+        self,
+        person: Person,
+        rendered: RenderedText,
+        message_id: str,
+        dated: datetime,
+        thread: MailThread | None = None,
     ) -> OutgoingLetter:
         """The letter as it will be built: from the organisation, to the one person, replies
-        to FAIRWELL_REPLY_TO (or the sender)."""
+        to FAIRWELL_REPLY_TO (or the sender); an answer by mail goes in the candidate's thread."""
         return OutgoingLetter(
             sender=self.sender.mailbox,
             recipient=Mailbox(person.email, person.full_name),
-            subject=rendered.subject,
+            subject=reply_subject(thread.subject)
+            if thread and thread.subject
+            else rendered.subject,
             text=rendered.text,
             html=rendered.html,
             locale=person.locale,
             message_id=message_id,
             date=dated,
             reply_to=self.sender.reply_mailbox,
+            in_reply_to=thread.message_id if thread else "",
+            references=references_after(thread.message_id, thread.references) if thread else (),
         )
 
     def keep_until(self, view: ApplicantView, dated: datetime) -> date | None:
@@ -202,12 +225,15 @@ class Composer:
         extra: dict[str, object] | None = None,
         send_now: bool = False,
         latest: datetime | None = None,
+        thread: MailThread | None = None,
     ) -> ComposedLetter:
         """Render, build the bytes and run the render-time guard over them.
 
         ``kind`` defaults to the letter that tells the decision; ``extra`` adds template
         values (the answer to a feedback request). ``send_now`` skips the send windows for
-        this letter; ``latest`` is a deadline its schedule must not pass.
+        this letter; ``latest`` is a deadline its schedule must not pass. ``thread``: the
+        candidate's message this letter answers; it goes back in that conversation ("Re: "
+        its subject, In-Reply-To and References).
         """
         # A status letter says that no decision has been made, and role-opened and consent
         # renewal letters are about being on file; every other letter tells a decision.
@@ -228,7 +254,7 @@ class Composer:
         }
         rendered = self.templates.render(kind.value, person.locale, context)
         message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
-        body = to_bytes(self.outgoing(person, rendered, message_id, dated))
+        body = to_bytes(self.outgoing(person, rendered, message_id, dated, thread))
         expectation = Expectation(
             envelope_recipient=person.email,
             addressee_id=person.id,

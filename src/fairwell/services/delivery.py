@@ -196,6 +196,39 @@ class SharedRateLimit:
         return max(1, int(self.rates.overall * lease_seconds / 2))
 
 
+class SlowDown:
+    """After the relay's 421 or 454, or a relay that cannot be reached, no worker starts a
+    letter for ``seconds``, whether or not a rate is set.
+
+    The moment is one row shared by every worker (``rate:backoff-until``): the worker that
+    heard it gives the rest of its claim back unsent (no attempt is spent on them) and every
+    worker waits before its next claim. Rate-limited workers also wait per letter, because
+    their send slots start after it.
+    """
+
+    def __init__(
+        self,
+        slots: SendSlots,
+        seconds: float,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.slots, self.seconds = slots, seconds
+        self._wall, self._sleep = wall, sleep
+
+    def back_off(self) -> None:
+        self.slots.back_off(self._wall() + self.seconds)
+
+    def wait(self) -> float:
+        """Sleep until the back-off ends; return how long that was (0.0: none in force)."""
+        delay = self.slots.backoff_until() - self._wall()
+        if delay <= 0:
+            return 0.0
+        log.info("waiting %.1f s: the relay asked every sender to slow down", delay)
+        self._sleep(delay)
+        return delay
+
+
 @dataclass(slots=True)
 class RunStats:
     claimed: int = 0
@@ -206,6 +239,7 @@ class RunStats:
     quarantined: int = 0
     released: int = 0
     possible_duplicates: int = 0
+    slowed_down: float = 0.0  # seconds spent waiting for the relay's slow-down to end
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -224,7 +258,10 @@ class Deliverer:
     # Letters guarded and sent at once, each on its own thread. Above 1, ``transport`` must
     # be safe to call from that many threads (delivery/sessions.py: one session per thread).
     connections: int = 1
+    slow_down: SlowDown | None = None
     _lanes: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    # Set when the relay asked to slow down during this claim: the rest goes back unsent.
+    _slowed: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.rosters is None:
@@ -238,6 +275,9 @@ class Deliverer:
         ``on_claim`` hears how many letters were claimed before any of them is delivered.
         """
         stats = stats or RunStats()
+        if self.slow_down is not None:
+            stats.slowed_down += self.slow_down.wait()
+        self._slowed.clear()
         now = self.clock.now()
         lease_until = now + self.policy.lease
         claimed = self.store.claim(self.owner, now, lease_until, self._claim_size())
@@ -258,7 +298,7 @@ class Deliverer:
         def check(letter: ClaimedLetter) -> Outcome | None:
             """Why this letter does not go now (None: send it). A held or released letter
             stops every letter of the claim not yet started."""
-            if stop.is_set():
+            if stop.is_set() or self._slowed.is_set():
                 return Outcome(letter.id, OutboxState.QUEUED, release=True)
             outcome = self._check(
                 letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
@@ -319,6 +359,9 @@ class Deliverer:
             # data goes: a crash then leaves no more letters between the relay's 250 and
             # our commit than sending one at a time does.
             yield from self._results(stream.collect, waiting)
+            if self._slowed.is_set():
+                yield Outcome(letter.id, OutboxState.QUEUED, release=True)
+                continue
             waiting[letter.id] = letter
             submit = functools.partial(
                 stream.submit, letter.id, letter.sender, letter.recipient, letter.body
@@ -426,9 +469,8 @@ class Deliverer:
         if error is None:
             return Outcome(letter.id, OutboxState.SENT)
         if isinstance(error, TransientDeliveryError):
-            if error.code in SLOW_DOWN_CODES and self.rate_limit is not None:
-                log.warning("outbox %s: the relay asked to slow down (%s)", letter.id, error.code)
-                self.rate_limit.slow_down()
+            if error.slow_down or error.code in SLOW_DOWN_CODES:
+                self._slow_down(letter, error)
             if error.possible_duplicate:
                 log.warning("outbox %s: connection lost after DATA (possible duplicate)", letter.id)
             return self._retry_or_fail(letter, error)
@@ -441,6 +483,15 @@ class Deliverer:
             error=error.detail,
             suppress_recipient=refused,
         )
+
+    def _slow_down(self, letter: ClaimedLetter, error: TransientDeliveryError) -> None:
+        """Every worker waits; the rest of this claim goes back to the queue unsent."""
+        log.warning("outbox %s: the relay asked to slow down (%s)", letter.id, error.code)
+        self._slowed.set()
+        if self.slow_down is not None:
+            self.slow_down.back_off()
+        elif self.rate_limit is not None:
+            self.rate_limit.slow_down()
 
     def _retry_or_fail(self, letter: ClaimedLetter, error: TransientDeliveryError) -> Outcome:
         now = self.clock.now()

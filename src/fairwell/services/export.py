@@ -46,6 +46,8 @@ def export_person(privacy: PrivacyStore, person_id: int, now: datetime) -> dict[
         "feedback": rows["feedback"],
         "letters": [_letter(row) for row in rows["letters"]],
         "feedback_requests": rows["feedback_requests"],
+        "mail_received": rows.get("mail_received", []),
+        "bounces": rows.get("bounces", []),
         "checklists": rows["checklists"],
         "consents": rows["consents"],
         "privacy_requests": [_without_person(row) for row in rows["privacy_requests"]],

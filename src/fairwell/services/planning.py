@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fairwell.domain.eligibility import letter_blocked_by, rejection_blocked_by
+from fairwell.domain.eligibility import SkipReason, letter_blocked_by, rejection_blocked_by
 from fairwell.domain.model import FeedbackState, Job, LetterKind
 from fairwell.domain.privacy import Finding
 from fairwell.domain.roster import Roster
@@ -175,6 +175,8 @@ def _skip_reason(view: ApplicantView) -> str | None:
     if view.feedback is not None and view.feedback.state is FeedbackState.DRAFT:
         return AWAITING_APPROVAL
     blocked = letter_blocked_by(view.application, view.history)
+    if blocked is SkipReason.SUPPRESSED and view.suppression:
+        return f"address suppressed: {view.suppression}"
     return str(blocked) if blocked else None
 
 

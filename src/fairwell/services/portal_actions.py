@@ -153,7 +153,7 @@ def _queue_fresh_link(wiring: FreshLinks, application: PortalApplication, now: d
         application_id=application.application_id,
         kind=FRESH_LINK_KIND,
         locale=view.person.locale,
-        sender=sender.address,
+        sender=sender.envelope,
         recipient=view.person.email,
         message_id=message_id,
         body=body,

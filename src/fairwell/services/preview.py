@@ -85,7 +85,7 @@ def send_canary(
     letter = composer.compose(sample, job, Roster(store.roster(job.id)), now)
     _refuse_if_blocked(letter)
     try:
-        transport.send(composer.sender.address, address, letter.body)
+        transport.send(composer.sender.envelope, address, letter.body)
     finally:
         transport.close()
     store.audit(actor, "canary.sent", "job", job.id, {"kind": letter.kind.value}, now)

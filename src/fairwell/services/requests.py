@@ -12,13 +12,15 @@ from datetime import datetime
 
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mimeread import read_letter
-from fairwell.domain.model import Job, LetterKind
+from fairwell.domain.model import Job, LetterKind, OutboxState
 from fairwell.domain.privacy import reads_as, unrendered_placeholder
 from fairwell.domain.requests import RequestState, due_date, remind_at
 from fairwell.domain.roster import Roster
 from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
 from fairwell.ports import (
     ApplicantView,
+    InboundRecord,
+    InboxStore,
     RequestRecord,
     RequestStore,
     Store,
@@ -122,15 +124,42 @@ class RequestDetail:
     job: Job
     view: ApplicantView
     letter_text: str | None  # None while the decision letter has not been queued
+    # The conversation: the candidate's messages (when the request came by mail) and our
+    # answer letter, once queued, with its state.
+    mails: tuple[InboundRecord, ...] = ()
+    answer_letter: AnswerLetter | None = None
 
 
-def request_detail(store: Store, requests: RequestStore, request_id: int) -> RequestDetail:
+def request_detail(
+    store: Store, requests: RequestStore, request_id: int, threads: InboxStore | None = None
+) -> RequestDetail:
     request = requests.get(request_id)
     job = store.job_by_title(request.job_title)
     view = _decided_view(store, request.job_title, request.email)
     assert view.decision is not None
     body = store.letter_body_for(view.decision.id)
-    return RequestDetail(request, job, view, None if body is None else _plain_text(body))
+    if threads is None:
+        return RequestDetail(request, job, view, None if body is None else _plain_text(body))
+    answer = threads.answer_letter(request_id)
+    return RequestDetail(
+        request,
+        job,
+        view,
+        None if body is None else _plain_text(body),
+        tuple(threads.thread(request_id)),
+        None
+        if answer is None
+        else AnswerLetter(answer.state, answer.sent_at, _plain_text(answer.body)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerLetter:
+    """Our answer as the candidate reads it, and where it is in the outbox."""
+
+    state: OutboxState
+    sent_at: datetime | None
+    text: str
 
 
 def _plain_text(body: bytes) -> str:
@@ -158,8 +187,13 @@ def answer(
     override: str | None = None,
     actor: str,
     now: datetime,
+    threads: InboxStore | None = None,
 ) -> Answered:
-    """Queue the hiring manager's answer as a letter and close the request."""
+    """Queue the hiring manager's answer as a letter and close the request.
+
+    A request that came by mail (``threads`` knows its messages) is answered in the
+    candidate's conversation: "Re: " their subject, In-Reply-To and References.
+    """
     request = requests.get(request_id)
     if request.state is not RequestState.OPEN:
         raise AlreadyAnswered(f"feedback request {request_id} is already answered")
@@ -187,6 +221,7 @@ def answer(
         now,
         kind=LetterKind.FEEDBACK_ANSWER,
         extra={"answer": cleaned},
+        thread=threads.mail_thread(request_id) if threads is not None else None,
     )
     if letter.findings:
         rules = ", ".join(f"{f.rule} ({f.detail})" for f in letter.findings)

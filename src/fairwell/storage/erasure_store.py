@@ -29,17 +29,21 @@ from sqlalchemy.engine import Row
 from fairwell.errors import NotFound
 from fairwell.ports import HoldRecord, PrivacyRequestRecord
 from fairwell.storage.engine import checkpoint_wal
+from fairwell.storage.inbox_store import message_id_digest
 from fairwell.storage.portal_store import transaction
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import (
     applications,
     audit_log,
+    bounces,
     competencies,
     consents,
     decisions,
+    erased_letters,
     erasures,
     feedback,
     feedback_requests,
+    inbound_messages,
     interview_assignments,
     jobs,
     legal_holds,
@@ -209,6 +213,8 @@ class SqlPrivacyStore:
                 "checklists": _rows(conn, _where(portal_checklists, "application_id", app_ids)),
                 "consents": _rows(conn, _where(consents, "person_id", [person_id])),
                 "privacy_requests": _rows(conn, _where(privacy_requests, "person_id", [person_id])),
+                "mail_received": _rows(conn, _mail_received(app_ids)),
+                "bounces": _rows(conn, _where(bounces, "outbox_id", outbox_ids)),
             }
             request_ids = [r["id"] for r in rows["feedback_requests"]]
             rows["audit"] = _rows(
@@ -241,7 +247,7 @@ def erase_person_in(
     hiring statistics (the retention policy's ``anonymise``); everything else goes either way.
     """
     with transaction(engine, write=True) as conn:
-        counts = _erase_rows(conn, person_id, keep_records)
+        counts = _erase_rows(conn, person_id, keep_records, now)
         counts["persons"] = _anonymise_person(conn, person_id, now)
         if request_id is not None:
             SqlPrivacyStore._complete(conn, person_id, "erasure", now)
@@ -415,13 +421,17 @@ def _audit_about(
     )
 
 
-def _erase_rows(conn: Connection, person_id: int, keep_records: bool) -> dict[str, int]:
+def _erase_rows(
+    conn: Connection, person_id: int, keep_records: bool, now: datetime
+) -> dict[str, int]:
     """Delete the person's rows, children before parents (foreign keys are enforced)."""
     app_ids = _ids(conn, applications.c.id, applications.c.person_id == person_id)
     decision_ids = _ids(conn, decisions.c.id, decisions.c.application_id.in_(app_ids))
     outbox_ids = _ids(conn, outbox.c.id, outbox.c.application_id.in_(app_ids))
     emails = _ids_or_emails(conn, person_id)
+    _remember_erased_letters(conn, outbox_ids, now)
     steps: list[tuple[str, Any]] = [
+        *_inbound_steps(app_ids, decision_ids, outbox_ids, emails),
         ("portal_nonces", delete(portal_nonces).where(portal_nonces.c.application_id.in_(app_ids))),
         (
             "checklists",
@@ -447,6 +457,59 @@ def _erase_rows(conn: Connection, person_id: int, keep_records: bool) -> dict[st
         ("suppressions", delete(suppressions).where(suppressions.c.email.in_(emails))),
     ]
     return {name: conn.execute(statement).rowcount for name, statement in steps}
+
+
+def _mail_received(app_ids: list[int]) -> Any:
+    """The person's messages kept from the inbox: what they wrote, never the digest."""
+    return (
+        select(
+            inbound_messages.c.received_at,
+            inbound_messages.c.kind,
+            inbound_messages.c.subject,
+            inbound_messages.c.text,
+            inbound_messages.c.attachments,
+        )
+        .where(
+            inbound_messages.c.application_id.in_(app_ids),
+            inbound_messages.c.text.is_not(None),
+        )
+        .order_by(inbound_messages.c.id)
+    )
+
+
+def _inbound_steps(
+    app_ids: list[int], decision_ids: list[int], outbox_ids: list[int], emails: list[str]
+) -> list[tuple[str, Any]]:
+    """The person's inbound mail (replies, mail from their address nobody matched) and the
+    delivery reports about their letters, before the requests and letters they point to."""
+    request_ids = select(feedback_requests.c.id).where(
+        feedback_requests.c.decision_id.in_(decision_ids)
+    )
+    theirs = or_(
+        inbound_messages.c.application_id.in_(app_ids),
+        inbound_messages.c.request_id.in_(request_ids),
+        inbound_messages.c.outbox_id.in_(outbox_ids),
+        inbound_messages.c.sender.in_(emails),
+    )
+    return [
+        ("inbound_messages", delete(inbound_messages).where(theirs)),
+        ("bounces", delete(bounces).where(bounces.c.outbox_id.in_(outbox_ids))),
+    ]
+
+
+def _remember_erased_letters(conn: Connection, outbox_ids: list[int], now: datetime) -> None:
+    """Keep the hashed Message-IDs of the letters about to go, so a later reply to one is
+    known for what it is (counted and deleted unread) rather than kept as unmatched mail."""
+    message_ids = conn.execute(select(outbox.c.message_id).where(outbox.c.id.in_(outbox_ids)))
+    digests = {message_id_digest(message_id) for message_id in message_ids.scalars()}
+    known = set(
+        conn.execute(
+            select(erased_letters.c.digest).where(erased_letters.c.digest.in_(digests))
+        ).scalars()
+    )
+    rows = [{"digest": digest, "erased_at": now} for digest in sorted(digests - known)]
+    if rows:
+        conn.execute(insert(erased_letters), rows)
 
 
 def _records_steps(

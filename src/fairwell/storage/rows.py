@@ -117,7 +117,7 @@ def applicant_query(job_id: int) -> Any:
             active.c.decided_at,
             active.c.state.label("decision_state"),
             outbox.c.state.label("letter_state"),
-            suppressions.c.email.label("suppressed"),
+            suppressions.c.reason.label("suppressed"),
             feedback.c.state.label("feedback_state"),
             feedback.c.text.label("feedback_text"),
             feedback.c.next_steps,
@@ -149,6 +149,7 @@ def applicant_view(row: Row[Any]) -> ApplicantView:
         decision=decision_from(row),
         letter_state=letter_state,
         feedback=feedback_from(row),
+        suppression=row.suppressed,
     )
 
 

@@ -398,3 +398,51 @@ erasures = Table(
     Column("actor", String(64), nullable=False),
     Column("counts", Text, nullable=False),
 )
+
+# --- Mail that comes back (migration 0019) ---
+
+# Every inbound message handled, once each (``digest``: its Message-ID or bytes, hashed), so a
+# message read again after a crash is recognised. Auto-replies, bounces and replies to an
+# erased person's letter keep only the digest, the kind and the time; replies and unmatched
+# mail keep what a person needs to read them: the sender, the subject, the candidate's own
+# words (never the quoted letter or an attachment) and what threads the answer.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("application_id", ForeignKey("applications.id"), index=True),
+    Column("request_id", ForeignKey("feedback_requests.id"), index=True),
+    Column("outbox_id", ForeignKey("outbox.id")),
+    Column("sender", String(320), index=True),
+    Column("subject", Text),
+    Column("message_id", Text),
+    Column("thread_references", Text),
+    Column("text", Text),
+    Column("attachments", Integer, nullable=False, server_default=text("0")),
+    Column("note", String(200)),
+)
+
+# Delivery reports about our letters: a permanent one marked the letter bounced and
+# suppressed the address; a temporary one is only recorded.
+bounces = Table(
+    "bounces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("outbox_id", ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("permanent", Boolean, nullable=False),
+    Column("diagnostic", String(200), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+# The Message-IDs (hashed) of letters an erasure deleted: a later reply to one is recognised,
+# counted and deleted unread. A hash of a random id, tied to nobody.
+erased_letters = Table(
+    "erased_letters",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("erased_at", UtcDateTime, nullable=False),
+)

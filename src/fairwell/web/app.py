@@ -38,6 +38,7 @@ from fairwell.web import (
     rediscovery,
     requests_pages,
     sending,
+    suppressions_page,
 )
 from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
@@ -116,6 +117,7 @@ def _routes(app: FastAPI) -> None:
     deadlines_page.register(app)
     job_page.register(app)
     rediscovery.register(app)
+    suppressions_page.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:

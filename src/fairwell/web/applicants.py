@@ -17,7 +17,7 @@ from fairwell.domain.feedback import MAX_RATING, MIN_RATING
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import NotFound
 from fairwell.ports import WordingCheck
-from fairwell.runtime import wording_check
+from fairwell.runtime import inbox_store, wording_check
 from fairwell.services import interviews as interview_service
 from fairwell.services.applicant_record import applicant_record, letter_as_sent, record_as_json
 from fairwell.services.interviews import RatingInput, ScorecardRefused, ScorecardSheet
@@ -101,6 +101,7 @@ def applicant_page(
         facts=record.facts,
         reasons={reason.code: reason for reason in REASONS},
         max_rating=MAX_RATING,
+        bounces=inbox_store(runtime_of(request)).bounces(application_id),
     )
 
 

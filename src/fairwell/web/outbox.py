@@ -15,11 +15,12 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fairwell.domain.model import STOPPED_RULE, OutboxState
 from fairwell.errors import FairwellError
 from fairwell.ports import OutboxRow
-from fairwell.runtime import Runtime
+from fairwell.runtime import Runtime, inbox_store
 from fairwell.services import outbox as outbox_service
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
 
 LISTED_LETTERS = 500
+LISTED_BOUNCES = 100
 
 
 def register(app: FastAPI) -> None:
@@ -71,6 +72,7 @@ def outbox_page(
     return render(
         request,
         "outbox.html",
+        bounces=inbox_store(runtime).bounces(limit=LISTED_BOUNCES),
         user=current[0],
         csrf=current[1].csrf,
         state=state or "",

@@ -18,6 +18,7 @@ from fairwell.domain.reasons import reason_for
 from fairwell.domain.requests import RequestState
 from fairwell.errors import FairwellError, NotFound
 from fairwell.ports import RequestRecord
+from fairwell.runtime import inbox_store
 from fairwell.services import requests as service
 from fairwell.web.common import (
     Current,
@@ -69,7 +70,9 @@ def _detail(request: Request, current: Current, request_id: int) -> service.Requ
     """The request, or 404 when there is none or its job is not this user's to see."""
     runtime = runtime_of(request)
     try:
-        detail = service.request_detail(runtime.store, runtime.request_store, request_id)
+        detail = service.request_detail(
+            runtime.store, runtime.request_store, request_id, inbox_store(runtime)
+        )
     except NotFound:
         raise HTTPException(status_code=404, detail="no such request") from None
     except FairwellError as error:  # e.g. the decision was reinstated since the request came
@@ -220,6 +223,7 @@ def _answer(
         override=override,
         actor=actor(current),
         now=runtime.clock.now(),
+        threads=inbox_store(runtime),
     )
     start_delivery(runtime.settings)
     return answered

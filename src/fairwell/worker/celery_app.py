@@ -31,6 +31,7 @@ from typing import Any
 from celery import Celery
 
 from fairwell.config import Settings
+from fairwell.delivery.inbox import inbox_configured
 from fairwell.worker import tasks
 from fairwell.worker.tasks import WorkerContext
 
@@ -39,7 +40,8 @@ DELIVER = "fairwell.deliver"
 DEADLINES = "fairwell.deadlines"
 RETENTION = "fairwell.retention"
 CONSENT_RENEWALS = "fairwell.consent_renewals"
-TASK_NAMES = (DELIVER, DEADLINES, RETENTION, CONSENT_RENEWALS)
+INBOX = "fairwell.inbox"
+TASK_NAMES = (DELIVER, DEADLINES, RETENTION, CONSENT_RENEWALS, INBOX)
 
 # Redis only: an unacknowledged message returns to the queue after this many seconds (its
 # worker died). Longer than a deliver task's budget plus one claim's letters; a task that does
@@ -81,12 +83,15 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, object]]:
     """What beat sends, and how often. Each kick expires when the next one is due, so kicks
     pile up nowhere while every worker is down."""
     every = settings.beat_housekeeping_minutes * 60
-    return {
+    schedule = {
         "deliver": _entry(DELIVER, settings.beat_delivery_seconds),
         "deadlines": _entry(DEADLINES, every),
         "retention": _entry(RETENTION, every),
         "consent-renewals": _entry(CONSENT_RENEWALS, every),
     }
+    if inbox_configured(settings):
+        schedule["inbox"] = _entry(INBOX, settings.beat_inbox_minutes * 60)
+    return schedule
 
 
 def _entry(task: str, seconds: float) -> dict[str, object]:
@@ -126,11 +131,16 @@ def _consent_renewals(task: Any) -> dict[str, int]:
     return tasks.consent_renewals(_context(task))
 
 
+def _inbox(task: Any) -> dict[str, int]:
+    return tasks.inbox(_context(task))
+
+
 _BODIES: dict[str, Callable[[Any], object]] = {
     DELIVER: _deliver,
     DEADLINES: _deadlines,
     RETENTION: _retention,
     CONSENT_RENEWALS: _consent_renewals,
+    INBOX: _inbox,
 }
 
 

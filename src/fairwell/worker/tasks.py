@@ -169,3 +169,28 @@ def consent_renewals(context: TaskRuntime) -> dict[str, int]:
     counts = {"due": len(report.due), "queued": report.queued, "refused": len(report.refused)}
     log.info("consent renewals: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     return counts
+
+
+def inbox(context: TaskRuntime) -> dict[str, int]:
+    """Fetch the inbox once (services/inbox.py); counts only, in the log and the result.
+
+    A mailbox that cannot be reached is logged in one line (it names the mailbox, never a
+    message) and tried again at the next beat: nothing was taken from it.
+    """
+    from fairwell.delivery.inbox import inbox_configured, open_inbox
+    from fairwell.ports import InboxUnavailable
+    from fairwell.runtime import inbox_store
+    from fairwell.services.inbox import InboxPolicy, fetch
+
+    settings = context.settings
+    if not inbox_configured(settings):
+        log.info("inbox skipped: FAIRWELL_INBOX_MAILDIR and FAIRWELL_IMAP_HOST are not set")
+        return {}
+    runtime = context.runtime()
+    policy = InboxPolicy(settings.request_due_business_days, actor="beat")
+    try:
+        counts = fetch(open_inbox(settings), inbox_store(runtime), policy, runtime.clock.now)
+    except InboxUnavailable as error:
+        log.warning("inbox not fetched: %s", error)
+        return {"unavailable": 1}
+    return {**counts.as_json(), "failed": counts.failed}
