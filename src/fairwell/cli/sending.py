@@ -123,6 +123,7 @@ def _print_plan(plan: Any) -> None:
     for reason, count in sorted(plan.skipped_counts().items()):
         skipped.add_row(reason, str(count))
     out.print(skipped)
+    _print_merges(plan)
     _print_schedule(plan)
     if plan.blocked:
         blocked = Table("email", "letter", "rule", "why", title="blocked by the privacy guard")
@@ -135,6 +136,18 @@ def _print_plan(plan: Any) -> None:
                     f"{finding.description}: {finding.detail}",
                 )
         out.print(blocked)
+
+
+def _print_merges(plan: Any) -> None:
+    """Applications an import made of several rows: which rows, and what was decided."""
+    if not plan.merges:
+        return
+    table = Table("email", "file", "rows", "decided", title="merged by the import")
+    for merge in plan.merges:
+        decided = "\n".join(choice.describe() for choice in merge.choices) or "the rows agree"
+        rows = ", ".join(str(row) for row in merge.rows)
+        table.add_row(merge.email, merge.source_file, rows, decided)
+    out.print(table)
 
 
 def _print_schedule(plan: Any) -> None:

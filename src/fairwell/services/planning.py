@@ -20,7 +20,7 @@ from fairwell.domain.privacy import Finding
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
 from fairwell.errors import FairwellError
-from fairwell.ports import ApplicantView, NewLetter, Store
+from fairwell.ports import ApplicantView, NewLetter, Store, StoredMerge
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.delivery import RosterCache
 from fairwell.services.scheduling import Override
@@ -117,6 +117,8 @@ class Plan:
     blocked: list[Blocked] = field(default_factory=list)
     schedule: ScheduleSummary = field(default_factory=ScheduleSummary)
     made_at: datetime | None = None
+    # Applications an import made of several rows, and what it decided (domain/duplicates.py).
+    merges: list[StoredMerge] = field(default_factory=list)
     _skipped_by_reason: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -149,6 +151,7 @@ class Plan:
                 }
                 for s in self.skipped
             ],
+            "merges": [merge.as_json() for merge in self.merges],
             "skipped_counts": dict(self.skipped_counts()),
             "skipped_not_listed": self._skipped_by_reason.total() - len(self.skipped),
             "blocked": [
@@ -217,6 +220,7 @@ def make_plan(
     """
     job = store.job_by_title(job_title)
     plan = Plan(job=job, schedule=ScheduleSummary(_mode(composer, send_now)), made_at=now)
+    plan.merges = store.import_merges(job.id)
     for view in store.streamed_applicants(job.id):
         if view.decision is None or view.letter_state is not None:
             reason = _skip_reason(view)

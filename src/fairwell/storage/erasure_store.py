@@ -40,6 +40,7 @@ from fairwell.storage.tables import (
     erasures,
     feedback,
     feedback_requests,
+    import_merges,
     interview_assignments,
     jobs,
     legal_holds,
@@ -437,6 +438,10 @@ def _erase_rows(conn: Connection, person_id: int, keep_records: bool) -> dict[st
         ("outbox_bodies", delete(outbox_bodies).where(outbox_bodies.c.outbox_id.in_(outbox_ids))),
         ("letters", delete(outbox).where(outbox.c.id.in_(outbox_ids))),
         ("scorecards", delete(scorecards).where(scorecards.c.application_id.in_(app_ids))),
+        (
+            "import_merges",
+            delete(import_merges).where(import_merges.c.application_id.in_(app_ids)),
+        ),
         (
             "interview_assignments",
             delete(interview_assignments).where(
