@@ -434,6 +434,12 @@ class UserStore(Protocol):
     def disable(self, username: str, actor: str, now: datetime) -> None: ...
 
 
+class JobManagers(Protocol):
+    """Which jobs a hiring manager looks after (storage/users_store.py)."""
+
+    def jobs_of(self, user_id: int) -> set[int]: ...
+
+
 class Store(Protocol):
     """Persistence for the use cases. Every method is one transaction."""
 
