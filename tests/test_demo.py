@@ -22,9 +22,21 @@ from tests.smtp_server import unused_port
 def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
     output = io.StringIO()
     assert run_demo(tmp_path / "demo", Console(file=output, width=120)) is True
-    text = output.getvalue()
-    assert "messages received                      │ 178" in text
+    text = " ".join(output.getvalue().split())  # Rich pads table cells
+    assert "messages received │ 178" in text
     assert "PASS" in text
+    # The four duplicate rows disagree with the rows they repeat, and each merge says how.
+    assert "4 duplicate rows merged by rule" in text
+    assert text.count("merged ") >= 4
+    assert "a referral beside an own application means applied" in text
+    assert "a rejected row beside a live one is a closed duplicate profile" in text
+    assert "stage phone from row 184 (the furthest stage; row 46: screen)" in text
+    assert "duplicate rows merged (applications) │ 4 (4)" in text
+    # Every referred or sourced person has an applied_at, and still gets the referral letter.
+    assert "referred or sourced people (applied_at filled) │ 20 (20)" in text
+    assert "letters: referral_closed │ 20" in text
+    assert "letters thanking someone who never applied │ 0" in text
+    assert "people written to more than once │ 0" in text
     assert len(list((tmp_path / "demo" / "mail").glob("*.eml"))) == 178
 
 
@@ -45,6 +57,21 @@ def test_the_verification_counts_a_letter_that_names_another_candidate() -> None
     result = Verification()
     _check_message(message_to("ann@example.com", "Dear Ann, Mary Ann Lee got it."), PEOPLE, result)
     assert result.mentions_other == 1 and not result.ok
+
+
+def test_the_verification_counts_a_referred_person_thanked_for_applying() -> None:
+    result = Verification()
+    referred = frozenset({"ann@example.com"})
+    _check_message(
+        message_to("ann@example.com", "Dear Ann, thank you for applying."), PEOPLE, result, referred
+    )
+    _check_message(
+        message_to("mary@example.com", "Dear Mary, thank you for applying."),
+        PEOPLE,
+        result,
+        referred,
+    )
+    assert result.thanked_not_applied == 1 and not result.ok
 
 
 def test_the_verification_does_not_count_the_addressees_own_longer_name() -> None:
