@@ -386,6 +386,23 @@ def test_merges_are_audited_by_row_number_and_field_only(
     assert all("@" not in d and "Carol" not in d and "Lee" not in d for d in details)
 
 
+def test_importing_the_same_file_again_keeps_its_merges_and_audits_nothing_new(
+    runtime: Runtime, tmp_path: Path, clock: FixedClock
+) -> None:
+    path = write_csv(tmp_path / "a.csv", DUPLICATES)
+    import_file(runtime.store, path, actor="t", now=clock.now())
+    clock.advance(hours=1)
+    again = import_file(runtime.store, path, actor="t", now=clock.now())
+    assert again.counts.unchanged == 3 and len(again.merges) == 2
+    merges = runtime.store.import_merges(runtime.store.job_by_title(JOB).id)
+    assert [m.rows for m in merges] == [(2, 4), (5, 6)]
+    with runtime.store.engine.begin() as conn:
+        audited = conn.execute(
+            select(func.count()).where(audit_log.c.action == "application.merged")
+        ).scalar()
+    assert audited == 2
+
+
 def test_a_later_import_replaces_or_drops_the_merge_it_touches(
     runtime: Runtime, tmp_path: Path, clock: FixedClock
 ) -> None:

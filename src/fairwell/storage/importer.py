@@ -181,9 +181,10 @@ class ApplicantWriter:
 class MergeWriter:
     """Keeps an import's merges for the plan: one row per merged application.
 
-    An application this import touches loses the merge an earlier import recorded for it:
-    its values now come from this file. Each merge is audited with its row numbers and the
-    fields decided, never their values.
+    An application this import touches loses the merge an earlier import recorded for it (its
+    values now come from this file), unless this import merged it the same way from a file of
+    the same name: importing a file again changes nothing. Each new merge is audited with its
+    row numbers and the fields decided, never their values.
     """
 
     def __init__(self, conn: Connection, now: datetime, actor: str) -> None:
@@ -196,31 +197,54 @@ class MergeWriter:
         touched: Sequence[int],
         source_file: str,
     ) -> None:
-        for start in range(0, len(touched), INSERT_CHUNK):
-            chunk = touched[start : start + INSERT_CHUNK]
+        ids = self._application_ids([keys[(merge.email, merge.job)] for merge in merges])
+        wanted = {ids[keys[(merge.email, merge.job)]]: merge for merge in merges}
+        records = {
+            application_id: _merge_record(application_id, merge, source_file, self.now, self.actor)
+            for application_id, merge in wanted.items()
+        }
+        kept = self._unchanged(touched, records)
+        stale = [application_id for application_id in touched if application_id not in kept]
+        for start in range(0, len(stale), INSERT_CHUNK):
+            chunk = stale[start : start + INSERT_CHUNK]
             self.conn.execute(
                 delete(import_merges).where(import_merges.c.application_id.in_(chunk))
             )
-        if not merges:
-            return
-        ids = self._application_ids([keys[(merge.email, merge.job)] for merge in merges])
-        records = []
-        for merge in merges:
-            application_id = ids[keys[(merge.email, merge.job)]]
-            records.append(_merge_record(application_id, merge, source_file, self.now, self.actor))
-            fields = [choice.field for choice in merge.choices]
-            detail = {"rows": list(merge.rows), "fields": fields}
-            audit(
-                self.conn,
-                self.actor,
-                "application.merged",
-                "application",
-                application_id,
-                detail,
-                self.now,
-            )
-        for start in range(0, len(records), INSERT_CHUNK):
-            self.conn.execute(insert(import_merges), records[start : start + INSERT_CHUNK])
+        new = [record for application_id, record in records.items() if application_id not in kept]
+        for start in range(0, len(new), INSERT_CHUNK):
+            self.conn.execute(insert(import_merges), new[start : start + INSERT_CHUNK])
+        for application_id, merge in wanted.items():
+            if application_id not in kept:
+                self._audit(application_id, merge)
+
+    def _unchanged(self, touched: Sequence[int], records: dict[int, dict[str, Any]]) -> set[int]:
+        """The touched applications whose stored merge is the one this import would write."""
+        same: set[int] = set()
+        compared = ("source_file", "row_numbers", "choices")
+        candidates = [application_id for application_id in touched if application_id in records]
+        for start in range(0, len(candidates), INSERT_CHUNK):
+            chunk = candidates[start : start + INSERT_CHUNK]
+            query = select(import_merges).where(import_merges.c.application_id.in_(chunk))
+            for found in self.conn.execute(query):
+                wanted = records[found.application_id]
+                if all(getattr(found, name) == wanted[name] for name in compared):
+                    same.add(found.application_id)
+        return same
+
+    def _audit(self, application_id: int, merge: Merge) -> None:
+        detail: dict[str, object] = {
+            "rows": list(merge.rows),
+            "fields": [choice.field for choice in merge.choices],
+        }
+        audit(
+            self.conn,
+            self.actor,
+            "application.merged",
+            "application",
+            application_id,
+            detail,
+            self.now,
+        )
 
     def _application_ids(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
         found: dict[tuple[int, int], int] = {}
