@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVar
 
 from fairwell.domain.model import ApplicantRow, Source, Stage
@@ -107,6 +108,7 @@ class Merged:
     merges: list[Merge]
 
 
+@lru_cache(maxsize=1024)  # a file names few jobs, each many times
 def job_key(title: str) -> str:
     """Job titles that differ only in case and spacing are one job."""
     return " ".join(title.split()).casefold()
@@ -115,11 +117,11 @@ def job_key(title: str) -> str:
 def merge_rows(rows: Sequence[ApplicantRow], default_locale: str) -> Merged:
     """One row per (address, job), in the order each first appears, and what was merged."""
     by_person = grouped(rows, lambda row: row.email)
-    people = {email: _person_values(group) for email, group in by_person.items()}
+    people = {email: _person_values(group) for email, group in by_person.items() if len(group) > 1}
     merged: list[ApplicantRow] = []
     merges: list[Merge] = []
     for group in grouped(rows, lambda row: (row.email, job_key(row.job))).values():
-        values, person_choices = people[group[0].email]
+        values, person_choices = people.get(group[0].email, _ONE_ROW)
         row, choices = _application(group, values, default_locale)
         merged.append(row)
         if len(group) > 1 or person_choices:
@@ -172,7 +174,9 @@ def _with_person(
     row: ApplicantRow, person: ApplicantRow | None, default_locale: str
 ) -> ApplicantRow:
     """The row with the person's chosen values (None: the person has this one row)."""
-    source = person or row
+    if person is None:  # most people: nothing to copy
+        return row if row.locale else replace(row, locale=default_locale)
+    source = person
     return replace(
         row,
         first_name=source.first_name,
@@ -282,6 +286,9 @@ def _choice(
 
 
 # --- one person ---------------------------------------------------------------------------------
+
+# A person with one row: nothing to choose.
+_ONE_ROW: tuple[ApplicantRow | None, list[MergeChoice]] = (None, [])
 
 # (field name in a choice, the row's fields it covers): country and region go together, as
 # a region must lie in its country.
