@@ -22,7 +22,7 @@ from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import Source, Stage
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, open_runtime
-from fairwell.services import erasure
+from fairwell.services import erasure, planning
 from fairwell.services.applicant_file import ImportFileError, parse_applicant_file
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
@@ -366,6 +366,18 @@ def test_the_plan_lists_each_merge_with_its_rows_long_after_the_import(
     assert ("source", "applied", 6) in [
         (d["field"], d["kept"], d["from_row"]) for d in cy["decided"]
     ]
+
+
+def test_a_plan_lists_a_bounded_number_of_merges_and_counts_the_rest(
+    runtime: Runtime, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_file(
+        runtime.store, write_csv(tmp_path / "a.csv", DUPLICATES), actor="t", now=clock.now()
+    )
+    monkeypatch.setattr(planning, "MERGES_LISTED", 1)
+    plan = planning.make_plan(runtime.store, runtime.composer, JOB, clock.now()).as_json()
+    assert [m["rows"] for m in plan["merges"]] == [[2, 4]]  # type: ignore[index]
+    assert plan["merges_not_listed"] == 1
 
 
 def test_merges_are_audited_by_row_number_and_field_only(

@@ -455,9 +455,12 @@ class Store(Protocol):
         plan, replacing any earlier merge of the applications this import touches."""
         ...
 
-    def import_merges(self, job_id: int) -> list[StoredMerge]:
-        """The job's applications that an import made of several rows, by first row."""
+    def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+        """The job's applications that an import made of several rows (at most ``limit``),
+        by file and first row."""
         ...
+
+    def import_merge_count(self, job_id: int) -> int: ...
 
     def jobs(self) -> list[JobSummary]: ...
 

@@ -144,16 +144,27 @@ def _print_plan(plan: Any) -> None:
         out.print(blocked)
 
 
+MERGES_PRINTED = 20
+
+
 def _print_merges(plan: Any) -> None:
     """Applications an import made of several rows: which rows, and what was decided."""
+    from fairwell.services.planning import MERGES_LISTED
+
     if not plan.merges:
         return
     table = Table("email", "file", "rows", "decided", title="merged by the import")
-    for merge in plan.merges:
+    for merge in plan.merges[:MERGES_PRINTED]:
         decided = "\n".join(choice.describe() for choice in merge.choices) or "the rows agree"
         rows = ", ".join(str(row) for row in merge.rows)
         table.add_row(merge.email, merge.source_file, rows, decided)
     out.print(table)
+    if plan.merges_total > MERGES_PRINTED:
+        out.print(
+            f"... and {plan.merges_total - MERGES_PRINTED} more merge(s); "
+            f"`fairwell plan --json` lists up to {MERGES_LISTED}",
+            markup=False,
+        )
 
 
 def _print_schedule(plan: Any) -> None:

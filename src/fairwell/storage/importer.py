@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
@@ -287,16 +287,28 @@ def _choice_from(value: dict[str, Any]) -> MergeChoice:
     return MergeChoice(value["field"], value["kept"], int(value["from_row"]), value["rule"], others)
 
 
-def read_merges(conn: Connection, job_id: int) -> list[StoredMerge]:
-    """The job's stored merges, in the order of their first row."""
+def read_merges(conn: Connection, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+    """The job's stored merges (the first ``limit`` by application), by file and first row."""
     query = (
         select(import_merges, persons.c.email)
         .join(applications, applications.c.id == import_merges.c.application_id)
         .join(persons, persons.c.id == applications.c.person_id)
         .where(applications.c.job_id == job_id)
+        .order_by(import_merges.c.application_id)
+        .limit(limit)
     )
     merges = [_stored(row) for row in conn.execute(query)]
     return sorted(merges, key=lambda merge: (merge.source_file, merge.rows))
+
+
+def count_merges(conn: Connection, job_id: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(import_merges)
+        .join(applications, applications.c.id == import_merges.c.application_id)
+        .where(applications.c.job_id == job_id)
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def _stored(row: Any) -> StoredMerge:

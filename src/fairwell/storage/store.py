@@ -47,7 +47,7 @@ from fairwell.ports import (
     StoredMerge,
 )
 from fairwell.storage.claims import ON_FILE_KINDS, claim_statements
-from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter, read_merges
+from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter, count_merges, read_merges
 from fairwell.storage.rows import (
     applicant_query,
     applicant_view,
@@ -146,9 +146,13 @@ class SqlStore:
         with self._write() as conn:
             return ApplicantWriter(conn, now, actor).write(rows, merges, source_file)
 
-    def import_merges(self, job_id: int) -> list[StoredMerge]:
+    def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
         with self._read() as conn:
-            return read_merges(conn, job_id)
+            return read_merges(conn, job_id, limit)
+
+    def import_merge_count(self, job_id: int) -> int:
+        with self._read() as conn:
+            return count_merges(conn, job_id)
 
     # --- reading -----------------------------------------------------------------------
 
