@@ -35,6 +35,7 @@ from sinks import SinkProcess, resolve_kind
 
 MIB = 1024.0  # ru_maxrss is in KiB on Linux
 SMTP_SOURCE_SESSIONS = 4
+RECRUITER = "rita"
 
 
 @dataclass
@@ -60,6 +61,7 @@ def fairwell_env(directory: Path, port: int) -> dict[str, str]:
         "FAIRWELL_ORG_NAME": benchdata.ORG_NAME,
         # The bench measures sending, not waiting for the candidates' business hours.
         "FAIRWELL_SEND_WINDOWS": "off",
+        "FAIRWELL_USER": RECRUITER,  # decisions are made by a named user
         **{k: v for k, v in os.environ.items() if k.startswith("FAIRWELL_")},
     }
 
@@ -82,6 +84,13 @@ def run_step(name: str, arguments: list[str], env: dict[str, str]) -> Step:
     if process.returncode != 0:
         raise RuntimeError(f"fairwell {name} exited {process.returncode}: {errors[-2000:]}")
     return Step(name, seconds, usage.ru_maxrss / MIB)
+
+
+def _add_recruiter(directory: Path, env: dict[str, str]) -> None:
+    secret = directory / "recruiter.password"
+    secret.write_text("a long bench password, not a common one", encoding="utf-8")
+    add = ["users", "add", "--username", RECRUITER, "--role", "recruiter"]
+    run_step("users add", [*add, "--password-file", str(secret)], env)
 
 
 def deliver_rate(database: Path) -> float | None:
@@ -115,6 +124,8 @@ def measure(n: int, workdir: Path, sink: SinkProcess) -> dict[str, Any]:
     for name, arguments in commands.items():
         note(f"{n}: fairwell {name} ...")
         steps.append(run_step(name, arguments, env))
+        if name == "init":  # the recruiter's account exists before their day starts: untimed
+            _add_recruiter(directory, env)
     received = sink.received_after(received_before, n)
     database = directory / "fairwell.db"
     refs = benchdata.application_refs(database)

@@ -7,7 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
+from typer.testing import CliRunner
 
+from fairwell.cli import app as cli
 from fairwell.demo_data import HEADER
 from fairwell.ports import Store
 from fairwell.services.decisions import Selection, reject
@@ -78,3 +80,18 @@ def import_and_reject_all(
         actor="t",
         now=now,
     )
+
+
+USER_PASSWORD = "correct horse battery staple"
+
+
+def add_cli_user(env: dict[str, str], folder: Path, username: str, role: str) -> None:
+    """Add a Fairwell user through the CLI, as an admin would, for commands run --as them."""
+    secret = folder / f"{username}.password"
+    secret.write_text(USER_PASSWORD, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        ["users", "add", "--username", username, "--role", role, "--password-file", str(secret)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output

@@ -16,7 +16,7 @@ from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.storage.engine import make_engine
 from fairwell.storage.tables import feedback_requests
-from tests.helpers import applicant, write_csv
+from tests.helpers import add_cli_user, applicant, write_csv
 
 COMMANDS = [
     ["init"],
@@ -89,12 +89,14 @@ def run(env: dict[str, str], *args: str, stdin: str | None = None) -> tuple[int,
 
 @pytest.fixture
 def imported(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """35 applicants and a hired person; commands that decide act as rita (FAIRWELL_USER)."""
     rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}", stage="phone") for i in range(35)]
     rows.append(applicant("hired@example.com", "Hana", "Hired", stage="hired"))
     assert run(env, "init")[0] == 0
     code, out, _ = run(env, "import", str(write_csv(tmp_path / "a.csv", rows)))
     assert code == 0, out
-    return env
+    add_cli_user(env, tmp_path, "rita", "recruiter")
+    return {**env, "FAIRWELL_USER": "rita"}
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -344,15 +346,21 @@ def test_feedback_from_scorecards_through_the_cli(
         encoding="utf-8",
     )
     assert run(env, "import-scorecards", str(cards))[0] == 0
+    add_cli_user(env, tmp_path, "rita", "recruiter")
+    add_cli_user(env, tmp_path, "hank", "hiring_manager")
     code, out, _ = run(
-        env, "reject", "--job", "Data Analyst", "--all-except-hired", "--reason", "skills-mismatch"
+        env,
+        *("reject", "--job", "Data Analyst", "--all-except-hired", "--reason", "skills-mismatch"),
+        *("--as", "rita"),
     )
     assert code == 0 and "feedback drafted for 1" in out
     review = json.loads(run(env, "feedback", "review", "--job", "Data Analyst", "--json")[1])
     assert review[0]["state"] == "draft" and "Practise window functions." in review[0]["text"]
     assert "weak" not in review[0]["text"]
     assert json.loads(run(env, "plan", "--job", "Data Analyst", "--json")[1])["ready"] == 0
-    assert run(env, "feedback", "approve", "--job", "Data Analyst")[0] == 0
+    code, _, err = run(env, "feedback", "approve", "--job", "Data Analyst", "--as", "hank")
+    assert code == 1 and "hank does not look after this job" in err, "not assigned to hank"
+    assert run(env, "feedback", "approve", "--job", "Data Analyst", "--as", "rita")[0] == 0
     plan = json.loads(run(env, "plan", "--job", "Data Analyst", "--json")[1])
     assert (plan["ready"], plan["with_feedback"]) == (1, 1)
     assert run(env, "send", "--job", "Data Analyst", "--yes")[0] == 0

@@ -12,10 +12,14 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from fairwell.cli import app as cli
+from fairwell.domain.users import Role
 from fairwell.runtime import Runtime
 from fairwell.services import erasure
+from fairwell.services.users import add_user
 from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.tables import erasures, metadata
+from fairwell.storage.users_store import SqlUserStore
+from tests.helpers import USER_PASSWORD
 from tests.test_portal import ANN, GRETA, KEY, PORTAL_URL, client, runtime  # noqa: F401
 
 NEEDLES = (ANN, "Annabel", "Quixote", "Your SQL was careful")
@@ -88,11 +92,16 @@ def test_right_after_erasure_no_copy_of_the_person_is_left(
 
 
 def cli_env(wired: Runtime) -> dict[str, str]:
-    return {
+    """Privacy commands act as ada, an admin (FAIRWELL_USER)."""
+    env = {
         "FAIRWELL_DATABASE_URL": wired.settings.database_url,
         "FAIRWELL_SECRET_KEY": KEY,
         "FAIRWELL_PORTAL_URL": PORTAL_URL,
     }
+    users = SqlUserStore(wired.store.engine)
+    if users.by_username("ada") is None:
+        add_user(users, "ada", USER_PASSWORD, Role.ADMIN, actor="t", now=wired.clock.now())
+    return {**env, "FAIRWELL_USER": "ada"}
 
 
 def test_a_legal_hold_blocks_erasure_with_its_reason_until_released(

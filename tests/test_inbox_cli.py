@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fairwell.delivery.sink import MailSink, read_sink
-from tests.helpers import applicant, write_csv
+from tests.helpers import add_cli_user, applicant, write_csv
 from tests.inbound_mail import delivery_report, drop, reply, waiting
 from tests.smtp_server import unused_port
 from tests.test_cli import run
@@ -31,6 +31,8 @@ def env(tmp_path: Path, sink: MailSink) -> dict[str, str]:
     rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}") for i in range(3)]
     assert run(settings, "init")[0] == 0
     assert run(settings, "import", str(write_csv(tmp_path / "a.csv", rows)))[0] == 0
+    add_cli_user(settings, tmp_path, "rita", "recruiter")
+    settings["FAIRWELL_USER"] = "rita"  # decisions are made by a named user
     job = ("--job", "Data Analyst")
     assert (
         run(settings, "reject", *job, "--all-except-hired", "--reason", "position-filled")[0] == 0

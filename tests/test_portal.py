@@ -9,6 +9,8 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -41,7 +43,8 @@ def rows() -> list[dict[str, str]]:
     return [
         applicant(ANN, "Annabel", "Quixote", stage="onsite"),
         applicant(GRETA, "Greta", "Zauberberg", locale="de", country="DE"),
-        applicant(REX, "Rex", "Nevermind", source="referred", referred_by="Ann Q", applied_at=""),
+        # applied_at filled, as ATS exports do for every record: Rex still never applied.
+        applicant(REX, "Rex", "Nevermind", source="referred", referred_by="Ann Q"),
     ]
 
 
@@ -297,6 +300,33 @@ def test_only_a_person_who_never_applied_is_offered_i_didnt_apply(
     )
     assert "Your data has been deleted" in removed.text
     assert client.get(rex).status_code == 404
+
+
+def test_a_referred_persons_pages_and_fresh_link_never_speak_of_their_application(
+    client: TestClient, runtime: Runtime, sink: MailSink
+) -> None:
+    rex = f"/p/{token_of(runtime, REX)}"
+    pages = {path: client.get(f"{rex}{path}").text for path in ("", "/ask", "/data", "/delete")}
+    consent = client.get(f"{rex}/consent").text
+    pages["/consent"] = consent
+    pages["/consent given"] = client.post(
+        f"{rex}/consent", data={"form": form_of(consent), "choice": "keep"}
+    ).text
+    for path, html in pages.items():
+        assert "application" not in html.casefold(), path
+    assert "Your details with us" in pages[""]
+    assert "We keep your details on file until" in pages["/consent given"]
+    assert "your application" in client.get(f"/p/{token_of(runtime, ANN)}").text.casefold()
+
+    client.post("/p/fresh-link", data={"form": fresh_link_form(client), "email": REX})
+    queued = runtime.store.outbox_rows(OutboxState.QUEUED, None, 99)
+    assert [row.recipient for row in queued] == [REX]
+    run_batch(make_deliverer(runtime), queued[0].batch_id)
+    fresh = [m for m in read_sink(sink.directory) if b"new link" in m.data]
+    assert len(fresh) == 1
+    letter = message_from_bytes(fresh[0].data, policy=default)
+    text = f"{letter['Subject']} {letter.get_body(('plain',)).get_content()}"  # type: ignore[union-attr]
+    assert "personal page" in text and "application" not in text.casefold()
 
 
 def test_links_signed_with_an_earlier_key_still_work_and_others_do_not(

@@ -39,7 +39,7 @@ from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD, page, serious_violations, serve, shot  # noqa: F401
 from tests.browser import sign_in as browser_sign_in
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, write_csv
+from tests.helpers import add_cli_user, applicant, write_csv
 from tests.test_web import KEY, csrf_of, sign_in
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -250,12 +250,15 @@ def test_a_role_opened_letter_is_held_when_consent_is_withdrawn_before_it_goes(
     assert read_sink(tmp_path / "mail") == []
 
 
-def test_the_cli_prints_the_ranking_as_one_json_object_and_invites(runtime: Runtime) -> None:
+def test_the_cli_prints_the_ranking_as_one_json_object_and_invites(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     env = {
         "FAIRWELL_DATABASE_URL": str(runtime.settings.database_url),
         "FAIRWELL_REDISCOVERY_SEMANTIC": "off",
     }
     runner = CliRunner()
+    add_cli_user(env, tmp_path, "rita", "recruiter")
 
     listed = runner.invoke(app, ["rediscover", "--job", NEW, "--json"], env=env)
 
@@ -265,7 +268,9 @@ def test_the_cli_prints_the_ranking_as_one_json_object_and_invites(runtime: Runt
     assert report["semantic_used"] is False
     assert [m["rank"] for m in report["matches"]] == [1, 2, 3]
     refused = runner.invoke(
-        app, ["rediscover", "--job", NEW, "--invite", OUT_OF_POOL[0], "--yes"], env=env
+        app,
+        ["rediscover", "--job", NEW, "--invite", OUT_OF_POOL[0], "--yes", "--as", "rita"],
+        env=env,
     )
     assert refused.exit_code == 1 and "not on file with valid consent" in refused.stderr
 

@@ -26,7 +26,7 @@ from fairwell.services.planning import make_plan, queue_plan
 from fairwell.storage.tables import applications, audit_log, outbox, persons
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, import_and_reject_all, write_csv
+from tests.helpers import add_cli_user, applicant, import_and_reject_all, write_csv
 
 FRIDAY_EVENING = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # 18:00 London, 13:00 Toronto
 MONDAY_8_UTC = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
@@ -218,9 +218,10 @@ def test_fairwell_send_returns_with_letters_scheduled_for_later_and_says_so(
     write_csv(tmp_path / "a.csv", rows)
     for args in (["init"], ["import", str(tmp_path / "a.csv")]):
         assert runner.invoke(app, args, env=env).exit_code == 0
+    add_cli_user(env, tmp_path, "rita", "recruiter")
     for job in ("Data Analyst", "Designer"):
         reject = ["reject", "--job", job, "--all-except-hired", "--reason", "position-filled"]
-        assert runner.invoke(app, reject, env=env).exit_code == 0
+        assert runner.invoke(app, [*reject, "--as", "rita"], env=env).exit_code == 0
 
     result = runner.invoke(app, ["send", "--job", "Data Analyst", "--yes"], env=env)
     assert result.exit_code == 0, result.stderr

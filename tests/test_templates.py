@@ -12,7 +12,7 @@ from fairwell.config import load_settings
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.rendering import LetterTemplates, TemplateCheckError
 from fairwell.runtime import wording_check
-from tests.helpers import applicant, write_csv
+from tests.helpers import add_cli_user, applicant, write_csv
 
 SUBJECT = "{% block subject %}x{% endblock %}"
 GOOD_BODY = (
@@ -75,11 +75,13 @@ def test_a_send_with_a_bad_template_sends_nothing(tmp_path: Path) -> None:
         runner.invoke(app, ["init"], env=env)
         rows = [applicant("a@example.com", "Ann", "Lee")]
         runner.invoke(app, ["import", str(write_csv(tmp_path / "a.csv", rows))], env=env)
-        runner.invoke(
+        add_cli_user(env, tmp_path, "rita", "recruiter")
+        rejected = runner.invoke(
             app,
             ["reject", "--job", "Data Analyst", "--all-except-hired", "--reason", "role-closed"],
-            env=env,
+            env={**env, "FAIRWELL_USER": "rita"},
         )
+        assert rejected.exit_code == 0, rejected.output
         result = runner.invoke(app, ["send", "--job", "Data Analyst", "--yes"], env=env)
         assert result.exit_code == 1
         assert "rejection.txt.j2" in result.stderr

@@ -78,7 +78,8 @@ def test_the_request_page_shows_their_mail_and_then_our_answer(
     page = client.get(f"/requests/{request.id}").text
     assert "It came by mail" in page
     assert "Which skills should I work on?" in page
-    assert "Thank you for applying" not in page, "their words, not our quoted letter"
+    # The letter we sent is on the page as ours; their mail shows without its quote of it.
+    assert "wrote:" not in page and "&gt; Thank you for applying" not in page
     form = {"text": "Practise SQL window functions.", "csrf": csrf_of(page)}
     assert client.post(f"/requests/{request.id}/answer", data=form).status_code == 303
     deliver_queued(runtime)

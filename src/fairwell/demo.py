@@ -72,6 +72,18 @@ FEEDBACK_HEADINGS = (
     "was wir in ihrer bewerbung gesehen haben",
 )
 INTERNAL_NOTE_MARK = "internal: calibrate"
+# Words that tell a reader they applied, searched for plainly (sharing nothing with
+# domain/applied_wording.py): a referred or sourced person must read none of them.
+APPLICANT_WORDS = (
+    "for applying",
+    "your application",
+    "this application",
+    "you applied",
+    "ihre bewerbung",
+    "ihrer bewerbung",
+    "dieser bewerbung",
+    "beworben haben",
+)
 
 
 @dataclass
@@ -81,6 +93,7 @@ class FlowFacts:
     feedback_flagged: int = 0
     status_letters: int = 0  # "no decision yet, a decision by ..." to Ontario's interviewed
     inbox: InboxFacts | None = None
+    merges: int = 0  # applications made of several rows
 
 
 @dataclass
@@ -110,6 +123,11 @@ class Verification:
     copies: int = 0
     mentions_other: int = 0
     unknown_recipient: int = 0
+    # Referred or sourced people (who never applied) and how many of their letters say they did.
+    not_applied: int = 0
+    not_applied_dated: int = 0
+    thanked_not_applied: int = 0
+    written_twice: int = 0
 
     @property
     def ok(self) -> bool:
@@ -120,6 +138,8 @@ class Verification:
             or self.copies
             or self.mentions_other
             or self.unknown_recipient
+            or self.thanked_not_applied
+            or self.written_twice
         )
 
 
@@ -176,8 +196,11 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     store, now = runtime.store, runtime.clock.now()
     report = import_file(store, directory / "applicants.csv", actor=ACTOR, now=now)
     console.print(
-        f"imported {report.rows} applications, {report.duplicates_merged} duplicate rows merged"
+        f"imported {report.rows} applications, {report.duplicates_merged} duplicate rows merged "
+        "by rule (`fairwell plan` lists them too):"
     )
+    for merge in report.merges:
+        console.print(f"  merged {merge.email}: {merge.describe()}", markup=False)
     job = set_sender(store, store.job_by_title(JOB_TITLE), DEMO_SIGNER, ACTOR, now)
     console.print(f"{JOB_TITLE!r} letters are signed by {job.sender_name}")
     _record_interviews(runtime, directory, console)
@@ -209,7 +232,9 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
     inbox = mail_comes_back(runtime, directory, console)
-    return FlowFacts(plan, report.duplicates_merged, flagged, status_letters, inbox)
+    return FlowFacts(
+        plan, report.duplicates_merged, flagged, status_letters, inbox, len(report.merges)
+    )
 
 
 def _tell_the_undecided(runtime: Runtime, console: Console) -> int:
@@ -281,7 +306,10 @@ def _text_of(data: bytes) -> tuple[str, list[str], list[str]]:
 
 
 def _check_message(
-    message: SinkMessage, people: Mapping[str, tuple[str, ...]], result: Verification
+    message: SinkMessage,
+    people: Mapping[str, tuple[str, ...]],
+    result: Verification,
+    not_applied: frozenset[str] = frozenset(),
 ) -> None:
     result.received += 1
     if len(message.rcpt_tos) != 1:
@@ -293,6 +321,8 @@ def _check_message(
     result.internal_notes += INTERNAL_NOTE_MARK in text
     result.to_mismatch += to != [recipient]
     result.copies += bool(copies)
+    if recipient in not_applied:
+        result.thanked_not_applied += any(words in text for words in APPLICANT_WORDS)
     if recipient not in people:
         result.unknown_recipient += 1
         return
@@ -334,13 +364,23 @@ def _verify(
         )
         for v in store.applicants(plan.job.id)
     }
-    result = Verification()
-    for message in messages:
-        _check_message(message, people, result)
-    delivered = (OutboxState.SENT, OutboxState.BOUNCED)  # a bounced letter went out too
-    kinds = Counter(
-        row.kind for row in store.outbox_rows(None, None, 1_000_000) if row.state in delivered
+    views = store.applicants(plan.job.id)
+    not_applied = frozenset(v.person.email for v in views if v.application.never_applied)
+    result = Verification(
+        not_applied=len(not_applied),
+        not_applied_dated=sum(
+            1 for v in views if v.application.never_applied and v.application.applied_at
+        ),
     )
+    for message in messages:
+        _check_message(message, people, result, not_applied)
+    rows = store.outbox_rows(None, None, 1_000_000)
+    # Ontario's interviewed hear twice on purpose: "a decision by ..." first, then the decision.
+    letters_to = Counter(message.rcpt_tos[0].lower() for message in messages if message.rcpt_tos)
+    letters_to.subtract(row.recipient.lower() for row in rows if row.kind == LetterKind.STATUS)
+    result.written_twice = sum(1 for count in letters_to.values() if count > 1)
+    delivered = (OutboxState.SENT, OutboxState.BOUNCED)  # a bounced letter went out too
+    kinds = Counter(row.kind for row in rows if row.state in delivered)
     promises = _promises(runtime, messages)
     _print_verification(console, result, kinds, facts)
     _print_promises(console, promises)
@@ -441,18 +481,25 @@ def _print_verification(
     table.add_row("letters carrying approved feedback", str(result.with_feedback))
     table.add_row("feedback flagged by the wording check", str(facts.feedback_flagged))
     table.add_row("letters quoting an internal note", str(result.internal_notes))
+    table.add_row(
+        "referred or sourced people (applied_at filled)",
+        f"{result.not_applied} ({result.not_applied_dated})",
+    )
+    table.add_row("letters thanking someone who never applied", str(result.thanked_not_applied))
+    table.add_row("people written to more than once", str(result.written_twice))
     for kind, count in sorted(kinds.items()):
         table.add_row(f"letters: {kind}", str(count))
     for reason, count in sorted(facts.plan.skipped_counts().items()):
         table.add_row(f"skipped: {reason}", str(count))
-    table.add_row("skipped: duplicate rows merged", str(facts.merged))
+    table.add_row("duplicate rows merged (applications)", f"{facts.merged} ({facts.merges})")
     table.add_row("blocked by the guard", str(len(facts.plan.blocked)))
     if facts.inbox is not None:
         _inbox_rows(table, facts.inbox)
     console.print(table)
     verdict = "[bold green]PASS[/bold green]" if result.ok else "[bold red]FAIL[/bold red]"
     console.print(
-        f"{verdict}: every letter went to one person and mentioned nobody else"
+        f"{verdict}: every letter went to one person, once, and mentioned nobody else; nobody "
+        "who never applied was thanked for applying"
         if result.ok
         else f"{verdict}: see the table above"
     )

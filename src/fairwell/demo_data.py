@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,7 +118,9 @@ def _row(
     german = rng.random() < 0.18
     slug = f"{first}.{last}".lower().replace(" ", "-")
     slug = slug.encode("ascii", "ignore").decode() or "person"
-    applied = "" if source != "applied" else (when - timedelta(days=30)).date().isoformat()
+    # As ATS exports do, every record has a date, referred and sourced people's too: it is
+    # the day the record was made, not an application of theirs.
+    applied = (when - timedelta(days=30 + index % 7)).date().isoformat()
     place = _place(index, german)
     ago = ONTARIO_INTERVIEW_DAYS if place["region"] == "CA-ON" else 3
     return {
@@ -138,7 +141,8 @@ def _row(
 
 def demo_rows(seed: int = 7, now: datetime | None = None) -> list[dict[str, str]]:
     """Return the 186 rows: 1 hired, 1 offer, 2 withdrawn, 158 applicants to reject,
-    20 referred people who never applied, and 4 duplicate rows."""
+    20 referred or sourced people who never applied (with dates, as ATS exports have them),
+    and 4 duplicate rows that disagree with the rows they repeat (see :func:`_duplicates`)."""
     rng = random.Random(seed)
     when = now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     rows: list[dict[str, str]] = []
@@ -149,14 +153,58 @@ def demo_rows(seed: int = 7, now: datetime | None = None) -> list[dict[str, str]
             rows.append(_row(len(rows), first, last, stage, "applied", when, rng, interviewed))
     for number in range(20):
         first, last = _person(len(rows), rng)
-        row = _row(len(rows), first, last, "applied", "referred", when, rng, False)
-        row.update(
-            referred_by=f"Employee {number % 5 + 1}", referral_aware="yes" if number % 2 else "no"
-        )
+        sourced = number % 5 == 4  # found by a recruiter, not recommended
+        row = _row(len(rows), first, last, "applied", "sourced" if sourced else "referred", when,
+                   rng, False)  # fmt: skip
+        if not sourced:
+            row.update(
+                referred_by=f"Employee {number % 5 + 1}",
+                referral_aware="yes" if number % 2 else "no",
+            )
         rows.append(row)
-    for original in rng.sample(rows[4:150], 4):
-        rows.append({**original, "email": original["email"].upper()})
+    rows.extend(_duplicates(rows, rng, when))
     return rows
+
+
+def _duplicates(
+    rows: list[dict[str, str]], rng: random.Random, when: datetime
+) -> list[dict[str, str]]:
+    """Four duplicate profiles, as ATS exports have them, each disagreeing with its original:
+
+    * a second profile, the address in capitals, that got further (screen, then a phone
+      interview) and was made later;
+    * a profile the team closed as a duplicate (rejected) beside one still at onsite;
+    * a colleague's referral, made before the person applied themselves;
+    * an older profile at screen, the name typed without accents and in the other language,
+      beside one at phone.
+    """
+
+    def picked(stage: str) -> dict[str, str]:
+        return rng.choice([row for row in rows[4:150] if row["stage"] == stage])
+
+    interview = (when - timedelta(days=2)).isoformat()
+    later = (when - timedelta(days=12)).date().isoformat()
+    earlier = (when - timedelta(days=45)).date().isoformat()
+    further = picked("screen")
+    closed = picked("onsite")
+    referred = picked("applied")
+    accented = next(
+        row for row in rows[4:150] if row["stage"] == "phone" and not row["first_name"].isascii()
+    )
+    plain_name = "".join(
+        char for char in unicodedata.normalize("NFKD", accented["first_name"]) if char.isascii()
+    )
+    other_language = "de" if accented["locale"] == "en" else "en"
+    return [
+        {**further, "email": further["email"].upper(), "stage": "phone", "applied_at": later,
+         "last_interview_at": interview},
+        {**closed, "stage": "rejected", "applied_at": later},
+        {**referred, "source": "referred", "referred_by": "Employee 2", "referral_aware": "no",
+         "applied_at": earlier},
+        {**accented, "email": accented["email"].upper(), "first_name": plain_name,
+         "stage": "screen", "locale": other_language, "last_interview_at": "",
+         "applied_at": earlier},
+    ]  # fmt: skip
 
 
 def write_demo_csv(path: Path, seed: int = 7, now: datetime | None = None) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
+from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.eligibility import History
 from fairwell.domain.feedback import Competency, Rating
 from fairwell.domain.model import (
@@ -130,6 +131,44 @@ class ImportCounts:
     unchanged: int = 0
     jobs_created: int = 0
     new_jobs: tuple[str, ...] = ()  # titles of the jobs this import opened
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMerge:
+    """How an import made one application of several rows, as the plan lists it later.
+
+    ``email`` is for the screen (the recruiter may see it there); never log it.
+    """
+
+    application_id: int
+    email: str
+    source_file: str
+    rows: tuple[int, ...]
+    choices: tuple[MergeChoice, ...]
+    imported_at: datetime
+    actor: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "application_id": self.application_id,
+            "email": self.email,
+            "file": self.source_file,
+            "rows": list(self.rows),
+            "decided": [choice_json(choice) for choice in self.choices],
+            "imported_at": self.imported_at.isoformat(),
+        }
+
+
+def choice_json(choice: MergeChoice) -> dict[str, object]:
+    """A merge decision as plain JSON: field, value kept (None: personal data), row, rule."""
+    return {
+        "field": choice.field,
+        "kept": choice.kept,
+        "from_row": choice.from_row,
+        "rule": choice.rule,
+        "others": [{"row": row, "value": value} for row, value in choice.others],
+        "text": choice.describe(),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,12 +452,33 @@ class UserStore(Protocol):
     def disable(self, username: str, actor: str, now: datetime) -> None: ...
 
 
+class JobManagers(Protocol):
+    """Which jobs a hiring manager looks after (storage/users_store.py)."""
+
+    def jobs_of(self, user_id: int) -> set[int]: ...
+
+
 class Store(Protocol):
     """Persistence for the use cases. Every method is one transaction."""
 
     def upsert_applicants(
-        self, rows: Sequence[ApplicantRow], now: datetime, actor: str
-    ) -> ImportCounts: ...
+        self,
+        rows: Sequence[ApplicantRow],
+        now: datetime,
+        actor: str,
+        merges: Sequence[Merge] = (),
+        source_file: str = "",
+    ) -> ImportCounts:
+        """Write the rows; ``merges`` (from the file named ``source_file``) are kept for the
+        plan, replacing any earlier merge of the applications this import touches."""
+        ...
+
+    def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+        """The job's applications that an import made of several rows (at most ``limit``),
+        by file and first row."""
+        ...
+
+    def import_merge_count(self, job_id: int) -> int: ...
 
     def jobs(self) -> list[JobSummary]: ...
 

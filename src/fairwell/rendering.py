@@ -31,6 +31,7 @@ from jinja2.loaders import BaseLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from fairwell.domain.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
 from fairwell.errors import FairwellError
@@ -61,6 +62,7 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "reason": REASONS[0].wording["en"],
     "application_ref": "FW-SAMPLE0000",
     "interviewed": True,
+    "applied": True,
     "referral_aware": True,
     "source": "referred",
     "referred_by": "",
@@ -73,6 +75,12 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "keep_until": "26 May 2027",
     "portal_link": "https://careers.example.com/p/FW-SAMPLE0000~sample~signature",
 }
+
+
+def not_applied_samples(locale: str) -> list[dict[str, object]]:
+    """Sample values for a referred or sourced person, who knew of the referral or not."""
+    base = {**SAMPLE_CONTEXT, "locale": locale, "applied": False}
+    return [{**base, "referral_aware": aware} for aware in (True, False)]
 
 
 def template_name(kind: str, locale: str) -> str:
@@ -240,8 +248,19 @@ class LetterTemplates:
             if missing:
                 raise TemplateCheckError(f"{name}: missing block(s) {', '.join(sorted(missing))}")
             rendered = self.render(kind, locale, {**SAMPLE_CONTEXT, "locale": locale})
+            unapplied = [
+                self.render(kind, locale, context) for context in not_applied_samples(locale)
+            ]
         except TemplateError as error:
             raise TemplateCheckError(f"{name}: {type(error).__name__}: {error}") from None
+        if kind not in APPLICANT_ONLY_KINDS:
+            for letter in unapplied:
+                said = applied_phrases(f"{letter.subject}\n{letter.text}")
+                if said:
+                    raise TemplateCheckError(
+                        f"{name}: a referred or sourced person would read “{said[0]}”; "
+                        "word it apart with {% if applied %}"
+                    )
         findings = wording(f"{rendered.subject}\n{rendered.text}", locale) if wording else []
         if findings:
             first = findings[0]

@@ -36,6 +36,7 @@ from fairwell.storage.inbox_store import SqlInbox, SqlSuppressions
 from fairwell.storage.rates_store import SqlSendSlots
 from fairwell.storage.settings_store import SqlLetterSettings
 from fairwell.storage.store import SqlStore
+from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 
 
 class SystemClock:
@@ -117,6 +118,11 @@ def letter_editor(runtime: Runtime) -> LetterEditor:
         wording_check(runtime.settings),
         runtime.settings.template_dir,
     )
+
+
+def user_stores(runtime: Runtime) -> tuple[SqlUserStore, SqlJobManagers]:
+    """The accounts and who manages which job: what a named command checks its user against."""
+    return SqlUserStore(runtime.store.engine), SqlJobManagers(runtime.store.engine)
 
 
 def _portal_links(settings: Settings) -> PortalLinks | None:

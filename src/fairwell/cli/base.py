@@ -7,13 +7,14 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
 from fairwell.config import load_settings
+from fairwell.domain.users import Permission
 from fairwell.errors import ConfigurationError, FairwellError
 from fairwell.runtime import Runtime, open_runtime
 
@@ -42,9 +43,33 @@ app.add_typer(requests_app, name="requests")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
-# The audit log records who acted: the operating-system account that ran the command.
+# The audit log records who acted: the operating-system account that ran the command. A
+# command that takes a decision on behalf of a person names a Fairwell user instead (--as).
 ACTOR = f"cli:{getpass.getuser()}"
 F = TypeVar("F", bound=Callable[..., Any])
+
+AsUser = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        envvar="FAIRWELL_USER",
+        show_envvar=True,
+        help="who decides: your Fairwell username (`fairwell users list`); it must hold a "
+        "role allowed to do this, and the audit log names it",
+    ),
+]
+
+
+def named_actor(
+    runtime: Runtime, username: str | None, permission: Permission, job_id: int | None = None
+) -> str:
+    """The audit log's name for the user acting, after checking they may (services/users.py)."""
+    from fairwell.runtime import user_stores
+    from fairwell.services.users import acting_user
+
+    users, managers = user_stores(runtime)
+    user = acting_user(users, managers, username, permission, job_id=job_id)
+    return f"cli:{user.username}"
 
 
 def _fail(message: str, code: int) -> typer.Exit:

@@ -11,15 +11,18 @@ from rich.table import Table
 
 from fairwell.cli.base import (
     ACTOR,
+    AsUser,
     _fail,
     _print_json,
     _runtime,
     app,
     err,
     feedback_app,
+    named_actor,
     out,
     reports_errors,
 )
+from fairwell.domain.users import Permission
 from fairwell.runtime import Runtime
 
 
@@ -29,6 +32,12 @@ def _feedback_runtime() -> tuple[Runtime, Any, Any]:
 
     runtime = _runtime()
     return runtime, load_library(runtime.settings.feedback_library), wording_check(runtime.settings)
+
+
+def _reviewer(runtime: Runtime, username: str | None, job: str) -> str:
+    """The named user, if they may review this job's feedback (as in the web app)."""
+    job_id = runtime.store.job_by_title(job).id
+    return named_actor(runtime, username, Permission.REVIEW_FEEDBACK, job_id)
 
 
 @feedback_app.command("draft")
@@ -101,11 +110,14 @@ def feedback_approve(
         str | None,
         typer.Option("--override", help="approve flagged wording; say why (it is audited)"),
     ] = None,
+    as_user: AsUser = None,
 ) -> None:
-    """Approve drafts: all of the job's, or these people's."""
+    """Approve drafts: all of the job's, or these people's. Needs --as (a recruiter, an admin,
+    or a hiring manager of the job)."""
     from fairwell.services.feedback import approve
 
     runtime, _, check = _feedback_runtime()
+    actor = _reviewer(runtime, as_user, job)
     report = approve(
         runtime.store,
         runtime.feedback_store,
@@ -113,7 +125,7 @@ def feedback_approve(
         job,
         emails=email or [],
         override=override,
-        actor=ACTOR,
+        actor=actor,
         now=runtime.clock.now(),
     )
     out.print(f"approved {report.approved}")
@@ -130,11 +142,13 @@ def feedback_edit(
     job: Annotated[str, typer.Option("--job", help="job title")],
     email: Annotated[str, typer.Option("--email", help="the candidate")],
     text: Annotated[str, typer.Option("--text", help="the new feedback; one point a line")],
+    as_user: AsUser = None,
 ) -> None:
-    """Rewrite one candidate's feedback; it must be approved again."""
+    """Rewrite one candidate's feedback; it must be approved again. Needs --as."""
     from fairwell.services.feedback import edit
 
     runtime, _, check = _feedback_runtime()
+    actor = _reviewer(runtime, as_user, job)
     findings = edit(
         runtime.store,
         runtime.feedback_store,
@@ -142,7 +156,7 @@ def feedback_edit(
         job,
         email,
         text.replace("\\n", "\n"),
-        actor=ACTOR,
+        actor=actor,
         now=runtime.clock.now(),
     )
     for finding in findings:
@@ -155,18 +169,20 @@ def feedback_edit(
 def feedback_downgrade(
     job: Annotated[str, typer.Option("--job", help="job title")],
     email: Annotated[str, typer.Option("--email", help="the candidate")],
+    as_user: AsUser = None,
 ) -> None:
-    """Send this candidate a plain letter, without the feedback."""
+    """Send this candidate a plain letter, without the feedback. Needs --as."""
     from fairwell.services.feedback import downgrade
 
     runtime, _, check = _feedback_runtime()
+    actor = _reviewer(runtime, as_user, job)
     downgrade(
         runtime.store,
         runtime.feedback_store,
         check,
         job,
         email,
-        actor=ACTOR,
+        actor=actor,
         now=runtime.clock.now(),
     )
     out.print("downgraded to a plain letter")

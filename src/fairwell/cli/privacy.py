@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from fairwell.cli.base import ACTOR, _runtime, app, err, out, reports_errors
+from fairwell.cli.base import AsUser, _runtime, app, err, named_actor, out, reports_errors
+from fairwell.domain.users import Permission
 from fairwell.errors import InvalidInput
 from fairwell.services import erasure
 from fairwell.services.export import as_json_value, export_person
@@ -48,15 +49,18 @@ def export(email: Email) -> None:
 def erase(
     email: Email,
     yes: Annotated[bool, typer.Option("--yes", help="erase without asking")] = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Erase a person: applications, letters, feedback, requests; keeps an anonymous record."""
+    """Erase a person: applications, letters, feedback, requests; keeps an anonymous record.
+    Needs --as (an admin)."""
     if not yes:
         raise InvalidInput("erasing cannot be undone: add --yes to confirm")
     runtime = _runtime()
     try:
+        actor = named_actor(runtime, as_user, Permission.PRIVACY)
         privacy = SqlPrivacyStore(runtime.store.engine)
         person_id = erasure.person_by_email(privacy, email)
-        counts = erasure.erase_person(privacy, person_id, ACTOR, runtime.clock.now())
+        counts = erasure.erase_person(privacy, person_id, actor, runtime.clock.now())
     finally:
         runtime.close()
     rows = sum(counts.values())
@@ -68,15 +72,17 @@ def erase(
 def holds_add(
     email: Email,
     reason: Annotated[str, typer.Option("--reason", help="why, e.g. a pending claim")],
+    as_user: AsUser = None,
 ) -> None:
-    """Record a legal hold for a person."""
+    """Record a legal hold for a person. Needs --as (an admin)."""
     if len(reason.strip()) < 5:
         raise InvalidInput("give the reason for the hold (a few words at least)")
     runtime = _runtime()
     try:
+        actor = named_actor(runtime, as_user, Permission.PRIVACY)
         privacy = SqlPrivacyStore(runtime.store.engine)
         person_id = erasure.person_by_email(privacy, email)
-        hold_id = privacy.add_hold(person_id, reason.strip(), ACTOR, runtime.clock.now())
+        hold_id = privacy.add_hold(person_id, reason.strip(), actor, runtime.clock.now())
     finally:
         runtime.close()
     out.print(f"legal hold #{hold_id} recorded", markup=False)
@@ -99,11 +105,12 @@ def holds_list() -> None:
 
 @holds_app.command("release")
 @reports_errors
-def holds_release(hold_id: int) -> None:
-    """Release a legal hold."""
+def holds_release(hold_id: int, as_user: AsUser = None) -> None:
+    """Release a legal hold. Needs --as (an admin)."""
     runtime = _runtime()
     try:
-        SqlPrivacyStore(runtime.store.engine).release_hold(hold_id, ACTOR, runtime.clock.now())
+        actor = named_actor(runtime, as_user, Permission.PRIVACY)
+        SqlPrivacyStore(runtime.store.engine).release_hold(hold_id, actor, runtime.clock.now())
     finally:
         runtime.close()
     out.print(f"legal hold #{hold_id} released", markup=False)

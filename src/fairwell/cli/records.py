@@ -22,6 +22,7 @@ from fairwell.cli.base import (
     templates_app,
 )
 from fairwell.config import load_settings
+from fairwell.domain.duplicates import Merge
 from fairwell.domain.reasons import REASONS
 from fairwell.runtime import Runtime, init_database
 
@@ -35,30 +36,74 @@ def init() -> None:
     out.print(f"database ready: {settings.database_url}")
 
 
+MERGES_PRINTED = 20
+
+
 @app.command("import")
 @reports_errors
 def import_command(
     file: Annotated[Path, typer.Argument(help="a .csv or .json file of applicants")],
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="refuse the file when rows for one application disagree"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
-    """Import applicants (all rows or none). Unknown jobs are created."""
+    """Import applicants (all rows or none). Unknown jobs are created.
+
+    Who applied is what `source` says: `applied` (the person applied, whether or not someone
+    also referred them), `referred` or `sourced` (someone else put them in). Referred and
+    sourced people get the referral-closed letter, never one that thanks them for applying,
+    whatever `applied_at` holds (ATS exports date every record); `referral_aware` only
+    changes that letter's wording.
+
+    Rows with the same address (case aside) and job are one application, merged by rule: a
+    protected state wins (hired > offer > withdrawn), else the furthest stage (applied <
+    screen < phone < onsite < offer; a rejected row loses to any live one); the earliest
+    applied_at and the latest last_interview_at; an own application beside a referral means
+    applied (the referrer is kept); the person's name and language come from the row of
+    their furthest stage. Every merge is listed here and in `fairwell plan`.
+    """
     from fairwell.services.applicant_file import ImportFileError
     from fairwell.services.importing import import_file
 
     runtime = _runtime()
     try:
-        report = import_file(runtime.store, file, actor=ACTOR, now=runtime.clock.now())
+        report = import_file(
+            runtime.store, file, actor=ACTOR, now=runtime.clock.now(), strict=strict
+        )
     except ImportFileError as error:
         for problem in error.problems:
             err.print(str(problem), markup=False, soft_wrap=True)
         raise _fail(f"{file}: {len(error.problems)} problem(s); nothing was imported", 1) from None
+    if as_json:
+        _print_json(report.as_json())
+        return
     counts = report.counts
     out.print(
         f"imported {report.rows} application(s) from {file}: "
         f"{counts.applications_created} new, {counts.applications_updated} updated, "
         f"{counts.unchanged} unchanged; {counts.people_created} new people, "
-        f"{counts.jobs_created} new jobs; {report.duplicates_merged} duplicate row(s) merged"
+        f"{counts.jobs_created} new jobs; {report.duplicates_merged} duplicate row(s) merged",
+        markup=False,
+        soft_wrap=True,
     )
+    _print_merges(report.merges)
     _point_to_the_pool(runtime, counts.new_jobs)
+
+
+def _print_merges(merges: list[Merge]) -> None:
+    """Each merge with its rows and what was decided; a long list is cut short."""
+    for merge in merges[:MERGES_PRINTED]:
+        out.print(
+            f"merged {merge.email} ({merge.job}): {merge.describe()}", markup=False, soft_wrap=True
+        )
+    if len(merges) > MERGES_PRINTED:
+        out.print(
+            f"... and {len(merges) - MERGES_PRINTED} more merge(s): "
+            "`fairwell import --json` or `fairwell plan --job TITLE` lists them all",
+            markup=False,
+        )
 
 
 def _point_to_the_pool(runtime: Runtime, new_jobs: tuple[str, ...]) -> None:

@@ -8,8 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fairwell.cli.base import ACTOR, _fail, _print_json, _runtime, app, out, reports_errors
+from fairwell.cli.base import (
+    AsUser,
+    _fail,
+    _print_json,
+    _runtime,
+    app,
+    named_actor,
+    out,
+    reports_errors,
+)
 from fairwell.domain.addresses import normalise_address
+from fairwell.domain.users import Permission
 
 if TYPE_CHECKING:
     from fairwell.services.rediscovery import RediscoveryReport
@@ -25,9 +35,11 @@ def rediscover_command(
         typer.Option("--invite", help="write 'a role that may fit you' to this address"),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="queue without asking")] = False,
+    as_user: AsUser = None,
 ) -> None:
     """People on file with valid consent, best match first, each explained. No ranking ever
-    rejects anyone. With --invite, a role-opened letter is queued for the people picked."""
+    rejects anyone. With --invite, a role-opened letter is queued for the people picked, in
+    the name of the user given with --as (a recruiter or an admin)."""
     from fairwell.services import rediscovery, semantic
     from fairwell.storage.rediscovery_store import SqlRediscovery
 
@@ -43,11 +55,12 @@ def rediscover_command(
     if not invite:
         _print_report(report)
         return
+    actor = named_actor(runtime, as_user, Permission.INVITE_FROM_POOL, opened.id)
     picked = _picked(report, invite)
     if not yes and not typer.confirm(f"write to {len(picked)} people about {job!r}?"):
         raise _fail("nothing queued", 1)
     done = rediscovery.invite(
-        runtime.store, pool, runtime.composer, opened, picked, actor=ACTOR, now=now
+        runtime.store, pool, runtime.composer, opened, picked, actor=actor, now=now
     )
     out.print(f"queued {done.queued} role-opened letters")
     for person_id, why in done.refused:

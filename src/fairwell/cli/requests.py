@@ -7,8 +7,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fairwell.cli.base import ACTOR, _print_json, _runtime, err, out, reports_errors, requests_app
+from fairwell.cli.base import (
+    ACTOR,
+    AsUser,
+    _print_json,
+    _runtime,
+    err,
+    named_actor,
+    out,
+    reports_errors,
+    requests_app,
+)
 from fairwell.cli.sending import deliver_batch
+from fairwell.domain.users import Permission
 
 
 @requests_app.callback()
@@ -123,12 +134,16 @@ def requests_answer(
         bool,
         typer.Option("--no-wait", help="queue only; a worker delivers (Celery: kicked now)"),
     ] = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Answer a request: the answer goes out as a letter through the guarded outbox."""
+    """Answer a request: the answer goes out as a letter through the guarded outbox. Needs
+    --as (a recruiter, an admin, or a hiring manager of the request's job)."""
     from fairwell.runtime import inbox_store, wording_check
     from fairwell.services.requests import answer
 
     runtime = _runtime()
+    job = runtime.store.job_by_title(runtime.request_store.get(request_id).job_title)
+    actor = named_actor(runtime, as_user, Permission.ANSWER_REQUESTS, job.id)
     answered = answer(
         runtime.store,
         runtime.request_store,
@@ -137,7 +152,7 @@ def requests_answer(
         request_id,
         text.replace("\\n", "\n"),
         override=override,
-        actor=ACTOR,
+        actor=actor,
         now=runtime.clock.now(),
         threads=inbox_store(runtime),
     )

@@ -12,16 +12,19 @@ from rich.table import Table
 
 from fairwell.cli.base import (
     ACTOR,
+    AsUser,
     _fail,
     _print_json,
     _runtime,
     app,
     err,
+    named_actor,
     out,
     reports_errors,
 )
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, OutboxState
+from fairwell.domain.users import Permission
 from fairwell.runtime import Runtime, make_deliverer, wording_check
 
 if TYPE_CHECKING:
@@ -63,34 +66,37 @@ def reject(
         list[str] | None, typer.Option("--email", help="this person (repeat for more)")
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="internal note, never sent")] = None,
+    as_user: AsUser = None,
 ) -> None:
     """Reject a selection of a job's applicants with a reason code.
 
     People who must not be rejected (hired, holding an offer, withdrawn, already decided or
-    written to) are skipped and listed with the reason.
+    written to) are skipped and listed with the reason. Needs --as (a recruiter or an admin):
+    the decision is recorded in their name.
     """
     from fairwell.services.decisions import reject as reject_service
 
     runtime = _runtime()
+    actor = named_actor(runtime, as_user, Permission.REJECT, runtime.store.job_by_title(job).id)
     report = reject_service(
         runtime.store,
         job,
         _selection(all_except_hired, stage, email or []),
         reason,
         note=note,
-        actor=ACTOR,
+        actor=actor,
         now=runtime.clock.now(),
     )
     if report.skipped:
         out.print(_skipped_table("skipped", report.skipped))
-    _draft_feedback_quietly(runtime, job)
+    _draft_feedback_quietly(runtime, job, actor)
     out.print(
         f"rejected {len(report.decided)}, skipped {len(report.skipped)}; "
         f"next: fairwell plan --job {json.dumps(job)}"
     )
 
 
-def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
+def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
     """Rejecting drafts the feedback of interviewed candidates for the hiring manager."""
     from fairwell.runtime import wording_check
     from fairwell.services.feedback import draft_job_feedback, load_library
@@ -101,7 +107,7 @@ def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
         load_library(runtime.settings.feedback_library),
         wording_check(runtime.settings),
         job,
-        actor=ACTOR,
+        actor=actor,
         now=runtime.clock.now(),
         show_scores=runtime.settings.show_scores,
     )
@@ -123,6 +129,7 @@ def _print_plan(plan: Any) -> None:
     for reason, count in sorted(plan.skipped_counts().items()):
         skipped.add_row(reason, str(count))
     out.print(skipped)
+    _print_merges(plan)
     _print_schedule(plan)
     if plan.blocked:
         blocked = Table("email", "letter", "rule", "why", title="blocked by the privacy guard")
@@ -135,6 +142,29 @@ def _print_plan(plan: Any) -> None:
                     f"{finding.description}: {finding.detail}",
                 )
         out.print(blocked)
+
+
+MERGES_PRINTED = 20
+
+
+def _print_merges(plan: Any) -> None:
+    """Applications an import made of several rows: which rows, and what was decided."""
+    from fairwell.services.planning import MERGES_LISTED
+
+    if not plan.merges:
+        return
+    table = Table("email", "file", "rows", "decided", title="merged by the import")
+    for merge in plan.merges[:MERGES_PRINTED]:
+        decided = "\n".join(choice.describe() for choice in merge.choices) or "the rows agree"
+        rows = ", ".join(str(row) for row in merge.rows)
+        table.add_row(merge.email, merge.source_file, rows, decided)
+    out.print(table)
+    if plan.merges_total > MERGES_PRINTED:
+        out.print(
+            f"... and {plan.merges_total - MERGES_PRINTED} more merge(s); "
+            f"`fairwell plan --json` lists up to {MERGES_LISTED}",
+            markup=False,
+        )
 
 
 def _print_schedule(plan: Any) -> None:

@@ -27,11 +27,21 @@ INTERVIEW_STAGES = frozenset({Stage.PHONE, Stage.ONSITE})
 
 
 class Source(StrEnum):
-    """How the person came to the job."""
+    """How the record entered the pipeline.
+
+    ``applied``: the person applied, whether or not someone also referred them. ``referred``
+    and ``sourced``: someone else put them in. Only the source says who applied: ATS exports
+    fill ``applied_at`` for every record (it is the day the record was created).
+    """
 
     APPLIED = "applied"
     REFERRED = "referred"
     SOURCED = "sourced"
+
+    @property
+    def applied_themselves(self) -> bool:
+        """True only for ``applied``: a referred or sourced person never applied."""
+        return self is Source.APPLIED
 
 
 class LetterKind(StrEnum):
@@ -135,8 +145,11 @@ class Application:
 
     @property
     def never_applied(self) -> bool:
-        """A referred or sourced person who did not apply themselves."""
-        return self.source is not Source.APPLIED and self.applied_at is None
+        """Someone else put this person in (referred or sourced), whatever ``applied_at`` says.
+
+        They get the referral-closed letter and never words that say they applied.
+        """
+        return not self.source.applied_themselves
 
 
 @dataclass(frozen=True, slots=True)

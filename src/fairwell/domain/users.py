@@ -32,6 +32,37 @@ class Role(StrEnum):
     INTERVIEWER = "interviewer"
 
 
+class Permission(StrEnum):
+    """A decision someone takes on behalf of a person; the value reads after "may not"."""
+
+    REJECT = "reject applicants"
+    REVIEW_FEEDBACK = "approve, edit or downgrade feedback"
+    ANSWER_REQUESTS = "answer feedback requests"
+    INVITE_FROM_POOL = "write to people on file about a role"
+    PRIVACY = "erase people or record and release legal holds"
+
+
+# Who may do what, as the web app lets them (web/common.py, web/reviews.py): recruiters and
+# admins run the pipeline, hiring managers also review feedback and answer requests (only for
+# the jobs assigned to them), admins alone handle erasure and legal holds. Interviewers fill
+# in scorecards and decide nothing else.
+STAFF_ROLES = frozenset({Role.ADMIN, Role.RECRUITER})
+REVIEWER_ROLES = STAFF_ROLES | {Role.HIRING_MANAGER}
+ALLOWED_ROLES: dict[Permission, frozenset[Role]] = {
+    Permission.REJECT: STAFF_ROLES,
+    Permission.REVIEW_FEEDBACK: REVIEWER_ROLES,
+    Permission.ANSWER_REQUESTS: REVIEWER_ROLES,
+    Permission.INVITE_FROM_POOL: STAFF_ROLES,
+    Permission.PRIVACY: frozenset({Role.ADMIN}),
+}
+# Roles that act only on the jobs assigned to them (`fairwell users assign`).
+JOB_BOUND_ROLES = frozenset({Role.HIRING_MANAGER})
+
+
+def may(role: Role, permission: Permission) -> bool:
+    return role in ALLOWED_ROLES[permission]
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """An account, without its password hash (that stays in the store and the service).

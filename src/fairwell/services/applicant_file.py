@@ -11,19 +11,21 @@ Messages name rows and fields but do not repeat names or addresses, so they are 
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pycountry
 
 from fairwell.domain.addresses import normalise_address
+from fairwell.domain.duplicates import Merge, grouped, job_key, merge_rows
 from fairwell.domain.model import ApplicantRow, Source, Stage
 from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.errors import InvalidInput
@@ -47,6 +49,7 @@ __all__ = [
     "MAX_PROBLEMS_KEPT",
     "ImportFileError",
     "ImportProblem",
+    "Merge",
     "ParsedFile",
     "parse_applicant_file",
 ]
@@ -102,18 +105,22 @@ class ParsedFile:
     """The applications in a file that passed every check.
 
     ``rows`` has one entry per distinct (address, job), in the order each first appears;
-    ``duplicates_merged`` counts the rows folded into an earlier row for the same application.
+    ``duplicates_merged`` counts the rows folded into an earlier row for the same application;
+    ``merges`` says, for each application made of several rows (or whose person's rows
+    disagreed), which rows and what was decided.
     """
 
     rows: list[ApplicantRow]
     duplicates_merged: int
+    merges: list[Merge] = field(default_factory=list)
 
 
-def parse_applicant_file(path: Path) -> ParsedFile:
+def parse_applicant_file(path: Path, *, strict: bool = False) -> ParsedFile:
     """Read, check and de-duplicate an applicant file; raise ImportFileError naming every problem.
 
     The format follows the extension (``.csv`` or ``.json``). Nothing is returned unless the
-    whole file is good.
+    whole file is good. Rows for one application are merged by rule (domain/duplicates.py);
+    ``strict`` refuses the file instead when they disagree on any value.
     """
     return parse_file(
         path,
@@ -121,7 +128,7 @@ def parse_applicant_file(path: Path) -> ParsedFile:
         optional=OPTIONAL_COLUMNS,
         noun="applicants",
         parse_row=_parse_row,
-        merge=_merge,
+        merge=functools.partial(_merge, strict=strict),
     )
 
 
@@ -292,58 +299,41 @@ def _moment(text: str) -> datetime:
 # --- rows to applications ---------------------------------------------------------------------
 
 
-def _merge(rows: list[ApplicantRow], problems: Problems) -> ParsedFile:
-    """Fold rows for the same person and job into one; report rows that contradict each other."""
-    people = {
-        email: _agreed(group, _PERSON_FIELDS, problems, "the same address")
-        for email, group in _grouped(rows, lambda row: row.email).items()
-    }
-    applications = _grouped(rows, lambda row: (row.email, " ".join(row.job.split()).casefold()))
-    merged = [_combined(group, people[group[0].email], problems) for group in applications.values()]
-    return ParsedFile(merged, len(rows) - len(merged))
+def _merge(rows: list[ApplicantRow], problems: Problems, *, strict: bool) -> ParsedFile:
+    """Fold rows for the same person and job into one by the rules of domain/duplicates.py.
+
+    ``strict``: rows that contradict each other are problems instead (the file is refused).
+    """
+    if strict:
+        _refuse_disagreements(rows, problems)
+    merged = merge_rows(rows, DEFAULT_LOCALE)
+    return ParsedFile(merged.rows, len(rows) - len(merged.rows), merged.merges)
 
 
-def _grouped(
-    rows: list[ApplicantRow], key: Callable[[ApplicantRow], T]
-) -> dict[T, list[ApplicantRow]]:
-    groups: dict[T, list[ApplicantRow]] = {}
-    for row in rows:
-        groups.setdefault(key(row), []).append(row)
-    return groups
-
-
-def _combined(
-    group: list[ApplicantRow], person: dict[str, Any], problems: Problems
-) -> ApplicantRow:
-    first = group[0]
-    if len(group) == 1 and not person and first.locale:
-        return first
-    changes = {**_agreed(group, _APPLICATION_FIELDS, problems, "the same address and job")}
-    changes.update(person)
-    changes["locale"] = changes.get("locale") or first.locale or DEFAULT_LOCALE
-    return replace(first, **changes)
+def _refuse_disagreements(rows: list[ApplicantRow], problems: Problems) -> None:
+    """A problem for each value a later row gives differently; a value in one row only is fine."""
+    for group in grouped(rows, lambda row: row.email).values():
+        _agreed(group, _PERSON_FIELDS, problems, "the same address")
+    for group in grouped(rows, lambda row: (row.email, job_key(row.job))).values():
+        _agreed(group, _APPLICATION_FIELDS, problems, "the same address and job")
 
 
 def _agreed(
     group: list[ApplicantRow], fields: Sequence[str], problems: Problems, scope: str
-) -> dict[str, Any]:
-    """The value of each field from the first row that has one; later rows must not differ."""
+) -> None:
+    """Each field's value comes from the first row that has one; later rows must not differ."""
     if len(group) == 1:
-        return {}
-    chosen: dict[str, Any] = {}
-    for field in fields:
+        return
+    for name in fields:
         holder: ApplicantRow | None = None
         for row in group:
-            value = _comparable(row, field)
+            value = _comparable(row, name)
             if value is None:
                 continue
             if holder is None:
                 holder = row
-            elif value != _comparable(holder, field):
-                problems.add(row.row, field, _conflict(field, holder, row, scope))
-        if holder is not None:
-            chosen[field] = getattr(holder, field)
-    return chosen
+            elif value != _comparable(holder, name):
+                problems.add(row.row, name, _conflict(name, holder, row, scope))
 
 
 def _comparable(row: ApplicantRow, field: str) -> object:

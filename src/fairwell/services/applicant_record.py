@@ -90,11 +90,14 @@ def build_timeline(facts: ApplicantFacts) -> tuple[TimelineEvent, ...]:
 
 def _application_events(facts: ApplicantFacts) -> Iterator[TimelineEvent]:
     application = facts.application
+    # In an ATS export applied_at is the day the record was made, whoever made it: for a
+    # referred or sourced person it dates the referral, never an application of theirs.
+    entered = application.applied_at or facts.created_at
     if application.source is Source.REFERRED:
-        yield TimelineEvent(facts.created_at, "Referred", f"by {application.referred_by or '?'}")
+        yield TimelineEvent(entered, "Referred", f"by {application.referred_by or '?'}")
     elif application.source is Source.SOURCED:
-        yield TimelineEvent(facts.created_at, "Sourced")
-    if application.applied_at is not None:
+        yield TimelineEvent(entered, "Sourced")
+    elif application.applied_at is not None:
         yield TimelineEvent(application.applied_at, "Applied", facts.job.title)
 
 

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from fairwell.domain.applied_wording import applied_wording_findings
 from fairwell.domain.eligibility import letter_kind_for
 from fairwell.domain.inbound import references_after, reply_subject
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
@@ -172,6 +173,8 @@ class Composer:
             "application_ref": application.ref,
             "interviewed": application.stage in INTERVIEW_STAGES
             or application.last_interview_at is not None,
+            # False for referred and sourced people: templates word their letters apart.
+            "applied": not application.never_applied,
             "referral_aware": bool(application.referral_aware),
             "source": application.source.value,
             # Never the referrer's name unless the organisation turned that on.
@@ -263,4 +266,6 @@ class Composer:
             roster=roster,
         )
         findings = tuple(inspect(body, expectation))
+        if view.application.never_applied:
+            findings += applied_wording_findings(f"{rendered.subject}\n{rendered.text}")
         return ComposedLetter(view, kind, message_id, body, findings, schedule, keep_until)

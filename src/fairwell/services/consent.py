@@ -54,6 +54,6 @@ def keep_on_file(
     portal: PortalStore, application: PortalApplication, until: datetime, now: datetime
 ) -> ConsentRecord:
     if until <= now:
-        raise InvalidInput("the time we could keep your application on file has passed")
+        raise InvalidInput("the time we could keep your data on file has passed")
     portal.give_consent(application, TALENT_POOL, until, now)
     return ConsentRecord(TALENT_POOL, now, until)

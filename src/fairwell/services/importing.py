@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fairwell.ports import ImportCounts, Store
+from fairwell.domain.duplicates import Merge
+from fairwell.ports import ImportCounts, Store, choice_json
 from fairwell.services.applicant_file import parse_applicant_file
 
 
@@ -15,15 +16,51 @@ class ImportReport:
     rows: int
     duplicates_merged: int
     counts: ImportCounts
+    merges: list[Merge] = field(default_factory=list)
+    file: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        """The summary for `fairwell import --json`: counts, and each merge with its rows."""
+        counts = self.counts
+        return {
+            "file": self.file,
+            "applications": self.rows,
+            "created": counts.applications_created,
+            "updated": counts.applications_updated,
+            "unchanged": counts.unchanged,
+            "people_created": counts.people_created,
+            "jobs_created": counts.jobs_created,
+            "new_jobs": list(counts.new_jobs),
+            "duplicate_rows_merged": self.duplicates_merged,
+            "merges": [merge_json(merge) for merge in self.merges],
+        }
 
 
-def import_file(store: Store, path: Path, *, actor: str, now: datetime) -> ImportReport:
+def merge_json(merge: Merge) -> dict[str, object]:
+    return {
+        "email": merge.email,
+        "job": merge.job,
+        "rows": list(merge.rows),
+        "decided": [choice_json(choice) for choice in merge.choices],
+        "text": merge.describe(),
+    }
+
+
+def import_file(
+    store: Store, path: Path, *, actor: str, now: datetime, strict: bool = False
+) -> ImportReport:
     """Parse and validate every row first; only a file without problems reaches the database.
 
-    Importing the same file again changes nothing (every row is reported unchanged).
+    Rows that are one application are merged by rule and each merge is kept for the plan;
+    ``strict`` refuses a file whose rows for one application disagree instead. Importing the
+    same file again changes nothing (every row is reported unchanged).
     """
-    parsed = parse_applicant_file(path)
-    counts = store.upsert_applicants(parsed.rows, now, actor)
+    parsed = parse_applicant_file(path, strict=strict)
+    counts = store.upsert_applicants(parsed.rows, now, actor, parsed.merges, path.name)
     return ImportReport(
-        rows=len(parsed.rows), duplicates_merged=parsed.duplicates_merged, counts=counts
+        rows=len(parsed.rows),
+        duplicates_merged=parsed.duplicates_merged,
+        counts=counts,
+        merges=parsed.merges,
+        file=path.name,
     )

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError, meta, nodes
 
+from fairwell.domain.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import LetterKind, Stage
 from fairwell.domain.privacy import Expectation, inspect, unrendered_placeholder
@@ -234,7 +235,7 @@ _SAMPLE_DATE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def _samples(locale: str) -> Iterator[dict[str, object]]:
-    """Two applicants that take every branch of the built-in templates between them."""
+    """Two applicants and a referred person: every branch of the built-in templates."""
     base = {**SAMPLE_CONTEXT, "locale": locale}
     yield base
     yield {
@@ -248,6 +249,24 @@ def _samples(locale: str) -> Iterator[dict[str, object]]:
         "next_steps": [],
         "portal_link": "",
     }
+    yield {**base, "applied": False, "referral_aware": False}
+
+
+def _applied_wording(
+    letter: RenderedLetter, kind: str, context: Mapping[str, object]
+) -> list[Problem]:
+    """Words of an applicant in a letter a referred or sourced person would read."""
+    if context["applied"] or kind in APPLICANT_ONLY_KINDS:
+        return []
+    return [
+        Problem(
+            "applied-wording",
+            f"a referred or sourced person would read “{label}”: they did not apply",
+            str(context["locale"]),
+            "word it apart with {% if applied %} … {% else %} … {% endif %}",
+        )
+        for label in applied_phrases(f"{letter.subject}\n{letter.text}")
+    ]
 
 
 def _guard(rendered: RenderedLetter, locale: str) -> list[Problem]:
@@ -434,17 +453,21 @@ class LetterEditor:
         trial = LetterTemplates(
             self.template_dir, FixedOverrides({**self.cache.template_sources(), slot.name: source})
         )
-        letters: list[tuple[RenderedLetter, str]] = []
+        letters: list[tuple[RenderedLetter, str, dict[str, object]]] = []
         try:
             for kind, locale in _letters_using(slot):
-                letters += [(trial.render(kind, locale, ctx), locale) for ctx in _samples(locale)]
+                letters += [
+                    (trial.render(kind, locale, ctx), kind, ctx) for ctx in _samples(locale)
+                ]
         except TemplateError as error:
             problem = Problem("render", f"{type(error).__name__}: {error}", slot.locale or "")
             return TemplateReport((problem,), available)
         problems: list[Problem] = []
-        for letter, locale in letters:
+        for letter, kind, context in letters:
+            locale = str(context["locale"])
             problems += _lint(f"{letter.subject}\n{letter.text}", locale, self.wording_check)
             problems += _guard(letter, locale)
+            problems += _applied_wording(letter, kind, context)
         first = letters[0][0]
         preview = first.html if slot.kind is None else first.text
         return TemplateReport(_unique(problems), available, (), first.subject, preview)

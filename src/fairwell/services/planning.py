@@ -20,7 +20,7 @@ from fairwell.domain.privacy import Finding
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
 from fairwell.errors import FairwellError
-from fairwell.ports import ApplicantView, NewLetter, Store
+from fairwell.ports import ApplicantView, NewLetter, Store, StoredMerge
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.delivery import RosterCache
 from fairwell.services.scheduling import Override
@@ -28,6 +28,8 @@ from fairwell.services.scheduling import Override
 # A plan counts everyone it skips, but lists only this many of them: a job of a million people
 # who all have their letter already is a million counted, not a million views in memory.
 SKIPPED_LISTED = 1000
+# Merges are listed the same way: a few in real files, but a plan's size must not follow them.
+MERGES_LISTED = 1000
 NO_DECISION = "no decision yet"
 AWAITING_APPROVAL = "feedback waiting for approval"
 LETTER_EXISTS = "letter already queued or sent"
@@ -117,6 +119,10 @@ class Plan:
     blocked: list[Blocked] = field(default_factory=list)
     schedule: ScheduleSummary = field(default_factory=ScheduleSummary)
     made_at: datetime | None = None
+    # Applications an import made of several rows, and what it decided (domain/duplicates.py):
+    # the first MERGES_LISTED of them, and how many there are in all.
+    merges: list[StoredMerge] = field(default_factory=list)
+    merges_total: int = 0
     _skipped_by_reason: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -149,6 +155,8 @@ class Plan:
                 }
                 for s in self.skipped
             ],
+            "merges": [merge.as_json() for merge in self.merges],
+            "merges_not_listed": self.merges_total - len(self.merges),
             "skipped_counts": dict(self.skipped_counts()),
             "skipped_not_listed": self._skipped_by_reason.total() - len(self.skipped),
             "blocked": [
@@ -219,6 +227,9 @@ def make_plan(
     """
     job = store.job_by_title(job_title)
     plan = Plan(job=job, schedule=ScheduleSummary(_mode(composer, send_now)), made_at=now)
+    plan.merges = store.import_merges(job.id, MERGES_LISTED)
+    listed = len(plan.merges)
+    plan.merges_total = store.import_merge_count(job.id) if listed == MERGES_LISTED else listed
     for view in store.streamed_applicants(job.id):
         if view.decision is None or view.letter_state is not None:
             reason = _skip_reason(view)

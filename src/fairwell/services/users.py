@@ -13,9 +13,18 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from fairwell.domain.users import Role, User, check_password, check_role, check_username
-from fairwell.errors import InvalidInput
-from fairwell.ports import UserStore
+from fairwell.domain.users import (
+    JOB_BOUND_ROLES,
+    Permission,
+    Role,
+    User,
+    check_password,
+    check_role,
+    check_username,
+    may,
+)
+from fairwell.errors import FairwellError, InvalidInput, NotFound
+from fairwell.ports import JobManagers, UserStore
 
 log = logging.getLogger(__name__)
 _HASHER = PasswordHasher()
@@ -92,3 +101,53 @@ def disable_user(store: UserStore, username: str, *, actor: str, now: datetime) 
 def list_users(store: UserStore) -> list[User]:
     """Every account, by username; without hashes."""
     return store.all()
+
+
+class NotAllowed(FairwellError):
+    """The named user exists but may not take this decision."""
+
+
+def acting_user(
+    store: UserStore,
+    managers: JobManagers,
+    username: str | None,
+    permission: Permission,
+    *,
+    job_id: int | None = None,
+) -> User:
+    """The user a command acts as, once it is certain they may do this; else raise.
+
+    Nobody decides anonymously: without a name this raises InvalidInput saying how to give
+    one. The user must exist, be enabled and hold a role allowed ``permission`` (as in the web
+    app); a hiring manager only for a job assigned to them (``job_id``).
+    """
+    if not username or not username.strip():
+        raise InvalidInput(
+            f"name yourself to {permission}: --as USERNAME or FAIRWELL_USER=USERNAME "
+            "(`fairwell users list` lists the users)"
+        )
+    name = check_username(username)
+    found = store.by_username(name)
+    if found is None:
+        raise NotFound(f"no user named {name!r}; `fairwell users list` lists them")
+    user = found[0]
+    if user.disabled:
+        raise NotAllowed(f"user {name!r} is disabled")
+    if not may(user.role, permission):
+        raise NotAllowed(f"{name} is {_a(user.role)}, who may not {permission}")
+    if (
+        user.role in JOB_BOUND_ROLES
+        and job_id is not None
+        and job_id not in managers.jobs_of(user.id)
+    ):
+        raise NotAllowed(
+            f"{name} does not look after this job; an admin can run "
+            f"`fairwell users assign --username {name} --job TITLE`"
+        )
+    log.info("user %d acts: %s", user.id, permission.name.lower())
+    return user
+
+
+def _a(role: Role) -> str:
+    words = role.value.replace("_", " ")
+    return f"an {words}" if words[0] in "aeiou" else f"a {words}"

@@ -43,6 +43,7 @@ from fairwell.storage.tables import (
     erasures,
     feedback,
     feedback_requests,
+    import_merges,
     inbound_messages,
     interview_assignments,
     jobs,
@@ -447,6 +448,10 @@ def _erase_rows(
         ("outbox_bodies", delete(outbox_bodies).where(outbox_bodies.c.outbox_id.in_(outbox_ids))),
         ("letters", delete(outbox).where(outbox.c.id.in_(outbox_ids))),
         ("scorecards", delete(scorecards).where(scorecards.c.application_id.in_(app_ids))),
+        (
+            "import_merges",
+            delete(import_merges).where(import_merges.c.application_id.in_(app_ids)),
+        ),
         (
             "interview_assignments",
             delete(interview_assignments).where(

@@ -6,16 +6,19 @@ nothing. Changes are audited by field name, never by value.
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
+from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
-from fairwell.ports import ImportCounts
+from fairwell.ports import ImportCounts, StoredMerge
 from fairwell.storage.rows import audit
-from fairwell.storage.tables import applications, jobs, persons
+from fairwell.storage.tables import applications, import_merges, jobs, persons
 
 INSERT_CHUNK = 500
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -43,11 +46,16 @@ class ApplicantWriter:
         self.counts = {"people": 0, "apps": 0, "updated": 0, "unchanged": 0, "jobs": 0}
         self.new_jobs: list[str] = []
 
-    def write(self, rows: Sequence[ApplicantRow]) -> ImportCounts:
+    def write(
+        self, rows: Sequence[ApplicantRow], merges: Sequence[Merge] = (), source_file: str = ""
+    ) -> ImportCounts:
         job_ids = self._ensure_jobs({row.job for row in rows})
         person_ids = self._ensure_people(rows)
-        self._ensure_applications(rows, job_ids, person_ids)
-        audit(self.conn, self.actor, "import", "import", None, dict(self.counts), self.now)
+        touched = self._ensure_applications(rows, job_ids, person_ids)
+        keys = {(row.email, row.job): (job_ids[row.job], person_ids[row.email]) for row in rows}
+        MergeWriter(self.conn, self.now, self.actor).write(merges, keys, touched, source_file)
+        detail: dict[str, object] = {**self.counts, "merged": len(merges)}
+        audit(self.conn, self.actor, "import", "import", None, detail, self.now)
         return ImportCounts(
             people_created=self.counts["people"],
             applications_created=self.counts["apps"],
@@ -110,7 +118,8 @@ class ApplicantWriter:
 
     def _ensure_applications(
         self, rows: Sequence[ApplicantRow], job_ids: dict[str, int], person_ids: dict[str, int]
-    ) -> None:
+    ) -> list[int]:
+        """Create or update each row's application; return the ids of those that existed."""
         conn, now, counts = self.conn, self.now, self.counts
         existing = {
             (found.job_id, found.person_id): found
@@ -119,6 +128,7 @@ class ApplicantWriter:
             )
         }
         new_rows = []
+        touched: list[int] = []
         for row in rows:
             key = (job_ids[row.job], person_ids[row.email])
             wanted = {
@@ -130,6 +140,8 @@ class ApplicantWriter:
                 "last_interview_at": row.last_interview_at,
             }
             found = existing.get(key)
+            if found is not None:
+                touched.append(found.id)
             if found is None:
                 new_rows.append(
                     {
@@ -167,3 +179,150 @@ class ApplicantWriter:
         for start in range(0, len(new_rows), INSERT_CHUNK):
             conn.execute(insert(applications), new_rows[start : start + INSERT_CHUNK])
         counts["apps"] += len(new_rows)
+        return touched
+
+
+class MergeWriter:
+    """Keeps an import's merges for the plan: one row per merged application.
+
+    An application this import touches loses the merge an earlier import recorded for it (its
+    values now come from this file), unless this import merged it the same way from a file of
+    the same name: importing a file again changes nothing. Each new merge is audited with its
+    row numbers and the fields decided, never their values.
+    """
+
+    def __init__(self, conn: Connection, now: datetime, actor: str) -> None:
+        self.conn, self.now, self.actor = conn, now, actor
+
+    def write(
+        self,
+        merges: Sequence[Merge],
+        keys: dict[tuple[str, str], tuple[int, int]],
+        touched: Sequence[int],
+        source_file: str,
+    ) -> None:
+        ids = self._application_ids([keys[(merge.email, merge.job)] for merge in merges])
+        wanted = {ids[keys[(merge.email, merge.job)]]: merge for merge in merges}
+        records = {
+            application_id: _merge_record(application_id, merge, source_file, self.now, self.actor)
+            for application_id, merge in wanted.items()
+        }
+        kept = self._unchanged(touched, records)
+        stale = [application_id for application_id in touched if application_id not in kept]
+        for start in range(0, len(stale), INSERT_CHUNK):
+            chunk = stale[start : start + INSERT_CHUNK]
+            self.conn.execute(
+                delete(import_merges).where(import_merges.c.application_id.in_(chunk))
+            )
+        new = [record for application_id, record in records.items() if application_id not in kept]
+        for start in range(0, len(new), INSERT_CHUNK):
+            self.conn.execute(insert(import_merges), new[start : start + INSERT_CHUNK])
+        for application_id, merge in wanted.items():
+            if application_id not in kept:
+                self._audit(application_id, merge)
+
+    def _unchanged(self, touched: Sequence[int], records: dict[int, dict[str, Any]]) -> set[int]:
+        """The touched applications whose stored merge is the one this import would write."""
+        same: set[int] = set()
+        compared = ("source_file", "row_numbers", "choices")
+        candidates = [application_id for application_id in touched if application_id in records]
+        for start in range(0, len(candidates), INSERT_CHUNK):
+            chunk = candidates[start : start + INSERT_CHUNK]
+            query = select(import_merges).where(import_merges.c.application_id.in_(chunk))
+            for found in self.conn.execute(query):
+                wanted = records[found.application_id]
+                if all(getattr(found, name) == wanted[name] for name in compared):
+                    same.add(found.application_id)
+        return same
+
+    def _audit(self, application_id: int, merge: Merge) -> None:
+        detail: dict[str, object] = {
+            "rows": list(merge.rows),
+            "fields": [choice.field for choice in merge.choices],
+        }
+        audit(
+            self.conn,
+            self.actor,
+            "application.merged",
+            "application",
+            application_id,
+            detail,
+            self.now,
+        )
+
+    def _application_ids(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
+        found: dict[tuple[int, int], int] = {}
+        pair = tuple_(applications.c.job_id, applications.c.person_id)
+        for start in range(0, len(keys), INSERT_CHUNK):
+            chunk = keys[start : start + INSERT_CHUNK]
+            query = select(applications.c.job_id, applications.c.person_id, applications.c.id)
+            for job_id, person_id, application_id in self.conn.execute(
+                query.where(pair.in_(chunk))
+            ):
+                found[(job_id, person_id)] = application_id
+        return found
+
+
+def _merge_record(
+    application_id: int, merge: Merge, source_file: str, now: datetime, actor: str
+) -> dict[str, Any]:
+    return {
+        "application_id": application_id,
+        "source_file": source_file[:255],
+        "row_numbers": json.dumps(list(merge.rows)),
+        "choices": json.dumps([_choice_value(choice) for choice in merge.choices]),
+        "imported_at": now,
+        "actor": actor,
+    }
+
+
+def _choice_value(choice: MergeChoice) -> dict[str, Any]:
+    return {
+        "field": choice.field,
+        "kept": choice.kept,
+        "from_row": choice.from_row,
+        "rule": choice.rule,
+        "others": [list(other) for other in choice.others],
+    }
+
+
+def _choice_from(value: dict[str, Any]) -> MergeChoice:
+    others = tuple((int(row), shown) for row, shown in value["others"])
+    return MergeChoice(value["field"], value["kept"], int(value["from_row"]), value["rule"], others)
+
+
+def read_merges(conn: Connection, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+    """The job's stored merges (the first ``limit`` by application), by file and first row."""
+    query = (
+        select(import_merges, persons.c.email)
+        .join(applications, applications.c.id == import_merges.c.application_id)
+        .join(persons, persons.c.id == applications.c.person_id)
+        .where(applications.c.job_id == job_id)
+        .order_by(import_merges.c.application_id)
+        .limit(limit)
+    )
+    merges = [_stored(row) for row in conn.execute(query)]
+    return sorted(merges, key=lambda merge: (merge.source_file, merge.rows))
+
+
+def count_merges(conn: Connection, job_id: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(import_merges)
+        .join(applications, applications.c.id == import_merges.c.application_id)
+        .where(applications.c.job_id == job_id)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _stored(row: Any) -> StoredMerge:
+    choices: Iterable[dict[str, Any]] = json.loads(row.choices)
+    return StoredMerge(
+        application_id=row.application_id,
+        email=row.email,
+        source_file=row.source_file,
+        rows=tuple(json.loads(row.row_numbers)),
+        choices=tuple(_choice_from(value) for value in choices),
+        imported_at=row.imported_at,
+        actor=row.actor,
+    )

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from fairwell.domain.duplicates import Merge
 from fairwell.domain.model import (
     STOPPED_RULE,
     ApplicantRow,
@@ -43,9 +44,10 @@ from fairwell.ports import (
     OutboxRow,
     OutboxStatus,
     Outcome,
+    StoredMerge,
 )
 from fairwell.storage.claims import ON_FILE_KINDS, claim_statements
-from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter
+from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter, count_merges, read_merges
 from fairwell.storage.rows import (
     applicant_query,
     applicant_view,
@@ -130,11 +132,27 @@ class SqlStore:
     # --- import ------------------------------------------------------------------------
 
     def upsert_applicants(
-        self, rows: Sequence[ApplicantRow], now: datetime, actor: str
+        self,
+        rows: Sequence[ApplicantRow],
+        now: datetime,
+        actor: str,
+        merges: Sequence[Merge] = (),
+        source_file: str = "",
     ) -> ImportCounts:
-        """Create or update people, jobs and applications; unchanged rows stay untouched."""
+        """Create or update people, jobs and applications; unchanged rows stay untouched.
+
+        The merges are kept (storage/importer.py), in the same transaction.
+        """
         with self._write() as conn:
-            return ApplicantWriter(conn, now, actor).write(rows)
+            return ApplicantWriter(conn, now, actor).write(rows, merges, source_file)
+
+    def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+        with self._read() as conn:
+            return read_merges(conn, job_id, limit)
+
+    def import_merge_count(self, job_id: int) -> int:
+        with self._read() as conn:
+            return count_merges(conn, job_id)
 
     # --- reading -----------------------------------------------------------------------
 

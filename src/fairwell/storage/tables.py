@@ -110,6 +110,22 @@ applications = Table(
     Index("ix_applications_person_id", "person_id"),
 )
 
+# How an import made one application of several rows (domain/duplicates.py): the file, its
+# rows and, for each field they disagreed on, the value kept, its row and the rule. The plan
+# lists these long after the import. Row numbers, field names, stages, sources, languages and
+# dates only: never a name, an address or a referrer. One row per application, replaced by
+# the next import that touches it, gone with the application.
+import_merges = Table(
+    "import_merges",
+    metadata,
+    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_file", String(255), nullable=False),
+    Column("row_numbers", Text, nullable=False),  # JSON list of ints
+    Column("choices", Text, nullable=False),  # JSON list of objects, see storage/importer.py
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+)
+
 decisions = Table(
     "decisions",
     metadata,

@@ -8,13 +8,13 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from fairwell.domain.users import Role, User
+from fairwell.domain.users import REVIEWER_ROLES, STAFF_ROLES, Role, User
 from fairwell.runtime import Runtime
 from fairwell.storage.users_store import SqlJobManagers
 from fairwell.web.security import SESSION_COOKIE, Session, same_token
 
 PAGE_SIZE = 50
-STAFF = frozenset({Role.ADMIN, Role.RECRUITER})
+STAFF = STAFF_ROLES
 Current = tuple[User, Session]
 
 
@@ -81,7 +81,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
     return headers(response)
 
 
-READERS = STAFF | {Role.HIRING_MANAGER}
+READERS = REVIEWER_ROLES
 
 
 def reader(current: Annotated[Current, Depends(signed_in)]) -> Current:

@@ -41,7 +41,7 @@ from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.portal_store import SqlPortalStore
 from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.web.common import headers
-from fairwell.web.portal_text import TEXT, from_header, language, long_date
+from fairwell.web.portal_text import TEXT, from_header, language, long_date, texts
 from fairwell.web.security import SigninLimiter
 
 FRESH_LINK = "fresh-link"
@@ -166,6 +166,7 @@ def _app_page(
         request,
         name,
         lang,
+        t=texts(lang, applied=not app.never_applied),
         token=token,
         app=app,
         forms=forms,

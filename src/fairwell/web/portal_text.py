@@ -147,6 +147,60 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
+# A referred or sourced person did not apply: the pages they read say "your details", never
+# "your application" (the letters do the same, see domain/applied_wording.py).
+NOT_APPLIED_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your details with us",
+        "intro": "This page is about the details we hold about you for {job}. Only you have "
+        "this link.",
+        "ask_default": "Hello,\n\nthank you for your letter. Could you tell me more about "
+        "why I was put forward for this role and what you hold about me?\n\nKind regards",
+        "consent_offer": "We would keep your details on file until {date}, only to contact "
+        "you about roles at {org} that match your experience. You can withdraw this at any "
+        "time on this page.",
+        "consent_active": "You agreed on {given}. We keep your details on file until {date}, "
+        "only to contact you about roles that match your experience.",
+        "consent_given": "Thank you. We keep your details on file until {date}.",
+        "consent_renewed": "Thank you. We now keep your details on file until {date}.",
+        "renew_help": "We keep your details on file until {date}. If you do nothing, we "
+        "delete them after that date.",
+        "download_help": "A file (JSON) with everything we hold about you: the roles you were "
+        "put forward for, letters, consents, requests and the log entries about your data.",
+        "delete_help": "We delete your name, address, the roles you were put forward for, "
+        "letters and requests. This cannot be undone, and this link stops working.",
+    },
+    "de": {
+        "title": "Ihre Angaben bei uns",
+        "intro": "Diese Seite betrifft Ihre Angaben, die wir zur Stelle als {job} haben. Nur "
+        "Sie haben diesen Link.",
+        "consent": "Meine Angaben aufbewahren",
+        "ask_default": "Guten Tag,\n\nvielen Dank für Ihr Schreiben. Könnten Sie mir bitte "
+        "genauer sagen, warum ich für diese Stelle vorgeschlagen wurde und was Sie über mich "
+        "speichern?\n\nMit freundlichen Grüßen",
+        "consent_offer": "Wir würden Ihre Angaben bis zum {date} aufbewahren, nur um Sie auf "
+        "passende Stellen bei {org} anzusprechen. Sie können dies jederzeit auf dieser Seite "
+        "widerrufen.",
+        "consent_active": "Sie haben am {given} zugestimmt. Wir bewahren Ihre Angaben bis zum "
+        "{date} auf, nur um Sie auf passende Stellen anzusprechen.",
+        "consent_given": "Vielen Dank. Wir bewahren Ihre Angaben bis zum {date} auf.",
+        "consent_renewed": "Vielen Dank. Wir bewahren Ihre Angaben nun bis zum {date} auf.",
+        "renew_help": "Wir bewahren Ihre Angaben bis zum {date} auf. Wenn Sie nichts tun, "
+        "löschen wir sie nach diesem Datum.",
+        "download_help": "Eine Datei (JSON) mit allem, was wir über Sie speichern: die Stellen, "
+        "für die Sie vorgeschlagen wurden, Schreiben, Einwilligungen, Anfragen und die "
+        "Protokolleinträge zu Ihren Daten.",
+        "delete_help": "Wir löschen Ihren Namen, Ihre Adresse, die Stellen, für die Sie "
+        "vorgeschlagen wurden, Schreiben und Anfragen. Das lässt sich nicht rückgängig machen, "
+        "und dieser Link funktioniert danach nicht mehr.",
+    },
+}
+
+
+def texts(lang: str, *, applied: bool = True) -> dict[str, str]:
+    """The portal's words in ``lang``; for someone who did not apply, without "application"."""
+    return TEXT[lang] if applied else {**TEXT[lang], **NOT_APPLIED_TEXT[lang]}
+
 
 def language(locale: str | None) -> str:
     return locale if locale in LANGUAGES else "en"
