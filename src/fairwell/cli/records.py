@@ -35,10 +35,22 @@ def init() -> None:
     out.print(f"database ready: {settings.database_url}")
 
 
+def _profile_help() -> str:
+    from fairwell.integrations import vendor_names
+
+    return (
+        f"read an ATS's candidate export: {', '.join(vendor_names())}, "
+        "or your own profile file (custom.toml); see docs/integrations/"
+    )
+
+
 @app.command("import")
 @reports_errors
 def import_command(
     file: Annotated[Path, typer.Argument(help="a .csv or .json file of applicants")],
+    profile: Annotated[
+        str | None, typer.Option("--profile", help=_profile_help(), metavar="NAME|FILE.toml")
+    ] = None,
 ) -> None:
     """Import applicants (all rows or none). Unknown jobs are created."""
     from fairwell.services.applicant_file import ImportFileError
@@ -46,7 +58,9 @@ def import_command(
 
     runtime = _runtime()
     try:
-        report = import_file(runtime.store, file, actor=ACTOR, now=runtime.clock.now())
+        report = import_file(
+            runtime.store, file, actor=ACTOR, now=runtime.clock.now(), profile=profile
+        )
     except ImportFileError as error:
         for problem in error.problems:
             err.print(str(problem), markup=False, soft_wrap=True)

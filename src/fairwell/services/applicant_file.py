@@ -37,6 +37,7 @@ from fairwell.services.tabular import (
     RowReader,
     parse_file,
     parse_name,
+    parse_records,
     shown,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "ImportProblem",
     "ParsedFile",
     "parse_applicant_file",
+    "parse_applicant_records",
 ]
 
 DEFAULT_LOCALE = "en"
@@ -123,6 +125,13 @@ def parse_applicant_file(path: Path) -> ParsedFile:
         parse_row=_parse_row,
         merge=_merge,
     )
+
+
+def parse_applicant_records(records: list[Record], problems: Problems) -> ParsedFile:
+    """The same checks and merge for records that came another way: an ATS export read
+    through a profile, or an ATS pull (fairwell.integrations). ``problems`` may say where
+    each field came from (a vendor's column); nothing is returned unless all is good."""
+    return parse_records(records, problems, noun="applicants", parse_row=_parse_row, merge=_merge)
 
 
 # --- one record to one row --------------------------------------------------------------------
