@@ -254,7 +254,8 @@ class SqlAtsStore:
             due,
         )
         with self._write() as conn:
-            return conn.execute(statement).rowcount or 0
+            # Counted from RETURNING: PostgreSQL's driver gives no rowcount for this statement.
+            return len(conn.execute(statement.returning(ats_writebacks.c.id)).all())
 
     def claim_writebacks(
         self, owner: str, now: datetime, lease_until: datetime, limit: int

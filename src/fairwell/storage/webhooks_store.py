@@ -81,7 +81,7 @@ def record_event(conn: Connection, event: str, entity_id: int, at: datetime) -> 
         )
         .on_conflict_do_nothing()
     )
-    return conn.execute(statement).rowcount or 0
+    return len(conn.execute(statement.returning(webhook_deliveries.c.id)).all())
 
 
 class SqlWebhookStore:

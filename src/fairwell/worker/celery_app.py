@@ -39,7 +39,9 @@ DELIVER = "fairwell.deliver"
 DEADLINES = "fairwell.deadlines"
 RETENTION = "fairwell.retention"
 CONSENT_RENEWALS = "fairwell.consent_renewals"
-TASK_NAMES = (DELIVER, DEADLINES, RETENTION, CONSENT_RENEWALS)
+ATS_SYNC = "fairwell.ats_sync"
+WEBHOOKS = "fairwell.webhooks"
+TASK_NAMES = (DELIVER, DEADLINES, RETENTION, CONSENT_RENEWALS, ATS_SYNC, WEBHOOKS)
 
 # Redis only: an unacknowledged message returns to the queue after this many seconds (its
 # worker died). Longer than a deliver task's budget plus one claim's letters; a task that does
@@ -48,7 +50,7 @@ REDIS_VISIBILITY_TIMEOUT = 300
 
 
 def make_celery(settings: Settings, context: WorkerContext | None = None) -> Any:
-    """Build the Celery app for these settings, with the four tasks and beat's schedule.
+    """Build the Celery app for these settings, with its tasks and beat's schedule.
 
     Returns a ``celery.Celery`` (typed ``Any``: Celery has no types).
     """
@@ -86,6 +88,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, object]]:
         "deadlines": _entry(DEADLINES, every),
         "retention": _entry(RETENTION, every),
         "consent-renewals": _entry(CONSENT_RENEWALS, every),
+        "ats-sync": _entry(ATS_SYNC, settings.beat_integrations_minutes * 60),
+        "webhooks": _entry(WEBHOOKS, settings.beat_integrations_minutes * 60),
     }
 
 
@@ -126,11 +130,21 @@ def _consent_renewals(task: Any) -> dict[str, int]:
     return tasks.consent_renewals(_context(task))
 
 
+def _ats_sync(task: Any) -> dict[str, int]:
+    return tasks.ats_sync(_context(task))
+
+
+def _webhooks(task: Any) -> dict[str, int]:
+    return tasks.deliver_webhooks(_context(task))
+
+
 _BODIES: dict[str, Callable[[Any], object]] = {
     DELIVER: _deliver,
     DEADLINES: _deadlines,
     RETENTION: _retention,
     CONSENT_RENEWALS: _consent_renewals,
+    ATS_SYNC: _ats_sync,
+    WEBHOOKS: _webhooks,
 }
 
 
