@@ -31,6 +31,7 @@ from fairwell.web import (
     data_requests,
     deadlines_page,
     feedback_pages,
+    integrations,
     mail,
     outbox,
     portal,
@@ -114,6 +115,7 @@ def _routes(app: FastAPI) -> None:
     data_requests.register(app)
     deadlines_page.register(app)
     rediscovery.register(app)
+    integrations.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:
