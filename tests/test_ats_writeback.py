@@ -404,3 +404,30 @@ def test_beat_runs_the_write_back_and_the_task_does_it(
     context = WorkerContext(runtime.settings)
     assert tasks.ats_sync(context)["done"] == 4
     context.close()
+
+
+@pytest.mark.parametrize("keep_records", [False, True])
+def test_erasing_a_pulled_person_removes_the_ats_ids_that_point_back_at_them(
+    runtime: Runtime, keep_records: bool
+) -> None:
+    """Retention may keep an anonymous record; the ATS's ids would re-identify it."""
+    from sqlalchemy import func, select
+
+    from fairwell.storage.erasure_store import erase_person_in
+    from fairwell.storage.tables import ats_links, ats_writebacks, persons
+
+    reject_all(runtime)
+    send(runtime)
+    run_sync(runtime)
+    with runtime.store.engine.connect() as conn:
+        ada = conn.execute(
+            select(persons.c.id).where(persons.c.email == "ada.quill@example.org")
+        ).scalar_one()
+    counts = erase_person_in(
+        runtime.store.engine, ada, None, "t", runtime.clock.now(), keep_records=keep_records
+    )
+    assert (counts["ats_links"], counts["ats_writebacks"]) == (1, 1)
+    with runtime.store.engine.connect() as conn:
+        links = conn.execute(select(func.count()).select_from(ats_links)).scalar_one()
+        rows = conn.execute(select(ats_writebacks.c.ats_application_id)).scalars().all()
+    assert links == 4 and "1001" not in rows

@@ -60,6 +60,14 @@ COMMANDS = [
     ["serve"],
     ["outbox", "stop"],
     ["deadlines"],
+    ["ats", "pull"],
+    ["ats", "sync"],
+    ["ats", "status"],
+    ["webhooks", "add"],
+    ["webhooks", "list"],
+    ["webhooks", "remove"],
+    ["webhooks", "deliver"],
+    ["webhooks", "log"],
 ]
 
 
