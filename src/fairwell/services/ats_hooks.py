@@ -54,6 +54,8 @@ def receive(
 
 def decide(event: AtsEvent, facts: EventFacts, profile: Profile, reasons: ReasonMap) -> EventChange:
     """The change an event asks for, given what Fairwell knows. Pure."""
+    if event.kind is EventKind.OTHER:
+        return EventChange("ignored", f"{event.event} is not acted on")
     if facts.application_id is None:
         if not facts.job_known:
             job = event.ats_job_id or "?"
@@ -67,9 +69,7 @@ def decide(event: AtsEvent, facts: EventFacts, profile: Profile, reasons: Reason
         return EventChange("stage-changed", "hired", stage=Stage.HIRED)
     if event.kind is EventKind.STAGE:
         return _stage_change(event, profile)
-    if event.kind is EventKind.REJECTED:
-        return _rejection(event, facts, profile, reasons)
-    return EventChange("ignored", f"{event.event} is not acted on")
+    return _rejection(event, facts, profile, reasons)
 
 
 def _stage_change(event: AtsEvent, profile: Profile) -> EventChange:
