@@ -60,6 +60,8 @@ class FakeApi:
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self.port = 0
+        # Headers added once to the next answer under a path: (path prefix, headers).
+        self.extra_headers: list[tuple[str, dict[str, str]]] = []
 
     @property
     def origin(self) -> str:
@@ -92,7 +94,14 @@ class FakeApi:
                 ):
                     fault.times -= 1
                     return fault.status, fault.headers, fault.body
-        return self.handle(method, parts.path, query, headers, body)
+        status, answer_headers, answer = self.handle(method, parts.path, query, headers, body)
+        with self.lock:
+            for index, (prefix, extra) in enumerate(self.extra_headers):
+                if parts.path.startswith(prefix):
+                    del self.extra_headers[index]
+                    answer_headers = {**answer_headers, **extra}
+                    break
+        return status, answer_headers, answer
 
 
 def _decoded(raw: bytes, content_type: str) -> Any:

@@ -9,6 +9,7 @@ secret or a token.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from fairwell.cli import app
-from fairwell.config import Settings
+from fairwell.config import Settings, load_settings
 from fairwell.domain.model import Source, Stage
 from fairwell.integrations.base import AtsAuthError
 from fairwell.integrations.greenhouse import connector as greenhouse_connector
@@ -417,3 +418,78 @@ def test_a_lever_posting_is_pulled_with_offset_paging(
         "lu.o6": (Stage.REJECTED, Source.APPLIED),
     }
     runtime.close()
+
+
+def test_a_spent_rate_limit_window_makes_the_next_request_wait_for_its_reset(
+    runtime: Runtime, greenhouse: FakeGreenhouse
+) -> None:
+    reset = int(time.time()) + 3
+    greenhouse.extra_headers.append(
+        ("/v3/applications", {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+    )
+    sleeps: list[float] = []
+    pull(runtime, sleeps)
+    assert len(sleeps) == 1 and 1.0 < sleeps[0] <= 3.0
+    assert len(pulled(runtime)) == 5
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_lever_is_asked_at_most_ten_times_a_second(
+    sqlite_url: str, lever: FakeLever, clock: FixedClock
+) -> None:
+    settings = settings_for(
+        sqlite_url, 2525, lever_url=f"{lever.origin}/v1", lever_api_key=lever.api_key
+    )
+    init_database(settings)
+    runtime = open_runtime(settings)
+    sleeps: list[float] = []
+    now = [100.0]  # a clock that moves only when the client sleeps: requests take no time
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(round(seconds, 6))
+        now[0] += seconds
+
+    connector = connect_lever(settings, sleep=sleep, monotonic=lambda: now[0])
+    pull_job(
+        connector,
+        ats_store(runtime),
+        load_profile("lever"),
+        "post-1",
+        as_job=None,
+        restart=False,
+        actor="t",
+        clock=clock,
+    )
+    connector.close()
+    runtime.close()
+    assert len(sleeps) == len(lever.seen) - 1 and set(sleeps) == {0.1}
+
+
+def test_a_refused_lever_key_is_one_line_without_the_key(sqlite_url: str, lever: FakeLever) -> None:
+    env = {
+        "FAIRWELL_DATABASE_URL": sqlite_url,
+        "FAIRWELL_LEVER_URL": f"{lever.origin}/v1",
+        "FAIRWELL_LEVER_API_KEY": "revoked-lever-key-9999",
+    }
+    runner = CliRunner()
+    runner.invoke(app, ["init"], env=env)
+    result = runner.invoke(app, ["ats", "pull", "lever", "--posting-id", "post-1"], env=env)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("fairwell: lever: the credentials were refused (401")
+    assert "revoked-lever-key" not in result.stderr + result.stdout
+
+
+def test_credentials_come_from_files_and_never_show_in_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "gh").write_text("gh-secret-from-a-file\n", encoding="utf-8")
+    (tmp_path / "lever").write_text("lever-key-from-a-file\n", encoding="utf-8")
+    monkeypatch.setenv("FAIRWELL_GREENHOUSE_CLIENT_SECRET_FILE", str(tmp_path / "gh"))
+    monkeypatch.setenv("FAIRWELL_LEVER_API_KEY_FILE", str(tmp_path / "lever"))
+    settings = load_settings()
+    assert settings.greenhouse_client_secret is not None
+    assert settings.greenhouse_client_secret.get_secret_value() == "gh-secret-from-a-file"
+    assert settings.lever_api_key is not None
+    assert settings.lever_api_key.get_secret_value() == "lever-key-from-a-file"
+    shown = repr(settings) + str(settings) + settings.model_dump_json()
+    assert "from-a-file" not in shown

@@ -431,3 +431,25 @@ def test_erasing_a_pulled_person_removes_the_ats_ids_that_point_back_at_them(
         links = conn.execute(select(func.count()).select_from(ats_links)).scalar_one()
         rows = conn.execute(select(ats_writebacks.c.ats_application_id)).scalars().all()
     assert links == 4 and "1001" not in rows
+
+
+def test_an_application_that_stops_being_active_as_it_is_rejected_fails_with_the_ats_reason(
+    runtime: Runtime, greenhouse: FakeGreenhouse
+) -> None:
+    """Greenhouse answered that the application was active, then refused the rejection."""
+    reject_all(runtime)
+    send(runtime)
+    greenhouse.fail(
+        Fault(
+            "POST",
+            "/v3/applications/1005/reject",
+            422,
+            body={"errors": [{"message": "Only active applications can be rejected"}]},
+        )
+    )
+    run_sync(runtime)
+    state, attempts, error = states(runtime)["1005"]
+    assert (state, attempts) == (WriteBackState.FAILED, 1)
+    assert error == (
+        "POST /v3/applications/1005/reject answered 422: Only active applications can be rejected"
+    )

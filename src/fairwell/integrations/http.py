@@ -41,12 +41,14 @@ _USER_AGENT = "Fairwell (+https://github.com/fairwell)"
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How hard one request is tried. ``max_wait`` is the longest ``Retry-After`` honoured."""
+    """How hard one request is tried. ``max_wait`` is the longest ``Retry-After`` honoured;
+    ``min_interval`` keeps a vendor's documented rate (Lever: 10 requests a second)."""
 
     max_attempts: int = 5
     max_wait: float = 120.0
     base_delay: float = 1.0
     max_delay: float = 30.0
+    min_interval: float = 0.0
 
     def backoff(self, attempt: int) -> float:
         """The pause after failed attempt number ``attempt`` (1, 2, …): 1 s, 2 s, 4 s…"""
@@ -94,12 +96,15 @@ class ApiClient:
         policy: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
         wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/") + "/"
         self.credentials = credentials
         self.policy = policy
-        self._sleep, self._wall = sleep, wall
+        self._sleep, self._wall, self._monotonic = sleep, wall, monotonic
+        # When the next request may start: the documented rate, or a spent rate-limit window.
+        self._next_at = 0.0
         self._http = httpx.Client(
             timeout=timeout, headers={"User-Agent": _USER_AGENT}, follow_redirects=False
         )
@@ -134,6 +139,7 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
+            self._keep_pace()
             try:
                 response = self._http.request(
                     method,
@@ -146,6 +152,7 @@ class ApiClient:
             except httpx.TransportError as error:
                 self._pause_or_give_up(where, attempt, type(error).__name__, None)
                 continue
+            self._note_window(where, response)
             status = response.status_code
             if 200 <= status < 300:
                 return response
@@ -163,6 +170,29 @@ class ApiClient:
             raise AtsRefused(
                 self.vendor, f"{where} answered {status}: {error_text(response)}", status
             )
+
+    def _keep_pace(self) -> None:
+        now = self._monotonic()
+        if self._next_at > now:
+            self._sleep(self._next_at - now)
+            now = self._next_at
+        self._next_at = now + self.policy.min_interval
+
+    def _note_window(self, where: str, response: httpx.Response) -> None:
+        """A response that spent the rate-limit window (``X-RateLimit-Remaining: 0``) makes
+        the next request wait for ``X-RateLimit-Reset`` (a Unix time), not for a 429."""
+        if response.headers.get("X-RateLimit-Remaining", "").strip() != "0":
+            return
+        try:
+            reset = float(response.headers.get("X-RateLimit-Reset", ""))
+        except ValueError:
+            return
+        wait = reset - self._wall()
+        if 0 < wait <= self.policy.max_wait:
+            log.info(
+                "%s %s: rate-limit window spent; next request in %.1f s", self.vendor, where, wait
+            )
+            self._next_at = max(self._next_at, self._monotonic() + wait)
 
     def _pause_or_give_up(
         self, where: str, attempt: int, what: str, response: httpx.Response | None
