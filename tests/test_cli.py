@@ -65,6 +65,14 @@ COMMANDS = [
     ["suppressions"],
     ["suppressions", "add"],
     ["suppressions", "remove"],
+    ["ats", "pull"],
+    ["ats", "sync"],
+    ["ats", "status"],
+    ["webhooks", "add"],
+    ["webhooks", "list"],
+    ["webhooks", "remove"],
+    ["webhooks", "deliver"],
+    ["webhooks", "log"],
 ]
 
 

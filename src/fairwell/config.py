@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,7 +26,16 @@ from fairwell.errors import ConfigurationError
 DeliveryEngine = Literal["embedded", "celery"]
 
 # The broker URL is here because it may carry the broker's password.
-SECRET_FIELDS = ("smtp_password", "secret_key", "broker_url", "imap_password")
+SECRET_FIELDS = (
+    "smtp_password",
+    "secret_key",
+    "broker_url",
+    "imap_password",
+    "greenhouse_client_secret",
+    "greenhouse_webhook_secret",
+    "lever_api_key",
+    "lever_webhook_tokens",
+)
 
 
 class SmtpSecurity(StrEnum):
@@ -372,6 +381,74 @@ class Settings(BaseSettings):
         le=1440,
         description="Celery beat runs the deadlines check, retention and consent renewals "
         "this often",
+    )
+
+    # --- applicant tracking systems (docs/integrations/) ---
+    greenhouse_client_id: str | None = Field(
+        default=None, description="Greenhouse Harvest v3 OAuth client id (client credentials)"
+    )
+    greenhouse_client_secret: SecretStr | None = Field(
+        default=None, description="Greenhouse Harvest v3 OAuth client secret (or _FILE)"
+    )
+    greenhouse_user_id: str | None = Field(
+        default=None,
+        description="the Greenhouse user the token is issued for (the token's sub): pulls and "
+        "rejections show as done by this user",
+    )
+    greenhouse_url: str = Field(
+        default="https://harvest.greenhouse.io/v3",
+        description="Greenhouse Harvest API base URL (point it at a sandbox to try things)",
+    )
+    greenhouse_auth_url: str = Field(
+        default="https://auth.greenhouse.io/token", description="Greenhouse OAuth token endpoint"
+    )
+    greenhouse_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="the secret key of the Greenhouse webhooks posting to /hooks/greenhouse "
+        "(or _FILE); unset: that endpoint refuses everything",
+    )
+    lever_api_key: SecretStr | None = Field(default=None, description="Lever API key (or _FILE)")
+    lever_perform_as: str | None = Field(
+        default=None, description="the Lever user id archives are performed as (perform_as)"
+    )
+    lever_url: str = Field(default="https://api.lever.co/v1", description="Lever API base URL")
+    lever_webhook_tokens: SecretStr | None = Field(
+        default=None,
+        description="the signature token of each Lever webhook posting to /hooks/lever, as a "
+        'JSON object by event ({"candidateStageChange": "...", ...}) (or _FILE); unset: that '
+        "endpoint refuses everything",
+    )
+    ats_reason_map: Path | None = Field(
+        default=None,
+        description="a TOML file mapping reason codes to each ATS's rejection or archive "
+        "reasons, laid over the shipped defaults (docs/integrations/README.md)",
+    )
+    ats_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="seconds to wait for one ATS request"
+    )
+    ats_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="tries of one ATS request that failed with a 5xx, a 429 or a dropped "
+        "connection before the pull or write-back stops (and resumes later)",
+    )
+    ats_max_wait_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        le=3600,
+        description="the longest an ATS request waits for a Retry-After; a longer one stops "
+        "the pull (run it again later: it resumes)",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="seconds an outgoing webhook may take to answer"
+    )
+    beat_integrations_minutes: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=1440,
+        description="Celery beat runs the ATS write-back (fairwell ats sync) and outgoing "
+        "webhook deliveries this often",
     )
 
     @field_validator("default_timezone")

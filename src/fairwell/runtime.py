@@ -9,6 +9,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fairwell.config import Settings
 from fairwell.delivery.dkim import DkimSigner, signing
@@ -37,6 +38,14 @@ from fairwell.storage.rates_store import SqlSendSlots
 from fairwell.storage.settings_store import SqlLetterSettings
 from fairwell.storage.store import SqlStore
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
+
+if TYPE_CHECKING:
+    from fairwell.integrations.http import HttpPoster
+    from fairwell.integrations.ports import AtsConnector
+    from fairwell.integrations.reasons import ReasonMap
+    from fairwell.services.ats_hooks import NameLookup
+    from fairwell.storage.ats_store import SqlAtsStore
+    from fairwell.storage.webhooks_store import SqlWebhookStore
 
 
 class SystemClock:
@@ -228,3 +237,56 @@ def wording_check(settings: Settings) -> WordingCheck:
         ]
 
     return check
+
+
+# --- applicant tracking systems and outgoing webhooks -----------------------------------------
+# Imported when first used: most commands never talk to an ATS, and httpx costs start-up time.
+
+
+def ats_store(runtime: Runtime) -> SqlAtsStore:
+    from fairwell.storage.ats_store import SqlAtsStore
+
+    return SqlAtsStore(runtime.store.engine)
+
+
+def webhook_store(runtime: Runtime) -> SqlWebhookStore:
+    from fairwell.storage.webhooks_store import SqlWebhookStore
+
+    return SqlWebhookStore(runtime.store.engine)
+
+
+def ats_connector(settings: Settings, vendor: str) -> AtsConnector:
+    """The vendor's API client (FAIRWELL_<VENDOR>_*); ConfigurationError when unset."""
+    from fairwell.integrations.registry import connect
+
+    return connect(vendor, settings)
+
+
+def reason_map(settings: Settings) -> ReasonMap:
+    from fairwell.integrations.reasons import load_reason_map
+
+    return load_reason_map(settings.ats_reason_map)
+
+
+def webhook_poster(settings: Settings) -> HttpPoster:
+    from fairwell.integrations.http import HttpPoster
+
+    return HttpPoster(settings.webhook_timeout_seconds)
+
+
+def ats_names(settings: Settings, vendor: str) -> NameLookup | None:
+    """How a vendor's webhook ids become names (Lever's), when the vendor is configured."""
+    if vendor != "lever" or settings.lever_api_key is None:
+        return None
+    from fairwell.integrations.lever.connector import connect
+    from fairwell.integrations.lever.webhooks import named
+    from fairwell.integrations.ports import AtsEvent
+
+    def names(event: AtsEvent) -> AtsEvent:
+        lever = connect(settings)
+        try:
+            return named(event, lever)
+        finally:
+            lever.close()
+
+    return names

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # Importing the command modules registers their commands on the app.
 from fairwell.cli import (  # noqa: F401
+    ats,
     deadlines,
     feedback,
     inbox,
@@ -21,6 +22,7 @@ from fairwell.cli import (  # noqa: F401
     retention,
     sending,
     users,
+    webhooks,
 )
 from fairwell.cli.base import app
 

@@ -39,6 +39,15 @@ def init() -> None:
 MERGES_PRINTED = 20
 
 
+def _profile_help() -> str:
+    from fairwell.integrations import vendor_names
+
+    return (
+        f"read an ATS's candidate export: {', '.join(vendor_names())}, "
+        "or your own profile file (custom.toml); see docs/integrations/"
+    )
+
+
 @app.command("import")
 @reports_errors
 def import_command(
@@ -48,6 +57,9 @@ def import_command(
         typer.Option("--strict", help="refuse the file when rows for one application disagree"),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help=_profile_help(), metavar="NAME|FILE.toml")
+    ] = None,
 ) -> None:
     """Import applicants (all rows or none). Unknown jobs are created.
 
@@ -70,7 +82,12 @@ def import_command(
     runtime = _runtime()
     try:
         report = import_file(
-            runtime.store, file, actor=ACTOR, now=runtime.clock.now(), strict=strict
+            runtime.store,
+            file,
+            actor=ACTOR,
+            now=runtime.clock.now(),
+            strict=strict,
+            profile=profile,
         )
     except ImportFileError as error:
         for problem in error.problems:

@@ -39,6 +39,7 @@ from fairwell.services.tabular import (
     RowReader,
     parse_file,
     parse_name,
+    parse_records,
     shown,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "Merge",
     "ParsedFile",
     "parse_applicant_file",
+    "parse_applicant_records",
 ]
 
 DEFAULT_LOCALE = "en"
@@ -130,6 +132,16 @@ def parse_applicant_file(path: Path, *, strict: bool = False) -> ParsedFile:
         parse_row=_parse_row,
         merge=functools.partial(_merge, strict=strict),
     )
+
+
+def parse_applicant_records(
+    records: list[Record], problems: Problems, *, strict: bool = False
+) -> ParsedFile:
+    """The same checks and merge for records that came another way: an ATS export read
+    through a profile, or an ATS pull (fairwell.integrations). ``problems`` may say where
+    each field came from (a vendor's column); nothing is returned unless all is good."""
+    merge = functools.partial(_merge, strict=strict)
+    return parse_records(records, problems, noun="applicants", parse_row=_parse_row, merge=merge)
 
 
 # --- one record to one row --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fairwell.domain.duplicates import Merge
 from fairwell.ports import ImportCounts, Store, choice_json
-from fairwell.services.applicant_file import parse_applicant_file
+from fairwell.services.applicant_file import ParsedFile, parse_applicant_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +47,26 @@ def merge_json(merge: Merge) -> dict[str, object]:
 
 
 def import_file(
-    store: Store, path: Path, *, actor: str, now: datetime, strict: bool = False
+    store: Store,
+    path: Path,
+    *,
+    actor: str,
+    now: datetime,
+    strict: bool = False,
+    profile: str | None = None,
 ) -> ImportReport:
     """Parse and validate every row first; only a file without problems reaches the database.
 
     Rows that are one application are merged by rule and each merge is kept for the plan;
     ``strict`` refuses a file whose rows for one application disagree instead. Importing the
-    same file again changes nothing (every row is reported unchanged).
+    same file again changes nothing (every row is reported unchanged). ``profile`` reads an
+    ATS's export instead of Fairwell's layout: a shipped profile's name (``greenhouse``) or a
+    ``.toml`` file (see fairwell.integrations.profiles).
     """
-    parsed = parse_applicant_file(path, strict=strict)
+    if profile is None:
+        parsed = parse_applicant_file(path, strict=strict)
+    else:
+        parsed = _parse_export(path, profile, strict)
     counts = store.upsert_applicants(parsed.rows, now, actor, parsed.merges, path.name)
     return ImportReport(
         rows=len(parsed.rows),
@@ -64,3 +75,9 @@ def import_file(
         merges=parsed.merges,
         file=path.name,
     )
+
+
+def _parse_export(path: Path, profile: str, strict: bool) -> ParsedFile:
+    from fairwell.integrations.profiles import load_profile, parse_export
+
+    return parse_export(path, load_profile(profile), strict=strict)

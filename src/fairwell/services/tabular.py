@@ -38,6 +38,7 @@ __all__ = [
     "json_kind",
     "parse_file",
     "parse_name",
+    "parse_records",
     "read_csv_records",
     "read_file_text",
     "read_json_records",
@@ -152,6 +153,20 @@ def parse_file(
         records = read_csv_records(text, problems, columns, optional)
     else:
         records = read_json_records(text, problems, columns, optional, noun=noun)
+    return parse_records(records, problems, noun=noun, parse_row=parse_row, merge=merge)
+
+
+def parse_records(
+    records: list[Record],
+    problems: Problems,
+    *,
+    noun: str,
+    parse_row: Callable[[Record, Problems], R | None],
+    merge: Callable[[list[R], Problems], P],
+) -> P:
+    """Check records read by any means (a file, an ATS export profile, an ATS pull) into rows
+    and merge them; raise ImportFileError with every problem, including ``problems`` found
+    before. Nothing is returned unless every record is good."""
     if not records and not problems.found:
         raise problems.fatal(f"no rows: the file holds no {noun}")
     rows = [row for row in (parse_row(record, problems) for record in records) if row]

@@ -34,6 +34,9 @@ from fairwell.storage.portal_store import transaction
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import (
     applications,
+    ats_events,
+    ats_links,
+    ats_writebacks,
     audit_log,
     bounces,
     competencies,
@@ -458,6 +461,13 @@ def _erase_rows(
                 interview_assignments.c.application_id.in_(app_ids)
             ),
         ),
+        # The ATS's ids would point back at the person: they go even when records stay.
+        ("ats_links", delete(ats_links).where(ats_links.c.application_id.in_(app_ids))),
+        (
+            "ats_writebacks",
+            delete(ats_writebacks).where(ats_writebacks.c.application_id.in_(app_ids)),
+        ),
+        ("ats_events", delete(ats_events).where(ats_events.c.application_id.in_(app_ids))),
         *_records_steps(app_ids, decision_ids, keep_records),
         ("suppressions", delete(suppressions).where(suppressions.c.email.in_(emails))),
     ]

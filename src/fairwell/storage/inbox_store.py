@@ -44,6 +44,7 @@ from fairwell.storage.tables import (
     persons,
     suppressions,
 )
+from fairwell.storage.webhooks_store import record_event
 
 REPLY, UNMATCHED, AUTO_REPLY, BOUNCE, ERASED = (
     "reply",
@@ -241,6 +242,8 @@ class SqlInbox:
             )
         )
         audit(conn, actor, "letter.bounced", "outbox", letter.outbox_id, detail, now)
+        # Subscribers hear of it in the same transaction: never a bounce without its event.
+        record_event(conn, "letter.bounced", letter.outbox_id, now)
         _suppress(conn, letter.recipient, f"bounced ({status or 'no status code'})", actor, now)
 
     # --- what people read ----------------------------------------------------------------------

@@ -462,3 +462,140 @@ erased_letters = Table(
     Column("digest", String(64), primary_key=True),
     Column("erased_at", UtcDateTime, nullable=False),
 )
+
+
+# --- Applicant tracking systems and outgoing webhooks (migration 0020) ---
+
+# Where a pulled application came from: the ATS's own ids, for write-back and for pulling the
+# same job again without duplicates. Erasing or deleting the application removes its link.
+ats_links = Table(
+    "ats_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("vendor", String(32), nullable=False),
+    Column("ats_application_id", String(64), nullable=False),
+    Column("ats_candidate_id", String(64)),
+    Column("ats_job_id", String(64), nullable=False),
+    Column(
+        "application_id",
+        ForeignKey("applications.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("vendor", "ats_application_id", name="uq_ats_links_vendor_application"),
+    Index("ix_ats_links_vendor_job", "vendor", "ats_job_id"),
+)
+
+# One row per ATS job ever pulled: the page to fetch next when a pull stopped half-way, so the
+# next `fairwell ats pull` resumes there. Pages are committed one at a time with this row.
+ats_pulls = Table(
+    "ats_pulls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("vendor", String(32), nullable=False),
+    Column("ats_job_id", String(64), nullable=False),
+    Column("job_title", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("cursor", Text),
+    Column("pages", Integer, nullable=False),
+    Column("applications", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("vendor", "ats_job_id", name="uq_ats_pulls_vendor_job"),
+)
+
+# Decisions to write back to the ATS once their letter went: claimed like the outbox (a
+# conditional UPDATE and a lease), retried with backoff, failed only for a reason that will
+# not change (the application was deleted in the ATS). One row per decision: never twice.
+ats_writebacks = Table(
+    "ats_writebacks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "decision_id",
+        ForeignKey("decisions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("outbox_id", Integer, nullable=False),
+    Column("vendor", String(32), nullable=False),
+    Column("ats_application_id", String(64), nullable=False),
+    Column("reason_code", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_ats_writebacks_state_next_attempt", "state", "next_attempt_at"),
+)
+
+# Signed webhooks the ATSs sent us, each once (the vendor's delivery id), and what came of it.
+# Ids, event names and stage names only: never the payload, which carries personal data.
+ats_events = Table(
+    "ats_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("vendor", String(32), nullable=False),
+    Column("delivery_key", String(128), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("ats_application_id", String(64)),
+    Column("ats_job_id", String(64)),
+    Column("application_id", ForeignKey("applications.id", ondelete="SET NULL"), index=True),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("vendor", "delivery_key", name="uq_ats_events_vendor_delivery"),
+)
+
+# URLs an organisation subscribed to Fairwell's events; ``events`` is a comma-separated list.
+# The secret signs every delivery (HMAC-SHA256); it is never shown after it was set.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("events", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One event for one subscription. Rows are written by database triggers in the transaction
+# that sends a letter or records a feedback request (0020), so none is lost or made twice;
+# ``payload`` is fixed at the first attempt, so every retry sends the same body.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "subscription_id",
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event", String(64), nullable=False),
+    Column("entity_id", Integer, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("payload", Text),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    UniqueConstraint(
+        "subscription_id", "event", "entity_id", name="uq_webhook_deliveries_one_event"
+    ),
+    Index("ix_webhook_deliveries_state_next_attempt", "state", "next_attempt_at"),
+)

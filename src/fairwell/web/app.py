@@ -31,6 +31,7 @@ from fairwell.web import (
     data_requests,
     deadlines_page,
     feedback_pages,
+    integrations,
     job_page,
     mail,
     outbox,
@@ -118,6 +119,7 @@ def _routes(app: FastAPI) -> None:
     job_page.register(app)
     rediscovery.register(app)
     suppressions_page.register(app)
+    integrations.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:

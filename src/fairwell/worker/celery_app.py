@@ -41,7 +41,9 @@ DEADLINES = "fairwell.deadlines"
 RETENTION = "fairwell.retention"
 CONSENT_RENEWALS = "fairwell.consent_renewals"
 INBOX = "fairwell.inbox"
-TASK_NAMES = (DELIVER, DEADLINES, RETENTION, CONSENT_RENEWALS, INBOX)
+ATS_SYNC = "fairwell.ats_sync"
+WEBHOOKS = "fairwell.webhooks"
+TASK_NAMES = (DELIVER, DEADLINES, RETENTION, CONSENT_RENEWALS, INBOX, ATS_SYNC, WEBHOOKS)
 
 # Redis only: an unacknowledged message returns to the queue after this many seconds (its
 # worker died). Longer than a deliver task's budget plus one claim's letters; a task that does
@@ -50,7 +52,7 @@ REDIS_VISIBILITY_TIMEOUT = 300
 
 
 def make_celery(settings: Settings, context: WorkerContext | None = None) -> Any:
-    """Build the Celery app for these settings, with the four tasks and beat's schedule.
+    """Build the Celery app for these settings, with its tasks and beat's schedule.
 
     Returns a ``celery.Celery`` (typed ``Any``: Celery has no types).
     """
@@ -88,6 +90,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, object]]:
         "deadlines": _entry(DEADLINES, every),
         "retention": _entry(RETENTION, every),
         "consent-renewals": _entry(CONSENT_RENEWALS, every),
+        "ats-sync": _entry(ATS_SYNC, settings.beat_integrations_minutes * 60),
+        "webhooks": _entry(WEBHOOKS, settings.beat_integrations_minutes * 60),
     }
     if inbox_configured(settings):
         schedule["inbox"] = _entry(INBOX, settings.beat_inbox_minutes * 60)
@@ -135,12 +139,22 @@ def _inbox(task: Any) -> dict[str, int]:
     return tasks.inbox(_context(task))
 
 
+def _ats_sync(task: Any) -> dict[str, int]:
+    return tasks.ats_sync(_context(task))
+
+
+def _webhooks(task: Any) -> dict[str, int]:
+    return tasks.deliver_webhooks(_context(task))
+
+
 _BODIES: dict[str, Callable[[Any], object]] = {
     DELIVER: _deliver,
     DEADLINES: _deadlines,
     RETENTION: _retention,
     CONSENT_RENEWALS: _consent_renewals,
     INBOX: _inbox,
+    ATS_SYNC: _ats_sync,
+    WEBHOOKS: _webhooks,
 }
 
 

@@ -194,3 +194,41 @@ def inbox(context: TaskRuntime) -> dict[str, int]:
         log.warning("inbox not fetched: %s", error)
         return {"unavailable": 1}
     return {**counts.as_json(), "failed": counts.failed}
+
+
+def ats_sync(context: TaskRuntime) -> dict[str, int]:
+    """Write back to the ATSs the decisions whose letters went (services/ats_sync.py).
+
+    Counts only: which applications were written back stays in the database.
+    """
+    from fairwell.runtime import ats_connector, ats_store, reason_map, worker_name
+    from fairwell.services.ats_sync import sync
+
+    runtime = context.runtime()
+    settings = context.settings
+    report = sync(
+        ats_store(runtime),
+        lambda vendor: ats_connector(settings, vendor),
+        reason_map(settings),
+        runtime.clock,
+        worker_name(),
+    )
+    counts = report.counts()
+    log.info("ats sync: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return counts
+
+
+def deliver_webhooks(context: TaskRuntime) -> dict[str, int]:
+    """Post the outgoing webhooks that are due (services/webhooks_out.py); counts only."""
+    from fairwell.runtime import webhook_poster, webhook_store, worker_name
+    from fairwell.services.webhooks_out import deliver_due
+
+    runtime = context.runtime()
+    poster = webhook_poster(context.settings)
+    try:
+        report = deliver_due(webhook_store(runtime), poster, runtime.clock, worker_name())
+    finally:
+        poster.close()
+    counts = report.counts()
+    log.info("webhooks: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return counts

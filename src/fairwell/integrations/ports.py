@@ -1,0 +1,314 @@
+"""The seams between the ATS use cases (services/ats_*.py, services/webhooks_out.py) and the
+outside world: the vendors' APIs and the database. Typing protocols and plain records only,
+like :mod:`fairwell.ports`; kept apart so the integrations can be read as one piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from fairwell.domain.model import ApplicantRow, Stage
+from fairwell.ports import ImportCounts
+
+# --- pulling ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PulledApplication:
+    """One application as the ATS's API gives it, its values by profile field (``email``,
+    ``first_name``, ``stage``, ``status``, ``source``, ``applied_at``…), raw: the vendor's
+    own stage and source names, dates as ISO 8601 text."""
+
+    ats_application_id: str
+    ats_candidate_id: str | None
+    values: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class PulledPage:
+    applications: list[PulledApplication]
+    next_cursor: str | None  # None: this was the last page
+
+
+class AtsConnector(Protocol):
+    """One vendor's API: pull a job's applications page by page, write a decision back.
+
+    Raises only :mod:`fairwell.integrations.base` errors. ``api_fields`` names, for each
+    profile field, what the API calls it (for messages about a bad value).
+    """
+
+    vendor: str
+    api_fields: Mapping[str, str]
+
+    def job_title(self, ats_job_id: str) -> str: ...
+
+    def page(self, ats_job_id: str, cursor: str | None) -> PulledPage: ...
+
+    def reject(self, ats_application_id: str, reason: str, note: str) -> str:
+        """Reject (Greenhouse) or archive (Lever) the application, sending the candidate
+        nothing; returns what was done ("rejected", or "already rejected" when the ATS had
+        it so already). Raises AtsRefused when it can never be done (deleted, hired)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Which ATS application a row of a pulled page came from."""
+
+    ats_application_id: str
+    ats_candidate_id: str | None
+
+
+class PullState(StrEnum):
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class PullCheckpoint:
+    state: PullState
+    cursor: str | None
+    pages: int
+    applications: int
+    job_title: str
+    last_error: str | None
+
+
+# --- writing back -----------------------------------------------------------------------------
+
+
+class WriteBackState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    RETRY = "retry"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedWriteBack:
+    id: int
+    vendor: str
+    ats_application_id: str
+    reason_code: str
+    attempts: int  # including this one
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBackOutcome:
+    id: int
+    state: WriteBackState
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    release: bool = False  # given back unattempted: this claim does not count
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBackRow:
+    id: int
+    vendor: str
+    application_id: int
+    ats_application_id: str
+    reason_code: str
+    state: WriteBackState
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+
+
+# --- webhooks in ------------------------------------------------------------------------------
+
+
+class EventKind(StrEnum):
+    REJECTED = "rejected"
+    STAGE = "stage"
+    HIRED = "hired"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class AtsEvent:
+    """A verified webhook, reduced to what Fairwell records: no names, no addresses."""
+
+    vendor: str
+    delivery_key: str  # the vendor's id of this delivery: a replay carries the same one
+    event: str  # the vendor's event name
+    kind: EventKind
+    ats_application_id: str | None
+    ats_job_id: str | None
+    stage_name: str | None = None  # a stage change: the vendor's name (or id) of the stage
+    status: str | None = None  # a rejection: the reason's type or name ("They rejected us")
+    reason: str | None = None  # a rejection: the vendor's reason (name or id)
+    # False while the stage or reason is still an id a lookup must name (Lever's).
+    resolved: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """What Fairwell knows about the event's application, read in the event's transaction."""
+
+    application_id: int | None
+    job_known: bool
+    stage: Stage | None
+    decided: bool  # the application has an active decision already
+
+
+@dataclass(frozen=True, slots=True)
+class EventChange:
+    """What to do about an event: the outcome recorded with it, and the change, if any."""
+
+    outcome: str
+    detail: str = ""
+    stage: Stage | None = None
+    decision_code: str | None = None
+
+
+class AtsStore(Protocol):
+    """The database side of the integrations (storage/ats_store.py)."""
+
+    def checkpoint(self, vendor: str, ats_job_id: str) -> PullCheckpoint | None: ...
+
+    def begin_pull(self, vendor: str, ats_job_id: str, job_title: str, now: datetime) -> None: ...
+
+    def import_page(
+        self,
+        vendor: str,
+        ats_job_id: str,
+        rows: Sequence[ApplicantRow],
+        origins: Mapping[int, Origin],
+        next_cursor: str | None,
+        now: datetime,
+        actor: str,
+    ) -> ImportCounts:
+        """Write one page's rows, link them to their origins and move the checkpoint on, all
+        in one transaction; the pull is done when ``next_cursor`` is None."""
+        ...
+
+    def interrupt_pull(self, vendor: str, ats_job_id: str, error: str, now: datetime) -> None: ...
+
+    def enqueue_writebacks(self, now: datetime) -> int: ...
+
+    def claim_writebacks(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedWriteBack]: ...
+
+    def record_writeback(self, outcome: WriteBackOutcome, owner: str, now: datetime) -> None: ...
+
+    def writebacks(self, state: WriteBackState | None = None) -> list[WriteBackRow]: ...
+
+    def apply_event(
+        self, event: AtsEvent, decide: Callable[[EventFacts], EventChange], now: datetime
+    ) -> EventChange | None:
+        """Record the event once and apply ``decide``'s change in one transaction; None when
+        the same delivery was recorded before (a replay)."""
+        ...
+
+
+# --- webhooks out -----------------------------------------------------------------------------
+
+
+class PostFailed(Exception):
+    """An outgoing webhook got no answer (refused, timed out, TLS); ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Poster(Protocol):
+    """Posts one outgoing webhook; returns the HTTP status or raises PostFailed."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
+
+    def close(self) -> None: ...
+
+
+# Every event an organisation can subscribe a URL to.
+EVENTS = ("letter.sent", "letter.bounced", "feedback_request.created", "feedback_request.answered")
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    RETRY = "retry"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    url: str
+    events: tuple[str, ...]
+    active: bool
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    id: int
+    subscription_id: int
+    url: str
+    secret: str
+    event: str
+    entity_id: int
+    occurred_at: datetime
+    payload: str | None  # fixed at the first attempt
+    attempts: int  # including this one
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    id: int
+    state: DeliveryState
+    payload: str
+    status: int | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    id: int
+    subscription_id: int
+    url: str
+    event: str
+    entity_id: int
+    state: DeliveryState
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    occurred_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+
+
+class WebhookStore(Protocol):
+    """Outgoing webhooks: subscriptions and their deliveries (storage/webhooks_store.py)."""
+
+    def subscribe(
+        self, url: str, secret: str, events: Sequence[str], actor: str, now: datetime
+    ) -> int: ...
+
+    def unsubscribe(self, subscription_id: int, actor: str, now: datetime) -> bool: ...
+
+    def subscriptions(self) -> list[Subscription]: ...
+
+    def claim_deliveries(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedDelivery]: ...
+
+    def event_data(self, event: str, entity_id: int) -> dict[str, object]: ...
+
+    def record_delivery(self, outcome: DeliveryOutcome, owner: str, now: datetime) -> None: ...
+
+    def deliveries(self, limit: int, state: DeliveryState | None = None) -> list[DeliveryRow]: ...
