@@ -66,7 +66,7 @@ def feedback_review(
     from fairwell.services.feedback import review_items
 
     runtime, _, check = _feedback_runtime()
-    items = review_items(runtime.store, check, job)
+    items = review_items(runtime.store, runtime.feedback_store, check, job)
     rows = [_review_row(item) for item in items]
     if as_json:
         _print_json(rows)
