@@ -33,20 +33,33 @@ from fairwell.demo_data import (
     write_demo_csv,
 )
 from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
+from fairwell.domain.feedback import CompetencyKind
 from fairwell.domain.model import INTERVIEW_STAGES, OutboxState
 from fairwell.domain.users import Role
+from fairwell.ports import RubricRow, WordingCheck
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
-from fairwell.services.feedback import approve, draft_job_feedback, load_library
+from fairwell.services.feedback import (
+    DraftReport,
+    approve,
+    draft_job_feedback,
+    edit,
+    load_library,
+    review_items,
+)
+from fairwell.services.feedback import interviewed as interviewed_view
 from fairwell.services.importing import import_file
+from fairwell.services.language import identify_language
 from fairwell.services.planning import Plan, make_plan, queue_plan
 from fairwell.services.users import add_user
+from fairwell.services.wording import save_rows, suggestions
 from fairwell.storage.interviews_store import SqlInterviews
 from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch, run_forever
 
 ACTOR = "demo"
+HIRING_MANAGER = "demo:hiring-manager"
 REASON = "position-filled"
 
 
@@ -64,12 +77,16 @@ class FlowFacts:
     plan: Plan
     merged: int
     feedback_flagged: int = 0
+    duplicate_notes: int = 0
+    notes_held_for_language: int = 0
 
 
 @dataclass
 class Verification:
     received: int = 0
     with_feedback: int = 0
+    interviewed: int = 0  # letters to interviewed candidates
+    interviewed_with_feedback: int = 0
     internal_notes: int = 0
     multi_recipient: int = 0
     to_mismatch: int = 0
@@ -149,7 +166,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
         f"rejected {len(decided.decided)} with {REASON!r}; "
         f"{len(decided.skipped)} skipped (hired, offer, withdrawn)"
     )
-    flagged = _draft_and_approve_feedback(runtime, console)
+    feedback = _draft_and_approve_feedback(runtime, console)
     runtime.templates.check(wording_check(runtime.settings))
     now, rosters = runtime.clock.now(), runtime.rosters
     plan = make_plan(store, runtime.composer, JOB_TITLE, now, rosters=rosters)
@@ -168,44 +185,108 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     )
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
-    return FlowFacts(plan, report.duplicates_merged, flagged)
+    return FlowFacts(
+        plan,
+        report.duplicates_merged,
+        feedback.flagged,
+        feedback.duplicate_notes,
+        feedback.held_notes,
+    )
 
 
 def _record_interviews(runtime: Runtime, directory: Path, console: Console) -> None:
     now = runtime.clock.now()
     job = runtime.store.job_by_title(JOB_TITLE)
-    for name, bar in (*COMPETENCIES, *REQUIREMENTS):
+    for name, bar in COMPETENCIES:
         runtime.feedback_store.add_competency(job.id, name, bar, ACTOR, now)
+    for name, bar in REQUIREMENTS:
+        runtime.feedback_store.add_competency(
+            job.id, name, bar, ACTOR, now, CompetencyKind.REQUIREMENT
+        )
+    _write_wording_from_suggestions(runtime, console)
     with (directory / "applicants.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     saved = runtime.feedback_store.save_scorecards(demo_scorecards(rows), ACTOR, now)
     console.print(f"recorded {saved} ratings from interviews and screening")
 
 
-def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> int:
+def _write_wording_from_suggestions(runtime: Runtime, console: Console) -> None:
+    """The hiring manager reads the library's suggestions for the job's competencies and
+    saves them as the job's wording: from then on they are words someone chose for this job."""
+    library = load_library(None)
+    rows = [
+        RubricRow(0, JOB_TITLE, name, bar, None, locale, wording)
+        for name, bar in (*COMPETENCIES, *REQUIREMENTS)
+        for locale, wording in sorted(suggestions(library, name).items())
+    ]
+    check = wording_check(runtime.settings)
+    save_rows(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        rows,
+        actor=HIRING_MANAGER,
+        now=runtime.clock.now(),
+    )
+    console.print(f"the hiring manager wrote the job's wording: {len(rows)} competency-languages")
+
+
+def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> DraftReport:
     check = wording_check(runtime.settings)
     drafted = draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        load_library(None),
         check,
         JOB_TITLE,
         actor=ACTOR,
         now=runtime.clock.now(),
     )
+    dropped = _drop_notes_in_another_language(runtime, check)
     approved = approve(
         runtime.store,
         runtime.feedback_store,
         check,
         JOB_TITLE,
-        actor="demo:hiring-manager",
+        actor=HIRING_MANAGER,
         now=runtime.clock.now(),
     )
     console.print(
         f"feedback drafted for {drafted.drafted} candidates with scorecards, "
-        f"{drafted.flagged} flagged, {approved.approved} approved by the hiring manager"
+        f"{drafted.flagged} flagged, {drafted.duplicate_notes} duplicate note(s) left out, "
+        f"{drafted.held_for_wording} held for missing wording; {dropped} draft(s) held for a "
+        f"note in another language, which the hiring manager dropped; "
+        f"{approved.approved} approved by the hiring manager"
     )
-    return drafted.flagged
+    return drafted
+
+
+def _drop_notes_in_another_language(runtime: Runtime, check: WordingCheck) -> int:
+    """ "Translate or drop": the demo's hiring manager drops a note the interviewer wrote in
+    English for a candidate who reads German, keeping every other line of the draft."""
+    items = review_items(runtime.store, runtime.feedback_store, check, JOB_TITLE)
+    dropped = 0
+    for item in items:
+        if not any(hold.endswith("translate or drop") for hold in item.holds):
+            continue
+        assert item.view.feedback is not None
+        locale = item.view.person.locale
+        kept = [
+            line
+            for line in item.view.feedback.text.splitlines()
+            if identify_language(line) in (None, locale)
+        ]
+        edit(
+            runtime.store,
+            runtime.feedback_store,
+            check,
+            JOB_TITLE,
+            item.view.person.email,
+            "\n".join(kept),
+            actor=HIRING_MANAGER,
+            now=runtime.clock.now(),
+        )
+        dropped += 1
+    return dropped
 
 
 def _text_of(data: bytes) -> tuple[str, list[str], list[str]]:
@@ -222,7 +303,10 @@ def _text_of(data: bytes) -> tuple[str, list[str], list[str]]:
 
 
 def _check_message(
-    message: SinkMessage, people: Mapping[str, tuple[str, ...]], result: Verification
+    message: SinkMessage,
+    people: Mapping[str, tuple[str, ...]],
+    result: Verification,
+    interviewed: frozenset[str] = frozenset(),
 ) -> None:
     result.received += 1
     if len(message.rcpt_tos) != 1:
@@ -230,7 +314,11 @@ def _check_message(
         return
     recipient = message.rcpt_tos[0].lower()
     text, to, copies = _text_of(message.data)
-    result.with_feedback += any(heading in text for heading in FEEDBACK_HEADINGS)
+    carries = any(heading in text for heading in FEEDBACK_HEADINGS)
+    result.with_feedback += carries
+    if recipient in interviewed:
+        result.interviewed += 1
+        result.interviewed_with_feedback += carries
     result.internal_notes += INTERNAL_NOTE_MARK in text
     result.to_mismatch += to != [recipient]
     result.copies += bool(copies)
@@ -275,12 +363,16 @@ def _verify(
         )
         for v in store.applicants(plan.job.id)
     }
+    interviewed = frozenset(
+        v.person.email for v in store.applicants(plan.job.id) if interviewed_view(v)
+    )
     result = Verification()
     for message in messages:
-        _check_message(message, people, result)
+        _check_message(message, people, result, interviewed)
     kinds = Counter(row.kind for row in store.outbox_rows(OutboxState.SENT, None, 1_000_000))
     _print_verification(console, result, kinds, facts)
-    return result.ok and result.received == plan.ready
+    every_interviewed = result.interviewed_with_feedback == result.interviewed
+    return result.ok and every_interviewed and result.received == plan.ready
 
 
 def _print_verification(
@@ -293,6 +385,16 @@ def _print_verification(
     table.add_row("messages with Cc or Bcc", str(result.copies))
     table.add_row("messages mentioning another candidate", str(result.mentions_other))
     table.add_row("letters carrying approved feedback", str(result.with_feedback))
+    table.add_row(
+        "interviewed candidates whose letter carries feedback (goal: all)",
+        f"{result.interviewed_with_feedback} of {result.interviewed}",
+    )
+    table.add_row("letters held for missing wording", str(facts.plan.held_for_wording))
+    table.add_row("notes dropped as duplicates", str(facts.duplicate_notes))
+    table.add_row(
+        "notes held for language (then dropped by the hiring manager)",
+        str(facts.notes_held_for_language),
+    )
     table.add_row("feedback flagged by the wording check", str(facts.feedback_flagged))
     table.add_row("letters quoting an internal note", str(result.internal_notes))
     for kind, count in sorted(kinds.items()):
@@ -302,10 +404,12 @@ def _print_verification(
     table.add_row("skipped: duplicate rows merged", str(facts.merged))
     table.add_row("blocked by the guard", str(len(facts.plan.blocked)))
     console.print(table)
-    verdict = "[bold green]PASS[/bold green]" if result.ok else "[bold red]FAIL[/bold red]"
+    passed = result.ok and result.interviewed_with_feedback == result.interviewed
+    verdict = "[bold green]PASS[/bold green]" if passed else "[bold red]FAIL[/bold red]"
     console.print(
-        f"{verdict}: every letter went to one person and mentioned nobody else"
-        if result.ok
+        f"{verdict}: every letter went to one person and mentioned nobody else, and every "
+        "interviewed candidate's letter carries feedback"
+        if passed
         else f"{verdict}: see the table above"
     )
 

@@ -286,6 +286,23 @@ class WordingFinding:
 
 
 @dataclass(frozen=True, slots=True)
+class RubricRow:
+    """A competency of a job, and optionally its wording in one language, checked.
+
+    ``kind`` None keeps the stored kind (a new competency is a competency); a wording part
+    left "" keeps what was stored for it. ``row`` is where it stands in its file.
+    """
+
+    row: int
+    job: str
+    name: str
+    bar: int
+    kind: CompetencyKind | None = None
+    locale: str | None = None
+    wording: Wording | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DraftText:
     """Feedback as stored: its lines, next steps, what the checks found and what holds it.
 
@@ -330,6 +347,8 @@ class FeedbackStore(Protocol):
     ) -> None: ...
 
     def wordings(self, job_id: int) -> dict[str, dict[str, Wording]]: ...
+
+    def save_rubric(self, rows: Sequence[RubricRow], actor: str, now: datetime) -> None: ...
 
     def save_scorecards(self, rows: Sequence[ScorecardInput], actor: str, now: datetime) -> int: ...
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -183,13 +184,15 @@ def wording_check(settings: Settings) -> WordingCheck:
 
     linters: dict[str, Linter] = {}
 
-    def check(text: str, locale: str) -> list[WordingFinding]:
+    def check(
+        text: str, locale: str, required_languages: Collection[str] = ()
+    ) -> list[WordingFinding]:
         language = locale if locale in SUPPORTED_LANGUAGES else "en"
         if language not in linters:
             linters[language] = Linter.from_files(language, settings.lint_terms)
         return [
             WordingFinding(f.rule, f.span, f.why, f.suggestion)
-            for f in linters[language].lint(text)
+            for f in linters[language].lint(text, required_languages)
         ]
 
     return check

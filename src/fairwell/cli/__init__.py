@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # Importing the command modules registers their commands on the app.
 from fairwell.cli import (  # noqa: F401
+    competencies,
     deadlines,
     feedback,
     operations,

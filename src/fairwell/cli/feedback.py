@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,25 +24,24 @@ from fairwell.cli.base import (
 from fairwell.runtime import Runtime
 
 
-def _feedback_runtime() -> tuple[Runtime, Any, Any]:
+def _feedback_runtime() -> tuple[Runtime, Any]:
     from fairwell.runtime import wording_check
-    from fairwell.services.feedback import load_library
 
     runtime = _runtime()
-    return runtime, load_library(runtime.settings.feedback_library), wording_check(runtime.settings)
+    return runtime, wording_check(runtime.settings)
 
 
 @feedback_app.command("draft")
 @reports_errors
 def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")]) -> None:
-    """Draft feedback from scorecards for every rejected, interviewed applicant of the job."""
+    """Draft feedback from scorecards for every rejected applicant of the job with scorecards,
+    in the job's own wording; drafts held for wording the job now has are drafted again."""
     from fairwell.services.feedback import draft_job_feedback
 
-    runtime, library, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     report = draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        library,
         check,
         job,
         actor=ACTOR,
@@ -49,11 +49,29 @@ def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")])
         show_scores=runtime.settings.show_scores,
     )
     out.print(
-        f"drafted {report.drafted} (flagged by the wording check: {report.flagged}); "
-        f"{report.plain} plain letter(s) without scorecards"
+        f"drafted {report.drafted}, drafted again {report.redrafted} "
+        f"(flagged by the wording check: {report.flagged}); "
+        f"{report.plain} plain letter(s) without scorecards, "
+        f"{report.no_evidence} without evidence for their stage"
     )
-    for competency, count in sorted(report.missing_advice.items()):
-        out.print(f"the improvement library has no words for {competency!r} ({count} draft(s))")
+    out.print(
+        f"held for missing wording: {report.held_for_wording}; held for a note's language: "
+        f"{report.held_for_language}; notes dropped as duplicates: {report.duplicate_notes}"
+    )
+    for competency, count in sorted(report.missing_wording.items()):
+        out.print(
+            f"needs wording for {competency!r} ({count} draft(s)): "
+            f"fairwell competency add --job {json.dumps(job)} --name {json.dumps(competency)} "
+            "--bar N --lang en|de --gap ... --next-step ... --strength ..."
+        )
+    _say_meaning_check(check)
+
+
+def _say_meaning_check(check: Any) -> None:
+    """Say plainly whether the meaning classifier ran beside the word lists."""
+    status = getattr(check, "meaning_status", None)
+    if status:
+        err.print(f"wording check: {status}", markup=False, soft_wrap=True)
 
 
 @feedback_app.command("review")
@@ -62,20 +80,26 @@ def feedback_review(
     job: Annotated[str, typer.Option("--job", help="job title")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """List the job's feedback with its state and what the wording check found."""
-    from fairwell.services.feedback import review_items
+    """List the job's feedback with its state, what holds it, and what the wording check found."""
+    from fairwell.services.feedback import ReviewCounts, review_items
 
-    runtime, _, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     items = review_items(runtime.store, runtime.feedback_store, check, job)
     rows = [_review_row(item) for item in items]
-    if as_json:
+    counts = ReviewCounts.of(items)
+    if as_json:  # a list, as before; each row says what holds it
         _print_json(rows)
         return
-    table = Table("email", "state", "feedback", "wording check")
+    table = Table("email", "state", "feedback", "held", "wording check")
     for row in rows:
         found = "; ".join(f"{f['rule']}: {f['why']}" for f in row["findings"]) or "ok"
-        table.add_row(row["email"], row["state"], row["text"], found)
+        table.add_row(row["email"], row["state"], row["text"], "\n".join(row["holds"]), found)
     out.print(table)
+    out.print(
+        f"{counts.drafts} draft(s); held for missing wording: {counts.held_for_wording}; "
+        f"held for language: {counts.held_for_language}; flagged: {counts.flagged}"
+    )
+    _say_meaning_check(check)
 
 
 def _review_row(item: Any) -> dict[str, Any]:
@@ -85,6 +109,8 @@ def _review_row(item: Any) -> dict[str, Any]:
         "state": record.state.value,
         "text": record.text,
         "next_steps": record.next_steps,
+        "holds": list(item.holds),
+        "basis": record.basis,
         "findings": [
             {"rule": f.rule, "span": list(f.span), "why": f.why, "suggestion": f.suggestion}
             for f in item.findings
@@ -105,7 +131,7 @@ def feedback_approve(
     """Approve drafts: all of the job's, or these people's."""
     from fairwell.services.feedback import approve
 
-    runtime, _, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     report = approve(
         runtime.store,
         runtime.feedback_store,
@@ -117,6 +143,12 @@ def feedback_approve(
         now=runtime.clock.now(),
     )
     out.print(f"approved {report.approved}")
+    for item in report.held:
+        err.print(f"{item.view.person.email}: held ({'; '.join(item.holds)})", markup=False)
+    if report.held:
+        raise _fail(
+            f"{len(report.held)} draft(s) held: write the job's wording or edit the draft", 1
+        )
     if report.need_override:
         for item in report.need_override:
             rules = ", ".join(sorted({f.rule for f in item.findings}))
@@ -134,7 +166,7 @@ def feedback_edit(
     """Rewrite one candidate's feedback; it must be approved again."""
     from fairwell.services.feedback import edit
 
-    runtime, _, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     findings = edit(
         runtime.store,
         runtime.feedback_store,
@@ -159,7 +191,7 @@ def feedback_downgrade(
     """Send this candidate a plain letter, without the feedback."""
     from fairwell.services.feedback import downgrade
 
-    runtime, _, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     downgrade(
         runtime.store,
         runtime.feedback_store,

@@ -93,12 +93,11 @@ def reject(
 def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
     """Rejecting drafts the feedback of interviewed candidates for the hiring manager."""
     from fairwell.runtime import wording_check
-    from fairwell.services.feedback import draft_job_feedback, load_library
+    from fairwell.services.feedback import draft_job_feedback
 
     report = draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        load_library(runtime.settings.feedback_library),
         wording_check(runtime.settings),
         job,
         actor=ACTOR,
@@ -107,8 +106,9 @@ def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
     )
     if report.drafted:
         out.print(
-            f"feedback drafted for {report.drafted} interviewed candidate(s) "
-            f"({report.flagged} flagged); approve with `fairwell feedback review/approve`"
+            f"feedback drafted for {report.drafted} candidate(s) with scorecards "
+            f"({report.flagged} flagged, {report.held_for_wording} held for missing wording); "
+            "approve with `fairwell feedback review/approve`"
         )
 
 

@@ -447,7 +447,8 @@ class Linter:
     def languages_named(self, text: str) -> frozenset[str]:
         """The languages ``text`` names ("German (C1)" names german)."""
         return frozenset(
-            pattern.rule for _, pattern in self._hits(_fold(text).text)
+            pattern.rule
+            for _, pattern in self._hits(_fold(text).text)
             if pattern.kind is _Kind.LANGUAGE
         )
 

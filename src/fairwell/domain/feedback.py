@@ -236,7 +236,9 @@ def _with_holds(draft: FeedbackDraft, locale: str, language_of: LanguageOf | Non
             holds += _wording_hold(
                 strength.competency, strength.wording, "strength", locale, language_of
             )
-        note_holds = [h for n in draft.notes_for_candidate for h in note_hold(n, locale, language_of)]
+        note_holds = [
+            h for n in draft.notes_for_candidate for h in note_hold(n, locale, language_of)
+        ]
         held_notes = len(note_holds)
         holds += note_holds
     return FeedbackDraft(

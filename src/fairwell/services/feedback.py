@@ -251,11 +251,11 @@ class ReviewCounts:
     @classmethod
     def of(cls, items: Sequence[ReviewItem]) -> ReviewCounts:
         return cls(
-            drafts=sum(bool(i.view.feedback and i.view.feedback.state is FeedbackState.DRAFT)
-                       for i in items),
-            held_for_wording=sum(
-                any(h.startswith(NEEDS_WORDING) for h in i.holds) for i in items
+            drafts=sum(
+                bool(i.view.feedback and i.view.feedback.state is FeedbackState.DRAFT)
+                for i in items
             ),
+            held_for_wording=sum(any(h.startswith(NEEDS_WORDING) for h in i.holds) for i in items),
             held_for_language=sum(
                 any(h.endswith("translate or drop") for h in i.holds) for i in items
             ),
@@ -351,7 +351,9 @@ def edit(
     job = store.job_by_title(job_title)
     languages = required_languages(feedback_store.competencies(job.id))
     findings = check(f"{cleaned}\n{record.next_steps}", locale, languages)
-    holds = line_holds([*cleaned.splitlines(), *record.next_steps.splitlines()], locale, language_of)
+    holds = line_holds(
+        [*cleaned.splitlines(), *record.next_steps.splitlines()], locale, language_of
+    )
     stored = DraftText(cleaned, record.next_steps, len(findings), tuple(holds), record.basis)
     feedback_store.edit(decision.id, stored, actor, now)
     return findings

@@ -61,7 +61,8 @@ def identifier() -> LanguageIdentifier:
 
 @functools.cache
 def _load() -> LanguageIdentifier:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier as Model
+    from py3langid.langid import MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as Model
 
     model = Model.from_model_file(MODEL_FILE, norm_probs=True)
     model.set_languages(list(SUPPORTED_LOCALES))

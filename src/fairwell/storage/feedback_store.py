@@ -14,7 +14,7 @@ from fairwell.domain.feedback import Competency, CompetencyKind, Rating, Wording
 from fairwell.domain.model import DecisionState, FeedbackState
 from fairwell.domain.requests import RequestState
 from fairwell.errors import InvalidInput, NotFound
-from fairwell.ports import DraftText, RequestRecord, ScorecardInput
+from fairwell.ports import DraftText, RequestRecord, RubricRow, ScorecardInput
 from fairwell.storage.rows import audit, decision_key
 from fairwell.storage.tables import (
     applications,
@@ -113,6 +113,85 @@ class SqlFeedbackStore:
                 )
             detail: dict[str, object] = {"competency_id": competency_id, "locale": locale}
             audit(conn, actor, "competency.wording", "job", job_id, detail, now)
+
+    def save_rubric(self, rows: Sequence[RubricRow], actor: str, now: datetime) -> None:
+        """Competencies and their wording, all in one transaction; a job that does not exist
+        refuses the whole set, naming its rows."""
+        with self.engine.begin() as conn:
+            titles = {row.job for row in rows}
+            found = conn.execute(select(jobs.c.title, jobs.c.id).where(jobs.c.title.in_(titles)))
+            job_ids = {title: job_id for title, job_id in found.tuples()}
+            unknown = [
+                f"row {row.row}: no job titled {row.job!r}"
+                for row in rows
+                if row.job not in job_ids
+            ]
+            if unknown:
+                raise InvalidInput("; ".join(unknown[:10]))
+            for row in rows:
+                self._save_rubric_row(conn, job_ids[row.job], row, actor, now)
+            detail: dict[str, object] = {"rows": len(rows)}
+            audit(conn, actor, "competency.rubric", "job", None, detail, now)
+
+    def _save_rubric_row(
+        self, conn: Connection, job_id: int, row: RubricRow, actor: str, now: datetime
+    ) -> None:
+        competency_id = self._competency_id(conn, job_id, row.name)
+        if competency_id is None:
+            kind = (row.kind or CompetencyKind.COMPETENCY).value
+            inserted = conn.execute(
+                insert(competencies).values(
+                    job_id=job_id, name=row.name, bar=row.bar, kind=kind, created_at=now
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            competency_id = int(inserted[0])
+        else:
+            values: dict[str, object] = {"bar": row.bar}
+            if row.kind is not None:
+                values["kind"] = row.kind.value
+            conn.execute(
+                update(competencies).where(competencies.c.id == competency_id).values(values)
+            )
+        if row.locale is not None and row.wording is not None:
+            self._merge_wording(conn, competency_id, row.locale, row.wording, actor, now)
+
+    @staticmethod
+    def _merge_wording(
+        conn: Connection,
+        competency_id: int,
+        locale: str,
+        wording: Wording,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        key = (
+            competency_wording.c.competency_id == competency_id,
+            competency_wording.c.locale == locale,
+        )
+        old = conn.execute(
+            select(
+                competency_wording.c.gap,
+                competency_wording.c.next_step,
+                competency_wording.c.strength,
+            ).where(*key)
+        ).first()
+        given = {"gap": wording.gap, "next_step": wording.next_step, "strength": wording.strength}
+        if old is None:
+            conn.execute(
+                insert(competency_wording).values(
+                    competency_id=competency_id,
+                    locale=locale,
+                    updated_by=actor,
+                    updated_at=now,
+                    **given,
+                )
+            )
+            return
+        kept = {part: text or getattr(old, part) for part, text in given.items()}
+        conn.execute(
+            update(competency_wording).where(*key).values(**kept, updated_by=actor, updated_at=now)
+        )
 
     def wordings(self, job_id: int) -> dict[str, dict[str, Wording]]:
         """The job's wording: locale -> competency name -> words."""

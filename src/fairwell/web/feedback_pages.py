@@ -107,9 +107,12 @@ def _readable(lines: list[list[Piece]]) -> list[list[Piece]]:
 
 def _cards(request: Request, job: Job) -> list[Card]:
     runtime = runtime_of(request)
-    return [card(i) for i in service.review_items(
-        runtime.store, runtime.feedback_store, checker(request), job.title
-    )]
+    return [
+        card(i)
+        for i in service.review_items(
+            runtime.store, runtime.feedback_store, checker(request), job.title
+        )
+    ]
 
 
 def _notice(approved: int | None, held: int | None, edited: int | None, cards: list[Card]) -> str:
@@ -290,9 +293,7 @@ def _edit(
         now=runtime.clock.now(),
     )
     wanted = normalise_address(email)
-    items = service.review_items(
-        runtime.store, runtime.feedback_store, checker(request), job.title
-    )
+    items = service.review_items(runtime.store, runtime.feedback_store, checker(request), job.title)
     return next(i for i in items if i.view.person.email == wanted)
 
 
@@ -358,9 +359,7 @@ def api_feedback(
     404 when the job does not exist or is not yours to see."""
     job = visible_job(request, current[0], job_id)
     runtime = runtime_of(request)
-    items = service.review_items(
-        runtime.store, runtime.feedback_store, checker(request), job.title
-    )
+    items = service.review_items(runtime.store, runtime.feedback_store, checker(request), job.title)
     return {"job": {"id": job.id, "title": job.title}, "items": [_item_json(i) for i in items]}
 
 
