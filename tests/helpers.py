@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 
 from fairwell.demo_data import HEADER
-from fairwell.ports import Store
+from fairwell.domain.feedback import Wording
+from fairwell.ports import FeedbackStore, RubricRow, Store
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.storage.tables import outbox_bodies
@@ -78,3 +79,24 @@ def import_and_reject_all(
         actor="t",
         now=now,
     )
+
+
+# The job's own wording for SQL, as a hiring team would write it with `competency add --lang`.
+SQL_WORDING = Wording(
+    "The SQL exercise needed joins and aggregations beyond what you completed in the time.",
+    "Work through exercises that combine joins with GROUP BY and window functions.",
+    "Your SQL was accurate and easy to follow.",
+)
+
+
+def write_wording(
+    feedback_store: FeedbackStore,
+    job: str,
+    now: datetime,
+    name: str = "SQL",
+    wording: Wording = SQL_WORDING,
+    bar: int = 3,
+    locale: str = "en",
+) -> None:
+    """Add the competency to the job with its wording in one language."""
+    feedback_store.save_rubric([RubricRow(0, job, name, bar, None, locale, wording)], "t", now)

@@ -23,7 +23,15 @@ def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
     output = io.StringIO()
     assert run_demo(tmp_path / "demo", Console(file=output, width=120)) is True
     text = output.getvalue()
-    assert "messages received                      │ 178" in text
+    assert re.search(r"messages received\s+│ 178 ", text)
+    assert re.search(
+        r"interviewed candidates whose letter carries feedback \(goal: all\)\s+│ 68 of 68", text
+    )
+    assert re.search(r"letters held for missing wording\s+│ 0 ", text)
+    assert re.search(r"notes dropped as duplicates\s+│ [1-9]", text), "the demo has some"
+    assert re.search(
+        r"notes held for language \(then dropped by the hiring manager\)\s+│ [1-9]", text
+    )
     assert "PASS" in text
     assert len(list((tmp_path / "demo" / "mail").glob("*.eml"))) == 178
 

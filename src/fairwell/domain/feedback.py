@@ -153,7 +153,13 @@ def evidence(
     """The ratings that count for this basis: interview ratings of competencies, or a
     screener's ratings of requirements."""
     kinds = {competency.name: competency.kind for competency in competencies}
-    return [rating for rating in ratings if kinds.get(rating.competency) is basis.evidence]
+    counted = []
+    for rating in ratings:
+        if rating.competency not in kinds:
+            raise InvalidInput(f"{rating.competency!r} is not a competency of this job")
+        if kinds[rating.competency] is basis.evidence:
+            counted.append(rating)
+    return counted
 
 
 def fold_note(text: str) -> str:
