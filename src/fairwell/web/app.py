@@ -37,6 +37,7 @@ from fairwell.web import (
     rediscovery,
     requests_pages,
     sending,
+    wording_pages,
 )
 from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
@@ -114,6 +115,7 @@ def _routes(app: FastAPI) -> None:
     data_requests.register(app)
     deadlines_page.register(app)
     rediscovery.register(app)
+    wording_pages.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:
