@@ -161,6 +161,13 @@ class Settings(BaseSettings):
         "optional `semantic` extra (nothing is downloaded): auto uses it when installed; on "
         "requires it (a configuration error without it); off never uses it",
     )
+    wording_classifier: SemanticMode = Field(
+        default=SemanticMode.AUTO,
+        description="the wording check also runs a local meaning classifier beside its word "
+        "lists (the optional `semantic` extra; nothing is downloaded): auto uses it when "
+        "installed and says plainly when it is not; on requires it (a configuration error "
+        "without it); off runs the word lists only",
+    )
     secure_cookies: bool = Field(
         default=False,
         description="mark web session cookies Secure (set True whenever the app is served "

@@ -167,7 +167,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
         f"{len(decided.skipped)} skipped (hired, offer, withdrawn)"
     )
     feedback = _draft_and_approve_feedback(runtime, console)
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     now, rosters = runtime.clock.now(), runtime.rosters
     plan = make_plan(store, runtime.composer, JOB_TITLE, now, rosters=rosters)
     console.print(

@@ -11,10 +11,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from fairwell.config import Settings
+from fairwell.config import SemanticMode, Settings
 from fairwell.delivery.sessions import SessionPerThread
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.ports import Clock, Transport, WordingCheck, WordingFinding
+from fairwell.domain.compliance import SUPPORTED_LANGUAGES, Linter
+from fairwell.ports import Clock, Transport, WordingFinding
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import (
@@ -29,6 +30,7 @@ from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
 from fairwell.services.retention import load_book
 from fairwell.services.scheduling import Scheduler
+from fairwell.services.wording_classifier import Meaning, choose, meaning_findings
 from fairwell.storage.engine import PoolSettings, make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
 from fairwell.storage.rates_store import SqlSendSlots
@@ -178,21 +180,45 @@ def shared_rate_limit(runtime: Runtime) -> SharedRateLimit | None:
     return SharedRateLimit(SqlSendSlots(runtime.store.engine), rates)
 
 
-def wording_check(settings: Settings) -> WordingCheck:
-    """The compliance lint as the WordingCheck port, one linter per language, built lazily."""
-    from fairwell.domain.compliance import SUPPORTED_LANGUAGES, Linter
+def wording_check(settings: Settings, *, meaning: bool = True) -> WordingChecker:
+    """The wording check as the WordingCheck port. ``meaning=False``: the word lists only,
+    for the quick re-check of templates before a plan (they were checked in full when saved)."""
+    return WordingChecker(settings, settings.wording_classifier if meaning else SemanticMode.OFF)
 
-    linters: dict[str, Linter] = {}
 
-    def check(
-        text: str, locale: str, required_languages: Collection[str] = ()
-    ) -> list[WordingFinding]:
+class WordingChecker:
+    """The compliance lint's word lists, one linter per language, and beside them the meaning
+    classifier (services/wording_classifier.py) when the setting and the installed extras
+    allow; both are built on first use. ``meaning_status`` says in plain words which ran."""
+
+    def __init__(self, settings: Settings, mode: SemanticMode) -> None:
+        self._settings = settings
+        self._mode = mode
+        self._linters: dict[str, Linter] = {}
+        self._meaning: Meaning | None = None
+
+    @property
+    def meaning_status(self) -> str:
+        return self._chosen().status
+
+    def _chosen(self) -> Meaning:
+        if self._meaning is None:
+            self._meaning = choose(self._mode)
+        return self._meaning
+
+    def _linter(self, locale: str) -> Linter:
         language = locale if locale in SUPPORTED_LANGUAGES else "en"
-        if language not in linters:
-            linters[language] = Linter.from_files(language, settings.lint_terms)
-        return [
-            WordingFinding(f.rule, f.span, f.why, f.suggestion)
-            for f in linters[language].lint(text, required_languages)
-        ]
+        if language not in self._linters:
+            self._linters[language] = Linter.from_files(language, self._settings.lint_terms)
+        return self._linters[language]
 
-    return check
+    def __call__(
+        self, text: str, locale: str, required_languages: Collection[str] = ()
+    ) -> list[WordingFinding]:
+        linter = self._linter(locale)
+        found = linter.lint(text, required_languages)
+        classifier = self._chosen().classifier
+        if classifier is not None and text.strip():
+            found += meaning_findings(classifier, linter, text, required_languages, found)
+        found.sort(key=lambda finding: (finding.span, finding.rule))
+        return [WordingFinding(f.rule, f.span, f.why, f.suggestion) for f in found]

@@ -21,6 +21,7 @@ from fairwell.cli.base import (
     out,
     reports_errors,
 )
+from fairwell.errors import ConfigurationError
 from fairwell.runtime import Runtime
 
 
@@ -204,6 +205,23 @@ def feedback_downgrade(
     out.print("downgraded to a plain letter")
 
 
+def _lint(lines: list[str], lang: str, terms: Path | None) -> tuple[list[Any], str]:
+    """The word lists on every line, and the meaning classifier where it is available."""
+    from fairwell.config import load_settings
+    from fairwell.domain.compliance import Linter, finding_json, lint_lines
+    from fairwell.services.wording_classifier import choose, meaning_findings
+
+    results = lint_lines(lines, lang, terms)
+    chosen = choose(load_settings().wording_classifier)
+    if chosen.classifier is not None:
+        linter = Linter.from_files(lang, terms)
+        for result, line in zip(results, lines, strict=True):
+            listed = linter.lint(line)
+            found = meaning_findings(chosen.classifier, linter, line, (), listed)
+            result["findings"] += [finding_json(finding) for finding in found]
+    return results, chosen.status
+
+
 @app.command()
 def lint(
     file: Annotated[
@@ -220,14 +238,17 @@ def lint(
     Exit code 0 when no line has a finding, 1 when any does, 2 when the input or the terms
     cannot be read.
     """
-    from fairwell.domain.compliance import lint_exit_code, lint_lines
+    from fairwell.domain.compliance import lint_exit_code
 
     try:
         text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
-        results = lint_lines(text.splitlines(), lang, terms)
+        results, status = _lint(text.splitlines(), lang, terms)
     except (OSError, UnicodeDecodeError, ValueError) as error:
         where = str(file) if file else "standard input"
         raise _fail(f"{where}: {error}".splitlines()[0], 2) from None
+    except ConfigurationError as error:
+        raise _fail(f"configuration error: {error}", 3) from None
+    err.print(f"wording check: {status}", markup=False, soft_wrap=True)
     if as_json:
         _print_json(results)
     else:

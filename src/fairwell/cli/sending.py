@@ -164,7 +164,7 @@ def _when(moment: Any) -> str:
 def _make_plan(runtime: Runtime, job: str, send_now: bool = False) -> Any:
     from fairwell.services.planning import make_plan
 
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     # The process's roster cache: `send` then plans, queues and delivers with one roster.
     return make_plan(
         runtime.store,
@@ -200,7 +200,7 @@ def preview(
     from fairwell.services.preview import preview_letter
 
     runtime = _runtime()
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     shown = preview_letter(runtime.store, runtime.composer, job, email, runtime.clock.now())
     sys.stdout.write(shown.body.decode("ascii", errors="replace").replace("\r\n", "\n"))
     if not shown.queued:

@@ -444,6 +444,11 @@ class Linter:
             findings.append(LintFinding(pattern.rule, original, terms.why, terms.suggestion))
         return _one_per_place(findings)
 
+    def explanation(self, rule: str) -> tuple[str, str]:
+        """A rule's ``why`` and ``suggestion`` in this linter's language."""
+        terms = self._terms[rule]
+        return terms.why, terms.suggestion
+
     def languages_named(self, text: str) -> frozenset[str]:
         """The languages ``text`` names ("German (C1)" names german)."""
         return frozenset(

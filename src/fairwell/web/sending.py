@@ -122,7 +122,7 @@ def _render_plan(
 ) -> Response:
     runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     plan = make_plan(runtime.store, runtime.composer, title, runtime.clock.now())
     return render(
         request,
