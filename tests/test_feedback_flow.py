@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.roster import Roster
-from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.errors import InvalidInput
 from fairwell.ports import RubricRow
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check

@@ -106,7 +106,9 @@ def letter_editor(runtime: Runtime) -> LetterEditor:
     return LetterEditor(
         runtime.letter_settings,
         runtime.overrides,
-        wording_check(runtime.settings),
+        # Templates and reason sentences get the word lists: the meaning classifier is
+        # trained on feedback, and reads a letter's greeting or closing as noise.
+        wording_check(runtime.settings, meaning=False),
         runtime.settings.template_dir,
     )
 
@@ -181,8 +183,12 @@ def shared_rate_limit(runtime: Runtime) -> SharedRateLimit | None:
 
 
 def wording_check(settings: Settings, *, meaning: bool = True) -> WordingChecker:
-    """The wording check as the WordingCheck port. ``meaning=False``: the word lists only,
-    for the quick re-check of templates before a plan (they were checked in full when saved)."""
+    """The wording check as the WordingCheck port.
+
+    With ``meaning`` (feedback, notes for the candidate, a job's wording, answers to feedback
+    requests) the meaning classifier runs beside the word lists when available; without it
+    (letter templates and reason sentences, written once for every letter and reviewed when
+    saved) the word lists alone."""
     return WordingChecker(settings, settings.wording_classifier if meaning else SemanticMode.OFF)
 
 

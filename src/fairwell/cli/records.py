@@ -155,7 +155,7 @@ def templates_check() -> None:
     from fairwell.runtime import wording_check
 
     runtime = _runtime()
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     out.print("templates ok")
 
 

@@ -42,6 +42,9 @@ from fairwell.ports import SimilarityModel
 from fairwell.services.semantic import EXTRA, INSTALL, MODEL_NAME, load_minilm
 
 NONE = "none"
+# Shorter sentences ("Dear Alex,", "Hier ist er:") carry too little meaning to judge; the
+# word lists still read them.
+MIN_WORDS = 4
 # Flag when the probability that a sentence is fine is below FLAG_BELOW. Both values were
 # chosen by 5-fold cross-validation on the examples alone (the best F1; bench/wording_check.py
 # --cross-validate), never on the evaluation corpus.
@@ -53,7 +56,7 @@ _EXPLAINED = {
     "en": " The meaning check (not a listed phrase) read this sentence as close to wording "
     "about {what}, such as: “{example}”",
     "de": " Die Bedeutungsprüfung (kein gelisteter Ausdruck) hat diesen Satz als ähnlich zu "
-    "Formulierungen über {what} erkannt, etwa: „{example}“",
+    "solchen Formulierungen erkannt, etwa: „{example}“",
 }
 
 
@@ -183,7 +186,8 @@ def meaning_findings(
     spans = [
         span
         for span in sentence_spans(text)
-        if not any(f.span[0] < span[1] and span[0] < f.span[1] for f in listed)
+        if len(text[slice(*span)].split()) >= MIN_WORDS
+        and not any(f.span[0] < span[1] and span[0] < f.span[1] for f in listed)
     ]
     verdicts = classifier.classify([text[s:e] for s, e in spans], linter.lang)
     findings = []
