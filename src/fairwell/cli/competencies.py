@@ -68,16 +68,17 @@ def competency_add(
     try:
         row = one_row({**values, **given})
     except ImportFileError as error:
-        raise _fail(_without_row(str(error.problems[0])), 1) from None
+        raise _fail(_said(error.problems[0]), 1) from None
     _save(runtime, [row])
     out.print(f"{job}: {row.name} (bar {row.bar}{', ' + row.kind.value if row.kind else ''})")
     if row.locale is None:
         _suggest(runtime, job, row.name)
 
 
-def _without_row(problem: str) -> str:
-    """A problem with a command-line value, said without the "row 1" of a file."""
-    return problem.replace("the command line, row 1, ", "").replace("field ", "--")
+def _said(problem: Any) -> str:
+    """A problem with a command-line value, named by its option rather than a file's row."""
+    option = {"competency": "name"}.get(problem.field, problem.field or "")
+    return f"--{option.replace('_', '-')}: {problem.message}" if option else problem.message
 
 
 @competency_app.command("import")

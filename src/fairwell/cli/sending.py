@@ -112,6 +112,21 @@ def _draft_feedback_quietly(runtime: Runtime, job: str) -> None:
         )
 
 
+def _print_feedback_holds(plan: Any) -> None:
+    """Letters held for their feedback, and reasons chosen against it (issue 15)."""
+    if plan.held_for_wording or plan.held_for_language:
+        out.print(
+            f"held for missing wording: {plan.held_for_wording}; held for a line in another "
+            f"language: {plan.held_for_language} (fairwell feedback review lists them)"
+        )
+    for view in plan.reason_contradicts:
+        out.print(
+            f"{view.person.email}: the reason chosen for this person "
+            f"({view.decision.reason_code}) does not agree with their approved feedback",
+            markup=False,
+        )
+
+
 def _print_plan(plan: Any) -> None:
     letters = Table("letter", "count", title=f"send plan: {plan.job.title}")
     for kind, count in sorted(plan.letters.items()):
@@ -123,6 +138,7 @@ def _print_plan(plan: Any) -> None:
     for reason, count in sorted(plan.skipped_counts().items()):
         skipped.add_row(reason, str(count))
     out.print(skipped)
+    _print_feedback_holds(plan)
     _print_schedule(plan)
     if plan.blocked:
         blocked = Table("email", "letter", "rule", "why", title="blocked by the privacy guard")
