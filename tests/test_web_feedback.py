@@ -294,6 +294,7 @@ def test_a_script_reviews_approves_edits_and_downgrades_with_a_bearer_token(
     assert approved == {
         "approved": 2,
         "need_override": [{"email": "p1@example.com", "rules": ["sex-and-family"]}],
+        "held": [],
     }
     short = {"emails": ["p1@example.com"], "override": "fine"}
     assert client.post(f"{api}/approve", json=short, headers=headers).status_code == 400

@@ -108,7 +108,8 @@ class Settings(BaseSettings):
     )
     feedback_library: Path | None = Field(
         default=None,
-        description="a TOML improvement library that extends or overrides the built-in one",
+        description="a TOML improvement library that extends or overrides the built-in one: "
+        "suggestions shown to whoever writes a job's wording, never feedback by themselves",
     )
     lint_terms: Path | None = Field(
         default=None,
