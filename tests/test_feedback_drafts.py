@@ -195,3 +195,12 @@ def test_no_line_is_invented_repeated_or_dropped_silently(
     for gap in found.gaps:
         named = gap.wording is not None and gap.wording.gap in lines
         assert named or gap.noted or f"needs wording for {gap.competency}" in found.holds
+
+
+def test_a_note_in_another_language_does_not_stand_in_for_missing_wording() -> None:
+    note = Rating("A", "SQL", 1, "", "Practise joins across several tables before next time.")
+    found = draft_feedback(JOB, [note], {}, basis=Basis.SKILLS, locale="de")
+    assert found.holds == (
+        "needs wording for SQL",
+        "note in English for a German letter: translate or drop",
+    )

@@ -170,8 +170,16 @@ def fold_note(text: str) -> str:
 @dataclass(slots=True)
 class _Notes:
     kept: list[str] = field(default_factory=list)
-    by_competency: set[str] = field(default_factory=set)
+    by_competency: dict[str, list[str]] = field(default_factory=dict)
     duplicates: int = 0
+
+    def name(self, competency: str, locale: str, language_of: LanguageOf | None) -> bool:
+        """Whether a note in the letter's language (or one we cannot tell) covers the gap: a
+        note in another language names nothing for this candidate."""
+        return any(
+            language_of is None or language_of(note) in (None, locale)
+            for note in self.by_competency.get(competency, ())
+        )
 
 
 def _notes(ratings: Iterable[Rating]) -> _Notes:
@@ -180,7 +188,7 @@ def _notes(ratings: Iterable[Rating]) -> _Notes:
         text = " ".join(rating.note_for_candidate.split())
         if not text:
             continue
-        notes.by_competency.add(rating.competency)
+        notes.by_competency.setdefault(rating.competency, []).append(text)
         if fold_note(text) in seen:
             notes.duplicates += 1
             continue
@@ -219,7 +227,7 @@ def draft_feedback(
         key=lambda name: (bars[name] - means[name], name),
     )
     gaps = tuple(
-        Gap(n, means[n], bars[n], wording.get(n), n in notes.by_competency)
+        Gap(n, means[n], bars[n], wording.get(n), notes.name(n, locale, language_of))
         for n in below[:max_gaps]
     )
     strengths = tuple(Strength(n, means[n], wording[n]) for n in above[:max_strengths])
