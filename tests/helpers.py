@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from fairwell.cli import app as cli
 from fairwell.demo_data import HEADER
-from fairwell.ports import Store
+from fairwell.domain.feedback import Wording
+from fairwell.ports import FeedbackStore, RubricRow, Store
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.storage.tables import outbox_bodies
@@ -95,3 +96,24 @@ def add_cli_user(env: dict[str, str], folder: Path, username: str, role: str) ->
         env=env,
     )
     assert result.exit_code == 0, result.output
+
+
+# The job's own wording for SQL, as a hiring team would write it with `competency add --lang`.
+SQL_WORDING = Wording(
+    "The SQL exercise needed joins and aggregations beyond what you completed in the time.",
+    "Work through exercises that combine joins with GROUP BY and window functions.",
+    "Your SQL was accurate and easy to follow.",
+)
+
+
+def write_wording(
+    feedback_store: FeedbackStore,
+    job: str,
+    now: datetime,
+    name: str = "SQL",
+    wording: Wording = SQL_WORDING,
+    bar: int = 3,
+    locale: str = "en",
+) -> None:
+    """Add the competency to the job with its wording in one language."""
+    feedback_store.save_rubric([RubricRow(0, job, name, bar, None, locale, wording)], "t", now)

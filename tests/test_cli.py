@@ -45,6 +45,7 @@ COMMANDS = [
     ["feedback", "downgrade"],
     ["competency", "add"],
     ["competency", "list"],
+    ["competency", "import"],
     ["import-scorecards"],
     ["scorecard", "add"],
     ["requests"],

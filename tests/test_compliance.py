@@ -67,6 +67,7 @@ TYPICAL = [
     ("en", "marital-status", "Your wife's job is in another city.", "wife"),
     ("en", "sexual-orientation", "Clients might react badly to a gay manager.", "gay"),
     ("en", "origin-and-language", "We were hoping for a native speaker.", "native speaker"),
+    ("en", "language-proficiency", "Your English was not good enough.", "Your English was not"),
     ("en", "religion", "You would need time for prayer on Fridays.", "prayer"),
     ("en", "disability-and-health", "Your sick leave record worried us.", "sick leave"),
     ("en", "appearance", "Your tattoos would not suit our clients.", "tattoos"),
@@ -77,6 +78,7 @@ TYPICAL = [
     ("de", "marital-status", "Da Sie verheiratet sind, wäre ein Umzug schwierig.", "verheiratet"),
     ("de", "sexual-orientation", "Ein schwuler Berater wäre schwierig.", "schwuler"),
     ("de", "origin-and-language", "Wir suchen einen Muttersprachler.", "Muttersprachler"),
+    ("de", "language-proficiency", "Ihr Deutsch war nicht ausreichend.", "Ihr Deutsch war nicht"),
     ("de", "religion", "Ihr Kopftuch passt nicht zum Empfang.", "Kopftuch"),
     ("de", "disability-and-health", "Ihre Krankheitstage waren hoch.", "Krankheitstage"),
     ("de", "appearance", "Ihr äußeres Erscheinungsbild war unpassend.", "äußeres Erscheinungsbild"),
@@ -304,3 +306,41 @@ def test_the_exit_code_is_0_when_clean_and_1_when_any_line_has_a_finding(
     assert lint_exit_code([]) == 0
     extra = write(tmp_path, '[rules.age]\nterms = ["vintage"]\n')
     assert lint_exit_code(lint_lines(["A vintage candidate."], "en", extra)) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "rule", "text"),
+    [
+        ("en", "disability-and-health", "We hope you recover well after your surgery."),
+        ("de", "disability-and-health", "Nach Ihrer Operation sollten Sie sich erst erholen."),
+        ("en", "origin-and-language", "Your passport would make the vetting slow."),
+        ("de", "origin-and-language", "Ihre Staatsbürgerschaft hätte die Prüfung verzögert."),
+        ("en", "age", "You are a digital native, but the role needs ten years in banking."),
+        ("en", "age", "We prefer someone early in their career."),
+        ("de", "age", "Wir suchen eher Berufsanfänger, die frisch von der Uni kommen."),
+        ("en", "language-proficiency", "Your German was not strong enough."),
+        ("de", "language-proficiency", "Ihre Englischkenntnisse reichten nicht aus."),
+    ],
+)
+def test_the_lists_cover_health_nationality_age_and_language_proficiency(
+    lang: str, rule: str, text: str
+) -> None:
+    assert rule in {finding.rule for finding in LINTERS[lang].lint(text)}
+
+
+def test_proficiency_in_a_language_the_job_requires_is_job_related() -> None:
+    remark = "Your German was not strong enough for the client calls."
+    assert [f.rule for f in LINTERS["en"].lint(remark)] == ["language-proficiency"]
+    assert LINTERS["en"].lint(remark, {"german"}) == []
+    assert [f.rule for f in LINTERS["en"].lint(remark, {"english"})] == ["language-proficiency"]
+    german = "Ihr Deutsch reichte für die Kundengespräche nicht aus."
+    assert LINTERS["de"].lint(german, {"german"}) == []
+    assert "native speaker" in flagged("en", "We wanted a native speaker of German.")[0][1].lower()
+
+
+def test_a_jobs_language_requirement_is_read_from_its_competency_names() -> None:
+    from fairwell.domain.compliance import stated_languages
+
+    names = ["German (C1) for client calls", "SQL", "Englischkenntnisse", "Data modelling"]
+    assert stated_languages(names) == {"german", "english"}
+    assert stated_languages(["SQL", "Spark"]) == frozenset()

@@ -56,6 +56,14 @@ def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
     assert "letters: referral_closed │ 20" in text
     assert "letters thanking someone who never applied │ 0" in text
     assert "people written to more than once │ 0" in text
+    # Feedback from the job's own wording, for every interviewed candidate.
+    every = re.search(r"letter carries feedback \(goal: all\) │ (\d+) of (\d+)", text)
+    assert every and every.group(1) == every.group(2) and int(every.group(1)) > 60
+    assert "letters held for missing wording │ 0 " in text
+    assert re.search(r"notes dropped as duplicates │ [1-9]", text), "the demo has some"
+    assert re.search(
+        r"notes held for language \(then dropped by the hiring manager\) │ [1-9]", text
+    )
 
 
 def message_to(recipient: str, body: str) -> SinkMessage:
@@ -138,3 +146,13 @@ def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+def test_the_verification_counts_an_interviewed_candidate_whose_letter_has_no_feedback() -> None:
+    result = Verification()
+    interviewed = frozenset({"ann@example.com", "mary@example.com"})
+    plain = message_to("ann@example.com", "Dear Ann, we decided not to move forward.")
+    carries = message_to("mary@example.com", "Dear Mary Ann Lee,\nWhat we saw in your interviews:")
+    _check_message(plain, PEOPLE, result, interviewed)
+    _check_message(carries, PEOPLE, result, interviewed)
+    assert (result.interviewed_with_feedback, result.interviewed) == (1, 2)

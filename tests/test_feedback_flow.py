@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fairwell.delivery.sink import MailSink, read_sink
+from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
+from fairwell.ports import RubricRow
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services import feedback as service
 from fairwell.services.planning import make_plan, queue_plan
@@ -24,7 +26,24 @@ from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all, people
 
 JOB = "Data Analyst"
-LIBRARY = service.load_library()
+# The job's own wording, as its hiring team would write it (`fairwell competency add --lang`).
+WORDING = {
+    "SQL": Wording(
+        "The SQL exercise needed joins and aggregations beyond what you completed in the time.",
+        "Work through exercises that combine joins with GROUP BY on a public data set.",
+        "Your SQL was accurate and easy to follow.",
+    ),
+    "Product sense": Wording(
+        "Your answers on product decisions did not yet use customer evidence.",
+        "Write a one-page case for a product you use: the problem, two options, a decision.",
+        "You showed a clear understanding of the customer problems behind the product.",
+    ),
+}
+
+
+def write_wording(runtime: Runtime, job: str = JOB, kind: CompetencyKind | None = None) -> None:
+    rows = [RubricRow(0, job, name, 3, kind, "en", wording) for name, wording in WORDING.items()]
+    runtime.feedback_store.save_rubric(rows, "hm", runtime.clock.now())
 
 
 @pytest.fixture
@@ -56,9 +75,7 @@ def interviewed(
     now = runtime.clock.now()
     rows = people(count, stage="onsite", last_interview_at="2026-11-20T10:00:00+00:00")
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
-    job = runtime.store.job_by_title(JOB)
-    for name in ("SQL", "Product sense"):
-        runtime.feedback_store.add_competency(job.id, name, 3, "t", now)
+    write_wording(runtime)
     runtime.feedback_store.save_scorecards(cards, "t", now)
 
 
@@ -66,7 +83,6 @@ def draft(runtime: Runtime) -> service.DraftReport:
     return service.draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        LIBRARY,
         wording_check(runtime.settings),
         JOB,
         actor="t",
@@ -147,7 +163,7 @@ def test_an_edit_goes_back_to_draft_and_a_placeholder_is_refused(
     with pytest.raises(InvalidInput, match="empty"):
         service.edit(*args, "   ", actor="hm", now=runtime.clock.now())
     service.edit(*args, "Your SQL joins need practice.", actor="hm", now=runtime.clock.now())
-    items = service.review_items(runtime.store, check, JOB)
+    items = service.review_items(runtime.store, runtime.feedback_store, check, JOB)
     assert [
         (i.view.feedback.state.value, i.view.feedback.text) for i in items if i.view.feedback
     ] == [("draft", "Your SQL joins need practice.")]
@@ -279,9 +295,16 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
         ),
     ]
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
-    job = runtime.store.job_by_title(JOB)
-    runtime.feedback_store.add_competency(job.id, "SQL", 3, "t", now)
-    runtime.feedback_store.add_competency(job.id, "Product management experience", 3, "t", now)
+    write_wording(runtime)
+    experience = Wording(
+        "The role asks for three years of product management; your application showed one.",
+        "If you apply again, describe the products you owned end to end.",
+        "Your application showed substantial product management experience.",
+    )
+    requirement = RubricRow(
+        0, JOB, "Product management experience", 3, CompetencyKind.REQUIREMENT, "en", experience
+    )
+    runtime.feedback_store.save_rubric([requirement], "hm", now)
     runtime.feedback_store.save_scorecards(
         [
             card("p0@example.com", "SQL", 1),
@@ -297,6 +320,6 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
     assert "What we saw in your interviews" in text_to(sink, "p0@example.com")
     screened = text_to(sink, "screened@example.com")
     assert "What we saw in your application" in screened
-    assert "requires five years of hands-on product management" in screened
+    assert "three years of product management; your application showed one" in screened
     referred = text_to(sink, "referred@example.com")
     assert "What we saw" not in referred, "someone who never applied was never assessed"

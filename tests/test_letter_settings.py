@@ -228,7 +228,7 @@ def test_the_check_before_planning_covers_the_edited_templates(
 
     source = rejection_source(editor).replace("Kind regards,", f"{NEW_CLOSING}\n\nKind regards,")
     editor.save_template("en-rejection", source, "t", clock.now())
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
 
 
 # -- end to end: edit, queue, deliver, read what the relay received ---------------------------

@@ -48,7 +48,9 @@ def env(database_url: str, tmp_path: Path, sink: MailSink) -> dict[str, str]:
     assert run(environment, "init")[0] == 0
     rows = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}", stage="onsite") for i in range(2)]
     assert run(environment, "import", str(write_csv(tmp_path / "a.csv", rows)))[0] == 0
-    run(environment, "competency", "add", "--job", JOB, "--name", "SQL", "--bar", "3")
+    wording = ("--lang", "en", "--gap", SQL_GAP, "--next-step", SQL_NEXT, "--strength", SQL_GOOD)
+    add = ("competency", "add", "--job", JOB, "--name", "SQL", "--bar", "3")
+    assert run(environment, *add, *wording)[0] == 0
     cards = tmp_path / "cards.csv"
     cards.write_text(
         "email,job,interviewer,competency,rating,internal_note,note_for_candidate\n"
@@ -61,6 +63,12 @@ def env(database_url: str, tmp_path: Path, sink: MailSink) -> dict[str, str]:
     assert run(environment, "users", "assign", "--username", "hank", "--job", JOB)[0] == 0
     assert run(environment, "users", "disable", "dora")[0] == 0
     return environment
+
+
+# The job's own wording for SQL: without it a below-bar draft is held and cannot be approved.
+SQL_GAP = "Your queries left out the joins the exercise needed."
+SQL_NEXT = "Practise queries that join three tables and group the result."
+SQL_GOOD = "Your queries were easy to read."
 
 
 def actors(env: dict[str, str], action: str) -> list[str]:

@@ -20,7 +20,7 @@ from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
-from fairwell.services.feedback import approve, draft_job_feedback, load_library
+from fairwell.services.feedback import approve, draft_job_feedback
 from fairwell.services.importing import import_file
 from fairwell.services.interviews import assign_interviewer
 from fairwell.services.planning import make_plan, queue_plan
@@ -31,7 +31,7 @@ from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, write_csv
+from tests.helpers import applicant, write_csv, write_wording
 from tests.test_web import KEY, PASSWORD, api_token, csrf_of, sign_in
 
 ANALYST, DESIGNER = "Data Analyst", "Designer"
@@ -52,7 +52,8 @@ def runtime(
         applicant("dora@example.com", "Dora", "Design", job=DESIGNER),
     ]
     import_file(wired.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
-    for job, name in ((ANALYST, "SQL"), (ANALYST, "Communication"), (DESIGNER, "Craft")):
+    write_wording(wired.feedback_store, ANALYST, clock.now())
+    for job, name in ((ANALYST, "Communication"), (DESIGNER, "Craft")):
         wired.feedback_store.add_competency(
             wired.store.job_by_title(job).id, name, 3, "t", clock.now()
         )
@@ -146,9 +147,7 @@ def reject_and_send(runtime: Runtime) -> int:
         actor="t",
         now=now,
     )
-    draft_job_feedback(
-        runtime.store, runtime.feedback_store, load_library(), check, ANALYST, actor="t", now=now
-    )
+    draft_job_feedback(runtime.store, runtime.feedback_store, check, ANALYST, actor="t", now=now)
     approve(runtime.store, runtime.feedback_store, check, ANALYST, actor="henry", now=now)
     plan = make_plan(runtime.store, runtime.composer, ANALYST, now)
     batch = queue_plan(

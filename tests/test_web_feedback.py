@@ -19,7 +19,7 @@ from fairwell.domain.users import Role
 from fairwell.ports import WordingFinding
 from fairwell.runtime import Runtime, init_database, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
-from fairwell.services.feedback import draft_job_feedback, load_library
+from fairwell.services.feedback import draft_job_feedback
 from fairwell.services.scorecard_file import ScorecardRow
 from fairwell.services.users import add_user
 from fairwell.storage.tables import audit_log, feedback
@@ -27,7 +27,7 @@ from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.web.reviews import Piece, marked_lines
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, import_and_reject_all, people
+from tests.helpers import applicant, import_and_reject_all, people, write_wording
 from tests.test_web import KEY, PASSWORD, api_token, csrf_of, sign_in
 
 ANALYST, BACKEND = "Data Analyst", "Backend Engineer"
@@ -66,8 +66,7 @@ def drafted(runtime: Runtime, tmp_path: Path, now: datetime) -> None:
         now=now,
     )
     for title in (ANALYST, BACKEND):
-        job = runtime.store.job_by_title(title)
-        runtime.feedback_store.add_competency(job.id, "SQL", 3, "t", now)
+        write_wording(runtime.feedback_store, title, now)
     cards = [
         card("p0@example.com"),
         card("p1@example.com", for_candidate=FAMILY),
@@ -79,7 +78,6 @@ def drafted(runtime: Runtime, tmp_path: Path, now: datetime) -> None:
         draft_job_feedback(
             runtime.store,
             runtime.feedback_store,
-            load_library(),
             wording_check(runtime.settings),
             title,
             actor="t",
@@ -296,6 +294,7 @@ def test_a_script_reviews_approves_edits_and_downgrades_with_a_bearer_token(
     assert approved == {
         "approved": 2,
         "need_override": [{"email": "p1@example.com", "rules": ["sex-and-family"]}],
+        "held": [],
     }
     short = {"emails": ["p1@example.com"], "override": "fine"}
     assert client.post(f"{api}/approve", json=short, headers=headers).status_code == 400

@@ -207,7 +207,8 @@ class Settings(BaseSettings):
     )
     feedback_library: Path | None = Field(
         default=None,
-        description="a TOML improvement library that extends or overrides the built-in one",
+        description="a TOML improvement library that extends or overrides the built-in one: "
+        "suggestions shown to whoever writes a job's wording, never feedback by themselves",
     )
     lint_terms: Path | None = Field(
         default=None,
@@ -259,6 +260,13 @@ class Settings(BaseSettings):
         description="rediscovery also weighs similarity in meaning, by a local model from the "
         "optional `semantic` extra (nothing is downloaded): auto uses it when installed; on "
         "requires it (a configuration error without it); off never uses it",
+    )
+    wording_classifier: SemanticMode = Field(
+        default=SemanticMode.AUTO,
+        description="the wording check also runs a local meaning classifier beside its word "
+        "lists (the optional `semantic` extra; nothing is downloaded): auto uses it when "
+        "installed and says plainly when it is not; on requires it (a configuration error "
+        "without it); off runs the word lists only",
     )
     secure_cookies: bool = Field(
         default=False,

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
 from email.policy import compat32
+from email.policy import default as email_default
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -37,20 +39,32 @@ from fairwell.demo_data import (
 )
 from fairwell.demo_inbox import InboxFacts, mail_comes_back
 from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
+from fairwell.domain.feedback import CompetencyKind
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import INTERVIEW_STAGES, LetterKind, OutboxState
 from fairwell.domain.retention import jurisdiction, long_date
 from fairwell.domain.users import Role
+from fairwell.ports import RubricRow, WordingCheck
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.deadlines import deadlines, notice_rules
 from fairwell.services.decisions import Selection, reject
-from fairwell.services.feedback import approve, draft_job_feedback, load_library
+from fairwell.services.feedback import (
+    DraftReport,
+    approve,
+    draft_job_feedback,
+    edit,
+    load_library,
+    review_items,
+)
+from fairwell.services.feedback import interviewed as interviewed_view
 from fairwell.services.importing import import_file
 from fairwell.services.job_settings import set_sender
+from fairwell.services.language import identify_language
 from fairwell.services.planning import Plan, make_plan, queue_plan
 from fairwell.services.retention import load_book, retention_schedule
 from fairwell.services.status_letters import plan_status_letters, queue_status_letters
 from fairwell.services.users import add_user
+from fairwell.services.wording import save_rows, suggestions
 from fairwell.storage.interviews_store import SqlInterviews
 from fairwell.storage.notices import SqlNotices
 from fairwell.storage.retention_store import SqlRetentionStore
@@ -60,6 +74,7 @@ from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch, run_forever
 
 ACTOR = "demo"
+HIRING_MANAGER = "demo:hiring-manager"
 REASON = "position-filled"
 # Who signs the demo job's letters (`fairwell job sender`); From stays the team's address.
 DEMO_SIGNER = "Hana Berg, Head of Product"
@@ -94,6 +109,8 @@ class FlowFacts:
     status_letters: int = 0  # "no decision yet, a decision by ..." to Ontario's interviewed
     inbox: InboxFacts | None = None
     merges: int = 0  # applications made of several rows
+    duplicate_notes: int = 0
+    notes_held_for_language: int = 0
 
 
 @dataclass
@@ -117,6 +134,8 @@ class Promises:
 class Verification:
     received: int = 0
     with_feedback: int = 0
+    interviewed: int = 0  # letters to interviewed candidates
+    interviewed_with_feedback: int = 0
     internal_notes: int = 0
     multi_recipient: int = 0
     to_mismatch: int = 0
@@ -212,8 +231,8 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
         f"rejected {len(decided.decided)} with {REASON!r}; "
         f"{len(decided.skipped)} skipped (hired, offer, withdrawn)"
     )
-    flagged = _draft_and_approve_feedback(runtime, console)
-    runtime.templates.check(wording_check(runtime.settings))
+    feedback = _draft_and_approve_feedback(runtime, console)
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     now, rosters = runtime.clock.now(), runtime.rosters
     plan = make_plan(store, runtime.composer, JOB_TITLE, now, rosters=rosters)
     console.print(
@@ -233,7 +252,14 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
     inbox = mail_comes_back(runtime, directory, console)
     return FlowFacts(
-        plan, report.duplicates_merged, flagged, status_letters, inbox, len(report.merges)
+        plan,
+        report.duplicates_merged,
+        feedback.flagged,
+        status_letters,
+        inbox,
+        len(report.merges),
+        feedback.duplicate_notes,
+        feedback.held_notes,
     )
 
 
@@ -258,38 +284,96 @@ def _tell_the_undecided(runtime: Runtime, console: Console) -> int:
 def _record_interviews(runtime: Runtime, directory: Path, console: Console) -> None:
     now = runtime.clock.now()
     job = runtime.store.job_by_title(JOB_TITLE)
-    for name, bar in (*COMPETENCIES, *REQUIREMENTS):
+    for name, bar in COMPETENCIES:
         runtime.feedback_store.add_competency(job.id, name, bar, ACTOR, now)
+    for name, bar in REQUIREMENTS:
+        runtime.feedback_store.add_competency(
+            job.id, name, bar, ACTOR, now, CompetencyKind.REQUIREMENT
+        )
+    _write_wording_from_suggestions(runtime, console)
     with (directory / "applicants.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     saved = runtime.feedback_store.save_scorecards(demo_scorecards(rows), ACTOR, now)
     console.print(f"recorded {saved} ratings from interviews and screening")
 
 
-def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> int:
+def _write_wording_from_suggestions(runtime: Runtime, console: Console) -> None:
+    """The hiring manager reads the library's suggestions for the job's competencies and
+    saves them as the job's wording: from then on they are words someone chose for this job."""
+    library = load_library(None)
+    rows = [
+        RubricRow(0, JOB_TITLE, name, bar, None, locale, wording)
+        for name, bar in (*COMPETENCIES, *REQUIREMENTS)
+        for locale, wording in sorted(suggestions(library, name).items())
+    ]
+    check = wording_check(runtime.settings)
+    save_rows(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        rows,
+        actor=HIRING_MANAGER,
+        now=runtime.clock.now(),
+    )
+    console.print(f"the hiring manager wrote the job's wording: {len(rows)} competency-languages")
+
+
+def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> DraftReport:
     check = wording_check(runtime.settings)
     drafted = draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        load_library(None),
         check,
         JOB_TITLE,
         actor=ACTOR,
         now=runtime.clock.now(),
     )
+    dropped = _drop_notes_in_another_language(runtime, check)
     approved = approve(
         runtime.store,
         runtime.feedback_store,
         check,
         JOB_TITLE,
-        actor="demo:hiring-manager",
+        actor=HIRING_MANAGER,
         now=runtime.clock.now(),
     )
     console.print(
         f"feedback drafted for {drafted.drafted} candidates with scorecards, "
-        f"{drafted.flagged} flagged, {approved.approved} approved by the hiring manager"
+        f"{drafted.flagged} flagged, {drafted.duplicate_notes} duplicate note(s) left out, "
+        f"{drafted.held_for_wording} held for missing wording; {dropped} draft(s) held for a "
+        f"note in another language, which the hiring manager dropped; "
+        f"{approved.approved} approved by the hiring manager"
     )
-    return drafted.flagged
+    return drafted
+
+
+def _drop_notes_in_another_language(runtime: Runtime, check: WordingCheck) -> int:
+    """ "Translate or drop": the demo's hiring manager drops a note the interviewer wrote in
+    English for a candidate who reads German, keeping every other line of the draft."""
+    items = review_items(runtime.store, runtime.feedback_store, check, JOB_TITLE)
+    dropped = 0
+    for item in items:
+        if not any(hold.endswith("translate or drop") for hold in item.holds):
+            continue
+        assert item.view.feedback is not None
+        locale = item.view.person.locale
+        kept = [
+            line
+            for line in item.view.feedback.text.splitlines()
+            if identify_language(line) in (None, locale)
+        ]
+        edit(
+            runtime.store,
+            runtime.feedback_store,
+            check,
+            JOB_TITLE,
+            item.view.person.email,
+            "\n".join(kept),
+            actor=HIRING_MANAGER,
+            now=runtime.clock.now(),
+        )
+        dropped += 1
+    return dropped
 
 
 def _text_of(data: bytes) -> tuple[str, list[str], list[str]]:
@@ -310,6 +394,7 @@ def _check_message(
     people: Mapping[str, tuple[str, ...]],
     result: Verification,
     not_applied: frozenset[str] = frozenset(),
+    interviewed: frozenset[str] = frozenset(),
 ) -> None:
     result.received += 1
     if len(message.rcpt_tos) != 1:
@@ -317,7 +402,11 @@ def _check_message(
         return
     recipient = message.rcpt_tos[0].lower()
     text, to, copies = _text_of(message.data)
-    result.with_feedback += any(heading in text for heading in FEEDBACK_HEADINGS)
+    carries = any(heading in text for heading in FEEDBACK_HEADINGS)
+    result.with_feedback += carries
+    if recipient in interviewed:
+        result.interviewed += 1
+        result.interviewed_with_feedback += carries
     result.internal_notes += INTERNAL_NOTE_MARK in text
     result.to_mismatch += to != [recipient]
     result.copies += bool(copies)
@@ -372,9 +461,13 @@ def _verify(
             1 for v in views if v.application.never_applied and v.application.applied_at
         ),
     )
-    for message in messages:
-        _check_message(message, people, result, not_applied)
+    interviewed = frozenset(v.person.email for v in views if interviewed_view(v))
     rows = store.outbox_rows(None, None, 1_000_000)
+    # A status letter tells no decision, so it carries no feedback: only decision letters count.
+    status_ids = _message_ids(runtime, LetterKind.STATUS)
+    for message in messages:
+        told = interviewed if _message_id(message.data) not in status_ids else frozenset()
+        _check_message(message, people, result, not_applied, told)
     # Ontario's interviewed hear twice on purpose: "a decision by ..." first, then the decision.
     letters_to = Counter(message.rcpt_tos[0].lower() for message in messages if message.rcpt_tos)
     letters_to.subtract(row.recipient.lower() for row in rows if row.kind == LetterKind.STATUS)
@@ -386,7 +479,21 @@ def _verify(
     _print_promises(console, promises)
     inbox_ok = facts.inbox is not None and facts.inbox.ok
     expected = plan.ready + facts.status_letters
-    return result.ok and promises.ok and inbox_ok and result.received == expected
+    every_interviewed = result.interviewed_with_feedback == result.interviewed
+    ok = result.ok and every_interviewed and promises.ok and inbox_ok
+    return ok and result.received == expected
+
+
+def _message_ids(runtime: Runtime, kind: LetterKind) -> set[str]:
+    query = select(outbox.c.message_id).where(outbox.c.kind == kind.value)
+    with runtime.store.engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
+def _message_id(data: bytes) -> str:
+    """The Message-ID header of raw message bytes ("" when it has none)."""
+    headers = BytesHeaderParser(policy=email_default).parsebytes(data)
+    return str(headers.get("Message-ID", "")).strip()
 
 
 def _promises(runtime: Runtime, messages: list[SinkMessage]) -> Promises:
@@ -479,6 +586,16 @@ def _print_verification(
     table.add_row("messages with Cc or Bcc", str(result.copies))
     table.add_row("messages mentioning another candidate", str(result.mentions_other))
     table.add_row("letters carrying approved feedback", str(result.with_feedback))
+    table.add_row(
+        "interviewed candidates whose letter carries feedback (goal: all)",
+        f"{result.interviewed_with_feedback} of {result.interviewed}",
+    )
+    table.add_row("letters held for missing wording", str(facts.plan.held_for_wording))
+    table.add_row("notes dropped as duplicates", str(facts.duplicate_notes))
+    table.add_row(
+        "notes held for language (then dropped by the hiring manager)",
+        str(facts.notes_held_for_language),
+    )
     table.add_row("feedback flagged by the wording check", str(facts.feedback_flagged))
     table.add_row("letters quoting an internal note", str(result.internal_notes))
     table.add_row(
@@ -496,11 +613,13 @@ def _print_verification(
     if facts.inbox is not None:
         _inbox_rows(table, facts.inbox)
     console.print(table)
-    verdict = "[bold green]PASS[/bold green]" if result.ok else "[bold red]FAIL[/bold red]"
+    passed = result.ok and result.interviewed_with_feedback == result.interviewed
+    verdict = "[bold green]PASS[/bold green]" if passed else "[bold red]FAIL[/bold red]"
     console.print(
         f"{verdict}: every letter went to one person, once, and mentioned nobody else; nobody "
-        "who never applied was thanked for applying"
-        if result.ok
+        "who never applied was thanked for applying; every interviewed candidate's letter "
+        "carries feedback"
+        if passed
         else f"{verdict}: see the table above"
     )
 

@@ -3,7 +3,10 @@
 After `fairwell demo` has sent its letters, the Business Product Manager job is done. The
 served demo adds a second opening, "Data Analyst", where nobody has been rejected yet (try a
 bulk rejection), whose onsite candidates are rejected with feedback drafts waiting for the
-hiring manager's approval, and one feedback request on the first job.
+hiring manager's approval, and one feedback request on the first job. The second job's
+competencies are not in the built-in library: the demo writes their wording itself, and
+leaves "Statistics" without German words, so German drafts below the bar on it wait for
+the hiring manager to write them on the job's wording page.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from fairwell.demo_data import (
-    COMPETENCIES,
     HEADER,
     JOB_TITLE,
-    REQUIREMENTS,
+    SECOND_COMPETENCIES,
+    SECOND_REQUIREMENTS,
+    SECOND_WORDING,
     demo_rows,
     demo_scorecards,
 )
+from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.errors import NotFound
+from fairwell.ports import RubricRow
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
-from fairwell.services.feedback import draft_job_feedback, load_library
+from fairwell.services.feedback import draft_job_feedback
 from fairwell.services.importing import import_file
 from fairwell.services.requests import receive
 
@@ -52,13 +58,29 @@ def seed_for_the_browser(runtime: Runtime, directory: Path) -> int | None:
     now = runtime.clock.now()
     import_file(runtime.store, path, actor=ACTOR, now=now)
     job = runtime.store.job_by_title(SECOND_JOB)
-    for name, bar in (*COMPETENCIES, *REQUIREMENTS):
-        runtime.feedback_store.add_competency(job.id, name, bar, ACTOR, now)
-    cards = [replace(card, job=SECOND_JOB) for card in demo_scorecards(rows)]
+    runtime.feedback_store.save_rubric(_second_job_rubric(), ACTOR, now)
+    scorecards = demo_scorecards(rows, 11, SECOND_COMPETENCIES, SECOND_REQUIREMENTS)
+    cards = [replace(card, job=SECOND_JOB) for card in scorecards]
     runtime.feedback_store.save_scorecards(cards, ACTOR, now)
     _onsite_rejected_with_drafts(runtime)
     _one_feedback_request(runtime)
     return job.id
+
+
+def _second_job_rubric() -> list[RubricRow]:
+    """The second job's competencies and the wording its hiring team wrote for them."""
+    kinds = {name: CompetencyKind.COMPETENCY for name, _ in SECOND_COMPETENCIES}
+    kinds |= {name: CompetencyKind.REQUIREMENT for name, _ in SECOND_REQUIREMENTS}
+    rows = [
+        RubricRow(0, SECOND_JOB, name, bar, kinds[name])
+        for name, bar in (*SECOND_COMPETENCIES, *SECOND_REQUIREMENTS)
+    ]
+    bars = dict((*SECOND_COMPETENCIES, *SECOND_REQUIREMENTS))
+    for locale, entries in SECOND_WORDING.items():
+        for name, (gap, step, strength) in entries.items():
+            wording = Wording(gap, step, strength)
+            rows.append(RubricRow(0, SECOND_JOB, name, bars[name], kinds[name], locale, wording))
+    return rows
 
 
 def _second_job_rows() -> list[dict[str, str]]:
@@ -89,7 +111,6 @@ def _onsite_rejected_with_drafts(runtime: Runtime) -> None:
     draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        load_library(runtime.settings.feedback_library),
         wording_check(runtime.settings),
         SECOND_JOB,
         actor=ACTOR,

@@ -6,14 +6,14 @@ same delivery code runs under the embedded worker, a Celery worker and the tests
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.eligibility import History
-from fairwell.domain.feedback import Competency, Rating
+from fairwell.domain.feedback import Competency, CompetencyKind, Rating, Wording
 from fairwell.domain.model import (
     ApplicantRow,
     Application,
@@ -201,10 +201,17 @@ class FeedbackRecord:
     next_steps: str
     lint_findings: int = 0
     override_reason: str | None = None
+    # Why it cannot be approved yet ("needs wording for Spark"); empty when nothing holds it.
+    holds: tuple[str, ...] = ()
+    basis: str | None = None  # "skills" or "requirements": what the feedback rests on
 
     @property
     def approved(self) -> bool:
         return self.state is FeedbackState.APPROVED
+
+    @property
+    def held(self) -> bool:
+        return bool(self.holds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,18 +336,70 @@ class WordingFinding:
     suggestion: str
 
 
+@dataclass(frozen=True, slots=True)
+class RubricRow:
+    """A competency of a job, and optionally its wording in one language, checked.
+
+    ``kind`` None keeps the stored kind (a new competency is a competency); a wording part
+    left "" keeps what was stored for it. ``row`` is where it stands in its file.
+    """
+
+    row: int
+    job: str
+    name: str
+    bar: int
+    kind: CompetencyKind | None = None
+    locale: str | None = None
+    wording: Wording | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftText:
+    """Feedback as stored: its lines, next steps, what the checks found and what holds it.
+
+    Saving a draft of a decision that already has one replaces it (a redraft once the
+    missing wording exists)."""
+
+    text: str
+    next_steps: str
+    findings: int = 0
+    holds: tuple[str, ...] = ()
+    basis: str | None = None
+
+
 class WordingCheck(Protocol):
-    def __call__(self, text: str, locale: str) -> list[WordingFinding]: ...
+    """The wording check of candidate-facing text in one language.
+
+    ``required_languages``: the languages the job states a requirement for (from its
+    competency names); remarks about proficiency in one of them are job-related."""
+
+    def __call__(
+        self, text: str, locale: str, required_languages: Collection[str] = ()
+    ) -> list[WordingFinding]: ...
 
 
 class FeedbackStore(Protocol):
     """Competencies, scorecards and feedback drafts. Every method is one transaction."""
 
     def add_competency(
-        self, job_id: int, name: str, bar: int, actor: str, now: datetime
+        self,
+        job_id: int,
+        name: str,
+        bar: int,
+        actor: str,
+        now: datetime,
+        kind: CompetencyKind | None = None,
     ) -> None: ...
 
     def competencies(self, job_id: int) -> list[Competency]: ...
+
+    def set_wording(
+        self, job_id: int, name: str, locale: str, wording: Wording, actor: str, now: datetime
+    ) -> None: ...
+
+    def wordings(self, job_id: int) -> dict[str, dict[str, Wording]]: ...
+
+    def save_rubric(self, rows: Sequence[RubricRow], actor: str, now: datetime) -> None: ...
 
     def save_scorecards(self, rows: Sequence[ScorecardInput], actor: str, now: datetime) -> int: ...
 
@@ -349,9 +408,7 @@ class FeedbackStore(Protocol):
     def save_draft(
         self,
         decision_id: int,
-        text: str,
-        next_steps: str,
-        findings: int,
+        draft: DraftText,
         actor: str,
         now: datetime,
     ) -> None: ...
@@ -359,9 +416,7 @@ class FeedbackStore(Protocol):
     def edit(
         self,
         decision_id: int,
-        text: str,
-        next_steps: str,
-        findings: int,
+        draft: DraftText,
         actor: str,
         now: datetime,
     ) -> None: ...
@@ -507,6 +562,7 @@ class Store(Protocol):
         note: str | None,
         actor: str,
         now: datetime,
+        reason_chosen: bool = False,
     ) -> int: ...
 
     def pending_letters(

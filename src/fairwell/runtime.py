@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from fairwell.config import Settings
+from fairwell.config import SemanticMode, Settings
 from fairwell.delivery.dkim import DkimSigner, signing
 from fairwell.delivery.sessions import SessionPerThread
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.ports import Clock, Transport, WordingCheck, WordingFinding
+from fairwell.domain.compliance import SUPPORTED_LANGUAGES, Linter
+from fairwell.ports import Clock, Transport, WordingFinding
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import (
@@ -31,6 +33,7 @@ from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
 from fairwell.services.retention import load_book
 from fairwell.services.scheduling import Scheduler
+from fairwell.services.wording_classifier import Meaning, choose, meaning_findings
 from fairwell.storage.engine import PoolSettings, make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
 from fairwell.storage.inbox_store import SqlInbox, SqlSuppressions
@@ -124,7 +127,9 @@ def letter_editor(runtime: Runtime) -> LetterEditor:
     return LetterEditor(
         runtime.letter_settings,
         runtime.overrides,
-        wording_check(runtime.settings),
+        # Templates and reason sentences get the word lists: the meaning classifier is
+        # trained on feedback, and reads a letter's greeting or closing as noise.
+        wording_check(runtime.settings, meaning=False),
         runtime.settings.template_dir,
     )
 
@@ -221,22 +226,52 @@ def shared_rate_limit(runtime: Runtime) -> SharedRateLimit | None:
     return SharedRateLimit(SqlSendSlots(runtime.store.engine), rates)
 
 
-def wording_check(settings: Settings) -> WordingCheck:
-    """The compliance lint as the WordingCheck port, one linter per language, built lazily."""
-    from fairwell.domain.compliance import SUPPORTED_LANGUAGES, Linter
+def wording_check(settings: Settings, *, meaning: bool = True) -> WordingChecker:
+    """The wording check as the WordingCheck port.
 
-    linters: dict[str, Linter] = {}
+    With ``meaning`` (feedback, notes for the candidate, a job's wording, answers to feedback
+    requests) the meaning classifier runs beside the word lists when available; without it
+    (letter templates and reason sentences, written once for every letter and reviewed when
+    saved) the word lists alone."""
+    return WordingChecker(settings, settings.wording_classifier if meaning else SemanticMode.OFF)
 
-    def check(text: str, locale: str) -> list[WordingFinding]:
+
+class WordingChecker:
+    """The compliance lint's word lists, one linter per language, and beside them the meaning
+    classifier (services/wording_classifier.py) when the setting and the installed extras
+    allow; both are built on first use. ``meaning_status`` says in plain words which ran."""
+
+    def __init__(self, settings: Settings, mode: SemanticMode) -> None:
+        self._settings = settings
+        self._mode = mode
+        self._linters: dict[str, Linter] = {}
+        self._meaning: Meaning | None = None
+
+    @property
+    def meaning_status(self) -> str:
+        return self._chosen().status
+
+    def _chosen(self) -> Meaning:
+        if self._meaning is None:
+            self._meaning = choose(self._mode)
+        return self._meaning
+
+    def _linter(self, locale: str) -> Linter:
         language = locale if locale in SUPPORTED_LANGUAGES else "en"
-        if language not in linters:
-            linters[language] = Linter.from_files(language, settings.lint_terms)
-        return [
-            WordingFinding(f.rule, f.span, f.why, f.suggestion)
-            for f in linters[language].lint(text)
-        ]
+        if language not in self._linters:
+            self._linters[language] = Linter.from_files(language, self._settings.lint_terms)
+        return self._linters[language]
 
-    return check
+    def __call__(
+        self, text: str, locale: str, required_languages: Collection[str] = ()
+    ) -> list[WordingFinding]:
+        linter = self._linter(locale)
+        found = linter.lint(text, required_languages)
+        classifier = self._chosen().classifier
+        if classifier is not None and text.strip():
+            found += meaning_findings(classifier, linter, text, required_languages, found)
+        found.sort(key=lambda finding: (finding.span, finding.rule))
+        return [WordingFinding(f.rule, f.span, f.why, f.suggestion) for f in found]
 
 
 # --- applicant tracking systems and outgoing webhooks -----------------------------------------

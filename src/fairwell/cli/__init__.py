@@ -10,6 +10,7 @@ from __future__ import annotations
 # Importing the command modules registers their commands on the app.
 from fairwell.cli import (  # noqa: F401
     ats,
+    competencies,
     deadlines,
     feedback,
     inbox,

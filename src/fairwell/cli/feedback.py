@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,15 +24,15 @@ from fairwell.cli.base import (
     reports_errors,
 )
 from fairwell.domain.users import Permission
+from fairwell.errors import ConfigurationError
 from fairwell.runtime import Runtime
 
 
-def _feedback_runtime() -> tuple[Runtime, Any, Any]:
+def _feedback_runtime() -> tuple[Runtime, Any]:
     from fairwell.runtime import wording_check
-    from fairwell.services.feedback import load_library
 
     runtime = _runtime()
-    return runtime, load_library(runtime.settings.feedback_library), wording_check(runtime.settings)
+    return runtime, wording_check(runtime.settings)
 
 
 def _reviewer(runtime: Runtime, username: str | None, job: str) -> str:
@@ -43,14 +44,14 @@ def _reviewer(runtime: Runtime, username: str | None, job: str) -> str:
 @feedback_app.command("draft")
 @reports_errors
 def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")]) -> None:
-    """Draft feedback from scorecards for every rejected, interviewed applicant of the job."""
+    """Draft feedback from scorecards for every rejected applicant of the job with scorecards,
+    in the job's own wording; drafts held for wording the job now has are drafted again."""
     from fairwell.services.feedback import draft_job_feedback
 
-    runtime, library, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     report = draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        library,
         check,
         job,
         actor=ACTOR,
@@ -58,11 +59,29 @@ def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")])
         show_scores=runtime.settings.show_scores,
     )
     out.print(
-        f"drafted {report.drafted} (flagged by the wording check: {report.flagged}); "
-        f"{report.plain} plain letter(s) without scorecards"
+        f"drafted {report.drafted}, drafted again {report.redrafted} "
+        f"(flagged by the wording check: {report.flagged}); "
+        f"{report.plain} plain letter(s) without scorecards, "
+        f"{report.no_evidence} without evidence for their stage"
     )
-    for competency, count in sorted(report.missing_advice.items()):
-        out.print(f"the improvement library has no words for {competency!r} ({count} draft(s))")
+    out.print(
+        f"held for missing wording: {report.held_for_wording}; held for a note's language: "
+        f"{report.held_for_language}; notes dropped as duplicates: {report.duplicate_notes}"
+    )
+    for competency, count in sorted(report.missing_wording.items()):
+        out.print(
+            f"needs wording for {competency!r} ({count} draft(s)): "
+            f"fairwell competency add --job {json.dumps(job)} --name {json.dumps(competency)} "
+            "--bar N --lang en|de --gap ... --next-step ... --strength ..."
+        )
+    _say_meaning_check(check)
+
+
+def _say_meaning_check(check: Any) -> None:
+    """Say plainly whether the meaning classifier ran beside the word lists."""
+    status = getattr(check, "meaning_status", None)
+    if status:
+        err.print(f"wording check: {status}", markup=False, soft_wrap=True)
 
 
 @feedback_app.command("review")
@@ -71,20 +90,26 @@ def feedback_review(
     job: Annotated[str, typer.Option("--job", help="job title")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """List the job's feedback with its state and what the wording check found."""
-    from fairwell.services.feedback import review_items
+    """List the job's feedback with its state, what holds it, and what the wording check found."""
+    from fairwell.services.feedback import ReviewCounts, review_items
 
-    runtime, _, check = _feedback_runtime()
-    items = review_items(runtime.store, check, job)
+    runtime, check = _feedback_runtime()
+    items = review_items(runtime.store, runtime.feedback_store, check, job)
     rows = [_review_row(item) for item in items]
-    if as_json:
+    counts = ReviewCounts.of(items)
+    if as_json:  # a list, as before; each row says what holds it
         _print_json(rows)
         return
-    table = Table("email", "state", "feedback", "wording check")
+    table = Table("email", "state", "feedback", "held", "wording check")
     for row in rows:
         found = "; ".join(f"{f['rule']}: {f['why']}" for f in row["findings"]) or "ok"
-        table.add_row(row["email"], row["state"], row["text"], found)
+        table.add_row(row["email"], row["state"], row["text"], "\n".join(row["holds"]), found)
     out.print(table)
+    out.print(
+        f"{counts.drafts} draft(s); held for missing wording: {counts.held_for_wording}; "
+        f"held for language: {counts.held_for_language}; flagged: {counts.flagged}"
+    )
+    _say_meaning_check(check)
 
 
 def _review_row(item: Any) -> dict[str, Any]:
@@ -94,6 +119,8 @@ def _review_row(item: Any) -> dict[str, Any]:
         "state": record.state.value,
         "text": record.text,
         "next_steps": record.next_steps,
+        "holds": list(item.holds),
+        "basis": record.basis,
         "findings": [
             {"rule": f.rule, "span": list(f.span), "why": f.why, "suggestion": f.suggestion}
             for f in item.findings
@@ -116,7 +143,7 @@ def feedback_approve(
     or a hiring manager of the job)."""
     from fairwell.services.feedback import approve
 
-    runtime, _, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     actor = _reviewer(runtime, as_user, job)
     report = approve(
         runtime.store,
@@ -129,6 +156,12 @@ def feedback_approve(
         now=runtime.clock.now(),
     )
     out.print(f"approved {report.approved}")
+    for item in report.held:
+        err.print(f"{item.view.person.email}: held ({'; '.join(item.holds)})", markup=False)
+    if report.held:
+        raise _fail(
+            f"{len(report.held)} draft(s) held: write the job's wording or edit the draft", 1
+        )
     if report.need_override:
         for item in report.need_override:
             rules = ", ".join(sorted({f.rule for f in item.findings}))
@@ -147,7 +180,7 @@ def feedback_edit(
     """Rewrite one candidate's feedback; it must be approved again. Needs --as."""
     from fairwell.services.feedback import edit
 
-    runtime, _, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     actor = _reviewer(runtime, as_user, job)
     findings = edit(
         runtime.store,
@@ -174,7 +207,7 @@ def feedback_downgrade(
     """Send this candidate a plain letter, without the feedback. Needs --as."""
     from fairwell.services.feedback import downgrade
 
-    runtime, _, check = _feedback_runtime()
+    runtime, check = _feedback_runtime()
     actor = _reviewer(runtime, as_user, job)
     downgrade(
         runtime.store,
@@ -186,6 +219,23 @@ def feedback_downgrade(
         now=runtime.clock.now(),
     )
     out.print("downgraded to a plain letter")
+
+
+def _lint(lines: list[str], lang: str, terms: Path | None) -> tuple[list[Any], str]:
+    """The word lists on every line, and the meaning classifier where it is available."""
+    from fairwell.config import load_settings
+    from fairwell.domain.compliance import Linter, finding_json, lint_lines
+    from fairwell.services.wording_classifier import choose, meaning_findings
+
+    results = lint_lines(lines, lang, terms)
+    chosen = choose(load_settings().wording_classifier)
+    if chosen.classifier is not None:
+        linter = Linter.from_files(lang, terms)
+        for result, line in zip(results, lines, strict=True):
+            listed = linter.lint(line)
+            found = meaning_findings(chosen.classifier, linter, line, (), listed)
+            result["findings"] += [finding_json(finding) for finding in found]
+    return results, chosen.status
 
 
 @app.command()
@@ -204,14 +254,17 @@ def lint(
     Exit code 0 when no line has a finding, 1 when any does, 2 when the input or the terms
     cannot be read.
     """
-    from fairwell.domain.compliance import lint_exit_code, lint_lines
+    from fairwell.domain.compliance import lint_exit_code
 
     try:
         text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
-        results = lint_lines(text.splitlines(), lang, terms)
+        results, status = _lint(text.splitlines(), lang, terms)
     except (OSError, UnicodeDecodeError, ValueError) as error:
         where = str(file) if file else "standard input"
         raise _fail(f"{where}: {error}".splitlines()[0], 2) from None
+    except ConfigurationError as error:
+        raise _fail(f"configuration error: {error}", 3) from None
+    err.print(f"wording check: {status}", markup=False, soft_wrap=True)
     if as_json:
         _print_json(results)
     else:

@@ -14,7 +14,6 @@ from fairwell.cli.base import (
     _print_json,
     _runtime,
     app,
-    competency_app,
     err,
     out,
     reports_errors,
@@ -226,7 +225,7 @@ def templates_check() -> None:
     from fairwell.runtime import wording_check
 
     runtime = _runtime()
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     out.print("templates ok")
 
 
@@ -248,38 +247,6 @@ def demo(
         raise _fail("the demo's verification failed", 1)
     if serve:
         serve_demo(directory, out, "127.0.0.1", port)
-
-
-@competency_app.command("add")
-@reports_errors
-def competency_add(
-    job: Annotated[str, typer.Option("--job", help="job title")],
-    name: Annotated[str, typer.Option("--name", help="e.g. SQL, Product sense")],
-    bar: Annotated[int, typer.Option("--bar", help="the rating (1-4) the role needs")],
-) -> None:
-    """Add a competency to a job, or change its bar."""
-    runtime = _runtime()
-    found = runtime.store.job_by_title(job)
-    runtime.feedback_store.add_competency(found.id, name.strip(), bar, ACTOR, runtime.clock.now())
-    out.print(f"{job}: {name.strip()} (bar {bar})")
-
-
-@competency_app.command("list")
-@reports_errors
-def competency_list(
-    job: Annotated[str, typer.Option("--job", help="job title")],
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """The job's competencies and their bars."""
-    runtime = _runtime()
-    found = runtime.feedback_store.competencies(runtime.store.job_by_title(job).id)
-    if as_json:
-        _print_json([{"name": c.name, "bar": c.bar} for c in found])
-        return
-    table = Table("competency", "bar")
-    for competency in found:
-        table.add_row(competency.name, str(competency.bar))
-    out.print(table)
 
 
 @app.command("import-scorecards")

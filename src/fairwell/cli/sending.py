@@ -99,12 +99,11 @@ def reject(
 def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
     """Rejecting drafts the feedback of interviewed candidates for the hiring manager."""
     from fairwell.runtime import wording_check
-    from fairwell.services.feedback import draft_job_feedback, load_library
+    from fairwell.services.feedback import draft_job_feedback
 
     report = draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        load_library(runtime.settings.feedback_library),
         wording_check(runtime.settings),
         job,
         actor=actor,
@@ -113,8 +112,24 @@ def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
     )
     if report.drafted:
         out.print(
-            f"feedback drafted for {report.drafted} interviewed candidate(s) "
-            f"({report.flagged} flagged); approve with `fairwell feedback review/approve`"
+            f"feedback drafted for {report.drafted} candidate(s) with scorecards "
+            f"({report.flagged} flagged, {report.held_for_wording} held for missing wording); "
+            "approve with `fairwell feedback review/approve`"
+        )
+
+
+def _print_feedback_holds(plan: Any) -> None:
+    """Letters held for their feedback, and reasons chosen against it (issue 15)."""
+    if plan.held_for_wording or plan.held_for_language:
+        out.print(
+            f"held for missing wording: {plan.held_for_wording}; held for a line in another "
+            f"language: {plan.held_for_language} (fairwell feedback review lists them)"
+        )
+    for view in plan.reason_contradicts:
+        out.print(
+            f"{view.person.email}: the reason chosen for this person "
+            f"({view.decision.reason_code}) does not agree with their approved feedback",
+            markup=False,
         )
 
 
@@ -130,6 +145,7 @@ def _print_plan(plan: Any) -> None:
         skipped.add_row(reason, str(count))
     out.print(skipped)
     _print_merges(plan)
+    _print_feedback_holds(plan)
     _print_schedule(plan)
     if plan.blocked:
         blocked = Table("email", "letter", "rule", "why", title="blocked by the privacy guard")
@@ -194,7 +210,7 @@ def _when(moment: Any) -> str:
 def _make_plan(runtime: Runtime, job: str, send_now: bool = False) -> Any:
     from fairwell.services.planning import make_plan
 
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     # The process's roster cache: `send` then plans, queues and delivers with one roster.
     return make_plan(
         runtime.store,
@@ -230,7 +246,7 @@ def preview(
     from fairwell.services.preview import preview_letter
 
     runtime = _runtime()
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     shown = preview_letter(runtime.store, runtime.composer, job, email, runtime.clock.now())
     sys.stdout.write(shown.body.decode("ascii", errors="replace").replace("\r\n", "\n"))
     if not shown.queued:

@@ -23,7 +23,13 @@ Matching, and the precision/recall trade-off it makes:
 * ``allow`` phrases name harmless uses ("young company", "foreign key", "race condition",
   "for children" as a product's audience); a term found inside one is dropped. Gaining
   precision this way costs recall only for the listed phrase itself.
-* ``culture-fit`` is the one context rule: "not a culture fit" or "gut feeling" is flagged only
+* ``language-proficiency`` depends on the job: "your English was not good enough" is flagged
+  unless the job states a requirement for English (a competency or requirement whose name
+  names the language, e.g. "English (C1) for client calls"). Languages are named in each terms
+  file's ``[languages]`` table; a line that names only required languages, or none when the
+  job requires one, is excused. "Native speaker" and accent stay origin proxies whatever the
+  job says: the requirement is a level, not where someone learnt it.
+* ``culture-fit`` is the other context rule: "not a culture fit" or "gut feeling" is flagged only
   when the same text gives no job-related reason, i.e. none of the ``job_related_cues``
   ("experience", "requirement", "SQL", "code review", ...) appears anywhere in it. A cue that
   is present but does not explain the decision still excuses the phrase: we chose fewer false
@@ -38,10 +44,11 @@ Matching, and the precision/recall trade-off it makes:
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from importlib import resources
@@ -72,6 +79,7 @@ class Rule:
     name: str
     description: str
     excused_by_job_reason: bool = False
+    excused_by_job_language: bool = False
 
 
 RULES: tuple[Rule, ...] = (
@@ -79,9 +87,20 @@ RULES: tuple[Rule, ...] = (
     Rule("sex-and-family", "sex and gender, pregnancy, maternity, parenthood and childcare"),
     Rule("marital-status", "marriage, spouses, partners and relationships"),
     Rule("sexual-orientation", "sexual orientation and gender identity"),
-    Rule("origin-and-language", "ethnic or national origin and proxies: native speaker, accent"),
+    Rule(
+        "origin-and-language",
+        "ethnic or national origin and proxies: native speaker, accent, nationality, citizenship",
+    ),
+    Rule(
+        "language-proficiency",
+        "proficiency in a language the job states no requirement for",
+        excused_by_job_language=True,
+    ),
     Rule("religion", "religion or belief, worship, religious dress and holidays"),
-    Rule("disability-and-health", "disability, illness, sick leave and medical conditions"),
+    Rule(
+        "disability-and-health",
+        "disability, illness, sick leave, surgery and medical conditions",
+    ),
     Rule("appearance", "looks, body, tattoos, clothes and grooming"),
     Rule("political-opinion", "political opinions, activism and trade-union membership"),
     Rule(
@@ -105,11 +124,13 @@ class RuleTerms:
 
 @dataclass(frozen=True, slots=True)
 class TermSet:
-    """Every rule's words in one language, plus the cues that count as a job-related reason."""
+    """Every rule's words in one language, plus the cues that count as a job-related reason
+    and the words that name each language (key: the language's English name, lower case)."""
 
     lang: str
     rules: tuple[RuleTerms, ...]
     job_related_cues: tuple[str, ...]
+    languages: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,7 +217,7 @@ def _read_toml(source: str, content: str) -> dict[str, object]:
         data = tomllib.loads(content)
     except tomllib.TOMLDecodeError as error:
         raise TermsFileError(f"{source}: not valid TOML: {error}") from error
-    unknown = sorted(set(data) - {"rules", "job_related_cues"})
+    unknown = sorted(set(data) - {"rules", "job_related_cues", "languages"})
     if unknown:
         raise TermsFileError(f"{source}: unknown top-level key(s) {', '.join(unknown)}")
     if not isinstance(data.get("rules", {}), dict):
@@ -258,7 +279,20 @@ def _merge(base: TermSet, source: str, content: str) -> TermSet:
             _new_rule(source, name, table) if known is None else _extended(source, known, table)
         )
     cues = _strings(data.get("job_related_cues", []), f"{source}: job_related_cues")
-    return TermSet(base.lang, tuple(rules.values()), base.job_related_cues + cues)
+    languages = dict(base.languages)
+    for name, words in _languages(source, data.get("languages", {})).items():
+        languages[name] = languages.get(name, ()) + words
+    return TermSet(
+        base.lang, tuple(rules.values()), base.job_related_cues + cues, tuple(languages.items())
+    )
+
+
+def _languages(source: str, table: object) -> dict[str, tuple[str, ...]]:
+    if not isinstance(table, dict):
+        raise TermsFileError(f"{source}: 'languages' must be a table of word lists")
+    return {
+        str(name): _strings(words, f"{source}: languages.{name}") for name, words in table.items()
+    }
 
 
 def _builtin(lang: str) -> TermSet:
@@ -287,6 +321,7 @@ class _Kind(Enum):
     TERM = "term"
     ALLOW = "allow"
     CUE = "cue"
+    LANGUAGE = "language"  # a word naming a language; ``rule`` holds which one
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +355,8 @@ def _patterns(term_set: TermSet) -> Iterator[tuple[str, _Pattern]]:
         yield from (compiled(raw, _Kind.TERM, terms.rule.name) for raw in terms.terms)
         yield from (compiled(raw, _Kind.ALLOW, terms.rule.name) for raw in terms.allow)
     yield from (compiled(raw, _Kind.CUE, "") for raw in term_set.job_related_cues)
+    for language, words in term_set.languages:
+        yield from (compiled(raw, _Kind.LANGUAGE, language) for raw in words)
 
 
 def _automaton(term_set: TermSet) -> ahocorasick.Automaton:
@@ -381,22 +418,79 @@ class Linter:
                 if span is not None:
                     yield span, pattern
 
-    def lint(self, text: str) -> list[LintFinding]:
-        """Every place in ``text`` that touches a protected characteristic, in text order."""
+    def lint(self, text: str, required_languages: Collection[str] = ()) -> list[LintFinding]:
+        """Every place in ``text`` that touches a protected characteristic, in text order.
+
+        ``required_languages``: the languages the job states a requirement for (see
+        :func:`stated_languages`); proficiency in them is job-related.
+        """
         folded = _fold(text)
         hits = list(self._hits(folded.text))
         allowed = [span for span, pattern in hits if pattern.kind is _Kind.ALLOW]
         job_reason = any(pattern.kind is _Kind.CUE for _, pattern in hits)
+        named = [(span, pattern.rule) for span, pattern in hits if pattern.kind is _Kind.LANGUAGE]
         findings = []
         for span, pattern in hits:
-            terms = self._terms[pattern.rule] if pattern.rule else None
-            if pattern.kind is not _Kind.TERM or terms is None or _inside(span, allowed):
+            if pattern.kind is not _Kind.TERM or _inside(span, allowed):
                 continue
+            terms = self._terms[pattern.rule]
             if terms.rule.excused_by_job_reason and job_reason:
+                continue
+            if terms.rule.excused_by_job_language and _job_language(
+                folded.text, span, named, required_languages
+            ):
                 continue
             original = (folded.starts[span[0]], folded.ends[span[1] - 1])
             findings.append(LintFinding(pattern.rule, original, terms.why, terms.suggestion))
         return _one_per_place(findings)
+
+    def explanation(self, rule: str) -> tuple[str, str]:
+        """A rule's ``why`` and ``suggestion`` in this linter's language."""
+        terms = self._terms[rule]
+        return terms.why, terms.suggestion
+
+    def languages_named(self, text: str) -> frozenset[str]:
+        """The languages ``text`` names ("German (C1)" names german)."""
+        return frozenset(
+            pattern.rule
+            for _, pattern in self._hits(_fold(text).text)
+            if pattern.kind is _Kind.LANGUAGE
+        )
+
+
+def _job_language(
+    text: str,
+    span: tuple[int, int],
+    named: Sequence[tuple[tuple[int, int], str]],
+    required: Collection[str],
+) -> bool:
+    """True when the job requires a language and the line of the finding names no other."""
+    if not required:
+        return False
+    start = text.rfind("\n", 0, span[0]) + 1
+    end = text.find("\n", span[1])
+    end = len(text) if end == -1 else end
+    on_line = {language for (s, e), language in named if start <= s and e <= end}
+    return on_line <= set(required)
+
+
+def stated_languages(names: Iterable[str]) -> frozenset[str]:
+    """The languages a job states a requirement for, named in its competencies' names, in
+    any supported language ("German (C1)", "Deutsch (C1)" and "Deutschkenntnisse" all name
+    german)."""
+    texts = list(names)
+    return frozenset(
+        language
+        for lang in SUPPORTED_LANGUAGES
+        for text in texts
+        for language in _builtin_linter(lang).languages_named(text)
+    )
+
+
+@functools.cache
+def _builtin_linter(lang: str) -> Linter:
+    """The shipped terms only: a job's languages do not depend on an organisation's file."""
+    return Linter(_builtin(lang))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -160,6 +160,8 @@ class Decision:
     note: str | None
     decided_at: datetime
     state: DecisionState = DecisionState.ACTIVE
+    # The recruiter chose this reason for this person (not for a stage or for everyone).
+    reason_chosen: bool = False
 
 
 @dataclass(frozen=True, slots=True)

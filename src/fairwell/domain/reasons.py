@@ -57,6 +57,15 @@ REASONS: tuple[Reason, ...] = (
         },
     ),
     Reason(
+        "requirements-not-met",
+        "The application did not show requirements listed for the role.",
+        {
+            "en": "your application did not show some of the requirements listed for this role",
+            "de": "Ihre Bewerbung einige der für diese Stelle genannten Anforderungen nicht "
+            "gezeigt hat",
+        },
+    ),
+    Reason(
         "role-closed",
         "The opening was closed without a hire.",
         {
@@ -67,6 +76,26 @@ REASONS: tuple[Reason, ...] = (
 )
 
 _BY_CODE = {reason.code: reason for reason in REASONS}
+
+# When a candidate has approved feedback, the reason the letter gives comes from what the
+# feedback rests on, so the two cannot contradict each other ("we offered the position to
+# another candidate" above "your experience was shorter than the role requires"). A reason
+# the recruiter chose for the person is kept, and the plan flags it when it does not agree.
+REASON_FOR_BASIS = {"skills": "skills-mismatch", "requirements": "requirements-not-met"}
+AGREEING = {
+    "skills": frozenset({"skills-mismatch"}),
+    "requirements": frozenset({"requirements-not-met", "experience-required", "skills-mismatch"}),
+}
+
+
+def reason_for_basis(basis: str) -> str:
+    """The reason code that says what feedback on this basis says."""
+    return REASON_FOR_BASIS[basis]
+
+
+def agrees_with_feedback(code: str, basis: str) -> bool:
+    """True when a letter may give this reason above feedback on this basis."""
+    return code in AGREEING.get(basis, frozenset())
 
 
 def reason_for(code: str) -> Reason:

@@ -16,7 +16,7 @@ from fairwell.domain.inbound import references_after, reply_subject
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind, Person
 from fairwell.domain.privacy import Expectation, Finding, inspect
-from fairwell.domain.reasons import reason_for
+from fairwell.domain.reasons import reason_for, reason_for_basis
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
@@ -112,6 +112,17 @@ def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:
         "feedback": [line for line in record.text.splitlines() if line.strip()],
         "next_steps": [line for line in record.next_steps.splitlines() if line.strip()],
     }
+
+
+def letter_reason(view: ApplicantView) -> str | None:
+    """The reason code the letter gives: the basis of approved feedback (skills or
+    requirements), unless the recruiter chose the reason for this person by name."""
+    decision, record = view.decision, view.feedback
+    if decision is None:
+        return None
+    if decision.reason_chosen or record is None or not record.approved or not record.basis:
+        return decision.reason_code
+    return reason_for_basis(record.basis)
 
 
 NO_DECISION_KINDS = (LetterKind.STATUS, LetterKind.ROLE_OPENED, LetterKind.CONSENT_RENEWAL)
@@ -243,7 +254,7 @@ class Composer:
         assert view.decision is not None or kind in NO_DECISION_KINDS
         kind = kind or letter_kind_for(view.application)
         person = view.person
-        code = view.decision.reason_code if view.decision else None
+        code = letter_reason(view)
         schedule = self.scheduler.schedule(
             person, view.application.last_interview_at, now, send_now=send_now, latest=latest
         )

@@ -21,6 +21,9 @@ class Selection:
     all_except_hired: bool = False
     stage: Stage | None = None
     emails: tuple[str, ...] = ()
+    # People named one by one (not everyone matching a filter): their reason was chosen for
+    # each of them, so it is kept over the basis of approved feedback.
+    one_by_one: bool = True
     # The addresses again as a set: a select-all on a big job names thousands of people.
     _wanted: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -29,6 +32,11 @@ class Selection:
         if chosen != 1:
             raise InvalidInput("choose exactly one of --all-except-hired, --stage or --email")
         object.__setattr__(self, "_wanted", frozenset(self.emails))
+
+    @property
+    def chosen_for_each(self) -> bool:
+        """The reason was chosen for each person by name, not for a stage or for everyone."""
+        return bool(self.emails) and self.one_by_one
 
     def picks(self, view: ApplicantView) -> bool:
         if self.all_except_hired:
@@ -67,6 +75,7 @@ def reject(
         all_except_hired=selection.all_except_hired,
         stage=selection.stage,
         emails=tuple(normalise_address(email) for email in selection.emails),
+        one_by_one=selection.one_by_one,
     )
     report = RejectReport()
     seen: set[str] = set()
@@ -80,7 +89,12 @@ def reject(
             + ", ".join(report.unknown_emails[:5])
         )
     store.record_decisions(
-        [view.application.id for view in report.decided], reason_code, note, actor, now
+        [view.application.id for view in report.decided],
+        reason_code,
+        note,
+        actor,
+        now,
+        reason_chosen=wanted.chosen_for_each,
     )
     return report
 

@@ -1,10 +1,15 @@
-"""Feedback a candidate can use: drafted from scorecards, checked, approved by a hiring manager.
+"""Feedback a candidate can use: drafted from scorecards in the job's own words, checked,
+approved by a hiring manager.
 
-Drafts are made when a job's candidates are rejected. Every text a candidate will read is run
-through the wording check (protected characteristics) before it can be approved; a flagged
-text needs an explicit override with a written reason, which is audited. Unapproved feedback
-never reaches a letter: the plan holds those letters back until the draft is approved or
-downgraded to a plain letter.
+Drafts are made when a job's candidates are rejected. Their lines come only from the job's
+wording (``fairwell competency add --lang ...``, services/wording.py) and the notes
+interviewers wrote for the candidate; the built-in library only suggests wording to whoever
+writes it. A draft that cannot say what it must (a below-bar competency without words, a note
+in another language than the letter's) is held: the plan holds its letter with that reason,
+and approval refuses it until the wording exists (the draft is then made again) or a person
+edits the draft. Every text a candidate will read is run through the wording check before it
+can be approved; a flagged text needs an explicit override with a written reason, which is
+audited. Unapproved feedback never reaches a letter.
 """
 
 from __future__ import annotations
@@ -18,23 +23,41 @@ from importlib import resources
 from pathlib import Path
 
 from fairwell.domain.addresses import normalise_address
+from fairwell.domain.compliance import stated_languages
 from fairwell.domain.feedback import (
-    Advice,
-    draft_interview_feedback,
+    NEEDS_WORDING,
+    Competency,
+    LanguageOf,
+    Wording,
+    basis_for,
+    draft_feedback,
     feedback_paragraphs,
+    line_holds,
     next_steps,
 )
-from fairwell.domain.model import FeedbackState
+from fairwell.domain.model import INTERVIEW_STAGES, FeedbackState
 from fairwell.domain.privacy import unrendered_placeholder
 from fairwell.errors import InvalidInput, NotFound
-from fairwell.ports import ApplicantView, FeedbackStore, Store, WordingCheck, WordingFinding
+from fairwell.ports import (
+    ApplicantView,
+    DraftText,
+    FeedbackStore,
+    Store,
+    WordingCheck,
+    WordingFinding,
+)
+from fairwell.services.language import identify_language
 
-Library = Mapping[str, Mapping[str, Advice]]  # locale -> competency -> advice
+Library = Mapping[str, Mapping[str, Wording]]  # locale -> competency -> suggested wording
 MAX_FEEDBACK_CHARACTERS = 4000
+FIX_THE_WORDING = ": fix the job's wording"
 
 
-def load_library(extra: Path | None = None) -> dict[str, dict[str, Advice]]:
-    """The built-in improvement library, extended or overridden by an organisation's file."""
+def load_library(extra: Path | None = None) -> dict[str, dict[str, Wording]]:
+    """The built-in improvement library, extended or overridden by an organisation's file.
+
+    These are suggestions shown to whoever writes a job's wording, never feedback lines.
+    """
     text = (
         resources.files("fairwell")
         .joinpath("templates/feedback/library.toml")
@@ -53,14 +76,14 @@ def load_library(extra: Path | None = None) -> dict[str, dict[str, Advice]]:
     return library
 
 
-def _parse_library(data: Mapping[str, object], source: str) -> dict[str, dict[str, Advice]]:
-    library: dict[str, dict[str, Advice]] = {}
+def _parse_library(data: Mapping[str, object], source: str) -> dict[str, dict[str, Wording]]:
+    library: dict[str, dict[str, Wording]] = {}
     for locale, entries in data.items():
         if not isinstance(entries, dict):
             raise InvalidInput(f"{source}: [{locale}] must be a table of competencies")
         for competency, advice in entries.items():
             try:
-                library.setdefault(locale, {})[competency] = Advice(
+                library.setdefault(locale, {})[competency] = Wording(
                     gap=advice["gap"], next_step=advice["next_step"], strength=advice["strength"]
                 )
             except (KeyError, TypeError):
@@ -73,57 +96,113 @@ def _parse_library(data: Mapping[str, object], source: str) -> dict[str, dict[st
 @dataclass(slots=True)
 class DraftReport:
     drafted: int = 0
-    plain: int = 0
+    redrafted: int = 0  # drafts made again because the wording they waited for now exists
+    plain: int = 0  # no scorecards: a plain letter
+    no_evidence: int = 0  # scorecards, but none that counts at this stage, or nothing to say
     flagged: int = 0
-    missing_advice: Counter[str] = field(default_factory=Counter)
+    held_for_wording: int = 0
+    held_for_language: int = 0  # drafts held because a note is in another language
+    duplicate_notes: int = 0  # notes left out because another interviewer wrote the same
+    held_notes: int = 0  # notes in another language than the letter's
+    missing_wording: Counter[str] = field(default_factory=Counter)
+
+
+def interviewed(view: ApplicantView) -> bool:
+    """Interviewed candidates get feedback on competencies; the others on requirements."""
+    application = view.application
+    return application.stage in INTERVIEW_STAGES or application.last_interview_at is not None
+
+
+def required_languages(competencies: Sequence[Competency]) -> frozenset[str]:
+    """The languages the job states a requirement for, named in its competencies."""
+    return stated_languages(competency.name for competency in competencies)
 
 
 def draft_job_feedback(
     store: Store,
     feedback_store: FeedbackStore,
-    library: Library,
     check: WordingCheck,
     job_title: str,
     *,
     actor: str,
     now: datetime,
     show_scores: bool = False,
+    language_of: LanguageOf = identify_language,
 ) -> DraftReport:
-    """Draft feedback for every decided applicant of the job with scorecards and no draft yet.
+    """Draft feedback for every decided applicant of the job with scorecards and no draft yet,
+    and draft again those held for wording the job now has.
 
-    Interviewers' ratings give interview feedback; a screener's ratings of the job's
-    requirements give specific screening feedback. People without scorecards get a plain
+    Interviewers' ratings of competencies give interview feedback; a screener's ratings of
+    the job's requirements give screening feedback. People without scorecards get a plain
     letter.
     """
     job = store.job_by_title(job_title)
     waiting = [v for v in store.applicants(job.id) if _needs_draft(v)]
     ratings = feedback_store.ratings([v.application.id for v in waiting])
     competencies = feedback_store.competencies(job.id)
+    wordings = feedback_store.wordings(job.id)
+    languages = required_languages(competencies)
     report = DraftReport()
     for view in waiting:
         scorecards = ratings.get(view.application.id, [])
         if not scorecards:
             report.plain += 1
             continue
-        advice = library.get(view.person.locale, {})
-        draft = draft_interview_feedback(competencies, scorecards, advice)
-        report.missing_advice.update(draft.missing_advice)
-        text = "\n".join(feedback_paragraphs(draft, show_scores=show_scores))
-        steps = "\n".join(next_steps(draft))
-        findings = check(f"{text}\n{steps}", view.person.locale)
-        report.flagged += bool(findings)
+        draft = draft_feedback(
+            competencies,
+            scorecards,
+            wordings.get(view.person.locale, {}),
+            basis=basis_for(interviewed(view)),
+            locale=view.person.locale,
+            language_of=language_of,
+        )
+        lines, steps = feedback_paragraphs(draft, show_scores=show_scores), next_steps(draft)
+        if not (lines or draft.holds):
+            report.no_evidence += 1
+            continue
+        text, steps_text = "\n".join(lines), "\n".join(steps)
+        findings = check(f"{text}\n{steps_text}", view.person.locale, languages)
         assert view.decision is not None
-        feedback_store.save_draft(view.decision.id, text, steps, len(findings), actor, now)
-        report.drafted += 1
+        stored = DraftText(text, steps_text, len(findings), draft.holds, draft.basis.value)
+        feedback_store.save_draft(view.decision.id, stored, actor, now)
+        _count(report, draft.missing_wording, draft.holds, bool(findings), view)
+        report.duplicate_notes += draft.duplicate_notes
+        report.held_notes += draft.held_notes
     return report
 
 
+def _count(
+    report: DraftReport,
+    missing: Sequence[str],
+    holds: Sequence[str],
+    flagged: bool,
+    view: ApplicantView,
+) -> None:
+    if view.feedback is None:
+        report.drafted += 1
+    else:
+        report.redrafted += 1
+    report.flagged += flagged
+    report.missing_wording.update(missing)
+    report.held_for_wording += bool(missing)
+    report.held_for_language += any(hold.startswith("note in ") for hold in holds)
+
+
 def _needs_draft(view: ApplicantView) -> bool:
+    if view.decision is None or view.letter_state is not None:
+        return False
+    if view.application.never_applied:
+        return False
+    return view.feedback is None or waits_for_wording(view)
+
+
+def waits_for_wording(view: ApplicantView) -> bool:
+    """A draft held only because the job's wording was missing or wrong is made again."""
+    record = view.feedback
     return (
-        view.decision is not None
-        and view.feedback is None
-        and view.letter_state is None
-        and not view.application.never_applied
+        record is not None
+        and record.state is FeedbackState.DRAFT
+        and any(h.startswith(NEEDS_WORDING) or h.endswith(FIX_THE_WORDING) for h in record.holds)
     )
 
 
@@ -132,14 +211,25 @@ class ReviewItem:
     view: ApplicantView
     findings: tuple[WordingFinding, ...]
 
+    @property
+    def holds(self) -> tuple[str, ...]:
+        """Why this draft cannot be approved yet (empty when nothing holds it)."""
+        record = self.view.feedback
+        if record is None or record.state is not FeedbackState.DRAFT:
+            return ()
+        return record.holds
 
-def review_items(store: Store, check: WordingCheck, job_title: str) -> list[ReviewItem]:
+
+def review_items(
+    store: Store, feedback_store: FeedbackStore, check: WordingCheck, job_title: str
+) -> list[ReviewItem]:
     """Every draft or reviewed feedback of the job whose letter has not gone yet."""
     job = store.job_by_title(job_title)
+    views = [v for v in store.applicants(job.id) if v.feedback is not None and not v.letter_state]
+    languages = required_languages(feedback_store.competencies(job.id))
     return [
-        ReviewItem(view, tuple(check(checked_text(view), view.person.locale)))
-        for view in store.applicants(job.id)
-        if view.feedback is not None and view.letter_state is None
+        ReviewItem(view, tuple(check(checked_text(view), view.person.locale, languages)))
+        for view in views
     ]
 
 
@@ -149,10 +239,35 @@ def checked_text(view: ApplicantView) -> str:
     return f"{view.feedback.text}\n{view.feedback.next_steps}"
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewCounts:
+    """What `feedback review` and the review page sum up."""
+
+    drafts: int
+    held_for_wording: int
+    held_for_language: int
+    flagged: int
+
+    @classmethod
+    def of(cls, items: Sequence[ReviewItem]) -> ReviewCounts:
+        return cls(
+            drafts=sum(
+                bool(i.view.feedback and i.view.feedback.state is FeedbackState.DRAFT)
+                for i in items
+            ),
+            held_for_wording=sum(any(h.startswith(NEEDS_WORDING) for h in i.holds) for i in items),
+            held_for_language=sum(
+                any(h.endswith("translate or drop") for h in i.holds) for i in items
+            ),
+            flagged=sum(bool(i.findings) for i in items),
+        )
+
+
 @dataclass(slots=True)
 class ApproveReport:
     approved: int = 0
     need_override: list[ReviewItem] = field(default_factory=list)
+    held: list[ReviewItem] = field(default_factory=list)  # refused: wording or language
 
 
 def approve(
@@ -166,14 +281,21 @@ def approve(
     actor: str,
     now: datetime,
 ) -> ApproveReport:
-    """Approve drafts (all of the job's, or these people's). A draft the wording check flags is
-    approved only with ``override``, a written justification that goes to the audit log."""
+    """Approve drafts (all of the job's, or these people's).
+
+    A held draft (a below-bar competency without words, a line in another language) is
+    refused whatever the override: the wording must be written, or the draft edited. A draft
+    the wording check flags is approved only with ``override``, a written justification that
+    goes to the audit log."""
     if override is not None and len(override.strip()) < 10:
         raise InvalidInput("an override needs a written justification (10 characters or more)")
     report = ApproveReport()
-    chosen = _chosen(review_items(store, check, job_title), emails)
+    chosen = _chosen(review_items(store, feedback_store, check, job_title), emails)
     for item in chosen:
         if item.view.feedback is None or item.view.feedback.state is not FeedbackState.DRAFT:
+            continue
+        if item.holds:
+            report.held.append(item)
             continue
         if item.findings and override is None:
             report.need_override.append(item)
@@ -206,10 +328,13 @@ def edit(
     *,
     actor: str,
     now: datetime,
+    language_of: LanguageOf = identify_language,
 ) -> list[WordingFinding]:
     """Replace the feedback's wording; it goes back to draft and must be approved again.
 
-    Returns what the wording check found, so the editor sees it at once.
+    A person wrote these lines, so what held the machine draft for missing wording no longer
+    does; every line must still be in the letter's language. Returns what the wording check
+    found, so the editor sees it at once.
     """
     # A browser's textarea sends CRLF line ends; the letter wants one point a line.
     cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -220,12 +345,17 @@ def edit(
     placeholder = unrendered_placeholder(cleaned)
     if placeholder is not None:
         raise InvalidInput(f"the feedback still has a placeholder: {placeholder!r}")
-    item = _one(store, check, job_title, email)
-    assert item.view.feedback is not None and item.view.decision is not None
-    findings = check(f"{cleaned}\n{item.view.feedback.next_steps}", item.view.person.locale)
-    feedback_store.edit(
-        item.view.decision.id, cleaned, item.view.feedback.next_steps, len(findings), actor, now
+    item = _one(store, feedback_store, check, job_title, email)
+    record, decision, locale = item.view.feedback, item.view.decision, item.view.person.locale
+    assert record is not None and decision is not None
+    job = store.job_by_title(job_title)
+    languages = required_languages(feedback_store.competencies(job.id))
+    findings = check(f"{cleaned}\n{record.next_steps}", locale, languages)
+    holds = line_holds(
+        [*cleaned.splitlines(), *record.next_steps.splitlines()], locale, language_of
     )
+    stored = DraftText(cleaned, record.next_steps, len(findings), tuple(holds), record.basis)
+    feedback_store.edit(decision.id, stored, actor, now)
     return findings
 
 
@@ -240,11 +370,13 @@ def downgrade(
     now: datetime,
 ) -> None:
     """Send a plain letter instead: the feedback stays on record but is never sent."""
-    item = _one(store, check, job_title, email)
+    item = _one(store, feedback_store, check, job_title, email)
     assert item.view.decision is not None
     feedback_store.review([item.view.decision.id], FeedbackState.PLAIN, actor, now)
 
 
-def _one(store: Store, check: WordingCheck, job_title: str, email: str) -> ReviewItem:
-    items = _chosen(review_items(store, check, job_title), [email])
+def _one(
+    store: Store, feedback_store: FeedbackStore, check: WordingCheck, job_title: str, email: str
+) -> ReviewItem:
+    items = _chosen(review_items(store, feedback_store, check, job_title), [email])
     return items[0]

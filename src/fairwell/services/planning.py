@@ -15,8 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from fairwell.domain.eligibility import SkipReason, letter_blocked_by, rejection_blocked_by
+from fairwell.domain.feedback import NEEDS_WORDING
 from fairwell.domain.model import FeedbackState, Job, LetterKind
 from fairwell.domain.privacy import Finding
+from fairwell.domain.reasons import agrees_with_feedback
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
 from fairwell.errors import FairwellError
@@ -114,6 +116,9 @@ class Plan:
     # approved feedback the wording check flagged (approved with a written override).
     feedback_waiting: int = 0
     approved_despite_findings: int = 0
+    # Letters whose reason the recruiter chose for the person and which does not agree
+    # with the approved feedback below it ("position filled" above "skills below the bar").
+    reason_contradicts: list[ApplicantView] = field(default_factory=list)
     # The first SKIPPED_LISTED people skipped; skipped_counts() counts all of them.
     skipped: list[Skipped] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
@@ -128,6 +133,16 @@ class Plan:
     @property
     def ready(self) -> int:
         return sum(self.letters.values())
+
+    @property
+    def held_for_wording(self) -> int:
+        """Letters held because a below-bar competency has no words ("needs wording for X")."""
+        return sum(n for why, n in self._skipped_by_reason.items() if why.startswith(NEEDS_WORDING))
+
+    @property
+    def held_for_language(self) -> int:
+        """Letters held because a line of feedback is in another language than the letter's."""
+        return sum(n for why, n in self._skipped_by_reason.items() if _language_hold(why))
 
     def skip(self, item: Skipped) -> None:
         self._skipped_by_reason[item.reason] += 1
@@ -146,6 +161,12 @@ class Plan:
             "with_feedback": self.with_feedback,
             "feedback_waiting": self.feedback_waiting,
             "approved_despite_findings": self.approved_despite_findings,
+            "held_for_wording": self.held_for_wording,
+            "held_for_language": self.held_for_language,
+            "reason_contradicts_feedback": [
+                {"email": v.person.email, "reason": v.decision.reason_code if v.decision else None}
+                for v in self.reason_contradicts
+            ],
             "schedule": self.schedule.as_json(),
             "skipped": [
                 {
@@ -173,6 +194,10 @@ class Plan:
         }
 
 
+def _language_hold(why: str) -> bool:
+    return why.endswith("translate or drop") or why.endswith("fix the job's wording")
+
+
 def _skip_reason(view: ApplicantView) -> str | None:
     """Why this application gets no letter in this plan, or None when it gets one."""
     if view.decision is None:
@@ -181,7 +206,8 @@ def _skip_reason(view: ApplicantView) -> str | None:
     if view.letter_state is not None:
         return LETTER_EXISTS
     if view.feedback is not None and view.feedback.state is FeedbackState.DRAFT:
-        return AWAITING_APPROVAL
+        # A held draft is named by what holds it: "needs wording for Spark".
+        return view.feedback.holds[0] if view.feedback.holds else AWAITING_APPROVAL
     blocked = letter_blocked_by(view.application, view.history)
     if blocked is SkipReason.SUPPRESSED and view.suppression:
         return f"address suppressed: {view.suppression}"
@@ -260,6 +286,21 @@ def _account(plan: Plan, item: ComposedLetter | Skipped, now: datetime) -> None:
             plan.with_feedback += feedback.approved
             plan.feedback_waiting += feedback.state is FeedbackState.DRAFT
             plan.approved_despite_findings += feedback.approved and feedback.lint_findings > 0
+            if _contradicts(item.view):
+                plan.reason_contradicts.append(item.view)
+
+
+def _contradicts(view: ApplicantView) -> bool:
+    """A reason chosen for this person that says something else than their feedback."""
+    decision, feedback = view.decision, view.feedback
+    return (
+        decision is not None
+        and decision.reason_chosen
+        and feedback is not None
+        and feedback.approved
+        and feedback.basis is not None
+        and not agrees_with_feedback(decision.reason_code, feedback.basis)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.engine import Row
 
-from fairwell.domain.feedback import Competency, Rating
+from fairwell.domain.feedback import Competency, CompetencyKind, Rating, Wording
 from fairwell.domain.model import DecisionState, FeedbackState
 from fairwell.domain.requests import RequestState
 from fairwell.errors import InvalidInput, NotFound
-from fairwell.ports import RequestRecord, ScorecardInput
+from fairwell.ports import DraftText, RequestRecord, RubricRow, ScorecardInput
 from fairwell.storage.rows import audit, decision_key
 from fairwell.storage.tables import (
     applications,
     competencies,
+    competency_wording,
     decisions,
     feedback,
     feedback_requests,
@@ -35,30 +36,181 @@ class SqlFeedbackStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add_competency(self, job_id: int, name: str, bar: int, actor: str, now: datetime) -> None:
+    def add_competency(
+        self,
+        job_id: int,
+        name: str,
+        bar: int,
+        actor: str,
+        now: datetime,
+        kind: CompetencyKind | None = None,
+    ) -> None:
+        """Add a competency or change its bar (and its kind, when given)."""
         Competency(name, bar)  # the same checks as everywhere else
         with self.engine.begin() as conn:
-            found = conn.execute(
-                select(competencies.c.id).where(
-                    competencies.c.job_id == job_id, competencies.c.name == name
-                )
-            ).scalar()
+            found = self._competency_id(conn, job_id, name)
             if found is None:
+                chosen = kind or CompetencyKind.COMPETENCY
                 conn.execute(
-                    insert(competencies).values(job_id=job_id, name=name, bar=bar, created_at=now)
+                    insert(competencies).values(
+                        job_id=job_id, name=name, bar=bar, kind=chosen.value, created_at=now
+                    )
                 )
             else:
-                conn.execute(update(competencies).where(competencies.c.id == found).values(bar=bar))
-            audit(conn, actor, "competency.set", "job", job_id, {"bar": bar}, now)
+                values: dict[str, object] = {"bar": bar}
+                if kind is not None:
+                    values["kind"] = kind.value
+                conn.execute(update(competencies).where(competencies.c.id == found).values(values))
+            detail: dict[str, object] = {"bar": bar, "kind": kind.value if kind else None}
+            audit(conn, actor, "competency.set", "job", job_id, detail, now)
+
+    @staticmethod
+    def _competency_id(conn: Connection, job_id: int, name: str) -> int | None:
+        found = conn.execute(
+            select(competencies.c.id).where(
+                competencies.c.job_id == job_id, competencies.c.name == name
+            )
+        ).scalar()
+        return None if found is None else int(found)
 
     def competencies(self, job_id: int) -> list[Competency]:
         query = (
-            select(competencies.c.name, competencies.c.bar)
+            select(competencies.c.name, competencies.c.bar, competencies.c.kind)
             .where(competencies.c.job_id == job_id)
             .order_by(competencies.c.name)
         )
         with self.engine.begin() as conn:
-            return [Competency(name, bar) for name, bar in conn.execute(query).tuples()]
+            return [
+                Competency(name, bar, CompetencyKind(kind))
+                for name, bar, kind in conn.execute(query).tuples()
+            ]
+
+    def set_wording(
+        self, job_id: int, name: str, locale: str, wording: Wording, actor: str, now: datetime
+    ) -> None:
+        """Store the competency's wording in one language, replacing what was there."""
+        values = {
+            "gap": wording.gap,
+            "next_step": wording.next_step,
+            "strength": wording.strength,
+            "updated_by": actor,
+            "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            competency_id = self._competency_id(conn, job_id, name)
+            if competency_id is None:
+                raise NotFound(f"{name!r} is not a competency of this job")
+            key = (
+                competency_wording.c.competency_id == competency_id,
+                competency_wording.c.locale == locale,
+            )
+            changed = conn.execute(update(competency_wording).where(*key).values(values))
+            if changed.rowcount == 0:
+                conn.execute(
+                    insert(competency_wording).values(
+                        competency_id=competency_id, locale=locale, **values
+                    )
+                )
+            detail: dict[str, object] = {"competency_id": competency_id, "locale": locale}
+            audit(conn, actor, "competency.wording", "job", job_id, detail, now)
+
+    def save_rubric(self, rows: Sequence[RubricRow], actor: str, now: datetime) -> None:
+        """Competencies and their wording, all in one transaction; a job that does not exist
+        refuses the whole set, naming its rows."""
+        with self.engine.begin() as conn:
+            titles = {row.job for row in rows}
+            found = conn.execute(select(jobs.c.title, jobs.c.id).where(jobs.c.title.in_(titles)))
+            job_ids = {title: job_id for title, job_id in found.tuples()}
+            unknown = [
+                f"row {row.row}: no job titled {row.job!r}"
+                for row in rows
+                if row.job not in job_ids
+            ]
+            if unknown:
+                raise InvalidInput("; ".join(unknown[:10]))
+            for row in rows:
+                self._save_rubric_row(conn, job_ids[row.job], row, actor, now)
+            detail: dict[str, object] = {"rows": len(rows)}
+            audit(conn, actor, "competency.rubric", "job", None, detail, now)
+
+    def _save_rubric_row(
+        self, conn: Connection, job_id: int, row: RubricRow, actor: str, now: datetime
+    ) -> None:
+        competency_id = self._competency_id(conn, job_id, row.name)
+        if competency_id is None:
+            kind = (row.kind or CompetencyKind.COMPETENCY).value
+            inserted = conn.execute(
+                insert(competencies).values(
+                    job_id=job_id, name=row.name, bar=row.bar, kind=kind, created_at=now
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            competency_id = int(inserted[0])
+        else:
+            values: dict[str, object] = {"bar": row.bar}
+            if row.kind is not None:
+                values["kind"] = row.kind.value
+            conn.execute(
+                update(competencies).where(competencies.c.id == competency_id).values(values)
+            )
+        if row.locale is not None and row.wording is not None:
+            self._merge_wording(conn, competency_id, row.locale, row.wording, actor, now)
+
+    @staticmethod
+    def _merge_wording(
+        conn: Connection,
+        competency_id: int,
+        locale: str,
+        wording: Wording,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        key = (
+            competency_wording.c.competency_id == competency_id,
+            competency_wording.c.locale == locale,
+        )
+        old = conn.execute(
+            select(
+                competency_wording.c.gap,
+                competency_wording.c.next_step,
+                competency_wording.c.strength,
+            ).where(*key)
+        ).first()
+        given = {"gap": wording.gap, "next_step": wording.next_step, "strength": wording.strength}
+        if old is None:
+            conn.execute(
+                insert(competency_wording).values(
+                    competency_id=competency_id,
+                    locale=locale,
+                    updated_by=actor,
+                    updated_at=now,
+                    **given,
+                )
+            )
+            return
+        kept = {part: text or getattr(old, part) for part, text in given.items()}
+        conn.execute(
+            update(competency_wording).where(*key).values(**kept, updated_by=actor, updated_at=now)
+        )
+
+    def wordings(self, job_id: int) -> dict[str, dict[str, Wording]]:
+        """The job's wording: locale -> competency name -> words."""
+        query = (
+            select(
+                competency_wording.c.locale,
+                competencies.c.name,
+                competency_wording.c.gap,
+                competency_wording.c.next_step,
+                competency_wording.c.strength,
+            )
+            .join(competencies, competencies.c.id == competency_wording.c.competency_id)
+            .where(competencies.c.job_id == job_id)
+        )
+        found: dict[str, dict[str, Wording]] = defaultdict(dict)
+        with self.engine.begin() as conn:
+            for locale, name, gap, step, strength in conn.execute(query).tuples():
+                found[locale][name] = Wording(gap, step, strength)
+        return dict(found)
 
     def save_scorecards(self, rows: Sequence[ScorecardInput], actor: str, now: datetime) -> int:
         """Record ratings; a rating given again replaces the old one. All rows or none."""
@@ -157,57 +309,50 @@ class SqlFeedbackStore:
                 counts[job_id][state] = count
         return dict(counts)
 
-    def save_draft(
-        self,
-        decision_id: int,
-        text: str,
-        next_steps: str,
-        findings: int,
-        actor: str,
-        now: datetime,
-    ) -> None:
+    def save_draft(self, decision_id: int, draft: DraftText, actor: str, now: datetime) -> None:
+        """A new draft, or a fresh one in place of a draft nobody has approved yet."""
+        values = {
+            "state": FeedbackState.DRAFT.value,
+            "text": draft.text,
+            "next_steps": draft.next_steps,
+            "lint_findings": draft.findings,
+            "holds": "\n".join(draft.holds),
+            "basis": draft.basis,
+            "updated_at": now,
+        }
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(feedback).values(
-                    decision_id=decision_id,
-                    state=FeedbackState.DRAFT.value,
-                    text=text,
-                    next_steps=next_steps,
-                    lint_findings=findings,
-                    created_at=now,
-                    updated_at=now,
+            replaced = conn.execute(
+                update(feedback)
+                .where(
+                    feedback.c.decision_id == decision_id,
+                    feedback.c.state == FeedbackState.DRAFT.value,
                 )
-            )
-            audit(
-                conn,
-                actor,
-                "feedback.drafted",
-                "decision",
-                decision_id,
-                {"lint_findings": findings},
-                now,
-            )
+                .values(values)
+            ).rowcount
+            if not replaced:
+                conn.execute(
+                    insert(feedback).values(decision_id=decision_id, created_at=now, **values)
+                )
+            detail: dict[str, object] = {
+                "lint_findings": draft.findings,
+                "holds": len(draft.holds),
+                "redrafted": bool(replaced),
+            }
+            audit(conn, actor, "feedback.drafted", "decision", decision_id, detail, now)
 
-    def edit(
-        self,
-        decision_id: int,
-        text: str,
-        next_steps: str,
-        findings: int,
-        actor: str,
-        now: datetime,
-    ) -> None:
+    def edit(self, decision_id: int, draft: DraftText, actor: str, now: datetime) -> None:
         """New wording goes back to draft: it must be approved again."""
         self._update(
             decision_id,
             "feedback.edited",
             actor,
             now,
-            {"findings": findings},
+            {"findings": draft.findings, "holds": len(draft.holds)},
             state=FeedbackState.DRAFT.value,
-            text=text,
-            next_steps=next_steps,
-            lint_findings=findings,
+            text=draft.text,
+            next_steps=draft.next_steps,
+            lint_findings=draft.findings,
+            holds="\n".join(draft.holds),
             override_reason=None,
             reviewed_by=None,
             reviewed_at=None,

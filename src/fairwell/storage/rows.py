@@ -95,6 +95,7 @@ def decision_from(row: Row[Any]) -> Decision | None:
         note=row.note,
         decided_at=row.decided_at,
         state=DecisionState(row.decision_state),
+        reason_chosen=bool(row.reason_chosen),
     )
 
 
@@ -116,6 +117,7 @@ def applicant_query(job_id: int) -> Any:
             active.c.note,
             active.c.decided_at,
             active.c.state.label("decision_state"),
+            active.c.reason_chosen,
             outbox.c.state.label("letter_state"),
             suppressions.c.reason.label("suppressed"),
             feedback.c.state.label("feedback_state"),
@@ -123,6 +125,8 @@ def applicant_query(job_id: int) -> Any:
             feedback.c.next_steps,
             feedback.c.lint_findings,
             feedback.c.override_reason,
+            feedback.c.holds.label("feedback_holds"),
+            feedback.c.basis.label("feedback_basis"),
         )
         .join(persons, persons.c.id == applications.c.person_id)
         .outerjoin(active, active.c.application_id == applications.c.id)
@@ -162,6 +166,8 @@ def feedback_from(row: Row[Any]) -> FeedbackRecord | None:
         next_steps=row.next_steps,
         lint_findings=row.lint_findings,
         override_reason=row.override_reason,
+        holds=tuple(line for line in (row.feedback_holds or "").splitlines() if line),
+        basis=row.feedback_basis,
     )
 
 

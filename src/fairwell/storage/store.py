@@ -352,11 +352,13 @@ class SqlStore:
         note: str | None,
         actor: str,
         now: datetime,
+        reason_chosen: bool = False,
     ) -> int:
         rows = [
             {
                 "application_id": app_id,
                 "reason_code": reason_code,
+                "reason_chosen": reason_chosen,
                 "note": note,
                 "state": DecisionState.ACTIVE.value,
                 "decided_by": actor,

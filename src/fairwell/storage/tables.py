@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -136,6 +137,9 @@ decisions = Table(
     Column("state", String(16), nullable=False),
     Column("decided_by", String(64), nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
+    # True when the recruiter chose the reason for this person (by address), not for a stage
+    # or everyone: only then does the letter keep it over the basis of approved feedback.
+    Column("reason_chosen", Boolean, nullable=False, server_default=false()),
 )
 
 competencies = Table(
@@ -146,7 +150,25 @@ competencies = Table(
     Column("name", String(100), nullable=False),
     Column("bar", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # "competency" (rated in interviews) or "requirement" (checked by a screener).
+    Column("kind", String(16), nullable=False, server_default=text("'competency'")),
     UniqueConstraint("job_id", "name", name="uq_competencies_job_name"),
+)
+
+# The hiring team's own words for one competency in one language: how a gap is named, one
+# concrete next step, how a strength is named. The only source of a feedback line.
+competency_wording = Table(
+    "competency_wording",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("competency_id", ForeignKey("competencies.id"), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("gap", Text, nullable=False),
+    Column("next_step", Text, nullable=False),
+    Column("strength", Text, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("competency_id", "locale", name="uq_competency_wording_locale"),
 )
 
 scorecards = Table(
@@ -178,6 +200,10 @@ feedback = Table(
     Column("next_steps", Text, nullable=False),
     Column("lint_findings", Integer, nullable=False),
     Column("override_reason", Text),
+    # Why the draft cannot be approved yet, one reason a line ("needs wording for Spark");
+    # empty when nothing holds it. The evidence it rests on: "skills" or "requirements".
+    Column("holds", Text, nullable=False, server_default=text("''")),
+    Column("basis", String(16)),
     Column("reviewed_by", String(64)),
     Column("reviewed_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),

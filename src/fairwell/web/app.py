@@ -40,6 +40,7 @@ from fairwell.web import (
     requests_pages,
     sending,
     suppressions_page,
+    wording_pages,
 )
 from fairwell.web import settings as settings_pages
 from fairwell.web.common import (
@@ -120,6 +121,7 @@ def _routes(app: FastAPI) -> None:
     rediscovery.register(app)
     suppressions_page.register(app)
     integrations.register(app)
+    wording_pages.register(app)
 
 
 def home(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> Response:

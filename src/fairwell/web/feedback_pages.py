@@ -73,10 +73,11 @@ class Card:
     steps: list[list[Piece]]
     flags: list[Flag]
     override_reason: str | None
+    holds: tuple[str, ...] = ()
 
     @property
     def needs_override(self) -> bool:
-        return self.state is FeedbackState.DRAFT and bool(self.flags)
+        return self.state is FeedbackState.DRAFT and bool(self.flags) and not self.holds
 
 
 def card(item: service.ReviewItem) -> Card:
@@ -97,6 +98,7 @@ def card(item: service.ReviewItem) -> Card:
         steps=_readable(lines[split:]),
         flags=flags(checked, item.findings),
         override_reason=record.override_reason,
+        holds=item.holds,
     )
 
 
@@ -107,7 +109,12 @@ def _readable(lines: list[list[Piece]]) -> list[list[Piece]]:
 
 def _cards(request: Request, job: Job) -> list[Card]:
     runtime = runtime_of(request)
-    return [card(i) for i in service.review_items(runtime.store, checker(request), job.title)]
+    return [
+        card(i)
+        for i in service.review_items(
+            runtime.store, runtime.feedback_store, checker(request), job.title
+        )
+    ]
 
 
 def _notice(approved: int | None, held: int | None, edited: int | None, cards: list[Card]) -> str:
@@ -124,8 +131,8 @@ def _notice(approved: int | None, held: int | None, edited: int | None, cards: l
     notice = f"Approved {approved} draft(s)."
     if held:
         notice += (
-            f" {held} draft(s) were not approved because the wording check flagged them:"
-            " edit each one, or approve it with a written override."
+            f" {held} draft(s) were not approved: the wording check flagged them, or they"
+            " wait for the job's wording. Each one says below what it needs."
         )
     return notice
 
@@ -183,6 +190,7 @@ def _review(
         cards=cards,
         drafts=sum(c.state is FeedbackState.DRAFT for c in cards),
         flagged=[c for c in cards if c.needs_override],
+        held=[c for c in cards if c.holds],
         notice=notice,
         error=error,
     )
@@ -210,7 +218,7 @@ def approve_form(
         report = _approve(request, current, job, [email] if email else [], override or None)
     except FairwellError as error:
         return _refused(request, current, job, error)
-    query = f"approved={report.approved}&held={len(report.need_override)}"
+    query = f"approved={report.approved}&held={len(report.need_override) + len(report.held)}"
     return RedirectResponse(f"/feedback/{job_id}?{query}", status_code=303)
 
 
@@ -288,7 +296,7 @@ def _edit(
         now=runtime.clock.now(),
     )
     wanted = normalise_address(email)
-    items = service.review_items(runtime.store, checker(request), job.title)
+    items = service.review_items(runtime.store, runtime.feedback_store, checker(request), job.title)
     return next(i for i in items if i.view.person.email == wanted)
 
 
@@ -341,6 +349,8 @@ def _item_json(item: service.ReviewItem) -> dict[str, object]:
         "text": record.text,
         "next_steps": record.next_steps,
         "override_reason": record.override_reason,
+        "holds": list(item.holds),
+        "basis": record.basis,
         "findings": [finding_json(f, checked) for f in item.findings],
     }
 
@@ -354,7 +364,7 @@ def api_feedback(
     404 when the job does not exist or is not yours to see."""
     job = visible_job(request, current[0], job_id)
     runtime = runtime_of(request)
-    items = service.review_items(runtime.store, checker(request), job.title)
+    items = service.review_items(runtime.store, runtime.feedback_store, checker(request), job.title)
     return {"job": {"id": job.id, "title": job.title}, "items": [_item_json(i) for i in items]}
 
 
@@ -379,7 +389,8 @@ def api_approve(
         {"email": i.view.person.email, "rules": sorted({f.rule for f in i.findings})}
         for i in report.need_override
     ]
-    return {"approved": report.approved, "need_override": held}
+    waiting = [{"email": i.view.person.email, "holds": list(i.holds)} for i in report.held]
+    return {"approved": report.approved, "need_override": held, "held": waiting}
 
 
 def api_edit(

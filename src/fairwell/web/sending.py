@@ -19,7 +19,7 @@ from fairwell.errors import FairwellError, InvalidInput
 from fairwell.ports import ApplicantFilter
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
-from fairwell.services.feedback import draft_job_feedback, load_library
+from fairwell.services.feedback import draft_job_feedback
 from fairwell.services.planning import PlanChanged, make_plan, queue_plan
 from fairwell.services.preview import preview_letter, send_canary
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
@@ -73,7 +73,6 @@ def reject_form(
     draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
-        load_library(runtime.settings.feedback_library),
         wording_check(runtime.settings),
         title,
         actor=actor(current),
@@ -97,7 +96,7 @@ def _selection(
         emails = runtime.store.applicant_emails(job_id, shown)
         if not emails:
             raise InvalidInput("nobody matches this filter")
-        return Selection(emails=tuple(emails))
+        return Selection(emails=tuple(emails), one_by_one=False)
     return Selection(stage=Stage(stage)) if stage else Selection(all_except_hired=True)
 
 
@@ -123,7 +122,7 @@ def _render_plan(
 ) -> Response:
     runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
-    runtime.templates.check(wording_check(runtime.settings))
+    runtime.templates.check(wording_check(runtime.settings, meaning=False))
     plan = make_plan(runtime.store, runtime.composer, title, runtime.clock.now())
     return render(
         request,

@@ -1,0 +1,118 @@
+"""The wording check's meaning classifier: it catches paraphrase the lists miss, on a corpus it
+never learnt from, explains itself like the lists do, and says plainly when it is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from fairwell.config import SemanticMode
+from fairwell.domain.compliance import Linter, fold
+from fairwell.errors import ConfigurationError
+from fairwell.services import wording_classifier as meaning
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+import wording_check as bench
+
+MIN_PRECISION = MIN_RECALL = 0.9
+
+
+@pytest.fixture(scope="module")
+def classifier() -> meaning.MeaningClassifier:
+    """The real classifier over the real all-MiniLM-L6-v2 (the `semantic` extra)."""
+    try:
+        return meaning.load_classifier()
+    except ImportError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"the semantic extra is required in CI: {error}")
+        pytest.skip(f"the semantic extra is not installed: {error}")
+
+
+def test_the_corpus_shares_no_sentence_with_the_training_examples() -> None:
+    examples = {fold(example.text) for example in meaning.load_examples()}
+    corpus = bench.read_corpus()
+    assert len(corpus) >= 300
+    assert {item.lang for item in corpus} == {"en", "de"}
+    assert not [item.text for item in corpus if fold(item.text) in examples]
+
+
+def test_lists_and_classifier_reach_the_bar_on_the_corpus(
+    classifier: meaning.MeaningClassifier,
+) -> None:
+    corpus = bench.read_corpus()
+    check = bench.checks(classifier)["lists + classifier (the check)"]
+    misses: list[str] = []
+    result = bench.score(check, corpus, misses)
+    print(f"\nprecision {result.precision:.3f}, recall {result.recall:.3f}")
+    print("\n".join(misses))
+    assert result.precision >= MIN_PRECISION
+    assert result.recall >= MIN_RECALL
+    lists_alone = bench.score(bench.checks(None)["word lists"], corpus)
+    assert result.recall > lists_alone.recall + 0.2, "the classifier adds what the lists miss"
+
+
+def test_a_paraphrase_is_named_and_explained_like_a_listed_phrase(
+    classifier: meaning.MeaningClassifier,
+) -> None:
+    linter = Linter.from_files("en")
+    text = "Your SQL was fine.\nWe would rather hire someone who has not been working for decades."
+    assert linter.lint(text) == [], "no listed phrase in it"
+    (finding,) = meaning.meaning_findings(classifier, linter, text, (), [])
+    assert finding.rule == "age"
+    assert text[finding.span[0] : finding.span[1]].startswith("We would rather hire")
+    why, suggestion = linter.explanation("age")
+    assert finding.why.startswith(why) and "The meaning check" in finding.why
+    assert finding.suggestion == suggestion
+
+
+def test_proficiency_in_a_language_the_job_requires_is_not_flagged(
+    classifier: meaning.MeaningClassifier,
+) -> None:
+    linter = Linter.from_files("en")
+    text = "You often searched for the right German words when talking to the client."
+    flagged = meaning.meaning_findings(classifier, linter, text, (), [])
+    assert [f.rule for f in flagged] == ["language-proficiency"]
+    assert meaning.meaning_findings(classifier, linter, text, {"german"}, []) == []
+
+
+def test_short_sentences_and_sentences_the_lists_flagged_are_left_to_the_lists(
+    classifier: meaning.MeaningClassifier,
+) -> None:
+    linter = Linter.from_files("de")
+    text = "Mit freundlichen Grüßen\nSie sind überqualifiziert."
+    listed = linter.lint(text)
+    assert meaning.meaning_findings(classifier, linter, text, (), listed) == []
+
+
+def test_without_the_extra_the_check_says_so_and_the_lists_still_run() -> None:
+    def missing() -> meaning.MeaningClassifier:
+        raise ImportError("No module named 'sentence_transformers'")
+
+    chosen = meaning.choose(SemanticMode.AUTO, missing)
+    assert chosen.classifier is None
+    assert "not available" in chosen.status and "semantic" in chosen.status
+    with pytest.raises(ConfigurationError, match="FAIRWELL_WORDING_CLASSIFIER=on"):
+        meaning.choose(SemanticMode.ON, missing)
+    assert "turned off" in meaning.choose(SemanticMode.OFF, missing).status
+
+
+def test_the_runtime_check_runs_the_lists_when_the_classifier_is_off() -> None:
+    from fairwell.config import load_settings
+    from fairwell.runtime import wording_check
+
+    check = wording_check(load_settings(wording_classifier="off"))
+    assert [f.rule for f in check("We wanted a digital native.", "en")] == ["age"]
+    assert check("Someone who has not been working for decades, please.", "en") == []
+    assert "turned off" in check.meaning_status
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="no scikit-learn")
+def test_every_label_of_the_examples_is_a_rule_or_none() -> None:
+    labels = {example.label for example in meaning.load_examples()}
+    from fairwell.domain.compliance import RULES
+
+    assert labels == {rule.name for rule in RULES} | {meaning.NONE}
