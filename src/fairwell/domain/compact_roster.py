@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from functools import cache
 from itertools import accumulate, pairwise
 from typing import TypeAlias, TypeVar
@@ -34,13 +34,17 @@ import numpy as np
 import numpy.typing as npt
 
 from fairwell.domain.roster import (
+    NOBODY,
+    Found,
     IdentifierKind,
     Mention,
     RosterEntry,
+    Span,
     fold,
     identifiers,
     no_end_before,
     no_start_after,
+    outside_own,
 )
 
 U32: TypeAlias = npt.NDArray[np.uint32]
@@ -52,6 +56,7 @@ Flags: TypeAlias = npt.NDArray[np.uint8]
 Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
 
 _KINDS = tuple(IdentifierKind)
+NOBODY_SAID: frozenset[str] = frozenset()
 K = TypeVar("K")
 V = TypeVar("V")
 PER_BLOCK = 64  # identifiers per compressed block: ~7 µs to decode, ~20 bytes a person
@@ -178,7 +183,7 @@ class CompactRoster:
         self._in_order = build.in_order
         self._piece_counts = sorted(build.piece_counts)
         self._powers = _Powers()
-        self._confirmed: dict[str, list[Mention]] = {}
+        self._confirmed: dict[str, dict[IdentifierKind, tuple[int, ...]]] = {}
         self._own: tuple[int, frozenset[str]] | None = None
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
@@ -187,20 +192,33 @@ class CompactRoster:
 
     def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
         """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
+        return outside_own(*self.spans_in_folded(folded, addressee_id))
+
+    def spans_in_folded(
+        self, folded: str, addressee_id: int, hidden: Set[int] = NOBODY
+    ) -> tuple[list[Span], list[Found]]:
+        """Where the addressee's own identifiers are, and every other person's, in ``folded``.
+
+        People in ``hidden`` are as if they were not on the roster (a layer above answers for
+        them). A match inside one of the addressee's own is for the caller to drop.
+        """
         if not self._index.size:
-            return []
+            return [], []
         hits = self._hits(folded)
         if not hits:
-            return []
-        own = self._own_identifiers(addressee_id)
+            return [], []
+        own = NOBODY_SAID if addressee_id in hidden else self._own_identifiers(addressee_id)
         own_spans = [(start, end) for start, end, _, _ in hits if folded[start:end] in own]
-        mentions: list[Mention] = []
+        foreign: list[Found] = []
         for start, end, hashed, at in hits:
             piece = folded[start:end]
-            if piece in own or any(s <= start and end <= e for s, e in own_spans):
+            if piece in own:
                 continue
-            mentions.extend(self._owners(piece, hashed, at))
-        return mentions
+            for kind, owners in self._owners(piece, hashed, at).items():
+                owner = next((o for o in owners if o not in hidden), None) if hidden else owners[0]
+                if owner is not None:
+                    foreign.append((start, end, Mention(owner, kind)))
+        return own_spans, foreign
 
     def _hits(self, folded: str) -> list[tuple[int, int, int, int]]:
         """(start, end, hash, index position) of every candidate span whose hash is known."""
@@ -253,17 +271,17 @@ class CompactRoster:
         inside = (self._first_ids <= person_id) & (person_id <= self._last_ids)
         return [int(number) for number in inside.nonzero()[0]]
 
-    def _owners(self, piece: str, hashed: int, at: int) -> list[Mention]:
-        """Who owns ``piece``, one mention per kind (its lowest person id), from the blocks."""
+    def _owners(self, piece: str, hashed: int, at: int) -> dict[IdentifierKind, tuple[int, ...]]:
+        """Who owns ``piece``, for each kind its owners' ids in order, from the blocks."""
         known = self._confirmed.get(piece)
         if known is not None:
             return known
-        owners: dict[IdentifierKind, int] = {}
+        owners: dict[IdentifierKind, set[int]] = {}
         for number in self._index.blocks_with(hashed, at):
             for owner, kind, identifier in _rows(self._blocks.get(number)):
                 if identifier == piece:
-                    owners[kind] = min(owner, owners.get(kind, owner))
-        found = [Mention(owners[kind], kind) for kind in _KINDS if kind in owners]
+                    owners.setdefault(kind, set()).add(owner)
+        found = {kind: tuple(sorted(owners[kind])) for kind in _KINDS if kind in owners}
         _remember(self._confirmed, piece, found)
         return found
 
