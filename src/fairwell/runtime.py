@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fairwell.config import Settings
@@ -20,13 +20,13 @@ from fairwell.services.delivery import (
     Deliverer,
     DeliveryPolicy,
     Pacer,
-    RosterCache,
     SendRates,
     SharedRateLimit,
 )
 from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
 from fairwell.services.retention import load_book
+from fairwell.services.rosters import RosterCache
 from fairwell.services.scheduling import Scheduler
 from fairwell.storage.engine import PoolSettings, make_engine
 from fairwell.storage.feedback_store import SqlFeedbackStore, SqlRequestStore
@@ -53,12 +53,9 @@ class Runtime:
     # The wording and templates edited in the settings pages, shared by the templates and the
     # composer; a save through letter_editor() is seen by the next letter of this process.
     overrides: CachedOverrides
-    # The rosters of the jobs this process guards letters for, each rebuilt only when its
-    # roster changes: a `send` that plans, queues and delivers builds one roster, not three.
-    rosters: RosterCache = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rosters = RosterCache(self.store)
+    # Everyone on file, the roster every letter of this process is guarded with (the
+    # composer's, the worker's, the template checks'): built once, then brought up to date.
+    rosters: RosterCache
 
     def close(self) -> None:
         self.store.engine.dispose()
@@ -78,9 +75,11 @@ def open_runtime(settings: Settings) -> Runtime:
     overrides = CachedOverrides(letter_settings)
     templates = LetterTemplates(settings.template_dir, overrides)
     sender = Sender(settings.from_address, settings.from_name, settings.org_name)
+    store = SqlStore(engine)
+    rosters = RosterCache(store)
     return Runtime(
         settings,
-        SqlStore(engine),
+        store,
         SqlFeedbackStore(engine),
         SqlRequestStore(engine),
         templates,
@@ -91,10 +90,12 @@ def open_runtime(settings: Settings) -> Runtime:
             overrides,
             Scheduler.from_settings(settings),
             load_book(settings.retention_policies),
+            rosters,
         ),
         SystemClock(),
         letter_settings,
         overrides,
+        rosters,
     )
 
 
@@ -105,6 +106,7 @@ def letter_editor(runtime: Runtime) -> LetterEditor:
         runtime.overrides,
         wording_check(runtime.settings),
         runtime.settings.template_dir,
+        runtime.rosters,
     )
 
 

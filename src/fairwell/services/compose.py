@@ -18,8 +18,9 @@ from fairwell.domain.reasons import reason_for
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
-from fairwell.ports import ApplicantView, NewLetter, ReasonWordings, TemplateSource
+from fairwell.ports import ApplicantView, NewLetter, ReasonWordings, RosterStore, TemplateSource
 from fairwell.services.portal import PortalLinks
+from fairwell.services.rosters import RosterSource, roster_for
 from fairwell.services.scheduling import Scheduler
 
 
@@ -94,7 +95,9 @@ class Composer:
     (services/letter_settings.py), so a save in the settings pages reaches the next letter.
     ``scheduler`` decides when each letter may go; without one, every letter goes at once.
     ``retention`` gives the date a letter promises to keep the application until; without
-    it the letter states none (``keep_until`` is empty).
+    it the letter states none (``keep_until`` is empty). ``rosters`` is the process's roster
+    of everyone on file (services/rosters.py), which the guard searches every letter for;
+    without it, :meth:`roster` reads one for each call.
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class Composer:
         wordings: ReasonWordings | None = None,
         scheduler: Scheduler | None = None,
         retention: PolicyBook | None = None,
+        rosters: RosterSource | None = None,
     ) -> None:
         self.templates = templates
         self.sender = sender
@@ -112,7 +116,12 @@ class Composer:
         self.wordings = wordings or BuiltinWordings()
         self.scheduler = scheduler or Scheduler(None)
         self.retention = retention
+        self.rosters = rosters
         self._domain = sender.address.rsplit("@", 1)[1]
+
+    def roster(self, store: RosterStore) -> Roster:
+        """Everyone on file, for the guard: the process's roster, or read for this call."""
+        return roster_for(store, self.rosters)
 
     def context(self, view: ApplicantView, job: Job, reason_code: str | None) -> dict[str, object]:
         person, application = view.person, view.application

@@ -33,14 +33,13 @@ from fairwell.ports import (
     TransientDeliveryError,
     Transport,
 )
+from fairwell.services.rosters import RosterCache, RosterSource
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = timedelta(hours=1)
 # Holds by this rule concern one person's situation, not the batch: they never stop a batch.
 ELIGIBILITY_RULE = "still-eligible"
-# People on the rosters a worker keeps between claims (about 40 MiB as automata).
-ROSTER_CACHE_PEOPLE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,40 +50,6 @@ class DeliveryPolicy:
     retry_base: timedelta = timedelta(seconds=30)
     retry_deadline: timedelta = timedelta(hours=48)
     stop_batch_on_violation: bool = True
-
-
-class RosterCache:
-    """Rosters per job, rebuilt only when the job's roster version changes.
-
-    A long-running worker meets many jobs: rosters not used lately go once the cache holds
-    more than ``budget`` people, so its memory stays flat (the roster just asked for stays).
-    """
-
-    def __init__(self, store: Store, budget: int = ROSTER_CACHE_PEOPLE) -> None:
-        self._store, self._budget = store, budget
-        self._cache: dict[int, tuple[int, Roster]] = {}
-        # One process may plan, queue and deliver on several threads (the demo, the web app
-        # with its worker): one of them builds a roster while the others wait for it.
-        self._lock = threading.Lock()
-
-    def for_job(self, job_id: int) -> Roster:
-        with self._lock:
-            version = self._store.roster_version(job_id)
-            cached = self._cache.pop(job_id, None)
-            if cached is None or cached[0] != version:
-                # The old roster goes before the new one is built: never two of a big job.
-                cached = None
-                cached = (version, Roster(self._store.roster(job_id)))
-            self._cache[job_id] = cached  # last in the dictionary: the most recently used
-            self._evict()
-            return cached[1]
-
-    def _evict(self) -> None:
-        held = sum(roster.size for _, roster in self._cache.values())
-        for job_id in list(self._cache)[:-1]:
-            if held <= self._budget:
-                return
-            held -= self._cache.pop(job_id)[1].size
 
 
 class Pacer:
@@ -219,7 +184,8 @@ class Deliverer:
     owner: str
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     pacer: Pacer = field(default_factory=lambda: Pacer(None))
-    rosters: RosterCache | None = None
+    # The process's roster of everyone on file (one per runtime, shared with planning).
+    rosters: RosterSource | None = None
     rate_limit: SharedRateLimit | None = None
     # Letters guarded and sent at once, each on its own thread. Above 1, ``transport`` must
     # be safe to call from that many threads (delivery/sessions.py: one session per thread).
@@ -251,8 +217,8 @@ class Deliverer:
         stats.claimed += len(claimed)
         facts = self.store.send_time_facts(claimed, now)
         assert self.rosters is not None
-        # One roster look-up per job and claim, not per letter: the version check is a query.
-        rosters = {job_id: self.rosters.for_job(job_id) for job_id in {c.job_id for c in claimed}}
+        # One roster look-up per claim, not per letter: the version check is a query.
+        roster = self.rosters.current()
         stop = threading.Event()
 
         def check(letter: ClaimedLetter) -> Outcome | None:
@@ -260,9 +226,7 @@ class Deliverer:
             stops every letter of the claim not yet started."""
             if stop.is_set():
                 return Outcome(letter.id, OutboxState.QUEUED, release=True)
-            outcome = self._check(
-                letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
-            )
+            outcome = self._check(letter, roster, facts.get(letter.id), stats, deadline)
             if outcome is not None and (outcome.pause_batch or outcome.release):
                 stop.set()
             return outcome

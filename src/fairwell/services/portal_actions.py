@@ -17,7 +17,6 @@ from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import LetterKind
 from fairwell.domain.privacy import Expectation, inspect
 from fairwell.domain.requests import due_date
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
 from fairwell.ports import (
     ApplicantView,
@@ -152,7 +151,7 @@ def _queue_fresh_link(wiring: FreshLinks, application: PortalApplication, now: d
             date=now,
         )
     )
-    roster = Roster(wiring.store.roster(job.id))
+    roster = wiring.composer.roster(wiring.store)
     expectation = Expectation(
         view.person.email, view.person.id, view.person.locale, view.application.stage, roster
     )
