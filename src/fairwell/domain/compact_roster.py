@@ -23,8 +23,10 @@ A letter is searched with the automaton's exact semantics:
 
 from __future__ import annotations
 
+import threading
 import zlib
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Set
 from functools import cache
 from itertools import accumulate, pairwise
@@ -181,8 +183,9 @@ class CompactRoster:
         self._first_ids: I64 = np.frombuffer(build.first_ids, np.int64)
         self._last_ids: I64 = np.frombuffer(build.last_ids, np.int64)
         self._in_order = build.in_order
-        self._piece_counts = sorted(build.piece_counts)
+        self._pieces: I64 = np.array(sorted(build.piece_counts), np.int64)
         self._powers = _Powers()
+        self._absent = _KnownAbsent()
         self._confirmed: dict[str, dict[IdentifierKind, tuple[int, ...]]] = {}
         self._own: tuple[int, frozenset[str]] | None = None
 
@@ -228,9 +231,17 @@ class CompactRoster:
             return []
         up, down = self._powers.upto(codes.size + 1)
         hashes = _span_hashes(_prefix_hashes(codes, up), down, starts, ends)
-        found, at = self._index.find(hashes)
-        hit = found.nonzero()[0]
-        columns = (starts[hit], ends[hit], hashes[hit], at[hit])
+        table = self._absent.table()
+        slots = (hashes & np.uint64(_KnownAbsent.MASK)).astype(np.intp)
+        marks = hashes + np.uint64(1)  # 0 is an empty slot
+        ask = (table[slots] != marks).nonzero()[0]
+        if not ask.size:
+            return []
+        found, at = self._index.find(hashes[ask])
+        missing = ask[~found]
+        table[slots[missing]] = marks[missing]
+        hit = ask[found]
+        columns = (starts[hit], ends[hit], hashes[hit], at[found])
         return list(zip(*(column.tolist() for column in columns), strict=True))
 
     def _candidates(self, codes: npt.NDArray[np.uint32]) -> tuple[I64, I64]:
@@ -240,15 +251,13 @@ class CompactRoster:
         cuts = positions.nonzero()[0]
         at_cuts = positions[cuts]
         first = (at_cuts & _START_AFTER).nonzero()[0]
-        ends_at = (at_cuts & _END_BEFORE) != 0
-        spans_from, spans_to = [], []
-        for pieces in self._piece_counts:
-            fits = first[: first.searchsorted(cuts.size - pieces)]
-            last = fits + pieces
-            ok = ends_at[last]
-            spans_from.append(cuts[fits[ok]])
-            spans_to.append(cuts[last[ok]])
-        return np.concatenate(spans_from), np.concatenate(spans_to)
+        # Whether a span may end at each cut, then False far enough for the longest span
+        # from the last start: every (start, piece count) pair is tried at once.
+        ends_at = np.zeros(cuts.size + int(self._pieces[-1]), np.bool_)
+        ends_at[: cuts.size] = at_cuts & _END_BEFORE
+        last = first[:, None] + self._pieces
+        rows, columns = ends_at[last].nonzero()
+        return cuts[first[rows]], cuts[last[rows, columns]]
 
     def _own_identifiers(self, person_id: int) -> frozenset[str]:
         """The addressee's folded identifiers, remembered for the next call (the same letter)."""
@@ -257,9 +266,12 @@ class CompactRoster:
         own: set[str] = set()
         for number in self._blocks_of(person_id):
             owners, _, texts = self._blocks.get(number)
-            own.update(
-                text for owner, text in zip(owners, texts, strict=True) if owner == person_id
-            )
+            if self._in_order:
+                # A block's owners are in order too: the person's rows are one run of them.
+                low = bisect_left(owners, person_id)
+                own.update(texts[low : bisect_right(owners, person_id, low)])
+            else:
+                own.update(t for owner, t in zip(owners, texts, strict=True) if owner == person_id)
         self._own = (person_id, frozenset(own))
         return self._own[1]
 
@@ -284,6 +296,30 @@ class CompactRoster:
         found = {kind: tuple(sorted(owners[kind])) for kind in _KINDS if kind in owners}
         _remember(self._confirmed, piece, found)
         return found
+
+
+class _KnownAbsent:
+    """Hashes of spans the index does not hold, remembered per thread in a small table.
+
+    A batch's letters share most of their words (the template's): after its first letter,
+    nearly every candidate span is answered here, from a table that stays in the CPU's
+    cache, and only the rest (the names, addresses and references of this letter) are
+    looked up in the index, each a read of main memory at a million people. A roster never
+    changes, so an answer never goes stale; a thread has its own table, so none is torn. A
+    slot holds one hash (plus one, so 0 is empty): a collision forgets, never invents.
+    """
+
+    SLOTS = 1 << 14  # 128 KiB a thread
+    MASK = SLOTS - 1
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def table(self) -> U64:
+        table: U64 | None = getattr(self._local, "table", None)
+        if table is None:
+            table = self._local.table = np.zeros(self.SLOTS, np.uint64)
+        return table
 
 
 class _KeyIndex:
