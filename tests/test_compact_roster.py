@@ -17,6 +17,7 @@ from fairwell.domain.roster import (
     Roster,
     RosterEntry,
     RosterKind,
+    fold,
 )
 
 # Few letters, so that names share words and run into each other; characters that fold to
@@ -207,3 +208,30 @@ def test_threads_sharing_a_roster_each_remember_their_own_answers() -> None:
         for _ in range(3):
             found = list(pool.map(lambda c: ordered(roster.mentions_of_others(*c)), letters))
             assert found == expected
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases=st.lists(roster_and_letter(), min_size=1, max_size=5))
+def test_letters_searched_together_are_answered_as_each_alone(
+    cases: list[tuple[list[RosterEntry], str, int]],
+) -> None:
+    # Joined for one pass, a letter's end and the next one's start must not make a match.
+    people = {e.person_id: e for entries, _, _ in cases for e in entries}
+    entries = sorted(people.values(), key=lambda e: e.person_id)
+    texts = [fold(text) for _, text, _ in cases]
+    addressees = [addressee for _, _, addressee in cases]
+    expected = [
+        ordered(AutomatonRoster(entries).mentions_in_folded(text, addressee))
+        for text, addressee in zip(texts, addressees, strict=True)
+    ]
+    together = Roster(entries, compact_from=0).mentions_in_many(texts, addressees)
+    assert [ordered(found) for found in together] == expected
+
+
+def test_a_name_split_between_two_letters_searched_together_is_in_neither() -> None:
+    roster = Roster([RosterEntry(1, "a@example.com", "Ann Lee", ())], compact_from=0)
+    assert roster.mentions_in_many(["dear bob, ann", "lee wrote"], [2, 2]) == [[], []]
+    assert roster.mentions_in_many(["dear bob, ann lee", "x"], [2, 2]) == [
+        [Mention(1, IdentifierKind.FULL_NAME)],
+        [],
+    ]

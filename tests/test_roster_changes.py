@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fairwell.domain.roster import IdentifierKind, Mention, Roster, RosterEntry
+from fairwell.domain.roster import IdentifierKind, Mention, Roster, RosterEntry, fold
 from tests.test_compact_roster import SEPARATORS, entry, near_misses, word
 
 People = dict[int, RosterEntry]
@@ -158,3 +158,19 @@ def test_sample_people_over_a_roster_are_told_from_the_people_on_file(compact_fr
         (2, "full name"),
     ]
     assert tried.size == 4 and roster.size == 2
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=history(), more=st.lists(st.tuples(word, st.integers(1, 14)), max_size=3))
+def test_a_roster_brought_up_to_date_answers_letters_searched_together_as_one_by_one(
+    case: tuple[People, list[Changes], str, int], more: list[tuple[str, int]]
+) -> None:
+    base, steps, text, addressee = case
+    for compact_from in (10**9, 0):
+        roster = fresh(base, compact_from)
+        for step in steps:
+            roster = roster.updated(step)
+        letters = [(fold(text), addressee), *((fold(f"{text} {w}"), who) for w, who in more)]
+        texts, addressees = [t for t, _ in letters], [a for _, a in letters]
+        one_by_one = [ordered(roster.mentions_in_folded(t, a)) for t, a in letters]
+        assert [ordered(m) for m in roster.mentions_in_many(texts, addressees)] == one_by_one

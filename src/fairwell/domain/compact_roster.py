@@ -27,7 +27,7 @@ import threading
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from functools import cache
 from itertools import accumulate, pairwise
 from typing import TypeAlias, TypeVar
@@ -54,11 +54,15 @@ U64: TypeAlias = npt.NDArray[np.uint64]
 I64: TypeAlias = npt.NDArray[np.int64]
 Bools: TypeAlias = npt.NDArray[np.bool_]
 Flags: TypeAlias = npt.NDArray[np.uint8]
+# A candidate span whose hash the index may hold: start, end, hash, where in the index.
+Hit: TypeAlias = tuple[int, int, int, int]
 # One block, decoded: person ids, kind indexes and folded identifiers, in step.
 Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
 
 _KINDS = tuple(IdentifierKind)
 NOBODY_SAID: frozenset[str] = frozenset()
+# Between the letters of a batch searched together: no identifier spans it (see roster.py).
+_BETWEEN = " \u2063 "
 K = TypeVar("K")
 V = TypeVar("V")
 PER_BLOCK = 64  # identifiers per compressed block: ~7 µs to decode, ~20 bytes a person
@@ -207,7 +211,39 @@ class CompactRoster:
         """
         if not self._index.size:
             return [], []
-        hits = self._hits(folded)
+        return self._sorted(folded, self._hits(folded), addressee_id, hidden)
+
+    def spans_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int], hidden: Set[int] = NOBODY
+    ) -> list[tuple[list[Span], list[Found]]]:
+        """:meth:`spans_in_folded` for each of ``texts`` (folded), searched in one pass.
+
+        A letter's search is some 80 numpy calls whose fixed cost outweighs the work on a
+        letter's 2 KB; joined, a batch of letters pays it once. The letters are joined by a
+        mark that no identifier spans (as a letter's own pieces are), and a match that runs
+        from one letter into the next is an artefact of the joining, so it is dropped.
+        """
+        found: list[list[Hit]] = [[] for _ in texts]
+        if self._index.size and texts:
+            starts = list(accumulate((len(text) + len(_BETWEEN) for text in texts), initial=0))
+            for start, end, hashed, at in self._hits(_BETWEEN.join(texts)):
+                number = bisect_right(starts, start) - 1
+                offset = starts[number]
+                if end <= offset + len(texts[number]):
+                    found[number].append((start - offset, end - offset, hashed, at))
+        return [
+            self._sorted(text, hits, addressee, hidden) if hits else ([], [])
+            for text, hits, addressee in zip(texts, found, addressee_ids, strict=True)
+        ]
+
+    def _sorted(
+        self,
+        folded: str,
+        hits: list[tuple[int, int, int, int]],
+        addressee_id: int,
+        hidden: Set[int],
+    ) -> tuple[list[Span], list[Found]]:
+        """The hits in ``folded``: the addressee's own, and everyone else's with their owner."""
         if not hits:
             return [], []
         own = NOBODY_SAID if addressee_id in hidden else self._own_identifiers(addressee_id)
@@ -223,7 +259,7 @@ class CompactRoster:
                     foreign.append((start, end, Mention(owner, kind)))
         return own_spans, foreign
 
-    def _hits(self, folded: str) -> list[tuple[int, int, int, int]]:
+    def _hits(self, folded: str) -> list[Hit]:
         """(start, end, hash, index position) of every candidate span whose hash is known."""
         codes = _codes(folded)
         starts, ends = self._candidates(codes)

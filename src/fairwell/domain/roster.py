@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Set, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set, Sized
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import chain, islice
@@ -162,6 +162,10 @@ class _Searcher(Protocol):
         self, folded: str, addressee_id: int, hidden: Set[int] = NOBODY
     ) -> tuple[list[Span], list[Found]]: ...
 
+    def spans_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int], hidden: Set[int] = NOBODY
+    ) -> list[tuple[list[Span], list[Found]]]: ...
+
 
 def outside_own(own: list[Span], foreign: Iterable[Found]) -> list[Mention]:
     """The foreign matches that do not sit inside one of the addressee's own identifiers."""
@@ -266,18 +270,38 @@ class Roster:
         """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
         if not self._layers:
             return self._base.mentions_in_folded(folded, addressee_id)
-        own: list[Span] = []
-        # One mention for each place and kind, naming its lowest live owner in any layer.
-        found: dict[tuple[int, int, IdentifierKind], int] = {}
-        for searcher, hidden in self._searches:
-            spans, foreign = searcher.spans_in_folded(folded, addressee_id, hidden)
-            own += spans
-            for start, end, mention in foreign:
-                key = (start, end, mention.kind)
-                found[key] = min(mention.person_id, found.get(key, mention.person_id))
-        return outside_own(
-            own, ((start, end, Mention(owner, kind)) for (start, end, kind), owner in found.items())
+        return _merged(
+            [
+                searcher.spans_in_folded(folded, addressee_id, hidden)
+                for searcher, hidden in self._searches
+            ]
         )
+
+    def mentions_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int]
+    ) -> list[list[Mention]]:
+        """:meth:`mentions_in_folded` for each folded text and its addressee, searched
+        together: the hashed roster's cost per letter then falls with the batch."""
+        searches = self._searches or ((self._base, NOBODY),)
+        layers = [searcher.spans_in_many(texts, addressee_ids, hid) for searcher, hid in searches]
+        return [_merged(list(found)) for found in zip(*layers, strict=True)]
+
+
+def _merged(layers: list[tuple[list[Span], list[Found]]]) -> list[Mention]:
+    """The mentions of one text from each layer's matches: one for each place and kind,
+    naming its lowest owner in any layer, none inside the addressee's own identifiers."""
+    if len(layers) == 1:
+        return outside_own(*layers[0])
+    own: list[Span] = []
+    found: dict[tuple[int, int, IdentifierKind], int] = {}
+    for spans, foreign in layers:
+        own += spans
+        for start, end, mention in foreign:
+            key = (start, end, mention.kind)
+            found[key] = min(mention.person_id, found.get(key, mention.person_id))
+    return outside_own(
+        own, ((start, end, Mention(owner, kind)) for (start, end, kind), owner in found.items())
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +421,15 @@ class AutomatonRoster:
     def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
         """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
         return outside_own(*self.spans_in_folded(folded, addressee_id))
+
+    def spans_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int], hidden: Set[int] = NOBODY
+    ) -> list[tuple[list[Span], list[Found]]]:
+        """:meth:`spans_in_folded` for each text: the automaton gains nothing from more."""
+        return [
+            self.spans_in_folded(text, addressee, hidden)
+            for text, addressee in zip(texts, addressee_ids, strict=True)
+        ]
 
     def spans_in_folded(
         self, folded: str, addressee_id: int, hidden: Set[int] = NOBODY

@@ -6,14 +6,17 @@ letter held over a weekend does not arrive dated Friday night.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from fairwell.domain.eligibility import letter_kind_for
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind
-from fairwell.domain.privacy import Expectation, Finding, inspect
+from fairwell.domain.privacy import Expectation, Finding, inspect, inspect_many
 from fairwell.domain.reasons import reason_for
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
@@ -84,6 +87,8 @@ def _approved_feedback(view: ApplicantView) -> dict[str, list[str]]:
         "next_steps": [line for line in record.next_steps.splitlines() if line.strip()],
     }
 
+
+T = TypeVar("T")
 
 NO_DECISION_KINDS = (LetterKind.STATUS, LetterKind.ROLE_OPENED, LetterKind.CONSENT_RENEWAL)
 
@@ -159,12 +164,14 @@ class Composer:
         extra: dict[str, object] | None = None,
         send_now: bool = False,
         latest: datetime | None = None,
+        guard: bool = True,
     ) -> ComposedLetter:
         """Render, build the bytes and run the render-time guard over them.
 
         ``kind`` defaults to the letter that tells the decision; ``extra`` adds template
         values (the answer to a feedback request). ``send_now`` skips the send windows for
-        this letter; ``latest`` is a deadline its schedule must not pass.
+        this letter; ``latest`` is a deadline its schedule must not pass. ``guard=False``
+        leaves the guard to :meth:`guarded`, which runs it over a batch of letters at once.
         """
         # A status letter says that no decision has been made, and role-opened and consent
         # renewal letters are about being on file; every other letter tells a decision.
@@ -196,12 +203,31 @@ class Composer:
             date=dated,
         )
         body = to_bytes(letter)
-        expectation = Expectation(
-            envelope_recipient=person.email,
-            addressee_id=person.id,
-            locale=person.locale,
-            planned_stage=view.application.stage,
-            roster=roster,
-        )
-        findings = tuple(inspect(body, expectation))
+        findings = tuple(inspect(body, _expectation(view, roster))) if guard else ()
         return ComposedLetter(view, kind, message_id, body, findings, schedule, keep_until)
+
+    @staticmethod
+    def guarded(items: Sequence[ComposedLetter | T], roster: Roster) -> list[ComposedLetter | T]:
+        """``items`` with every letter among them guarded (composed with ``guard=False``),
+        the roster searched for all of them at once; anything else passes as it is."""
+        letters = [item for item in items if isinstance(item, ComposedLetter)]
+        checked = inspect_many([(item.body, _expectation(item.view, roster)) for item in letters])
+        found = {id(item): tuple(findings) for item, findings in zip(letters, checked, strict=True)}
+        return [
+            dataclasses.replace(item, findings=found[id(item)])
+            if isinstance(item, ComposedLetter)
+            else item
+            for item in items
+        ]
+
+
+def _expectation(view: ApplicantView, roster: Roster) -> Expectation:
+    """What the render-time guard expects of a letter to this person."""
+    person = view.person
+    return Expectation(
+        envelope_recipient=person.email,
+        addressee_id=person.id,
+        locale=person.locale,
+        planned_stage=view.application.stage,
+        roster=roster,
+    )

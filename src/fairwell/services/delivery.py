@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fairwell.domain.model import OutboxState
-from fairwell.domain.privacy import Expectation, Finding, SendTimeFacts, inspect
+from fairwell.domain.privacy import Expectation, Finding, SendTimeFacts, inspect_many
 from fairwell.domain.roster import Roster
 from fairwell.ports import (
     ClaimedLetter,
@@ -217,8 +217,11 @@ class Deliverer:
         stats.claimed += len(claimed)
         facts = self.store.send_time_facts(claimed, now)
         assert self.rosters is not None
-        # One roster look-up per claim, not per letter: the version check is a query.
+        # One roster look-up per claim, not per letter: the version check is a query. The
+        # claim's letters are guarded together (the roster searched once for them all),
+        # on the bytes about to go, before the first of them is sent.
         roster = self.rosters.current()
+        guarded = _guarded(claimed, roster, facts)
         stop = threading.Event()
 
         def check(letter: ClaimedLetter) -> Outcome | None:
@@ -226,7 +229,7 @@ class Deliverer:
             stops every letter of the claim not yet started."""
             if stop.is_set():
                 return Outcome(letter.id, OutboxState.QUEUED, release=True)
-            outcome = self._check(letter, roster, facts.get(letter.id), stats, deadline)
+            outcome = self._check(letter, guarded[letter.id], facts.get(letter.id), stats, deadline)
             if outcome is not None and (outcome.pause_batch or outcome.release):
                 stop.set()
             return outcome
@@ -332,24 +335,16 @@ class Deliverer:
     def _check(
         self,
         letter: ClaimedLetter,
-        roster: Roster,
+        findings: list[Finding],
         facts: SendTimeFacts | None,
         stats: RunStats,
         deadline: float,
     ) -> Outcome | None:
-        """Guard the final bytes, re-check eligibility and wait for the letter's send slot.
+        """Act on the guard's findings on the final bytes and the eligibility re-check, and
+        wait for the letter's send slot.
 
         Returns the letter's outcome when it must not go now; None when it may be sent.
         """
-        expectation = Expectation(
-            envelope_recipient=letter.recipient,
-            addressee_id=letter.person_id,
-            locale=letter.locale,
-            planned_stage=letter.planned_stage,
-            roster=roster,
-            facts=facts,
-        )
-        findings = inspect(letter.body, expectation)
         if facts is None:
             return Outcome(letter.id, OutboxState.QUARANTINED, error="no send-time facts")
         if findings:
@@ -428,6 +423,27 @@ class Deliverer:
             error=error.detail,
             possible_duplicate=error.possible_duplicate,
         )
+
+
+def _guarded(
+    claimed: list[ClaimedLetter], roster: Roster, facts: dict[int, SendTimeFacts]
+) -> dict[int, list[Finding]]:
+    """The guard's findings on each claimed letter's stored bytes, by letter id."""
+    letters = [
+        (
+            letter.body,
+            Expectation(
+                envelope_recipient=letter.recipient,
+                addressee_id=letter.person_id,
+                locale=letter.locale,
+                planned_stage=letter.planned_stage,
+                roster=roster,
+                facts=facts.get(letter.id),
+            ),
+        )
+        for letter in claimed
+    ]
+    return {letter.id: found for letter, found in zip(claimed, inspect_many(letters), strict=True)}
 
 
 def _without(address: str, reply: str) -> str:

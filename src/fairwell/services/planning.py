@@ -28,6 +28,8 @@ from fairwell.services.scheduling import Override
 # A plan counts everyone it skips, but lists only this many of them: a job of a million people
 # who all have their letter already is a million counted, not a million views in memory.
 SKIPPED_LISTED = 1000
+# Letters guarded together: the roster is searched for the batch in one pass.
+GUARD_BATCH = 100
 NO_DECISION = "no decision yet"
 AWAITING_APPROVAL = "feedback waiting for approval"
 LETTER_EXISTS = "letter already queued or sent"
@@ -188,13 +190,22 @@ def compose_pending(
     until: int | None = None,
     send_now: bool = False,
 ) -> Iterator[ComposedLetter | Skipped]:
-    """Compose every pending letter of the job (in an id range), or say why it is skipped."""
+    """Compose every pending letter of the job (in an id range), or say why it is skipped.
+
+    Letters are guarded GUARD_BATCH at a time: a roster of a million people is searched
+    for a batch of letters at once, at a fraction of the cost a letter (domain/privacy.py).
+    """
+    batch: list[ComposedLetter | Skipped] = []
     for view in store.pending_letters(job.id, after, until):
         reason = _skip_reason(view)
         if reason is not None:
-            yield Skipped(view, reason)
+            batch.append(Skipped(view, reason))
         else:
-            yield composer.compose(view, job, roster, now, send_now=send_now)
+            batch.append(composer.compose(view, job, roster, now, send_now=send_now, guard=False))
+        if len(batch) >= GUARD_BATCH:
+            yield from composer.guarded(batch, roster)
+            batch = []
+    yield from composer.guarded(batch, roster)
 
 
 def _mode(composer: Composer, send_now: bool) -> Override:
