@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,8 @@ from fairwell.services.erasure import erase_person
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.rosters import RosterCache
+from fairwell.storage import migrate
+from fairwell.storage.engine import make_engine
 from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.store import SqlStore
 from tests.conftest import FixedClock
@@ -321,3 +324,43 @@ def test_a_queue_killed_half_way_leaves_no_half_queued_batch(
     assert store.outbox_status().counts == {}
     assert make_plan(store, COMPOSER, "Data Analyst", clock.now()).ready == 1100
     assert queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now()).queued == 1100
+
+
+def test_on_postgresql_writers_that_change_who_is_on_file_commit_in_the_order_of_their_versions(
+    postgres_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """A process that has seen version V must have seen every change up to V: a writer that
+    took a later version may not commit before one that took an earlier version."""
+    engine = make_engine(postgres_url)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    import_file(store, write_csv(tmp_path / "a.csv", people(1)), actor="t", now=clock.now())
+    before = store.roster_version()
+    second_done = threading.Event()
+
+    def second_writer() -> None:
+        import_file(
+            store,
+            write_csv(tmp_path / "b.csv", [applicant("b@example.com", "Bo", "Lee")]),
+            actor="t",
+            now=clock.now(),
+        )
+        second_done.set()
+
+    with store.engine.connect() as first:
+        with first.begin():
+            first.execute(
+                text("UPDATE persons SET first_name = 'Robin' WHERE email = 'p0@example.com'")
+            )
+            writer = threading.Thread(target=second_writer)
+            writer.start()
+            assert not second_done.wait(1.0), "the second writer waits for the first to commit"
+            assert store.roster_version() == before, "nothing uncommitted is seen"
+        writer.join(30)
+    assert second_done.is_set()
+
+    changes = store.roster_changes(before, 10)
+    assert changes is not None and changes.version == store.roster_version()
+    names = {entry.full_name for entry in changes.people.values() if entry}
+    assert names == {"Robin Doe0", "Bo Lee"}, "both changes, at versions in commit order"
+    store.engine.dispose()
