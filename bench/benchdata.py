@@ -9,6 +9,7 @@ hired" decides all N and all N get a rejection letter.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import platform
@@ -41,15 +42,71 @@ def applicant_rows(n: int, seed: int = SEED) -> list[dict[str, str]]:
     return list(iter_applicant_rows(n, seed))
 
 
-def iter_applicant_rows(n: int, seed: int = SEED) -> Iterator[dict[str, str]]:
-    """The rows of :func:`applicant_rows` one at a time (a million rows are 1 GB as a list)."""
-    rng = random.Random(seed)
+def iter_applicant_rows(n: int, seed: int = SEED, start: int = 0) -> Iterator[dict[str, str]]:
+    """The rows of :func:`applicant_rows` one at a time (a million rows are 1 GB as a list).
+
+    ``start`` numbers the people (and their addresses) from there: rows that never meet
+    the people of another call with a different range.
+    """
+    rng = random.Random(seed + start)
     when = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     stages = [stage for stage, _ in STAGES]
     weights = [weight for _, weight in STAGES]
-    for index in range(n):
+    for index in range(start, start + n):
         stage = rng.choices(stages, weights)[0]
         yield _row(index, rng, when, stage)
+
+
+PER_PAST_JOB = 100  # people on file per past job
+ON_FILE_CHUNK = 10_000
+
+
+def put_on_file(engine: Any, n: int) -> None:
+    """N people on file before the bench's job, each with one application for one of N / 100
+    past jobs: the people of :func:`iter_applicant_rows` (so the roster's names, addresses
+    and references look like a real one's), written with plain INSERTs in chunks, as fast
+    as the database takes them; the roster triggers run as on any import."""
+    from sqlalchemy import insert
+
+    from fairwell.storage.tables import applications, jobs, persons
+
+    rows = iter_applicant_rows(n, seed=SEED + 1)
+    with engine.begin() as conn:
+        for first in range(0, n, ON_FILE_CHUNK):
+            chunk = list(itertools.islice(rows, ON_FILE_CHUNK))
+            numbers = range(first, first + len(chunk))
+            titles = [_past_job(i) for i in numbers if i % PER_PAST_JOB == 0]
+            if titles:
+                conn.execute(insert(jobs), titles)
+            people = [_on_file(i, row) for i, row in zip(numbers, chunk, strict=True)]
+            conn.execute(insert(persons), people)
+            conn.execute(insert(applications), [_past_application(i) for i in numbers])
+
+
+ON_FILE_SINCE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def _past_job(i: int) -> dict[str, Any]:
+    number = i // PER_PAST_JOB
+    return {"id": number + 1, "title": f"Past job {number}", "created_at": ON_FILE_SINCE}
+
+
+def _on_file(i: int, row: dict[str, str]) -> dict[str, Any]:
+    names = ("email", "first_name", "last_name", "locale", "country", "timezone")
+    when = {"created_at": ON_FILE_SINCE, "updated_at": ON_FILE_SINCE}
+    return {"id": i + 1, **{name: row[name] for name in names}, **when}
+
+
+def _past_application(i: int) -> dict[str, Any]:
+    return {
+        "ref": f"FW-P{i:09d}",
+        "job_id": i // PER_PAST_JOB + 1,
+        "person_id": i + 1,
+        "stage": "screen",
+        "source": "applied",
+        "created_at": ON_FILE_SINCE,
+        "updated_at": ON_FILE_SINCE,
+    }
 
 
 def _row(index: int, rng: random.Random, when: datetime, stage: str) -> dict[str, str]:

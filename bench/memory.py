@@ -1,10 +1,16 @@
-"""Peak memory of `fairwell send` and of a delivering worker, for 10k, 100k and 1M letters.
+"""Peak memory of `fairwell send` and of a delivering worker, for 10k, 100k and 1M letters,
+or for a batch of 100 letters with 10k, 100k and 1M people on file.
 
     .venv/bin/python bench/memory.py --sizes 10000,100000,1000000
     .venv/bin/python bench/memory.py --sizes 1000,10000          # a quick run
+    .venv/bin/python bench/memory.py --on-file --sizes 10000,100000,1000000 --letters 100
 
 For each size, in a fresh directory and a fresh database: N synthetic applicants (the people of
-bench/send.py) are imported and all rejected (untimed, their own process), then
+bench/send.py) are imported and all rejected (untimed, their own process). With ``--on-file``,
+N is the people already on file instead (one application each, for past jobs of 100, written
+with plain INSERTs), and ``--letters`` more are imported for the bench's job and rejected.
+Every letter is guarded against everyone on file, so the roster has N (+ letters) people
+either way. Then
 
 * **send**: a fresh process runs what `fairwell send --no-wait` runs: the plan it shows
   (`make_plan`: every letter composed and guarded, nothing kept), then `queue_plan` (composed
@@ -111,7 +117,7 @@ def child_baseline() -> dict[str, Any]:
     return {"rss_mib": rss, "peak_mib": peak}
 
 
-def child_setup(directory: Path, port: int) -> dict[str, Any]:
+def child_setup(directory: Path, port: int, on_file: int) -> dict[str, Any]:
     """Import the CSV and reject everyone: the state `fairwell send` starts from."""
     from fairwell.runtime import init_database, open_runtime
     from fairwell.services.decisions import Selection, reject
@@ -122,6 +128,7 @@ def child_setup(directory: Path, port: int) -> dict[str, Any]:
     runtime = open_runtime(settings)
     try:
         started = time.perf_counter()
+        benchdata.put_on_file(runtime.store.engine, on_file)
         imported = 0
         for path in sorted(directory.glob("applicants-*.csv")):
             report = import_file(runtime.store, path, actor="bench", now=runtime.clock.now())
@@ -140,6 +147,7 @@ def child_setup(directory: Path, port: int) -> dict[str, Any]:
     finally:
         runtime.close()
     return {
+        "on_file": on_file,
         "imported": imported,
         "decided": len(decided.decided),
         "import_seconds": imported_at - started,
@@ -161,9 +169,12 @@ def child_send(directory: Path, port: int, processes: int, trace: bool) -> dict[
     try:
         peaks.start("plan")
         started = clock()
-        # As `fairwell send` does: one roster, the runtime's, for the plan and the queueing.
-        rosters, title, composer = runtime.rosters, benchdata.JOB_TITLE, runtime.composer
-        plan = make_plan(runtime.store, composer, title, runtime.clock.now(), rosters=rosters)
+        # As `fairwell send` does: the runtime's roster of everyone on file, for the plan and
+        # the queueing (the plan builds it: its time is the roster_seconds below).
+        runtime.rosters.current()
+        roster_built = clock()
+        title, composer = benchdata.JOB_TITLE, runtime.composer
+        plan = make_plan(runtime.store, composer, title, runtime.clock.now())
         planned = clock()
         peaks.end("plan")
         peaks.start("queue")
@@ -177,7 +188,6 @@ def child_send(directory: Path, port: int, processes: int, trace: bool) -> dict[
             now=now,
             expected=plan.ready,
             composing=pool.composing(now) if pool else None,
-            rosters=rosters,
         )
         if pool:
             pool.__exit__(None, None, None)
@@ -191,7 +201,9 @@ def child_send(directory: Path, port: int, processes: int, trace: bool) -> dict[
         "queued": batch.queued,
         "blocked": batch.blocked,
         "batch_id": batch.batch_id,
-        "plan_seconds": planned - started,
+        "roster_seconds": roster_built - started,
+        "roster_people": runtime.rosters.current().size,
+        "plan_seconds": planned - roster_built,
         "queue_seconds": queued - planned,
         "processes": processes,
         "pool_process_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / MIB,
@@ -209,6 +221,8 @@ def child_worker(directory: Path, port: int, batch_id: int, trace: bool) -> dict
     try:
         peaks.start("deliver")
         started = time.perf_counter()
+        runtime.rosters.current()  # what the first claim would build: timed on its own
+        roster_built = time.perf_counter()
         stats = run_batch(make_deliverer(runtime), batch_id)
         delivered = time.perf_counter()
         peaks.end("deliver")
@@ -218,7 +232,8 @@ def child_worker(directory: Path, port: int, batch_id: int, trace: bool) -> dict
         **peaks.figures,
         "sent": stats.sent,
         "not_sent": stats.claimed - stats.sent,
-        "deliver_seconds": delivered - started,
+        "roster_seconds": roster_built - started,
+        "deliver_seconds": delivered - roster_built,
         "claim_batch": runtime.settings.claim_batch,
     }
 
@@ -254,12 +269,14 @@ def measure_size(
 ) -> dict[str, Any]:
     directory = workdir / f"n{n}"
     directory.mkdir(parents=True)
-    write_applicant_files(directory, n)
-    timeout = 1800 + 0.01 * n
+    on_file, letters = (n, args.letters) if args.on_file else (0, n)
+    write_applicant_files(directory, letters, start=on_file)
+    timeout = 1800 + 0.01 * (n + letters)
     port, place = str(sink.port), str(directory)
     trace = ["--trace"] if args.trace else []
     note(f"N={n}: import and reject ...")
-    setup = run_child("setup", place, "--port", port, timeout=timeout)
+    on_file_option = ["--people-on-file", str(on_file)]
+    setup = run_child("setup", place, "--port", port, *on_file_option, timeout=timeout)
     note(f"N={n}: send (plan, then queue) ...")
     processes = ["--processes", str(args.processes)]
     send = run_child("send", place, "--port", port, *processes, *trace, timeout=timeout)
@@ -274,12 +291,13 @@ def measure_size(
         f"N={n}: send peak {send['process_peak_mib']:.1f} MiB, worker peak "
         f"{worker['process_peak_mib']:.1f} MiB, sent {worker['sent']}, received {received}"
     )
-    return {"n": n, "setup": setup, "send": send, "worker": worker, "received": received}
+    row = {"n": letters, "on_file": on_file, "setup": setup, "send": send, "worker": worker}
+    return {**row, "received": received}
 
 
-def write_applicant_files(directory: Path, n: int) -> None:
+def write_applicant_files(directory: Path, n: int, start: int = 0) -> None:
     """bench/send.py's N people, ROWS_PER_FILE to a file, without holding them all."""
-    rows = benchdata.iter_applicant_rows(n)
+    rows = benchdata.iter_applicant_rows(n, start=start)
     for number, start in enumerate(range(0, n, ROWS_PER_FILE)):
         part = itertools.islice(rows, min(ROWS_PER_FILE, n - start))
         benchdata.write_applicants_csv(directory / f"applicants-{number:03d}.csv", part)
@@ -295,25 +313,30 @@ def print_table(report: dict[str, Any]) -> None:
         f"baseline: a fresh process that imports {', '.join(MODULES)}: "
         f"RSS {base['rss_mib']:.1f} MiB, ru_maxrss {base['ru_maxrss_mib']:.1f} MiB"
     )
-    header = "{:>9} {:>9} | {:>7} {:>7} {:>7} {:>8} | {:>7} {:>8} {:>8} | {:>7} {:>7} {:>8}"
+    header = (
+        "{:>9} {:>9} {:>9} | {:>7} {:>7} {:>7} {:>8} | {:>7} {:>8} {:>8} | {:>8} {:>7} {:>7} {:>8}"
+    )
     columns = (
-        "letters roster start plan queue process start deliver process plan_s queue_s deliver_s"
+        "letters on_file roster start plan queue process start deliver process roster_s "
+        "plan_s queue_s deliver_s"
     )
     print(header.format(*(column.replace("_", " ") for column in columns.split(" "))))
-    print(f"{'':>9} {'':>9} | {'send: RSS and peaks, MiB':<33} | {'worker, MiB':<26} |")
+    print(f"{'':>9} {'':>9} {'':>9} | {'send: RSS and peaks, MiB':<33} | {'worker, MiB':<26} |")
     for row in report["sizes"]:
         s, w = row["send"], row["worker"]
         print(
-            f"{row['n']:>9} {row['roster']:>9} | {s['plan_start_mib']:>7.1f} "
+            f"{row['n']:>9} {row['on_file']:>9} {row['roster']:>9} | {s['plan_start_mib']:>7.1f} "
             f"{s['plan_peak_mib']:>7.1f} {s['queue_peak_mib']:>7.1f} {s['process_peak_mib']:>8.1f}"
             f" | {w['deliver_start_mib']:>7.1f} {w['deliver_peak_mib']:>8.1f} "
-            f"{w['process_peak_mib']:>8.1f} | {s['plan_seconds']:>7.1f} {s['queue_seconds']:>7.1f}"
-            f" {w['deliver_seconds']:>8.1f}"
+            f"{w['process_peak_mib']:>8.1f} | {s['roster_seconds']:>8.1f} "
+            f"{s['plan_seconds']:>7.1f} {s['queue_seconds']:>7.1f} {w['deliver_seconds']:>8.1f}"
         )
     for row in report["sizes"]:
         s, w, setup = row["send"], row["worker"], row["setup"]
+        on_file = f" (+{row['on_file']} on file)" if row["on_file"] else ""
         line = (
-            f"N={row['n']}: queued {s['queued']}, blocked {s['blocked']}, sent {w['sent']}, "
+            f"N={row['n']}{on_file}: queued {s['queued']}, blocked {s['blocked']}, "
+            f"sent {w['sent']}, "
             f"sink received {row['received']}; import {setup['import_seconds']:.1f} s "
             f"+ reject {setup['reject_seconds']:.1f} s untimed (that process peaked at "
             f"{setup['peak_mib']:.0f} MiB)"
@@ -355,6 +378,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="send composes the queued letters with this many processes (1; above 1 a "
         "WorkerPool, as `fairwell send` uses for big batches)",
     )
+    parser.add_argument(
+        "--on-file",
+        action="store_true",
+        help="sizes are people already on file (past jobs); --letters more get a letter",
+    )
+    parser.add_argument("--letters", type=int, default=100, help="letters with --on-file (100)")
     parser.add_argument("--trace", action="store_true", help="also tracemalloc peaks (slower)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -363,6 +392,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("directory", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--people-on-file", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -372,7 +402,7 @@ def run_as_child(args: argparse.Namespace) -> int:
     if args.child == "baseline":
         figures = child_baseline()
     elif args.child == "setup":
-        figures = child_setup(directory, args.port)
+        figures = child_setup(directory, args.port, args.people_on_file)
     elif args.child == "send":
         figures = child_send(directory, args.port, args.processes, args.trace)
     else:
@@ -395,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
             sizes = []
             for n in args.sizes:
                 row = measure_size(n, workdir, sink, args)
-                row["roster"] = "compact" if n >= COMPACT_FROM else "automaton"
+                people = row["send"]["roster_people"]
+                row["roster"] = "compact" if people >= COMPACT_FROM else "automaton"
                 sizes.append(row)
             description = sink.description
     finally:

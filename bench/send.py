@@ -76,6 +76,7 @@ def fairwell_child(
     from fairwell.services.decisions import Selection, reject
     from fairwell.services.importing import import_file
     from fairwell.services.planning import queue_plan
+    from fairwell.services.rosters import RosterCache
     from fairwell.worker.embedded import run_batch
     from fairwell.worker.pool import WorkerPool
 
@@ -110,8 +111,10 @@ def fairwell_child(
             actor="bench",
             now=now(),
             composing=composing,
-            # No shared roster (`fairwell send` shares one): the deliver step builds its own,
-            # as a worker process on its own would, so its row is what such a worker does.
+            # A roster of its own, not the runtime's (`fairwell send` shares one): the deliver
+            # step builds the runtime's, as a worker process on its own would, so its row is
+            # what such a worker does.
+            rosters=RosterCache(store),
         )
         t4, c4 = clock(), cpu()
         queued = _memory()

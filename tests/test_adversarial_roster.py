@@ -244,12 +244,6 @@ def test_an_adversarial_roster_gets_exactly_the_right_private_letters(
     assert kinds[REJECTION] > 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WAITING FOR THE EVERYONE-ON-FILE GUARD (issue 14, another helper): today the guard "
-    "knows only the letter's own job, so a note naming a Designer candidate reaches an analyst. "
-    "Once that guard is merged this passes; remove this mark then.",
-)
 def test_a_note_naming_a_candidate_of_the_other_job_is_held_too(
     env: dict[str, str], tmp_path: Path, sink: MailSink
 ) -> None:

@@ -1,5 +1,6 @@
-"""Big jobs in bounded memory: a streamed roster, the hashed roster in the real flow, caches and
-plans that do not grow with the job, and a queue streamed in chunks that is still all or nothing.
+"""Big jobs in bounded memory: a streamed roster of everyone on file, the hashed roster in the
+real flow, one roster per process brought up to date with only what changed, plans that do
+not grow with the job, and a queue streamed in chunks that is still all or nothing.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,14 +19,18 @@ from sqlalchemy import text
 
 from fairwell.domain import roster as roster_module
 from fairwell.domain.model import OutboxState
-from fairwell.domain.roster import CountedEntries, Roster, RosterKind
+from fairwell.domain.roster import CountedEntries, Roster, RosterEntry, RosterKind
+from fairwell.ports import RosterChanges
 from fairwell.rendering import LetterTemplates
 from fairwell.services import planning
 from fairwell.services.compose import Composer, Sender
-from fairwell.services.delivery import Deliverer, DeliveryPolicy, RosterCache
+from fairwell.services.delivery import Deliverer, DeliveryPolicy
 from fairwell.services.erasure import erase_person
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
+from fairwell.services.rosters import RosterCache
+from fairwell.storage import migrate
+from fairwell.storage.engine import make_engine
 from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.store import SqlStore
 from tests.conftest import FixedClock
@@ -44,18 +50,27 @@ class RecordingTransport:
         return None
 
 
-def test_the_roster_is_counted_then_streamed_in_person_id_order(
-    store: SqlStore, tmp_path: Path, clock: FixedClock
+def test_the_roster_is_everyone_on_file_counted_then_streamed_in_person_id_order(
+    any_store: SqlStore, tmp_path: Path, clock: FixedClock
 ) -> None:
-    import_and_reject_all(store, tmp_path / "a.csv", people(7), clock.now())
-    job = store.job_by_title("Data Analyst")
-    rows = store.roster(job.id)
-    assert len(rows) == 7
-    entries = list(rows)
+    store = any_store
+    designers = [applicant("q@example.com", "Quinn", "Roe", job="Designer")]
+    again = [applicant("p1@example.com", "Pat", "Doe1", job="Designer")]  # a second application
+    rows = [*people(5), *designers, *again]
+    import_file(store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
+    erased = SqlPrivacyStore(store.engine).person_id("p4@example.com")
+    assert erased is not None
+    erase_person(SqlPrivacyStore(store.engine), erased, "t", clock.now())
+
+    roster = store.roster()
+
+    assert len(roster) == 5, "both jobs, each person once, the erased tombstone aside"
+    entries = list(roster)
     assert [e.person_id for e in entries] == sorted(e.person_id for e in entries)
-    assert {e.email for e in entries} == {f"p{i}@example.com" for i in range(7)}
-    assert all(e.full_name.startswith("Pat Doe") and len(e.application_refs) == 1 for e in entries)
-    assert list(rows) == entries, "each iteration reads the roster afresh"
+    assert {e.email for e in entries} == {*(f"p{i}@example.com" for i in range(4)), "q@example.com"}
+    refs = {e.email: e.application_refs for e in entries}
+    assert len(refs["p1@example.com"]) == 2 and len(refs["p0@example.com"]) == 1
+    assert list(roster) == entries, "each iteration reads the roster afresh"
 
 
 def test_a_big_job_is_planned_queued_and_guarded_with_the_hashed_roster(
@@ -63,8 +78,7 @@ def test_a_big_job_is_planned_queued_and_guarded_with_the_hashed_roster(
 ) -> None:
     monkeypatch.setattr(roster_module, "COMPACT_FROM", 5)
     import_and_reject_all(store, tmp_path / "a.csv", people(12), clock.now())
-    job = store.job_by_title("Data Analyst")
-    assert Roster(store.roster(job.id)).kind is RosterKind.COMPACT
+    assert Roster(store.roster()).kind is RosterKind.COMPACT
 
     plan = make_plan(store, COMPOSER, "Data Analyst", clock.now())
     assert plan.ready == 12 and plan.blocked == []
@@ -86,38 +100,71 @@ def test_a_big_job_is_planned_queued_and_guarded_with_the_hashed_roster(
     assert transport.recipients == []
 
 
-def test_a_worker_keeps_rosters_up_to_a_budget_of_people_and_rebuilds_a_changed_one(
-    store: SqlStore, tmp_path: Path, clock: FixedClock
-) -> None:
-    designers = [
-        applicant(f"q{i}@example.com", "Quinn", f"Roe{i}", job="Designer") for i in range(4)
-    ]
-    import_file(
-        store, write_csv(tmp_path / "a.csv", people(3) + designers), actor="t", now=clock.now()
-    )
-    analyst = store.job_by_title("Data Analyst").id
-    designer = store.job_by_title("Designer").id
-    cache = RosterCache(store, budget=5)
-
-    first = cache.for_job(analyst)
-    assert cache.for_job(analyst) is first
-    assert cache.for_job(designer).size == 4  # 3 + 4 people are over the budget of 5
-    assert cache.for_job(analyst) is not first, "the least recently used roster was let go"
-
-    kept = cache.for_job(analyst)
-    import_file(store, write_csv(tmp_path / "b.csv", people(4)), actor="t", now=clock.now())
-    rebuilt = cache.for_job(analyst)
-    assert rebuilt is not kept and rebuilt.size == 4
-
-
 class RosterCounting(SqlStore):
-    """The real store, counting how many times a roster is read from the database."""
+    """The real store, counting how often the whole roster and how often changes are read."""
 
     rosters_read = 0
+    changes_read = 0
 
-    def roster(self, job_id: int) -> CountedEntries:
+    def roster(self) -> CountedEntries:
         self.rosters_read += 1
-        return super().roster(job_id)
+        return super().roster()
+
+    def roster_changes(self, since: int, limit: int) -> RosterChanges | None:
+        self.changes_read += 1
+        return super().roster_changes(since, limit)
+
+
+def test_the_process_roster_takes_in_only_the_people_changed_since_it_was_built(
+    any_store: SqlStore, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both kinds of base: the hashed one too, as a million people on file would make.
+    monkeypatch.setattr(roster_module, "COMPACT_FROM", 3)
+    counting = RosterCounting(any_store.engine)
+    import_file(counting, write_csv(tmp_path / "a.csv", people(4)), actor="t", now=clock.now())
+    rosters = RosterCache(counting)
+    first = rosters.current()
+    assert rosters.current() is first, "nothing changed: the same roster, nothing read"
+    assert (counting.rosters_read, counting.changes_read) == (1, 0)
+
+    designer = applicant("noor@example.com", "Noor", "Haddad", job="Designer")
+    import_file(counting, write_csv(tmp_path / "b.csv", [designer]), actor="t", now=clock.now())
+    renamed = [applicant("p1@example.com", "Robin", "Doe1")]
+    import_file(counting, write_csv(tmp_path / "c.csv", renamed), actor="t", now=clock.now())
+    gone = SqlPrivacyStore(counting.engine).person_id("p2@example.com")
+    assert gone is not None
+    erase_person(SqlPrivacyStore(counting.engine), gone, "t", clock.now())
+    now = rosters.current()
+
+    assert (counting.rosters_read, counting.changes_read) == (1, 1), "the changes, not everyone"
+    assert (rosters.builds, rosters.updates, now.changed, now.size) == (1, 1, 3, 4)
+    addressee = first_person(counting, "p0@example.com")
+    text = "Dear Pat Doe0, also Noor Haddad, Robin Doe1, Pat Doe1 and Pat Doe2"
+    assert sorted(m.person_id for m in now.mentions_of_others(text, addressee)) == sorted(
+        [first_person(counting, "noor@example.com"), first_person(counting, "p1@example.com")]
+    ), "the newcomer of another job and the new name count; the old name and the erased do not"
+    assert rosters.current() is now
+
+
+def test_the_process_roster_is_built_again_after_too_many_changes(
+    store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    counting = RosterCounting(store.engine)
+    import_file(counting, write_csv(tmp_path / "a.csv", people(2)), actor="t", now=clock.now())
+    rosters = RosterCache(counting, changed_limit=2)
+    rosters.current()
+    import_file(counting, write_csv(tmp_path / "b.csv", people(5)), actor="t", now=clock.now())
+
+    rebuilt = rosters.current()
+
+    assert (rosters.builds, rosters.updates, rebuilt.changed, rebuilt.size) == (2, 0, 0, 5)
+    assert counting.rosters_read == 2
+
+
+def first_person(store: SqlStore, email: str) -> int:
+    person_id = SqlPrivacyStore(store.engine).person_id(email)
+    assert person_id is not None
+    return person_id
 
 
 def test_one_process_plans_queues_and_delivers_with_one_roster_until_the_roster_changes(
@@ -126,16 +173,15 @@ def test_one_process_plans_queues_and_delivers_with_one_roster_until_the_roster_
     counting = RosterCounting(store.engine)
     import_and_reject_all(counting, tmp_path / "a.csv", people(4), clock.now())
     rosters = RosterCache(counting)
+    composer = Composer(COMPOSER.templates, COMPOSER.sender, rosters=rosters)
 
-    plan = make_plan(counting, COMPOSER, "Data Analyst", clock.now(), rosters=rosters)
-    queued = queue_plan(
-        counting, COMPOSER, "Data Analyst", actor="t", now=clock.now(), rosters=rosters
-    )
+    plan = make_plan(counting, composer, "Data Analyst", clock.now())
+    queued = queue_plan(counting, composer, "Data Analyst", actor="t", now=clock.now())
     assert (plan.ready, queued.queued, counting.rosters_read) == (4, 4, 1)
 
-    # Someone joins after the letters were written: delivery needs the new roster, whose
-    # name a tampered letter now carries.
-    newcomer = applicant("new@example.com", "Noor", "Haddad", job="Data Analyst")
+    # Someone applies for another job after the letters were written: delivery needs them on
+    # the roster, and a tampered letter now carries their name.
+    newcomer = applicant("new@example.com", "Noor", "Haddad", job="Designer")
     import_file(counting, write_csv(tmp_path / "b.csv", [newcomer]), actor="t", now=clock.now())
     tamper_with_letter(
         counting.engine,
@@ -147,31 +193,36 @@ def test_one_process_plans_queues_and_delivers_with_one_roster_until_the_roster_
     deliverer = Deliverer(counting, transport, clock, "w", DeliveryPolicy(), rosters=rosters)
     stats = deliverer.run_once()
 
-    assert counting.rosters_read == 2, "the changed roster was read again, once"
+    assert (counting.rosters_read, counting.changes_read) == (1, 1), "the newcomer, not everyone"
     # The leak stops the batch: the other three letters go back to the queue unsent.
     assert (stats.held, stats.released, stats.sent) == (1, 3, 0)
     assert counting.outbox_rows(OutboxState.HELD, None, 1)[0].held_rule == "no-other-candidate"
     without_cache = RosterCounting(store.engine)
     make_plan(without_cache, COMPOSER, "Data Analyst", clock.now())
     make_plan(without_cache, COMPOSER, "Data Analyst", clock.now())
-    assert without_cache.rosters_read == 2, "a caller without the cache keeps no roster"
+    assert without_cache.rosters_read == 2, "a composer without the cache keeps no roster"
 
 
-def test_the_roster_version_changes_with_the_roster_and_only_with_it(
+def test_the_roster_version_moves_with_who_is_on_file_and_only_with_it(
     any_store: SqlStore, tmp_path: Path, clock: FixedClock
 ) -> None:
-    """The worker's cached roster is only as good as this counter: the database keeps it."""
+    """The process's roster is only as good as what the triggers note: each step names the
+    people whose identifiers it changed, and none other."""
     store, engine = any_store, any_store.engine
     now = clock.now()
     designer = applicant("d@example.com", "Dana", "Lee", job="Designer")
     import_file(store, write_csv(tmp_path / "a.csv", [*people(3), designer]), actor="t", now=now)
-    analyst, other = store.job_by_title("Data Analyst").id, store.job_by_title("Designer").id
 
-    def changes(step: Callable[[], object]) -> tuple[bool, bool]:
-        """Whether the step changed the analyst's and the designer's roster versions."""
-        before = store.roster_version(analyst), store.roster_version(other)
+    def noted(step: Callable[[], object]) -> dict[str, RosterEntry | None]:
+        """Who the step changed (by address before the step), and as what."""
+        before = store.roster_version()
+        emails = {e.person_id: e.email for e in store.roster()}
         step()
-        return store.roster_version(analyst) != before[0], store.roster_version(other) != before[1]
+        changes = store.roster_changes(before, 100)
+        assert changes is not None
+        assert (changes.version != before) == bool(changes.people), "version moves with people"
+        assert changes.version == store.roster_version()
+        return {emails.get(i, "new"): entry for i, entry in changes.people.items()}
 
     def run(sql: str) -> Callable[[], object]:
         def step() -> None:
@@ -183,19 +234,28 @@ def test_the_roster_version_changes_with_the_roster_and_only_with_it(
     def imported(rows: list[dict[str, str]]) -> Callable[[], object]:
         return lambda: import_file(store, write_csv(tmp_path / "b.csv", rows), actor="t", now=now)
 
-    assert changes(imported(people(4))) == (True, False), "someone joined the job"
-    assert changes(imported(people(4, stage="onsite"))) == (False, False), "a stage is no name"
-    renamed = [*people(3), applicant("p3@example.com", "Renamed", "Person")]
-    assert changes(imported(renamed)) == (True, False)
+    joined = noted(imported(people(4)))
+    assert list(joined) == ["new"] and joined["new"] is not None
+    assert joined["new"].full_name == "Pat Doe3" and len(joined["new"].application_refs) == 1
+    assert noted(imported(people(4, stage="onsite"))) == {}, "a stage is not on the roster"
+    renamed = noted(imported([*people(3), applicant("p3@example.com", "Renamed", "Person")]))
+    assert [entry.full_name for entry in renamed.values() if entry] == ["Renamed Person"]
+    second = noted(imported([applicant("p0@example.com", "Pat", "Doe0", job="Designer")]))
+    assert list(second) == ["p0@example.com"], "a second application is a second reference"
+    assert second["p0@example.com"] is not None
+    assert len(second["p0@example.com"].application_refs) == 2
     moved = "UPDATE persons SET email = 'x@example.com' WHERE email = 'd@example.com'"
-    assert changes(run(moved)) == (False, True), "only the jobs the person applied to"
-    assert changes(run("UPDATE persons SET locale = 'de'")) == (False, False)
-    assert changes(run("UPDATE applications SET ref = 'FW-NEW' WHERE id = 1")) == (True, False)
-    assert changes(run("UPDATE applications SET stage = 'screen'")) == (False, False)
-    person = SqlPrivacyStore(engine).person_id("p0@example.com")
+    assert list(noted(run(moved))) == ["d@example.com"]
+    assert noted(run("UPDATE persons SET locale = 'de'")) == {}
+    assert noted(run("UPDATE jobs SET title = 'Design Lead' WHERE title = 'Designer'")) == {}
+    assert list(noted(run("UPDATE applications SET ref = 'FW-NEW' WHERE id = 1"))) == [
+        "p0@example.com"
+    ]
+    assert noted(run("UPDATE applications SET stage = 'screen'")) == {}
+    person = SqlPrivacyStore(engine).person_id("p1@example.com")
     assert person is not None
     erasing = lambda: erase_person(SqlPrivacyStore(engine), person, "t", now)  # noqa: E731
-    assert changes(erasing) == (True, False)
+    assert noted(erasing) == {"p1@example.com": None}, "erased: off the roster"
 
 
 def test_a_plan_counts_everyone_it_skips_but_lists_only_the_first_ones(
@@ -217,7 +277,6 @@ def test_a_plan_counts_everyone_it_skips_but_lists_only_the_first_ones(
 # Queues with a composer that stops for good once two chunks of letters are written.
 STALLED_QUEUE = """
 import pathlib, sys, time
-from fairwell.domain.roster import Roster
 from fairwell.runtime import open_runtime
 from fairwell.config import load_settings
 from fairwell.services.planning import compose_pending, queue_plan
@@ -226,7 +285,7 @@ runtime = open_runtime(load_settings())
 now = runtime.clock.now()
 
 def stalling(job):
-    roster = Roster(runtime.store.roster(job.id))
+    roster = runtime.rosters.current()
     items = compose_pending(runtime.store, runtime.composer, job, roster, now)
     for count, item in enumerate(items):
         if count == int(sys.argv[2]):
@@ -265,3 +324,43 @@ def test_a_queue_killed_half_way_leaves_no_half_queued_batch(
     assert store.outbox_status().counts == {}
     assert make_plan(store, COMPOSER, "Data Analyst", clock.now()).ready == 1100
     assert queue_plan(store, COMPOSER, "Data Analyst", actor="t", now=clock.now()).queued == 1100
+
+
+def test_on_postgresql_writers_that_change_who_is_on_file_commit_in_the_order_of_their_versions(
+    postgres_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """A process that has seen version V must have seen every change up to V: a writer that
+    took a later version may not commit before one that took an earlier version."""
+    engine = make_engine(postgres_url)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    import_file(store, write_csv(tmp_path / "a.csv", people(1)), actor="t", now=clock.now())
+    before = store.roster_version()
+    second_done = threading.Event()
+
+    def second_writer() -> None:
+        import_file(
+            store,
+            write_csv(tmp_path / "b.csv", [applicant("b@example.com", "Bo", "Lee")]),
+            actor="t",
+            now=clock.now(),
+        )
+        second_done.set()
+
+    with store.engine.connect() as first:
+        with first.begin():
+            first.execute(
+                text("UPDATE persons SET first_name = 'Robin' WHERE email = 'p0@example.com'")
+            )
+            writer = threading.Thread(target=second_writer)
+            writer.start()
+            assert not second_done.wait(1.0), "the second writer waits for the first to commit"
+            assert store.roster_version() == before, "nothing uncommitted is seen"
+        writer.join(30)
+    assert second_done.is_set()
+
+    changes = store.roster_changes(before, 10)
+    assert changes is not None and changes.version == store.roster_version()
+    names = {entry.full_name for entry in changes.people.values() if entry}
+    assert names == {"Robin Doe0", "Bo Lee"}, "both changes, at versions in commit order"
+    store.engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from fairwell.domain.roster import (
     Roster,
     RosterEntry,
     RosterKind,
+    fold,
 )
 
 # Few letters, so that names share words and run into each other; characters that fold to
@@ -175,3 +178,60 @@ def test_people_with_large_ids_are_told_apart() -> None:
     mentions = roster.mentions_of_others("Dear Rosa Weber, about Tom Berg (FW-0000000002)", big)
     assert {m.person_id for m in mentions} == {big + 1}
     assert len(mentions) == 2
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases=st.lists(roster_and_letter(), min_size=2, max_size=4))
+def test_one_roster_reading_letter_after_letter_answers_as_a_fresh_one_each_time(
+    cases: list[tuple[list[RosterEntry], str, int]],
+) -> None:
+    # The spans of earlier letters the index did not hold are remembered: a later letter
+    # that holds an identifier must still find it, whatever was asked before.
+    entries = sorted(
+        {e.person_id: e for c in cases for e in c[0]}.values(), key=lambda e: e.person_id
+    )
+    letters = [(text, addressee) for _, text, addressee in cases]
+    shared = CompactRoster(entries)
+    for text, addressee in letters * 2:
+        expected = AutomatonRoster(entries).mentions_of_others(text, addressee)
+        assert ordered(shared.mentions_of_others(text, addressee)) == ordered(expected)
+
+
+def test_threads_sharing_a_roster_each_remember_their_own_answers() -> None:
+    people = [
+        RosterEntry(i, f"p{i}@example.com", f"Pat Doe{i}", (f"FW-{i}",)) for i in range(1, 50)
+    ]
+    roster = CompactRoster(people)
+    letters = [(f"Dear Pat Doe{i}, not Pat Doe{i % 49 + 1} (FW-{i})", i) for i in range(1, 50)]
+    expected = [ordered(roster.mentions_of_others(text, who)) for text, who in letters]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            found = list(pool.map(lambda c: ordered(roster.mentions_of_others(*c)), letters))
+            assert found == expected
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases=st.lists(roster_and_letter(), min_size=1, max_size=5))
+def test_letters_searched_together_are_answered_as_each_alone(
+    cases: list[tuple[list[RosterEntry], str, int]],
+) -> None:
+    # Joined for one pass, a letter's end and the next one's start must not make a match.
+    people = {e.person_id: e for entries, _, _ in cases for e in entries}
+    entries = sorted(people.values(), key=lambda e: e.person_id)
+    texts = [fold(text) for _, text, _ in cases]
+    addressees = [addressee for _, _, addressee in cases]
+    expected = [
+        ordered(AutomatonRoster(entries).mentions_in_folded(text, addressee))
+        for text, addressee in zip(texts, addressees, strict=True)
+    ]
+    together = Roster(entries, compact_from=0).mentions_in_many(texts, addressees)
+    assert [ordered(found) for found in together] == expected
+
+
+def test_a_name_split_between_two_letters_searched_together_is_in_neither() -> None:
+    roster = Roster([RosterEntry(1, "a@example.com", "Ann Lee", ())], compact_from=0)
+    assert roster.mentions_in_many(["dear bob, ann", "lee wrote"], [2, 2]) == [[], []]
+    assert roster.mentions_in_many(["dear bob, ann lee", "x"], [2, 2]) == [
+        [Mention(1, IdentifierKind.FULL_NAME)],
+        [],
+    ]

@@ -153,6 +153,6 @@ def test_the_verification_counts_an_interviewed_candidate_whose_letter_has_no_fe
     interviewed = frozenset({"ann@example.com", "mary@example.com"})
     plain = message_to("ann@example.com", "Dear Ann, we decided not to move forward.")
     carries = message_to("mary@example.com", "Dear Mary Ann Lee,\nWhat we saw in your interviews:")
-    _check_message(plain, PEOPLE, result, interviewed)
-    _check_message(carries, PEOPLE, result, interviewed)
+    _check_message(plain, PEOPLE, result, interviewed=interviewed)
+    _check_message(carries, PEOPLE, result, interviewed=interviewed)
     assert (result.interviewed_with_feedback, result.interviewed) == (1, 2)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.domain.mimeread import read_letter
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
 from fairwell.ports import RubricRow
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
@@ -264,7 +263,7 @@ def test_no_letter_ever_carries_unapproved_feedback_or_an_internal_note(
                     now=runtime.clock.now(),
                 )
         job = runtime.store.job_by_title(JOB)
-        roster = Roster(runtime.store.roster(job.id))
+        roster = runtime.rosters.current()
         for view in runtime.store.applicants(job.id):
             letter = runtime.composer.compose(view, job, roster, runtime.clock.now())
             text = " ".join(body for _, body in read_letter(letter.body).parts)

@@ -95,3 +95,33 @@ def test_a_renderer_that_uses_the_next_persons_data_is_always_caught(seed: int, 
     for view in views:
         letter = leaky.compose(view, JOB, roster, WHEN)
         assert "no-other-candidate" in {finding.rule for finding in letter.findings}
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32), count=st.integers(2, 300), hashed=st.booleans())
+def test_letters_guarded_a_batch_at_a_time_get_the_findings_they_get_one_by_one(
+    seed: int, count: int, hashed: bool
+) -> None:
+    # Every other letter is filled with the next person's data: a batch holds leaks and
+    # clean letters side by side, and each must be told apart as it is alone.
+    views = people(random.Random(seed), count)
+    entries = [
+        RosterEntry(v.person.id, v.person.email, v.person.full_name, (v.application.ref,))
+        for v in views
+    ]
+    roster = Roster(entries, compact_from=0 if hashed else 10**9)
+    broken = NextPersonsDataRenderer(views)
+
+    class SometimesLeaky(Composer):
+        def context(self, view: ApplicantView, job: Job, reason: str) -> dict[str, object]:
+            leaks = view.person.id % 2 == 0
+            return super().context(broken.context(view) if leaks else view, job, reason)
+
+    composer = SometimesLeaky(TEMPLATES, COMPOSER.sender)
+    unguarded = [composer.compose(v, JOB, roster, WHEN, guard=False) for v in views]
+    together = Composer.guarded(unguarded, roster)
+    alone = [composer.compose(v, JOB, roster, WHEN) for v in views]
+    # Bodies differ (each composition has its own Message-ID): compare what the guard said.
+    assert [letter.findings for letter in together] == [letter.findings for letter in alone]
+    flagged = [bool(letter.findings) for letter in together]
+    assert any(flagged) and not all(flagged)

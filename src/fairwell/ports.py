@@ -26,7 +26,7 @@ from fairwell.domain.model import (
 )
 from fairwell.domain.privacy import SendTimeFacts
 from fairwell.domain.requests import RequestState
-from fairwell.domain.roster import CountedEntries
+from fairwell.domain.roster import CountedEntries, RosterEntry
 from fairwell.domain.users import Role, User
 from fairwell.errors import FairwellError
 
@@ -513,7 +513,30 @@ class JobManagers(Protocol):
     def jobs_of(self, user_id: int) -> set[int]: ...
 
 
-class Store(Protocol):
+@dataclass(frozen=True, slots=True)
+class RosterChanges:
+    """Who changed on the roster after a version: each person id to their identifiers now
+    (None: no longer on file), and the version the roster is at once they are applied."""
+
+    version: int
+    people: Mapping[int, RosterEntry | None]
+
+
+class RosterStore(Protocol):
+    """The organisation's roster: everyone on file, and who changed since a version."""
+
+    def roster(self) -> CountedEntries:
+        """Everyone on file (erased people aside), counted, then streamed in person-id order."""
+        ...
+
+    def roster_version(self) -> int: ...
+
+    def roster_changes(self, since: int, limit: int) -> RosterChanges | None:
+        """The people changed after ``since``; None when more than ``limit`` did."""
+        ...
+
+
+class Store(RosterStore, Protocol):
     """Persistence for the use cases. Every method is one transaction."""
 
     def upsert_applicants(
@@ -570,12 +593,6 @@ class Store(Protocol):
     ) -> Iterator[ApplicantView]: ...
 
     def application_ids(self, job_id: int) -> list[int]: ...
-
-    def roster(self, job_id: int) -> CountedEntries:
-        """The job's roster: counted, then streamed in person-id order when iterated."""
-        ...
-
-    def roster_version(self, job_id: int) -> int: ...
 
     def create_batch(
         self,

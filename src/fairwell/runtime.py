@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,6 @@ from fairwell.services.delivery import (
     Deliverer,
     DeliveryPolicy,
     Pacer,
-    RosterCache,
     SendRates,
     SharedRateLimit,
     SlowDown,
@@ -32,6 +31,7 @@ from fairwell.services.delivery import (
 from fairwell.services.letter_settings import CachedOverrides, LetterEditor
 from fairwell.services.portal import PortalLinks
 from fairwell.services.retention import load_book
+from fairwell.services.rosters import RosterCache
 from fairwell.services.scheduling import Scheduler
 from fairwell.services.wording_classifier import Meaning, choose, meaning_findings
 from fairwell.storage.engine import PoolSettings, make_engine
@@ -69,12 +69,9 @@ class Runtime:
     # The wording and templates edited in the settings pages, shared by the templates and the
     # composer; a save through letter_editor() is seen by the next letter of this process.
     overrides: CachedOverrides
-    # The rosters of the jobs this process guards letters for, each rebuilt only when its
-    # roster changes: a `send` that plans, queues and delivers builds one roster, not three.
-    rosters: RosterCache = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rosters = RosterCache(self.store)
+    # Everyone on file, the roster every letter of this process is guarded with (the
+    # composer's, the worker's, the template checks'): built once, then brought up to date.
+    rosters: RosterCache
 
     def close(self) -> None:
         self.store.engine.dispose()
@@ -101,9 +98,11 @@ def open_runtime(settings: Settings) -> Runtime:
         signer=settings.sender_name,
         bounce_address=settings.bounce_address,
     )
+    store = SqlStore(engine)
+    rosters = RosterCache(store)
     return Runtime(
         settings,
-        SqlStore(engine),
+        store,
         SqlFeedbackStore(engine),
         SqlRequestStore(engine),
         templates,
@@ -115,10 +114,12 @@ def open_runtime(settings: Settings) -> Runtime:
             Scheduler.from_settings(settings),
             load_book(settings.retention_policies),
             name_referrer=settings.letters_name_referrer,
+            rosters=rosters,
         ),
         SystemClock(),
         letter_settings,
         overrides,
+        rosters,
     )
 
 
@@ -131,6 +132,7 @@ def letter_editor(runtime: Runtime) -> LetterEditor:
         # trained on feedback, and reads a letter's greeting or closing as noise.
         wording_check(runtime.settings, meaning=False),
         runtime.settings.template_dir,
+        runtime.rosters,
     )
 
 

@@ -211,15 +211,9 @@ def _make_plan(runtime: Runtime, job: str, send_now: bool = False) -> Any:
     from fairwell.services.planning import make_plan
 
     runtime.templates.check(wording_check(runtime.settings, meaning=False))
-    # The process's roster cache: `send` then plans, queues and delivers with one roster.
-    return make_plan(
-        runtime.store,
-        runtime.composer,
-        job,
-        runtime.clock.now(),
-        send_now=send_now,
-        rosters=runtime.rosters,
-    )
+    # The composer guards with the runtime's roster: `send` plans, queues and delivers
+    # with one roster of everyone on file.
+    return make_plan(runtime.store, runtime.composer, job, runtime.clock.now(), send_now=send_now)
 
 
 @app.command()
@@ -355,7 +349,6 @@ def _queue_and_deliver(
         rate_per_second=int(rate) if rate else None,
         composing=pool.composing(now, send_now) if pool else None,
         send_now=send_now,
-        rosters=runtime.rosters,
     )
     out.print(f"batch {batch.batch_id}: {batch.queued} letter(s) queued")
     if batch.later and batch.first_later is not None:

@@ -23,9 +23,11 @@ A letter is searched with the automaton's exact semantics:
 
 from __future__ import annotations
 
+import threading
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence, Set
 from functools import cache
 from itertools import accumulate, pairwise
 from typing import TypeAlias, TypeVar
@@ -34,13 +36,17 @@ import numpy as np
 import numpy.typing as npt
 
 from fairwell.domain.roster import (
+    NOBODY,
+    Found,
     IdentifierKind,
     Mention,
     RosterEntry,
+    Span,
     fold,
     identifiers,
     no_end_before,
     no_start_after,
+    outside_own,
 )
 
 U32: TypeAlias = npt.NDArray[np.uint32]
@@ -48,10 +54,15 @@ U64: TypeAlias = npt.NDArray[np.uint64]
 I64: TypeAlias = npt.NDArray[np.int64]
 Bools: TypeAlias = npt.NDArray[np.bool_]
 Flags: TypeAlias = npt.NDArray[np.uint8]
+# A candidate span whose hash the index may hold: start, end, hash, where in the index.
+Hit: TypeAlias = tuple[int, int, int, int]
 # One block, decoded: person ids, kind indexes and folded identifiers, in step.
 Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
 
 _KINDS = tuple(IdentifierKind)
+NOBODY_SAID: frozenset[str] = frozenset()
+# Between the letters of a batch searched together: no identifier spans it (see roster.py).
+_BETWEEN = " \u2063 "
 K = TypeVar("K")
 V = TypeVar("V")
 PER_BLOCK = 64  # identifiers per compressed block: ~7 µs to decode, ~20 bytes a person
@@ -176,9 +187,10 @@ class CompactRoster:
         self._first_ids: I64 = np.frombuffer(build.first_ids, np.int64)
         self._last_ids: I64 = np.frombuffer(build.last_ids, np.int64)
         self._in_order = build.in_order
-        self._piece_counts = sorted(build.piece_counts)
+        self._pieces: I64 = np.array(sorted(build.piece_counts), np.int64)
         self._powers = _Powers()
-        self._confirmed: dict[str, list[Mention]] = {}
+        self._absent = _KnownAbsent()
+        self._confirmed: dict[str, dict[IdentifierKind, tuple[int, ...]]] = {}
         self._own: tuple[int, frozenset[str]] | None = None
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
@@ -187,22 +199,67 @@ class CompactRoster:
 
     def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
         """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
+        return outside_own(*self.spans_in_folded(folded, addressee_id))
+
+    def spans_in_folded(
+        self, folded: str, addressee_id: int, hidden: Set[int] = NOBODY
+    ) -> tuple[list[Span], list[Found]]:
+        """Where the addressee's own identifiers are, and every other person's, in ``folded``.
+
+        People in ``hidden`` are as if they were not on the roster (a layer above answers for
+        them). A match inside one of the addressee's own is for the caller to drop.
+        """
         if not self._index.size:
-            return []
-        hits = self._hits(folded)
+            return [], []
+        return self._sorted(folded, self._hits(folded), addressee_id, hidden)
+
+    def spans_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int], hidden: Set[int] = NOBODY
+    ) -> list[tuple[list[Span], list[Found]]]:
+        """:meth:`spans_in_folded` for each of ``texts`` (folded), searched in one pass.
+
+        A letter's search is some 80 numpy calls whose fixed cost outweighs the work on a
+        letter's 2 KB; joined, a batch of letters pays it once. The letters are joined by a
+        mark that no identifier spans (as a letter's own pieces are), and a match that runs
+        from one letter into the next is an artefact of the joining, so it is dropped.
+        """
+        found: list[list[Hit]] = [[] for _ in texts]
+        if self._index.size and texts:
+            starts = list(accumulate((len(text) + len(_BETWEEN) for text in texts), initial=0))
+            for start, end, hashed, at in self._hits(_BETWEEN.join(texts)):
+                number = bisect_right(starts, start) - 1
+                offset = starts[number]
+                if end <= offset + len(texts[number]):
+                    found[number].append((start - offset, end - offset, hashed, at))
+        return [
+            self._sorted(text, hits, addressee, hidden) if hits else ([], [])
+            for text, hits, addressee in zip(texts, found, addressee_ids, strict=True)
+        ]
+
+    def _sorted(
+        self,
+        folded: str,
+        hits: list[tuple[int, int, int, int]],
+        addressee_id: int,
+        hidden: Set[int],
+    ) -> tuple[list[Span], list[Found]]:
+        """The hits in ``folded``: the addressee's own, and everyone else's with their owner."""
         if not hits:
-            return []
-        own = self._own_identifiers(addressee_id)
+            return [], []
+        own = NOBODY_SAID if addressee_id in hidden else self._own_identifiers(addressee_id)
         own_spans = [(start, end) for start, end, _, _ in hits if folded[start:end] in own]
-        mentions: list[Mention] = []
+        foreign: list[Found] = []
         for start, end, hashed, at in hits:
             piece = folded[start:end]
-            if piece in own or any(s <= start and end <= e for s, e in own_spans):
+            if piece in own:
                 continue
-            mentions.extend(self._owners(piece, hashed, at))
-        return mentions
+            for kind, owners in self._owners(piece, hashed, at).items():
+                owner = next((o for o in owners if o not in hidden), None) if hidden else owners[0]
+                if owner is not None:
+                    foreign.append((start, end, Mention(owner, kind)))
+        return own_spans, foreign
 
-    def _hits(self, folded: str) -> list[tuple[int, int, int, int]]:
+    def _hits(self, folded: str) -> list[Hit]:
         """(start, end, hash, index position) of every candidate span whose hash is known."""
         codes = _codes(folded)
         starts, ends = self._candidates(codes)
@@ -210,9 +267,17 @@ class CompactRoster:
             return []
         up, down = self._powers.upto(codes.size + 1)
         hashes = _span_hashes(_prefix_hashes(codes, up), down, starts, ends)
-        found, at = self._index.find(hashes)
-        hit = found.nonzero()[0]
-        columns = (starts[hit], ends[hit], hashes[hit], at[hit])
+        table = self._absent.table()
+        slots = (hashes & np.uint64(_KnownAbsent.MASK)).astype(np.intp)
+        marks = hashes + np.uint64(1)  # 0 is an empty slot
+        ask = (table[slots] != marks).nonzero()[0]
+        if not ask.size:
+            return []
+        found, at = self._index.find(hashes[ask])
+        missing = ask[~found]
+        table[slots[missing]] = marks[missing]
+        hit = ask[found]
+        columns = (starts[hit], ends[hit], hashes[hit], at[found])
         return list(zip(*(column.tolist() for column in columns), strict=True))
 
     def _candidates(self, codes: npt.NDArray[np.uint32]) -> tuple[I64, I64]:
@@ -222,15 +287,13 @@ class CompactRoster:
         cuts = positions.nonzero()[0]
         at_cuts = positions[cuts]
         first = (at_cuts & _START_AFTER).nonzero()[0]
-        ends_at = (at_cuts & _END_BEFORE) != 0
-        spans_from, spans_to = [], []
-        for pieces in self._piece_counts:
-            fits = first[: first.searchsorted(cuts.size - pieces)]
-            last = fits + pieces
-            ok = ends_at[last]
-            spans_from.append(cuts[fits[ok]])
-            spans_to.append(cuts[last[ok]])
-        return np.concatenate(spans_from), np.concatenate(spans_to)
+        # Whether a span may end at each cut, then False far enough for the longest span
+        # from the last start: every (start, piece count) pair is tried at once.
+        ends_at = np.zeros(cuts.size + int(self._pieces[-1]), np.bool_)
+        ends_at[: cuts.size] = at_cuts & _END_BEFORE
+        last = first[:, None] + self._pieces
+        rows, columns = ends_at[last].nonzero()
+        return cuts[first[rows]], cuts[last[rows, columns]]
 
     def _own_identifiers(self, person_id: int) -> frozenset[str]:
         """The addressee's folded identifiers, remembered for the next call (the same letter)."""
@@ -239,9 +302,12 @@ class CompactRoster:
         own: set[str] = set()
         for number in self._blocks_of(person_id):
             owners, _, texts = self._blocks.get(number)
-            own.update(
-                text for owner, text in zip(owners, texts, strict=True) if owner == person_id
-            )
+            if self._in_order:
+                # A block's owners are in order too: the person's rows are one run of them.
+                low = bisect_left(owners, person_id)
+                own.update(texts[low : bisect_right(owners, person_id, low)])
+            else:
+                own.update(t for owner, t in zip(owners, texts, strict=True) if owner == person_id)
         self._own = (person_id, frozenset(own))
         return self._own[1]
 
@@ -253,19 +319,43 @@ class CompactRoster:
         inside = (self._first_ids <= person_id) & (person_id <= self._last_ids)
         return [int(number) for number in inside.nonzero()[0]]
 
-    def _owners(self, piece: str, hashed: int, at: int) -> list[Mention]:
-        """Who owns ``piece``, one mention per kind (its lowest person id), from the blocks."""
+    def _owners(self, piece: str, hashed: int, at: int) -> dict[IdentifierKind, tuple[int, ...]]:
+        """Who owns ``piece``, for each kind its owners' ids in order, from the blocks."""
         known = self._confirmed.get(piece)
         if known is not None:
             return known
-        owners: dict[IdentifierKind, int] = {}
+        owners: dict[IdentifierKind, set[int]] = {}
         for number in self._index.blocks_with(hashed, at):
             for owner, kind, identifier in _rows(self._blocks.get(number)):
                 if identifier == piece:
-                    owners[kind] = min(owner, owners.get(kind, owner))
-        found = [Mention(owners[kind], kind) for kind in _KINDS if kind in owners]
+                    owners.setdefault(kind, set()).add(owner)
+        found = {kind: tuple(sorted(owners[kind])) for kind in _KINDS if kind in owners}
         _remember(self._confirmed, piece, found)
         return found
+
+
+class _KnownAbsent:
+    """Hashes of spans the index does not hold, remembered per thread in a small table.
+
+    A batch's letters share most of their words (the template's): after its first letter,
+    nearly every candidate span is answered here, from a table that stays in the CPU's
+    cache, and only the rest (the names, addresses and references of this letter) are
+    looked up in the index, each a read of main memory at a million people. A roster never
+    changes, so an answer never goes stale; a thread has its own table, so none is torn. A
+    slot holds one hash (plus one, so 0 is empty): a collision forgets, never invents.
+    """
+
+    SLOTS = 1 << 14  # 128 KiB a thread
+    MASK = SLOTS - 1
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def table(self) -> U64:
+        table: U64 | None = getattr(self._local, "table", None)
+        if table is None:
+            table = self._local.table = np.zeros(self.SLOTS, np.uint64)
+        return table
 
 
 class _KeyIndex:

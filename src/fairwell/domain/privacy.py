@@ -18,7 +18,7 @@ from typing import Protocol
 
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Stage
-from fairwell.domain.roster import Roster, fold, fold_words, join_folded
+from fairwell.domain.roster import Mention, Roster, fold, fold_words, join_folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,8 @@ class ParsedLetter:
     _folded_pieces: list[str] | None = None
     _part_words: list[list[str]] | None = None
     _folded_text: str | None = None
+    # Other people named in the letter, when found for a batch of letters at once.
+    mentions: list[Mention] | None = None
 
     def names(self) -> list[str]:
         """The header names in lower case, in order: a letter has few, so a list is searched
@@ -227,7 +229,9 @@ class NoOtherCandidate:
     description = "no other person's address, full name or application reference anywhere"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        mentions = expect.roster.mentions_in_folded(letter.folded_text(), expect.addressee_id)
+        mentions = letter.mentions
+        if mentions is None:
+            mentions = expect.roster.mentions_in_folded(letter.folded_text(), expect.addressee_id)
         if mentions:
             kinds = sorted({str(mention.kind) for mention in mentions})
             return f"another person's {' and '.join(kinds)} appears in the letter"
@@ -406,7 +410,33 @@ RULES: tuple[Rule, ...] = (
 
 def inspect(raw: bytes, expect: Expectation, rules: Sequence[Rule] = RULES) -> list[Finding]:
     """Run every rule over the final bytes; an empty list means the letter may go."""
-    letter = parse_letter(raw)
+    return _checked(parse_letter(raw), expect, rules)
+
+
+def inspect_many(
+    letters: Sequence[tuple[bytes, Expectation]], rules: Sequence[Rule] = RULES
+) -> list[list[Finding]]:
+    """:func:`inspect` for each letter, with the roster searched for a batch at once.
+
+    The same findings as one letter at a time; a big (hashed) roster costs a fraction as
+    much a letter this way. Letters guarded with the same roster are searched together.
+    """
+    parsed = [parse_letter(raw) for raw, _ in letters]
+    batches: dict[int, list[int]] = {}
+    for number, (_, expect) in enumerate(letters):
+        batches.setdefault(id(expect.roster), []).append(number)
+    for numbers in batches.values():
+        roster = letters[numbers[0]][1].roster
+        texts = [parsed[number].folded_text() for number in numbers]
+        addressees = [letters[number][1].addressee_id for number in numbers]
+        for number, found in zip(numbers, roster.mentions_in_many(texts, addressees), strict=True):
+            parsed[number].mentions = found
+    return [
+        _checked(letter, expect, rules) for letter, (_, expect) in zip(parsed, letters, strict=True)
+    ]
+
+
+def _checked(letter: ParsedLetter, expect: Expectation, rules: Sequence[Rule]) -> list[Finding]:
     findings = []
     for rule in rules:
         detail = rule.check(letter, expect)

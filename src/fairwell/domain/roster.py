@@ -1,14 +1,19 @@
-"""Who else must never appear in a letter: every address, full name and reference of the job.
+"""Who else must never appear in a letter: every address, full name and reference on file.
 
-Searching a letter costs time proportional to the letter and its matches, not to the number
-of people on the roster, so a 1,000,000-person roster checks as fast as a 100-person one.
-A match is a leak only when it belongs to someone other than the addressee *and* does not sit
-inside one of the addressee's own identifiers: "Ann Lee" inside "Mary Ann Lee" is Mary's
-own name, not Ann's.
+The roster holds everyone on file in the organisation, of every job, past and present. Searching
+a letter costs time proportional to the letter and its matches, not to the number of people on
+the roster, so a 1,000,000-person roster checks as fast as a 100-person one. A match is a leak
+only when it belongs to someone other than the addressee *and* does not sit inside one of the
+addressee's own identifiers: "Ann Lee" inside "Mary Ann Lee" is Mary's own name, not Ann's.
 
 Two representations give the same answers: an Aho-Corasick automaton (fast, about 0.84 KiB a
 person) and, from :data:`COMPACT_FROM` people on, the hashed roster of compact_roster.py
 (about 60 bytes a person). :class:`Roster` picks one by the roster's size.
+
+A roster changes without being rebuilt: :meth:`Roster.updated` lays the people changed since
+it was built (added, renamed, gone) over it as a small automaton of their own, and hides
+what the base still says about them. Its answers are those of a roster built afresh from the
+people on file now.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from array import array
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set, Sized
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import chain, islice
@@ -141,20 +146,47 @@ class CountedEntries(Protocol):
     def __iter__(self) -> Iterator[RosterEntry]: ...
 
 
+# A match's place in the folded text: [start, end).
+Span = tuple[int, int]
+# A match of someone else's identifier, where it is.
+Found = tuple[int, int, Mention]
+NOBODY: frozenset[int] = frozenset()
+
+
 class _Searcher(Protocol):
     size: int
 
     def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]: ...
 
+    def spans_in_folded(
+        self, folded: str, addressee_id: int, hidden: Set[int] = NOBODY
+    ) -> tuple[list[Span], list[Found]]: ...
+
+    def spans_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int], hidden: Set[int] = NOBODY
+    ) -> list[tuple[list[Span], list[Found]]]: ...
+
+
+def outside_own(own: list[Span], foreign: Iterable[Found]) -> list[Mention]:
+    """The foreign matches that do not sit inside one of the addressee's own identifiers."""
+    return [
+        mention
+        for start, end, mention in foreign
+        if not any(s <= start and end <= e for s, e in own)
+    ]
+
 
 class Roster:
-    """The job's roster, built from entries streamed once, in the representation its size needs.
+    """Everyone on file, built from entries streamed once, in the representation its size needs.
 
     ``compact_from`` people or more (default :data:`COMPACT_FROM`, read when called) make a
     hashed roster; fewer make the automaton. Entries that can be counted (a list, the store's
     roster) are read once, straight into the chosen one; others are read up to
     ``compact_from`` first, to decide. In person-id order (the store's), the hashed roster
     finds the addressee's own identifiers by bisection.
+
+    A roster is never changed once built, so threads may share it: :meth:`updated` and
+    :meth:`with_people` return a new roster that shares this one's base.
     """
 
     def __init__(
@@ -169,23 +201,157 @@ class Roster:
             rest = iter(entries)
             first = list(islice(rest, threshold))
             compact, stream = len(first) >= threshold, chain(first, rest)
-        self._searcher: _Searcher
+        members = _Members()
+        stream = members.noting(stream)
+        self._base: _Searcher
         if compact:
             # numpy is imported only by a process that meets a roster this large.
             from fairwell.domain.compact_roster import CompactRoster
 
-            self.kind, self._searcher = RosterKind.COMPACT, CompactRoster(stream, expected)
+            self.kind, self._base = RosterKind.COMPACT, CompactRoster(stream, expected)
         else:
-            self.kind, self._searcher = RosterKind.AUTOMATON, AutomatonRoster(stream)
-        self.size = self._searcher.size
+            self.kind, self._base = RosterKind.AUTOMATON, AutomatonRoster(stream)
+        self._members = members
+        self._layers: tuple[_Layer, ...] = ()
+        self._searches: tuple[tuple[_Searcher, Set[int]], ...] = ()
+        self.size = self._base.size
+
+    @property
+    def changed(self) -> int:
+        """How many people the layers over the base hold (0 for a roster just built)."""
+        return len(self._people_in_layers())
+
+    def updated(self, changes: Mapping[int, RosterEntry | None]) -> Roster:
+        """This roster with ``changes`` applied, each person id to their identifiers now (None:
+        no longer on file), without rebuilding the base.
+
+        Everyone changed since the base was built is searched in one automaton of their own,
+        built again here (it costs what those people cost, not what the roster does), and the
+        base no longer answers for them.
+        """
+        people = {**self._people_in_layers(), **changes}
+        return self._over((_Layer.of(people),))
+
+    def with_people(self, entries: Iterable[RosterEntry]) -> Roster:
+        """This roster and ``entries`` besides, e.g. the sample people a template is tried on."""
+        extra = _Layer.of({entry.person_id: entry for entry in entries})
+        return self._over((*self._layers, extra))
+
+    def _people_in_layers(self) -> dict[int, RosterEntry | None]:
+        people: dict[int, RosterEntry | None] = {}
+        for layer in self._layers:
+            people.update(layer.people)
+        return people
+
+    def _over(self, layers: tuple[_Layer, ...]) -> Roster:
+        """A roster with this one's base and ``layers`` over it (the last one on top)."""
+        roster = object.__new__(Roster)
+        roster.kind, roster._base, roster._members = self.kind, self._base, self._members
+        roster._layers = layers
+        # Each searcher ignores the people a layer above it answers for.
+        above: set[int] = set()
+        searches: list[tuple[_Searcher, Set[int]]] = []
+        for layer in reversed(layers):
+            searches.append((layer.searcher, frozenset(above)))
+            above.update(layer.people)
+        searches.append((self._base, frozenset(above)))
+        roster._searches = tuple(reversed(searches))
+        people = roster._people_in_layers()
+        gone = sum(1 for person_id in people if person_id in self._members)
+        here = sum(1 for entry in people.values() if entry is not None)
+        roster.size = self._base.size - gone + here
+        return roster
 
     def mentions_of_others(self, text: str, addressee_id: int) -> list[Mention]:
         """Return every identifier in ``text`` that belongs to someone but the addressee."""
-        return self._searcher.mentions_in_folded(fold(text), addressee_id)
+        return self.mentions_in_folded(fold(text), addressee_id)
 
     def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
         """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
-        return self._searcher.mentions_in_folded(folded, addressee_id)
+        if not self._layers:
+            return self._base.mentions_in_folded(folded, addressee_id)
+        return _merged(
+            [
+                searcher.spans_in_folded(folded, addressee_id, hidden)
+                for searcher, hidden in self._searches
+            ]
+        )
+
+    def mentions_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int]
+    ) -> list[list[Mention]]:
+        """:meth:`mentions_in_folded` for each folded text and its addressee, searched
+        together: the hashed roster's cost per letter then falls with the batch."""
+        searches = self._searches or ((self._base, NOBODY),)
+        layers = [searcher.spans_in_many(texts, addressee_ids, hid) for searcher, hid in searches]
+        return [_merged(list(found)) for found in zip(*layers, strict=True)]
+
+
+def _merged(layers: list[tuple[list[Span], list[Found]]]) -> list[Mention]:
+    """The mentions of one text from each layer's matches: one for each place and kind,
+    naming its lowest owner in any layer, none inside the addressee's own identifiers."""
+    if len(layers) == 1:
+        return outside_own(*layers[0])
+    own: list[Span] = []
+    found: dict[tuple[int, int, IdentifierKind], int] = {}
+    for spans, foreign in layers:
+        own += spans
+        for start, end, mention in foreign:
+            key = (start, end, mention.kind)
+            found[key] = min(mention.person_id, found.get(key, mention.person_id))
+    return outside_own(
+        own, ((start, end, Mention(owner, kind)) for (start, end, kind), owner in found.items())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """People changed since the base was built (None: gone), and an automaton of them."""
+
+    people: Mapping[int, RosterEntry | None]
+    searcher: AutomatonRoster
+
+    @staticmethod
+    def of(people: Mapping[int, RosterEntry | None]) -> _Layer:
+        return _Layer(people, AutomatonRoster(e for e in people.values() if e is not None))
+
+
+class _Members:
+    """The person ids a roster was built from: a bitmap while they are dense (database ids
+    are: 125 KiB for a million people), a set for the rest."""
+
+    _SLACK = 1 << 16
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._others: set[int] = set()
+        self._count = 0  # ids noted, so the bitmap grows only while they stay dense
+
+    def noting(self, entries: Iterable[RosterEntry]) -> Iterator[RosterEntry]:
+        """``entries``, each person id noted as it passes."""
+        for entry in entries:
+            self._add(entry.person_id)
+            yield entry
+
+    def _add(self, person_id: int) -> None:
+        self._count += 1
+        byte, bits = person_id >> 3, self._bits
+        if person_id < 0:
+            self._others.add(person_id)
+            return
+        if len(bits) <= byte < 8 * self._count + self._SLACK:
+            bits.extend(bytes(max(byte + 1 - len(bits), len(bits))))
+        if byte < len(bits):
+            bits[byte] |= 1 << (person_id & 7)
+        else:
+            self._others.add(person_id)
+
+    def __contains__(self, person_id: int) -> bool:
+        byte = person_id >> 3
+        if person_id >= 0 and byte < len(self._bits) and self._bits[byte] & 1 << (person_id & 7):
+            return True
+        # Ids that came before the bitmap reached them, or beyond it.
+        return person_id in self._others
 
 
 class AutomatonRoster:
@@ -254,15 +420,34 @@ class AutomatonRoster:
 
     def mentions_in_folded(self, folded: str, addressee_id: int) -> list[Mention]:
         """:meth:`mentions_of_others` for a text already folded (:func:`fold`)."""
+        return outside_own(*self.spans_in_folded(folded, addressee_id))
+
+    def spans_in_many(
+        self, texts: Sequence[str], addressee_ids: Sequence[int], hidden: Set[int] = NOBODY
+    ) -> list[tuple[list[Span], list[Found]]]:
+        """:meth:`spans_in_folded` for each text: the automaton gains nothing from more."""
+        return [
+            self.spans_in_folded(text, addressee, hidden)
+            for text, addressee in zip(texts, addressee_ids, strict=True)
+        ]
+
+    def spans_in_folded(
+        self, folded: str, addressee_id: int, hidden: Set[int] = NOBODY
+    ) -> tuple[list[Span], list[Found]]:
+        """Where the addressee's own identifiers are, and every other person's, in ``folded``.
+
+        People in ``hidden`` are as if they were not on the roster (a layer above answers for
+        them). A match inside one of the addressee's own is for the caller to drop.
+        """
+        own_spans: list[Span] = []
+        foreign: list[Found] = []
         if not self._searchable:
-            return []
-        own_spans: list[tuple[int, int]] = []
-        foreign: list[tuple[int, int, Mention]] = []
+            return own_spans, foreign
         codes, length_mask, kinds = self._codes, (1 << _LENGTH_BITS) - 1, len(_KINDS)
         for end_index, code in self._automaton.iter(folded):
             end = end_index + 1
             if code < 0:
-                self._shared_match(folded, end, -code, addressee_id, own_spans, foreign)
+                self._shared_match(folded, end, -code, addressee_id, hidden, own_spans, foreign)
                 continue
             # One owner, one kind (nearly every match, mostly the addressee's own identifiers):
             # decoded inline, as _decode does, without building the owners of a shared match.
@@ -271,15 +456,13 @@ class AutomatonRoster:
             if not _bounded(folded, start, end):
                 continue
             owner, kind_index = divmod(packed >> _LENGTH_BITS, kinds)
+            if hidden and owner in hidden:
+                continue
             if owner == addressee_id:
                 own_spans.append((start, end))
             else:
                 foreign.append((start, end, Mention(owner, _KINDS[kind_index])))
-        return [
-            mention
-            for start, end, mention in foreign
-            if not any(s <= start and end <= e for s, e in own_spans)
-        ]
+        return own_spans, foreign
 
     def _shared_match(
         self,
@@ -287,18 +470,20 @@ class AutomatonRoster:
         end: int,
         length: int,
         addressee_id: int,
-        own_spans: list[tuple[int, int]],
-        foreign: list[tuple[int, int, Mention]],
+        hidden: Set[int],
+        own_spans: list[Span],
+        foreign: list[Found],
     ) -> None:
         """Sort a match of an identifier several people share (or a very long one)."""
         start = end - length
         if not _bounded(folded, start, end):
             return
         for kind, people in self._shared[folded[start:end]].items():
-            if addressee_id in people:
+            live = people - hidden if hidden else people
+            if addressee_id in live:
                 own_spans.append((start, end))
-            else:
-                foreign.append((start, end, Mention(min(people), kind)))
+            elif live:
+                foreign.append((start, end, Mention(min(live), kind)))
 
 
 def identifiers(entry: RosterEntry) -> Iterator[tuple[str, IdentifierKind]]:

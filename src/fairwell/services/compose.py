@@ -6,16 +6,19 @@ letter held over a weekend does not arrive dated Friday night.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from fairwell.domain.applied_wording import applied_wording_findings
 from fairwell.domain.eligibility import letter_kind_for
 from fairwell.domain.inbound import references_after, reply_subject
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind, Person
-from fairwell.domain.privacy import Expectation, Finding, inspect
+from fairwell.domain.privacy import Expectation, Finding, inspect, inspect_many
 from fairwell.domain.reasons import reason_for, reason_for_basis
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.roster import Roster
@@ -26,9 +29,11 @@ from fairwell.ports import (
     NewLetter,
     ReasonWordings,
     RenderedText,
+    RosterStore,
     TemplateSource,
 )
 from fairwell.services.portal import PortalLinks
+from fairwell.services.rosters import RosterSource, roster_for
 from fairwell.services.scheduling import Scheduler
 
 
@@ -125,6 +130,8 @@ def letter_reason(view: ApplicantView) -> str | None:
     return reason_for_basis(record.basis)
 
 
+T = TypeVar("T")
+
 NO_DECISION_KINDS = (LetterKind.STATUS, LetterKind.ROLE_OPENED, LetterKind.CONSENT_RENEWAL)
 
 
@@ -135,7 +142,9 @@ class Composer:
     (services/letter_settings.py), so a save in the settings pages reaches the next letter.
     ``scheduler`` decides when each letter may go; without one, every letter goes at once.
     ``retention`` gives the date a letter promises to keep the application until; without
-    it the letter states none (``keep_until`` is empty).
+    it the letter states none (``keep_until`` is empty). ``rosters`` is the process's roster
+    of everyone on file (services/rosters.py), which the guard searches every letter for;
+    without it, :meth:`roster` reads one for each call.
     """
 
     def __init__(
@@ -148,6 +157,7 @@ class Composer:
         retention: PolicyBook | None = None,
         *,
         name_referrer: bool = False,
+        rosters: RosterSource | None = None,
     ) -> None:
         self.templates = templates
         self.sender = sender
@@ -157,7 +167,12 @@ class Composer:
         self.retention = retention
         # FAIRWELL_LETTERS_NAME_REFERRER: off, a referral letter says "a member of our team".
         self.name_referrer = name_referrer
+        self.rosters = rosters
         self._domain = sender.address.rsplit("@", 1)[1]
+
+    def roster(self, store: RosterStore) -> Roster:
+        """Everyone on file, for the guard: the process's roster, or read for this call."""
+        return roster_for(store, self.rosters)
 
     def signer(self, job: Job) -> str:
         """Who signs the job's letters: the job's named sender, the installation's, else the
@@ -240,6 +255,7 @@ class Composer:
         send_now: bool = False,
         latest: datetime | None = None,
         thread: MailThread | None = None,
+        guard: bool = True,
     ) -> ComposedLetter:
         """Render, build the bytes and run the render-time guard over them.
 
@@ -247,7 +263,9 @@ class Composer:
         values (the answer to a feedback request). ``send_now`` skips the send windows for
         this letter; ``latest`` is a deadline its schedule must not pass. ``thread``: the
         candidate's message this letter answers; it goes back in that conversation ("Re: "
-        its subject, In-Reply-To and References).
+        its subject, In-Reply-To and References). ``guard=False`` leaves the privacy guard to
+        :meth:`guarded`, which runs it over a batch of letters at once; the letter's own
+        checks (words that say a referred person applied) run here either way.
         """
         # A status letter says that no decision has been made, and role-opened and consent
         # renewal letters are about being on file; every other letter tells a decision.
@@ -269,14 +287,34 @@ class Composer:
         rendered = self.templates.render(kind.value, person.locale, context)
         message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
         body = to_bytes(self.outgoing(person, rendered, message_id, dated, thread))
-        expectation = Expectation(
-            envelope_recipient=person.email,
-            addressee_id=person.id,
-            locale=person.locale,
-            planned_stage=view.application.stage,
-            roster=roster,
-        )
-        findings = tuple(inspect(body, expectation))
+        findings = tuple(inspect(body, _expectation(view, roster))) if guard else ()
         if view.application.never_applied:
             findings += applied_wording_findings(f"{rendered.subject}\n{rendered.text}")
         return ComposedLetter(view, kind, message_id, body, findings, schedule, keep_until)
+
+    @staticmethod
+    def guarded(items: Sequence[ComposedLetter | T], roster: Roster) -> list[ComposedLetter | T]:
+        """``items`` with every letter among them guarded (composed with ``guard=False``),
+        the roster searched for all of them at once; anything else passes as it is."""
+        letters = [item for item in items if isinstance(item, ComposedLetter)]
+        checked = inspect_many([(item.body, _expectation(item.view, roster)) for item in letters])
+        found = {id(item): tuple(findings) for item, findings in zip(letters, checked, strict=True)}
+        # A letter's own findings (composed with guard=False, so none are the guard's) stay.
+        return [
+            dataclasses.replace(item, findings=found[id(item)] + item.findings)
+            if isinstance(item, ComposedLetter)
+            else item
+            for item in items
+        ]
+
+
+def _expectation(view: ApplicantView, roster: Roster) -> Expectation:
+    """What the render-time guard expects of a letter to this person."""
+    person = view.person
+    return Expectation(
+        envelope_recipient=person.email,
+        addressee_id=person.id,
+        locale=person.locale,
+        planned_stage=view.application.stage,
+        roster=roster,
+    )

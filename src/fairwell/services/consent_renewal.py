@@ -61,8 +61,9 @@ def renewals(runtime: Runtime, now: datetime, *, dry_run: bool = False) -> Renew
     if dry_run or not report.due:
         return report
     by_job: dict[int, list[NewLetter]] = defaultdict(list)
+    roster = runtime.composer.roster(runtime.store)
     for item in report.due:
-        letter = _letter(runtime, item, now)
+        letter = _letter(runtime, item, roster, now)
         if isinstance(letter, str):
             report.refused.append((item.consent_id, letter))
         else:
@@ -81,11 +82,10 @@ def send_consent_renewals(runtime: Runtime, now: datetime) -> int:
     return renewals(runtime, now).queued
 
 
-def _letter(runtime: Runtime, item: Expiring, now: datetime) -> NewLetter | str:
+def _letter(runtime: Runtime, item: Expiring, roster: Roster, now: datetime) -> NewLetter | str:
     """The letter, or why the privacy guard refused it (the rule's name, no personal data)."""
     store, composer = runtime.store, runtime.composer
     view = next(v for v in store.applicants(item.job_id) if v.application.id == item.application_id)
-    roster = Roster(store.roster(item.job_id))
     kept_until = long_date(item.until, view.person.locale)
     letter = composer.compose(
         view,

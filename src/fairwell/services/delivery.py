@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fairwell.domain.model import OutboxState
-from fairwell.domain.privacy import Expectation, Finding, SendTimeFacts, inspect
+from fairwell.domain.privacy import Expectation, Finding, SendTimeFacts, inspect_many
 from fairwell.domain.roster import Roster
 from fairwell.ports import (
     ClaimedLetter,
@@ -33,14 +33,13 @@ from fairwell.ports import (
     TransientDeliveryError,
     Transport,
 )
+from fairwell.services.rosters import RosterCache, RosterSource
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = timedelta(hours=1)
 # Holds by this rule concern one person's situation, not the batch: they never stop a batch.
 ELIGIBILITY_RULE = "still-eligible"
-# People on the rosters a worker keeps between claims (about 40 MiB as automata).
-ROSTER_CACHE_PEOPLE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,40 +50,6 @@ class DeliveryPolicy:
     retry_base: timedelta = timedelta(seconds=30)
     retry_deadline: timedelta = timedelta(hours=48)
     stop_batch_on_violation: bool = True
-
-
-class RosterCache:
-    """Rosters per job, rebuilt only when the job's roster version changes.
-
-    A long-running worker meets many jobs: rosters not used lately go once the cache holds
-    more than ``budget`` people, so its memory stays flat (the roster just asked for stays).
-    """
-
-    def __init__(self, store: Store, budget: int = ROSTER_CACHE_PEOPLE) -> None:
-        self._store, self._budget = store, budget
-        self._cache: dict[int, tuple[int, Roster]] = {}
-        # One process may plan, queue and deliver on several threads (the demo, the web app
-        # with its worker): one of them builds a roster while the others wait for it.
-        self._lock = threading.Lock()
-
-    def for_job(self, job_id: int) -> Roster:
-        with self._lock:
-            version = self._store.roster_version(job_id)
-            cached = self._cache.pop(job_id, None)
-            if cached is None or cached[0] != version:
-                # The old roster goes before the new one is built: never two of a big job.
-                cached = None
-                cached = (version, Roster(self._store.roster(job_id)))
-            self._cache[job_id] = cached  # last in the dictionary: the most recently used
-            self._evict()
-            return cached[1]
-
-    def _evict(self) -> None:
-        held = sum(roster.size for _, roster in self._cache.values())
-        for job_id in list(self._cache)[:-1]:
-            if held <= self._budget:
-                return
-            held -= self._cache.pop(job_id)[1].size
 
 
 class Pacer:
@@ -253,7 +218,8 @@ class Deliverer:
     owner: str
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     pacer: Pacer = field(default_factory=lambda: Pacer(None))
-    rosters: RosterCache | None = None
+    # The process's roster of everyone on file (one per runtime, shared with planning).
+    rosters: RosterSource | None = None
     rate_limit: SharedRateLimit | None = None
     # Letters guarded and sent at once, each on its own thread. Above 1, ``transport`` must
     # be safe to call from that many threads (delivery/sessions.py: one session per thread).
@@ -291,8 +257,11 @@ class Deliverer:
         stats.claimed += len(claimed)
         facts = self.store.send_time_facts(claimed, now)
         assert self.rosters is not None
-        # One roster look-up per job and claim, not per letter: the version check is a query.
-        rosters = {job_id: self.rosters.for_job(job_id) for job_id in {c.job_id for c in claimed}}
+        # One roster look-up per claim, not per letter: the version check is a query. The
+        # claim's letters are guarded together (the roster searched once for them all),
+        # on the bytes about to go, before the first of them is sent.
+        roster = self.rosters.current()
+        guarded = _guarded(claimed, roster, facts)
         stop = threading.Event()
 
         def check(letter: ClaimedLetter) -> Outcome | None:
@@ -300,9 +269,7 @@ class Deliverer:
             stops every letter of the claim not yet started."""
             if stop.is_set() or self._slowed.is_set():
                 return Outcome(letter.id, OutboxState.QUEUED, release=True)
-            outcome = self._check(
-                letter, rosters[letter.job_id], facts.get(letter.id), stats, deadline
-            )
+            outcome = self._check(letter, guarded[letter.id], facts.get(letter.id), stats, deadline)
             if outcome is not None and (outcome.pause_batch or outcome.release):
                 stop.set()
             return outcome
@@ -411,24 +378,16 @@ class Deliverer:
     def _check(
         self,
         letter: ClaimedLetter,
-        roster: Roster,
+        findings: list[Finding],
         facts: SendTimeFacts | None,
         stats: RunStats,
         deadline: float,
     ) -> Outcome | None:
-        """Guard the final bytes, re-check eligibility and wait for the letter's send slot.
+        """Act on the guard's findings on the final bytes and the eligibility re-check, and
+        wait for the letter's send slot.
 
         Returns the letter's outcome when it must not go now; None when it may be sent.
         """
-        expectation = Expectation(
-            envelope_recipient=letter.recipient,
-            addressee_id=letter.person_id,
-            locale=letter.locale,
-            planned_stage=letter.planned_stage,
-            roster=roster,
-            facts=facts,
-        )
-        findings = inspect(letter.body, expectation)
         if facts is None:
             return Outcome(letter.id, OutboxState.QUARANTINED, error="no send-time facts")
         if findings:
@@ -515,6 +474,27 @@ class Deliverer:
             error=error.detail,
             possible_duplicate=error.possible_duplicate,
         )
+
+
+def _guarded(
+    claimed: list[ClaimedLetter], roster: Roster, facts: dict[int, SendTimeFacts]
+) -> dict[int, list[Finding]]:
+    """The guard's findings on each claimed letter's stored bytes, by letter id."""
+    letters = [
+        (
+            letter.body,
+            Expectation(
+                envelope_recipient=letter.recipient,
+                addressee_id=letter.person_id,
+                locale=letter.locale,
+                planned_stage=letter.planned_stage,
+                roster=roster,
+                facts=facts.get(letter.id),
+            ),
+        )
+        for letter in claimed
+    ]
+    return {letter.id: found for letter, found in zip(claimed, inspect_many(letters), strict=True)}
 
 
 def _without(address: str, reply: str) -> str:

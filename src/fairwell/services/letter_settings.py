@@ -49,6 +49,7 @@ from fairwell.rendering import (
     RenderedLetter,
     template_name,
 )
+from fairwell.services.rosters import RosterSource
 
 MIN_WORDING_CHARACTERS = 10
 MAX_WORDING_CHARACTERS = 400
@@ -228,9 +229,11 @@ class TemplateReport:
 
 # -- the sample letters every edit is tried on ------------------------------------------------
 
-_SAMPLE_PERSON = RosterEntry(1, "alex@example.com", "Alex Example", ("FW-SAMPLE0000",))
+# The sample people are laid over everyone on file (ids no person in the database has), so a
+# template that names a real candidate of any job, past or present, is caught too.
+_SAMPLE_PERSON = RosterEntry(-1, "alex@example.com", "Alex Example", ("FW-SAMPLE0000",))
 # Someone else on the sample roster: a template that names another candidate is caught.
-_OTHER_PERSON = RosterEntry(2, "jordan.other@example.com", "Jordan Other", ("FW-SAMPLE0001",))
+_OTHER_PERSON = RosterEntry(-2, "jordan.other@example.com", "Jordan Other", ("FW-SAMPLE0001",))
 _SAMPLE_DATE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
@@ -269,7 +272,7 @@ def _applied_wording(
     ]
 
 
-def _guard(rendered: RenderedLetter, locale: str) -> list[Problem]:
+def _guard(rendered: RenderedLetter, locale: str, roster: Roster) -> list[Problem]:
     """Run the privacy guard's rules over the sample letter's final bytes."""
     try:
         body = to_bytes(
@@ -291,7 +294,7 @@ def _guard(rendered: RenderedLetter, locale: str) -> list[Problem]:
         _SAMPLE_PERSON.person_id,
         locale,
         Stage.SCREEN,
-        Roster([_SAMPLE_PERSON, _OTHER_PERSON]),
+        roster,
     )
     return [
         Problem("privacy", f"the privacy guard would hold it ({f.rule}): {f.detail}", locale)
@@ -324,10 +327,17 @@ class LetterEditor:
     cache: CachedOverrides
     wording_check: WordingCheck
     template_dir: Path | None = None
+    # Everyone on file (the runtime's roster): sample letters must name none of them.
+    rosters: RosterSource | None = None
     _templates: LetterTemplates = field(init=False)
 
     def __post_init__(self) -> None:
         self._templates = LetterTemplates(self.template_dir, self.cache)
+
+    def _sample_roster(self) -> Roster:
+        """The sample people over everyone on file (only them, without a roster source)."""
+        samples = (_SAMPLE_PERSON, _OTHER_PERSON)
+        return self.rosters.current().with_people(samples) if self.rosters else Roster(samples)
 
     # reasons
 
@@ -362,12 +372,13 @@ class LetterEditor:
         if shape:
             return shape
         problems = _lint(cleaned, locale, self.wording_check)
+        roster = self._sample_roster()
         try:
             for context in _samples(locale):
                 rendered = self._templates.render(
                     LetterKind.REJECTION.value, locale, {**context, "reason": cleaned}
                 )
-                problems += _guard(rendered, locale)
+                problems += _guard(rendered, locale, roster)
         except TemplateError as error:  # the rejection template, not this wording, is broken
             problems.append(Problem("render", f"the rejection letter fails: {error}", locale))
         return list(_unique(problems))
@@ -463,10 +474,11 @@ class LetterEditor:
             problem = Problem("render", f"{type(error).__name__}: {error}", slot.locale or "")
             return TemplateReport((problem,), available)
         problems: list[Problem] = []
+        roster = self._sample_roster()
         for letter, kind, context in letters:
             locale = str(context["locale"])
             problems += _lint(f"{letter.subject}\n{letter.text}", locale, self.wording_check)
-            problems += _guard(letter, locale)
+            problems += _guard(letter, locale, roster)
             problems += _applied_wording(letter, kind, context)
         first = letters[0][0]
         preview = first.html if slot.kind is None else first.text

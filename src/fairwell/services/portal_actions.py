@@ -17,7 +17,6 @@ from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import LetterKind
 from fairwell.domain.privacy import Expectation, inspect
 from fairwell.domain.requests import due_date
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
 from fairwell.ports import (
     ApplicantView,
@@ -142,7 +141,7 @@ def _queue_fresh_link(wiring: FreshLinks, application: PortalApplication, now: d
     sender = wiring.composer.sender
     message_id = f"<{uuid.uuid4().hex}@{sender.address.rsplit('@', 1)[1]}>"
     body = to_bytes(wiring.composer.outgoing(view.person, rendered, message_id, now))
-    roster = Roster(wiring.store.roster(job.id))
+    roster = wiring.composer.roster(wiring.store)
     expectation = Expectation(
         view.person.email, view.person.id, view.person.locale, view.application.stage, roster
     )

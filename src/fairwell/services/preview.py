@@ -8,7 +8,6 @@ from datetime import datetime
 
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.model import Person
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import ApplicantView, Store, Transport
 from fairwell.services.compose import ComposedLetter, Composer
@@ -40,7 +39,7 @@ def preview_letter(
     stored = store.letter_body_for(view.decision.id)
     if stored is not None:
         return Preview(stored, queued=True)
-    letter = composer.compose(view, job, Roster(store.roster(job.id)), now)
+    letter = composer.compose(view, job, composer.roster(store), now)
     _refuse_if_blocked(letter)
     return Preview(letter.body, queued=False)
 
@@ -63,8 +62,8 @@ def send_canary(
     """Send the job's first pending letter, re-addressed to a sample person at ``canary``.
 
     No candidate's data goes to the canary: the letter is rendered for "Alex Sample" with a
-    sample reference, and the guard runs over it with the job's whole roster, so a template
-    that leaks is caught here.
+    sample reference, and the guard runs over it with everyone on file, so a template that
+    leaks is caught here.
     """
     job = store.job_by_title(job_title)
     address = normalise_address(canary)
@@ -82,7 +81,7 @@ def send_canary(
             locale=first.person.locale,
         ),
     )
-    letter = composer.compose(sample, job, Roster(store.roster(job.id)), now)
+    letter = composer.compose(sample, job, composer.roster(store), now)
     _refuse_if_blocked(letter)
     try:
         transport.send(composer.sender.envelope, address, letter.body)

@@ -122,9 +122,10 @@ def invite(
     already = pool.invited(job.id)
     letters: list[NewLetter] = []
     refused: list[tuple[int, str]] = []
+    roster = composer.roster(store)
     for person_id in dict.fromkeys(person_ids):
         why = _refusal(person_id, on_file, already)
-        letter = None if why else _letter(store, composer, job, on_file[person_id], now)
+        letter = None if why else _letter(store, composer, job, on_file[person_id], roster, now)
         if isinstance(letter, str) or why:
             refused.append((person_id, why or str(letter)))
         elif letter is not None:
@@ -147,11 +148,10 @@ def _refusal(person_id: int, on_file: dict[int, OnFile], already: set[int]) -> s
 
 
 def _letter(
-    store: Store, composer: Composer, job: Job, person: OnFile, now: datetime
+    store: Store, composer: Composer, job: Job, person: OnFile, roster: Roster, now: datetime
 ) -> NewLetter | str:
     """The letter, or why the privacy guard refused it (the rule's name, no personal data)."""
     view = _view(store, person)
-    roster = Roster(store.roster(view.application.job_id))
     kept_until = long_date(person.consent_until, view.person.locale)
     letter = composer.compose(
         view, job, roster, now, kind=LetterKind.ROLE_OPENED, extra={"kept_until": kept_until}

@@ -15,7 +15,6 @@ from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Job, LetterKind, OutboxState
 from fairwell.domain.privacy import reads_as, unrendered_placeholder
 from fairwell.domain.requests import RequestState, due_date, remind_at
-from fairwell.domain.roster import Roster
 from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
 from fairwell.ports import (
     ApplicantView,
@@ -217,7 +216,7 @@ def answer(
     letter = composer.compose(
         view,
         job,
-        Roster(store.roster(job.id)),
+        composer.roster(store),
         now,
         kind=LetterKind.FEEDBACK_ANSWER,
         extra={"answer": cleaned},

@@ -174,7 +174,7 @@ def _compose_all(
     promise_days: int,
     blocked: list[tuple[int, str]],
 ) -> list[NewLetter]:
-    roster = Roster(store.roster(job.id))
+    roster = composer.roster(store)
     letters = []
     for candidate in candidates:
         assert candidate.view is not None

@@ -34,10 +34,10 @@ from fairwell.storage.tables import (
     consents,
     controls,
     decisions,
-    jobs,
     outbox,
     outbox_bodies,
     persons,
+    roster_clock,
     suppressions,
 )
 
@@ -210,5 +210,5 @@ def claim_statements(postgres: bool) -> ClaimStatements:
         load=_load(),
         facts_at_time=_facts(at_time=True),
         facts_any_time=_facts(at_time=False),
-        roster_version=select(jobs.c.roster_version).where(jobs.c.id == bindparam("claim_job")),
+        roster_version=select(roster_clock.c.version).where(roster_clock.c.id == 1),
     )

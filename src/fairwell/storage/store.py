@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import (
@@ -44,6 +45,7 @@ from fairwell.ports import (
     OutboxRow,
     OutboxStatus,
     Outcome,
+    RosterChanges,
     StoredMerge,
 )
 from fairwell.storage.claims import ON_FILE_KINDS, claim_statements
@@ -63,6 +65,7 @@ from fairwell.storage.tables import (
     outbox,
     outbox_bodies,
     persons,
+    roster_changes,
     suppressions,
 )
 
@@ -299,49 +302,57 @@ class SqlStore:
         with self._read() as conn:
             return sorted(conn.execute(query).scalars())
 
-    def roster(self, job_id: int) -> CountedEntries:
-        """Everyone on the job's roster: counted first, then streamed in person-id order."""
-        return _RosterRows(self, job_id)
+    # --- the organisation's roster ------------------------------------------------------
 
-    def roster_entries(self, job_id: int) -> Iterator[RosterEntry]:
-        """The job's roster in person-id order, streamed from one read.
+    def roster(self) -> CountedEntries:
+        """Everyone on file, of every job, erased people aside: counted first, then streamed
+        in person-id order, each person once with every reference they hold."""
+        return _RosterRows(self)
+
+    def roster_entries(self) -> Iterator[RosterEntry]:
+        """The roster in person-id order, streamed from one read.
 
         Rows are fetched ROSTER_CHUNK at a time (a server-side cursor on PostgreSQL), so a
         million-person roster is never a million row objects at once.
         """
-        query = (
-            select(
-                persons.c.id,
-                persons.c.email,
-                persons.c.first_name,
-                persons.c.last_name,
-                applications.c.ref,
-            )
-            .join(applications, applications.c.person_id == persons.c.id)
-            .where(applications.c.job_id == job_id)
-            .order_by(persons.c.id, applications.c.id)
-        )
         with self._read() as conn:
-            rows = conn.execution_options(yield_per=ROSTER_CHUNK).execute(query)
-            for row in rows:
-                yield RosterEntry(
-                    row.id, row.email, f"{row.first_name} {row.last_name}", (row.ref,)
-                )
+            rows = conn.execution_options(yield_per=ROSTER_CHUNK).execute(_ROSTER)
+            for person_id, group in groupby(rows, key=lambda row: row.id):
+                first, refs = _person_and_refs(group)
+                yield RosterEntry(person_id, first.email, _full_name(first), refs)
 
-    def roster_version(self, job_id: int) -> int:
-        """Changes whenever someone joins or leaves the roster or changes name or address.
-
-        Database triggers keep it (migration 0013), so reading it is one row, whatever the
-        size of the job.
-        """
-        query, job = self._claims.roster_version, {"claim_job": job_id}
-        with self._read() as conn:
-            return int(conn.execute(query, job).scalar_one())
-
-    def roster_size(self, job_id: int) -> int:
-        query = select(func.count(applications.c.id)).where(applications.c.job_id == job_id)
+    def roster_size(self) -> int:
+        query = select(func.count(persons.c.id)).where(persons.c.erased_at.is_(None))
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def roster_version(self) -> int:
+        """Changes whenever someone comes on file or leaves it, or changes name, address or
+        reference. Database triggers keep it (migration 0015): reading it is one row."""
+        with self._read() as conn:
+            return int(conn.execute(self._claims.roster_version).scalar_one())
+
+    def roster_changes(self, since: int, limit: int) -> RosterChanges | None:
+        """Everyone whose identifiers changed after version ``since``, as they are now, with
+        the version that brings a roster up to date; None when more than ``limit`` changed.
+
+        Read in one transaction: the version first, so nothing it covers is missed (writers
+        commit in the order of their versions, see migration 0015).
+        """
+        with self._read() as conn:
+            version = int(conn.execute(self._claims.roster_version).scalar_one())
+            count = conn.execute(_CHANGED_COUNT, {"since": since}).scalar_one()
+            if count > limit:
+                return None
+            rows = conn.execute(_CHANGED, {"since": since}).all()
+        people: dict[int, RosterEntry | None] = {}
+        for person_id, group in groupby(rows, key=lambda row: row.person_id):
+            first, refs = _person_and_refs(group)
+            version = max(version, int(first.version))
+            on_file = first.email is not None and first.erased_at is None
+            entry = RosterEntry(person_id, first.email, _full_name(first), refs)
+            people[person_id] = entry if on_file else None
+        return RosterChanges(version, people)
 
     # --- deciding and batching -----------------------------------------------------------
 
@@ -821,16 +832,65 @@ class SqlStore:
 
 
 class _RosterRows:
-    """A job's roster as the store gives it: its length is a count, its rows a stream."""
+    """The roster as the store gives it: its length is a count, its rows a stream."""
 
-    def __init__(self, store: SqlStore, job_id: int) -> None:
-        self._store, self._job_id = store, job_id
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
 
     def __len__(self) -> int:
-        return self._store.roster_size(self._job_id)
+        return self._store.roster_size()
 
     def __iter__(self) -> Iterator[RosterEntry]:
-        return self._store.roster_entries(self._job_id)
+        return self._store.roster_entries()
+
+
+# Everyone on file with each of their applications' references (none: one row, ref NULL).
+_ROSTER = (
+    select(
+        persons.c.id,
+        persons.c.email,
+        persons.c.first_name,
+        persons.c.last_name,
+        applications.c.ref,
+    )
+    .select_from(persons.outerjoin(applications, applications.c.person_id == persons.c.id))
+    .where(persons.c.erased_at.is_(None))
+    .order_by(persons.c.id, applications.c.id)
+)
+_CHANGED_COUNT = (
+    select(func.count())
+    .select_from(roster_changes)
+    .where(roster_changes.c.version > bindparam("since"))
+)
+# The people changed since a version, as they are now (no person row: deleted).
+_CHANGED = (
+    select(
+        roster_changes.c.person_id,
+        roster_changes.c.version,
+        persons.c.email,
+        persons.c.first_name,
+        persons.c.last_name,
+        persons.c.erased_at,
+        applications.c.ref,
+    )
+    .select_from(
+        roster_changes.outerjoin(persons, persons.c.id == roster_changes.c.person_id).outerjoin(
+            applications, applications.c.person_id == roster_changes.c.person_id
+        )
+    )
+    .where(roster_changes.c.version > bindparam("since"))
+    .order_by(roster_changes.c.person_id, applications.c.id)
+)
+
+
+def _person_and_refs(rows: Iterable[Any]) -> tuple[Any, tuple[str, ...]]:
+    """One person's rows of a roster read: the first row, and every reference they hold."""
+    group = list(rows)
+    return group[0], tuple(row.ref for row in group if row.ref is not None)
+
+
+def _full_name(row: Any) -> str:
+    return f"{row.first_name} {row.last_name}"
 
 
 def _facts(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -61,8 +62,6 @@ jobs = Table(
     Column("id", Integer, primary_key=True),
     Column("title", String(200), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
-    # Bumped by database triggers whenever the job's roster can change (0013).
-    Column("roster_version", Integer, nullable=False, server_default=text("0")),
     # When the search ended: applications no letter reached are kept from here (0017).
     Column("closed_at", UtcDateTime),
     # Who signs the job's letters; None: FAIRWELL_SENDER_NAME, else the organisation (0017).
@@ -107,7 +106,7 @@ applications = Table(
     UniqueConstraint("job_id", "person_id", name="uq_applications_job_person"),
     # A job's applications page by page in id order (plans, queues): 0012.
     Index("ix_applications_job_id_id", "job_id", "id"),
-    # A person's jobs, e.g. for the roster-version triggers when they change name: 0013.
+    # A person's applications, e.g. their references on the roster: 0013.
     Index("ix_applications_person_id", "person_id"),
 )
 
@@ -125,6 +124,26 @@ import_merges = Table(
     Column("choices", Text, nullable=False),  # JSON list of objects, see storage/importer.py
     Column("imported_at", UtcDateTime, nullable=False),
     Column("actor", String(64), nullable=False),
+)
+
+# --- The organisation's roster, kept up to date by database triggers (migration 0015) ---
+
+# One row: the roster's version, bumped by every change to who is on file.
+roster_clock = Table(
+    "roster_clock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+# Each person whose identifiers ever changed (added, renamed, erased, an application added or
+# removed), with the clock's value at their latest change: what a process applies to the
+# roster it built at an older version.
+roster_changes = Table(
+    "roster_changes",
+    metadata,
+    Column("person_id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False, index=True),
 )
 
 decisions = Table(

@@ -20,7 +20,6 @@ from typing import Any
 
 from fairwell.config import Settings
 from fairwell.domain.model import Job
-from fairwell.domain.roster import Roster
 from fairwell.services.compose import ComposedLetter
 from fairwell.services.delivery import RunStats
 from fairwell.services.planning import Skipped, compose_pending
@@ -41,22 +40,16 @@ def _start_process(settings_values: dict[str, Any]) -> None:
     from fairwell.runtime import open_runtime
 
     _process_state["runtime"] = open_runtime(Settings(**settings_values))
-    _process_state["rosters"] = {}
-
-
-def _roster(job_id: int) -> Roster:
-    rosters: dict[int, Roster] = _process_state["rosters"]
-    if job_id not in rosters:
-        rosters[job_id] = Roster(_process_state["runtime"].store.roster(job_id))
-    return rosters[job_id]
 
 
 def _compose_range(
     job: Job, after: int, until: int, now: datetime, send_now: bool
 ) -> list[ComposedLetter | Skipped]:
     runtime = _process_state["runtime"]
+    # The process's roster of everyone on file: composing and delivering share it.
+    roster = runtime.rosters.current()
     composed = compose_pending(
-        runtime.store, runtime.composer, job, _roster(job.id), now, after, until, send_now
+        runtime.store, runtime.composer, job, roster, now, after, until, send_now
     )
     return list(composed)
 
@@ -148,9 +141,7 @@ class WorkerPool:
 def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
     from fairwell.runtime import make_deliverer
 
-    # The deliverer builds its own roster (and rebuilds it when the job changes): the one
-    # kept for composing would double a big job's roster in this process.
-    _process_state["rosters"].clear()
+    # The deliverer guards with the runtime's roster, the one this process composed with.
     return run_batch(make_deliverer(_process_state["runtime"], rate), batch_id)
 
 
