@@ -248,6 +248,30 @@ class OutboxStatus:
     next_scheduled_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """A batch as the web shows it: its job, who queued it and when, and how far it is."""
+
+    id: int
+    job_id: int
+    job_title: str
+    created_by: str
+    created_at: datetime
+    state: str  # active, paused (by a person or the guard), stopped
+    total: int
+    done: int  # sent, failed, held or quarantined
+
+
+class BatchControls(Protocol):
+    """Reading batches and pausing one (storage/batches_read.py)."""
+
+    def summary(self, batch_id: int) -> BatchSummary: ...
+
+    def unfinished(self, limit: int = 20) -> list[BatchSummary]: ...
+
+    def set_paused(self, batch_id: int, paused: bool, actor: str, now: datetime) -> None: ...
+
+
 class ScorecardInput(Protocol):
     """One validated scorecard row (see services/scorecard_file.py)."""
 
@@ -398,6 +422,8 @@ class UserStore(Protocol):
     def all(self) -> list[User]: ...
 
     def set_hash(self, user_id: int, new_hash: str) -> None: ...
+
+    def change_password(self, user_id: int, new_hash: str, actor: str, now: datetime) -> None: ...
 
     def disable(self, username: str, actor: str, now: datetime) -> None: ...
 
