@@ -131,10 +131,19 @@ class JobSummary:
 
 @dataclass(frozen=True, slots=True)
 class ApplicantFilter:
-    """Which of a job's applicants a pipeline shows: one stage, and/or a name or address."""
+    """Which of a job's applicants a pipeline shows: one stage, and/or a name or address.
+
+    The stage is the one the pipeline shows: "rejected" for everyone with an active
+    decision (whatever stage they reached), the application's own stage for everyone else.
+    ``unsent``: only the decided whose letter is not queued yet (the send plan's people).
+    ``order`` sorts by name, email, stage, decision or letter (the default: as imported).
+    """
 
     stage: str | None = None
     search: str | None = None
+    unsent: bool = False
+    order: str = "id"
+    descending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

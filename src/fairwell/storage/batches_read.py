@@ -8,12 +8,14 @@ lets the workers pick them up where they were. The guard pauses a batch the same
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, case, func, select, update
+from sqlalchemy.engine import Row
 
-from fairwell.domain.model import FINAL_STATES
+from fairwell.domain.model import FINAL_STATES, OutboxState
 from fairwell.errors import InvalidInput, NotFound
-from fairwell.ports import BatchSummary
+from fairwell.ports import BatchSummary, OutboxRow
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import batches, jobs, outbox
 
@@ -24,7 +26,7 @@ class SqlBatches:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _query(self):  # type: ignore[no-untyped-def]
+    def _query(self) -> Any:
         done = func.sum(case((outbox.c.state.in_(_FINAL), 1), else_=0))
         return (
             select(
@@ -63,6 +65,35 @@ class SqlBatches:
             found = [_summary(row) for row in conn.execute(query)]
         return [b for b in found if b.done < b.total][:limit]
 
+    def outbox_page(
+        self,
+        state: str | None,
+        batch_id: int | None,
+        search: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[OutboxRow]]:
+        """One page of the outbox, newest first, filtered by state, batch and recipient."""
+        conditions = []
+        if state:
+            conditions.append(outbox.c.state == state)
+        if batch_id is not None:
+            conditions.append(outbox.c.batch_id == batch_id)
+        if search:
+            conditions.append(outbox.c.recipient.contains(search.lower(), autoescape=True))
+        counted = select(func.count()).select_from(outbox).where(*conditions)
+        query = (
+            select(outbox)
+            .where(*conditions)
+            .order_by(outbox.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        with self.engine.begin() as conn:
+            total = int(conn.execute(counted).scalar_one())
+            rows = [_outbox_row(row) for row in conn.execute(query)]
+        return total, rows
+
     def set_paused(self, batch_id: int, paused: bool, actor: str, now: datetime) -> None:
         """Pause or resume one batch; a stopped batch is resumed by requeueing it instead."""
         wanted, was = ("paused", "active") if paused else ("active", "paused")
@@ -79,6 +110,23 @@ class SqlBatches:
             audit(conn, actor, action, "batch", batch_id, {}, now)
 
 
-def _summary(row: object) -> BatchSummary:
-    batch_id, job_id, title, who, at, state, total, done = tuple(row)  # type: ignore[call-overload]
+def _outbox_row(row: Row[Any]) -> OutboxRow:
+    return OutboxRow(
+        id=row.id,
+        batch_id=row.batch_id,
+        application_id=row.application_id,
+        kind=row.kind,
+        recipient=row.recipient,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        last_code=row.last_code,
+        last_error=row.last_error,
+        held_rule=row.held_rule,
+        possible_duplicates=row.possible_duplicates,
+        sent_at=row.sent_at,
+    )
+
+
+def _summary(row: Row[Any]) -> BatchSummary:
+    batch_id, job_id, title, who, at, state, total, done = row
     return BatchSummary(batch_id, job_id, title, who, at, state, int(total), int(done or 0))

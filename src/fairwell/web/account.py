@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fairwell.errors import FairwellError
 from fairwell.services.users import change_password
 from fairwell.web.common import (
-    SESSION_COOKIE,
     Current,
     actor,
     check_csrf,
@@ -24,7 +23,7 @@ from fairwell.web.common import (
     set_session_cookie,
     signed_in,
 )
-from fairwell.web.security import Sessions
+from fairwell.web.security import SESSION_COOKIE, Sessions
 
 Signed = Annotated[Current, Depends(signed_in)]
 NOTICES = {

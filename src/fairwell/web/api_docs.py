@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 
 from fairwell.web.assets import MEDIA_TYPES, VendorAssets
 
@@ -42,7 +43,7 @@ def favicon() -> Response:
 
 
 def docs_page(request: Request) -> Response:
-    pages = request.app.state.pages
+    pages: Jinja2Templates = request.app.state.pages
     return pages.TemplateResponse(
         request, "api_docs.html", {"has_swagger": _vendor(request).has_swagger}
     )

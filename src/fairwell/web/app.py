@@ -12,17 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from fairwell.config import SemanticMode, Settings
-from fairwell.domain.model import Job, Stage
-from fairwell.domain.reasons import REASONS
+from fairwell.domain.model import Stage
 from fairwell.domain.users import User
 from fairwell.errors import ConfigurationError
-from fairwell.ports import ApplicantFilter, JobSummary
+from fairwell.ports import JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services import semantic
 from fairwell.services.users import authenticate
@@ -58,6 +57,7 @@ from fairwell.web.common import (
     signed_in,
     visible_jobs,
 )
+from fairwell.web.pipeline_view import PAGE_SIZES, PipelineView, pipeline_page
 from fairwell.web.policy import BodyLimit, SecurityHeaders
 from fairwell.web.security import (
     SESSION_COOKIE,
@@ -245,6 +245,22 @@ def signout(
     return response
 
 
+def pipeline(
+    request: Request,
+    job_id: int,
+    current: Annotated[tuple[User, Session], Depends(reader)],
+    stage: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
+    dir: Annotated[str | None, Query(max_length=4)] = None,
+    size: Annotated[int, Query(ge=1, le=max(PAGE_SIZES))] = PAGE_SIZE,
+) -> Response:
+    """The job's applicants: filtered, sorted, paged; staff select and reject from here."""
+    view = PipelineView.chosen(stage, q, page, sort, dir, size)
+    return pipeline_page(request, job_id, current, view)
+
+
 def _jobs_for(request: Request, user: User) -> list[JobSummary]:
     """The job summaries this user may see (a hiring manager: only their own jobs)."""
     runtime: Runtime = request.app.state.runtime
@@ -262,40 +278,6 @@ def jobs_page(
         csrf=current[1].csrf,
         jobs=_jobs_for(request, current[0]),
         stages=[stage.value for stage in Stage],
-    )
-
-
-def pipeline(
-    request: Request,
-    job_id: int,
-    current: Annotated[tuple[User, Session], Depends(reader)],
-    stage: Annotated[str | None, Query()] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    # A job this user may not see answers exactly like a job that does not exist.
-    job = next((s.job for s in _jobs_for(request, current[0]) if s.job.id == job_id), None)
-    if job is None:
-        raise HTTPException(status_code=404, detail="no such job")
-    shown = ApplicantFilter(stage=stage or None, search=(q or "").strip() or None)
-    found = runtime.store.applicant_page(job.id, shown, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-    return render(
-        request,
-        "pipeline.html",
-        user=current[0],
-        csrf=current[1].csrf,
-        job=job,
-        applicants=found.views,
-        total=found.total,
-        page=page,
-        pages=max(1, -(-found.total // PAGE_SIZE)),
-        stage=stage or "",
-        q=q or "",
-        filtered=bool(shown.stage or shown.search),
-        stages=[s.value for s in Stage],
-        reasons=REASONS,
-        default_signer=runtime.composer.signer(Job(job.id, job.title)),
     )
 
 

@@ -142,7 +142,10 @@ def _deadlines(request: Request, user: User) -> list[Tile]:
         return []
     notices = SqlNotices(runtime.store.engine)
     plan = plan_status_letters(runtime.store, notices, notices, rules, runtime.clock.now())
-    overdue = sum(c.item.notice.state.value == "overdue" for c in plan.candidates)
+    overdue = sum(
+        c.item.notice is not None and c.item.notice.state.value == "overdue"
+        for c in plan.candidates
+    )
     summary = "interviewed candidates must hear from us by their notice deadline"
     if overdue:
         summary += f"; {plural(overdue, 'deadline')} passed"
