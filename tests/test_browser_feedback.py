@@ -64,7 +64,7 @@ def test_a_hiring_manager_sees_a_finding_inline_and_approves_all(page: Any, site
     shot(page, "feedback-review")
     page.get_by_role("button", name="Approve all drafts").click()
     status = page.get_by_role("status")
-    assert "Approved 2 draft(s). 1 draft(s) were not approved" in status.inner_text()
+    assert "Approved 2 drafts. 1 draft was not approved" in status.inner_text()
     assert page.get_by_label("Override for Pat Doe1", exact=False).is_visible()
     shot(page, "feedback-approved")
 

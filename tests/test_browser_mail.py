@@ -61,11 +61,11 @@ def test_a_sample_letter_then_the_batch_then_the_letter_in_the_mail_viewer(
     page.get_by_label("Your address").fill("rita@example.org")
     page.get_by_role("button", name="Send the sample letter").click()
     page.get_by_text("The sample letter was sent").wait_for()
-    page.get_by_role("button", name="Send 12 letter(s)").click()
+    page.get_by_role("button", name="Send 12 letters").click()
     page.get_by_text("12 of 12").wait_for(timeout=30_000)
 
     page.get_by_role("link", name="Mail").click()
-    assert page.get_by_text("13 message(s)").is_visible(), "12 letters and the sample"
+    assert page.get_by_text("13 messages").is_visible(), "12 letters and the sample"
     assert serious_violations(page) == []
     shot(page, "mail")
     page.get_by_role("row").filter(has_text="p3@example.com").get_by_role("link").click()
@@ -82,10 +82,10 @@ def test_a_recruiter_stops_a_paused_batch_and_nothing_more_goes(
     reject_everyone(page, site)
     # Paused first, so the worker in the server cannot finish before the click.
     pause(runtime.store, actor="t", now=clock.now())
-    page.get_by_role("button", name="Send 12 letter(s)").click()
+    page.get_by_role("button", name="Send 12 letters").click()
     page.wait_for_url(f"{site}/batches/1")
     page.get_by_role("button", name="Stop this batch").click()
-    page.get_by_text("Stopped: 12 letter(s)").wait_for()
+    page.get_by_text("Stopped: 12 letters").wait_for()
     assert page.locator("#percent").inner_text() == "100%"
     shot(page, "batch-stopped")
     page.get_by_role("button", name="Resume").click()

@@ -102,7 +102,7 @@ def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path:
             assert "Data Analyst" in client.get("/feedback").text, "drafts wait for approval"
             assert "Overdue" not in client.get("/requests").text
             assert client.get("/requests/1").status_code == 200, "one request to answer"
-            assert "message(s)" in client.get("/mail").text, "the mail viewer is on"
+            assert "messages" in client.get("/mail").text, "the mail viewer is on"
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)

@@ -281,13 +281,13 @@ def sink_numbers(directory: Path | str) -> list[int]:
 
 def read_sink_message(directory: Path | str, number: int) -> SinkMessage | None:
     """One stored message by its number, or None."""
-    path = Path(directory) / f"{number}.json"
+    path = Path(directory) / f"{number:0{_NUMBER_WIDTH}d}.json"
     return _read_message(path) if path.is_file() else None
 
 
 def sink_recipients(directory: Path | str, number: int) -> list[str]:
     """One message's envelope recipients, read from its small envelope file only."""
-    envelope = json.loads((Path(directory) / f"{number}.json").read_bytes())
+    envelope = json.loads((Path(directory) / f"{number:0{_NUMBER_WIDTH}d}.json").read_bytes())
     return list(envelope["rcpt_tos"])
 
 

@@ -23,7 +23,7 @@ from fairwell.web.common import (
     set_session_cookie,
     signed_in,
 )
-from fairwell.web.security import SESSION_COOKIE, Sessions
+from fairwell.web.security import SESSION_COOKIE, Sessions, session_clock
 
 Signed = Annotated[Current, Depends(signed_in)]
 NOTICES = {
@@ -57,7 +57,7 @@ def _page(
     token_name: str = "",
 ) -> Response:
     user = current[0]
-    now = runtime_of(request).clock.now()
+    now = session_clock()
     response = render(
         request,
         "account.html",
@@ -107,8 +107,8 @@ def password_form(
         return _page(request, current, 400, error=str(refused), where="password")
     # Every session of the account ends, this one too; this browser gets a fresh one.
     sessions = _sessions(request)
-    sessions.end_all(current[0].id, now, actor=actor(current))
-    cookie, _ = sessions.issue(current[0].id, current[0].session_version, now)
+    sessions.end_all(current[0].id, session_clock(), actor=actor(current))
+    cookie, _ = sessions.issue(current[0].id, current[0].session_version, session_clock())
     response = RedirectResponse("/account?done=password", status_code=303)
     set_session_cookie(request, response, cookie)
     return response
@@ -118,8 +118,7 @@ def sign_out_everywhere(
     request: Request, current: Signed, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     check_csrf(current, csrf)
-    now = runtime_of(request).clock.now()
-    _sessions(request).end_all(current[0].id, now, actor=actor(current))
+    _sessions(request).end_all(current[0].id, session_clock(), actor=actor(current))
     response = RedirectResponse("/signin?signed_out=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

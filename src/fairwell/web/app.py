@@ -52,7 +52,6 @@ from fairwell.web.common import (
     landing,
     reader,
     render,
-    runtime_of,
     set_session_cookie,
     signed_in,
     visible_jobs,
@@ -66,6 +65,7 @@ from fairwell.web.security import (
     Sessions,
     SigninLimiter,
     same_token,
+    session_clock,
     username_key,
 )
 from fairwell.web.wording import menu, plural, role_name
@@ -224,7 +224,7 @@ def signin(
         return _signin_page(request, 401, error=error, username=username, next_page=next_page)
     limiter.succeeded(user_key)
     sessions: Sessions = request.app.state.sessions
-    cookie, _ = sessions.issue(user.id, user.session_version, now)
+    cookie, _ = sessions.issue(user.id, user.session_version, session_clock())
     response = RedirectResponse(next_page or landing(user), status_code=303)
     set_session_cookie(request, response, cookie)
     response.delete_cookie(SIGNIN_CSRF_COOKIE)
@@ -239,7 +239,7 @@ def signout(
     """End this session on the server: the cookie, even a saved copy, no longer works."""
     check_csrf(current, csrf)
     sessions: Sessions = request.app.state.sessions
-    sessions.end(current[1], runtime_of(request).clock.now())
+    sessions.end(current[1], session_clock())
     response = RedirectResponse("/signin?signed_out=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

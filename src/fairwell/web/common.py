@@ -11,7 +11,13 @@ from fastapi.templating import Jinja2Templates
 from fairwell.domain.users import Role, User
 from fairwell.runtime import Runtime
 from fairwell.storage.users_store import SqlJobManagers
-from fairwell.web.security import SESSION_COOKIE, SESSION_MAX_AGE, Session, same_token
+from fairwell.web.security import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    Session,
+    same_token,
+    session_clock,
+)
 
 PAGE_SIZE = 50
 STAFF = frozenset({Role.ADMIN, Role.RECRUITER})
@@ -41,7 +47,7 @@ def signed_in(request: Request) -> tuple[User, Session]:
     A read-only token reads: anything but GET and HEAD is refused.
     """
     sessions = request.app.state.sessions
-    now = runtime_of(request).clock.now()
+    now = session_clock()
     token = _bearer(request) if request.url.path.startswith("/api/") else None
     if token is not None:
         session = sessions.read_api_token(token, now)
@@ -52,8 +58,7 @@ def signed_in(request: Request) -> tuple[User, Session]:
 
 def api_caller(request: Request) -> tuple[User, Session]:
     """The API's writes take a bearer token only: a cookie could be sent by another site."""
-    now = runtime_of(request).clock.now()
-    token = request.app.state.sessions.read_api_token(_bearer(request), now)
+    token = request.app.state.sessions.read_api_token(_bearer(request), session_clock())
     return _checked_user(request, token)
 
 

@@ -80,10 +80,12 @@ _WAYS_BACK: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], WayBack]], ..
 )
 
 
-def way_back(path: str) -> WayBack:
+def way_back(path: str, *, status: int = 400) -> WayBack:
+    """The nearest page to return to. After a 404 it names no id from the address: the page
+    for a job that is not yours is exactly the page for a job that does not exist."""
     for pattern, make in _WAYS_BACK:
         found = pattern.match(path)
-        if found:
+        if found and not (status == 404 and found.groups()):
             return make(found)
     return WayBack("Back to the start page", "/")
 
@@ -126,7 +128,7 @@ def error_page(
         heading=TITLES.get(status, "That did not work"),
         message=message,
         what_to_do=what_to_do or WHAT_TO_DO.get(status, WHAT_TO_DO[400]),
-        back=back or way_back(request.url.path),
+        back=back or way_back(request.url.path, status=status),
         reference=reference,
     )
     response.headers["Cache-Control"] = "no-store"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from fairwell.domain.mimeread import read_letter
 from fairwell.web.policy import LETTER_FRAME_POLICY, RAW_POLICY
@@ -70,9 +70,8 @@ def html_response(raw: bytes) -> Response:
 
 
 def source_response(raw: bytes) -> Response:
-    """The stored bytes as plain text: data, never a page."""
-    text = raw.decode("ascii", errors="replace").replace("\r\n", "\n")
-    response = PlainTextResponse(text)
+    """The stored bytes, unchanged, as plain text: data, never a page."""
+    response = Response(raw, media_type="text/plain; charset=utf-8")
     response.headers["Content-Security-Policy"] = RAW_POLICY
     response.headers["Cache-Control"] = "no-store"
     return response

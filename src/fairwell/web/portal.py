@@ -260,14 +260,15 @@ def ask(
     question: Annotated[str, Form(max_length=4 * MAX_TEXT)] = "",
 ) -> Response:
     app = _opened(request, token)
+    _accepted(request, app, "ask", form)  # a form sent twice is refused (409)
     portal = _state(request)
     requests = portal.runtime.request_store
     waiting = portal_actions.open_request(requests, app)
-    if waiting is not None:  # one open request at a time: the page says so, nothing is used
+    if waiting is not None:  # one open request at a time: the page says so
         return _app_page(request, "ask.html", token, app, asked=None, waiting=waiting)
     text = question.replace("\r\n", "\n").strip()
     if not text or len(text) > MAX_TEXT:
-        # Refused before the form is used up: the same form, with what they wrote, works again.
+        # The page comes back with a fresh form and what they wrote, to shorten and send.
         problem = "ask_empty" if not text else "ask_too_long"
         return _app_page(
             request,
@@ -282,7 +283,6 @@ def ask(
             limit=MAX_TEXT,
             length=len(text),
         )
-    _accepted(request, app, "ask", form)
     try:
         record = portal_actions.ask_for_more(
             requests,
