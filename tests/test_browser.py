@@ -65,7 +65,7 @@ def test_a_wrong_password_shows_an_error_and_stays_signed_out(page: Any, site: s
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").is_visible()
     page.goto(f"{site}/jobs")
-    assert page.url.endswith("/signin")
+    assert "/signin" in page.url
 
 
 def test_a_recruiter_rejects_confirms_and_watches_the_letters_go(
