@@ -6,8 +6,13 @@ STAMP := $(VENV)/.installed
 SEMANTIC := $(VENV)/.semantic
 # Front-end tools come from the npm registry, pinned; nothing third-party is kept in the repo.
 WEBTOOLS := .webtools
-AXE := $(WEBTOOLS)/node_modules/axe-core/axe.min.js
 AXE_VERSION := 4.14.1
+# The web app serves these itself (src/fairwell/web/assets.py): never from a CDN.
+# Pico CSS styles every page; Swagger UI shows the API docs at /api/docs.
+PICO_VERSION := 2.1.1
+SWAGGER_UI_VERSION := 5.35.0
+WEBPINS := axe-core@$(AXE_VERSION) @picocss/pico@$(PICO_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION)
+WEBSTAMP := $(WEBTOOLS)/.pinned-axe-$(AXE_VERSION)-pico-$(PICO_VERSION)-swagger-ui-$(SWAGGER_UI_VERSION)
 
 .PHONY: demo test lint typecheck bench bench-deps clean
 
@@ -26,19 +31,22 @@ $(SEMANTIC): $(STAMP)
 
 # In a terminal the demo ends by serving the web app with printed sign-ins (Ctrl-C stops it);
 # run by a script (no terminal), it only runs and verifies the flow, and exits.
-demo: $(STAMP)
+demo: $(STAMP) $(WEBSTAMP)
 	@if [ -t 0 ]; then $(BIN)/fairwell demo --dir demo-run --serve; \
 	else $(BIN)/fairwell demo --dir demo-run; fi
 
-test: $(STAMP) $(SEMANTIC) lint typecheck $(AXE)
+test: $(STAMP) $(SEMANTIC) lint typecheck $(WEBSTAMP)
 	$(BIN)/python -m pytest
 
-# Browser tests check every main page with axe-core. Without npm they say so and skip
-# (and fail in CI, where .ci/run installs Node.js and Chromium).
-$(AXE):
+# Browser tests check every page with axe-core; the app serves Pico CSS and Swagger UI.
+# Exact versions from the npm registry. Without npm they say so: the tests skip the
+# accessibility checks (and fail in CI, where .ci/run installs Node.js and Chromium), and
+# the app falls back to its own stylesheet.
+$(WEBSTAMP):
 	@if command -v npm >/dev/null 2>&1; then \
-		npm install --prefix $(WEBTOOLS) --no-audit --no-fund --silent axe-core@$(AXE_VERSION); \
-	else echo "npm not found: the accessibility checks will be skipped"; fi
+		npm install --prefix $(WEBTOOLS) --no-audit --no-fund --ignore-scripts --silent --save-exact $(WEBPINS) \
+		&& touch $@; \
+	else echo "npm not found: no accessibility checks, no Pico CSS, no Swagger UI"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -50,10 +50,10 @@ def test_a_recruiter_signs_in_opens_a_job_and_filters_its_pipeline(page: Any, si
     assert page.get_by_role("link", name="Data Analyst").is_visible()
     shot(page, "jobs")
     page.get_by_role("link", name="Data Analyst").click()
-    assert page.get_by_text("61 applicant(s), page 1 of 2").is_visible()
+    assert page.get_by_text("61 applicants, page 1 of 2").is_visible()
     page.get_by_label("Stage", exact=True).select_option("hired")
     page.get_by_role("button", name="Filter").click()
-    assert page.get_by_text("1 applicant(s)").is_visible()
+    assert page.get_by_text("1 applicant match").is_visible()
     assert page.get_by_role("cell", name="Hana Hired", exact=True).is_visible()
     shot(page, "pipeline")
 
@@ -65,7 +65,7 @@ def test_a_wrong_password_shows_an_error_and_stays_signed_out(page: Any, site: s
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").is_visible()
     page.goto(f"{site}/jobs")
-    assert page.url.endswith("/signin")
+    assert "/signin" in page.url
 
 
 def test_a_recruiter_rejects_confirms_and_watches_the_letters_go(
@@ -78,11 +78,11 @@ def test_a_recruiter_rejects_confirms_and_watches_the_letters_go(
     page.get_by_label("Reason").select_option("position-filled")
     page.get_by_role("button", name="Reject and see the send plan").click()
     page.wait_for_url(f"{site}/jobs/1/plan")
-    assert page.get_by_role("button", name="Send 60 letter(s)").is_visible()
+    assert page.get_by_role("button", name="Send 60 letters").is_visible()
     assert serious_violations(page) == []
     shot(page, "plan")
     page.get_by_label("Type 60 to confirm").fill("60")
-    page.get_by_role("button", name="Send 60 letter(s)").click()
+    page.get_by_role("button", name="Send 60 letters").click()
     page.wait_for_url(f"{site}/batches/1")
     page.get_by_text("60 of 60").wait_for(timeout=30_000)
     assert page.locator("#percent").inner_text() == "100%"

@@ -75,7 +75,7 @@ def _reject_and_send(runtime: Runtime) -> None:
 
 
 def sign_in_as_interviewer(page: Any, site: str) -> None:
-    sign_in(page, site, "ivan")
+    sign_in(page, site, "ivan", start="/interviews")
     page.wait_for_url(f"{site}/interviews")
 
 
@@ -84,7 +84,7 @@ def test_a_recruiter_opens_an_applicant_from_the_pipeline_and_reads_the_letter_s
 ) -> None:
     sign_in(page, site)
     page.goto(f"{site}/jobs/1")
-    page.get_by_role("link", name="Pat Doe0").click()
+    page.get_by_role("link", name="Pat Doe0", exact=True).click()
     page.wait_for_url(f"{site}/applications/*")
     assert page.get_by_role("heading", name="Pat Doe0", level=1).is_visible()
     assert page.get_by_text("Rejected: position-filled").first.is_visible()
@@ -92,8 +92,16 @@ def test_a_recruiter_opens_an_applicant_from_the_pipeline_and_reads_the_letter_s
     shot(page, "applicant")
     page.get_by_role("link", name="Letter #1").click()
     page.wait_for_url(f"{site}/applications/*/letters/1")
-    raw = page.locator("body").inner_text()
-    assert "To: Pat Doe0 <p0@example.com>" in raw and "Message-ID:" in raw
+    assert page.get_by_text("Pat Doe0 <p0@example.com>").first.is_visible()
+    assert "=\n" not in page.get_by_label("The letter's text").inner_text(), "no soft breaks"
+    assert serious_violations(page) == []
+    page.get_by_text("As an email program shows it").click()
+    frame = page.frame_locator('iframe[title="The letter\'s HTML part"]')
+    frame.locator("p").first.wait_for()
+    source = page.get_by_role("link", name="View source").get_attribute("href")
+    raw = page.request.get(f"{site}{source}")
+    assert raw.headers["x-content-type-options"] == "nosniff"
+    assert "To: Pat Doe0 <p0@example.com>" in raw.text() and "Message-ID:" in raw.text()
     shot(page, "applicant-letter")
 
 
@@ -104,7 +112,7 @@ def test_an_interviewer_lands_on_my_interviews_and_fills_a_scorecard_by_keyboard
     assert page.get_by_role("heading", name="My interviews").is_visible()
     assert page.get_by_role("link", name="Pat Doe2").count() == 0
     shot(page, "interviews")
-    page.get_by_role("link", name="Pat Doe0").focus()
+    page.get_by_role("link", name="Pat Doe0", exact=True).focus()
     page.keyboard.press("Enter")
     page.wait_for_url(f"{site}/interviews/*")
     shot(page, "scorecard")
@@ -131,7 +139,7 @@ def test_an_interviewer_lands_on_my_interviews_and_fills_a_scorecard_by_keyboard
 
 def test_the_wording_check_shows_beside_the_note_it_flags(page: Any, site: str) -> None:
     sign_in_as_interviewer(page, site)
-    page.get_by_role("link", name="Pat Doe1").click()
+    page.get_by_role("link", name="Pat Doe1", exact=True).click()
     page.get_by_label("Rating for SQL").select_option("2")
     page.get_by_label("Note for the candidate on SQL").fill("We hoped for someone younger.")
     page.get_by_role("button", name="Save scorecard").click()
@@ -147,8 +155,7 @@ def test_the_wording_check_shows_beside_the_note_it_flags(page: Any, site: str) 
 def test_the_applicant_and_interview_pages_pass_axe_and_read_on_a_phone(
     page: Any, site: str, who: str, path: str
 ) -> None:
-    sign_in(page, site, who)
-    page.goto(f"{site}{path}")
+    sign_in(page, site, who, start=path)
     assert serious_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 844})
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -62,9 +62,14 @@ def test_a_hiring_manager_sees_a_finding_inline_and_approves_all(page: Any, site
     assert page.get_by_role("heading", name="Needs an edit or a written override (1)").is_visible()
     assert serious_violations(page) == []
     shot(page, "feedback-review")
-    page.get_by_role("button", name="Approve all drafts").click()
+    approve_all = page.get_by_role("button", name="Approve all 2 drafts")
+    approve_all.click()  # the box is not ticked: the browser asks for it, nothing is sent
+    assert "approved=" not in page.url, "the required box blocks the submit"
+    page.get_by_label("Yes, approve 2 drafts").check()
+    approve_all.click()
+    page.wait_for_url("**approved=2**")
     status = page.get_by_role("status")
-    assert "Approved 2 draft(s). 1 draft(s) were not approved" in status.inner_text()
+    assert "Approved 2 drafts. 1 draft was not approved" in status.inner_text()
     assert page.get_by_label("Override for Pat Doe1", exact=False).is_visible()
     shot(page, "feedback-approved")
 
@@ -82,7 +87,7 @@ def test_a_hiring_manager_edits_a_draft_and_sees_the_new_finding(page: Any, site
     card.get_by_text("Edit the wording").click()
     page.get_by_label("Feedback for Pat Doe0, one point a line").fill("You seem overqualified.")
     page.get_by_role("button", name="Save as a draft for Pat Doe0").click()
-    assert "found 1 thing(s) in the new text" in page.get_by_role("status").inner_text()
+    assert "found 1 thing in the new text" in page.get_by_role("status").inner_text()
     assert card.locator("mark", has_text="overqualified").is_visible()
 
 

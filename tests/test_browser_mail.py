@@ -54,18 +54,18 @@ def test_a_sample_letter_then_the_batch_then_the_letter_in_the_mail_viewer(
     page: Any, site: str, sink: MailSink
 ) -> None:
     reject_everyone(page, site)
-    page.get_by_label("Address", exact=True).fill("p3@example.com")
-    page.get_by_role("button", name="Preview").click()
-    assert "To: Pat Doe3 <p3@example.com>" in page.inner_text("body"), "as it will go out"
-    page.go_back()
+    page.get_by_role("link", name="Preview the letter to Pat Doe3").click()
+    assert page.get_by_text("Pat Doe3 <p3@example.com>").is_visible(), "as it will go out"
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Back to the send plan").click()
     page.get_by_label("Your address").fill("rita@example.org")
     page.get_by_role("button", name="Send the sample letter").click()
     page.get_by_text("The sample letter was sent").wait_for()
-    page.get_by_role("button", name="Send 12 letter(s)").click()
+    page.get_by_role("button", name="Send 12 letters").click()
     page.get_by_text("12 of 12").wait_for(timeout=30_000)
 
     page.get_by_role("link", name="Mail").click()
-    assert page.get_by_text("13 message(s)").is_visible(), "12 letters and the sample"
+    assert page.get_by_text("13 messages").is_visible(), "12 letters and the sample"
     assert serious_violations(page) == []
     shot(page, "mail")
     page.get_by_role("row").filter(has_text="p3@example.com").get_by_role("link").click()
@@ -82,12 +82,12 @@ def test_a_recruiter_stops_a_paused_batch_and_nothing_more_goes(
     reject_everyone(page, site)
     # Paused first, so the worker in the server cannot finish before the click.
     pause(runtime.store, actor="t", now=clock.now())
-    page.get_by_role("button", name="Send 12 letter(s)").click()
+    page.get_by_role("button", name="Send 12 letters").click()
     page.wait_for_url(f"{site}/batches/1")
     page.get_by_role("button", name="Stop this batch").click()
-    page.get_by_text("Stopped: 12 letter(s)").wait_for()
+    page.get_by_text("Stopped: 12 letters").wait_for()
     assert page.locator("#percent").inner_text() == "100%"
     shot(page, "batch-stopped")
-    page.get_by_role("button", name="Resume").click()
+    page.get_by_role("button", name="Resume the outbox").click()
     page.get_by_role("button", name="Send the stopped letters after all").wait_for()
     assert read_sink(sink.directory) == []

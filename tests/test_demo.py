@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import signal
 import subprocess
@@ -106,6 +107,10 @@ def test_the_verification_does_not_count_the_addressees_own_longer_name() -> Non
     assert result.mentions_other == 0 and result.ok
 
 
+def _pythonpath() -> dict[str, str]:
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+
+
 def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path: Path) -> None:
 
     port = unused_port()
@@ -115,7 +120,8 @@ def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        # The code under test: a worktree's PYTHONPATH, when one is set, else the install.
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **_pythonpath()},
     )
     try:
         assert server.stdout is not None
@@ -142,7 +148,11 @@ def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path:
             assert "Data Analyst" in client.get("/feedback").text, "drafts wait for approval"
             assert "Overdue" not in client.get("/requests").text
             assert client.get("/requests/1").status_code == 200, "one request to answer"
-            assert "message(s)" in client.get("/mail").text, "the mail viewer is on"
+            assert "messages" in client.get("/mail").text, "the mail viewer is on"
+            link = re.search(r"a candidate's page, as their letter links it: (\S+)", output)
+            assert link, "the demo prints a portal link"
+            page = client.get(link.group(1).removeprefix(base))
+            assert page.status_code == 200 and "Hello" in page.text, "and the link works"
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)

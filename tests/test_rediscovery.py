@@ -417,7 +417,7 @@ def test_a_recruiter_picks_people_on_the_page_with_its_csrf_token(runtime: Runti
     done = client.post(
         f"/jobs/{job.id}/rediscover", data={"person": strong, "csrf": csrf_of(listing.text)}
     )
-    assert done.status_code == 200 and "Queued 1 letters." in done.text
+    assert done.status_code == 200 and "Queued 1 letter." in done.text
     assert "written to" in done.text
 
 
@@ -435,7 +435,7 @@ def test_the_rediscovery_page_in_chromium_passes_axe(
         shot(page, "rediscover")
         page.get_by_label("Write to Sam Strong").check()
         page.get_by_role("button", name="Write to the people ticked").click()
-        page.get_by_text("Queued 1 letters.").wait_for()
+        page.get_by_text("Queued 1 letter.").wait_for()
         assert serious_violations(page) == []
         deadline = time.monotonic() + 15
         while not read_sink(tmp_path / "mail") and time.monotonic() < deadline:

@@ -183,8 +183,10 @@ def test_the_applicant_page_tells_the_whole_story(client: TestClient, runtime: R
     )
     assert IRIS_NOTE in text and "Internal note, never shown to the candidate" in text
     assert "Practise window functions." in text
-    for action in ("interview.assigned", "feedback.drafted", "feedback.approved", "letter.sent"):
-        assert f"<td>{action}</td>" in text, action
+    # The audit trail reads as sentences, not action codes and JSON.
+    for said in ("Interviewer assigned", "Feedback drafted", "Feedback approved", "Letter sent"):
+        assert f"<td>{said}</td>" in text, said
+    assert "{&#34;" not in text and '{"' not in text, "no raw JSON in the audit trail"
 
 
 def test_a_letter_opens_byte_for_byte_as_the_relay_received_it(
@@ -243,12 +245,13 @@ def test_an_interviewer_lands_on_my_interviews_and_others_on_the_jobs(client: Te
     signed = client.post(
         "/signin", data={"username": "ivan", "password": PASSWORD, "csrf": csrf_of(form.text)}
     )
-    assert signed.headers["location"] == "/interviews"
-    assert client.get("/").headers["location"] == "/interviews"
+    assert signed.headers["location"] == "/home"
+    assert client.get("/").headers["location"] == "/home"
+    assert "Interviews to score" in client.get("/home").text
     other = TestClient(client.app, follow_redirects=False)
     assert other.get("/").headers["location"] == "/signin"
     sign_in(other, "rita")
-    assert other.get("/").headers["location"] == "/jobs"
+    assert other.get("/").headers["location"] == "/home"
 
 
 def test_an_interviewer_sees_only_their_assignments_and_their_own_ratings(

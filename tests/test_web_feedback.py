@@ -161,10 +161,15 @@ def test_approve_all_approves_the_clean_drafts_and_holds_the_flagged_one(
 ) -> None:
     token = signed_in_token(client)
     url = f"/feedback/{job_id(runtime, ANALYST)}"
-    done = client.post(f"{url}/approve", data={"csrf": token})
+    unconfirmed = client.post(f"{url}/approve", data={"csrf": token})
+    assert unconfirmed.status_code == 400 and "Yes, approve 2 drafts" in unconfirmed.text
+    assert states(runtime)["p0@example.com"] == "draft", "nothing approved without the tick"
+    stale = client.post(f"{url}/approve", data={"csrf": token, "confirm": "3"})
+    assert stale.status_code == 400 and "the drafts changed" in stale.text
+    done = client.post(f"{url}/approve", data={"csrf": token, "confirm": "2"})
     assert done.headers["location"] == f"{url}?approved=2&held=1"
     page = client.get(done.headers["location"]).text
-    assert "Approved 2 draft(s). 1 draft(s) were not approved" in page
+    assert "Approved 2 drafts. 1 draft was not approved" in page
     assert 'id="override-' in page, "the held draft offers the override field"
     assert states(runtime) == {
         "p0@example.com": "approved",
@@ -209,7 +214,7 @@ def test_an_edit_shows_the_findings_of_the_new_text_at_once(
     saved = client.post(f"{url}/edit", data={**form, "text": "You seemed overqualified.\r\n"})
     assert saved.status_code == 303
     page = client.get(saved.headers["location"]).text
-    assert "The wording check found 1 thing(s) in the new text" in page
+    assert "The wording check found 1 thing in the new text" in page
     assert "<mark>overqualified</mark>" in page
     assert states(runtime)["p0@example.com"] == "draft", "new words need a new approval"
     client.post(f"{url}/edit", data={**form, "text": "Your SQL joins need practice."})

@@ -40,7 +40,7 @@ def test_stopping_a_batch_holds_what_has_not_gone_and_requeue_undoes_it(
     assert client.post("/batches/1/stop", data={}).status_code == 403, "CSRF first"
     assert client.post("/batches/1/stop", data={"csrf": token}).status_code == 303
     page = client.get("/batches/1").text
-    assert "Stopped: 120 letter(s)" in page and "120 of 120" in page
+    assert "Stopped: 120 letters" in page and "120 of 120" in page
     run_batch(make_deliverer(runtime), 1)
     assert read_sink(sink.directory) == [], "a stopped letter never goes"
     audit = runtime.store.engine
@@ -85,15 +85,15 @@ def test_the_mail_viewer_shows_what_the_sink_received_only_in_the_demo(
     demo = TestClient(
         create_app(runtime.settings, runtime, mail_viewer=sink.directory), follow_redirects=False
     )
-    assert demo.get("/mail").headers["location"] == "/signin"
+    assert demo.get("/mail").headers["location"].startswith("/signin")
     sign_in(demo)
     mailbox = demo.get("/mail").text
-    assert "120 message(s)" in mailbox and 'href="/mail"' in mailbox
+    assert "120 messages" in mailbox and 'href="/mail"' in mailbox
     number = read_sink(sink.directory)[0].number
     shown = demo.get(f"/mail/{number}").text
     first = read_sink(sink.directory)[0]
     assert first.rcpt_tos[0] in shown and "Dear Pat" in shown, "headers and the text part"
-    assert demo.get(f"/mail/{number}/source").text == first.data.decode().replace("\r\n", "\n")
+    assert demo.get(f"/mail/{number}/source").content == first.data
     assert demo.get("/mail/99999").status_code == 404
     sign_in(demo, "henry")
     assert demo.get("/mail").status_code == 403, "only recruiters and admins read the mail"
@@ -143,9 +143,16 @@ def friday(tmp_path: Path, sink: MailSink) -> Iterator[tuple[Runtime, TestClient
     ]
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, runtime.clock.now())
     users = SqlUserStore(runtime.store.engine)
-    add_user(users, "rita", "x" * 16, Role.RECRUITER, actor="t", now=runtime.clock.now())
+    add_user(
+        users,
+        "rita",
+        "correct horse battery staple",
+        Role.RECRUITER,
+        actor="t",
+        now=runtime.clock.now(),
+    )
     client = TestClient(create_app(settings, runtime), follow_redirects=False)
-    sign_in(client, password="x" * 16)
+    sign_in(client, password="correct horse battery staple")
     yield runtime, client
     runtime.close()
 
@@ -158,7 +165,7 @@ def test_the_batch_page_shows_letters_waiting_for_their_window(
     assert "Send every letter now" in plan
     client.post("/jobs/1/send", data={"expected": "4", "csrf": csrf_of(plan)})
     page = client.get("/batches/1").text
-    assert "4 letter(s) wait for the candidate's send window" in page
+    assert "4 letters wait for the candidate's send window" in page
     assert "Mon 30 Nov 2026 09:00" in page and 'http-equiv="refresh"' not in page
     run_batch(make_deliverer(runtime), 1)
     assert read_sink(sink.directory) == [], "nothing goes on a Friday evening"

@@ -273,6 +273,12 @@ class Settings(BaseSettings):
         description="mark web session cookies Secure (set True whenever the app is served "
         "over HTTPS)",
     )
+    web_assets: Path | None = Field(
+        default=None,
+        description="the node_modules folder holding the web app's pinned front-end packages "
+        "(Pico CSS, Swagger UI; `make` installs them into .webtools/); unset: .webtools/"
+        "node_modules of the working directory or of the source checkout",
+    )
     retry_deadline_hours: float = Field(
         default=48.0, gt=0, description="a 4xx is retried with backoff until this age"
     )

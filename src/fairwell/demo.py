@@ -169,8 +169,26 @@ def _fresh(directory: Path) -> None:
     shutil.rmtree(directory / "mail", ignore_errors=True)
 
 
-def _settings(directory: Path, port: int) -> Settings:
+@dataclass(frozen=True)
+class DemoPortal:
+    """The candidate portal of the served demo: every letter carries a link to it, signed
+    with this run's key (made fresh each run, printed nowhere, stored nowhere)."""
+
+    url: str
+    secret_key: str
+
+    @classmethod
+    def on(cls, host: str, port: int) -> DemoPortal:
+        return cls(f"http://{host}:{port}/p", secrets.token_urlsafe(32))
+
+
+PORTAL_LINK = re.compile(r"https?://\S+/p/[A-Za-z0-9._~%-]+")
+
+
+def _settings(directory: Path, port: int, portal: DemoPortal | None = None) -> Settings:
     return load_settings(
+        portal_url=portal.url if portal else None,
+        secret_key=portal.secret_key if portal else None,
         database_url=f"sqlite:///{directory / 'fairwell.db'}",
         smtp_host="127.0.0.1",
         smtp_port=port,
@@ -190,14 +208,17 @@ def _settings(directory: Path, port: int) -> Settings:
     )
 
 
-def run_demo(directory: Path, console: Console) -> bool:
-    """Run the demo in ``directory``; return True when every check passed."""
+def run_demo(directory: Path, console: Console, portal: DemoPortal | None = None) -> bool:
+    """Run the demo in ``directory``; return True when every check passed.
+
+    With ``portal``, every letter carries a working link to the candidate's page (served by
+    :func:`serve_demo` with the same key), and one such link is printed."""
     _fresh(directory)
     # Dated back from now: Ontario's interviewed candidates are past the day-30 alert today.
     rows = write_demo_csv(directory / "applicants.csv", now=datetime.now(UTC))
     console.print(f"[bold]Fairwell demo[/bold]: {rows} rows for {JOB_TITLE!r} in {directory}")
     with MailSink(directory / "mail", port=0) as sink:
-        settings = _settings(directory, sink.port)
+        settings = _settings(directory, sink.port, portal)
         init_database(settings)
         runtime = open_runtime(settings)
         try:
@@ -206,9 +227,27 @@ def run_demo(directory: Path, console: Console) -> bool:
             runtime.close()
     runtime = open_runtime(settings)
     try:
-        return _verify(runtime, read_sink(directory / "mail"), facts, console)
+        messages = read_sink(directory / "mail")
+        passed = _verify(runtime, messages, facts, console)
     finally:
         runtime.close()
+    if portal is not None:
+        _print_portal_links(messages, console)
+    return passed
+
+
+def _print_portal_links(messages: list[SinkMessage], console: Console) -> None:
+    """How many letters carry a portal link, and one of them to open."""
+    links = [
+        found.group(0)
+        for message in messages
+        if (
+            found := PORTAL_LINK.search(dict(read_letter(message.data).parts).get("text/plain", ""))
+        )
+    ]
+    console.print(f"{len(links)} of {len(messages)} letters carry a link to the candidate's page")
+    if links:
+        console.print(f"a candidate's page, as their letter links it: {links[0]}", soft_wrap=True)
 
 
 def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
@@ -664,15 +703,17 @@ def _assign_demo_interviews(runtime: Runtime, users: SqlUserStore, count: int = 
     return len(interviewed)
 
 
-def serve_demo(directory: Path, console: Console, host: str, port: int) -> None:
+def serve_demo(
+    directory: Path, console: Console, host: str, port: int, portal: DemoPortal | None = None
+) -> None:
     """Serve the web app on the demo's database, with the delivery worker and a fresh sink.
 
-    Every run makes new demo passwords and a new session key; they are printed, not stored.
+    Every run makes new demo passwords and a new key; the passwords are printed, nothing is
+    stored. With ``portal`` (the one the letters were composed with) their links work.
     """
+    portal = portal or DemoPortal.on(host, port)
     with MailSink(directory / "mail", port=0) as sink:
-        settings = _settings(directory, sink.port).model_copy(
-            update={"secret_key": secrets.token_urlsafe(32)}
-        )
+        settings = _settings(directory, sink.port, portal)
         runtime = open_runtime(settings)
         table = Table("username", "role", "password", title="demo sign-ins")
         users = SqlUserStore(runtime.store.engine)

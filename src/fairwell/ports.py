@@ -180,10 +180,19 @@ class JobSummary:
 
 @dataclass(frozen=True, slots=True)
 class ApplicantFilter:
-    """Which of a job's applicants a pipeline shows: one stage, and/or a name or address."""
+    """Which of a job's applicants a pipeline shows: one stage, and/or a name or address.
+
+    The stage is the one the pipeline shows: "rejected" for everyone with an active
+    decision (whatever stage they reached), the application's own stage for everyone else.
+    ``unsent``: only the decided whose letter is not queued yet (the send plan's people).
+    ``order`` sorts by name, email, stage, decision or letter (the default: as imported).
+    """
 
     stage: str | None = None
     search: str | None = None
+    unsent: bool = False
+    order: str = "id"
+    descending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +312,30 @@ class OutboxStatus:
     # the first of them goes.
     scheduled: int = 0
     next_scheduled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """A batch as the web shows it: its job, who queued it and when, and how far it is."""
+
+    id: int
+    job_id: int
+    job_title: str
+    created_by: str
+    created_at: datetime
+    state: str  # active, paused (by a person or the guard), stopped
+    total: int
+    done: int  # sent, failed, held or quarantined
+
+
+class BatchControls(Protocol):
+    """Reading batches and pausing one (storage/batches_read.py)."""
+
+    def summary(self, batch_id: int) -> BatchSummary: ...
+
+    def unfinished(self, limit: int = 20) -> list[BatchSummary]: ...
+
+    def set_paused(self, batch_id: int, paused: bool, actor: str, now: datetime) -> None: ...
 
 
 class ScorecardInput(Protocol):
@@ -503,6 +536,8 @@ class UserStore(Protocol):
     def all(self) -> list[User]: ...
 
     def set_hash(self, user_id: int, new_hash: str) -> None: ...
+
+    def change_password(self, user_id: int, new_hash: str, actor: str, now: datetime) -> None: ...
 
     def disable(self, username: str, actor: str, now: datetime) -> None: ...
 

@@ -24,11 +24,11 @@ from jinja2 import (
     Template,
     TemplateError,
     TemplateNotFound,
+    TemplateRuntimeError,
     nodes,
 )
 from jinja2.environment import Environment
 from jinja2.loaders import BaseLoader
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from fairwell.domain.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
@@ -36,8 +36,18 @@ from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
 from fairwell.errors import FairwellError
 from fairwell.ports import TemplateOverrides, WordingCheck
+from fairwell.template_limits import LimitedSandbox, budget, joined
 
 LAYOUT = "letters/layout.html.j2"
+# What a template's own expressions can raise besides Jinja's errors.
+_TEMPLATE_FAULTS = (
+    ArithmeticError,
+    RecursionError,
+    TypeError,
+    ValueError,
+    LookupError,
+    MemoryError,
+)
 
 
 class TemplateCheckError(FairwellError):
@@ -163,12 +173,12 @@ class LetterTemplates:
         if overrides is not None:
             loader = ChoiceLoader([_OverrideLoader(overrides), self._files])
         self._loader = loader
-        self._text_env = ImmutableSandboxedEnvironment(
+        # The sandbox with limits on time, size and loops (template_limits.py): an edited
+        # template is untrusted input.
+        self._text_env = LimitedSandbox(
             loader=loader, undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
-        self._html_env = ImmutableSandboxedEnvironment(
-            loader=loader, undefined=StrictUndefined, autoescape=True
-        )
+        self._html_env = LimitedSandbox(loader=loader, undefined=StrictUndefined, autoescape=True)
         self._cache: dict[tuple[str, str], Template] = {}
         # Read lazily: opening a runtime must not need the database (`fairwell init` comes first).
         self._seen: Mapping[str, str] | None = None
@@ -220,13 +230,26 @@ class LetterTemplates:
         return frozenset(self._text_env.globals)
 
     def render(self, kind: str, locale: str, context: dict[str, object]) -> RenderedLetter:
-        """Render one letter; raise jinja2 errors for undefined names or unsafe access."""
+        """Render one letter under the limits; raise jinja2 errors for undefined names, unsafe
+        access, a limit exceeded (TemplateLimitError) or any other failure of the template."""
+        try:
+            with budget():
+                return self._render(kind, locale, context)
+        except TemplateError:
+            raise
+        except _TEMPLATE_FAULTS as error:
+            # A template's own arithmetic or data fault (1 / 0, "a" + 1, endless recursion):
+            # reported like any broken template, never an uncaught error.
+            raise TemplateRuntimeError(f"{type(error).__name__}: {error}") from None
+
+    def _render(self, kind: str, locale: str, context: dict[str, object]) -> RenderedLetter:
         layout = self._refresh()
         template = self._template(kind, locale)
         ctx = template.new_context(context)  # not shared: Jinja copies it into a new dict
-        subject = "".join(template.blocks["subject"](ctx)).strip()
-        body = "".join(template.blocks["body"](ctx)).strip() + "\n"
-        html = layout.render(locale=locale, subject=subject, body_html=_paragraphs_html(body))
+        subject = joined(template.blocks["subject"](ctx)).strip()
+        body = joined(template.blocks["body"](ctx)).strip() + "\n"
+        parts = {"locale": locale, "subject": subject, "body_html": _paragraphs_html(body)}
+        html = joined(layout.generate(parts))
         return RenderedLetter(subject=subject, text=body, html=html)
 
     def check(self, wording: WordingCheck | None = None) -> None:

@@ -241,12 +241,14 @@ def demo(
     port: Annotated[int, typer.Option("--port", help="port for --serve")] = 8000,
 ) -> None:
     """Run the whole flow on synthetic data against the embedded sink, and verify it."""
-    from fairwell.demo import run_demo, serve_demo
+    from fairwell.demo import DemoPortal, run_demo, serve_demo
 
-    if not run_demo(directory, out):
+    # The letters link to the candidate portal of the served demo (same address, same key).
+    portal = DemoPortal.on("127.0.0.1", port)
+    if not run_demo(directory, out, portal):
         raise _fail("the demo's verification failed", 1)
     if serve:
-        serve_demo(directory, out, "127.0.0.1", port)
+        serve_demo(directory, out, "127.0.0.1", port, portal)
 
 
 @app.command("import-scorecards")

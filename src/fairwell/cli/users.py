@@ -115,24 +115,68 @@ def users_assign(
 @reports_errors
 def users_token(
     username: Annotated[str, typer.Option("--username", help="whose token")],
+    name: Annotated[str, typer.Option("--name", help="what uses it")] = "command line",
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="the token may read but never change anything")
+    ] = False,
 ) -> None:
-    """Print a bearer token for the API (90 days; disabling the user revokes it)."""
+    """Create an API bearer token and print it once (revoke it with `users revoke-token`)."""
     from fairwell.domain.users import check_username
-    from fairwell.errors import ConfigurationError, NotFound
+    from fairwell.errors import NotFound
     from fairwell.storage.users_store import SqlUserStore
     from fairwell.web.security import Sessions
 
     runtime = _runtime()
-    if not runtime.settings.secret_key:
-        raise ConfigurationError("API tokens are signed with FAIRWELL_SECRET_KEY; set it first")
     found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
     if found is None or found[0].disabled:
         raise NotFound(f"no active user {username!r}")
-    user = found[0]
-    out.print(
-        Sessions(runtime.settings.secret_key).api_token(user.id, user.session_version),
-        soft_wrap=True,
+    token = Sessions(runtime.store.engine).create_token(
+        found[0].id, name, read_only, actor=ACTOR, now=runtime.clock.now()
     )
+    out.print(token, soft_wrap=True, markup=False)
+
+
+@users_app.command("tokens")
+@reports_errors
+def users_tokens(username: Annotated[str, typer.Argument(help="whose tokens")]) -> None:
+    """List an account's API tokens: id, name, scope, last use, revoked."""
+    from fairwell.errors import NotFound
+    from fairwell.web.security import Sessions
+
+    runtime = _runtime()
+    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
+    if found is None:
+        raise NotFound(f"no user {username!r}")
+    table = Table("id", "name", "may", "last used", "revoked")
+    for token in Sessions(runtime.store.engine).tokens_of(found[0].id):
+        table.add_row(
+            str(token.id),
+            token.name,
+            "read" if token.read_only else "read and write",
+            f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
+            f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+        )
+    out.print(table)
+
+
+@users_app.command("revoke-token")
+@reports_errors
+def users_revoke_token(
+    username: Annotated[str, typer.Option("--username", help="whose token")],
+    token_id: Annotated[int, typer.Argument(help="the token's id (`users tokens` lists them)")],
+) -> None:
+    """Revoke one API token: scripts using it are refused from now on."""
+    from fairwell.errors import NotFound
+    from fairwell.web.security import Sessions
+
+    runtime = _runtime()
+    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
+    sessions = Sessions(runtime.store.engine)
+    if found is None or not sessions.revoke_token(
+        found[0].id, token_id, actor=ACTOR, now=runtime.clock.now()
+    ):
+        raise NotFound(f"{username!r} has no live token {token_id}")
+    out.print(f"revoked token {token_id}")
 
 
 @users_app.command("interview")

@@ -274,6 +274,23 @@ def read_sink(directory: Path | str) -> list[SinkMessage]:
     return sorted(messages, key=lambda message: message.number)
 
 
+def sink_numbers(directory: Path | str) -> list[int]:
+    """The numbers of the stored messages, without reading any of them."""
+    return sorted(int(path.stem) for path in Path(directory).glob("*.json") if path.stem.isdigit())
+
+
+def read_sink_message(directory: Path | str, number: int) -> SinkMessage | None:
+    """One stored message by its number, or None."""
+    path = Path(directory) / f"{number:0{_NUMBER_WIDTH}d}.json"
+    return _read_message(path) if path.is_file() else None
+
+
+def sink_recipients(directory: Path | str, number: int) -> list[str]:
+    """One message's envelope recipients, read from its small envelope file only."""
+    envelope = json.loads((Path(directory) / f"{number:0{_NUMBER_WIDTH}d}.json").read_bytes())
+    return list(envelope["rcpt_tos"])
+
+
 def _read_message(envelope_path: Path) -> SinkMessage:
     envelope = json.loads(envelope_path.read_bytes())
     return SinkMessage(

@@ -6,6 +6,7 @@ every value we put in a header passes :func:`check_header_value` first.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,10 +22,19 @@ class UnsafeHeaderValue(InvalidInput):
     """A value that would break out of its header line."""
 
 
+# Control characters other than TAB have no place in a header; some mail software reads a
+# vertical tab or form feed as a line break.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def check_header_value(value: str) -> str:
-    """Return the value unchanged, or raise when it holds CR, LF or NUL."""
+    """Return the value unchanged, or raise when it holds CR, LF, NUL or another control
+    character (a tab is allowed)."""
     if "\r" in value or "\n" in value or "\0" in value:
         raise UnsafeHeaderValue("header value contains CR, LF or NUL")
+    found = _CONTROL.search(value)
+    if found:
+        raise UnsafeHeaderValue(f"header value contains the control character {found[0]!r}")
     return value
 
 

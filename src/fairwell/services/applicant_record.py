@@ -251,7 +251,7 @@ def _letter_json(application_id: int, letter: LetterFacts) -> dict[str, object]:
         "sent_at": letter.sent_at,
         "last_code": letter.last_code,
         "held_rule": letter.held_rule,
-        "bytes_url": f"/applications/{application_id}/letters/{letter.id}",
+        "bytes_url": f"/applications/{application_id}/letters/{letter.id}/source",
     }
 
 

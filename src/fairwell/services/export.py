@@ -51,7 +51,7 @@ def export_person(privacy: PrivacyStore, person_id: int, now: datetime) -> dict[
         "checklists": rows["checklists"],
         "consents": rows["consents"],
         "privacy_requests": [_without_person(row) for row in rows["privacy_requests"]],
-        "audit": rows["audit"],
+        "audit": [_without_staff_names(row) for row in rows["audit"]],
     }
 
 
@@ -75,6 +75,26 @@ def _text_of(body: bytes) -> str:
         return base64.b64encode(body).decode("ascii")
     text = next((t for kind, t in parts if kind == "text/plain"), parts[0][1] if parts else "")
     return text.replace("\r\n", "\n").strip()
+
+
+# Who acted, as the candidate may read it: themselves, the system, or the hiring team.
+# A staff account's username (``web:ivan``, ``cli:rita``) names an employee, not them.
+_CANDIDATE_ACTORS = frozenset({"candidate", "portal", "email"})
+_SYSTEM_ACTORS = frozenset({"retention", "consent-renewals", "fairwell", "worker", "delivery"})
+
+
+def candidate_facing_actor(actor: str) -> str:
+    if actor in _CANDIDATE_ACTORS:
+        return "you"
+    if actor in _SYSTEM_ACTORS or actor.startswith("worker"):
+        return "Fairwell (automatic)"
+    return "the hiring team"
+
+
+def _without_staff_names(row: dict[str, Any]) -> dict[str, Any]:
+    if "actor" not in row:
+        return row
+    return {**row, "actor": candidate_facing_actor(str(row["actor"]))}
 
 
 def _without_person(row: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fairwell.domain.model import OutboxState
 from fairwell.errors import NotFound
-from fairwell.ports import OutboxStatus, Store
+from fairwell.ports import BatchControls, OutboxStatus, Store
 
 REQUEUEABLE = (OutboxState.HELD, OutboxState.QUARANTINED, OutboxState.FAILED)
 
@@ -43,3 +43,13 @@ def requeue(
 ) -> int:
     """Put letters back in the queue. The guard checks them again before they go."""
     return store.requeue(list(states), list(ids), actor, now)
+
+
+def pause_batch(batches: BatchControls, batch_id: int, *, actor: str, now: datetime) -> None:
+    """Stop workers from starting this batch's letters; other batches go on."""
+    batches.set_paused(batch_id, True, actor, now)
+
+
+def resume_batch(batches: BatchControls, batch_id: int, *, actor: str, now: datetime) -> None:
+    """Let workers take this batch's letters again."""
+    batches.set_paused(batch_id, False, actor, now)

@@ -76,6 +76,30 @@ def save_checklist(
     return valid
 
 
+class QuestionRefused(InvalidInput):
+    """A question the portal does not record: ``why`` is "empty" or "too_long"."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"the question is {why.replace('_', ' ')}")
+        self.why = why
+
+
+class AlreadyAsked(InvalidInput):
+    """The application has an open request: one at a time, until it is answered."""
+
+    def __init__(self, record: RequestRecord) -> None:
+        super().__init__(f"request {record.id} is still open")
+        self.record = record
+
+
+def open_request(requests: RequestStore, application: PortalApplication) -> RequestRecord | None:
+    """The application's request still waiting for an answer, if any."""
+    return next(
+        (r for r in requests.all(open_only=True) if r.application_id == application.application_id),
+        None,
+    )
+
+
 def ask_for_more(
     requests: RequestStore,
     application: PortalApplication,
@@ -83,12 +107,18 @@ def ask_for_more(
     business_days: int,
     now: datetime,
 ) -> RequestRecord:
-    """A tracked feedback request, exactly like one a recruiter records from an email."""
+    """A tracked feedback request, exactly like one a recruiter records from an email.
+
+    One open request per application: another is refused (AlreadyAsked) until it is answered.
+    """
     text = question.replace("\r\n", "\n").strip()
     if not text:
-        raise InvalidInput("the question is empty")
+        raise QuestionRefused("empty")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"the question is longer than {MAX_TEXT} characters")
+        raise QuestionRefused("too_long")
+    waiting = open_request(requests, application)
+    if waiting is not None:
+        raise AlreadyAsked(waiting)
     assert application.decision_id is not None
     due = due_date(now, business_days, working_days_of(application.country, application.region))
     request_id = requests.add(application.decision_id, text, now, due, PORTAL_ACTOR)

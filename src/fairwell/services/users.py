@@ -25,6 +25,7 @@ from fairwell.domain.users import (
 )
 from fairwell.errors import FairwellError, InvalidInput, NotFound
 from fairwell.ports import JobManagers, UserStore
+from fairwell.services.password_policy import check_strength
 
 log = logging.getLogger(__name__)
 _HASHER = PasswordHasher()
@@ -46,6 +47,7 @@ def add_user(
     """Create an account; raise InvalidInput for a bad or taken username or a weak password."""
     name = check_username(username)
     check_password(password, name)
+    check_strength(password, name)
     user = store.add(name, _HASHER.hash(password), check_role(role), actor, now)
     log.info("user %d added as %s", user.id, user.role.value)
     return user
@@ -88,6 +90,25 @@ def _verify(stored: str, password: str, user_id: int | None = None) -> bool:
         return False
     except VerificationError:  # a wrong password (VerifyMismatchError) among them
         return False
+
+
+def change_password(
+    store: UserStore, user: User, current: str, new: str, *, actor: str, now: datetime
+) -> None:
+    """Replace the user's password after checking the current one and the new one's strength.
+
+    Raise InvalidInput, saying which, when the current password is wrong or the new one is
+    weak. The caller ends the user's other sessions (web/account.py).
+    """
+    found = store.by_username(user.username)
+    if found is None or not _verify(found[1], current, user.id):
+        raise InvalidInput("current password: that is not your current password")
+    check_password(new, user.username)
+    check_strength(new, user.username)
+    if new == current:
+        raise InvalidInput("new password: choose a password you have not used here")
+    store.change_password(user.id, _HASHER.hash(new), actor, now)
+    log.info("user %d changed their password", user.id)
 
 
 def disable_user(store: UserStore, username: str, *, actor: str, now: datetime) -> None:

@@ -12,6 +12,8 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
+    case,
+    exists,
     func,
     insert,
     literal,
@@ -54,6 +56,7 @@ from fairwell.storage.rows import (
     applicant_query,
     applicant_view,
     audit,
+    decision_key,
 )
 from fairwell.storage.tables import (
     applications,
@@ -160,11 +163,14 @@ class SqlStore:
     # --- reading -----------------------------------------------------------------------
 
     def jobs(self) -> list[JobSummary]:
+        """Each job with its applicants per stage as the pipeline shows it: everyone with an
+        active decision counts as rejected, whatever stage they had reached."""
         job_columns = (jobs.c.id, jobs.c.title, jobs.c.sender_name, jobs.c.closed_at)
+        shown = select(applications.c.job_id, shown_stage().label("stage")).subquery("shown")
         query = (
-            select(*job_columns, applications.c.stage, func.count(applications.c.id))
-            .outerjoin(applications, applications.c.job_id == jobs.c.id)
-            .group_by(*job_columns, applications.c.stage)
+            select(*job_columns, shown.c.stage, func.count(shown.c.job_id))
+            .outerjoin(shown, shown.c.job_id == jobs.c.id)
+            .group_by(*job_columns, shown.c.stage)
             .order_by(jobs.c.title)
         )
         summaries: dict[int, tuple[Job, dict[str, int]]] = {}
@@ -232,7 +238,8 @@ class SqlStore:
             .select_from(applications.join(persons, persons.c.id == applications.c.person_id))
             .where(applications.c.job_id == job_id, *matching)
         )
-        page = applicant_query(job_id).where(*matching).offset(offset).limit(limit)
+        ordered = applicant_query(job_id).order_by(None).order_by(*_pipeline_order(shown))
+        page = ordered.where(*matching).offset(offset).limit(limit)
         with self._read() as conn:
             total = conn.execute(counted).scalar_one()
             views = [applicant_view(row) for row in conn.execute(page)]
@@ -252,7 +259,9 @@ class SqlStore:
     def _matching(self, shown: ApplicantFilter) -> list[Any]:
         conditions: list[Any] = []
         if shown.stage:
-            conditions.append(applications.c.stage == shown.stage)
+            conditions.append(shown_stage() == shown.stage)
+        if shown.unsent:
+            conditions.append(_decided_unsent())
         if shown.search:
             fold = func.lower if self._postgres else func.casefold
             name = persons.c.first_name + " " + persons.c.last_name
@@ -926,3 +935,46 @@ def _one_letter_per_key() -> Iterator[None]:
         if "letter_key" in str(error.orig):
             raise AlreadyQueued("a letter for this is in the outbox already") from None
         raise
+
+
+# --- the pipeline's stages and order ---------------------------------------------------------
+
+
+def _active_decision() -> Any:
+    return select(decisions.c.id).where(
+        decisions.c.application_id == applications.c.id,
+        decisions.c.state == DecisionState.ACTIVE.value,
+    )
+
+
+def shown_stage() -> Any:
+    """The stage the pipeline shows: rejected once a decision is active, else the stage."""
+    return case(
+        (exists(_active_decision()), literal(Stage.REJECTED.value)), else_=applications.c.stage
+    )
+
+
+def _decided_unsent() -> Any:
+    """An active decision whose letter is not in the outbox yet."""
+    queued = select(outbox.c.id).where(outbox.c.letter_key == decision_key(decisions.c.id))
+    return exists(_active_decision().where(~exists(queued)))
+
+
+def _pipeline_order(shown: ApplicantFilter) -> list[Any]:
+    keys: dict[str, list[Any]] = {
+        "name": [func.lower(persons.c.last_name), func.lower(persons.c.first_name)],
+        "email": [persons.c.email],
+        "stage": [shown_stage()],
+        "decision": [
+            select(decisions.c.reason_code)
+            .where(
+                decisions.c.application_id == applications.c.id,
+                decisions.c.state == DecisionState.ACTIVE.value,
+            )
+            .scalar_subquery()
+        ],
+        "letter": [outbox.c.state],
+    }
+    chosen = keys.get(shown.order, [])
+    ordered = [key.desc() if shown.descending else key.asc() for key in chosen]
+    return [*ordered, applications.c.id]

@@ -644,3 +644,47 @@ webhook_deliveries = Table(
     ),
     Index("ix_webhook_deliveries_state_next_attempt", "state", "next_attempt_at"),
 )
+
+
+# --- The web app's server-side sessions, sign-in limits and API tokens (migration 0021) ---
+
+# Signed-in browser sessions, kept on the server so they can be ended: signing out, changing
+# the password and "sign out everywhere" end them at once, whatever a saved cookie says. The
+# cookie holds a random token; only its SHA-256 is stored here.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("session_version", Integer, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+)
+
+# Failed sign-ins (and portal fresh-link requests), one row each, by key: the normalised
+# username, the client address, or a hashed email address. Shared by every web process.
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_signin_failures_key_at", "key", "at"),
+)
+
+# API bearer tokens: each one named, revocable on its own, optionally read-only. The token is
+# shown once; only its SHA-256 is stored.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("read_only", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)

@@ -103,6 +103,16 @@ class SqlUserStore:
             if changed.rowcount != 1:
                 raise NotFound(f"no user with id {user_id}")
 
+    def change_password(self, user_id: int, new_hash: str, actor: str, now: datetime) -> None:
+        """A new password: its hash replaces the old one, audited (never the hash)."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=new_hash)
+            )
+            if changed.rowcount != 1:
+                raise NotFound(f"no user with id {user_id}")
+            audit(conn, actor, "user.password-changed", "user", user_id, {}, now)
+
     def disable(self, username: str, actor: str, now: datetime) -> None:
         """Refuse the account's sign-ins and end every session of it (session_version + 1).
 

@@ -16,25 +16,26 @@ from pydantic import BaseModel, Field
 from fairwell.domain.feedback import MAX_RATING, MIN_RATING
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import NotFound
-from fairwell.ports import WordingCheck
+from fairwell.ports import ScorecardEntry, WordingCheck
 from fairwell.runtime import inbox_store, wording_check
 from fairwell.services import interviews as interview_service
 from fairwell.services.applicant_record import applicant_record, letter_as_sent, record_as_json
 from fairwell.services.interviews import RatingInput, ScorecardRefused, ScorecardSheet
 from fairwell.storage.applicant_store import SqlApplicantRecords
 from fairwell.storage.interviews_store import SqlInterviews
+from fairwell.web.audit_words import audit_line
 from fairwell.web.common import (
     Current,
     actor,
     api_interviewer,
     check_csrf,
-    headers,
     interviewer,
     reader,
     render,
     runtime_of,
     visible_jobs,
 )
+from fairwell.web.letter_view import html_response, readable, source_response
 
 
 def register(app: FastAPI) -> None:
@@ -47,6 +48,9 @@ def register(app: FastAPI) -> None:
     app.get("/applications/{application_id}/letters/{outbox_id}", include_in_schema=False)(
         letter_bytes
     )
+    letter = "/applications/{application_id}/letters/{outbox_id}"
+    app.get(f"{letter}/html", include_in_schema=False)(letter_html)
+    app.get(f"{letter}/source", include_in_schema=False)(letter_source)
     app.get("/interviews", response_class=HTMLResponse, include_in_schema=False)(interviews_page)
     app.get("/interviews/{application_id}", response_class=HTMLResponse, include_in_schema=False)(
         scorecard_page
@@ -99,10 +103,21 @@ def applicant_page(
         csrf=current[1].csrf,
         record=record,
         facts=record.facts,
+        interviews=_interviews_of(record.facts.scorecards),
+        audit=[audit_line(entry) for entry in record.facts.audit],
         reasons={reason.code: reason for reason in REASONS},
         max_rating=MAX_RATING,
         bounces=inbox_store(runtime_of(request)).bounces(application_id),
     )
+
+
+def _letter(request: Request, current: Current, application_id: int, outbox_id: int) -> bytes:
+    try:
+        return letter_as_sent(
+            _records(request), application_id, outbox_id, visible_jobs(request, current[0])
+        )
+    except NotFound as error:
+        raise _not_found(error) from None
 
 
 def letter_bytes(
@@ -111,17 +126,48 @@ def letter_bytes(
     outbox_id: int,
     current: Annotated[Current, Depends(reader)],
 ) -> Response:
+    """One of the applicant's letters as they read it; the stored bytes behind the link."""
+    base = f"/applications/{application_id}/letters/{outbox_id}"
+    return render(
+        request,
+        "letter.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        letter=readable(_letter(request, current, application_id, outbox_id)),
+        heading=f"Letter #{outbox_id}",
+        intro="What the candidate received, read back from the bytes stored when it was queued.",
+        html_url=f"{base}/html",
+        source_url=f"{base}/source",
+        back_url=f"/applications/{application_id}",
+        back_label="Back to the applicant",
+    )
+
+
+def letter_html(
+    request: Request,
+    application_id: int,
+    outbox_id: int,
+    current: Annotated[Current, Depends(reader)],
+) -> Response:
+    return html_response(_letter(request, current, application_id, outbox_id))
+
+
+def letter_source(
+    request: Request,
+    application_id: int,
+    outbox_id: int,
+    current: Annotated[Current, Depends(reader)],
+) -> Response:
     """The stored bytes, unchanged: what the relay received is what is shown."""
-    try:
-        body = letter_as_sent(
-            _records(request), application_id, outbox_id, visible_jobs(request, current[0])
-        )
-    except NotFound as error:
-        raise _not_found(error) from None
-    response = Response(body, media_type="text/plain; charset=utf-8")
-    # A letter is data, never a page: nothing in it may run or be sniffed into HTML.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return headers(response)
+    return source_response(_letter(request, current, application_id, outbox_id))
+
+
+def _interviews_of(scorecards: tuple[ScorecardEntry, ...]) -> list[list[ScorecardEntry]]:
+    """The ratings grouped per interview: one interviewer's ratings entered on one day."""
+    groups: dict[tuple[str, object], list[ScorecardEntry]] = {}
+    for entry in scorecards:
+        groups.setdefault((entry.interviewer, entry.created_at.date()), []).append(entry)
+    return list(groups.values())
 
 
 def api_applicant(

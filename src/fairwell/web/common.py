@@ -11,7 +11,13 @@ from fastapi.templating import Jinja2Templates
 from fairwell.domain.users import REVIEWER_ROLES, STAFF_ROLES, Role, User
 from fairwell.runtime import Runtime
 from fairwell.storage.users_store import SqlJobManagers
-from fairwell.web.security import SESSION_COOKIE, Session, same_token
+from fairwell.web.security import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    Session,
+    same_token,
+    session_clock,
+)
 
 PAGE_SIZE = 50
 STAFF = STAFF_ROLES
@@ -38,27 +44,34 @@ def signed_in(request: Request) -> tuple[User, Session]:
     """The signed-in user and session, or SignedOut; a disabled user is signed out at once.
 
     The API also takes a bearer token (`fairwell users token`); pages take the cookie only.
+    A read-only token reads: anything but GET and HEAD is refused.
     """
     sessions = request.app.state.sessions
+    now = session_clock()
     token = _bearer(request) if request.url.path.startswith("/api/") else None
     if token is not None:
-        session = sessions.read_api_token(token)
+        session = sessions.read_api_token(token, now)
     else:
-        session = sessions.read(request.cookies.get(SESSION_COOKIE))
+        session = sessions.read(request.cookies.get(SESSION_COOKIE), now)
     return _checked_user(request, session)
 
 
 def api_caller(request: Request) -> tuple[User, Session]:
     """The API's writes take a bearer token only: a cookie could be sent by another site."""
-    return _checked_user(request, request.app.state.sessions.read_api_token(_bearer(request)))
+    token = request.app.state.sessions.read_api_token(_bearer(request), session_clock())
+    return _checked_user(request, token)
 
 
 def _checked_user(request: Request, session: Session | None) -> tuple[User, Session]:
     if session is None:
         raise SignedOut
     user = request.app.state.users.by_id(session.user_id)
-    if user is None or user.disabled or user.session_version != session.version:
+    if user is None or user.disabled:
         raise SignedOut
+    if session.version is not None and user.session_version != session.version:
+        raise SignedOut
+    if session.read_only and request.method not in ("GET", "HEAD"):
+        raise HTTPException(status_code=403, detail="this token may only read")
     return user, session
 
 
@@ -69,9 +82,9 @@ def api_staff(current: Annotated[Current, Depends(api_caller)]) -> Current:
 
 
 def staff(current: Annotated[tuple[User, Session], Depends(signed_in)]) -> tuple[User, Session]:
-    """Admins and recruiters; hiring managers and interviewers get their own pages later."""
+    """Admins and recruiters: rejecting, sending and the outbox are theirs."""
     if current[0].role not in STAFF:
-        raise HTTPException(status_code=403, detail="this page is for recruiters")
+        raise HTTPException(status_code=403, detail="this page is for recruiters and admins only")
     return current
 
 
@@ -87,7 +100,9 @@ READERS = REVIEWER_ROLES
 def reader(current: Annotated[Current, Depends(signed_in)]) -> Current:
     """Who may read jobs: staff see all of them, a hiring manager only their own."""
     if current[0].role not in READERS:
-        raise HTTPException(status_code=403, detail="this page is not for your role yet")
+        raise HTTPException(
+            status_code=403, detail="this page is for recruiters, admins and hiring managers"
+        )
     return current
 
 
@@ -106,8 +121,8 @@ def check_csrf(current: Current, given: str | None) -> None:
 
 
 def landing(user: User) -> str:
-    """Where a user starts: interviewers at their interviews, everyone else at the jobs."""
-    return "/interviews" if user.role is Role.INTERVIEWER else "/jobs"
+    """Where a user starts: the home page of what waits for their role (web/home.py)."""
+    return "/home"
 
 
 def interviewer(current: Annotated[Current, Depends(signed_in)]) -> Current:
@@ -131,3 +146,15 @@ def runtime_of(request: Request) -> Runtime:
 def actor(current: Current) -> str:
     """Who did it, as the audit log names web users."""
     return f"web:{current[0].username}"
+
+
+def set_session_cookie(request: Request, response: Response, cookie: str) -> None:
+    """The session cookie: HTTP only, same-site, Secure when served over HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.secure_cookies,
+    )

@@ -21,6 +21,7 @@ from fairwell.services.status_letters import (
 )
 from fairwell.storage.notices import SqlNotices
 from fairwell.web.common import Current, check_csrf, render, staff
+from fairwell.web.wording import plural
 
 Staff = Annotated[Current, Depends(staff)]
 
@@ -87,7 +88,9 @@ def notify(
         )
     except FairwellError as error:
         return deadlines_page(request, current, f"Nothing queued: {error}", 409)
-    text = f"Queued {done.queued} status letters; {done.later} wait for their send window."
+    text = (
+        f"Queued {plural(done.queued, 'status letter')}; {done.later} wait for their send window."
+    )
     if done.blocked:
         text += f" {len(done.blocked)} blocked by the privacy guard (see the outbox)."
     return deadlines_page(request, current, text)

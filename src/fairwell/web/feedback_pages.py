@@ -35,6 +35,7 @@ from fairwell.web.reviews import (
     status_of,
     visible_job,
 )
+from fairwell.web.wording import plural
 
 STATE_NAMES = {
     FeedbackState.DRAFT: "Draft: waiting for approval",
@@ -122,17 +123,19 @@ def _notice(approved: int | None, held: int | None, edited: int | None, cards: l
     if edited is not None:
         found = next((len(c.flags) for c in cards if c.decision_id == edited), 0)
         return "Saved as a draft. " + (
-            f"The wording check found {found} thing(s) in the new text; they are marked below."
+            f"The wording check found {plural(found, 'thing')} in the new text; they are "
+            "marked below."
             if found
             else "The wording check found nothing in the new text."
         )
     if approved is None:
         return ""
-    notice = f"Approved {approved} draft(s)."
+    notice = f"Approved {plural(approved, 'draft')}."
     if held:
         notice += (
-            f" {held} draft(s) were not approved: the wording check flagged them, or they"
-            " wait for the job's wording. Each one says below what it needs."
+            f" {plural(held, 'draft was', 'drafts were')} not approved: the wording check"
+            " flagged them, or they wait for the job's wording. Each one says below what it"
+            " needs."
         )
     return notice
 
@@ -209,11 +212,27 @@ def approve_form(
     current: Annotated[Current, Depends(reader)],
     email: Annotated[str, Form(max_length=320)] = "",
     override: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=20)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Approve every draft of the job, or one person's (``email``), optionally overriding."""
+    """Approve every draft of the job, or one person's (``email``), optionally overriding.
+
+    "Approve all" needs its box ticked, which carries the number of drafts the page showed:
+    a count that changed since is refused, like a send's typed count."""
     check_csrf(current, csrf)
     job = visible_job(request, current[0], job_id)
+    if not email:
+        cards = _cards(request, job)
+        clean = sum(c.state is FeedbackState.DRAFT and not c.flags for c in cards)
+        if confirm != str(clean):
+            error = (
+                f"nothing was approved. Tick “Yes, approve {plural(clean, 'draft')}” to "
+                "confirm; the number shown is what will be approved"
+                if not confirm
+                else "nothing was approved: the drafts changed since the page was loaded. "
+                "Read them again below, then confirm"
+            )
+            return _review(request, current, job, cards, status=400, error=error)
     try:
         report = _approve(request, current, job, [email] if email else [], override or None)
     except FairwellError as error:

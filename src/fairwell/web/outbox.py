@@ -8,26 +8,34 @@ SMTP server may have accepted cannot be taken back.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from fairwell.domain.model import STOPPED_RULE, OutboxState
-from fairwell.errors import FairwellError
+from fairwell.errors import FairwellError, NotFound
 from fairwell.ports import OutboxRow
 from fairwell.runtime import Runtime, inbox_store
 from fairwell.services import outbox as outbox_service
+from fairwell.storage.batches_read import SqlBatches
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
+from fairwell.web.letter_view import html_response, readable, source_response
 
 LISTED_LETTERS = 500
 LISTED_BOUNCES = 100
+OUTBOX_PAGE = 50
 
 
 def register(app: FastAPI) -> None:
     app.get("/outbox", response_class=HTMLResponse, include_in_schema=False)(outbox_page)
-    app.get("/outbox/{outbox_id}", response_class=PlainTextResponse, include_in_schema=False)(
+    app.get("/outbox/{outbox_id}", response_class=HTMLResponse, include_in_schema=False)(
         outbox_letter
     )
+    app.get("/outbox/{outbox_id}/html", include_in_schema=False)(outbox_letter_html)
+    app.get("/outbox/{outbox_id}/source", include_in_schema=False)(outbox_letter_source)
+    app.post("/batches/{batch_id}/pause", include_in_schema=False)(pause_batch)
+    app.post("/batches/{batch_id}/resume", include_in_schema=False)(resume_batch)
     app.post("/outbox/requeue", include_in_schema=False)(requeue)
     app.post("/outbox/pause", include_in_schema=False)(pause)
     app.post("/outbox/resume", include_in_schema=False)(resume)
@@ -41,13 +49,12 @@ def register(app: FastAPI) -> None:
     app.post("/api/batches/{batch_id}/stop")(api_stop)
 
 
-def _letter_text(runtime: Runtime, outbox_id: int) -> PlainTextResponse:
+def _letter_text(runtime: Runtime, outbox_id: int) -> Response:
     try:
         body = runtime.store.outbox_body(outbox_id)
     except FairwellError as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
-    text = body.decode("ascii", errors="replace").replace("\r\n", "\n")
-    return PlainTextResponse(text, headers={"Referrer-Policy": "no-referrer"})
+    return source_response(body)
 
 
 def _state(value: str | None) -> OutboxState | None:
@@ -56,19 +63,35 @@ def _state(value: str | None) -> OutboxState | None:
     try:
         return OutboxState(value)
     except ValueError:
-        raise HTTPException(status_code=400, detail=f"no outbox state {value!r}") from None
+        raise HTTPException(status_code=400, detail=f"there is no outbox state {value!r}") from None
+
+
+def _batches(request: Request) -> SqlBatches:
+    return SqlBatches(runtime_of(request).store.engine)
 
 
 def outbox_page(
     request: Request,
     current: Annotated[Current, Depends(staff)],
-    state: Annotated[str | None, Query()] = None,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    batch: Annotated[int | None, Query(ge=1)] = None,
+    q: Annotated[str | None, Query(max_length=320)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    """Letters by state, with why a letter is held or failed; requeue puts them back."""
+    """Letters by state, batch and recipient, newest first, a page at a time; why a letter
+    is held or failed; requeue puts them back."""
     runtime = runtime_of(request)
     chosen = _state(state)
     status = runtime.store.outbox_status()
-    rows = runtime.store.outbox_rows(chosen, None, LISTED_LETTERS) if chosen else []
+    search = (q or "").strip()
+    total, rows = _batches(request).outbox_page(
+        chosen.value if chosen else None,
+        batch,
+        search or None,
+        (page - 1) * OUTBOX_PAGE,
+        OUTBOX_PAGE,
+    )
+    query = urlencode({k: v for k, v in (("state", state), ("batch", batch), ("q", search)) if v})
     return render(
         request,
         "outbox.html",
@@ -76,19 +99,58 @@ def outbox_page(
         user=current[0],
         csrf=current[1].csrf,
         state=state or "",
+        batch=batch,
+        q=search,
         states=[s.value for s in OutboxState],
         counts=sorted(status.counts.items()),
         paused=status.paused,
         rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // OUTBOX_PAGE)),
+        query=query,
         requeueable={s.value for s in outbox_service.REQUEUEABLE},
+        running=_batches(request).unfinished(),
     )
+
+
+def _body(request: Request, outbox_id: int) -> bytes:
+    try:
+        return runtime_of(request).store.outbox_body(outbox_id)
+    except FairwellError:
+        raise HTTPException(status_code=404, detail=f"there is no letter #{outbox_id}") from None
 
 
 def outbox_letter(
     request: Request, outbox_id: int, current: Annotated[Current, Depends(staff)]
 ) -> Response:
-    """One letter's stored bytes, exactly as they went or will go out."""
-    return _letter_text(runtime_of(request), outbox_id)
+    """One letter as the candidate reads it; its stored bytes behind "View source"."""
+    return render(
+        request,
+        "letter.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        letter=readable(_body(request, outbox_id)),
+        heading=f"Letter #{outbox_id}",
+        intro="",
+        html_url=f"/outbox/{outbox_id}/html",
+        source_url=f"/outbox/{outbox_id}/source",
+        back_url="/outbox",
+        back_label="Back to the outbox",
+    )
+
+
+def outbox_letter_html(
+    request: Request, outbox_id: int, current: Annotated[Current, Depends(staff)]
+) -> Response:
+    return html_response(_body(request, outbox_id))
+
+
+def outbox_letter_source(
+    request: Request, outbox_id: int, current: Annotated[Current, Depends(staff)]
+) -> Response:
+    """The stored bytes, exactly as they went or will go out."""
+    return source_response(_body(request, outbox_id))
 
 
 def requeue(
@@ -131,6 +193,40 @@ def resume(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     return _steer_outbox(request, current, batch_id, csrf, paused=False)
+
+
+def _steer_batch(
+    request: Request, current: Current, batch_id: int, csrf: str, pause: bool
+) -> Response:
+    check_csrf(current, csrf)
+    runtime = runtime_of(request)
+    steer = outbox_service.pause_batch if pause else outbox_service.resume_batch
+    try:
+        steer(_batches(request), batch_id, actor=actor(current), now=runtime.clock.now())
+    except NotFound:
+        raise HTTPException(status_code=404, detail=f"there is no batch {batch_id}") from None
+    except FairwellError as error:
+        raise HTTPException(status_code=409, detail=str(error)) from None
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+
+
+def pause_batch(
+    request: Request,
+    batch_id: int,
+    current: Annotated[Current, Depends(staff)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Pause this batch only: its letters wait, other batches go on."""
+    return _steer_batch(request, current, batch_id, csrf, pause=True)
+
+
+def resume_batch(
+    request: Request,
+    batch_id: int,
+    current: Annotated[Current, Depends(staff)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    return _steer_batch(request, current, batch_id, csrf, pause=False)
 
 
 def _stop(runtime: Runtime, batch_id: int, current: Current) -> int:

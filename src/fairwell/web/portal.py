@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -36,11 +36,13 @@ from fairwell.services.portal import (
     PortalForms,
     PortalLinks,
 )
+from fairwell.services.requests import MAX_TEXT
 from fairwell.services.retention import load_book
 from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.portal_store import SqlPortalStore
 from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.web.common import headers
+from fairwell.web.policy import PAGE_POLICY, RAW_POLICY
 from fairwell.web.portal_text import TEXT, from_header, language, long_date, texts
 from fairwell.web.security import SigninLimiter
 
@@ -105,8 +107,9 @@ def _portal(runtime: Runtime, settings: Settings, prefix: str) -> Portal:
         privacy=SqlPrivacyStore(runtime.store.engine),
         pages=Jinja2Templates(directory=str(folder)),
         prefix=prefix,
-        per_client=SigninLimiter(limit=5, window_seconds=3600),
-        per_address=SigninLimiter(limit=3, window_seconds=3600),
+        # In the database, like the sign-in limits: every web process counts the same.
+        per_client=SigninLimiter(runtime.store.engine, limit=5, window=timedelta(hours=1)),
+        per_address=SigninLimiter(runtime.store.engine, limit=3, window=timedelta(hours=1)),
     )
 
 
@@ -147,7 +150,9 @@ def _page(request: Request, name: str, lang: str, status: int = 200, **context: 
 def _private(response: Response) -> Response:
     headers(response)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'; form-action 'self'"
+    # The same strict policy as the staff pages (web/policy.py); a download is raw data.
+    raw = response.media_type != "text/html"
+    response.headers["Content-Security-Policy"] = RAW_POLICY if raw else PAGE_POLICY
     return response
 
 
@@ -157,7 +162,12 @@ def _opened(request: Request, token: str) -> PortalApplication:
 
 
 def _app_page(
-    request: Request, name: str, token: str, app: PortalApplication, **context: Any
+    request: Request,
+    name: str,
+    token: str,
+    app: PortalApplication,
+    status: int = 200,
+    **context: Any,
 ) -> Response:
     portal = _state(request)
     lang = language(app.locale)
@@ -166,6 +176,7 @@ def _app_page(
         request,
         name,
         lang,
+        status,
         t=texts(lang, applied=not app.never_applied),
         token=token,
         app=app,
@@ -218,6 +229,7 @@ def overview(request: Request, token: str, saved: bool = False) -> Response:
         app,
         letter=portal_actions.letter_text(runtime.store, app),
         ticked=_state(request).store.checklist(app.application_id),
+        waiting=portal_actions.open_request(runtime.request_store, app),
         saved=saved,
         **_renewal(_state(request), app, runtime.clock.now()),
     )
@@ -238,23 +250,51 @@ def checklist(
 
 def ask_page(request: Request, token: str) -> Response:
     app = _opened(request, token)
-    return _app_page(request, "ask.html", token, app, asked=None)
+    waiting = portal_actions.open_request(_state(request).runtime.request_store, app)
+    return _app_page(request, "ask.html", token, app, asked=None, waiting=waiting)
 
 
 def ask(
-    request: Request, token: str, form: Annotated[str, Form()], question: Annotated[str, Form()]
+    request: Request,
+    token: str,
+    form: Annotated[str, Form()],
+    question: Annotated[str, Form(max_length=4 * MAX_TEXT)] = "",
 ) -> Response:
     app = _opened(request, token)
-    _accepted(request, app, "ask", form)
+    _accepted(request, app, "ask", form)  # a form sent twice is refused (409)
     portal = _state(request)
-    record = portal_actions.ask_for_more(
-        portal.runtime.request_store,
-        app,
-        question,
-        portal.settings.request_due_business_days,
-        portal.runtime.clock.now(),
-    )
-    return _app_page(request, "ask.html", token, app, asked=record)
+    requests = portal.runtime.request_store
+    waiting = portal_actions.open_request(requests, app)
+    if waiting is not None:  # one open request at a time: the page says so
+        return _app_page(request, "ask.html", token, app, asked=None, waiting=waiting)
+    text = question.replace("\r\n", "\n").strip()
+    if not text or len(text) > MAX_TEXT:
+        # The page comes back with a fresh form and what they wrote, to shorten and send.
+        problem = "ask_empty" if not text else "ask_too_long"
+        return _app_page(
+            request,
+            "ask.html",
+            token,
+            app,
+            400,
+            asked=None,
+            waiting=None,
+            problem=problem,
+            kept=question,
+            limit=MAX_TEXT,
+            length=len(text),
+        )
+    try:
+        record = portal_actions.ask_for_more(
+            requests,
+            app,
+            question,
+            portal.settings.request_due_business_days,
+            portal.runtime.clock.now(),
+        )
+    except portal_actions.AlreadyAsked as already:  # another tab asked in between
+        return _app_page(request, "ask.html", token, app, asked=None, waiting=already.record)
+    return _app_page(request, "ask.html", token, app, asked=record, waiting=None)
 
 
 def _offered_until(portal: Portal, app: PortalApplication, now: datetime) -> datetime:
@@ -399,13 +439,13 @@ def fresh_link(
         claim = portal.forms.read(form, "", FRESH_LINK)
     except InvalidPortalToken:
         raise FormRefused(lang) from None
-    client = f"ip:{request.client.host if request.client else '?'}"
-    address = "addr:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    if portal.per_client.blocked(client) or portal.per_address.blocked(address):
-        return _page(request, "message.html", lang, 429, title="problem", message="too_many")
-    portal.per_client.failed(client)
-    portal.per_address.failed(address)
+    client = f"portal-ip:{request.client.host if request.client else '?'}"
+    address = "portal-addr:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
     now = portal.runtime.clock.now()
+    if portal.per_client.blocked(now, client) or portal.per_address.blocked(now, address):
+        return _page(request, "message.html", lang, 429, title="problem", message="too_many")
+    portal.per_client.failed(now, client)
+    portal.per_address.failed(now, address)
     if not portal.store.use_nonce(claim.nonce, None, now):
         raise FormRefused(lang)
     background.add_task(_send_fresh_links, portal, email, now)

@@ -36,6 +36,11 @@ TEXT: dict[str, dict[str, str]] = {
         "Kind regards",
         "ask_send": "Send my question",
         "asked": "Your question is recorded. You can expect an answer by {date}.",
+        "ask_open": "You asked on {asked}. Your question is open: we will answer by {date}. "
+        "You can ask again once it is answered.",
+        "ask_empty": "Please write your question first.",
+        "ask_too_long": "Your question is too long: please keep it under {max} characters "
+        "(it has {length}). What you wrote is still below.",
         "consent_offer": "We would keep your application on file until {date}, only to "
         "contact you about other roles at {org} that match your experience. You can "
         "withdraw this at any time on this page.",
@@ -103,6 +108,11 @@ TEXT: dict[str, dict[str, str]] = {
         "ähnliche Stelle verbessern könnte?\n\nMit freundlichen Grüßen",
         "ask_send": "Frage senden",
         "asked": "Ihre Frage ist erfasst. Sie erhalten eine Antwort bis zum {date}.",
+        "ask_open": "Sie haben am {asked} gefragt. Ihre Frage ist offen: Wir antworten bis "
+        "zum {date}. Sie können erneut fragen, sobald sie beantwortet ist.",
+        "ask_empty": "Bitte schreiben Sie zuerst Ihre Frage.",
+        "ask_too_long": "Ihre Frage ist zu lang: bitte weniger als {max} Zeichen (jetzt "
+        "{length}). Ihr Text steht weiter unten.",
         "consent_offer": "Wir würden Ihre Bewerbung bis zum {date} aufbewahren, nur um Sie "
         "auf andere passende Stellen bei {org} anzusprechen. Sie können dies jederzeit auf "
         "dieser Seite widerrufen.",

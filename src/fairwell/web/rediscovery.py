@@ -16,6 +16,7 @@ from fairwell.runtime import Runtime
 from fairwell.services import rediscovery, semantic
 from fairwell.storage.rediscovery_store import SqlRediscovery
 from fairwell.web.common import Current, check_csrf, render, staff
+from fairwell.web.wording import plural
 
 Staff = Annotated[Current, Depends(staff)]
 
@@ -67,7 +68,7 @@ async def invite(request: Request, job_id: int, current: Staff) -> Response:
         )
     except (FairwellError, ValueError) as error:
         return rediscover_page(request, job_id, current, f"Nothing queued: {error}", 400)
-    text = f"Queued {done.queued} letters."
+    text = f"Queued {plural(done.queued, 'letter')}."
     if done.refused:
         text += f" {len(done.refused)} not written to: " + "; ".join(w for _, w in done.refused)
     return rediscover_page(request, job_id, current, text)

@@ -30,6 +30,7 @@ from fairwell.web.common import (
     runtime_of,
     staff,
 )
+from fairwell.web.letter_view import html_response, readable, source_response
 from fairwell.web.reviews import (
     api_reviewer,
     checker,
@@ -51,6 +52,8 @@ def register(app: FastAPI) -> None:
     app.post("/requests", include_in_schema=False)(record_form)
     page(app, "/requests/{request_id}", request_page)
     app.post("/requests/{request_id}/answer", include_in_schema=False)(answer_form)
+    app.get("/requests/{request_id}/letter/html", include_in_schema=False)(letter_html)
+    app.get("/requests/{request_id}/letter/source", include_in_schema=False)(letter_source)
     app.get("/api/requests")(api_requests)
     app.post("/api/requests", status_code=201)(api_record)
     app.post("/api/requests/{request_id}/answer")(api_answer)
@@ -150,6 +153,7 @@ def _one(
 ) -> Response:
     state = service.request_status(detail.request, runtime_of(request).clock.now())
     assert detail.view.decision is not None
+    raw = runtime_of(request).store.letter_body_for(detail.view.decision.id)
     return render(
         request,
         "requests_one.html",
@@ -164,7 +168,29 @@ def _one(
         marked=marked_lines(refused.text, refused.findings) if refused else [],
         flags=flags(refused.text, refused.findings) if refused else [],
         kept=kept,
+        letter=readable(raw) if raw is not None else None,
     )
+
+
+def _letter_bytes(request: Request, current: Current, request_id: int) -> bytes:
+    detail = _detail(request, current, request_id)
+    assert detail.view.decision is not None
+    raw = runtime_of(request).store.letter_body_for(detail.view.decision.id)
+    if raw is None:
+        raise HTTPException(status_code=404, detail="the decision letter has not been queued yet")
+    return raw
+
+
+def letter_html(
+    request: Request, request_id: int, current: Annotated[Current, Depends(reader)]
+) -> Response:
+    return html_response(_letter_bytes(request, current, request_id))
+
+
+def letter_source(
+    request: Request, request_id: int, current: Annotated[Current, Depends(reader)]
+) -> Response:
+    return source_response(_letter_bytes(request, current, request_id))
 
 
 def answer_form(

@@ -8,30 +8,36 @@ page shows live progress with pause and resume.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, Stage
 from fairwell.domain.reasons import REASONS
-from fairwell.errors import FairwellError, InvalidInput
+from fairwell.errors import FairwellError, InvalidInput, NotFound
 from fairwell.ports import ApplicantFilter
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback
-from fairwell.services.planning import PlanChanged, make_plan, queue_plan
+from fairwell.services.planning import AWAITING_APPROVAL, PlanChanged, make_plan, queue_plan
 from fairwell.services.preview import preview_letter, send_canary
+from fairwell.storage.batches_read import SqlBatches
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
+from fairwell.web.letter_view import html_response, readable, source_response
+from fairwell.web.pipeline_view import PipelineView, pipeline_page
 from fairwell.worker.kick import start_delivery
+
+PLAN_PAGE = 50
 
 
 def register(app: FastAPI) -> None:
     app.post("/jobs/{job_id}/reject", include_in_schema=False)(reject_form)
     app.get("/jobs/{job_id}/plan", response_class=HTMLResponse, include_in_schema=False)(plan_page)
-    app.get("/jobs/{job_id}/preview", response_class=PlainTextResponse, include_in_schema=False)(
-        preview
-    )
+    app.get("/jobs/{job_id}/preview", response_class=HTMLResponse, include_in_schema=False)(preview)
+    app.get("/jobs/{job_id}/preview/html", include_in_schema=False)(preview_html)
+    app.get("/jobs/{job_id}/preview/source", include_in_schema=False)(preview_source)
     app.post("/jobs/{job_id}/canary", include_in_schema=False)(canary)
     app.post("/jobs/{job_id}/send", include_in_schema=False)(send)
     app.get("/batches/{batch_id}", response_class=HTMLResponse, include_in_schema=False)(batch_page)
@@ -45,22 +51,23 @@ def _job_title(runtime: Runtime, job_id: int) -> str:
     for summary in runtime.store.jobs():
         if summary.job.id == job_id:
             return summary.job.title
-    raise HTTPException(status_code=404, detail="no such job")
+    raise HTTPException(status_code=404, detail="there is no job with this number")
 
 
 def reject_form(
     request: Request,
     job_id: int,
     current: Annotated[Current, Depends(staff)],
-    reason: Annotated[str, Form()],
-    who: Annotated[str, Form()] = "",
-    stage: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=100)],
+    who: Annotated[str, Form(max_length=20)] = "",
+    stage: Annotated[str, Form(max_length=40)] = "",
     q: Annotated[str, Form(max_length=200)] = "",
     email: Annotated[list[str] | None, Form()] = None,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Reject the people ticked, everyone matching the filter, everyone at a stage, or
-    everyone but the hired; then show the plan."""
+    everyone but the hired; then show the plan. A refusal shows the pipeline again with the
+    error and the form as it was filled in."""
     check_csrf(current, csrf)
     runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
@@ -69,7 +76,11 @@ def reject_form(
         selection = _selection(runtime, job_id, who, stage, q, email or [])
         reject(runtime.store, title, selection, reason, note=None, actor=actor(current), now=now)
     except (FairwellError, ValueError) as error:
-        raise HTTPException(status_code=400, detail=str(error)) from None
+        kept = {"who": who, "stage": stage, "reason": reason, "ticked": email or []}
+        view = PipelineView(stage=stage if who == "matching" else "", q=q.strip())
+        return pipeline_page(
+            request, job_id, current, view, status=400, error=str(error), kept=kept
+        )
     draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
@@ -104,12 +115,13 @@ def plan_page(
     request: Request,
     job_id: int,
     current: Annotated[Current, Depends(staff)],
-    canary: Annotated[str | None, Query()] = None,
+    canary: Annotated[str | None, Query(max_length=10)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     notice = None
     if canary == "sent":
         notice = "The sample letter was sent. Check that it arrived and reads right."
-    return _render_plan(request, job_id, current, notice=notice)
+    return _render_plan(request, job_id, current, notice=notice, page=page)
 
 
 def _render_plan(
@@ -119,25 +131,38 @@ def _render_plan(
     *,
     notice: str | None = None,
     error: str | None = None,
+    status: int = 400,
+    typed: str = "",
+    page: int = 1,
 ) -> Response:
     runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     runtime.templates.check(wording_check(runtime.settings, meaning=False))
     plan = make_plan(runtime.store, runtime.composer, title, runtime.clock.now())
+    # The people whose letters this plan holds, a page at a time, each with a preview link.
+    listed = runtime.store.applicant_page(
+        job_id, ApplicantFilter(unsent=True), (page - 1) * PLAN_PAGE, PLAN_PAGE
+    )
     return render(
         request,
         "plan.html",
-        400 if error else 200,
+        status if error else 200,
         user=current[0],
         csrf=current[1].csrf,
         job_id=job_id,
         plan=plan,
         skipped=sorted(plan.skipped_counts().items()),
+        awaiting=AWAITING_APPROVAL,
+        listed=listed.views,
+        listed_total=listed.total,
+        page=page,
+        pages=max(1, -(-listed.total // PLAN_PAGE)),
         reasons=REASONS,
         stages=[s.value for s in Stage],
         threshold=runtime.settings.confirm_threshold,
         notice=notice,
         error=error,
+        typed=typed,
     )
 
 
@@ -167,21 +192,62 @@ def canary(
     return RedirectResponse(f"/jobs/{job_id}/plan?canary=sent", status_code=303)
 
 
-def preview(
-    request: Request,
-    job_id: int,
-    current: Annotated[Current, Depends(staff)],
-    email: Annotated[str, Query(max_length=320)],
-) -> Response:
-    """One letter exactly as it will go out, as text."""
+def _preview_bytes(request: Request, job_id: int, email: str) -> bytes:
     runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     try:
         shown = preview_letter(runtime.store, runtime.composer, title, email, runtime.clock.now())
+    except NotFound:
+        raise HTTPException(
+            status_code=404,
+            detail=f"{email or 'that address'} has no application for this job, so there is "
+            "no letter to preview; pick a row of the plan or the pipeline",
+        ) from None
     except FairwellError as error:
         raise HTTPException(status_code=400, detail=str(error)) from None
-    text = shown.body.decode("ascii", errors="replace").replace("\r\n", "\n")
-    return PlainTextResponse(text, headers={"Referrer-Policy": "no-referrer"})
+    return shown.body
+
+
+def preview(
+    request: Request,
+    job_id: int,
+    current: Annotated[Current, Depends(staff)],
+    email: Annotated[str, Query(max_length=320)] = "",
+) -> Response:
+    """One letter exactly as it will go out, as the candidate will read it."""
+    raw = _preview_bytes(request, job_id, email)
+    query = urlencode({"email": email})
+    return render(
+        request,
+        "letter.html",
+        user=current[0],
+        csrf=current[1].csrf,
+        letter=readable(raw),
+        heading="Preview: the letter as it will go out",
+        intro="These are the exact bytes the send will queue; nothing is composed again.",
+        html_url=f"/jobs/{job_id}/preview/html?{query}",
+        source_url=f"/jobs/{job_id}/preview/source?{query}",
+        back_url=f"/jobs/{job_id}/plan",
+        back_label="Back to the send plan",
+    )
+
+
+def preview_html(
+    request: Request,
+    job_id: int,
+    current: Annotated[Current, Depends(staff)],
+    email: Annotated[str, Query(max_length=320)] = "",
+) -> Response:
+    return html_response(_preview_bytes(request, job_id, email))
+
+
+def preview_source(
+    request: Request,
+    job_id: int,
+    current: Annotated[Current, Depends(staff)],
+    email: Annotated[str, Query(max_length=320)] = "",
+) -> Response:
+    return source_response(_preview_bytes(request, job_id, email))
 
 
 def send(
@@ -199,7 +265,11 @@ def send(
     runtime = runtime_of(request)
     title = _job_title(runtime, job_id)
     if expected > runtime.settings.confirm_threshold and typed.strip() != str(expected):
-        raise HTTPException(status_code=400, detail=f"type {expected} to confirm the send")
+        error = (
+            f"Nothing was sent. To send, type {expected} — the number of letters — in the box, "
+            f"exactly{f' (you typed {typed.strip()!r})' if typed.strip() else ''}."
+        )
+        return _render_plan(request, job_id, current, error=error, typed=typed)
     try:
         batch = queue_plan(
             runtime.store,
@@ -211,7 +281,11 @@ def send(
             send_now=now,
         )
     except PlanChanged as error:
-        raise HTTPException(status_code=409, detail=str(error)) from None
+        stale = (
+            f"Nothing was sent: the plan changed since you loaded it ({error}). "
+            "Check the new numbers below, then send again."
+        )
+        return _render_plan(request, job_id, current, error=stale, status=409)
     start_delivery(runtime.settings)
     return RedirectResponse(f"/batches/{batch.batch_id}", status_code=303)
 
@@ -220,28 +294,35 @@ def batch_page(
     request: Request, batch_id: int, current: Annotated[Current, Depends(staff)]
 ) -> Response:
     runtime = runtime_of(request)
+    try:
+        summary = SqlBatches(runtime.store.engine).summary(batch_id)
+    except NotFound:
+        raise HTTPException(status_code=404, detail=f"there is no batch {batch_id}") from None
     status = runtime.store.outbox_status(batch_id, now=runtime.clock.now())
     total = sum(status.counts.values())
-    if total == 0:
-        raise HTTPException(status_code=404, detail="no such batch")
     done = sum(status.counts.get(state.value, 0) for state in FINAL_STATES)
     # Letters waiting for their send window are settled for now: the page stops refreshing.
     settled = done + status.scheduled
+    paused = status.paused or summary.state == "paused"
     return render(
         request,
         "batch.html",
         user=current[0],
         csrf=current[1].csrf,
         batch_id=batch_id,
+        batch=summary,
+        who=summary.created_by.removeprefix("web:").removeprefix("cli:"),
         counts=sorted(status.counts.items()),
         total=total,
         done=done,
-        percent=round(100 * done / total),
+        finished=total > 0 and done == total,
+        percent=round(100 * done / total) if total else 100,
         paused=status.paused,
+        batch_paused=summary.state == "paused",
         stopped=status.stopped,
         scheduled=status.scheduled,
         next_scheduled_at=status.next_scheduled_at,
-        running=settled < total and not status.paused,
+        running=settled < total and not paused,
     )
 
 
