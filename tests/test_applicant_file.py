@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl import Workbook
 
 from fairwell.domain.model import Source, Stage
 from fairwell.services.applicant_file import (
@@ -257,9 +258,9 @@ def test_a_header_only_file_has_no_rows(tmp_path: Path) -> None:
 
 
 def test_another_file_type_is_refused_by_name(tmp_path: Path) -> None:
-    error = import_error(tmp_path / "applicants.xlsx")
+    error = import_error(tmp_path / "applicants.xls")
 
-    assert str(error).startswith("applicants.xlsx: unsupported file type '.xlsx'")
+    assert str(error).startswith("applicants.xls: unsupported file type '.xls'")
 
 
 def test_a_file_above_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
@@ -464,6 +465,58 @@ def test_every_country_of_the_system_tz_database_is_accepted() -> None:
     codes = {line.split("\t")[0] for line in table.read_text().splitlines() if line[:1] != "#"}
     # Kosovo's XK is a user-assigned code, not an ISO 3166-1 country.
     assert {_country(code.lower()) for code in codes - {"XK"}} == codes - {"XK"}
+
+
+# --- Excel workbooks ----------------------------------------------------------------------------
+
+
+def write_xlsx(folder: Path, rows: list[list[object]]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for cells in rows:
+        sheet.append(cells)
+    path = folder / "applicants.xlsx"
+    book.save(path)
+    return path
+
+
+def test_an_xlsx_file_reads_like_its_csv_with_dates_as_cells(tmp_path: Path) -> None:
+    alice = applicant(applied_at=datetime(2024, 5, 17), last_interview_at="")
+    bob = {**BOB, "applied_at": datetime(2024, 5, 17, 12, 30)}
+    path = write_xlsx(
+        tmp_path, [list(COLUMNS), *([row.get(c, "") for c in COLUMNS] for row in (alice, bob))]
+    )
+
+    from_xlsx = parse_applicant_file(path)
+    from_csv = parse_applicant_file(write_csv(tmp_path, [applicant(), BOB]))
+
+    assert [replace(row, applied_at=None) for row in from_xlsx.rows] == [
+        replace(row, applied_at=None) for row in from_csv.rows
+    ]
+    assert [row.applied_at for row in from_xlsx.rows] == [
+        datetime(2024, 5, 17, tzinfo=UTC),
+        datetime(2024, 5, 17, 12, 30, tzinfo=UTC),
+    ]
+
+
+def test_an_xlsx_problem_names_the_row_the_spreadsheet_shows(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(COLUMNS), [applicant().get(c, "") for c in COLUMNS], []]
+    rows.append([applicant(email="not an address").get(c, "") for c in COLUMNS])
+
+    problem = only_problem(write_xlsx(tmp_path, rows))
+
+    assert (problem.file, problem.row, problem.field) == ("applicants.xlsx", 4, "email")
+
+
+def test_a_file_that_only_says_it_is_xlsx_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "applicants.xlsx"
+    path.write_bytes(b"email,first_name\nnot,a workbook\n")
+
+    problem = only_problem(path)
+
+    assert problem.message.startswith("cannot read the spreadsheet:")
+    assert "\n" not in problem.message
 
 
 # --- regions ------------------------------------------------------------------------------------

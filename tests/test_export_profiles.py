@@ -8,11 +8,13 @@ the import.
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from fairwell.cli import app
@@ -106,6 +108,29 @@ def test_each_shipped_profile_reads_its_vendors_sample_export(
     report = import_file(store, sample(tmp_path, vendor), actor="t", now=_now(), profile=vendor)
     assert report.counts.applications_created == len(expected)
     assert imported(store, job) == expected
+
+
+@pytest.mark.parametrize("vendor", sorted(EXPECTED))
+def test_each_vendors_export_saved_as_xlsx_reads_as_its_csv(
+    store: SqlStore, tmp_path: Path, vendor: str
+) -> None:
+    job, expected = EXPECTED[vendor]
+    workbook = as_workbook(sample(tmp_path, vendor), tmp_path / f"{vendor}.xlsx")
+    report = import_file(store, workbook, actor="t", now=_now(), profile=vendor)
+    assert report.counts.applications_created == len(expected)
+    assert imported(store, job) == expected
+
+
+def as_workbook(csv_path: Path, xlsx_path: Path) -> Path:
+    """The CSV export as Excel saves it: one sheet, the same rows and cells."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        for cells in csv.reader(handle):
+            sheet.append(cells)
+    book.save(xlsx_path)
+    return xlsx_path
 
 
 def test_there_is_a_sample_and_an_expectation_for_every_shipped_profile() -> None:
@@ -229,7 +254,7 @@ def test_an_origin_the_profile_does_not_know_is_listed(store: SqlStore, tmp_path
 def test_a_json_file_with_a_profile_is_refused_clearly(store: SqlStore, tmp_path: Path) -> None:
     path = tmp_path / "export.json"
     path.write_text("[]", encoding="utf-8")
-    with pytest.raises(ImportFileError, match="export profiles read CSV; save the Lever export"):
+    with pytest.raises(ImportFileError, match="export profiles read CSV or Excel"):
         import_file(store, path, actor="t", now=_now(), profile="lever")
 
 

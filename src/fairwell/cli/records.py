@@ -50,7 +50,7 @@ def _profile_help() -> str:
 @app.command("import")
 @reports_errors
 def import_command(
-    file: Annotated[Path, typer.Argument(help="a .csv or .json file of applicants")],
+    file: Annotated[Path, typer.Argument(help="a .csv, .xlsx or .json file of applicants")],
     strict: Annotated[
         bool,
         typer.Option("--strict", help="refuse the file when rows for one application disagree"),

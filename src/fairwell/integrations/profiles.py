@@ -34,7 +34,7 @@ from fairwell.services.tabular import (
     Problems,
     Record,
     read_csv_records,
-    read_file_text,
+    read_table_text,
     shown,
 )
 
@@ -425,15 +425,16 @@ def _rows(rows: list[int], where: Callable[[int], str]) -> str:
 
 
 def parse_export(path: Path, profile: Profile, *, strict: bool = False) -> ParsedFile:
-    """Read a vendor's CSV export through ``profile`` and check it as a Fairwell file is
-    checked; raise ImportFileError naming the file, the row and the vendor's column."""
+    """Read a vendor's export (CSV, or an .xlsx workbook's first sheet) through ``profile``
+    and check it as a Fairwell file is checked; raise ImportFileError naming the file, the row
+    and the vendor's column."""
     problems = ColumnProblems(path.name, {})
-    if path.suffix.lower() != ".csv":
+    if path.suffix.lower() not in (".csv", ".xlsx"):
         raise problems.fatal(
-            f"export profiles read CSV; save the {profile.vendor} export as CSV UTF-8 "
-            f"(this is {path.suffix or 'a file without an extension'})"
+            f"export profiles read CSV or Excel (.xlsx); save the {profile.vendor} export as "
+            f"one of them (this is {path.suffix or 'a file without an extension'})"
         )
-    text = read_file_text(path, problems)
+    text = read_table_text(path, problems)
     header_row, header = _header(text, problems)
     chosen = _choose_columns(profile, header, header_row, problems)
     problems.columns = {**chosen, **_derived_labels(chosen)}

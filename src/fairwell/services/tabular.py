@@ -42,7 +42,9 @@ __all__ = [
     "read_csv_records",
     "read_file_text",
     "read_json_records",
+    "read_table_text",
     "shown",
+    "too_large",
 ]
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -141,15 +143,17 @@ def parse_file(
 ) -> P:
     """Read ``path`` into records, each into a row, and merge the rows; raise ImportFileError.
 
-    The format follows the extension (``.csv`` or ``.json``). ``noun`` names what the file
-    holds ("applicants") in messages. Nothing is returned unless the whole file is good.
+    The format follows the extension (``.csv``, ``.xlsx`` or ``.json``). ``noun`` names what
+    the file holds ("applicants") in messages. Nothing is returned unless the whole file is good.
     """
     problems = Problems(path.name)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise problems.fatal(f"unsupported file type {path.suffix!r}; use a .csv or .json file")
-    text = read_file_text(path, problems)
-    if suffix == ".csv":
+    if suffix not in (".csv", ".xlsx", ".json"):
+        raise problems.fatal(
+            f"unsupported file type {path.suffix!r}; use a .csv, .xlsx or .json file"
+        )
+    text = read_table_text(path, problems)
+    if suffix in (".csv", ".xlsx"):
         records = read_csv_records(text, problems, columns, optional)
     else:
         records = read_json_records(text, problems, columns, optional, noun=noun)
@@ -179,6 +183,15 @@ def parse_records(
 # --- bytes to text ----------------------------------------------------------------------------
 
 
+def read_table_text(path: Path, problems: Problems) -> str:
+    """A CSV or JSON file's text, or an .xlsx workbook's first sheet as CSV text."""
+    if path.suffix.lower() == ".xlsx":
+        from fairwell.services.spreadsheet import spreadsheet_text
+
+        return spreadsheet_text(path, problems)
+    return read_file_text(path, problems)
+
+
 def read_file_text(path: Path, problems: Problems) -> str:
     """The file's text, if it is small enough and UTF-8; otherwise raise ImportFileError."""
     return _decode(_read(path, problems), problems)
@@ -188,17 +201,17 @@ def _read(path: Path, problems: Problems) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
-            raise problems.fatal(_too_large(size))
+            raise problems.fatal(too_large(size))
         with path.open("rb") as handle:
             data = handle.read(MAX_IMPORT_BYTES + 1)
     except OSError as error:
         raise problems.fatal(f"cannot read the file: {error.strerror or error}") from None
     if len(data) > MAX_IMPORT_BYTES:  # it grew while we looked
-        raise problems.fatal(_too_large(len(data)))
+        raise problems.fatal(too_large(len(data)))
     return data
 
 
-def _too_large(size: int) -> str:
+def too_large(size: int) -> str:
     limit = MAX_IMPORT_BYTES // (1024 * 1024)
     return (
         f"the file is {size / (1024 * 1024):.1f} MB and the limit is {limit} MB; "
