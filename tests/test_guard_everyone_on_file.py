@@ -16,16 +16,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
+from fairwell.config import Settings
 from fairwell.delivery.sink import MailSink
-from fairwell.domain.deadlines import NoticeRule
 from fairwell.domain.model import LetterKind
 from fairwell.errors import InvalidInput
+from fairwell.ports import WordingCheck
 from fairwell.rendering import LetterTemplates, template_name
 from fairwell.runtime import Runtime, init_database, letter_editor, make_deliverer, open_runtime
 from fairwell.runtime import wording_check as wording_check_of
 from fairwell.services import feedback as feedback_service
 from fairwell.services import portal_actions
 from fairwell.services.consent_renewal import renewals
+from fairwell.services.deadlines import notice_rules
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.erasure import erase_person
 from fairwell.services.importing import import_file
@@ -42,7 +44,7 @@ from fairwell.storage.rediscovery_store import SqlRediscovery
 from fairwell.storage.tables import applications, consents, persons
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, write_csv
+from tests.helpers import applicant, write_csv, write_wording
 from tests.test_feedback_flow import card
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -52,7 +54,6 @@ PORTAL_URL = "http://testserver/p"
 JOB, OTHER_JOB, PAST_JOB = "Data Analyst", "Designer", "Archivist"
 PAT, RAE, WAI = "pat@example.com", "rae@example.com", "wai@example.com"
 DANA, OLGA = "dana.lee@example.com", "olga.past@example.com"
-RULE = NoticeRule(days=45, alert_days=30)
 LEAK = "no-other-candidate"
 
 
@@ -63,16 +64,15 @@ def _interviewed(email: str, first: str, last: str, **fields: str) -> dict[str, 
 
 @pytest.fixture
 def runtime(database_url: str, sink: MailSink, tmp_path: Path) -> Iterator[Runtime]:
-    settings = settings_for(
-        database_url, sink.port, secret_key=KEY, portal_url=PORTAL_URL, notice_deadline_days=45
-    )
+    settings = settings_for(database_url, sink.port, secret_key=KEY, portal_url=PORTAL_URL)
     init_database(settings)
     opened = open_runtime(settings)
     opened.clock = FixedClock(NOW)
     rows = [
         _interviewed(PAT, "Pat", "Doe"),
         applicant(RAE, "Rae", "Ferred", source="referred", referred_by="Kim", applied_at=""),
-        _interviewed(WAI, "Wai", "Ting"),
+        # In Ontario, where the 45-day notice applies (the shipped rules, by region).
+        _interviewed(WAI, "Wai", "Ting", country="CA", region="CA-ON", timezone="America/Toronto"),
         applicant(PAT, "Pat", "Doe", job=OTHER_JOB),
         applicant(DANA, "Dana", "Lee", job=OTHER_JOB),
         applicant(OLGA, "Olga", "Past", job=PAST_JOB),
@@ -120,15 +120,20 @@ def plan(runtime: Runtime) -> Plan:
     return make_plan(runtime.store, runtime.composer, JOB, runtime.clock.now(), send_now=True)
 
 
+def word_lists(settings: Settings) -> WordingCheck:
+    """The wording check's word lists alone: these tests are about the guard, and the meaning
+    classifier (rightly) flags a note that compares the candidate with someone by name."""
+    return wording_check_of(settings, meaning=False)
+
+
 def note_for_pat(runtime: Runtime, note: str) -> None:
     """A note for Pat on the scorecard, drafted into feedback and approved."""
     now = runtime.clock.now()
-    job = runtime.store.job_by_title(JOB)
-    runtime.feedback_store.add_competency(job.id, "SQL", 3, "t", now)
+    write_wording(runtime.feedback_store, JOB, now)  # the job's own words for SQL
     runtime.feedback_store.save_scorecards([card(PAT, "SQL", 1, for_candidate=note)], "t", now)
-    check, library = wording_check_of(runtime.settings), feedback_service.load_library()
+    check = word_lists(runtime.settings)
     args = (runtime.store, runtime.feedback_store)
-    feedback_service.draft_job_feedback(*args, library, check, JOB, actor="t", now=now)
+    feedback_service.draft_job_feedback(*args, check, JOB, actor="t", now=now)
     assert feedback_service.approve(*args, check, JOB, actor="hm", now=now).approved == 1
 
 
@@ -178,7 +183,7 @@ def test_a_note_for_the_candidate_naming_a_candidate_of_another_job_is_held(
 def test_an_edited_draft_naming_a_candidate_of_another_job_is_held(runtime: Runtime) -> None:
     note_for_pat(runtime, "Practise joins.")
     assert blocked(plan(runtime)) == {}
-    check = wording_check_of(runtime.settings)
+    check = word_lists(runtime.settings)
     args = (runtime.store, runtime.feedback_store, check, JOB, PAT)
     feedback_service.edit(*args, "Dana Lee wrote better joins.", actor="hm", now=NOW)
     feedback_service.approve(runtime.store, runtime.feedback_store, check, JOB, actor="hm", now=NOW)
@@ -195,7 +200,7 @@ def test_a_feedback_answer_naming_a_candidate_of_another_job_is_refused(
     assert view.decision is not None
     request_id = runtime.request_store.add(view.decision.id, "Why?", NOW, NOW, "candidate")
     leak = f"Thank you for asking. Another candidate, {identifier(runtime, kind)}, was faster."
-    check = wording_check_of(runtime.settings)
+    check = word_lists(runtime.settings)
     args = (runtime.store, runtime.request_store, runtime.composer, check, request_id)
 
     with pytest.raises(InvalidInput, match=rf"privacy guard blocks this answer: {LEAK}"):
@@ -221,7 +226,8 @@ def test_a_decision_letter_naming_a_past_candidate_of_another_job_is_held(
 def test_a_status_letter_naming_a_candidate_of_another_job_is_held(runtime: Runtime) -> None:
     leaky_template(runtime, LetterKind.STATUS, "Dana Lee is waiting too.")
     notices = SqlNotices(runtime.store.engine)
-    status = plan_status_letters(runtime.store, notices, notices, RULE, NOW)
+    rules = notice_rules(runtime.settings)
+    status = plan_status_letters(runtime.store, notices, notices, rules, NOW)
     assert [c.item.record.email for c in status.ready] == [WAI]
 
     done = queue_status_letters(

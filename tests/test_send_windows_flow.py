@@ -188,13 +188,11 @@ def test_the_plan_says_how_many_go_now_and_when_the_others_go_and_why(
 
 
 def _plan_page(plan: object) -> str:
-    from importlib import resources
+    """The plan page's template as the app renders it, with the layout's globals."""
+    from fairwell.web.app import _pages
+    from fairwell.web.assets import find_vendor_assets
 
-    from jinja2 import Environment, FileSystemLoader
-
-    folder = str(resources.files("fairwell").joinpath("templates/web"))
-    env = Environment(loader=FileSystemLoader(folder), autoescape=True)
-    template = env.get_template("plan.html")
+    template = _pages(find_vendor_assets(None)).env.get_template("plan.html")
     return template.render(
         plan=plan, skipped=[], job_id=1, csrf="x", threshold=30, request=None, user=None
     )
