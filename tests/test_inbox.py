@@ -17,6 +17,7 @@ from fairwell.delivery.inbox import MaildirInbox
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.model import OutboxState
 from fairwell.domain.requests import due_date
+from fairwell.domain.retention import Rule
 from fairwell.runtime import (
     Runtime,
     inbox_store,
@@ -29,8 +30,10 @@ from fairwell.services import inbox as service
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
+from fairwell.services.retention import load_book, retention_schedule
 from fairwell.services.suppressions import suppress, suppressions, unsuppress
 from fairwell.storage.erasure_store import SqlPrivacyStore
+from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.storage.tables import inbound_messages, outbox
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
@@ -332,6 +335,26 @@ def test_a_permanent_bounce_marks_the_letter_and_suppresses_the_address(
     assert [(s.email, s.reason) for s in suppressions(suppression_store(runtime))] == [
         ("p1@example.com", "bounced (5.1.1)")
     ]
+
+
+def test_a_bounced_decision_letter_still_starts_the_retention_clock_it_promised(
+    runtime: Runtime, maildir: Path
+) -> None:
+    drop(
+        maildir,
+        delivery_report(original_id=letter_id(runtime, "p1@example.com"), address="p1@example.com"),
+    )
+    fetch(runtime, maildir)
+    [row] = [
+        r for r in runtime.store.outbox_rows(None, None, 10) if r.recipient == "p1@example.com"
+    ]
+    dated, undated = retention_schedule(SqlRetentionStore(runtime.store.engine), load_book(None))
+    [item] = [item for item in dated if item.application_id == row.application_id]
+    assert undated == 0
+    assert item.rule is Rule.LETTER, "a decided application, not one still open"
+    with runtime.store.engine.connect() as conn:
+        promised = conn.execute(select(outbox.c.keep_until).where(outbox.c.id == row.id)).scalar()
+    assert item.keep_until == promised
 
 
 def test_a_bounce_in_an_older_format_pasting_the_letter_is_heard_too(

@@ -70,6 +70,10 @@ def _applications() -> Any:
     )
 
 
+# A bounced letter left us too: its application's clock runs from then, as the letter promised.
+_WENT_OUT = (OutboxState.SENT.value, OutboxState.BOUNCED.value)
+
+
 def _letters() -> Any:
     """Delivered decision letters, earliest first: the first delivery starts the clock."""
     return (
@@ -80,7 +84,7 @@ def _letters() -> Any:
             func.substr(outbox_bodies.c.body, 1, HEAD_BYTES).label("head"),
         )
         .outerjoin(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
-        .where(outbox.c.kind.in_(DECISION_LETTERS), outbox.c.state == OutboxState.SENT.value)
+        .where(outbox.c.kind.in_(DECISION_LETTERS), outbox.c.state.in_(_WENT_OUT))
         .order_by(outbox.c.sent_at.desc())
     )
 
