@@ -137,12 +137,14 @@ def test_referral_awareness_changes_the_wording_of_the_referral_letter_only() ->
 
 
 def test_an_interviewed_referral_is_thanked_for_the_talks_not_told_it_was_not_assessed() -> None:
-    talked = view_of(Source.SOURCED, referral_aware=True, stage=Stage.PHONE)
+    # Nobody said whether they knew of the referral, but after a phone interview they did.
+    talked = view_of(Source.SOURCED, referral_aware=None, stage=Stage.PHONE)
 
     text, _ = composed_text(talked, LetterKind.REFERRAL_CLOSED)
 
     assert "thank you for the time you spent speaking with us" in text
     assert "did not assess you" not in text and "for applying" not in text
+    assert "you may not have known" not in text and "as you may know" in text
 
 
 # --- the words of every letter ----------------------------------------------------------------
