@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
         return run_as_child(args)
-    from fairwell.domain.roster import COMPACT_FROM
+    from fairwell.guard.roster import COMPACT_FROM
 
     workdir = Path(tempfile.mkdtemp(prefix="fairwell-memory-"))
     try:

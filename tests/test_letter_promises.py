@@ -25,10 +25,10 @@ from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import LetterKind, Stage
-from fairwell.domain.privacy import Expectation, inspect
 from fairwell.domain.reasons import SUPPORTED_LOCALES
-from fairwell.domain.roster import Roster
 from fairwell.domain.users import Role
+from fairwell.guard.privacy import Expectation, inspect
+from fairwell.guard.roster import Roster
 from fairwell.rendering import SAMPLE_CONTEXT, LetterTemplates
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.job_settings import set_sender

@@ -8,8 +8,8 @@ import pytest
 
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import Stage
-from fairwell.domain.privacy import RULES, Expectation, SendTimeFacts, inspect
-from fairwell.domain.roster import Roster, RosterEntry
+from fairwell.guard.privacy import RULES, Expectation, SendTimeFacts, inspect
+from fairwell.guard.roster import Roster, RosterEntry
 
 WHEN = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ANN = RosterEntry(1, "ann.lee@example.com", "Ann Lee", ("FW-ANN0000001",))

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from fairwell.delivery.sink import MailSink, read_sink
-from fairwell.domain.applied_wording import applied_phrases
 from fairwell.domain.eligibility import History, letter_kind_for
 from fairwell.domain.model import (
     Application,
@@ -25,8 +24,9 @@ from fairwell.domain.model import (
     Source,
     Stage,
 )
-from fairwell.domain.roster import Roster, RosterEntry
 from fairwell.errors import InvalidInput
+from fairwell.guard.applied_wording import applied_phrases
+from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import ApplicantView
 from fairwell.rendering import LetterTemplates, TemplateCheckError
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
@@ -45,7 +45,7 @@ from tests.helpers import applicant, write_csv
 CREATED = datetime(2026, 9, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 # What a letter may not say to someone who did not apply, looked for with plain substrings:
-# code that shares nothing with domain/applied_wording.py.
+# code that shares nothing with guard/applied_wording.py.
 APPLICANT_WORDS = (
     "for applying",
     "your application",

@@ -88,7 +88,7 @@ FEEDBACK_HEADINGS = (
 )
 INTERNAL_NOTE_MARK = "internal: calibrate"
 # Words that tell a reader they applied, searched for plainly (sharing nothing with
-# domain/applied_wording.py): a referred or sourced person must read none of them.
+# guard/applied_wording.py): a referred or sourced person must read none of them.
 APPLICANT_WORDS = (
     "for applying",
     "your application",

@@ -24,11 +24,11 @@ from fairwell.domain.model import (
     Person,
     Stage,
 )
-from fairwell.domain.privacy import SendTimeFacts
 from fairwell.domain.requests import RequestState
-from fairwell.domain.roster import CountedEntries, RosterEntry
 from fairwell.domain.users import Role, User
 from fairwell.errors import FairwellError
+from fairwell.guard.privacy import SendTimeFacts
+from fairwell.guard.roster import CountedEntries, RosterEntry
 
 
 class DeliveryError(FairwellError):

@@ -31,10 +31,10 @@ from jinja2.environment import Environment
 from jinja2.loaders import BaseLoader
 from markupsafe import Markup
 
-from fairwell.domain.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
 from fairwell.errors import FairwellError
+from fairwell.guard.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.ports import TemplateOverrides, WordingCheck
 from fairwell.template_limits import LimitedSandbox, budget, joined
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fairwell.domain.model import LetterKind
-from fairwell.domain.roster import Roster
+from fairwell.guard.roster import Roster
 from fairwell.ports import NewLetter
 from fairwell.services.compose import outbox_letter
 from fairwell.services.status_letters import long_date

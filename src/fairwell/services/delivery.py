@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fairwell.domain.model import OutboxState
-from fairwell.domain.privacy import Expectation, Finding, SendTimeFacts, inspect_many
-from fairwell.domain.roster import Roster
+from fairwell.guard.privacy import Expectation, Finding, SendTimeFacts, inspect_many
+from fairwell.guard.roster import Roster
 from fairwell.ports import (
     ClaimedLetter,
     Clock,

@@ -36,8 +36,8 @@ from fairwell.domain.feedback import (
     next_steps,
 )
 from fairwell.domain.model import INTERVIEW_STAGES, FeedbackState
-from fairwell.domain.privacy import unrendered_placeholder
 from fairwell.errors import InvalidInput, NotFound
+from fairwell.guard.privacy import unrendered_placeholder
 from fairwell.ports import (
     ApplicantView,
     DraftText,

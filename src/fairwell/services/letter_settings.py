@@ -28,13 +28,13 @@ from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError, meta, nodes
 
-from fairwell.domain.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import LetterKind, Stage
-from fairwell.domain.privacy import Expectation, inspect, unrendered_placeholder
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES, Reason, reason_for
-from fairwell.domain.roster import Roster, RosterEntry
 from fairwell.errors import FairwellError, NotFound
+from fairwell.guard.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
+from fairwell.guard.privacy import Expectation, inspect, unrendered_placeholder
+from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import (
     LetterOverrides,
     LetterSettingsStore,

@@ -17,11 +17,11 @@ from typing import Any
 from fairwell.domain.eligibility import SkipReason, letter_blocked_by, rejection_blocked_by
 from fairwell.domain.feedback import NEEDS_WORDING
 from fairwell.domain.model import FeedbackState, Job, LetterKind
-from fairwell.domain.privacy import Finding
 from fairwell.domain.reasons import agrees_with_feedback
-from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
 from fairwell.errors import FairwellError
+from fairwell.guard.privacy import Finding
+from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, NewLetter, Store, StoredMerge
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.rosters import RosterSource, roster_for
@@ -229,7 +229,7 @@ def compose_pending(
     """Compose every pending letter of the job (in an id range), or say why it is skipped.
 
     Letters are guarded GUARD_BATCH at a time: a roster of a million people is searched
-    for a batch of letters at once, at a fraction of the cost a letter (domain/privacy.py).
+    for a batch of letters at once, at a fraction of the cost a letter (guard/privacy.py).
     """
     batch: list[ComposedLetter | Skipped] = []
     for view in store.pending_letters(job.id, after, until):

@@ -15,9 +15,9 @@ from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mime import to_bytes
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import LetterKind
-from fairwell.domain.privacy import Expectation, inspect
 from fairwell.domain.requests import due_date
 from fairwell.errors import InvalidInput
+from fairwell.guard.privacy import Expectation, inspect
 from fairwell.ports import (
     ApplicantView,
     NewLetter,

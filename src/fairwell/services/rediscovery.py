@@ -15,8 +15,8 @@ from datetime import datetime
 
 from fairwell.domain.matching import Match, PoolMember, Requirement, rank
 from fairwell.domain.model import Job, LetterKind
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
+from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, NewLetter, Store
 from fairwell.services.compose import Composer, outbox_letter
 from fairwell.services.semantic import NOT_USED, Semantic, scores

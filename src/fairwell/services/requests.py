@@ -13,9 +13,9 @@ from datetime import datetime
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Job, LetterKind, OutboxState
-from fairwell.domain.privacy import reads_as, unrendered_placeholder
 from fairwell.domain.requests import RequestState, due_date, remind_at
 from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
+from fairwell.guard.privacy import reads_as, unrendered_placeholder
 from fairwell.ports import (
     ApplicantView,
     InboundRecord,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fairwell.domain.model import Job, LetterKind
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
+from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, NewLetter, NoticeStore, StatusLetterStore, Store
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.deadlines import DeadlineItem, NoticeRules, deadlines

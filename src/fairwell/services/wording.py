@@ -24,9 +24,9 @@ from datetime import datetime
 from pathlib import Path
 
 from fairwell.domain.feedback import CompetencyKind, LanguageOf, Wording, language_name
-from fairwell.domain.privacy import unrendered_placeholder
 from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.errors import InvalidInput
+from fairwell.guard.privacy import unrendered_placeholder
 from fairwell.ports import FeedbackStore, RubricRow, Store, WordingCheck, WordingFinding
 from fairwell.services.feedback import Library, required_languages
 from fairwell.services.language import identify_language

@@ -33,9 +33,9 @@ from fairwell.domain.model import (
     OutboxState,
     Stage,
 )
-from fairwell.domain.privacy import SendTimeFacts
-from fairwell.domain.roster import CountedEntries, RosterEntry
 from fairwell.errors import AlreadyQueued, NotFound
+from fairwell.guard.privacy import SendTimeFacts
+from fairwell.guard.roster import CountedEntries, RosterEntry
 from fairwell.ports import (
     ApplicantFilter,
     ApplicantPage,
