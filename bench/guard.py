@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from fairwell.demo_data import FIRST, LAST
+from fairwell.demo.data import FIRST, LAST
 from fairwell.domain.eligibility import History
 from fairwell.domain.model import Application, Decision, Job, Person, Source, Stage
 from fairwell.guard.privacy import Expectation, inspect, inspect_many, parse_letter

@@ -241,7 +241,7 @@ def demo(
     port: Annotated[int, typer.Option("--port", help="port for --serve")] = 8000,
 ) -> None:
     """Run the whole flow on synthetic data against the embedded sink, and verify it."""
-    from fairwell.demo import DemoPortal, run_demo, serve_demo
+    from fairwell.demo.flow import DemoPortal, run_demo, serve_demo
 
     # The letters link to the candidate portal of the served demo (same address, same key).
     portal = DemoPortal.on("127.0.0.1", port)

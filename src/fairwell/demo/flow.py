@@ -30,15 +30,15 @@ from sqlalchemy import select
 
 from fairwell.config import Settings, load_settings
 from fairwell.delivery.sink import MailSink, SinkMessage, read_sink
-from fairwell.demo_data import (
+from fairwell.demo.data import (
     COMPETENCIES,
     JOB_TITLE,
     REQUIREMENTS,
     demo_scorecards,
     write_demo_csv,
 )
-from fairwell.demo_inbox import InboxFacts, mail_comes_back
-from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
+from fairwell.demo.inbox import InboxFacts, mail_comes_back
+from fairwell.demo.web import SECOND_JOB, seed_for_the_browser
 from fairwell.domain.feedback import CompetencyKind
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import INTERVIEW_STAGES, LetterKind, OutboxState

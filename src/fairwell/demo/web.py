@@ -15,7 +15,7 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
-from fairwell.demo_data import (
+from fairwell.demo.data import (
     HEADER,
     JOB_TITLE,
     SECOND_COMPETENCIES,
