@@ -21,14 +21,14 @@ from typer.testing import CliRunner
 from fairwell.cli import app
 from fairwell.config import Settings, load_settings
 from fairwell.domain.model import Source, Stage
-from fairwell.integrations.base import AtsAuthError
+from fairwell.errors import AtsAuthError, PulledPageError, PullStopped
 from fairwell.integrations.greenhouse import connector as greenhouse_connector
 from fairwell.integrations.greenhouse.connector import connect as connect_greenhouse
 from fairwell.integrations.lever import connector as lever_connector
 from fairwell.integrations.lever.connector import connect as connect_lever
 from fairwell.integrations.profiles import load_profile
 from fairwell.runtime import Runtime, ats_store, init_database, open_runtime
-from fairwell.services.ats_pull import PulledPageError, PullReport, PullStopped, pull_job
+from fairwell.services.ats_pull import PullReport, pull_job
 from fairwell.storage.tables import applications, ats_links
 from tests.conftest import FixedClock, settings_for
 from tests.fake_ats import FakeGreenhouse, FakeLever, Fault, serving
@@ -165,7 +165,7 @@ def test_a_pull_interrupted_by_a_500_resumes_at_that_page_without_duplicates(
     )
     with pytest.raises(PullStopped) as stopped:
         pull(runtime)
-    assert stopped.value.report.pages == 1, "the first page is committed"
+    assert stopped.value.pages == 1, "the first page is committed"
     assert "failed 3 times (last: HTTP 500)" in str(stopped.value)
     assert count(runtime, applications) == 2
     first_pages = len(

@@ -15,11 +15,10 @@ from fairwell.cli import app
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.domain.users import Role
-from fairwell.errors import InvalidInput
+from fairwell.errors import ImportFileError, InvalidInput
 from fairwell.ports import RubricRow
 from fairwell.runtime import init_database, open_runtime
 from fairwell.services.importing import import_file
-from fairwell.services.tabular import ImportFileError
 from fairwell.services.users import add_user
 from fairwell.services.wording import parse_rubric_file
 from fairwell.storage.feedback_store import SqlFeedbackStore

@@ -21,9 +21,10 @@ from fairwell.delivery.sink import MailSink
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import Source, Stage
 from fairwell.domain.users import Role
+from fairwell.errors import ImportFileError
 from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services import erasure, planning
-from fairwell.services.applicant_file import ImportFileError, parse_applicant_file
+from fairwell.services.applicant_file import parse_applicant_file
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan

@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.deadlines import NoticeRule
 from fairwell.domain.model import LetterKind
-from fairwell.errors import InvalidInput
+from fairwell.errors import EditRefused, InvalidInput
 from fairwell.rendering import LetterTemplates, template_name
 from fairwell.runtime import Runtime, init_database, letter_editor, make_deliverer, open_runtime
 from fairwell.runtime import wording_check as wording_check_of
@@ -29,7 +29,6 @@ from fairwell.services.consent_renewal import renewals
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.erasure import erase_person
 from fairwell.services.importing import import_file
-from fairwell.services.letter_settings import EditRefused
 from fairwell.services.planning import Plan, make_plan, queue_plan
 from fairwell.services.portal import PortalLinks
 from fairwell.services.rediscovery import invite

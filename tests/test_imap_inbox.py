@@ -15,7 +15,7 @@ import pytest
 
 from fairwell.delivery.inbox import ImapInbox
 from fairwell.delivery.sink import MailSink
-from fairwell.ports import InboxUnavailable
+from fairwell.errors import InboxUnavailable
 from fairwell.runtime import Runtime, inbox_store
 from fairwell.services import inbox as service
 from fairwell.storage.erasure_store import SqlPrivacyStore

@@ -550,7 +550,7 @@ def test_no_address_subject_or_text_reaches_the_log(
 
 
 def test_a_maildir_that_is_not_there_is_one_clear_error(runtime: Runtime, tmp_path: Path) -> None:
-    from fairwell.ports import InboxUnavailable
+    from fairwell.errors import InboxUnavailable
 
     policy = service.InboxPolicy(business_days=5)
     with pytest.raises(InboxUnavailable, match="no Maildir at"):

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.reasons import reason_for
+from fairwell.errors import EditProblem, EditRefused
 from fairwell.rendering import SAMPLE_CONTEXT
 from fairwell.runtime import Runtime, init_database, letter_editor, make_deliverer, open_runtime
-from fairwell.services.letter_settings import EditRefused, LetterEditor, Problem
+from fairwell.services.letter_settings import LetterEditor
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.storage.tables import audit_log
 from fairwell.worker.embedded import run_batch
@@ -51,7 +52,7 @@ def rejection_source(editor: LetterEditor) -> str:
     return editor.template("en-rejection")[1]
 
 
-def checks(problems: tuple[Problem, ...] | list[Problem]) -> set[str]:
+def checks(problems: tuple[EditProblem, ...] | list[EditProblem]) -> set[str]:
     return {problem.check for problem in problems}
 
 

@@ -159,7 +159,7 @@ def test_at_send_time_it_holds_a_letter_whose_addressee_was_hired_since() -> Non
 
 
 def test_a_message_built_by_us_refuses_header_injection() -> None:
-    from fairwell.domain.addresses import UnsafeHeaderValue
+    from fairwell.errors import UnsafeHeaderValue
 
     with pytest.raises(UnsafeHeaderValue):
         letter_bytes(subject="Hello\r\nBcc: x@evil.example")

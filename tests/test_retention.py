@@ -20,15 +20,8 @@ from typer.testing import CliRunner
 from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.model import Stage
-from fairwell.domain.retention import (
-    Action,
-    PolicyError,
-    RetentionFacts,
-    Rule,
-    parse_book,
-    verdict,
-)
-from fairwell.errors import ConfigurationError, InvalidInput
+from fairwell.domain.retention import Action, RetentionFacts, Rule, parse_book, verdict
+from fairwell.errors import ConfigurationError, InvalidInput, PolicyError
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.consent import keep_on_file, offered_until
 from fairwell.services.erasure import person_by_email

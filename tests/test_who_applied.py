@@ -24,11 +24,11 @@ from fairwell.domain.model import (
     Source,
     Stage,
 )
-from fairwell.errors import InvalidInput
+from fairwell.errors import InvalidInput, TemplateCheckError
 from fairwell.guard.applied_wording import applied_phrases
 from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import ApplicantView
-from fairwell.rendering import LetterTemplates, TemplateCheckError
+from fairwell.rendering import LetterTemplates
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.applicant_record import applicant_record
 from fairwell.services.compose import Composer, Sender

@@ -26,48 +26,12 @@ from fairwell.domain.model import (
 )
 from fairwell.domain.requests import RequestState
 from fairwell.domain.users import Role, User
-from fairwell.errors import FairwellError
+from fairwell.errors import DeliveryError as DeliveryError
+from fairwell.errors import InboxUnavailable as InboxUnavailable
+from fairwell.errors import PermanentDeliveryError as PermanentDeliveryError
+from fairwell.errors import TransientDeliveryError as TransientDeliveryError
 from fairwell.guard.privacy import SendTimeFacts
 from fairwell.guard.roster import CountedEntries, RosterEntry
-
-
-class DeliveryError(FairwellError):
-    """Root of the two outcomes a transport reports; nothing else escapes a transport."""
-
-    def __init__(self, detail: str, code: int | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-
-
-class TransientDeliveryError(DeliveryError):
-    """Try again later (4xx, a dropped connection, a timeout).
-
-    ``possible_duplicate`` is True when the connection broke after the message data was sent:
-    the relay may have accepted it, so a retry may deliver it twice. Such cases are counted.
-    ``slow_down`` is True when the relay asked every sender to wait (421, 454) or could not be
-    reached at all: every worker then waits before the next letter.
-    """
-
-    def __init__(
-        self,
-        detail: str,
-        code: int | None = None,
-        *,
-        possible_duplicate: bool = False,
-        slow_down: bool = False,
-    ):
-        super().__init__(detail, code)
-        self.possible_duplicate = possible_duplicate
-        self.slow_down = slow_down or code in (421, 454)
-
-
-class PermanentDeliveryError(DeliveryError):
-    """Never retry (5xx). ``recipient_refused`` is True when the relay refused the address."""
-
-    def __init__(self, detail: str, code: int | None = None, *, recipient_refused: bool = False):
-        super().__init__(detail, code)
-        self.recipient_refused = recipient_refused
 
 
 class Transport(Protocol):
@@ -1064,10 +1028,6 @@ class SimilarityModel(Protocol):
 
 
 # --- Mail that comes back: replies, bounces, suppressions (issue 18) -----------------------
-
-
-class InboxUnavailable(FairwellError):
-    """The mailbox cannot be reached or read; nothing was taken from it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from markupsafe import Markup
 
 from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
-from fairwell.errors import FairwellError
+from fairwell.errors import TemplateCheckError as TemplateCheckError
 from fairwell.guard.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.ports import TemplateOverrides, WordingCheck
 from fairwell.template_limits import LimitedSandbox, budget, joined
@@ -48,10 +48,6 @@ _TEMPLATE_FAULTS = (
     LookupError,
     MemoryError,
 )
-
-
-class TemplateCheckError(FairwellError):
-    """A template that would fail at send time; it is refused before any letter is made."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,9 +46,10 @@ def pull(
     ] = False,
 ) -> None:
     """Import one job's applications (all checks of `import`; resumes where a pull stopped)."""
+    from fairwell.errors import PulledPageError, PullStopped
     from fairwell.integrations.profiles import load_profile
     from fairwell.runtime import ats_connector, ats_store
-    from fairwell.services.ats_pull import PulledPageError, PullStopped, pull_job
+    from fairwell.services.ats_pull import pull_job
 
     ats_job_id = _job_id(vendor, job_id, posting_id)
     runtime = _runtime()
@@ -68,17 +69,17 @@ def pull(
     except PulledPageError as error:
         for problem in error.problems:
             err.print(str(problem), markup=False, soft_wrap=True)
-        page = error.report.pages + 1
+        page = error.pages + 1
         raise _fail(
             f"{shown}: {error.problem_count} problem(s) on page {page}; nothing from that page "
-            f"on was imported ({error.report.pages} page(s) before it were)",
+            f"on was imported ({error.pages} page(s) before it were)",
             1,
         ) from None
     except PullStopped as stopped:
-        done = stopped.report.pages
+        done = stopped.pages
         raise _fail(
             f"{stopped}; {done} page(s) imported; run the same command again to resume at "
-            f"page {done + (stopped.report.resumed_at or 1)}",
+            f"page {done + (stopped.resumed_at or 1)}",
             1,
         ) from None
     finally:

@@ -57,7 +57,7 @@ def competency_add(
     """Add a competency to a job or change its bar; with --lang, write its wording in that
     language (repeat with another --lang for each language). A part not given keeps what was
     written before."""
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.wording import one_row
 
     given = {"gap": gap, "next_step": next_step, "strength": strength}
@@ -92,7 +92,7 @@ def competency_import(
     (one row per competency and language). TOML: [[competency]] tables with job, name, bar,
     kind, and [competency.en] / [competency.de] tables with gap, next_step, strength.
     """
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.wording import parse_rubric_file
 
     runtime = _runtime()

@@ -75,7 +75,7 @@ def import_command(
     applied (the referrer is kept); the person's name and language come from the row of
     their furthest stage. Every merge is listed here and in `fairwell plan`.
     """
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.importing import import_file
 
     runtime = _runtime()
@@ -257,7 +257,7 @@ def import_scorecards(
     file: Annotated[Path, typer.Argument(help="a .csv or .json file of ratings")],
 ) -> None:
     """Import interview scorecards (all rows or none): one rating per row."""
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.scorecard_file import parse_scorecard_file
 
     runtime = _runtime()
@@ -288,7 +288,7 @@ def scorecard_add(
 ) -> None:
     """Record one rating, checked like a row of a scorecard file (a rating given again replaces
     the old one)."""
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.scorecard_file import scorecard_from_options
 
     runtime = _runtime()

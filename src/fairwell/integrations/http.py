@@ -22,8 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from fairwell.integrations.base import AtsAuthError, AtsRefused, AtsUnavailable, short
-from fairwell.integrations.ports import PostFailed
+from fairwell.errors import AtsAuthError, AtsRefused, AtsUnavailable, PostFailed
+from fairwell.integrations.base import short
 
 __all__ = [
     "ApiClient",

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from fairwell.domain.model import ApplicantRow, Stage
+from fairwell.errors import PostFailed as PostFailed
 from fairwell.ports import ImportCounts
 
 # --- pulling ----------------------------------------------------------------------------------
@@ -212,14 +213,6 @@ class AtsStore(Protocol):
 
 
 # --- webhooks out -----------------------------------------------------------------------------
-
-
-class PostFailed(Exception):
-    """An outgoing webhook got no answer (refused, timed out, TLS); ``reason`` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Poster(Protocol):

@@ -25,18 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from fairwell.domain.model import Source, Stage
-from fairwell.errors import InvalidInput
+from fairwell.errors import ImportFileError, ImportProblem
+from fairwell.errors import ProfileError as ProfileError
 from fairwell.integrations import vendor_names
 from fairwell.services.applicant_file import COLUMNS, ParsedFile, parse_applicant_records
-from fairwell.services.tabular import (
-    ImportFileError,
-    ImportProblem,
-    Problems,
-    Record,
-    read_csv_records,
-    read_file_text,
-    shown,
-)
+from fairwell.services.tabular import Problems, Record, read_csv_records, read_file_text, shown
 
 __all__ = [
     "ColumnProblems",
@@ -56,10 +49,6 @@ _TRUE = frozenset({"yes", "y", "true", "1", "x", "ja", "wahr"})
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
 # Rows named in a message about one unknown value, before "…".
 _ROWS_SHOWN = 5
-
-
-class ProfileError(InvalidInput):
-    """A profile file that cannot be used; the message names the file and the key."""
 
 
 @dataclass(frozen=True, slots=True)

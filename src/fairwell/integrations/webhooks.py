@@ -11,13 +11,9 @@ import hmac
 import json
 from typing import Any
 
-from fairwell.errors import FairwellError
+from fairwell.errors import WebhookRefused as WebhookRefused
 
 __all__ = ["WebhookRefused", "digest", "json_object", "same"]
-
-
-class WebhookRefused(FairwellError):
-    """A webhook we will not act on: a missing or wrong signature, or a body we cannot read."""
 
 
 def digest(key: str, message: bytes) -> str:

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fairwell.errors import ConfigurationError
-from fairwell.integrations.base import (
+from fairwell.errors import (
     AtsAuthError,
     AtsError,
     AtsRefused,
     AtsUnavailable,
     AtsUnknownReason,
+    ConfigurationError,
 )
 from fairwell.integrations.ports import (
     AtsConnector,

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from fairwell.config import SECRET_FIELDS, Settings
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.errors import ConfigurationError
-from fairwell.ports import DeliveryError, PermanentDeliveryError
+from fairwell.errors import ConfigurationError, DeliveryError, PermanentDeliveryError
 
 # What the settings page shows, in this order, with a label an operator recognises.
 SHOWN: tuple[tuple[str, str], ...] = (

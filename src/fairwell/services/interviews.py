@@ -19,7 +19,8 @@ from datetime import datetime
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.feedback import Competency
 from fairwell.domain.users import Role, User, check_username
-from fairwell.errors import InvalidInput, NotFound
+from fairwell.errors import ImportFileError, ImportProblem, InvalidInput, NotFound
+from fairwell.errors import ScorecardRefused as ScorecardRefused
 from fairwell.ports import (
     AssignedInterview,
     FeedbackStore,
@@ -32,7 +33,6 @@ from fairwell.ports import (
     WordingFinding,
 )
 from fairwell.services.scorecard_file import ScorecardRow, scorecard_from_options
-from fairwell.services.tabular import ImportFileError, ImportProblem
 
 _NOT_ASSIGNED = "no such interview"
 FORM_PROBLEM = ""  # the key of a problem with the form as a whole, not one competency
@@ -51,17 +51,6 @@ class RatingInput:
     def blank(self) -> bool:
         filled = (self.rating, self.internal_note, self.note_for_candidate)
         return not any(text.strip() for text in filled)
-
-
-class ScorecardRefused(InvalidInput):
-    """Nothing was saved; ``problems`` says why, per competency name (or FORM_PROBLEM).
-
-    Messages name fields and rules, never the notes themselves.
-    """
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name or 'form'}: {why}" for name, why in problems.items()))
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from fairwell.domain.feedback import NEEDS_WORDING
 from fairwell.domain.model import FeedbackState, Job, LetterKind
 from fairwell.domain.reasons import agrees_with_feedback
 from fairwell.domain.send_windows import Schedule
-from fairwell.errors import FairwellError
+from fairwell.errors import PlanChanged as PlanChanged
 from fairwell.guard.privacy import Finding
 from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, NewLetter, Store, StoredMerge
@@ -37,10 +37,6 @@ GUARD_BATCH = 100
 NO_DECISION = "no decision yet"
 AWAITING_APPROVAL = "feedback waiting for approval"
 LETTER_EXISTS = "letter already queued or sent"
-
-
-class PlanChanged(FairwellError):
-    """The plan no longer matches what the user confirmed; nothing was queued."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Job, LetterKind, OutboxState
 from fairwell.domain.requests import RequestState, due_date, remind_at
+from fairwell.errors import AlreadyAnswered as AlreadyAnswered
 from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
+from fairwell.errors import WordingRefused as WordingRefused
 from fairwell.guard.privacy import reads_as, unrendered_placeholder
 from fairwell.ports import (
     ApplicantView,
@@ -28,20 +30,6 @@ from fairwell.ports import (
 )
 from fairwell.services.compose import Composer, outbox_letter
 from fairwell.services.scheduling import working_days_of
-
-
-class AlreadyAnswered(InvalidInput):
-    """The request was answered before: a second answer would be a second letter."""
-
-
-class WordingRefused(InvalidInput):
-    """The answer is flagged by the wording check and no written override was given."""
-
-    def __init__(self, message: str, text: str, findings: tuple[WordingFinding, ...]) -> None:
-        super().__init__(message)
-        self.text = text
-        self.findings = findings
-
 
 DEFAULT_QUESTION = "Could you tell me more about why my application was not successful?"
 MAX_TEXT = 4000

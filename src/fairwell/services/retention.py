@@ -16,9 +16,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fairwell.domain.retention import Action, PolicyBook, PolicyError, Rule, parse_book, verdict
+from fairwell.domain.retention import Action, PolicyBook, Rule, parse_book, verdict
 from fairwell.domain.retention import RetentionFacts as Facts
-from fairwell.errors import ConfigurationError, InvalidInput
+from fairwell.errors import ConfigurationError, InvalidInput, PolicyError
 from fairwell.ports import PrivacyStore, RetentionRow, RetentionStore
 from fairwell.services.erasure import blocked_by
 

@@ -23,7 +23,8 @@ from fairwell.domain.users import (
     check_username,
     may,
 )
-from fairwell.errors import FairwellError, InvalidInput, NotFound
+from fairwell.errors import InvalidInput, NotFound
+from fairwell.errors import NotAllowed as NotAllowed
 from fairwell.ports import JobManagers, UserStore
 from fairwell.services.password_policy import check_strength
 
@@ -122,10 +123,6 @@ def disable_user(store: UserStore, username: str, *, actor: str, now: datetime) 
 def list_users(store: UserStore) -> list[User]:
     """Every account, by username; without hashes."""
     return store.all()
-
-
-class NotAllowed(FairwellError):
-    """The named user exists but may not take this decision."""
 
 
 def acting_user(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from fairwell.errors import InvalidInput
+from fairwell.errors import InvalidInput, PostFailed
 from fairwell.integrations.base import short
 from fairwell.integrations.ports import (
     EVENTS,
@@ -32,7 +32,6 @@ from fairwell.integrations.ports import (
     DeliveryOutcome,
     DeliveryState,
     Poster,
-    PostFailed,
     WebhookStore,
 )
 from fairwell.integrations.webhooks import digest

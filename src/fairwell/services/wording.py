@@ -25,14 +25,13 @@ from pathlib import Path
 
 from fairwell.domain.feedback import CompetencyKind, LanguageOf, Wording, language_name
 from fairwell.domain.reasons import SUPPORTED_LOCALES
-from fairwell.errors import InvalidInput
+from fairwell.errors import ImportFileError, InvalidInput
 from fairwell.guard.privacy import unrendered_placeholder
 from fairwell.ports import FeedbackStore, RubricRow, Store, WordingCheck, WordingFinding
 from fairwell.services.feedback import Library, required_languages
 from fairwell.services.language import identify_language
 from fairwell.services.scorecard_file import MAX_COMPETENCY_LENGTH
 from fairwell.services.tabular import (
-    ImportFileError,
     Problems,
     Record,
     RowReader,

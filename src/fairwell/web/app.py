@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from fairwell.config import SemanticMode, Settings
 from fairwell.domain.model import Stage
 from fairwell.domain.users import User
-from fairwell.errors import ConfigurationError
+from fairwell.errors import ConfigurationError, SignedOut
 from fairwell.ports import JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services import semantic
@@ -50,7 +50,6 @@ from fairwell.web import settings as settings_pages
 from fairwell.web.assets import VendorAssets, find_vendor_assets
 from fairwell.web.common import (
     PAGE_SIZE,
-    SignedOut,
     check_csrf,
     landing,
     reader,

@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 
 from fairwell.domain.feedback import MAX_RATING, MIN_RATING
 from fairwell.domain.reasons import REASONS
-from fairwell.errors import NotFound
+from fairwell.errors import NotFound, ScorecardRefused
 from fairwell.ports import ScorecardEntry, WordingCheck
 from fairwell.runtime import inbox_store, wording_check
 from fairwell.services import interviews as interview_service
 from fairwell.services.applicant_record import applicant_record, letter_as_sent, record_as_json
-from fairwell.services.interviews import RatingInput, ScorecardRefused, ScorecardSheet
+from fairwell.services.interviews import RatingInput, ScorecardSheet
 from fairwell.storage.applicant_store import SqlApplicantRecords
 from fairwell.storage.interviews_store import SqlInterviews
 from fairwell.web.audit_words import audit_line

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from fairwell.domain.users import REVIEWER_ROLES, STAFF_ROLES, Role, User
+from fairwell.errors import SignedOut as SignedOut
 from fairwell.runtime import Runtime
 from fairwell.storage.users_store import SqlJobManagers
 from fairwell.web.security import (
@@ -22,10 +23,6 @@ from fairwell.web.security import (
 PAGE_SIZE = 50
 STAFF = STAFF_ROLES
 Current = tuple[User, Session]
-
-
-class SignedOut(Exception):
-    """No valid session: pages redirect to the sign-in page, the API answers 401."""
 
 
 def headers(response: Response) -> Response:

@@ -24,18 +24,14 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from fairwell.config import Settings
-from fairwell.errors import FairwellError
+from fairwell.errors import ExpiredPortalToken, InvalidPortalToken
+from fairwell.errors import FormRefused as FormRefused
 from fairwell.ports import ConsentRecord, PortalApplication
 from fairwell.runtime import Runtime
 from fairwell.services import erasure, portal_actions
 from fairwell.services.consent import keep_on_file, offered_until, renewed_until
 from fairwell.services.export import as_json_value, export_person
-from fairwell.services.portal import (
-    ExpiredPortalToken,
-    InvalidPortalToken,
-    PortalForms,
-    PortalLinks,
-)
+from fairwell.services.portal import PortalForms, PortalLinks
 from fairwell.services.requests import MAX_TEXT
 from fairwell.services.retention import load_book
 from fairwell.storage.erasure_store import SqlPrivacyStore
@@ -47,14 +43,6 @@ from fairwell.web.portal_text import TEXT, from_header, language, long_date, tex
 from fairwell.web.security import SigninLimiter
 
 FRESH_LINK = "fresh-link"
-
-
-class FormRefused(FairwellError):
-    """A portal form that is forged, too old, for another application, or sent twice."""
-
-    def __init__(self, lang: str) -> None:
-        super().__init__("form refused")
-        self.lang = lang
 
 
 @dataclass

@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, Stage
 from fairwell.domain.reasons import REASONS
-from fairwell.errors import FairwellError, InvalidInput, NotFound
+from fairwell.errors import FairwellError, InvalidInput, NotFound, PlanChanged
 from fairwell.ports import ApplicantFilter
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback
-from fairwell.services.planning import AWAITING_APPROVAL, PlanChanged, make_plan, queue_plan
+from fairwell.services.planning import AWAITING_APPROVAL, make_plan, queue_plan
 from fairwell.services.preview import preview_letter, send_canary
 from fairwell.storage.batches_read import SqlBatches
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff

@@ -19,10 +19,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.domain.users import Role
-from fairwell.errors import NotFound
+from fairwell.errors import EditProblem, EditRefused, NotFound
 from fairwell.runtime import letter_editor
 from fairwell.services.delivery_settings import check_connection, delivery_settings
-from fairwell.services.letter_settings import EditRefused, LetterEditor, Problem, TemplateReport
+from fairwell.services.letter_settings import LetterEditor, TemplateReport
 from fairwell.web.common import Current, actor, check_csrf, headers, render, runtime_of, signed_in
 
 LOCALE_NAMES = {"en": "English", "de": "German"}
@@ -99,7 +99,7 @@ def _known() -> Iterator[None]:
         raise HTTPException(status_code=404, detail=str(error)) from None
 
 
-def _json(problems: tuple[Problem, ...] | list[Problem], **extra: object) -> Response:
+def _json(problems: tuple[EditProblem, ...] | list[EditProblem], **extra: object) -> Response:
     body = {"ok": not problems, "problems": [asdict(p) for p in problems], **extra}
     return headers(JSONResponse(body))
 
@@ -154,7 +154,7 @@ def _texts(fields: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _reason_problems(editor: LetterEditor, code: str, texts: dict[str, str]) -> list[Problem]:
+def _reason_problems(editor: LetterEditor, code: str, texts: dict[str, str]) -> list[EditProblem]:
     with _known():
         return [
             p for locale, text in texts.items() for p in editor.check_wording(code, locale, text)
@@ -197,7 +197,7 @@ def _reason(
     current: Current,
     code: str,
     texts: dict[str, str] | None,
-    problems: list[Problem] | None,
+    problems: list[EditProblem] | None,
     status: int = 200,
 ) -> Response:
     with _known():

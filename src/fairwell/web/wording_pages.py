@@ -18,10 +18,9 @@ from pydantic import BaseModel, Field
 from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.domain.model import Job
 from fairwell.domain.reasons import SUPPORTED_LOCALES
-from fairwell.errors import FairwellError
+from fairwell.errors import FairwellError, ImportFileError
 from fairwell.ports import RubricRow
 from fairwell.services.feedback import draft_job_feedback, load_library
-from fairwell.services.tabular import ImportFileError
 from fairwell.services.wording import WordingStatus, job_wording, one_row
 from fairwell.web.common import Current, actor, check_csrf, reader, render, runtime_of
 from fairwell.web.reviews import api_reviewer, checker, http_error, page, visible_job

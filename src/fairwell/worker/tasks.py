@@ -178,7 +178,7 @@ def inbox(context: TaskRuntime) -> dict[str, int]:
     message) and tried again at the next beat: nothing was taken from it.
     """
     from fairwell.delivery.inbox import inbox_configured, open_inbox
-    from fairwell.ports import InboxUnavailable
+    from fairwell.errors import InboxUnavailable
     from fairwell.runtime import inbox_store
     from fairwell.services.inbox import InboxPolicy, fetch
 

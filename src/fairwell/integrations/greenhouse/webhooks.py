@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fairwell.config import Settings
+from fairwell.errors import WebhookRefused
 from fairwell.integrations.ports import AtsEvent, EventKind
-from fairwell.integrations.webhooks import WebhookRefused, digest, json_object, same
+from fairwell.integrations.webhooks import digest, json_object, same
 
 __all__ = ["event_from", "verified_event", "verify"]
 

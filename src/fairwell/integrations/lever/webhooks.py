@@ -17,10 +17,9 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from fairwell.config import Settings
-from fairwell.errors import ConfigurationError
-from fairwell.integrations.base import AtsError
+from fairwell.errors import AtsError, ConfigurationError, WebhookRefused
 from fairwell.integrations.ports import AtsEvent, EventKind
-from fairwell.integrations.webhooks import WebhookRefused, digest, json_object, same
+from fairwell.integrations.webhooks import digest, json_object, same
 
 __all__ = ["event_from", "named", "signature_tokens", "verified_event", "verify"]
 
