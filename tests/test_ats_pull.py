@@ -26,9 +26,9 @@ from fairwell.integrations.greenhouse import connector as greenhouse_connector
 from fairwell.integrations.greenhouse.connector import connect as connect_greenhouse
 from fairwell.integrations.lever import connector as lever_connector
 from fairwell.integrations.lever.connector import connect as connect_lever
-from fairwell.integrations.profiles import load_profile
 from fairwell.runtime import Runtime, ats_store, init_database, open_runtime
 from fairwell.services.ats_pull import PullReport, pull_job
+from fairwell.services.export_profiles import load_profile
 from fairwell.storage.tables import applications, ats_links
 from tests.conftest import FixedClock, settings_for
 from tests.fake_ats import FakeGreenhouse, FakeLever, Fault, serving

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.model import Stage
-from fairwell.integrations.profiles import load_profile
 from fairwell.runtime import Runtime, ats_connector, ats_store, init_database, open_runtime
 from fairwell.services.ats_pull import pull_job
+from fairwell.services.export_profiles import load_profile
 from fairwell.services.planning import make_plan
 from fairwell.storage.tables import ats_events, decisions, outbox
 from fairwell.web.app import create_app

@@ -21,8 +21,7 @@ from fairwell.cli import app
 from fairwell.config import Settings
 from fairwell.delivery.sink import MailSink
 from fairwell.integrations.lever.connector import connect as connect_lever
-from fairwell.integrations.ports import WriteBackState
-from fairwell.integrations.profiles import load_profile
+from fairwell.ports.ats import WriteBackState
 from fairwell.runtime import (
     Runtime,
     ats_connector,
@@ -35,6 +34,7 @@ from fairwell.runtime import (
 from fairwell.services.ats_pull import pull_job
 from fairwell.services.ats_sync import SyncReport, sync
 from fairwell.services.decisions import Selection, reject
+from fairwell.services.export_profiles import load_profile
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.worker import tasks
 from fairwell.worker.celery_app import ATS_SYNC, beat_schedule

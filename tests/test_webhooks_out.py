@@ -23,7 +23,7 @@ from fairwell.delivery.inbox import MaildirInbox
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.model import OutboxState
 from fairwell.errors import InvalidInput
-from fairwell.integrations.ports import DeliveryState
+from fairwell.ports.webhooks import DeliveryState
 from fairwell.runtime import (
     Runtime,
     inbox_store,

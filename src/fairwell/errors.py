@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fairwell.ports import RequestRecord, WordingFinding
+    from fairwell.ports.feedback import RequestRecord, WordingFinding
 
 
 class FairwellError(Exception):

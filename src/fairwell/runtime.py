@@ -44,9 +44,9 @@ from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 
 if TYPE_CHECKING:
     from fairwell.integrations.http import HttpPoster
-    from fairwell.integrations.ports import AtsConnector
-    from fairwell.integrations.reasons import ReasonMap
+    from fairwell.ports.ats import AtsConnector
     from fairwell.services.ats_hooks import NameLookup
+    from fairwell.services.ats_reasons import ReasonMap
     from fairwell.storage.ats_store import SqlAtsStore
     from fairwell.storage.webhooks_store import SqlWebhookStore
 
@@ -300,7 +300,7 @@ def ats_connector(settings: Settings, vendor: str) -> AtsConnector:
 
 
 def reason_map(settings: Settings) -> ReasonMap:
-    from fairwell.integrations.reasons import load_reason_map
+    from fairwell.services.ats_reasons import load_reason_map
 
     return load_reason_map(settings.ats_reason_map)
 
@@ -317,7 +317,7 @@ def ats_names(settings: Settings, vendor: str) -> NameLookup | None:
         return None
     from fairwell.integrations.lever.connector import connect
     from fairwell.integrations.lever.webhooks import named
-    from fairwell.integrations.ports import AtsEvent
+    from fairwell.ports.ats import AtsEvent
 
     def names(event: AtsEvent) -> AtsEvent:
         lever = connect(settings)

@@ -47,9 +47,9 @@ def pull(
 ) -> None:
     """Import one job's applications (all checks of `import`; resumes where a pull stopped)."""
     from fairwell.errors import PulledPageError, PullStopped
-    from fairwell.integrations.profiles import load_profile
     from fairwell.runtime import ats_connector, ats_store
     from fairwell.services.ats_pull import pull_job
+    from fairwell.services.export_profiles import load_profile
 
     ats_job_id = _job_id(vendor, job_id, posting_id)
     runtime = _runtime()
@@ -150,7 +150,7 @@ def status(
     ] = None,
 ) -> None:
     """List write-backs: vendor, application, state, attempts and the last error."""
-    from fairwell.integrations.ports import WriteBackState
+    from fairwell.ports.ats import WriteBackState
     from fairwell.runtime import ats_store
 
     try:

@@ -39,7 +39,7 @@ MERGES_PRINTED = 20
 
 
 def _profile_help() -> str:
-    from fairwell.integrations import vendor_names
+    from fairwell.services.export_profiles import vendor_names
 
     return (
         f"read an ATS's candidate export: {', '.join(vendor_names())}, "

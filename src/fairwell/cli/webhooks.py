@@ -133,7 +133,7 @@ def log_command(
     limit: Annotated[int, typer.Option("--limit", help="newest first, at most this many")] = 50,
 ) -> None:
     """The delivery log: each event sent to each URL, its state, attempts and last answer."""
-    from fairwell.integrations.ports import DeliveryState
+    from fairwell.ports.webhooks import DeliveryState
     from fairwell.runtime import webhook_store
 
     try:

@@ -22,8 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from fairwell.domain.http_bodies import short
 from fairwell.errors import AtsAuthError, AtsRefused, AtsUnavailable, PostFailed
-from fairwell.integrations.base import short
 
 __all__ = [
     "ApiClient",

@@ -14,7 +14,7 @@ from typing import cast
 
 from fairwell.config import Settings
 from fairwell.errors import InvalidInput
-from fairwell.integrations.ports import AtsConnector, AtsEvent
+from fairwell.ports.ats import AtsConnector, AtsEvent
 
 __all__ = ["connect", "connector_vendors", "webhook_receiver", "webhook_vendors"]
 

@@ -17,16 +17,10 @@ from dataclasses import dataclass, field
 from fairwell.errors import AtsError, ImportFileError
 from fairwell.errors import PulledPageError as PulledPageError
 from fairwell.errors import PullStopped as PullStopped
-from fairwell.integrations.ports import (
-    AtsConnector,
-    AtsStore,
-    Origin,
-    PulledApplication,
-    PullState,
-)
-from fairwell.integrations.profiles import ColumnProblems, Profile, Translation
 from fairwell.ports import Clock, ImportCounts
+from fairwell.ports.ats import AtsConnector, AtsStore, Origin, PulledApplication, PullState
 from fairwell.services.applicant_file import ParsedFile, parse_applicant_records
+from fairwell.services.export_profiles import ColumnProblems, Profile, Translation
 from fairwell.services.tabular import parse_name
 
 

@@ -25,15 +25,15 @@ from fairwell.errors import (
     AtsUnknownReason,
     ConfigurationError,
 )
-from fairwell.integrations.ports import (
+from fairwell.ports import Clock
+from fairwell.ports.ats import (
     AtsConnector,
     AtsStore,
     ClaimedWriteBack,
     WriteBackOutcome,
     WriteBackState,
 )
-from fairwell.integrations.reasons import ReasonMap
-from fairwell.ports import Clock
+from fairwell.services.ats_reasons import ReasonMap
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from fairwell.domain.http_bodies import digest, short
 from fairwell.errors import InvalidInput, PostFailed
-from fairwell.integrations.base import short
-from fairwell.integrations.ports import (
+from fairwell.ports import Clock
+from fairwell.ports.webhooks import (
     EVENTS,
     ClaimedDelivery,
     DeliveryOutcome,
@@ -34,8 +35,6 @@ from fairwell.integrations.ports import (
     Poster,
     WebhookStore,
 )
-from fairwell.integrations.webhooks import digest
-from fairwell.ports import Clock
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from fairwell.errors import ConfigurationError, WebhookRefused
-from fairwell.integrations.ports import DeliveryState, EventKind
-from fairwell.integrations.profiles import Profile, load_profile
-from fairwell.integrations.reasons import ReasonMap
 from fairwell.integrations.registry import webhook_receiver
+from fairwell.ports.ats import EventKind
+from fairwell.ports.webhooks import DeliveryState
 from fairwell.runtime import ats_names, ats_store, reason_map, webhook_store
 from fairwell.services.ats_hooks import receive
+from fairwell.services.ats_reasons import ReasonMap
+from fairwell.services.export_profiles import Profile, load_profile
 from fairwell.web.common import Current, render, runtime_of
 from fairwell.web.settings import admin
 

@@ -24,7 +24,7 @@ import httpx
 from fairwell.config import Settings
 from fairwell.errors import AtsAuthError, AtsRefused, AtsUnknownReason, ConfigurationError
 from fairwell.integrations.http import ApiClient, BasicCredentials, RetryPolicy
-from fairwell.integrations.ports import PulledApplication, PulledPage
+from fairwell.ports.ats import PulledApplication, PulledPage
 
 __all__ = ["GreenhouseConnector", "connect"]
 

@@ -17,9 +17,9 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from fairwell.config import Settings
+from fairwell.domain.http_bodies import digest, json_object, same
 from fairwell.errors import AtsError, ConfigurationError, WebhookRefused
-from fairwell.integrations.ports import AtsEvent, EventKind
-from fairwell.integrations.webhooks import digest, json_object, same
+from fairwell.ports.ats import AtsEvent, EventKind
 
 __all__ = ["event_from", "named", "signature_tokens", "verified_event", "verify"]
 

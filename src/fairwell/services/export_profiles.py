@@ -27,7 +27,6 @@ from typing import Any
 from fairwell.domain.model import Source, Stage
 from fairwell.errors import ImportFileError, ImportProblem
 from fairwell.errors import ProfileError as ProfileError
-from fairwell.integrations import vendor_names
 from fairwell.services.applicant_file import COLUMNS, ParsedFile, parse_applicant_records
 from fairwell.services.tabular import Problems, Record, read_csv_records, read_file_text, shown
 
@@ -39,6 +38,7 @@ __all__ = [
     "load_profile",
     "parse_export",
     "profile_names",
+    "vendor_names",
 ]
 
 # Columns a profile may map besides Fairwell's own: a full name split in two, a status that
@@ -47,6 +47,8 @@ EXTRA_FIELDS = ("full_name", "status", "sourced_flag", "referred_flag")
 DATE_FIELDS = ("applied_at", "last_interview_at")
 _TRUE = frozenset({"yes", "y", "true", "1", "x", "ja", "wahr"})
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
+# Where the vendor folders are: read as data here, never imported.
+VENDORS_PACKAGE = "fairwell.integrations"
 # Rows named in a message about one unknown value, before "…".
 _ROWS_SHOWN = 5
 
@@ -86,6 +88,17 @@ class Profile:
 # --- finding and loading profiles -------------------------------------------------------------
 
 
+def vendor_names() -> list[str]:
+    """Every vendor folder of fairwell.integrations that ships an export profile, sorted:
+    ``greenhouse``, ``lever``… Adding a folder with a ``profile.toml`` adds a vendor."""
+    package = resources.files(VENDORS_PACKAGE)
+    return sorted(
+        entry.name
+        for entry in package.iterdir()
+        if entry.is_dir() and entry.joinpath("profile.toml").is_file()
+    )
+
+
 def profile_names() -> list[str]:
     """The profiles shipped in the package, one per vendor folder."""
     return vendor_names()
@@ -106,7 +119,7 @@ def load_profile(name_or_path: str) -> Profile:
             f"no profile named {name_or_path!r}; the shipped ones are {shipped}, "
             "or give your own .toml file"
         )
-    source = resources.files("fairwell.integrations").joinpath(name_or_path, "profile.toml")
+    source = resources.files(VENDORS_PACKAGE).joinpath(name_or_path, "profile.toml")
     return _profile_from_text(source.read_text(encoding="utf-8"), f"{name_or_path}/profile.toml")
 
 
@@ -124,7 +137,7 @@ def _profile_from_text(text: str, origin: str) -> Profile:
 
 
 def _shipped_data(name: str) -> dict[str, Any]:
-    source = resources.files("fairwell.integrations").joinpath(name, "profile.toml")
+    source = resources.files(VENDORS_PACKAGE).joinpath(name, "profile.toml")
     return tomllib.loads(source.read_text(encoding="utf-8"))
 
 
