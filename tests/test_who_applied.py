@@ -37,7 +37,6 @@ from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.portal import PortalLinks
 from fairwell.services.requests import answer, receive
-from fairwell.storage.applicant_store import SqlApplicantRecords
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, write_csv
@@ -301,7 +300,7 @@ def test_an_answer_telling_a_referred_person_about_their_application_is_refused(
     request = receive(
         runtime.store,
         runtime.request_store,
-        "Data Analyst",
+        runtime.store.job_by_title("Data Analyst").id,
         "rex@example.com",
         "Why me?",
         business_days=5,
@@ -339,7 +338,7 @@ def test_the_applicant_page_dates_a_referral_as_a_referral_not_an_application(
 ) -> None:
     now = runtime.clock.now()
     import_file(runtime.store, write_csv(tmp_path / "a.csv", ROWS), actor="t", now=now)
-    records = SqlApplicantRecords(runtime.store.engine)
+    records = runtime.applicant_records
     job = runtime.store.job_by_title("Data Analyst")
     ids = {v.person.email: v.application.id for v in runtime.store.applicants(job.id)}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,16 +20,19 @@ from fairwell.cli.base import (
     scorecard_app,
     templates_app,
 )
-from fairwell.config import load_settings
-from fairwell.domain.duplicates import Merge
 from fairwell.domain.reasons import REASONS
 from fairwell.runtime import Runtime, init_database
+
+if TYPE_CHECKING:
+    from fairwell.domain.duplicates import Merge
 
 
 @app.command()
 @reports_errors
 def init() -> None:
     """Create or upgrade the database (Alembic migrations)."""
+    from fairwell.config import load_settings
+
     settings = load_settings()
     init_database(settings)
     out.print(f"database ready: {settings.database_url}")
@@ -39,7 +42,7 @@ MERGES_PRINTED = 20
 
 
 def _profile_help() -> str:
-    from fairwell.services.export_profiles import vendor_names
+    from fairwell.services.vendors import vendor_names
 
     return (
         f"read an ATS's candidate export: {', '.join(vendor_names())}, "
@@ -124,9 +127,7 @@ def _print_merges(merges: list[Merge]) -> None:
 
 def _point_to_the_pool(runtime: Runtime, new_jobs: tuple[str, ...]) -> None:
     """A job has opened: say how many people on file asked to hear of one (never who)."""
-    from fairwell.storage.rediscovery_store import SqlRediscovery
-
-    pool = SqlRediscovery(runtime.store.engine)
+    pool = runtime.rediscovery
     now = runtime.clock.now()
     for title in new_jobs:
         waiting = len(pool.on_file(runtime.store.job_by_title(title).id, now))
@@ -142,7 +143,7 @@ def _point_to_the_pool(runtime: Runtime, new_jobs: tuple[str, ...]) -> None:
 @reports_errors
 def jobs(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List jobs with their applicants per stage."""
-    summaries = _runtime().store.jobs()
+    summaries = _runtime().pipeline.jobs()
     if as_json:
         _print_json(
             [

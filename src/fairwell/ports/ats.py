@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.model import (
-    ApplicantRow,
-    Stage,
-)
-from fairwell.ports.pipeline import ImportCounts
+from fairwell.config import Settings
+
+if TYPE_CHECKING:
+    from fairwell.domain.model import ApplicantRow, Stage
+    from fairwell.ports.pipeline import ImportCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +162,11 @@ class EventChange:
     detail: str = ""
     stage: Stage | None = None
     decision_code: str | None = None
+
+
+# A vendor's check of its signed webhooks (integrations/<vendor>/webhooks.py): the body, the
+# headers and the settings in; the event out, or WebhookRefused.
+WebhookReceiver = Callable[[bytes, Mapping[str, str], Settings], AtsEvent]
 
 
 class AtsStore(Protocol):

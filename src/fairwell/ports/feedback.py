@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.feedback import Competency, CompetencyKind, Rating, Wording
 from fairwell.domain.model import (
     FeedbackState,
 )
-from fairwell.domain.requests import RequestState
+
+if TYPE_CHECKING:
+    from fairwell.domain.feedback import Competency, CompetencyKind, Rating, Wording
+    from fairwell.domain.requests import RequestState
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,10 @@ class FeedbackStore(Protocol):
 
     def ratings(self, application_ids: Sequence[int]) -> dict[int, list[Rating]]: ...
 
+    def review_counts(self) -> dict[int, dict[str, int]]:
+        """Per job, feedback per state whose letter has not been queued yet."""
+        ...
+
     def save_draft(
         self,
         decision_id: int,
@@ -186,6 +192,7 @@ class RequestRecord:
     application_id: int
     email: str
     job_title: str
+    job_id: int
     state: RequestState
     question: str
     received_at: datetime

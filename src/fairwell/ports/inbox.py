@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.model import (
-    OutboxState,
-)
 from fairwell.errors import InboxUnavailable as InboxUnavailable
+
+if TYPE_CHECKING:
+    from fairwell.domain.model import OutboxState
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.model import (
-    Job,
-    Person,
-    Stage,
-)
-from fairwell.ports.feedback import ScorecardEntry
+if TYPE_CHECKING:
+    from fairwell.domain.model import Job, Person, Stage
+    from fairwell.ports.feedback import ScorecardEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.model import (
-    OutboxState,
-    Stage,
-)
-from fairwell.guard.privacy import SendTimeFacts
+if TYPE_CHECKING:
+    from fairwell.domain.model import OutboxState, Stage
+
+if TYPE_CHECKING:
+    from fairwell.guard.privacy import SendTimeFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +119,17 @@ class BatchControls(Protocol):
 
     def set_paused(self, batch_id: int, paused: bool, actor: str, now: datetime) -> None: ...
 
+    def outbox_page(
+        self,
+        state: str | None,
+        batch_id: int | None,
+        search: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[OutboxRow]]:
+        """One page of the outbox, newest first, filtered by state, batch and recipient."""
+        ...
+
 
 class SendSlots(Protocol):
     """Send slots shared by every worker (storage/rates_store.py); times in epoch seconds."""
@@ -128,14 +139,6 @@ class SendSlots(Protocol):
     def back_off(self, until: float) -> None: ...
 
     def backoff_until(self) -> float: ...
-
-
-class StatusLetterStore(Protocol):
-    """The status letters each application has had (storage/notices.py)."""
-
-    def status_letters(self, application_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
-        """Per application id: how many status letters it has, and whether one still waits."""
-        ...
 
 
 class Batches(Protocol):

@@ -8,22 +8,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.duplicates import Merge, MergeChoice
-from fairwell.domain.eligibility import History
-from fairwell.domain.model import (
-    ApplicantRow,
-    Application,
-    Decision,
-    Job,
-    OutboxState,
-    Person,
-    Stage,
-)
-from fairwell.domain.requests import RequestState
-from fairwell.ports.audit import AuditEntry
-from fairwell.ports.feedback import FeedbackRecord, ScorecardEntry
+if TYPE_CHECKING:
+    from fairwell.domain.duplicates import Merge, MergeChoice
+    from fairwell.domain.eligibility import History
+    from fairwell.domain.model import (
+        ApplicantRow,
+        Application,
+        Decision,
+        Job,
+        OutboxState,
+        Person,
+        Stage,
+    )
+    from fairwell.domain.requests import RequestState
+    from fairwell.ports.audit import AuditEntry
+    from fairwell.ports.feedback import FeedbackRecord, ScorecardEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ class InterviewedRecord:
     application_id: int
     ref: str
     job_title: str
+    job_id: int
     email: str
     stage: Stage
     last_interview_at: datetime
@@ -138,6 +140,18 @@ class NoticeStore(Protocol):
     """What notice deadlines read (storage/notices.py)."""
 
     def interviewed(self) -> list[InterviewedRecord]: ...
+
+
+class StatusLetterStore(Protocol):
+    """The status letters each application has had (storage/notices.py)."""
+
+    def status_letters(self, application_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
+        """Per application id: how many status letters it has, and whether one still waits."""
+        ...
+
+
+class Notices(NoticeStore, StatusLetterStore, Protocol):
+    """Both reads of storage/notices.py: who was interviewed, and their status letters."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,3 +57,30 @@ class PortalStore(Protocol):
     ) -> None: ...
 
     def withdraw_consent(self, person_id: int, now: datetime) -> bool: ...
+
+
+RENEWAL_KEY = "consent-renewal:"  # the outbox letter_key: one renewal letter per consent
+
+
+def renewal_key(consent_id: int) -> str:
+    return f"{RENEWAL_KEY}{consent_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Expiring:
+    """A consent to keep someone on file that ends soon."""
+
+    consent_id: int
+    person_id: int
+    application_id: int
+    job_id: int
+    job_title: str
+    until: datetime
+
+
+class RenewalStore(Protocol):
+    """What consent renewal reads (storage/renewal_store.py)."""
+
+    def due(self, now: datetime, ends_by: datetime) -> list[Expiring]:
+        """Consents in force that end by ``ends_by``, of people not erased, not yet asked."""
+        ...

@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.model import (
-    Stage,
-)
-from fairwell.guard.roster import CountedEntries, RosterEntry
+if TYPE_CHECKING:
+    from fairwell.domain.model import Stage
+    from fairwell.guard.roster import CountedEntries, RosterEntry
 
 
 @dataclass(frozen=True, slots=True)

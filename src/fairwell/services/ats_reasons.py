@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from fairwell.errors import ConfigurationError
-from fairwell.services.export_profiles import VENDORS_PACKAGE, vendor_names
+from fairwell.services.vendors import VENDORS_PACKAGE, vendor_names
 
 __all__ = ["ReasonMap", "load_reason_map"]
 

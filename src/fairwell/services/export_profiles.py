@@ -29,6 +29,7 @@ from fairwell.errors import ImportFileError, ImportProblem
 from fairwell.errors import ProfileError as ProfileError
 from fairwell.services.applicant_file import COLUMNS, ParsedFile, parse_applicant_records
 from fairwell.services.tabular import Problems, Record, read_csv_records, read_file_text, shown
+from fairwell.services.vendors import VENDORS_PACKAGE, vendor_names
 
 __all__ = [
     "ColumnProblems",
@@ -47,8 +48,6 @@ EXTRA_FIELDS = ("full_name", "status", "sourced_flag", "referred_flag")
 DATE_FIELDS = ("applied_at", "last_interview_at")
 _TRUE = frozenset({"yes", "y", "true", "1", "x", "ja", "wahr"})
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
-# Where the vendor folders are: read as data here, never imported.
-VENDORS_PACKAGE = "fairwell.integrations"
 # Rows named in a message about one unknown value, before "…".
 _ROWS_SHOWN = 5
 
@@ -86,17 +85,6 @@ class Profile:
 
 
 # --- finding and loading profiles -------------------------------------------------------------
-
-
-def vendor_names() -> list[str]:
-    """Every vendor folder of fairwell.integrations that ships an export profile, sorted:
-    ``greenhouse``, ``lever``… Adding a folder with a ``profile.toml`` adds a vendor."""
-    package = resources.files(VENDORS_PACKAGE)
-    return sorted(
-        entry.name
-        for entry in package.iterdir()
-        if entry.is_dir() and entry.joinpath("profile.toml").is_file()
-    )
 
 
 def profile_names() -> list[str]:

@@ -26,8 +26,8 @@ from fairwell.ports import (
     FeedbackStore,
     InterviewStore,
     InterviewSubject,
+    PipelineStore,
     ScorecardEntry,
-    Store,
     UserStore,
     WordingCheck,
     WordingFinding,
@@ -70,9 +70,9 @@ class ScorecardSheet:
 def assign_interviewer(
     users: UserStore,
     interviews: InterviewStore,
-    store: Store,
+    pipeline: PipelineStore,
     username: str,
-    job_title: str,
+    job_id: int,
     email: str,
     *,
     actor: str,
@@ -89,10 +89,10 @@ def assign_interviewer(
     user = found[0]
     if user.role is not Role.INTERVIEWER:
         raise InvalidInput(f"{user.username} is a {user.role.value}, not an interviewer")
-    job = store.job_by_title(job_title)
-    application_id = interviews.application_for(job.id, normalise_address(email))
+    application_id = interviews.application_for(job_id, normalise_address(email))
     if application_id is None:
-        raise NotFound(f"no application for {job.title!r} from that address")
+        title = pipeline.job_by_id(job_id).title
+        raise NotFound(f"no application for {title!r} from that address")
     return interviews.assign(application_id, user.id, actor, now)
 
 

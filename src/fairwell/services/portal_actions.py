@@ -148,7 +148,7 @@ def _queue_fresh_link(wiring: FreshLinks, application: PortalApplication, now: d
     view = _view(wiring.store, application)
     if view is None or view.decision is None:
         return False
-    job = wiring.store.job_by_title(application.job_title)
+    job = wiring.store.job_by_id(application.job_id)
     context = {
         **wiring.composer.context(view, job, view.decision.reason_code),
         "portal_link": wiring.links.link(application.ref),

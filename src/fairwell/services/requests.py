@@ -22,6 +22,7 @@ from fairwell.ports import (
     ApplicantView,
     InboundRecord,
     InboxStore,
+    PipelineStore,
     RequestRecord,
     RequestStore,
     Store,
@@ -35,21 +36,20 @@ DEFAULT_QUESTION = "Could you tell me more about why my application was not succ
 MAX_TEXT = 4000
 
 
-def _decided_view(store: Store, job_title: str, email: str) -> ApplicantView:
-    job = store.job_by_title(job_title)
+def _decided_view(store: PipelineStore, job_id: int, email: str) -> ApplicantView:
     wanted = normalise_address(email)
-    for view in store.applicants(job.id):
+    for view in store.applicants(job_id):
         if view.person.email == wanted:
             if view.decision is None:
                 raise InvalidInput("that application has no decision to ask about")
             return view
-    raise NotFound(f"{wanted} has no application for {job_title!r}")
+    raise NotFound(f"{wanted} has no application for {store.job_by_id(job_id).title!r}")
 
 
 def receive(
-    store: Store,
+    store: PipelineStore,
     requests: RequestStore,
-    job_title: str,
+    job_id: int,
     email: str,
     question: str | None,
     *,
@@ -58,7 +58,7 @@ def receive(
     now: datetime,
 ) -> RequestRecord:
     """Record a candidate's request; it is due ``business_days`` working days from now."""
-    view = _decided_view(store, job_title, email)
+    view = _decided_view(store, job_id, email)
     text = (question or DEFAULT_QUESTION).strip()
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"the question is longer than {MAX_TEXT} characters")
@@ -121,8 +121,8 @@ def request_detail(
     store: Store, requests: RequestStore, request_id: int, threads: InboxStore | None = None
 ) -> RequestDetail:
     request = requests.get(request_id)
-    job = store.job_by_title(request.job_title)
-    view = _decided_view(store, request.job_title, request.email)
+    job = store.job_by_id(request.job_id)
+    view = _decided_view(store, request.job_id, request.email)
     assert view.decision is not None
     body = store.letter_body_for(view.decision.id)
     if threads is None:
@@ -185,7 +185,7 @@ def answer(
     if request.state is not RequestState.OPEN:
         raise AlreadyAnswered(f"feedback request {request_id} is already answered")
     cleaned = _checked_answer(text)
-    view = _decided_view(store, request.job_title, request.email)
+    view = _decided_view(store, request.job_id, request.email)
     language = reads_as(cleaned)
     if language is not None and language != view.person.locale:
         raise InvalidInput(
@@ -200,7 +200,7 @@ def answer(
             cleaned,
             findings,
         )
-    job = store.job_by_title(request.job_title)
+    job = store.job_by_id(request.job_id)
     letter = composer.compose(
         view,
         job,
