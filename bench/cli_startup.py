@@ -9,7 +9,9 @@ A fresh SQLite database in a temporary directory gets the demo's job (untimed). 
 after round, each command runs once as its own process, in the same order, beside the
 baseline `python -c pass` (the interpreter starting and doing nothing) measured in the same
 rounds. The table gives each command's median and fastest wall time, its median less the
-baseline's (what Fairwell adds to a bare interpreter), and the ratio of the medians. A
+baseline's (what Fairwell adds to a bare interpreter), and the ratio of the medians. "The
+libraries alone" imports what a database command cannot do without (Typer, Rich, SQLAlchemy,
+pydantic-settings) and nothing of Fairwell: the floor such a command starts from. A
 benchmark, not a test: the machine is shared, so read the ratios; an absolute figure from
 another run means little. `python -X importtime -c "import fairwell.cli"` shows where the
 import time goes. With ``--against SRC`` every command also runs with ``PYTHONPATH=SRC`` (an
@@ -35,10 +37,13 @@ from fairwell.demo.data import write_demo_csv
 # The console script's body: the same interpreter and environment as this script.
 CLI = "import sys; from fairwell.cli import main; sys.argv[0] = 'fairwell'; sys.exit(main())"
 BASELINE = "python -c pass"
+LIBRARIES = "import typer, rich.console, rich.table, sqlalchemy, pydantic_settings"
 # What is timed, by name: a command line after `fairwell`, or Python code (the baseline and
 # the import of the command modules alone).
 COMMANDS: dict[str, tuple[str, ...]] = {
     BASELINE: ("-c", "pass"),
+    # What a database command cannot start without, whatever Fairwell does: the floor.
+    "the libraries alone": ("-c", LIBRARIES),
     'python -c "import fairwell.cli"': ("-c", "import fairwell.cli"),
     "fairwell --help": ("-c", CLI, "--help"),
     "fairwell reject --help": ("-c", CLI, "reject", "--help"),
