@@ -14,7 +14,7 @@ SWAGGER_UI_VERSION := 5.35.0
 WEBPINS := axe-core@$(AXE_VERSION) @picocss/pico@$(PICO_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION)
 WEBSTAMP := $(WEBTOOLS)/.pinned-axe-$(AXE_VERSION)-pico-$(PICO_VERSION)-swagger-ui-$(SWAGGER_UI_VERSION)
 
-.PHONY: demo test lint typecheck bench bench-deps clean
+.PHONY: demo test lint layers typecheck bench bench-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ demo: $(STAMP) $(WEBSTAMP)
 	@if [ -t 0 ]; then $(BIN)/fairwell demo --dir demo-run --serve; \
 	else $(BIN)/fairwell demo --dir demo-run; fi
 
-test: $(STAMP) $(SEMANTIC) lint typecheck $(WEBSTAMP)
+test: $(STAMP) $(SEMANTIC) lint layers typecheck $(WEBSTAMP)
 	$(BIN)/python -m pytest
 
 # Browser tests check every page with axe-core; the app serves Pico CSS and Swagger UI.
@@ -55,9 +55,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The layers and seams of DESIGN.md (contracts in pyproject.toml, [tool.importlinter]).
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
 # Benchmarks are not tests: they print ratios measured in the same run.
 bench: $(STAMP)
 	$(BIN)/python bench/send.py --n 10000
 
 clean:
-	rm -rf $(VENV) $(WEBTOOLS) demo-run .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(WEBTOOLS) demo-run .pytest_cache .mypy_cache .ruff_cache .import_linter_cache test-artifacts

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fairwell.demo_data import FIRST, HEADER, LAST
+from fairwell.demo.data import FIRST, HEADER, LAST
 from fairwell.domain.reasons import reason_for
 
 JOB_TITLE = "Bench Analyst"

@@ -3,7 +3,7 @@
     .venv/bin/python bench/guard.py --sizes 10000,100000,1000000
 
 For each roster size and each kind of roster (the Aho-Corasick automaton and the hashed
-roster of domain/compact_roster.py), in a fresh process: the time and memory (RSS growth) to
+roster of guard/compact_roster.py), in a fresh process: the time and memory (RSS growth) to
 build it, microseconds per letter for the whole guard (parse the bytes, scan every header and
 part for every other person's address, name and reference, the other rules) and for the
 roster's scan alone, in wall time and in this process's CPU time (the machine is shared),
@@ -32,11 +32,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from fairwell.demo_data import FIRST, LAST
+from fairwell.demo.data import FIRST, LAST
 from fairwell.domain.eligibility import History
 from fairwell.domain.model import Application, Decision, Job, Person, Source, Stage
-from fairwell.domain.privacy import Expectation, inspect, inspect_many, parse_letter
-from fairwell.domain.roster import Roster, RosterEntry, fold
+from fairwell.guard.privacy import Expectation, inspect, inspect_many, parse_letter
+from fairwell.guard.roster import Roster, RosterEntry, fold
 from fairwell.ports import ApplicantView
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender

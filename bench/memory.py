@@ -128,7 +128,7 @@ def child_setup(directory: Path, port: int, on_file: int) -> dict[str, Any]:
     runtime = open_runtime(settings)
     try:
         started = time.perf_counter()
-        benchdata.put_on_file(runtime.store.engine, on_file)
+        benchdata.put_on_file(runtime.engine, on_file)
         imported = 0
         for path in sorted(directory.glob("applicants-*.csv")):
             report = import_file(runtime.store, path, actor="bench", now=runtime.clock.now())
@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
         return run_as_child(args)
-    from fairwell.domain.roster import COMPACT_FROM
+    from fairwell.guard.roster import COMPACT_FROM
 
     workdir = Path(tempfile.mkdtemp(prefix="fairwell-memory-"))
     try:

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, text
 
 import benchdata
-from fairwell.domain.roster import Roster
+from fairwell.guard.roster import Roster
 from fairwell.services.rosters import RosterCache
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine

@@ -32,7 +32,6 @@ from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan
 from fairwell.services.users import add_user
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 
 PASSWORD = secrets.token_urlsafe(16)
@@ -70,7 +69,7 @@ def setup(workdir: Path, n: int) -> Runtime:
     benchdata.write_applicants_csv(csv_path, benchdata.applicant_rows(n))
     note(f"importing {n} applicants")
     import_file(runtime.store, csv_path, actor="bench", now=runtime.clock.now())
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="bench", now=runtime.clock.now())
     return runtime
 

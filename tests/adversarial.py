@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fairwell.demo_data import HEADER
+from fairwell.demo.data import HEADER
 
 ANALYST = "Data Analyst"
 DESIGNER = "Designer"

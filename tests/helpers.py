@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from fairwell.cli import app as cli
-from fairwell.demo_data import HEADER
+from fairwell.demo.data import HEADER
 from fairwell.domain.feedback import Wording
 from fairwell.ports import FeedbackStore, RubricRow, Store
 from fairwell.services.decisions import Selection, reject

@@ -16,14 +16,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from fairwell.domain.model import Source, Stage
-from fairwell.services.applicant_file import (
-    COLUMNS,
-    MAX_IMPORT_BYTES,
-    MAX_PROBLEMS_KEPT,
-    ImportFileError,
-    ImportProblem,
-    parse_applicant_file,
-)
+from fairwell.errors import MAX_PROBLEMS_KEPT, ImportFileError, ImportProblem
+from fairwell.services.applicant_file import COLUMNS, MAX_IMPORT_BYTES, parse_applicant_file
 
 
 def applicant(**changes: Any) -> dict[str, Any]:

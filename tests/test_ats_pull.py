@@ -21,14 +21,14 @@ from typer.testing import CliRunner
 from fairwell.cli import app
 from fairwell.config import Settings, load_settings
 from fairwell.domain.model import Source, Stage
-from fairwell.integrations.base import AtsAuthError
+from fairwell.errors import AtsAuthError, PulledPageError, PullStopped
 from fairwell.integrations.greenhouse import connector as greenhouse_connector
 from fairwell.integrations.greenhouse.connector import connect as connect_greenhouse
 from fairwell.integrations.lever import connector as lever_connector
 from fairwell.integrations.lever.connector import connect as connect_lever
-from fairwell.integrations.profiles import load_profile
-from fairwell.runtime import Runtime, ats_store, init_database, open_runtime
-from fairwell.services.ats_pull import PulledPageError, PullReport, PullStopped, pull_job
+from fairwell.runtime import Runtime, init_database, open_runtime
+from fairwell.services.ats_pull import PullReport, pull_job
+from fairwell.services.export_profiles import load_profile
 from fairwell.storage.tables import applications, ats_links
 from tests.conftest import FixedClock, settings_for
 from tests.fake_ats import FakeGreenhouse, FakeLever, Fault, serving
@@ -91,7 +91,7 @@ def pull(runtime: Runtime, sleeps: list[float] | None = None, **options: object)
     try:
         return pull_job(
             connector,
-            ats_store(runtime),
+            runtime.ats_store,
             load_profile(str(options.pop("profile", "greenhouse"))),
             str(options.pop("job", JOB)),
             as_job=options.pop("as_job", None),  # type: ignore[arg-type]
@@ -109,7 +109,7 @@ def pulled(runtime: Runtime, job: str = "Data Analyst") -> dict[str, tuple[Stage
 
 
 def count(runtime: Runtime, table: object) -> int:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
@@ -165,7 +165,7 @@ def test_a_pull_interrupted_by_a_500_resumes_at_that_page_without_duplicates(
     )
     with pytest.raises(PullStopped) as stopped:
         pull(runtime)
-    assert stopped.value.report.pages == 1, "the first page is committed"
+    assert stopped.value.pages == 1, "the first page is committed"
     assert "failed 3 times (last: HTTP 500)" in str(stopped.value)
     assert count(runtime, applications) == 2
     first_pages = len(
@@ -235,7 +235,7 @@ def test_refused_credentials_end_the_pull_with_one_clear_line(
     with pytest.raises(AtsAuthError) as refused:
         pull_job(
             connector,
-            ats_store(runtime),
+            runtime.ats_store,
             load_profile("greenhouse"),
             JOB,
             as_job=None,
@@ -393,7 +393,7 @@ def test_a_lever_posting_is_pulled_with_offset_paging(
     connector = connect_lever(settings)
     report = pull_job(
         connector,
-        ats_store(runtime),
+        runtime.ats_store,
         load_profile("lever"),
         "post-1",
         as_job=None,
@@ -452,7 +452,7 @@ def test_lever_is_asked_at_most_ten_times_a_second(
     connector = connect_lever(settings, sleep=sleep, monotonic=lambda: now[0])
     pull_job(
         connector,
-        ats_store(runtime),
+        runtime.ats_store,
         load_profile("lever"),
         "post-1",
         as_job=None,

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.model import Stage
-from fairwell.integrations.profiles import load_profile
-from fairwell.runtime import Runtime, ats_connector, ats_store, init_database, open_runtime
+from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services.ats_pull import pull_job
+from fairwell.services.export_profiles import load_profile
 from fairwell.services.planning import make_plan
 from fairwell.storage.tables import ats_events, decisions, outbox
 from fairwell.web.app import create_app
@@ -75,10 +75,10 @@ def runtime(
     runtime = open_runtime(settings)
     runtime.clock = clock
     for vendor, job in (("greenhouse", "4001"), ("lever", "post-1")):
-        connector = ats_connector(settings, vendor)
+        connector = runtime.ats_connector(vendor)
         pull_job(
             connector,
-            ats_store(runtime),
+            runtime.ats_store,
             load_profile(vendor),
             job,
             as_job=None,
@@ -148,7 +148,7 @@ def application_of(runtime: Runtime, email: str, job: str = "Data Analyst") -> A
 
 
 def count(runtime: Runtime, table: Any) -> int:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
@@ -239,7 +239,7 @@ def test_a_webhook_for_a_job_fairwell_does_not_know_is_recorded_not_acted_on(
     answer = post_greenhouse(client, body).json()
     assert answer["outcome"] == "unknown-job"
     assert answer["detail"] == "greenhouse job 7777 was never pulled"
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         row = conn.execute(select(ats_events)).one()
     assert (row.ats_job_id, row.ats_application_id, row.application_id) == ("7777", "9999", None)
     assert count(runtime, decisions) == 0

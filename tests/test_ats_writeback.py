@@ -21,20 +21,19 @@ from fairwell.cli import app
 from fairwell.config import Settings
 from fairwell.delivery.sink import MailSink
 from fairwell.integrations.lever.connector import connect as connect_lever
-from fairwell.integrations.ports import WriteBackState
-from fairwell.integrations.profiles import load_profile
+from fairwell.integrations.registry import connect
+from fairwell.ports.ats import WriteBackState
 from fairwell.runtime import (
     Runtime,
-    ats_connector,
-    ats_store,
     init_database,
     make_deliverer,
     open_runtime,
-    reason_map,
 )
 from fairwell.services.ats_pull import pull_job
+from fairwell.services.ats_reasons import load_reason_map
 from fairwell.services.ats_sync import SyncReport, sync
 from fairwell.services.decisions import Selection, reject
+from fairwell.services.export_profiles import load_profile
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.worker import tasks
 from fairwell.worker.celery_app import ATS_SYNC, beat_schedule
@@ -64,11 +63,11 @@ def open_pulled(settings: Settings, clock: FixedClock) -> Runtime:
     init_database(settings)
     runtime = open_runtime(settings)
     runtime.clock = clock
-    connector = ats_connector(settings, "greenhouse")
+    connector = runtime.ats_connector("greenhouse")
     try:
         pull_job(
             connector,
-            ats_store(runtime),
+            runtime.ats_store,
             load_profile("greenhouse"),
             "4001",
             as_job=None,
@@ -117,9 +116,9 @@ def send(runtime: Runtime, job: str = "Data Analyst") -> None:
 def run_sync(runtime: Runtime, owner: str = "w1", **overrides: object) -> SyncReport:
     settings = runtime.settings.model_copy(update=overrides) if overrides else runtime.settings
     return sync(
-        ats_store(runtime),
-        lambda vendor: ats_connector(settings, vendor),
-        reason_map(settings),
+        runtime.ats_store,
+        lambda vendor: connect(vendor, settings),
+        load_reason_map(settings.ats_reason_map),
         runtime.clock,
         owner,
     )
@@ -128,7 +127,7 @@ def run_sync(runtime: Runtime, owner: str = "w1", **overrides: object) -> SyncRe
 def states(runtime: Runtime) -> dict[str, tuple[WriteBackState, int, str | None]]:
     return {
         row.ats_application_id: (row.state, row.attempts, row.last_error)
-        for row in ats_store(runtime).writebacks()
+        for row in runtime.ats_store.writebacks()
     }
 
 
@@ -293,7 +292,7 @@ def test_a_claim_held_by_a_dead_worker_comes_back_when_its_lease_ends(
 ) -> None:
     reject_all(runtime)
     send(runtime)
-    store = ats_store(runtime)
+    store = runtime.ats_store
     store.enqueue_writebacks(clock.now())
     held = store.claim_writebacks("dead", clock.now(), clock.now() + timedelta(minutes=5), 10)
     assert len(held) == 4
@@ -330,7 +329,7 @@ def test_lever_opportunities_are_archived_with_the_mapped_reason_as_the_acting_u
         connector = connect_lever(settings)
         pull_job(
             connector,
-            ats_store(runtime),
+            runtime.ats_store,
             load_profile("lever"),
             "post-1",
             as_job=None,
@@ -419,15 +418,15 @@ def test_erasing_a_pulled_person_removes_the_ats_ids_that_point_back_at_them(
     reject_all(runtime)
     send(runtime)
     run_sync(runtime)
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         ada = conn.execute(
             select(persons.c.id).where(persons.c.email == "ada.quill@example.org")
         ).scalar_one()
     counts = erase_person_in(
-        runtime.store.engine, ada, None, "t", runtime.clock.now(), keep_records=keep_records
+        runtime.engine, ada, None, "t", runtime.clock.now(), keep_records=keep_records
     )
     assert (counts["ats_links"], counts["ats_writebacks"]) == (1, 1)
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         links = conn.execute(select(func.count()).select_from(ats_links)).scalar_one()
         rows = conn.execute(select(ats_writebacks.c.ats_application_id)).scalars().all()
     assert links == 4 and "1001" not in rows

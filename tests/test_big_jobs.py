@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from fairwell.domain import roster as roster_module
 from fairwell.domain.model import OutboxState
-from fairwell.domain.roster import CountedEntries, Roster, RosterEntry, RosterKind
+from fairwell.guard import roster as roster_module
+from fairwell.guard.roster import CountedEntries, Roster, RosterEntry, RosterKind
 from fairwell.ports import RosterChanges
 from fairwell.rendering import LetterTemplates
 from fairwell.services import planning

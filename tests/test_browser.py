@@ -16,7 +16,6 @@ from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services.importing import import_file
 from fairwell.services.users import add_user
-from fairwell.storage.users_store import SqlUserStore
 from tests.browser import PASSWORD, page, serious_violations, serve, shot, sign_in
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, people, write_csv
@@ -33,7 +32,7 @@ def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[str]:
     rows = [*people(60), applicant("hana@example.com", "Hana", "Hired", stage="hired")]
     import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=clock.now())
     add_user(
-        SqlUserStore(runtime.store.engine),
+        runtime.users,
         "rita",
         PASSWORD,
         Role.RECRUITER,

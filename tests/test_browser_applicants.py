@@ -18,8 +18,6 @@ from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.users import add_user
-from fairwell.storage.interviews_store import SqlInterviews
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD, page, serious_violations, serve, shot, sign_in
 from tests.conftest import FixedClock, settings_for
@@ -42,10 +40,10 @@ def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[str]:
     job = runtime.store.job_by_title(JOB)
     for name in ("Communication", "SQL"):
         runtime.feedback_store.add_competency(job.id, name, 3, "t", clock.now())
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=clock.now())
     ivan = add_user(users, "ivan", PASSWORD, Role.INTERVIEWER, actor="t", now=clock.now())
-    interviews = SqlInterviews(runtime.store.engine)
+    interviews = runtime.interviews
     for email in ("p0@example.com", "p1@example.com"):
         found = interviews.application_for(job.id, email)
         assert found is not None

@@ -21,8 +21,6 @@ from fairwell.services.importing import import_file
 from fairwell.services.planning import queue_plan
 from fairwell.services.portal import PortalLinks
 from fairwell.services.users import add_user
-from fairwell.storage.interviews_store import SqlInterviews
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD, page, serious_violations, serve, shot, sign_in
 from tests.conftest import FixedClock, settings_for
@@ -56,18 +54,23 @@ def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[Site]:
     now = clock.now()
     drafted(runtime, tmp_path, now)
     add_people(runtime, now)
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(users, "ada", PASSWORD, Role.ADMIN, actor="t", now=now)
     rows = [{**row, "job": TESTER} for row in people(30)]
     import_file(runtime.store, write_csv(tmp_path / "t.csv", rows), actor="t", now=now)
     approve(
-        runtime.store, runtime.feedback_store, wording_check(settings), BACKEND, actor="t", now=now
+        runtime.store,
+        runtime.feedback_store,
+        wording_check(settings),
+        runtime.store.job_by_title(BACKEND).id,
+        actor="t",
+        now=now,
     )
     batch = queue_plan(runtime.store, runtime.composer, BACKEND, actor="t", now=now)
     run_batch(make_deliverer(runtime), batch.batch_id)
     ivan = users.by_username("ivan")
     assert ivan is not None
-    interviews = SqlInterviews(runtime.store.engine)
+    interviews = runtime.interviews
     analyst = runtime.store.job_by_title(ANALYST)
     found = interviews.application_for(analyst.id, "p0@example.com")
     assert found is not None

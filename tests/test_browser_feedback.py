@@ -41,7 +41,7 @@ def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[Site]:
     receive(
         runtime.store,
         runtime.request_store,
-        ANALYST,
+        runtime.store.job_by_title(ANALYST).id,
         "p3@example.com",
         "Could you tell me which part of the exercise went wrong?",
         business_days=5,

@@ -14,7 +14,6 @@ from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services.importing import import_file
 from fairwell.services.outbox import pause
 from fairwell.services.users import add_user
-from fairwell.storage.users_store import SqlUserStore
 from tests.browser import PASSWORD, page, serious_violations, serve, shot, sign_in
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import people, write_csv
@@ -28,7 +27,7 @@ def runtime(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[Runti
     init_database(settings)
     wired = open_runtime(settings)
     import_file(wired.store, write_csv(tmp_path / "a.csv", people(12)), actor="t", now=clock.now())
-    users = SqlUserStore(wired.store.engine)
+    users = wired.users
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=clock.now())
     yield wired
     wired.close()

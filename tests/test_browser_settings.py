@@ -15,7 +15,6 @@ from fairwell.delivery.sink import MailSink
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services.users import add_user
-from fairwell.storage.users_store import SqlUserStore
 from tests.browser import PASSWORD, page, serious_violations, serve, shot, sign_in
 from tests.conftest import FixedClock, settings_for
 
@@ -37,7 +36,7 @@ def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[tuple[st
     settings = settings_for(f"sqlite:///{tmp_path / 'web.db'}", sink.port, secret_key="k" * 40)
     init_database(settings)
     runtime = open_runtime(settings)
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(users, "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now())
     with serve(runtime) as url:
         yield url, runtime

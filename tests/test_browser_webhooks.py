@@ -15,13 +15,10 @@ from fairwell.runtime import (
     init_database,
     make_deliverer,
     open_runtime,
-    webhook_poster,
-    webhook_store,
 )
 from fairwell.services.planning import queue_plan
 from fairwell.services.users import add_user
 from fairwell.services.webhooks_out import deliver_due, subscribe
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD, page, serious_violations, serve, shot, sign_in
 from tests.conftest import FixedClock, settings_for
@@ -38,12 +35,12 @@ def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[tuple[st
     init_database(settings)
     runtime = open_runtime(settings)
     runtime.clock = clock
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(users, "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now())
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=clock.now())
     with serving(Receiver(lambda n: 500 if n == 1 else 200)) as receiver:
         subscribe(
-            webhook_store(runtime),
+            runtime.webhook_store,
             f"{receiver.origin}/hook",
             "s" * 32,
             ["letter.sent"],
@@ -56,8 +53,8 @@ def site(tmp_path: Path, clock: FixedClock, sink: MailSink) -> Iterator[tuple[st
             runtime.store, runtime.composer, "Data Analyst", actor="t", now=clock.now()
         )
         run_batch(make_deliverer(runtime), batch.batch_id)
-        poster = webhook_poster(settings)
-        deliver_due(webhook_store(runtime), poster, clock, "w1")
+        poster = runtime.webhook_poster()
+        deliver_due(runtime.webhook_store, poster, clock, "w1")
         poster.close()
     with serve(runtime) as url:
         yield url, runtime

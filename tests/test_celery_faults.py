@@ -76,7 +76,7 @@ def queue_batch(runtime: Runtime, tmp_path: Path, count: int) -> None:
 
 
 def sent(runtime: Runtime) -> int:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         query = select(func.count()).where(outbox.c.state == "sent")
         return int(conn.execute(query).scalar_one())
 
@@ -167,7 +167,7 @@ def test_killed_workers_and_a_broker_restart_lose_nothing(
         assert set(copies) == {f"p{i}@example.com" for i in range(LETTERS)}, "a letter was lost"
         duplicated = {address for address, count in copies.items() if count > 1}
         duplicates = sum(copies[address] - 1 for address in duplicated)
-        with runtime.store.engine.connect() as conn:
+        with runtime.engine.connect() as conn:
             rows = conn.execute(select(outbox.c.recipient, outbox.c.possible_duplicates))
             counted = dict(rows.tuples().all())
         print(

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fairwell.domain import compact_roster
-from fairwell.domain.compact_roster import CompactRoster
-from fairwell.domain.roster import (
+from fairwell.guard import compact_roster
+from fairwell.guard.compact_roster import CompactRoster
+from fairwell.guard.roster import (
     AutomatonRoster,
     IdentifierKind,
     Mention,

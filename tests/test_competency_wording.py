@@ -15,16 +15,14 @@ from fairwell.cli import app
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.domain.users import Role
-from fairwell.errors import InvalidInput
+from fairwell.errors import ImportFileError, InvalidInput
 from fairwell.ports import RubricRow
 from fairwell.runtime import init_database, open_runtime
 from fairwell.services.importing import import_file
-from fairwell.services.tabular import ImportFileError
 from fairwell.services.users import add_user
 from fairwell.services.wording import parse_rubric_file
 from fairwell.storage.feedback_store import SqlFeedbackStore
 from fairwell.storage.store import SqlStore
-from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from tests.conftest import settings_for
 from tests.helpers import add_cli_user, applicant, write_csv
@@ -280,11 +278,11 @@ def client(tmp_path: Path, sink: MailSink) -> TestClient:
     rows = [applicant("ann@example.com", "Ann", "Alder", job=JOB, stage="onsite")]
     rows.append(applicant("bo@example.com", "Bo", "Zed", job="Other job"))
     import_file(runtime.store, write_csv(tmp_path / "a.csv", rows), actor="t", now=NOW)
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=NOW)
     henry = add_user(users, "henry", PASSWORD, Role.HIRING_MANAGER, actor="t", now=NOW)
     other = runtime.store.job_by_title("Other job")
-    SqlJobManagers(runtime.store.engine).assign(other.id, henry.id, "t", NOW)
+    runtime.job_managers.assign(other.id, henry.id, "t", NOW)
     runtime.feedback_store.add_competency(runtime.store.job_by_title(JOB).id, "SQL", 3, "t", NOW)
     return TestClient(create_app(settings, runtime), follow_redirects=False)
 

@@ -13,10 +13,10 @@ from fairwell.domain.compliance import (
     SUPPORTED_LANGUAGES,
     Linter,
     LintFinding,
-    TermsFileError,
     lint_exit_code,
     lint_lines,
 )
+from fairwell.errors import TermsFileError
 
 DATA = Path(__file__).parent / "data"
 LINTERS = {lang: Linter.from_files(lang) for lang in SUPPORTED_LANGUAGES}

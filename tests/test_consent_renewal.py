@@ -61,7 +61,7 @@ def runtime(database_url: str, sink: MailSink, tmp_path: Path) -> Iterator[Runti
 
 def _consent(runtime: Runtime, until: dict[str, datetime]) -> None:
     """Consents as the portal records them (given on the day the letter arrived)."""
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         for email, ends in until.items():
             person_id, application_id = conn.execute(
                 select(persons.c.id, applications.c.id)
@@ -86,7 +86,7 @@ def _at(runtime: Runtime, moment: datetime) -> None:
 
 def _deliver_renewals(runtime: Runtime) -> int:
     queued = send_consent_renewals(runtime, runtime.clock.now())
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         batches = set(
             conn.execute(
                 select(outbox.c.batch_id).where(outbox.c.kind == "consent_renewal")
@@ -110,7 +110,7 @@ def _renewals_received(sink: MailSink) -> dict[str, str]:
 
 
 def _erased(runtime: Runtime, email: str) -> bool:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         found = conn.execute(select(persons.c.id).where(persons.c.email == email)).first()
     return found is None
 

@@ -18,7 +18,6 @@ from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.services.planning import queue_plan
 from fairwell.services.retention import load_book
-from fairwell.storage.notices import SqlNotices
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, write_csv
@@ -132,14 +131,14 @@ def test_deadlines_over_real_letters_delivered_to_the_sink(
         )
         assert run_batch(make_deliverer(runtime), batch.batch_id).sent == 1
 
-        report = deadlines(SqlNotices(runtime.store.engine), RULES, day(31), everyone=True)
+        report = deadlines(runtime.notices, RULES, day(31), everyone=True)
         states = {item.record.email: item.notice.state for item in report.items if item.notice}
         assert states == {
             "told@example.com": NoticeState.TOLD,
             "wait@example.com": NoticeState.ALERT,
             "late@example.com": NoticeState.OVERDUE,
         }, "France has no notice rule, and Canada without a region is not Ontario"
-        due = deadlines(SqlNotices(runtime.store.engine), RULES, day(31))
+        due = deadlines(runtime.notices, RULES, day(31))
         assert {item.record.email for item in due.items} == {
             "wait@example.com",
             "late@example.com",

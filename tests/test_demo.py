@@ -16,7 +16,7 @@ import httpx
 from rich.console import Console
 
 from fairwell.delivery.sink import SinkMessage
-from fairwell.demo import Verification, _check_message, run_demo
+from fairwell.demo.flow import Verification, _check_message, run_demo
 from tests.smtp_server import unused_port
 
 

@@ -21,16 +21,15 @@ from fairwell.delivery.sink import MailSink
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import Source, Stage
 from fairwell.domain.users import Role
+from fairwell.errors import ImportFileError
 from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services import erasure, planning
-from fairwell.services.applicant_file import ImportFileError, parse_applicant_file
+from fairwell.services.applicant_file import parse_applicant_file
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan
 from fairwell.services.users import add_user
-from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.tables import audit_log, import_merges
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, write_csv
@@ -390,7 +389,7 @@ def test_merges_are_audited_by_row_number_and_field_only(
     import_file(
         runtime.store, write_csv(tmp_path / "a.csv", DUPLICATES), actor="t", now=clock.now()
     )
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         details = (
             conn.execute(
                 select(audit_log.c.detail).where(audit_log.c.action == "application.merged")
@@ -412,7 +411,7 @@ def test_importing_the_same_file_again_keeps_its_merges_and_audits_nothing_new(
     assert again.counts.unchanged == 3 and len(again.merges) == 2
     merges = runtime.store.import_merges(runtime.store.job_by_title(JOB).id)
     assert [m.rows for m in merges] == [(2, 4), (5, 6)]
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         audited = conn.execute(
             select(func.count()).where(audit_log.c.action == "application.merged")
         ).scalar()
@@ -441,11 +440,11 @@ def test_erasing_a_person_erases_their_merges(
     import_file(
         runtime.store, write_csv(tmp_path / "a.csv", DUPLICATES), actor="t", now=clock.now()
     )
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     erasure.erase_person(
         privacy, erasure.person_by_email(privacy, "ann@example.com"), "t", clock.now()
     )
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(import_merges)).scalar() == 1
 
 
@@ -465,7 +464,7 @@ def test_the_web_plan_page_shows_the_merges_with_the_address(
         now=clock.now(),
     )
     add_user(
-        SqlUserStore(runtime.store.engine),
+        runtime.users,
         "rita",
         PASSWORD,
         Role.RECRUITER,

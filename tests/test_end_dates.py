@@ -22,7 +22,6 @@ from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services.importing import import_file
 from fairwell.services.job_settings import close_job
 from fairwell.services.retention import load_book, retention_schedule, run_retention
-from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.storage.tables import applications, persons
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, write_csv
@@ -63,7 +62,7 @@ def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
     moved = rows(open_stage="phone", elsewhere_name="Elsa")
     import_file(opened.store, write_csv(tmp_path / "b.csv", moved), actor="t", now=MOVED)
     old_role = opened.store.job_by_title("Old Role")
-    close_job(opened.store, old_role, True, "t", CLOSED)
+    close_job(opened.store, old_role.id, True, "t", CLOSED)
     try:
         yield opened
     finally:
@@ -72,12 +71,12 @@ def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
 
 def end_dates(runtime: Runtime) -> dict[str, tuple[str, date]]:
     """Each person's address: the rule and the end date of their one application."""
-    dated, undated = retention_schedule(SqlRetentionStore(runtime.store.engine), load_book(None))
+    dated, undated = retention_schedule(runtime.retention, load_book(None))
     assert undated == 0, "invariant 11: every application has an end date"
     query = select(applications.c.id, persons.c.email).join(
         persons, persons.c.id == applications.c.person_id
     )
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         emails = dict(conn.execute(query).tuples().all())
     return {
         emails[item.application_id]: (item.rule.name.lower() if item.rule else "", item.keep_until)

@@ -16,9 +16,7 @@ from fairwell.domain.users import Role
 from fairwell.runtime import Runtime
 from fairwell.services import erasure
 from fairwell.services.users import add_user
-from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.tables import erasures, metadata
-from fairwell.storage.users_store import SqlUserStore
 from tests.helpers import USER_PASSWORD
 from tests.test_portal import ANN, GRETA, KEY, PORTAL_URL, client, runtime  # noqa: F401
 
@@ -43,7 +41,7 @@ def ask_and_consent(client: object, runtime: Runtime) -> None:  # noqa: F811
 def found_in_postgres(wired: Runtime, needle: str) -> list[str]:
     """Every text and binary column of every table, searched for ``needle``."""
     hits = []
-    with wired.store.engine.connect() as conn:
+    with wired.engine.connect() as conn:
         for table in metadata.sorted_tables:
             for column in table.columns:
                 if isinstance(column.type, String | Text):
@@ -68,7 +66,7 @@ def found_in_sqlite_files(wired: Runtime, needle: str) -> list[str]:
 
 
 def found(wired: Runtime, needle: str) -> list[str]:
-    if wired.store.engine.dialect.name == "sqlite":
+    if wired.engine.dialect.name == "sqlite":
         return found_in_sqlite_files(wired, needle)
     return found_in_postgres(wired, needle)
 
@@ -79,14 +77,14 @@ def test_right_after_erasure_no_copy_of_the_person_is_left(
 ) -> None:
     ask_and_consent(client, runtime)
     assert found(runtime, ANN), "the search finds the address before the erasure"
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     person_id = erasure.person_by_email(privacy, ANN)
     counts = erasure.erase_person(privacy, person_id, "test", runtime.clock.now())
     assert counts["applications"] == 1 and counts["outbox_bodies"] == 1
     for needle in NEEDLES:
         assert found(runtime, needle) == [], needle
     assert found(runtime, GRETA), "other people are untouched"
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         evidence = conn.execute(select(erasures.c.counts, erasures.c.actor)).one()
     assert evidence.actor == "test" and json.loads(evidence.counts)["consents"] == 1
 
@@ -98,7 +96,7 @@ def cli_env(wired: Runtime) -> dict[str, str]:
         "FAIRWELL_SECRET_KEY": KEY,
         "FAIRWELL_PORTAL_URL": PORTAL_URL,
     }
-    users = SqlUserStore(wired.store.engine)
+    users = wired.users
     if users.by_username("ada") is None:
         add_user(users, "ada", USER_PASSWORD, Role.ADMIN, actor="t", now=wired.clock.now())
     return {**env, "FAIRWELL_USER": "ada"}
@@ -127,7 +125,7 @@ def test_a_legal_hold_blocks_erasure_with_its_reason_until_released(
 def test_a_pending_access_request_is_answered_before_erasure(
     runtime: Runtime,  # noqa: F811
 ) -> None:
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     person_id = erasure.person_by_email(privacy, ANN)
     now = runtime.clock.now()
     erasure.record_request(privacy, erasure.ACCESS, person_id, "admin", now)
@@ -156,7 +154,7 @@ def test_a_candidate_deleting_under_a_hold_gets_a_due_date_and_admins_see_why(
 ) -> None:
     from tests.test_portal import form_of, token_of
 
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     person_id = erasure.person_by_email(privacy, ANN)
     privacy.add_hold(person_id, "pending claim", "admin", runtime.clock.now())
     base = f"/p/{token_of(runtime, ANN)}"

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from fairwell.cli import app
 from fairwell.domain.model import Source, Stage
-from fairwell.integrations import vendor_names
-from fairwell.integrations.profiles import ProfileError, load_profile, profile_names
+from fairwell.errors import ImportFileError, ProfileError
+from fairwell.services.export_profiles import load_profile, profile_names
 from fairwell.services.importing import import_file
-from fairwell.services.tabular import ImportFileError
+from fairwell.services.vendors import vendor_names
 from fairwell.storage.store import SqlStore
 
 SAMPLES = Path(__file__).parent / "data" / "ats"

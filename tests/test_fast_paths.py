@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fairwell.domain.mime import Mailbox
-from fairwell.domain.privacy import _PIECE_BREAK, ParsedLetter, unrendered_placeholder
-from fairwell.domain.privacy import _PLACEHOLDERS as PLACEHOLDERS
-from fairwell.domain.roster import fold
+from fairwell.guard.privacy import _PIECE_BREAK, ParsedLetter, unrendered_placeholder
+from fairwell.guard.privacy import _PLACEHOLDERS as PLACEHOLDERS
+from fairwell.guard.roster import fold
 
 # Letters, white space of every kind, combining marks, case pairs that fold to two letters
 # ("ß", "ﬁ"), and the characters placeholders and identifiers are made of.

@@ -83,7 +83,7 @@ def draft(runtime: Runtime) -> service.DraftReport:
         runtime.store,
         runtime.feedback_store,
         wording_check(runtime.settings),
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         actor="t",
         now=runtime.clock.now(),
     )
@@ -94,7 +94,7 @@ def approve(runtime: Runtime, **kwargs: object) -> service.ApproveReport:
         runtime.store,
         runtime.feedback_store,
         wording_check(runtime.settings),
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         actor="hm",
         now=runtime.clock.now(),
         **kwargs,  # type: ignore[arg-type]
@@ -156,13 +156,21 @@ def test_an_edit_goes_back_to_draft_and_a_placeholder_is_refused(
     draft(runtime)
     approve(runtime)
     check = wording_check(runtime.settings)
-    args = (runtime.store, runtime.feedback_store, check, JOB, "p0@example.com")
+    args = (
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        runtime.store.job_by_title(JOB).id,
+        "p0@example.com",
+    )
     with pytest.raises(InvalidInput, match="placeholder"):
         service.edit(*args, "Dear {first_name}, your SQL", actor="hm", now=runtime.clock.now())
     with pytest.raises(InvalidInput, match="empty"):
         service.edit(*args, "   ", actor="hm", now=runtime.clock.now())
     service.edit(*args, "Your SQL joins need practice.", actor="hm", now=runtime.clock.now())
-    items = service.review_items(runtime.store, runtime.feedback_store, check, JOB)
+    items = service.review_items(
+        runtime.store, runtime.feedback_store, check, runtime.store.job_by_title(JOB).id
+    )
     assert [
         (i.view.feedback.state.value, i.view.feedback.text) for i in items if i.view.feedback
     ] == [("draft", "Your SQL joins need practice.")]
@@ -178,7 +186,7 @@ def test_a_downgraded_candidate_gets_a_plain_letter(
         runtime.store,
         runtime.feedback_store,
         check,
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         "p0@example.com",
         actor="hm",
         now=runtime.clock.now(),
@@ -257,7 +265,7 @@ def test_no_letter_ever_carries_unapproved_feedback_or_an_internal_note(
                     runtime.store,
                     runtime.feedback_store,
                     check,
-                    JOB,
+                    runtime.store.job_by_title(JOB).id,
                     email,
                     actor="hm",
                     now=runtime.clock.now(),

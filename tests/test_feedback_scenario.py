@@ -163,7 +163,12 @@ def set_up(runtime: Runtime, tmp_path: Path) -> None:
 def draft(runtime: Runtime) -> service.DraftReport:
     check = wording_check(runtime.settings)
     return service.draft_job_feedback(
-        runtime.store, runtime.feedback_store, check, JOB, actor="t", now=runtime.clock.now()
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        runtime.store.job_by_title(JOB).id,
+        actor="t",
+        now=runtime.clock.now(),
     )
 
 
@@ -212,7 +217,12 @@ def test_every_delivered_letter_says_only_what_someone_wrote(
 
     check = wording_check(runtime.settings)
     refused = service.approve(
-        runtime.store, runtime.feedback_store, check, JOB, actor="hm", now=runtime.clock.now()
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        runtime.store.job_by_title(JOB).id,
+        actor="hm",
+        now=runtime.clock.now(),
     )
     assert {i.view.person.email for i in refused.held} == {"ben@example.com", "greta@example.com"}
 
@@ -224,7 +234,9 @@ def test_every_delivered_letter_says_only_what_someone_wrote(
     # The hiring manager drops Greta's English note ("translate or drop").
     greta = next(
         i
-        for i in service.review_items(runtime.store, runtime.feedback_store, check, JOB)
+        for i in service.review_items(
+            runtime.store, runtime.feedback_store, check, runtime.store.job_by_title(JOB).id
+        )
         if i.view.person.email == "greta@example.com"
     )
     assert greta.view.feedback is not None
@@ -233,14 +245,19 @@ def test_every_delivered_letter_says_only_what_someone_wrote(
         runtime.store,
         runtime.feedback_store,
         check,
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         "greta@example.com",
         "\n".join(kept),
         actor="hm",
         now=runtime.clock.now(),
     )
     approved = service.approve(
-        runtime.store, runtime.feedback_store, check, JOB, actor="hm", now=runtime.clock.now()
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        runtime.store.job_by_title(JOB).id,
+        actor="hm",
+        now=runtime.clock.now(),
     )
     assert refused.approved == 3, "Ann, Hans and Sam went through the first time"
     assert approved.approved == 2 and not approved.held and not approved.need_override

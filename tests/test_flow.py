@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fairwell.delivery.sink import MailSink, read_sink
-from fairwell.demo_data import JOB_TITLE, write_demo_csv
+from fairwell.demo.data import JOB_TITLE, write_demo_csv
 from fairwell.domain.model import OutboxState, Stage
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.decisions import Selection, reject

@@ -19,10 +19,10 @@ from sqlalchemy import insert, select
 from fairwell.config import Settings
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.model import LetterKind
-from fairwell.errors import InvalidInput
+from fairwell.errors import EditRefused, InvalidInput
 from fairwell.ports import WordingCheck
 from fairwell.rendering import LetterTemplates, template_name
-from fairwell.runtime import Runtime, init_database, letter_editor, make_deliverer, open_runtime
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.runtime import wording_check as wording_check_of
 from fairwell.services import feedback as feedback_service
 from fairwell.services import portal_actions
@@ -31,16 +31,11 @@ from fairwell.services.deadlines import notice_rules
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.erasure import erase_person
 from fairwell.services.importing import import_file
-from fairwell.services.letter_settings import EditRefused
 from fairwell.services.planning import Plan, make_plan, queue_plan
 from fairwell.services.portal import PortalLinks
 from fairwell.services.rediscovery import invite
 from fairwell.services.requests import answer as answer_request
 from fairwell.services.status_letters import plan_status_letters, queue_status_letters
-from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.storage.notices import SqlNotices
-from fairwell.storage.portal_store import SqlPortalStore
-from fairwell.storage.rediscovery_store import SqlRediscovery
 from fairwell.storage.tables import applications, consents, persons
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
@@ -98,7 +93,7 @@ def ref_of(runtime: Runtime, email: str, job: str) -> str:
 
 
 def person_of(runtime: Runtime, email: str) -> int:
-    person_id = SqlPrivacyStore(runtime.store.engine).person_id(email)
+    person_id = runtime.privacy.person_id(email)
     assert person_id is not None
     return person_id
 
@@ -133,8 +128,9 @@ def note_for_pat(runtime: Runtime, note: str) -> None:
     runtime.feedback_store.save_scorecards([card(PAT, "SQL", 1, for_candidate=note)], "t", now)
     check = word_lists(runtime.settings)
     args = (runtime.store, runtime.feedback_store)
-    feedback_service.draft_job_feedback(*args, check, JOB, actor="t", now=now)
-    assert feedback_service.approve(*args, check, JOB, actor="hm", now=now).approved == 1
+    job_id = runtime.store.job_by_title(JOB).id
+    feedback_service.draft_job_feedback(*args, check, job_id, actor="t", now=now)
+    assert feedback_service.approve(*args, check, job_id, actor="hm", now=now).approved == 1
 
 
 def leaky_template(runtime: Runtime, kind: LetterKind, words: str) -> None:
@@ -150,7 +146,7 @@ def leaky_template(runtime: Runtime, kind: LetterKind, words: str) -> None:
 
 def on_file_until(runtime: Runtime, email: str, until: datetime) -> int:
     """A talent-pool consent, as the portal records it; returns the person's id."""
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         person_id, application_id = conn.execute(
             select(persons.c.id, applications.c.id)
             .join(applications, applications.c.person_id == persons.c.id)
@@ -184,9 +180,16 @@ def test_an_edited_draft_naming_a_candidate_of_another_job_is_held(runtime: Runt
     note_for_pat(runtime, "Practise joins.")
     assert blocked(plan(runtime)) == {}
     check = word_lists(runtime.settings)
-    args = (runtime.store, runtime.feedback_store, check, JOB, PAT)
+    args = (runtime.store, runtime.feedback_store, check, runtime.store.job_by_title(JOB).id, PAT)
     feedback_service.edit(*args, "Dana Lee wrote better joins.", actor="hm", now=NOW)
-    feedback_service.approve(runtime.store, runtime.feedback_store, check, JOB, actor="hm", now=NOW)
+    feedback_service.approve(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        runtime.store.job_by_title(JOB).id,
+        actor="hm",
+        now=NOW,
+    )
 
     assert blocked(plan(runtime)) == {PAT: {LEAK}}
 
@@ -225,7 +228,7 @@ def test_a_decision_letter_naming_a_past_candidate_of_another_job_is_held(
 
 def test_a_status_letter_naming_a_candidate_of_another_job_is_held(runtime: Runtime) -> None:
     leaky_template(runtime, LetterKind.STATUS, "Dana Lee is waiting too.")
-    notices = SqlNotices(runtime.store.engine)
+    notices = runtime.notices
     rules = notice_rules(runtime.settings)
     status = plan_status_letters(runtime.store, notices, notices, rules, NOW)
     assert [c.item.record.email for c in status.ready] == [WAI]
@@ -242,7 +245,7 @@ def test_a_role_opened_letter_naming_a_candidate_of_another_job_is_refused(
 ) -> None:
     olga = on_file_until(runtime, OLGA, NOW + timedelta(days=150))
     leaky_template(runtime, LetterKind.ROLE_OPENED, "Dana Lee applied already.")
-    pool, job = SqlRediscovery(runtime.store.engine), runtime.store.job_by_title(JOB)
+    pool, job = runtime.rediscovery, runtime.store.job_by_title(JOB)
 
     done = invite(runtime.store, pool, runtime.composer, job, [olga], actor="t", now=NOW)
 
@@ -268,8 +271,8 @@ def test_a_fresh_portal_link_naming_a_candidate_of_another_job_is_not_sent(
     assert run_batch(make_deliverer(runtime), batch.batch_id).sent == 2
     wiring = portal_actions.FreshLinks(
         runtime.store,
-        SqlPortalStore(runtime.store.engine),
-        SqlPrivacyStore(runtime.store.engine),
+        runtime.portal,
+        runtime.privacy,
         runtime.templates,
         runtime.composer,
         PortalLinks(PORTAL_URL, KEY),
@@ -288,7 +291,7 @@ def test_a_fresh_portal_link_naming_a_candidate_of_another_job_is_not_sent(
 def test_a_template_naming_a_past_candidate_of_a_closed_job_cannot_be_saved(
     runtime: Runtime,
 ) -> None:
-    editor = letter_editor(runtime)
+    editor = runtime.letter_editor
     key = "en-rejection"
     source = editor.default_source(key)
     leaky = source.replace("{% block body %}", "{% block body %}As Olga Past found, \n", 1)
@@ -309,7 +312,7 @@ def test_a_template_naming_a_past_candidate_of_a_closed_job_cannot_be_saved(
 
 def test_an_erased_person_no_longer_counts_nor_does_their_tombstone(runtime: Runtime) -> None:
     dana = person_of(runtime, DANA)
-    erase_person(SqlPrivacyStore(runtime.store.engine), dana, "t", NOW)
+    erase_person(runtime.privacy, dana, "t", NOW)
 
     note_for_pat(runtime, f"Compare with Dana Lee and erased-{dana}@erased.invalid.")
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fairwell.domain.eligibility import History
 from fairwell.domain.model import Application, Decision, Job, Person, Source, Stage
-from fairwell.domain.roster import Roster, RosterEntry
+from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import ApplicantView
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender

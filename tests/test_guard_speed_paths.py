@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fairwell.domain.model import Stage
-from fairwell.domain.privacy import (
+from fairwell.guard.privacy import (
     _COMMON_WORDS,
     _EMPTY_GREETING,
     Expectation,
@@ -20,7 +20,7 @@ from fairwell.domain.privacy import (
     RightLanguage,
     has_empty_greeting,
 )
-from fairwell.domain.roster import (
+from fairwell.guard.roster import (
     _PROBES,
     AutomatonRoster,
     IdentifierKind,

@@ -15,10 +15,9 @@ import pytest
 
 from fairwell.delivery.inbox import ImapInbox
 from fairwell.delivery.sink import MailSink
-from fairwell.ports import InboxUnavailable
-from fairwell.runtime import Runtime, inbox_store
+from fairwell.errors import InboxUnavailable
+from fairwell.runtime import Runtime
 from fairwell.services import inbox as service
-from fairwell.storage.erasure_store import SqlPrivacyStore
 from tests.conftest import FixedClock
 from tests.imap_server import DovecotServer, dovecot_binary
 from tests.inbound_mail import reply
@@ -61,7 +60,7 @@ def inbox_for(imap: DovecotServer, **overrides: object) -> ImapInbox:
 
 def fetch(runtime: Runtime, inbox: ImapInbox) -> service.FetchCounts:
     policy = service.InboxPolicy(business_days=5)
-    return service.fetch(inbox, inbox_store(runtime), policy, runtime.clock.now)
+    return service.fetch(inbox, runtime.inbox_store, policy, runtime.clock.now)
 
 
 def test_a_reply_fetched_over_imaps_opens_a_request_and_is_marked_read(
@@ -90,7 +89,7 @@ def test_a_reply_about_an_erased_persons_letter_is_deleted_from_the_folder(
     imap: DovecotServer, runtime: Runtime
 ) -> None:
     letter = letter_id(runtime, "p0@example.com")
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     person = privacy.person_id("p0@example.com")
     assert person is not None
     privacy.erase(person, None, "t", runtime.clock.now())
@@ -122,7 +121,7 @@ def test_a_wrong_password_is_one_line_exit_1_and_the_mailbox_is_untouched(
 ) -> None:
     imap.append(reply(sender="p0@example.com", in_reply_to=letter_id(runtime, "p0@example.com")))
     env = {
-        "FAIRWELL_DATABASE_URL": str(runtime.store.engine.url),
+        "FAIRWELL_DATABASE_URL": str(runtime.engine.url),
         "FAIRWELL_IMAP_HOST": imap.host,
         "FAIRWELL_IMAP_PORT": str(imap.port),
         "FAIRWELL_IMAP_USERNAME": imap.user,

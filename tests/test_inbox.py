@@ -20,11 +20,9 @@ from fairwell.domain.requests import due_date
 from fairwell.domain.retention import Rule
 from fairwell.runtime import (
     Runtime,
-    inbox_store,
     init_database,
     make_deliverer,
     open_runtime,
-    suppression_store,
 )
 from fairwell.services import inbox as service
 from fairwell.services.decisions import Selection, reject
@@ -32,7 +30,6 @@ from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.retention import load_book, retention_schedule
 from fairwell.services.suppressions import suppress, suppressions, unsuppress
-from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.storage.tables import inbound_messages, outbox
 from fairwell.worker.embedded import run_batch
@@ -81,11 +78,11 @@ def maildir(tmp_path: Path) -> Path:
 def fetch(runtime: Runtime, maildir: Path) -> service.FetchCounts:
     drop(maildir)  # a Maildir exists even when nothing arrived
     policy = service.InboxPolicy(business_days=5, actor="test")
-    return service.fetch(MaildirInbox(maildir), inbox_store(runtime), policy, runtime.clock.now)
+    return service.fetch(MaildirInbox(maildir), runtime.inbox_store, policy, runtime.clock.now)
 
 
 def letter_id(runtime: Runtime, email: str) -> str:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         query = select(outbox.c.message_id).where(outbox.c.recipient == email)
         return str(conn.execute(query).scalar_one())
 
@@ -106,7 +103,7 @@ def requests_of(runtime: Runtime) -> dict[str, list[str]]:
 
 
 def stored(runtime: Runtime) -> list[dict[str, object]]:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         rows = conn.execute(select(inbound_messages).order_by(inbound_messages.c.id))
         return [dict(row._mapping) for row in rows]
 
@@ -145,7 +142,7 @@ def test_a_second_reply_joins_the_request_already_open(runtime: Runtime, maildir
     assert (counts.replies, counts.requests_created) == (1, 0)
     assert len(requests_of(runtime)["p0@example.com"]) == 1
     [request] = runtime.request_store.all(open_only=True)
-    thread = inbox_store(runtime).thread(request.id)
+    thread = runtime.inbox_store.thread(request.id)
     assert [message.text for message in thread] == [
         "Could you tell me why I was not selected?",
         "Any news?",
@@ -205,7 +202,7 @@ def test_a_sender_with_letters_for_two_applications_and_no_clue_is_unmatched(
     drop(maildir, reply(sender="p0@example.com", subject="Hello", quoted=False))
     counts = fetch(runtime, maildir)
     assert (counts.unmatched, counts.requests_created) == (1, 0)
-    [kept] = service.unmatched(inbox_store(runtime))
+    [kept] = service.unmatched(runtime.inbox_store)
     assert kept.note is not None and "2 applications" in kept.note
 
 
@@ -217,7 +214,7 @@ def test_a_reply_nobody_can_match_is_kept_listed_and_never_answered(
     drop(maildir, reply(sender="stranger@elsewhere.example", subject="Hi", quoted=False))
     counts = fetch(runtime, maildir)
     assert counts.unmatched == 1 and counts.replies == 0
-    [kept] = service.unmatched(inbox_store(runtime))
+    [kept] = service.unmatched(runtime.inbox_store)
     assert kept.sender == "stranger@elsewhere.example"
     assert kept.text == "Could you tell me why I was not selected?"
     assert kept.note == service.NOTHING_MATCHES
@@ -238,7 +235,7 @@ def test_a_forged_in_reply_to_from_a_third_address_reaches_nobodys_request(
     counts = fetch(runtime, maildir)
     assert (counts.unmatched, counts.requests_created) == (1, 0)
     assert requests_of(runtime) == {}
-    [kept] = service.unmatched(inbox_store(runtime))
+    [kept] = service.unmatched(runtime.inbox_store)
     assert kept.note == service.NOT_THE_RECIPIENT
 
 
@@ -330,9 +327,9 @@ def test_a_permanent_bounce_marks_the_letter_and_suppresses_the_address(
     assert row.state is OutboxState.BOUNCED
     assert row.last_error is not None and row.last_error.startswith("bounced: 5.1.1")
     assert "p1@" not in row.last_error, "the server's words, with the address blanked"
-    [bounce] = inbox_store(runtime).bounces()
+    [bounce] = runtime.inbox_store.bounces()
     assert (bounce.recipient, bounce.status, bounce.permanent) == ("p1@example.com", "5.1.1", True)
-    assert [(s.email, s.reason) for s in suppressions(suppression_store(runtime))] == [
+    assert [(s.email, s.reason) for s in suppressions(runtime.suppressions)] == [
         ("p1@example.com", "bounced (5.1.1)")
     ]
 
@@ -363,9 +360,9 @@ def test_a_bounce_in_an_older_format_pasting_the_letter_is_heard_too(
     bounce = exim_bounce(original_id=letter_id(runtime, "p2@example.com"), address="p2@example.com")
     drop(maildir, bounce)
     assert fetch(runtime, maildir).bounces == 1
-    [row] = inbox_store(runtime).bounces()
+    [row] = runtime.inbox_store.bounces()
     assert (row.recipient, row.status, row.permanent) == ("p2@example.com", "5.1.1", True)
-    assert [s.email for s in suppressions(suppression_store(runtime))] == ["p2@example.com"]
+    assert [s.email for s in suppressions(runtime.suppressions)] == ["p2@example.com"]
 
 
 def test_a_temporary_failure_is_recorded_and_changes_nothing_else(
@@ -381,10 +378,10 @@ def test_a_temporary_failure_is_recorded_and_changes_nothing_else(
     drop(maildir, report)
     counts = fetch(runtime, maildir)
     assert counts.bounces == 1
-    [bounce] = inbox_store(runtime).bounces()
+    [bounce] = runtime.inbox_store.bounces()
     assert (bounce.status, bounce.permanent) == ("4.4.7", False)
     assert runtime.store.outbox_status().counts == {"sent": 3}
-    assert suppressions(suppression_store(runtime)) == []
+    assert suppressions(runtime.suppressions) == []
 
 
 def test_a_report_for_an_address_we_never_wrote_to_suppresses_nothing(
@@ -399,8 +396,8 @@ def test_a_report_for_an_address_we_never_wrote_to_suppresses_nothing(
     )
     counts = fetch(runtime, maildir)
     assert (counts.bounces, counts.unmatched) == (0, 1)
-    assert suppressions(suppression_store(runtime)) == []
-    [kept] = service.unmatched(inbox_store(runtime))
+    assert suppressions(runtime.suppressions) == []
+    [kept] = service.unmatched(runtime.inbox_store)
     assert kept.note == service.REPORT_ABOUT_NOTHING
     assert kept.text == "", "the report's text (someone's address) is not kept"
 
@@ -413,7 +410,7 @@ def test_a_forged_report_naming_our_letter_for_another_address_suppresses_nothin
     )
     drop(maildir, forged)
     assert fetch(runtime, maildir).unmatched == 1
-    assert suppressions(suppression_store(runtime)) == []
+    assert suppressions(runtime.suppressions) == []
     assert runtime.store.outbox_status().counts == {"sent": 3}
 
 
@@ -424,9 +421,9 @@ def test_a_malformed_report_is_kept_for_a_person_and_suppresses_nothing(
     drop(maildir, malformed_report())
     counts = fetch(runtime, maildir)
     assert (counts.unmatched, counts.bounces, counts.failed) == (1, 0, 0)
-    [kept] = service.unmatched(inbox_store(runtime))
+    [kept] = service.unmatched(runtime.inbox_store)
     assert kept.note == service.UNREADABLE_REPORT
-    assert suppressions(suppression_store(runtime)) == []
+    assert suppressions(runtime.suppressions) == []
 
 
 # --- suppressions and the plan ------------------------------------------------------------------
@@ -437,7 +434,7 @@ def test_a_suppressed_address_is_skipped_in_the_plan_with_the_reason(
 ) -> None:
     rows = [applicant("new@example.com", "Nia", "New"), applicant("ok@example.com", "Ola", "Ok")]
     import_and_reject_all(runtime.store, tmp_path / "b.csv", rows, clock.now())
-    store = suppression_store(runtime)
+    store = runtime.suppressions
     assert suppress(
         store, "New@Example.com", "asked never to be written to", actor="t", now=clock.now()
     )
@@ -461,7 +458,7 @@ def test_a_letter_queued_before_the_bounce_is_held_not_sent(
         clock.now(),
     )
     batch = queue_plan(runtime.store, runtime.composer, JOB, actor="t", now=clock.now())
-    suppress(suppression_store(runtime), "late@example.com", None, actor="t", now=clock.now())
+    suppress(runtime.suppressions, "late@example.com", None, actor="t", now=clock.now())
     before = len(list((sink.directory).glob("*.eml")))
     run_batch(make_deliverer(runtime), batch.batch_id)
     assert runtime.store.outbox_status(batch.batch_id).counts == {"held": 1}
@@ -476,7 +473,7 @@ def test_a_reply_to_an_erased_persons_letter_is_counted_and_deleted(
 ) -> None:
     """Bad input: a reply to a letter of an erased person: nothing kept, deleted once counted."""
     their_letter = letter_id(runtime, "p0@example.com")
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     person = privacy.person_id("p0@example.com")
     assert person is not None
     privacy.erase(person, None, "t", clock.now())
@@ -504,7 +501,7 @@ def test_erasure_removes_what_was_kept_of_their_mail(
         reply(sender="p1@example.com", in_reply_to=letter_id(runtime, "p1@example.com")),
     )
     fetch(runtime, maildir)
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     person = privacy.person_id("p0@example.com")
     assert person is not None
     counts = privacy.erase(person, None, "t", clock.now())
@@ -532,7 +529,7 @@ def test_a_crash_between_the_commit_and_the_mailbox_loses_and_repeats_nothing(
     drop(maildir, message)
     # The message was handled and committed, and the process died before marking it read.
     policy = service.InboxPolicy(business_days=5)
-    service.handle_message(inbox_store(runtime), message, policy, runtime.clock.now())
+    service.handle_message(runtime.inbox_store, message, policy, runtime.clock.now())
     assert waiting(maildir) == (1, 0)
     counts = fetch(runtime, maildir)
     assert (counts.already, counts.requests_created) == (1, 0)
@@ -573,12 +570,12 @@ def test_no_address_subject_or_text_reaches_the_log(
 
 
 def test_a_maildir_that_is_not_there_is_one_clear_error(runtime: Runtime, tmp_path: Path) -> None:
-    from fairwell.ports import InboxUnavailable
+    from fairwell.errors import InboxUnavailable
 
     policy = service.InboxPolicy(business_days=5)
     with pytest.raises(InboxUnavailable, match="no Maildir at"):
         service.fetch(
-            MaildirInbox(tmp_path / "absent"), inbox_store(runtime), policy, runtime.clock.now
+            MaildirInbox(tmp_path / "absent"), runtime.inbox_store, policy, runtime.clock.now
         )
 
 
@@ -589,7 +586,7 @@ def test_the_inbox_tables_count_what_came(runtime: Runtime, maildir: Path) -> No
         reply(sender="p2@example.com", headers={"X-Autoreply": "yes"}),
     )
     fetch(runtime, maildir)
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(inbound_messages)).scalar_one()
     assert total == 2
-    assert inbox_store(runtime).counts() == {"reply": 1, "auto_reply": 1}
+    assert runtime.inbox_store.counts() == {"reply": 1, "auto_reply": 1}

@@ -25,10 +25,10 @@ from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import LetterKind, Stage
-from fairwell.domain.privacy import Expectation, inspect
 from fairwell.domain.reasons import SUPPORTED_LOCALES
-from fairwell.domain.roster import Roster
 from fairwell.domain.users import Role
+from fairwell.guard.privacy import Expectation, inspect
+from fairwell.guard.roster import Roster
 from fairwell.rendering import SAMPLE_CONTEXT, LetterTemplates
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.job_settings import set_sender
@@ -36,7 +36,6 @@ from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.retention import load_book, run_retention
 from fairwell.services.users import add_user
 from fairwell.storage.tables import outbox
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD
@@ -165,14 +164,14 @@ def test_the_guard_accepts_one_reply_to_and_holds_a_letter_whose_replies_go_to_t
     import_and_reject_all(wired.store, tmp_path / "a.csv", ROWS[:2], NOW)
     batch = queue_plan(wired.store, wired.composer, JOB, actor="t", now=NOW, expected=2)
     tamper_with_letter(
-        wired.store.engine,
+        wired.engine,
         last=True,
         old=b"Reply-To: Acme <careers@acme.example.com>",
         new=b"Reply-To: careers@acme.example.com, boss@acme.example.com",
     )
     stats = run_batch(make_deliverer(wired), batch.batch_id)
     assert (stats.sent, stats.held) == (1, 1)
-    with wired.store.engine.connect() as conn:
+    with wired.engine.connect() as conn:
         rules = set(conn.execute(select(outbox.c.held_rule)).scalars())
     assert rules == {None, "one-recipient"}
 
@@ -205,7 +204,7 @@ def test_a_named_sender_signs_and_a_job_can_name_its_own_while_from_stays_the_te
     import_and_reject_all(wired.store, tmp_path / "a.csv", ROWS[:2], NOW)
     job = wired.store.job_by_title(JOB)
     assert wired.composer.signer(job) == "Dana Smith, Talent team"
-    set_sender(wired.store, job, "  Hana   Hiring ", "t", NOW)
+    set_sender(wired.store, job.id, "  Hana   Hiring ", "t", NOW)
     batch = queue_plan(wired.store, wired.composer, JOB, actor="t", now=NOW, expected=2)
     run_batch(make_deliverer(wired), batch.batch_id)
     headers, text = received(sink)["ann@example.com"]
@@ -244,7 +243,7 @@ def test_a_recruiter_names_the_jobs_sender_and_closes_it_on_the_job_page(
     wired: Runtime, tmp_path: Path
 ) -> None:
     settings = wired.settings.model_copy(update={"secret_key": KEY})
-    users = SqlUserStore(wired.store.engine)
+    users = wired.users
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=NOW)
     add_user(users, "hank", PASSWORD, Role.HIRING_MANAGER, actor="t", now=NOW)
     import_and_reject_all(wired.store, tmp_path / "a.csv", ROWS[:1], NOW)
@@ -311,7 +310,7 @@ def test_the_referral_letters_date_is_the_day_the_retention_run_deletes_on(
     send_all(wired, tmp_path, ROWS[3:4])
     promised = re.search(r"until (\d+ \w+ \d{4})", text_of(sink, "ned@example.com"))
     assert promised and promised.group(1) == "27 May 2027"
-    with wired.store.engine.connect() as conn:
+    with wired.engine.connect() as conn:
         (stored,) = conn.execute(select(outbox.c.keep_until)).scalars()
     assert stored == datetime(2027, 5, 27).date(), "stored as the letter's promise"
     clock = wired.clock

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.reasons import reason_for
+from fairwell.errors import EditProblem, EditRefused
 from fairwell.rendering import SAMPLE_CONTEXT
-from fairwell.runtime import Runtime, init_database, letter_editor, make_deliverer, open_runtime
-from fairwell.services.letter_settings import EditRefused, LetterEditor, Problem
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
+from fairwell.services.letter_settings import LetterEditor
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.storage.tables import audit_log
 from fairwell.worker.embedded import run_batch
@@ -44,14 +45,14 @@ def runtime(database_url: str, sink: MailSink, clock: FixedClock) -> Iterator[Ru
 
 @pytest.fixture
 def editor(runtime: Runtime) -> LetterEditor:
-    return letter_editor(runtime)
+    return runtime.letter_editor
 
 
 def rejection_source(editor: LetterEditor) -> str:
     return editor.template("en-rejection")[1]
 
 
-def checks(problems: tuple[Problem, ...] | list[Problem]) -> set[str]:
+def checks(problems: tuple[EditProblem, ...] | list[EditProblem]) -> set[str]:
     return {problem.check for problem in problems}
 
 
@@ -128,7 +129,7 @@ def test_saves_and_resets_are_audited_with_codes_never_the_text(
     editor.reset_wording("role-closed", "en", "web:ada", clock.now())
     source = rejection_source(editor).replace("We know this is not", "We understand this is not")
     editor.save_template("en-rejection", source, "web:ada", clock.now())
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         rows = conn.execute(select(audit_log).order_by(audit_log.c.id)).all()
     entries = [(r.actor, r.action, json.loads(r.detail)) for r in rows]
     assert entries == [

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from fairwell.domain.model import OutboxState
+from fairwell.errors import PlanChanged
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
-from fairwell.services.planning import PlanChanged, make_plan, queue_plan
+from fairwell.services.planning import make_plan, queue_plan
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.store import SqlStore

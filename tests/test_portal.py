@@ -56,7 +56,7 @@ def approve_feedback_for(runtime: Runtime, email: str) -> None:
     )
     assert view.decision is not None
     now = runtime.clock.now()
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         conn.execute(
             insert(feedback).values(
                 decision_id=view.decision.id,
@@ -125,7 +125,7 @@ def form_of(html: str) -> str:
 
 
 def row_counts(runtime: Runtime) -> dict[str, int]:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return {
             name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
             for name, table in metadata.tables.items()

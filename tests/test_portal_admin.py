@@ -9,8 +9,6 @@ from fairwell.domain.users import Role
 from fairwell.runtime import Runtime
 from fairwell.services import erasure
 from fairwell.services.users import add_user
-from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.storage.users_store import SqlUserStore
 from tests.test_portal import ANN, client, runtime  # noqa: F401
 from tests.test_web import PASSWORD, csrf_of, sign_in
 
@@ -19,11 +17,11 @@ def test_an_admin_sees_requests_records_a_hold_and_cannot_erase_under_it(
     client: TestClient,  # noqa: F811
     runtime: Runtime,  # noqa: F811
 ) -> None:
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     now = runtime.clock.now()
     add_user(users, "ada", PASSWORD, Role.ADMIN, actor="t", now=now)
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=now)
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     person_id = erasure.person_by_email(privacy, ANN)
     erasure.record_request(privacy, erasure.ERASURE, person_id, "admin", now)
 

@@ -10,13 +10,13 @@ import pytest
 from fairwell.config import load_settings
 from fairwell.domain.eligibility import History
 from fairwell.domain.model import Application, Decision, Job, Person, Source, Stage
-from fairwell.domain.privacy import Expectation, inspect
-from fairwell.domain.roster import Roster, RosterEntry
-from fairwell.errors import ConfigurationError
+from fairwell.errors import ConfigurationError, InvalidPortalToken
+from fairwell.guard.privacy import Expectation, inspect
+from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import ApplicantView
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
-from fairwell.services.portal import InvalidPortalToken, PortalLinks
+from fairwell.services.portal import PortalLinks
 
 KEY = "k" * 40
 PORTAL = PortalLinks("https://careers.example.com/p", KEY)

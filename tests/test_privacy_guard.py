@@ -8,8 +8,8 @@ import pytest
 
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import Stage
-from fairwell.domain.privacy import RULES, Expectation, SendTimeFacts, inspect
-from fairwell.domain.roster import Roster, RosterEntry
+from fairwell.guard.privacy import RULES, Expectation, SendTimeFacts, inspect
+from fairwell.guard.roster import Roster, RosterEntry
 
 WHEN = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ANN = RosterEntry(1, "ann.lee@example.com", "Ann Lee", ("FW-ANN0000001",))
@@ -159,7 +159,7 @@ def test_at_send_time_it_holds_a_letter_whose_addressee_was_hired_since() -> Non
 
 
 def test_a_message_built_by_us_refuses_header_injection() -> None:
-    from fairwell.domain.addresses import UnsafeHeaderValue
+    from fairwell.errors import UnsafeHeaderValue
 
     with pytest.raises(UnsafeHeaderValue):
         letter_bytes(subject="Hello\r\nBcc: x@evil.example")

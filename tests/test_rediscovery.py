@@ -30,10 +30,7 @@ from fairwell.services.rediscovery import invite, rediscover
 from fairwell.services.scorecard_file import scorecard_from_options
 from fairwell.services.semantic import Semantic, choose
 from fairwell.services.users import add_user
-from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.storage.rediscovery_store import SqlRediscovery
 from fairwell.storage.tables import applications, consents, outbox, persons
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD, page, serious_violations, serve, shot  # noqa: F401
@@ -130,9 +127,7 @@ def _on_file(runtime: Runtime, tmp_path: Path) -> None:
         now=NOW,
     )
     _consent(runtime)
-    erasure.erase_person(
-        SqlPrivacyStore(store.engine), _person(runtime, "erased@example.com"), "t", NOW
-    )
+    erasure.erase_person(runtime.privacy, _person(runtime, "erased@example.com"), "t", NOW)
 
 
 def _rate(runtime: Runtime, email: str, competency: str, rating: int) -> None:
@@ -162,7 +157,7 @@ def _consent(runtime: Runtime) -> None:
         "erased@example.com": (later, None),
         "applying@example.com": (later, None),
     }
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         for email, (until, withdrawn_at) in given.items():
             person_id, application_id = conn.execute(
                 select(persons.c.id, applications.c.id)
@@ -183,12 +178,12 @@ def _consent(runtime: Runtime) -> None:
 
 
 def _person(runtime: Runtime, email: str) -> int:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return int(conn.execute(select(persons.c.id).where(persons.c.email == email)).scalar_one())
 
 
 def _report(runtime: Runtime) -> dict[str, Any]:
-    pool = SqlRediscovery(runtime.store.engine)
+    pool = runtime.rediscovery
     return rediscover(pool, runtime.store.job_by_title(NEW), NOW).as_json()
 
 
@@ -206,7 +201,7 @@ def test_only_people_with_valid_consent_are_ranked_strong_above_weak(runtime: Ru
 def test_a_role_opened_letter_goes_only_to_the_picked_with_consent(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    pool, job = SqlRediscovery(runtime.store.engine), runtime.store.job_by_title(NEW)
+    pool, job = runtime.rediscovery, runtime.store.job_by_title(NEW)
     picked = [_person(runtime, e) for e in ("strong@example.com", "anna@example.com")]
     withdrawn = _person(runtime, "withdrawn@example.com")
 
@@ -223,7 +218,7 @@ def test_a_role_opened_letter_goes_only_to_the_picked_with_consent(
     assert "A new role has opened that may fit you: Senior Data Analyst" in english
     assert "until 19 April 2027" in english
     assert "bis zum 19. April 2027" in dict(received["anna@example.com"].parts)["text/plain"]
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         keys = set(
             conn.execute(
                 select(outbox.c.letter_key).where(outbox.c.kind == "role_opened")
@@ -237,10 +232,10 @@ def test_a_role_opened_letter_goes_only_to_the_picked_with_consent(
 def test_a_role_opened_letter_is_held_when_consent_is_withdrawn_before_it_goes(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    pool, job = SqlRediscovery(runtime.store.engine), runtime.store.job_by_title(NEW)
+    pool, job = runtime.rediscovery, runtime.store.job_by_title(NEW)
     weak = _person(runtime, "weak@example.com")
     done = invite(runtime.store, pool, runtime.composer, job, [weak], actor="t", now=NOW)
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         conn.execute(update(consents).where(consents.c.person_id == weak).values(withdrawn_at=NOW))
 
     assert done.batch_id is not None
@@ -317,13 +312,13 @@ class Recording:
 
 
 def _stages(runtime: Runtime) -> list[tuple[int, str]]:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         query = select(applications.c.id, applications.c.stage).order_by(applications.c.id)
         return [(row.id, row.stage) for row in conn.execute(query)]
 
 
 def test_off_ranks_the_pool_exactly_as_before_semantic_existed(runtime: Runtime) -> None:
-    pool, job = SqlRediscovery(runtime.store.engine), runtime.store.job_by_title(NEW)
+    pool, job = runtime.rediscovery, runtime.store.job_by_title(NEW)
 
     off = rediscover(pool, job, NOW, choose(SemanticMode.OFF)).as_json()
 
@@ -339,7 +334,7 @@ def test_off_ranks_the_pool_exactly_as_before_semantic_existed(runtime: Runtime)
 def test_with_semantic_each_match_says_how_similar_and_nobody_is_dropped_or_moved(
     runtime: Runtime, minilm: SimilarityModel
 ) -> None:
-    pool, job = SqlRediscovery(runtime.store.engine), runtime.store.job_by_title(NEW)
+    pool, job = runtime.rediscovery, runtime.store.job_by_title(NEW)
     stages = _stages(runtime)
     model = Recording(minilm)
 
@@ -397,7 +392,7 @@ def test_the_page_says_whether_semantic_similarity_was_used(
 
 
 def _recruiter(runtime: Runtime) -> None:
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=NOW)
 
 

@@ -39,7 +39,7 @@ def ask(runtime: Runtime, email: str = "p0@example.com") -> int:
     request = service.receive(
         runtime.store,
         runtime.request_store,
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         email,
         None,
         business_days=5,
@@ -127,7 +127,7 @@ def test_a_request_needs_a_decided_application(runtime: Runtime, tmp_path: Path)
         service.receive(
             runtime.store,
             runtime.request_store,
-            JOB,
+            runtime.store.job_by_title(JOB).id,
             "nobody@example.com",
             None,
             business_days=5,
@@ -148,7 +148,7 @@ def test_a_request_falls_due_in_working_days_of_where_the_candidate_is(
     ona = service.receive(
         runtime.store,
         runtime.request_store,
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         "ona@example.com",
         None,
         business_days=5,
@@ -160,7 +160,7 @@ def test_a_request_falls_due_in_working_days_of_where_the_candidate_is(
     nob = service.receive(
         runtime.store,
         runtime.request_store,
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         "nob@example.com",
         None,
         business_days=5,

@@ -20,23 +20,13 @@ from typer.testing import CliRunner
 from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.model import Stage
-from fairwell.domain.retention import (
-    Action,
-    PolicyError,
-    RetentionFacts,
-    Rule,
-    parse_book,
-    verdict,
-)
-from fairwell.errors import ConfigurationError, InvalidInput
+from fairwell.domain.retention import Action, RetentionFacts, Rule, parse_book, verdict
+from fairwell.errors import ConfigurationError, InvalidInput, PolicyError
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.consent import keep_on_file, offered_until
 from fairwell.services.erasure import person_by_email
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.retention import load_book, run_retention
-from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.storage.portal_store import SqlPortalStore
-from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.storage.tables import applications, outbox, persons
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
@@ -248,12 +238,12 @@ def promised_dates(sink: MailSink) -> dict[str, str]:
 
 def is_erased(runtime: Runtime, email: str) -> bool:
     query = select(func.count()).select_from(persons).where(persons.c.email == email)
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return conn.execute(query).scalar() == 0
 
 
 def count(runtime: Runtime, table: object) -> int:
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)  # type: ignore[arg-type]
 
 
@@ -267,11 +257,11 @@ def test_uk_and_german_letters_are_kept_until_the_promised_day_and_not_a_day_lon
     deliver_letters(runtime, tmp_path)
     promised = promised_dates(sink)
     assert promised[ANN] == "27 May 2027" and promised[BERT] == "27. Mai 2027"
-    privacy = SqlPrivacyStore(runtime.store.engine)
+    privacy = runtime.privacy
     privacy.add_hold(person_by_email(privacy, CARA), "pending claim", "admin", clock.now())
-    dana = SqlPortalStore(runtime.store.engine)
+    dana = runtime.portal
     dana_app = dana.applications_of(person_by_email(privacy, DANA))[0]
-    facts = SqlRetentionStore(runtime.store.engine).application_facts(dana_app.application_id)
+    facts = runtime.retention.application_facts(dana_app.application_id)
     keep_on_file(dana, dana_app, offered_until(load_book(None), facts, clock.now()), clock.now())
 
     for number in (0, 182):
@@ -317,7 +307,7 @@ def test_a_policy_shortened_after_the_letters_went_out_does_not_break_their_prom
         "GB: the date the letter promised",
         "DE: the date the letter promised",
     }
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         stored = set(conn.execute(select(outbox.c.keep_until)).scalars())
     assert stored == {date(2027, 5, 27)}, "each letter's promise is kept with it"
 

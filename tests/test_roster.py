@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fairwell.domain.roster import IdentifierKind, Mention, Roster, RosterEntry
+from fairwell.guard.roster import IdentifierKind, Mention, Roster, RosterEntry
 
 ANN_1 = RosterEntry(1, "ann.lee@example.com", "Ann Lee", ("FW-A1",))
 ANN_2 = RosterEntry(2, "ann.lee@example.org", "Ann Lee", ("FW-A2",))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fairwell.domain.roster import IdentifierKind, Mention, Roster, RosterEntry, fold
+from fairwell.guard.roster import IdentifierKind, Mention, Roster, RosterEntry, fold
 from tests.test_compact_roster import SEPARATORS, entry, near_misses, word
 
 People = dict[int, RosterEntry]

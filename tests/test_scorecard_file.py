@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fairwell.domain.feedback import MAX_RATING, MIN_RATING
-from fairwell.services.applicant_file import ImportFileError, ImportProblem
+from fairwell.errors import ImportFileError, ImportProblem
 from fairwell.services.scorecard_file import (
     COLUMNS,
     OPTIONAL_COLUMNS,

@@ -73,7 +73,7 @@ def batch_audit(runtime: Runtime, batch_id: int) -> dict[str, object]:
     query = select(audit_log.c.detail).where(
         audit_log.c.action == "batch.queued", audit_log.c.entity_id == batch_id
     )
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return dict(json.loads(conn.execute(query).scalar_one()))
 
 
@@ -124,7 +124,7 @@ def test_the_guard_still_runs_when_a_scheduled_letter_finally_goes(
     batch_id = queue(runtime, tmp_path)
     deliver(runtime, batch_id)
     ben = select(persons.c.id).where(persons.c.email == "ben@example.com").scalar_subquery()
-    with runtime.store.engine.begin() as conn:  # Ben is hired over the weekend
+    with runtime.engine.begin() as conn:  # Ben is hired over the weekend
         conn.execute(
             update(applications).where(applications.c.person_id == ben).values(stage="hired")
         )
@@ -155,7 +155,7 @@ def test_windows_off_for_the_installation_sends_at_once_and_is_audited(
         batch_id = queue(runtime, tmp_path)
         assert deliver(runtime, batch_id).sent == 3
         assert batch_audit(runtime, batch_id)["send_windows"] == "off"
-        with runtime.store.engine.connect() as conn:
+        with runtime.engine.connect() as conn:
             due = conn.execute(select(outbox.c.next_attempt_at)).scalars().all()
         assert set(due) == {FRIDAY_EVENING}
     finally:

@@ -17,12 +17,8 @@ from sqlalchemy import Engine
 from fairwell.delivery import smtp as smtp_module
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import OutboxState
-from fairwell.ports import (
-    DeliveryError,
-    Outcome,
-    PermanentDeliveryError,
-    TransientDeliveryError,
-)
+from fairwell.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from fairwell.ports import Outcome
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.delivery import Deliverer, DeliveryPolicy

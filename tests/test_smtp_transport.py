@@ -12,8 +12,7 @@ import trustme
 
 from fairwell.config import Settings
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.errors import ConfigurationError
-from fairwell.ports import PermanentDeliveryError, TransientDeliveryError
+from fairwell.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from tests.smtp_server import ScriptedSmtpServer, Step, unused_port
 
 

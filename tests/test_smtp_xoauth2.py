@@ -9,8 +9,7 @@ import pytest
 
 from fairwell.config import load_settings
 from fairwell.delivery.smtp import SmtpTransport
-from fairwell.errors import ConfigurationError
-from fairwell.ports import PermanentDeliveryError, TransientDeliveryError
+from fairwell.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from tests.smtp_server import ScriptedSmtpServer
 
 USER = "careers@acme.example.com"

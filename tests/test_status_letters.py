@@ -28,9 +28,7 @@ from fairwell.services.planning import queue_plan
 from fairwell.services.retention import load_book
 from fairwell.services.status_letters import plan_status_letters, queue_status_letters
 from fairwell.services.users import add_user
-from fairwell.storage.notices import SqlNotices
 from fairwell.storage.tables import outbox, outbox_bodies
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD, page, serious_violations, serve, shot  # noqa: F401
@@ -89,7 +87,7 @@ def _reject(runtime: Runtime, email: str) -> None:
 
 
 def _notify(runtime: Runtime) -> list[int]:
-    notices = SqlNotices(runtime.store.engine)
+    notices = runtime.notices
     plan = plan_status_letters(runtime.store, notices, notices, RULES, runtime.clock.now())
     done = queue_status_letters(
         runtime.store,
@@ -104,13 +102,13 @@ def _notify(runtime: Runtime) -> list[int]:
 
 
 def _states(runtime: Runtime, as_of: datetime) -> dict[str, NoticeState]:
-    report = deadlines(SqlNotices(runtime.store.engine), RULES, as_of, everyone=True)
+    report = deadlines(runtime.notices, RULES, as_of, everyone=True)
     return {item.record.email: item.notice.state for item in report.items if item.notice}
 
 
 def _keys(runtime: Runtime) -> dict[str, tuple[str, str]]:
     query = select(outbox.c.recipient, outbox.c.letter_key, outbox.c.state)
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return {row.recipient: (row.letter_key, row.state) for row in conn.execute(query)}
 
 
@@ -151,7 +149,7 @@ def test_a_status_letter_is_held_when_a_decision_came_meanwhile(
 
 def test_nobody_gets_a_second_status_letter_while_one_waits(runtime: Runtime) -> None:
     _notify(runtime)
-    notices = SqlNotices(runtime.store.engine)
+    notices = runtime.notices
     again = plan_status_letters(runtime.store, notices, notices, RULES, runtime.clock.now())
 
     assert again.ready == []
@@ -184,7 +182,7 @@ def test_a_status_letter_waits_for_the_window_but_never_past_the_deadline(
 def _scheduled_at(runtime: Runtime) -> datetime:
     """Queue the status letter and read when the worker may claim it; then take it back."""
     _notify(runtime)
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         (at,) = conn.execute(select(outbox.c.next_attempt_at)).scalars()
         outbox_id = conn.execute(select(outbox.c.id)).scalar_one()
         conn.execute(outbox_bodies.delete().where(outbox_bodies.c.outbox_id == outbox_id))
@@ -218,7 +216,7 @@ def test_the_cli_queues_status_letters_and_the_list_then_shows_them_told(
 
 def _recruiter(runtime: Runtime) -> None:
     add_user(
-        SqlUserStore(runtime.store.engine),
+        runtime.users,
         "rita",
         PASSWORD,
         Role.RECRUITER,
@@ -274,7 +272,7 @@ def test_the_deadlines_page_in_chromium_passes_axe_and_its_button_sends(
 
 
 def _promises(runtime: Runtime, as_of: datetime) -> dict[str, PromiseState]:
-    report = deadlines(SqlNotices(runtime.store.engine), RULES, as_of, everyone=True)
+    report = deadlines(runtime.notices, RULES, as_of, everyone=True)
     return {item.record.email: item.promise.state for item in report.items if item.promise}
 
 
@@ -283,7 +281,7 @@ def test_a_status_letters_promise_is_stored_and_flagged_once_its_day_passes_unde
 ) -> None:
     (batch_id,) = _notify(runtime)
     assert run_batch(make_deliverer(runtime), batch_id).sent == 2
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         stored = set(conn.execute(select(outbox.c.decide_by)).scalars())
     assert stored == {datetime(2026, 11, 2).date()}, "the day the letter names, kept with it"
 
@@ -291,7 +289,7 @@ def test_a_status_letters_promise_is_stored_and_flagged_once_its_day_passes_unde
         "wait@example.com": PromiseState.PENDING,
         "anna@example.com": PromiseState.PENDING,
     }
-    broken = deadlines(SqlNotices(runtime.store.engine), RULES, datetime(2026, 11, 3, tzinfo=UTC))
+    broken = deadlines(runtime.notices, RULES, datetime(2026, 11, 3, tzinfo=UTC))
     assert {item.record.email for item in broken.items if item.promise} == {
         "wait@example.com",
         "anna@example.com",

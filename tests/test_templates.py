@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from fairwell.cli import app
 from fairwell.config import load_settings
 from fairwell.delivery.sink import MailSink, read_sink
-from fairwell.rendering import LetterTemplates, TemplateCheckError
+from fairwell.errors import TemplateCheckError
+from fairwell.rendering import LetterTemplates
 from fairwell.runtime import wording_check
 from tests.helpers import add_cli_user, applicant, write_csv
 

@@ -18,9 +18,7 @@ from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtim
 from fairwell.services.importing import import_file
 from fairwell.services.users import add_user, disable_user
 from fairwell.storage.tables import outbox
-from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
-from fairwell.web.security import Sessions
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all, people, write_csv
@@ -38,7 +36,7 @@ def runtime(
     wired = open_runtime(settings)
     rows = [*people(120), applicant("hana@example.com", "Hana", "Hired", stage="hired")]
     import_and_reject_all(wired.store, tmp_path / "a.csv", rows, clock.now())
-    users = SqlUserStore(wired.store.engine)
+    users = wired.users
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=clock.now())
     add_user(users, "henry", PASSWORD, Role.HIRING_MANAGER, actor="t", now=clock.now())
     yield wired
@@ -109,7 +107,7 @@ def test_a_disabled_user_is_signed_out_at_the_next_request(
     client: TestClient, runtime: Runtime, clock: FixedClock
 ) -> None:
     sign_in(client)
-    disable_user(SqlUserStore(runtime.store.engine), "rita", actor="admin", now=clock.now())
+    disable_user(runtime.users, "rita", actor="admin", now=clock.now())
     assert client.get("/jobs").headers["location"].startswith("/signin")
     assert client.get("/api/jobs").status_code == 401
 
@@ -121,9 +119,9 @@ def test_a_hiring_manager_sees_only_the_jobs_assigned_to_them(
     assert "Data Analyst" not in client.get("/jobs").text
     assert client.get("/jobs/1").status_code == 404, "another's job looks like no job at all"
     assert client.get("/api/jobs").json() == []
-    henry = SqlUserStore(runtime.store.engine).by_username("henry")
+    henry = runtime.users.by_username("henry")
     assert henry is not None
-    SqlJobManagers(runtime.store.engine).assign(1, henry[0].id, "admin", clock.now())
+    runtime.job_managers.assign(1, henry[0].id, "admin", clock.now())
     assert "Data Analyst" in client.get("/jobs").text
     assert client.get("/jobs/1").status_code == 200
     assert [job["id"] for job in client.get("/api/jobs").json()] == [1]
@@ -204,7 +202,7 @@ def test_the_outbox_page_lists_letters_by_state_opens_one_and_requeues_it(
     token = csrf_of(client.get("/jobs/1").text)
     client.post("/jobs/1/reject", data={"reason": "role-closed", "stage": "screen", "csrf": token})
     client.post("/jobs/1/send", data={"expected": "120", "typed": "120", "csrf": token})
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == 7).values(state="quarantined"))
     page = client.get("/outbox?state=quarantined").text
     assert "#7" in page and "Requeue #7" in page
@@ -216,9 +214,9 @@ def test_the_outbox_page_lists_letters_by_state_opens_one_and_requeues_it(
 
 
 def api_token(runtime: Runtime, username: str, *, read_only: bool = False) -> dict[str, str]:
-    found = SqlUserStore(runtime.store.engine).by_username(username)
+    found = runtime.users.by_username(username)
     assert found is not None
-    token = Sessions(runtime.store.engine).create_token(
+    token = runtime.sessions.create_token(
         found[0].id, "tests", read_only, actor="t", now=runtime.clock.now()
     )
     return {"Authorization": f"Bearer {token}"}
@@ -265,7 +263,7 @@ def test_a_disabled_users_token_stops_working_and_a_manager_cannot_write(
         == 403
     )
     rita = api_token(runtime, "rita")
-    disable_user(SqlUserStore(runtime.store.engine), "rita", actor="admin", now=clock.now())
+    disable_user(runtime.users, "rita", actor="admin", now=clock.now())
     assert client.get("/api/jobs", headers=rita).status_code == 401
 
 

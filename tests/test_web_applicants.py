@@ -26,8 +26,6 @@ from fairwell.services.interviews import assign_interviewer
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.scorecard_file import scorecard_from_options
 from fairwell.services.users import add_user
-from fairwell.storage.interviews_store import SqlInterviews
-from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
@@ -64,7 +62,7 @@ def runtime(
 
 
 def _add_people(runtime: Runtime, clock: FixedClock) -> None:
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     for name, role in (
         ("rita", Role.RECRUITER),
         ("henry", Role.HIRING_MANAGER),
@@ -73,7 +71,7 @@ def _add_people(runtime: Runtime, clock: FixedClock) -> None:
         ("iris", Role.INTERVIEWER),
     ):
         add_user(users, name, PASSWORD, role, actor="t", now=clock.now())
-    managers = SqlJobManagers(runtime.store.engine)
+    managers = runtime.job_managers
     for name, job in (("henry", ANALYST), ("mona", DESIGNER)):
         found = users.by_username(name)
         assert found is not None
@@ -84,13 +82,12 @@ def _add_people(runtime: Runtime, clock: FixedClock) -> None:
 
 
 def assign(runtime: Runtime, clock: FixedClock, username: str, email: str) -> bool:
-    engine = runtime.store.engine
     return assign_interviewer(
-        SqlUserStore(engine),
-        SqlInterviews(engine),
-        runtime.store,
+        runtime.users,
+        runtime.interviews,
+        runtime.pipeline,
         username,
-        ANALYST,
+        runtime.pipeline.job_by_title(ANALYST).id,
         email,
         actor="t",
         now=clock.now(),
@@ -125,9 +122,7 @@ def client(runtime: Runtime) -> TestClient:
 
 
 def application_id(runtime: Runtime, email: str, job: str = ANALYST) -> int:
-    found = SqlInterviews(runtime.store.engine).application_for(
-        runtime.store.job_by_title(job).id, email
-    )
+    found = runtime.interviews.application_for(runtime.store.job_by_title(job).id, email)
     assert found is not None
     return found
 
@@ -147,8 +142,22 @@ def reject_and_send(runtime: Runtime) -> int:
         actor="t",
         now=now,
     )
-    draft_job_feedback(runtime.store, runtime.feedback_store, check, ANALYST, actor="t", now=now)
-    approve(runtime.store, runtime.feedback_store, check, ANALYST, actor="henry", now=now)
+    draft_job_feedback(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        runtime.store.job_by_title(ANALYST).id,
+        actor="t",
+        now=now,
+    )
+    approve(
+        runtime.store,
+        runtime.feedback_store,
+        check,
+        runtime.store.job_by_title(ANALYST).id,
+        actor="henry",
+        now=now,
+    )
     plan = make_plan(runtime.store, runtime.composer, ANALYST, now)
     batch = queue_plan(
         runtime.store, runtime.composer, ANALYST, actor="t", now=now, expected=plan.ready
@@ -418,9 +427,9 @@ def test_the_interview_command_assigns_an_interviewer(tmp_path: Path, sink: Mail
     settings = settings_for(env["FAIRWELL_DATABASE_URL"], sink.port)
     wired = open_runtime(settings)
     try:
-        ivan = SqlUserStore(wired.store.engine).by_username("ivan")
+        ivan = wired.users.by_username("ivan")
         assert ivan is not None
-        listed = SqlInterviews(wired.store.engine).assigned_to(ivan[0].id, "ivan")
+        listed = wired.interviews.assigned_to(ivan[0].id, "ivan")
         assert [item.full_name for item in listed] == ["Pat Doe0"]
     finally:
         wired.close()

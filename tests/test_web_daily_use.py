@@ -16,8 +16,6 @@ from fairwell.errors import InvalidInput
 from fairwell.runtime import Runtime
 from fairwell.services.export import export_by_email
 from fairwell.services.users import add_user
-from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from tests.conftest import FixedClock
 from tests.test_portal import ANN, form_of, token_of
@@ -203,7 +201,7 @@ def test_a_read_only_token_reads_and_a_revoked_one_is_refused(
 def test_common_leaked_and_patterned_passwords_are_refused(
     runtime: Runtime, clock: FixedClock, password: str
 ) -> None:
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     with pytest.raises(InvalidInput, match="password"):
         add_user(users, "paula", password, Role.RECRUITER, actor="t", now=clock.now())
 
@@ -251,9 +249,7 @@ RUNAWAY = {
 def test_a_runaway_template_is_refused_with_a_clear_message(
     runtime: Runtime, clock: FixedClock, name: str
 ) -> None:
-    add_user(
-        SqlUserStore(runtime.store.engine), "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now()
-    )
+    add_user(runtime.users, "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now())
     admin = fresh_client(runtime)
     sign_in(admin, "ada")
     source = (
@@ -270,9 +266,7 @@ def test_a_runaway_template_is_refused_with_a_clear_message(
 def test_a_control_character_in_a_subject_is_refused_not_a_500(
     runtime: Runtime, clock: FixedClock
 ) -> None:
-    add_user(
-        SqlUserStore(runtime.store.engine), "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now()
-    )
+    add_user(runtime.users, "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now())
     admin = fresh_client(runtime)
     sign_in(admin, "ada")
     source = (
@@ -293,7 +287,7 @@ def test_the_export_never_names_a_staff_account(
     clock: FixedClock,
 ) -> None:
     portal_runtime.store.audit("web:ivan", "scorecard.entered", "application", 1, {}, clock.now())
-    document = export_by_email(SqlPrivacyStore(portal_runtime.store.engine), ANN, clock.now())
+    document = export_by_email(portal_runtime.privacy, ANN, clock.now())
     text = json.dumps(document, default=str)
     assert "ivan" not in text and "web:" not in text
     assert {entry["actor"] for entry in document["audit"]} <= {

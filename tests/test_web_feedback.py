@@ -23,7 +23,6 @@ from fairwell.services.feedback import draft_job_feedback
 from fairwell.services.scorecard_file import ScorecardRow
 from fairwell.services.users import add_user
 from fairwell.storage.tables import audit_log, feedback
-from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.web.reviews import Piece, marked_lines
 from tests.conftest import FixedClock, settings_for
@@ -79,7 +78,7 @@ def drafted(runtime: Runtime, tmp_path: Path, now: datetime) -> None:
             runtime.store,
             runtime.feedback_store,
             wording_check(runtime.settings),
-            title,
+            runtime.store.job_by_title(title).id,
             actor="t",
             now=now,
         )
@@ -87,8 +86,8 @@ def drafted(runtime: Runtime, tmp_path: Path, now: datetime) -> None:
 
 def add_people(runtime: Runtime, now: datetime) -> None:
     """rita (recruiter); henry manages Data Analyst, hilda Backend Engineer; ivan interviews."""
-    users = SqlUserStore(runtime.store.engine)
-    managers = SqlJobManagers(runtime.store.engine)
+    users = runtime.users
+    managers = runtime.job_managers
     add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=now)
     add_user(users, "ivan", PASSWORD, Role.INTERVIEWER, actor="t", now=now)
     for name, title in (("henry", ANALYST), ("hilda", BACKEND)):
@@ -191,7 +190,7 @@ def test_an_override_with_a_justification_approves_a_flagged_draft_and_is_audite
     reason = "The candidate raised it herself; legal agreed."
     assert client.post(url, data={**form, "override": reason}).status_code == 303
     assert states(runtime)["p1@example.com"] == "approved"
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         stored = conn.execute(select(feedback.c.override_reason, feedback.c.reviewed_by)).all()
         audited = conn.execute(
             select(audit_log.c.detail).where(

@@ -12,11 +12,10 @@ from fastapi.testclient import TestClient
 from fairwell.delivery.inbox import MaildirInbox
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.users import Role
-from fairwell.runtime import Runtime, inbox_store, suppression_store
+from fairwell.runtime import Runtime
 from fairwell.services import inbox as inbox_service
 from fairwell.services.suppressions import suppressions
 from fairwell.services.users import add_user
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from tests.conftest import FixedClock
 from tests.inbound_mail import delivery_report, drop, reply
@@ -38,7 +37,7 @@ def asked_and_bounced(
     """p0 asked by mail; p1's letter bounced; admin ada and recruiter rita can sign in."""
     for wired in written_to(sqlite_url, sink, clock, tmp_path):
         wired.settings = wired.settings.model_copy(update={"secret_key": KEY})
-        users = SqlUserStore(wired.store.engine)
+        users = wired.users
         add_user(users, "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now())
         add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=clock.now())
         maildir = tmp_path / "Maildir"
@@ -54,7 +53,7 @@ def asked_and_bounced(
             ),
         )
         policy = inbox_service.InboxPolicy(business_days=5)
-        inbox_service.fetch(MaildirInbox(maildir), inbox_store(wired), policy, wired.clock.now)
+        inbox_service.fetch(MaildirInbox(maildir), wired.inbox_store, policy, wired.clock.now)
         yield wired
 
 
@@ -120,7 +119,7 @@ def test_admins_see_and_change_the_suppression_list_and_nobody_else(
     assert added.status_code == 303
     removed = client.post("/suppressions/remove", data={"email": "p1@example.com", "csrf": token})
     assert removed.status_code == 303
-    store = suppression_store(runtime)
+    store = runtime.suppressions
     assert [(s.email, s.reason) for s in suppressions(store)] == [
         ("p2@example.com", "asked not to be written to")
     ]

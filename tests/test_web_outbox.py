@@ -14,7 +14,6 @@ from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.users import add_user
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
@@ -43,7 +42,7 @@ def test_stopping_a_batch_holds_what_has_not_gone_and_requeue_undoes_it(
     assert "Stopped: 120 letters" in page and "120 of 120" in page
     run_batch(make_deliverer(runtime), 1)
     assert read_sink(sink.directory) == [], "a stopped letter never goes"
-    audit = runtime.store.engine
+    audit = runtime.engine
     with audit.connect() as conn:
         actions = [row.action for row in conn.exec_driver_sql("SELECT action FROM audit_log")]
     assert "batch.stopped" in actions
@@ -142,7 +141,7 @@ def friday(tmp_path: Path, sink: MailSink) -> Iterator[tuple[Runtime, TestClient
         for i in range(4)
     ]
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, runtime.clock.now())
-    users = SqlUserStore(runtime.store.engine)
+    users = runtime.users
     add_user(
         users,
         "rita",
@@ -179,7 +178,7 @@ def test_send_now_from_the_plan_page_skips_the_windows_and_is_audited(
     client.post("/jobs/1/send", data={"expected": "4", "now": "true", "csrf": token})
     run_batch(make_deliverer(runtime), 1)
     assert len(read_sink(sink.directory)) == 4
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         (detail,) = conn.exec_driver_sql(
             "SELECT detail FROM audit_log WHERE action = 'batch.queued'"
         ).scalars()

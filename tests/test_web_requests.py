@@ -170,7 +170,7 @@ def test_two_answers_at_the_same_moment_make_one_letter_and_the_second_gets_409(
     headers = api_token(runtime, "henry")
     api = f"/api/requests/{request_id}/answer"
     assert client.post(api, json={"text": ANSWER}, headers=headers).status_code == 200
-    with runtime.store.engine.begin() as conn:  # as the second request saw it
+    with runtime.engine.begin() as conn:  # as the second request saw it
         conn.execute(
             update(feedback_requests)
             .where(feedback_requests.c.id == request_id)

@@ -25,7 +25,6 @@ from fairwell.domain.users import Role
 from fairwell.runtime import Runtime, init_database, open_runtime
 from fairwell.services.users import add_user
 from fairwell.storage.tables import audit_log
-from fairwell.storage.users_store import SqlUserStore
 from fairwell.web.app import create_app
 from tests.conftest import FixedClock
 from tests.smtp_server import ScriptedSmtpServer, Step, unused_port
@@ -44,7 +43,7 @@ def client_for(tmp_path: Path, clock: FixedClock) -> Iterator[ClientFor]:
         init_database(settings)
         runtime = open_runtime(settings)
         runtimes.append(runtime)
-        users = SqlUserStore(runtime.store.engine)
+        users = runtime.users
         add_user(users, "ada", PASSWORD, Role.ADMIN, actor="t", now=clock.now())
         add_user(users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=clock.now())
         return TestClient(create_app(runtime.settings, runtime), follow_redirects=False)
@@ -246,7 +245,7 @@ def test_a_template_is_saved_audited_without_its_text_and_reset(
     assert "With our thanks" not in client.get(TEMPLATE).text
 
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         rows = conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail)).all()
     template_rows = [(r.actor, r.action) for r in rows if r.action.startswith("template.")]
     assert template_rows == [("web:ada", "template.saved"), ("web:ada", "template.reset")]

@@ -23,15 +23,12 @@ from fairwell.delivery.inbox import MaildirInbox
 from fairwell.delivery.sink import MailSink
 from fairwell.domain.model import OutboxState
 from fairwell.errors import InvalidInput
-from fairwell.integrations.ports import DeliveryState
+from fairwell.ports.webhooks import DeliveryState
 from fairwell.runtime import (
     Runtime,
-    inbox_store,
     init_database,
     make_deliverer,
     open_runtime,
-    webhook_poster,
-    webhook_store,
     wording_check,
 )
 from fairwell.services import inbox as inbox_service
@@ -72,7 +69,7 @@ def receiver() -> Iterator[Receiver]:
 
 def subscribed(runtime: Runtime, url: str, *events: str) -> int:
     return subscribe(
-        webhook_store(runtime),
+        runtime.webhook_store,
         url,
         SECRET,
         list(events),
@@ -89,9 +86,9 @@ def send_letters(runtime: Runtime, tmp_path: Path, count: int = 3) -> None:
 
 
 def deliver(runtime: Runtime, owner: str = "w1") -> DeliveryReport:
-    poster = webhook_poster(runtime.settings)
+    poster = runtime.webhook_poster()
     try:
-        return deliver_due(webhook_store(runtime), poster, runtime.clock, owner)
+        return deliver_due(runtime.webhook_store, poster, runtime.clock, owner)
     finally:
         poster.close()
 
@@ -146,7 +143,7 @@ def test_feedback_requests_created_and_answered_are_posted(
     request = feedback_requests.receive(
         runtime.store,
         runtime.request_store,
-        JOB,
+        runtime.store.job_by_title(JOB).id,
         "p0@example.com",
         "Why?",
         business_days=5,
@@ -178,7 +175,7 @@ def test_a_receiver_that_fails_is_retried_with_backoff_and_the_same_body(
         subscribed(runtime, f"{flaky.origin}/hook", "letter.sent")
         send_letters(runtime, tmp_path, 1)
         assert deliver(runtime).retried == 1
-        [row] = webhook_store(runtime).deliveries(10)
+        [row] = runtime.webhook_store.deliveries(10)
         assert (row.state, row.attempts, row.last_status) == (DeliveryState.RETRY, 1, 500)
         assert row.next_attempt_at == clock.now() + timedelta(minutes=1)
         assert deliver(runtime).retried == 0, "not before its time"
@@ -188,7 +185,7 @@ def test_a_receiver_that_fails_is_retried_with_backoff_and_the_same_body(
         assert deliver(runtime).delivered == 1
         bodies = {body for _, body in flaky.posts}  # type: ignore[attr-defined]
         assert len(flaky.posts) == 3 and len(bodies) == 1  # type: ignore[attr-defined]
-    [row] = webhook_store(runtime).deliveries(10)
+    [row] = runtime.webhook_store.deliveries(10)
     assert (row.state, row.attempts, row.last_status) == (DeliveryState.DELIVERED, 3, 204)
 
 
@@ -202,7 +199,7 @@ def test_a_receiver_that_never_answers_fails_after_three_days_saying_why(
     for _ in range(30):
         deliver(runtime)
         clock.advance(hours=12)
-    [row] = webhook_store(runtime).deliveries(10)
+    [row] = runtime.webhook_store.deliveries(10)
     assert row.state is DeliveryState.FAILED
     assert row.last_error is not None and row.last_error.startswith("gave up after")
     assert "ConnectError" in row.last_error
@@ -213,7 +210,7 @@ def test_a_claim_held_by_a_dead_deliverer_comes_back(
 ) -> None:
     subscribed(runtime, f"{receiver.origin}/hook", "letter.sent")
     send_letters(runtime, tmp_path, 2)
-    store = webhook_store(runtime)
+    store = runtime.webhook_store
     assert (
         len(store.claim_deliveries("dead", clock.now(), clock.now() + timedelta(minutes=2), 10))
         == 2
@@ -229,12 +226,12 @@ def test_letter_bounced_is_queued_by_the_code_that_records_the_bounce(
     subscribed(runtime, f"{receiver.origin}/hook", "letter.bounced")
     send_letters(runtime, tmp_path, 1)
     outbox_id = runtime.store.outbox_rows(None, None, 1)[0].id
-    with runtime.store.engine.begin() as conn:
+    with runtime.engine.begin() as conn:
         assert record_event(conn, "letter.bounced", outbox_id, runtime.clock.now()) == 1
         assert record_event(conn, "letter.bounced", outbox_id, runtime.clock.now()) == 0
     assert deliver(runtime).delivered == 1
     assert json.loads(receiver.posts[0][1])["type"] == "letter.bounced"
-    with pytest.raises(ValueError, match="unknown event"), runtime.store.engine.begin() as conn:
+    with pytest.raises(ValueError, match="unknown event"), runtime.engine.begin() as conn:
         record_event(conn, "letter.opened", outbox_id, runtime.clock.now())
 
 
@@ -249,7 +246,7 @@ def test_a_bounce_read_from_the_inbox_is_posted_as_letter_bounced(
     drop(tmp_path / "Maildir", report)
     policy = inbox_service.InboxPolicy(business_days=5)
     inbox = MaildirInbox(tmp_path / "Maildir")
-    assert inbox_service.fetch(inbox, inbox_store(runtime), policy, runtime.clock.now).bounces == 1
+    assert inbox_service.fetch(inbox, runtime.inbox_store, policy, runtime.clock.now).bounces == 1
 
     assert deliver(runtime).delivered == 1
     [(_, body)] = [(headers, body) for headers, body in receiver.posts]
@@ -264,20 +261,20 @@ def test_a_stopped_subscription_drops_what_it_was_not_sent(
 ) -> None:
     subscription = subscribed(runtime, f"{receiver.origin}/hook", "letter.sent")
     send_letters(runtime, tmp_path, 2)
-    assert webhook_store(runtime).unsubscribe(subscription, "t", runtime.clock.now())
+    assert runtime.webhook_store.unsubscribe(subscription, "t", runtime.clock.now())
     assert deliver(runtime).delivered == 0 and receiver.posts == []
-    assert {row.last_error for row in webhook_store(runtime).deliveries(10)} == {"unsubscribed"}
+    assert {row.last_error for row in runtime.webhook_store.deliveries(10)} == {"unsubscribed"}
 
 
 def test_the_database_keeps_the_event_triggers(runtime: Runtime) -> None:
     """A migration that rebuilds outbox or feedback_requests must create them again."""
-    postgres = runtime.store.engine.dialect.name == "postgresql"
+    postgres = runtime.engine.dialect.name == "postgresql"
     query = (
         "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'webhook_%'"
         if postgres
         else "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'webhook_%'"
     )
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         names = sorted(row[0] for row in conn.execute(text(query)))
     assert names == ["webhook_letter_sent", "webhook_request_answered", "webhook_request_created"]
 
@@ -296,7 +293,7 @@ def test_a_bad_subscription_is_refused(
     runtime: Runtime, url: str, events: list[str], secret: str, complaint: str
 ) -> None:
     with pytest.raises(InvalidInput, match=complaint.replace("(", r"\(").replace(")", r"\)")):
-        subscribe(webhook_store(runtime), url, secret, events, actor="t", now=runtime.clock.now())
+        subscribe(runtime.webhook_store, url, secret, events, actor="t", now=runtime.clock.now())
 
 
 # --- the command line and beat ----------------------------------------------------------------

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from fairwell.delivery.sink import MailSink, read_sink
-from fairwell.domain.applied_wording import applied_phrases
 from fairwell.domain.eligibility import History, letter_kind_for
 from fairwell.domain.model import (
     Application,
@@ -25,10 +24,11 @@ from fairwell.domain.model import (
     Source,
     Stage,
 )
-from fairwell.domain.roster import Roster, RosterEntry
-from fairwell.errors import InvalidInput
+from fairwell.errors import InvalidInput, TemplateCheckError
+from fairwell.guard.applied_wording import applied_phrases
+from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import ApplicantView
-from fairwell.rendering import LetterTemplates, TemplateCheckError
+from fairwell.rendering import LetterTemplates
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
 from fairwell.services.applicant_record import applicant_record
 from fairwell.services.compose import Composer, Sender
@@ -37,7 +37,6 @@ from fairwell.services.importing import import_file
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.services.portal import PortalLinks
 from fairwell.services.requests import answer, receive
-from fairwell.storage.applicant_store import SqlApplicantRecords
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, write_csv
@@ -45,7 +44,7 @@ from tests.helpers import applicant, write_csv
 CREATED = datetime(2026, 9, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 # What a letter may not say to someone who did not apply, looked for with plain substrings:
-# code that shares nothing with domain/applied_wording.py.
+# code that shares nothing with guard/applied_wording.py.
 APPLICANT_WORDS = (
     "for applying",
     "your application",
@@ -303,7 +302,7 @@ def test_an_answer_telling_a_referred_person_about_their_application_is_refused(
     request = receive(
         runtime.store,
         runtime.request_store,
-        "Data Analyst",
+        runtime.store.job_by_title("Data Analyst").id,
         "rex@example.com",
         "Why me?",
         business_days=5,
@@ -341,7 +340,7 @@ def test_the_applicant_page_dates_a_referral_as_a_referral_not_an_application(
 ) -> None:
     now = runtime.clock.now()
     import_file(runtime.store, write_csv(tmp_path / "a.csv", ROWS), actor="t", now=now)
-    records = SqlApplicantRecords(runtime.store.engine)
+    records = runtime.applicant_records
     job = runtime.store.job_by_title("Data Analyst")
     ids = {v.person.email: v.application.id for v in runtime.store.applicants(job.id)}
 

@@ -31,10 +31,10 @@ from jinja2.environment import Environment
 from jinja2.loaders import BaseLoader
 from markupsafe import Markup
 
-from fairwell.domain.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.domain.model import LetterKind
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
-from fairwell.errors import FairwellError
+from fairwell.errors import TemplateCheckError as TemplateCheckError
+from fairwell.guard.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.ports import TemplateOverrides, WordingCheck
 from fairwell.template_limits import LimitedSandbox, budget, joined
 
@@ -48,10 +48,6 @@ _TEMPLATE_FAULTS = (
     LookupError,
     MemoryError,
 )
-
-
-class TemplateCheckError(FairwellError):
-    """A template that would fail at send time; it is refused before any letter is made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +179,8 @@ class LetterTemplates:
         # Read lazily: opening a runtime must not need the database (`fairwell init` comes first).
         self._seen: Mapping[str, str] | None = None
         self._layout: Template | None = None
+        # What the last check that passed was given: its wording check and edited templates.
+        self._passed: tuple[WordingCheck | None, Mapping[str, str] | None] | None = None
 
     def _refresh(self) -> Template:
         """Forget compiled templates once the edited ones changed; return the layout.
@@ -257,10 +255,19 @@ class LetterTemplates:
 
         With ``wording``, the rendered text is also run through the compliance lint: a
         template's own words reach every candidate, so a flagged template cannot be used.
+
+        A pass is remembered until the edited templates change or another check is given:
+        the letters are made from the compiled templates it checked (a plan page asks for
+        every plan; the check cost it tens of milliseconds).
         """
+        sources = self._overrides.template_sources() if self._overrides is not None else None
+        passed = self._passed
+        if passed is not None and passed[0] is wording and passed[1] is sources:
+            return
         for kind in LetterKind:
             for locale in SUPPORTED_LOCALES:
                 self.check_one(kind, locale, wording)
+        self._passed = (wording, sources)
 
     def check_one(self, kind: str, locale: str, wording: WordingCheck | None = None) -> None:
         name = template_name(kind, locale)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from fairwell.cli.base import ACTOR, _fail, _print_json, _runtime, app, err, out, reports_errors
 from fairwell.cli.records import _point_to_the_pool
-from fairwell.ports import ImportCounts
 
 ats_app = typer.Typer(
     help="Pull applications from Greenhouse or Lever; write decisions back (docs/integrations/).",
     no_args_is_help=True,
 )
+
+if TYPE_CHECKING:
+    from fairwell.ports.pipeline import ImportCounts
+
 app.add_typer(ats_app, name="ats")
 
 # Which option names the job for each vendor: Greenhouse has jobs, Lever has postings.
@@ -46,18 +49,18 @@ def pull(
     ] = False,
 ) -> None:
     """Import one job's applications (all checks of `import`; resumes where a pull stopped)."""
-    from fairwell.integrations.profiles import load_profile
-    from fairwell.runtime import ats_connector, ats_store
-    from fairwell.services.ats_pull import PulledPageError, PullStopped, pull_job
+    from fairwell.errors import PulledPageError, PullStopped
+    from fairwell.services.ats_pull import pull_job
+    from fairwell.services.export_profiles import load_profile
 
     ats_job_id = _job_id(vendor, job_id, posting_id)
     runtime = _runtime()
-    connector = ats_connector(runtime.settings, vendor)
+    connector = runtime.ats_connector(vendor)
     shown = f"{vendor} {'posting' if vendor == 'lever' else 'job'} {ats_job_id}"
     try:
         report = pull_job(
             connector,
-            ats_store(runtime),
+            runtime.ats_store,
             load_profile(profile or vendor),
             ats_job_id,
             as_job=as_job,
@@ -68,17 +71,17 @@ def pull(
     except PulledPageError as error:
         for problem in error.problems:
             err.print(str(problem), markup=False, soft_wrap=True)
-        page = error.report.pages + 1
+        page = error.pages + 1
         raise _fail(
             f"{shown}: {error.problem_count} problem(s) on page {page}; nothing from that page "
-            f"on was imported ({error.report.pages} page(s) before it were)",
+            f"on was imported ({error.pages} page(s) before it were)",
             1,
         ) from None
     except PullStopped as stopped:
-        done = stopped.report.pages
+        done = stopped.pages
         raise _fail(
             f"{stopped}; {done} page(s) imported; run the same command again to resume at "
-            f"page {done + (stopped.report.resumed_at or 1)}",
+            f"page {done + (stopped.resumed_at or 1)}",
             1,
         ) from None
     finally:
@@ -118,15 +121,14 @@ def sync_command(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Write back the decisions whose letters went (beat runs this; safe to run any time)."""
-    from fairwell.runtime import ats_connector, ats_store, reason_map, worker_name
+    from fairwell.runtime import worker_name
     from fairwell.services.ats_sync import sync
 
     runtime = _runtime()
-    settings = runtime.settings
     report = sync(
-        ats_store(runtime),
-        lambda vendor: ats_connector(settings, vendor),
-        reason_map(settings),
+        runtime.ats_store,
+        runtime.ats_connector,
+        runtime.reason_map,
         runtime.clock,
         worker_name(),
     )
@@ -149,8 +151,7 @@ def status(
     ] = None,
 ) -> None:
     """List write-backs: vendor, application, state, attempts and the last error."""
-    from fairwell.integrations.ports import WriteBackState
-    from fairwell.runtime import ats_store
+    from fairwell.ports.ats import WriteBackState
 
     try:
         wanted = WriteBackState(state) if state else None
@@ -158,7 +159,7 @@ def status(
         raise _fail(
             f"--state: {state!r} is not one of pending, sending, retry, done, failed", 2
         ) from None
-    rows = ats_store(_runtime()).writebacks(wanted)
+    rows = _runtime().ats_store.writebacks(wanted)
     listed = [
         {
             "vendor": row.vendor,

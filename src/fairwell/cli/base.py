@@ -1,4 +1,9 @@
-"""The Typer app, its sub-apps, and what every command shares: output, errors, settings."""
+"""The Typer app, its sub-apps, and what every command shares: output, errors, settings.
+
+Light at import time: `fairwell --help` and every command's start read this module and the
+command modules, so the settings, SQLAlchemy and the runtime are imported only when a
+command runs (bench/cli_startup.py measures it).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,16 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import OperationalError
 
-from fairwell.config import load_settings
 from fairwell.domain.users import Permission
 from fairwell.errors import ConfigurationError, FairwellError
-from fairwell.runtime import Runtime, open_runtime
+
+if TYPE_CHECKING:
+    from fairwell.runtime import Runtime
 
 app = typer.Typer(
     help="Fairwell: private, honest, timely letters to every applicant who is not hired.",
@@ -41,6 +46,7 @@ requests_app = typer.Typer(
 )
 app.add_typer(requests_app, name="requests")
 
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 # The audit log records who acted: the operating-system account that ran the command. A
@@ -64,12 +70,15 @@ def named_actor(
     runtime: Runtime, username: str | None, permission: Permission, job_id: int | None = None
 ) -> str:
     """The audit log's name for the user acting, after checking they may (services/users.py)."""
-    from fairwell.runtime import user_stores
     from fairwell.services.users import acting_user
 
-    users, managers = user_stores(runtime)
-    user = acting_user(users, managers, username, permission, job_id=job_id)
+    user = acting_user(runtime.users, runtime.job_managers, username, permission, job_id=job_id)
     return f"cli:{user.username}"
+
+
+def job_id_of(runtime: Runtime, title: str) -> int:
+    """The job a command names by its title: resolved here, once; services take its id."""
+    return runtime.pipeline.job_by_title(title).id
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -86,18 +95,31 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except ConfigurationError as error:
             raise _fail(f"configuration error: {error}", 3) from None
-        except OperationalError as error:
-            hint = "; run `fairwell init` first" if "no such table" in str(error) else ""
-            raise _fail(f"database error: {str(error.orig).splitlines()[0]}{hint}", 1) from None
         except FairwellError as error:
             raise _fail(
                 str(error).splitlines()[0] if str(error) else type(error).__name__, 1
             ) from (None)
+        except Exception as error:
+            if not _is_database_error(error):
+                raise
+            orig = getattr(error, "orig", error)
+            hint = "; run `fairwell init` first" if "no such table" in str(error) else ""
+            raise _fail(f"database error: {str(orig).splitlines()[0]}{hint}", 1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def _is_database_error(error: Exception) -> bool:
+    """SQLAlchemy's OperationalError (no such table, the server went away), without importing
+    SQLAlchemy into commands that never touched the database."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    return exc is not None and isinstance(error, exc.OperationalError)
+
+
 def _runtime() -> Runtime:
+    from fairwell.config import load_settings
+    from fairwell.runtime import open_runtime
+
     return open_runtime(load_settings())
 
 

@@ -21,6 +21,7 @@ from fairwell.cli.base import (
     _runtime,
     competency_app,
     err,
+    job_id_of,
     out,
     reports_errors,
 )
@@ -57,7 +58,7 @@ def competency_add(
     """Add a competency to a job or change its bar; with --lang, write its wording in that
     language (repeat with another --lang for each language). A part not given keeps what was
     written before."""
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.wording import one_row
 
     given = {"gap": gap, "next_step": next_step, "strength": strength}
@@ -92,7 +93,7 @@ def competency_import(
     (one row per competency and language). TOML: [[competency]] tables with job, name, bar,
     kind, and [competency.en] / [competency.de] tables with gap, next_step, strength.
     """
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.wording import parse_rubric_file
 
     runtime = _runtime()
@@ -111,13 +112,12 @@ def competency_import(
 
 def _save(runtime: Runtime, rows: list[Any]) -> Any:
     """Save the rows, show what the wording check finds, and draft again what waited."""
-    from fairwell.runtime import wording_check
     from fairwell.services.feedback import draft_job_feedback
     from fairwell.services.wording import save_rows
 
-    check = wording_check(runtime.settings)
+    check = runtime.wording_check
     now = runtime.clock.now()
-    report = save_rows(runtime.store, runtime.feedback_store, check, rows, actor=ACTOR, now=now)
+    report = save_rows(runtime.pipeline, runtime.feedback_store, check, rows, actor=ACTOR, now=now)
     for row, finding in report.findings:
         err.print(
             f"{row.job} / {row.name} [{row.locale}] {finding.rule}: {finding.why} "
@@ -126,12 +126,12 @@ def _save(runtime: Runtime, rows: list[Any]) -> Any:
             soft_wrap=True,
         )
     if any(row.wording for row in rows):
-        for title in sorted(report.jobs):
+        for title, job_id in sorted(report.jobs.items()):
             drafted = draft_job_feedback(
-                runtime.store,
+                runtime.pipeline,
                 runtime.feedback_store,
                 check,
-                title,
+                job_id,
                 actor=ACTOR,
                 now=now,
                 show_scores=runtime.settings.show_scores,
@@ -174,7 +174,7 @@ def competency_list(
 
     runtime = _runtime()
     library = load_library(runtime.settings.feedback_library)
-    found = job_wording(runtime.store, runtime.feedback_store, library, job)
+    found = job_wording(runtime.feedback_store, library, job_id_of(runtime, job))
     if as_json:
         _print_json([_status_json(status) for status in found])
         return

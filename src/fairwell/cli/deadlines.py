@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from fairwell.cli.base import ACTOR, _fail, _print_json, _runtime, app, out, reports_errors
-from fairwell.storage.notices import SqlNotices
 
 if TYPE_CHECKING:
     from fairwell.runtime import Runtime
@@ -76,7 +75,7 @@ def deadlines_command(
 
     runtime = _runtime()
     rules = _rules(runtime)
-    report = deadlines(SqlNotices(runtime.store.engine), rules, _as_of(as_of), everyone=everyone)
+    report = deadlines(runtime.notices, rules, _as_of(as_of), everyone=everyone)
     if as_json:
         _print_json(report.as_json())
     else:
@@ -138,7 +137,7 @@ def deadlines_notify(
     rules = _rules(runtime)
     if not rules.in_force():
         raise _fail(NO_RULES, 1)
-    notices = SqlNotices(runtime.store.engine)
+    notices = runtime.notices
     plan = plan_status_letters(runtime.store, notices, notices, rules, _as_of(as_of))
     _print_plan(plan)
     count = len(plan.ready)

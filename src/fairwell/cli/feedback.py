@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,25 +19,27 @@ from fairwell.cli.base import (
     app,
     err,
     feedback_app,
+    job_id_of,
     named_actor,
     out,
     reports_errors,
 )
 from fairwell.domain.users import Permission
 from fairwell.errors import ConfigurationError
-from fairwell.runtime import Runtime
+
+if TYPE_CHECKING:
+    from fairwell.ports.feedback import WordingCheck
+    from fairwell.runtime import Runtime
 
 
-def _feedback_runtime() -> tuple[Runtime, Any]:
-    from fairwell.runtime import wording_check
-
+def _feedback_runtime(job: str) -> tuple[Runtime, WordingCheck, int]:
+    """The runtime, its wording check, and the id of the job the command names."""
     runtime = _runtime()
-    return runtime, wording_check(runtime.settings)
+    return runtime, runtime.wording_check, job_id_of(runtime, job)
 
 
-def _reviewer(runtime: Runtime, username: str | None, job: str) -> str:
+def _reviewer(runtime: Runtime, username: str | None, job_id: int) -> str:
     """The named user, if they may review this job's feedback (as in the web app)."""
-    job_id = runtime.store.job_by_title(job).id
     return named_actor(runtime, username, Permission.REVIEW_FEEDBACK, job_id)
 
 
@@ -48,12 +50,12 @@ def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")])
     in the job's own wording; drafts held for wording the job now has are drafted again."""
     from fairwell.services.feedback import draft_job_feedback
 
-    runtime, check = _feedback_runtime()
+    runtime, check, job_id = _feedback_runtime(job)
     report = draft_job_feedback(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         check,
-        job,
+        job_id,
         actor=ACTOR,
         now=runtime.clock.now(),
         show_scores=runtime.settings.show_scores,
@@ -93,8 +95,8 @@ def feedback_review(
     """List the job's feedback with its state, what holds it, and what the wording check found."""
     from fairwell.services.feedback import ReviewCounts, review_items
 
-    runtime, check = _feedback_runtime()
-    items = review_items(runtime.store, runtime.feedback_store, check, job)
+    runtime, check, job_id = _feedback_runtime(job)
+    items = review_items(runtime.pipeline, runtime.feedback_store, check, job_id)
     rows = [_review_row(item) for item in items]
     counts = ReviewCounts.of(items)
     if as_json:  # a list, as before; each row says what holds it
@@ -143,13 +145,13 @@ def feedback_approve(
     or a hiring manager of the job)."""
     from fairwell.services.feedback import approve
 
-    runtime, check = _feedback_runtime()
-    actor = _reviewer(runtime, as_user, job)
+    runtime, check, job_id = _feedback_runtime(job)
+    actor = _reviewer(runtime, as_user, job_id)
     report = approve(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         check,
-        job,
+        job_id,
         emails=email or [],
         override=override,
         actor=actor,
@@ -180,13 +182,13 @@ def feedback_edit(
     """Rewrite one candidate's feedback; it must be approved again. Needs --as."""
     from fairwell.services.feedback import edit
 
-    runtime, check = _feedback_runtime()
-    actor = _reviewer(runtime, as_user, job)
+    runtime, check, job_id = _feedback_runtime(job)
+    actor = _reviewer(runtime, as_user, job_id)
     findings = edit(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         check,
-        job,
+        job_id,
         email,
         text.replace("\\n", "\n"),
         actor=actor,
@@ -207,13 +209,13 @@ def feedback_downgrade(
     """Send this candidate a plain letter, without the feedback. Needs --as."""
     from fairwell.services.feedback import downgrade
 
-    runtime, check = _feedback_runtime()
-    actor = _reviewer(runtime, as_user, job)
+    runtime, check, job_id = _feedback_runtime(job)
+    actor = _reviewer(runtime, as_user, job_id)
     downgrade(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         check,
-        job,
+        job_id,
         email,
         actor=actor,
         now=runtime.clock.now(),

@@ -29,14 +29,12 @@ def inbox_fetch(
     requests, bounces mark their letter and suppress the address, auto-replies are counted,
     the rest is kept for `fairwell inbox unmatched`. Exit 1 when the mailbox cannot be read
     or a message could not be handled (it stays new for the next fetch)."""
-    from fairwell.delivery.inbox import open_inbox
-    from fairwell.runtime import inbox_store
     from fairwell.services.inbox import InboxPolicy, fetch
 
     runtime = _runtime()
     policy = InboxPolicy(runtime.settings.request_due_business_days, actor=ACTOR)
-    inbox = open_inbox(runtime.settings)
-    counts = fetch(inbox, inbox_store(runtime), policy, runtime.clock.now)
+    inbox = runtime.open_inbox()
+    counts = fetch(inbox, runtime.inbox_store, policy, runtime.clock.now)
     if as_json:
         _print_json(counts.as_json())
     else:
@@ -60,10 +58,9 @@ def inbox_unmatched(
 ) -> None:
     """Mail nobody could match to a letter, newest first. Nothing here is ever answered
     automatically: read it, and record a request by hand (`fairwell requests add`) if it is one."""
-    from fairwell.runtime import inbox_store
     from fairwell.services.inbox import unmatched
 
-    records = unmatched(inbox_store(_runtime()), limit)
+    records = unmatched(_runtime().inbox_store, limit)
     if as_json:
         _print_json(
             [
@@ -105,10 +102,9 @@ def suppressions_list(
     """Every suppressed address, with the reason and since when."""
     if context.invoked_subcommand is not None:
         return
-    from fairwell.runtime import suppression_store
     from fairwell.services.suppressions import suppressions
 
-    records = suppressions(suppression_store(_runtime()))
+    records = suppressions(_runtime().suppressions)
     if as_json:
         _print_json(
             [{"email": r.email, "reason": r.reason, "since": r.since.isoformat()} for r in records]
@@ -132,13 +128,10 @@ def suppressions_add(
     ] = None,
 ) -> None:
     """Suppress an address: no letter goes to it; the plan shows why."""
-    from fairwell.runtime import suppression_store
     from fairwell.services.suppressions import suppress
 
     runtime = _runtime()
-    added = suppress(
-        suppression_store(runtime), email, reason, actor=ACTOR, now=runtime.clock.now()
-    )
+    added = suppress(runtime.suppressions, email, reason, actor=ACTOR, now=runtime.clock.now())
     out.print("suppressed" if added else "already suppressed; its reason stays")
 
 
@@ -149,10 +142,9 @@ def suppressions_remove(
 ) -> None:
     """Write to the address again (letters held for it can be requeued)."""
     from fairwell.errors import NotFound
-    from fairwell.runtime import suppression_store
     from fairwell.services.suppressions import unsuppress
 
     runtime = _runtime()
-    if not unsuppress(suppression_store(runtime), email, actor=ACTOR, now=runtime.clock.now()):
+    if not unsuppress(runtime.suppressions, email, actor=ACTOR, now=runtime.clock.now()):
         raise NotFound("that address is not suppressed")
     out.print("no longer suppressed")

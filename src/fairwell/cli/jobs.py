@@ -34,10 +34,10 @@ def sender_command(
 
     runtime = _runtime()
     try:
-        found = runtime.store.job_by_title(job)
+        found = runtime.pipeline.job_by_title(job)
         if name is not None or clear:
             now = runtime.clock.now()
-            found = set_sender(runtime.store, found, None if clear else name, ACTOR, now)
+            found = set_sender(runtime.pipeline, found.id, None if clear else name, ACTOR, now)
         signer = runtime.composer.signer(found)
     finally:
         runtime.close()
@@ -65,8 +65,8 @@ def _close(title: str, *, closed: bool) -> None:
 
     runtime = _runtime()
     try:
-        found = runtime.store.job_by_title(title)
-        close_job(runtime.store, found, closed, ACTOR, runtime.clock.now())
+        found = runtime.pipeline.job_by_title(title)
+        close_job(runtime.pipeline, found.id, closed, ACTOR, runtime.clock.now())
     finally:
         runtime.close()
     out.print(f"{title!r} is {'closed' if closed else 'open again'}", markup=False)

@@ -21,7 +21,6 @@ from fairwell.cli.base import (
     outbox_app,
     reports_errors,
 )
-from fairwell.config import load_settings
 from fairwell.domain.model import OutboxState
 from fairwell.runtime import make_deliverer
 
@@ -83,7 +82,7 @@ def dataclass_dict(row: Any) -> dict[str, Any]:
 @reports_errors
 def outbox_show(letter_id: Annotated[int, typer.Argument(help="the outbox id")]) -> None:
     """Print one letter's stored bytes, exactly as they went or will go out."""
-    body = _runtime().store.outbox_body(letter_id)
+    body = _runtime().outbox.outbox_body(letter_id)
     sys.stdout.write(body.decode("ascii", errors="replace").replace("\r\n", "\n"))
 
 
@@ -206,6 +205,8 @@ def worker(
 def _celery_worker(once: bool, rate: float | None, concurrency: int, loglevel: str) -> None:
     if once or rate is not None:
         raise _fail("--once and --rate apply to the embedded worker only", 2)
+    from fairwell.config import load_settings
+
     # Settings only: the database is opened in each Celery process after it has forked.
     settings = load_settings()
     from fairwell.worker.celery_app import run_worker
@@ -225,6 +226,8 @@ def beat(
 
     Run exactly one per installation (two would only double the kicks, never the letters).
     """
+    from fairwell.config import load_settings
+
     settings = load_settings()
     from fairwell.worker.celery_app import run_beat
 

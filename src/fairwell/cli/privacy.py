@@ -17,9 +17,6 @@ import typer
 from fairwell.cli.base import AsUser, _runtime, app, err, named_actor, out, reports_errors
 from fairwell.domain.users import Permission
 from fairwell.errors import InvalidInput
-from fairwell.services import erasure
-from fairwell.services.export import as_json_value, export_person
-from fairwell.storage.erasure_store import SqlPrivacyStore
 
 holds_app = typer.Typer(
     help="Legal holds: a hold (e.g. a pending claim) blocks erasure.", no_args_is_help=True
@@ -33,9 +30,12 @@ Email = Annotated[str, typer.Option("--email", help="the person's address")]
 @reports_errors
 def export(email: Email) -> None:
     """Everything held about a person, as JSON on standard output."""
+    from fairwell.services import erasure
+    from fairwell.services.export import as_json_value, export_person
+
     runtime = _runtime()
     try:
-        privacy = SqlPrivacyStore(runtime.store.engine)
+        privacy = runtime.privacy
         person_id = erasure.person_by_email(privacy, email)
         document = export_person(privacy, person_id, runtime.clock.now())
     finally:
@@ -53,12 +53,14 @@ def erase(
 ) -> None:
     """Erase a person: applications, letters, feedback, requests; keeps an anonymous record.
     Needs --as (an admin)."""
+    from fairwell.services import erasure
+
     if not yes:
         raise InvalidInput("erasing cannot be undone: add --yes to confirm")
     runtime = _runtime()
     try:
         actor = named_actor(runtime, as_user, Permission.PRIVACY)
-        privacy = SqlPrivacyStore(runtime.store.engine)
+        privacy = runtime.privacy
         person_id = erasure.person_by_email(privacy, email)
         counts = erasure.erase_person(privacy, person_id, actor, runtime.clock.now())
     finally:
@@ -75,12 +77,14 @@ def holds_add(
     as_user: AsUser = None,
 ) -> None:
     """Record a legal hold for a person. Needs --as (an admin)."""
+    from fairwell.services import erasure
+
     if len(reason.strip()) < 5:
         raise InvalidInput("give the reason for the hold (a few words at least)")
     runtime = _runtime()
     try:
         actor = named_actor(runtime, as_user, Permission.PRIVACY)
-        privacy = SqlPrivacyStore(runtime.store.engine)
+        privacy = runtime.privacy
         person_id = erasure.person_by_email(privacy, email)
         hold_id = privacy.add_hold(person_id, reason.strip(), actor, runtime.clock.now())
     finally:
@@ -94,7 +98,7 @@ def holds_list() -> None:
     """Legal holds in force."""
     runtime = _runtime()
     try:
-        holds = SqlPrivacyStore(runtime.store.engine).holds()
+        holds = runtime.privacy.holds()
     finally:
         runtime.close()
     for hold in holds:
@@ -110,7 +114,7 @@ def holds_release(hold_id: int, as_user: AsUser = None) -> None:
     runtime = _runtime()
     try:
         actor = named_actor(runtime, as_user, Permission.PRIVACY)
-        SqlPrivacyStore(runtime.store.engine).release_hold(hold_id, actor, runtime.clock.now())
+        runtime.privacy.release_hold(hold_id, actor, runtime.clock.now())
     finally:
         runtime.close()
     out.print(f"legal hold #{hold_id} released", markup=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,16 +20,19 @@ from fairwell.cli.base import (
     scorecard_app,
     templates_app,
 )
-from fairwell.config import load_settings
-from fairwell.domain.duplicates import Merge
 from fairwell.domain.reasons import REASONS
 from fairwell.runtime import Runtime, init_database
+
+if TYPE_CHECKING:
+    from fairwell.domain.duplicates import Merge
 
 
 @app.command()
 @reports_errors
 def init() -> None:
     """Create or upgrade the database (Alembic migrations)."""
+    from fairwell.config import load_settings
+
     settings = load_settings()
     init_database(settings)
     out.print(f"database ready: {settings.database_url}")
@@ -39,7 +42,7 @@ MERGES_PRINTED = 20
 
 
 def _profile_help() -> str:
-    from fairwell.integrations import vendor_names
+    from fairwell.services.vendors import vendor_names
 
     return (
         f"read an ATS's candidate export: {', '.join(vendor_names())}, "
@@ -75,7 +78,7 @@ def import_command(
     applied (the referrer is kept); the person's name and language come from the row of
     their furthest stage. Every merge is listed here and in `fairwell plan`.
     """
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.importing import import_file
 
     runtime = _runtime()
@@ -124,9 +127,7 @@ def _print_merges(merges: list[Merge]) -> None:
 
 def _point_to_the_pool(runtime: Runtime, new_jobs: tuple[str, ...]) -> None:
     """A job has opened: say how many people on file asked to hear of one (never who)."""
-    from fairwell.storage.rediscovery_store import SqlRediscovery
-
-    pool = SqlRediscovery(runtime.store.engine)
+    pool = runtime.rediscovery
     now = runtime.clock.now()
     for title in new_jobs:
         waiting = len(pool.on_file(runtime.store.job_by_title(title).id, now))
@@ -142,7 +143,7 @@ def _point_to_the_pool(runtime: Runtime, new_jobs: tuple[str, ...]) -> None:
 @reports_errors
 def jobs(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List jobs with their applicants per stage."""
-    summaries = _runtime().store.jobs()
+    summaries = _runtime().pipeline.jobs()
     if as_json:
         _print_json(
             [
@@ -241,7 +242,7 @@ def demo(
     port: Annotated[int, typer.Option("--port", help="port for --serve")] = 8000,
 ) -> None:
     """Run the whole flow on synthetic data against the embedded sink, and verify it."""
-    from fairwell.demo import DemoPortal, run_demo, serve_demo
+    from fairwell.demo.flow import DemoPortal, run_demo, serve_demo
 
     # The letters link to the candidate portal of the served demo (same address, same key).
     portal = DemoPortal.on("127.0.0.1", port)
@@ -257,7 +258,7 @@ def import_scorecards(
     file: Annotated[Path, typer.Argument(help="a .csv or .json file of ratings")],
 ) -> None:
     """Import interview scorecards (all rows or none): one rating per row."""
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.scorecard_file import parse_scorecard_file
 
     runtime = _runtime()
@@ -288,7 +289,7 @@ def scorecard_add(
 ) -> None:
     """Record one rating, checked like a row of a scorecard file (a rating given again replaces
     the old one)."""
-    from fairwell.services.applicant_file import ImportFileError
+    from fairwell.errors import ImportFileError
     from fairwell.services.scorecard_file import scorecard_from_options
 
     runtime = _runtime()

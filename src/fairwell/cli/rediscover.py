@@ -18,7 +18,6 @@ from fairwell.cli.base import (
     out,
     reports_errors,
 )
-from fairwell.domain.addresses import normalise_address
 from fairwell.domain.users import Permission
 
 if TYPE_CHECKING:
@@ -41,11 +40,10 @@ def rediscover_command(
     rejects anyone. With --invite, a role-opened letter is queued for the people picked, in
     the name of the user given with --as (a recruiter or an admin)."""
     from fairwell.services import rediscovery, semantic
-    from fairwell.storage.rediscovery_store import SqlRediscovery
 
     runtime = _runtime()
-    pool = SqlRediscovery(runtime.store.engine)
-    opened = runtime.store.job_by_title(job)
+    pool = runtime.rediscovery
+    opened = runtime.pipeline.job_by_title(job)
     meaning = semantic.choose(runtime.settings.rediscovery_semantic)
     now = runtime.clock.now()
     report = rediscovery.rediscover(pool, opened, now, meaning)
@@ -71,6 +69,8 @@ def rediscover_command(
 
 def _picked(report: RediscoveryReport, emails: list[str]) -> list[int]:
     by_email = {r.person.email: r.person.person_id for r in report.ranked}
+    from fairwell.domain.addresses import normalise_address
+
     wanted = [normalise_address(e) for e in emails]
     missing = [e for e in wanted if e not in by_email]
     if missing:

@@ -13,6 +13,7 @@ from fairwell.cli.base import (
     _print_json,
     _runtime,
     err,
+    job_id_of,
     named_actor,
     out,
     reports_errors,
@@ -110,9 +111,9 @@ def requests_add(
 
     runtime = _runtime()
     request = receive(
-        runtime.store,
+        runtime.pipeline,
         runtime.request_store,
-        job,
+        job_id_of(runtime, job),
         email,
         question,
         business_days=runtime.settings.request_due_business_days,
@@ -138,23 +139,22 @@ def requests_answer(
 ) -> None:
     """Answer a request: the answer goes out as a letter through the guarded outbox. Needs
     --as (a recruiter, an admin, or a hiring manager of the request's job)."""
-    from fairwell.runtime import inbox_store, wording_check
     from fairwell.services.requests import answer
 
     runtime = _runtime()
-    job = runtime.store.job_by_title(runtime.request_store.get(request_id).job_title)
-    actor = named_actor(runtime, as_user, Permission.ANSWER_REQUESTS, job.id)
+    job_id = runtime.request_store.get(request_id).job_id
+    actor = named_actor(runtime, as_user, Permission.ANSWER_REQUESTS, job_id)
     answered = answer(
         runtime.store,
         runtime.request_store,
         runtime.composer,
-        wording_check(runtime.settings),
+        runtime.wording_check,
         request_id,
         text.replace("\\n", "\n"),
         override=override,
         actor=actor,
         now=runtime.clock.now(),
-        threads=inbox_store(runtime),
+        threads=runtime.inbox_store,
     )
     for finding in answered.findings:
         err.print(f"sent with an override: {finding.rule}: {finding.why}")

@@ -98,12 +98,11 @@ def dates_command(
     from collections import Counter
 
     from fairwell.services.retention import load_book, retention_schedule
-    from fairwell.storage.retention_store import SqlRetentionStore
 
     runtime = _runtime()
     try:
         book = load_book(runtime.settings.retention_policies)
-        dated, undated = retention_schedule(SqlRetentionStore(runtime.store.engine), book)
+        dated, undated = retention_schedule(runtime.retention, book)
     finally:
         runtime.close()
     by_rule = Counter(item.rule.name.lower() for item in dated if item.rule)

@@ -7,7 +7,6 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fairwell.cli.base import (
@@ -22,7 +21,6 @@ from fairwell.cli.base import (
     out,
     reports_errors,
 )
-from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, OutboxState
 from fairwell.domain.users import Permission
 from fairwell.runtime import Runtime, make_deliverer, wording_check
@@ -105,7 +103,7 @@ def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
         runtime.store,
         runtime.feedback_store,
         wording_check(runtime.settings),
-        job,
+        runtime.store.job_by_title(job).id,
         actor=actor,
         now=runtime.clock.now(),
         show_scores=runtime.settings.show_scores,
@@ -258,6 +256,7 @@ def _confirm_count(ready: int, threshold: int) -> None:
 
 
 def _send_canary(runtime: Runtime, job: str, canary: str, assume_yes: bool) -> None:
+    from fairwell.delivery.smtp import SmtpTransport
     from fairwell.services.preview import send_canary
 
     send_canary(
@@ -367,6 +366,8 @@ def _queue_and_deliver(
 def _deliver_with_progress(
     runtime: Runtime, batch_id: int, total: int, rate: float | None, pool: WorkerPool | None
 ) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from fairwell.worker.embedded import run_batch
 
     columns = (TextColumn("delivering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from fairwell.cli.base import ACTOR, _fail, _print_json, _runtime, app, out, reports_errors
 from fairwell.domain.users import Role, check_role, check_username
-from fairwell.storage.users_store import SqlUserStore
 
 users_app = typer.Typer(help="Local accounts for the web app.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -53,7 +52,7 @@ def users_add(
     chosen = check_role(role)
     password = _read_password(password_file)
     runtime = _runtime()
-    store = SqlUserStore(runtime.store.engine)
+    store = runtime.users
     user = add_user(store, username, password, chosen, actor=ACTOR, now=runtime.clock.now())
     out.print(f"added {user.username} ({user.role.value})", markup=False)
 
@@ -64,7 +63,7 @@ def users_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON"
     """List the accounts: username, role, and whether disabled."""
     from fairwell.services.users import list_users
 
-    found = list_users(SqlUserStore(_runtime().store.engine))
+    found = list_users(_runtime().users)
     rows = [{"username": u.username, "role": u.role.value, "disabled": u.disabled} for u in found]
     if as_json:
         _print_json(rows)
@@ -84,7 +83,7 @@ def users_disable(
     from fairwell.services.users import disable_user
 
     runtime = _runtime()
-    disable_user(SqlUserStore(runtime.store.engine), username, actor=ACTOR, now=runtime.clock.now())
+    disable_user(runtime.users, username, actor=ACTOR, now=runtime.clock.now())
     out.print(f"disabled {username.strip().lower()}; its sessions have ended", markup=False)
 
 
@@ -95,20 +94,14 @@ def users_assign(
     job: Annotated[str, typer.Option("--job", help="the job they look after")],
 ) -> None:
     """Let a hiring manager see a job (they see only the jobs assigned to them)."""
-    from fairwell.domain.users import Role, check_username
-    from fairwell.errors import InvalidInput, NotFound
-    from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
+    from fairwell.services.users import assign_manager
 
     runtime = _runtime()
-    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
-    if found is None:
-        raise NotFound(f"no user {username!r}")
-    user = found[0]
-    if user.role is not Role.HIRING_MANAGER:
-        raise InvalidInput(f"{user.username} is a {user.role.value}, not a hiring manager")
-    target = runtime.store.job_by_title(job)
-    SqlJobManagers(runtime.store.engine).assign(target.id, user.id, ACTOR, runtime.clock.now())
-    out.print(f"{user.username} now looks after {target.title!r}")
+    target = runtime.pipeline.job_by_title(job)
+    name = assign_manager(
+        runtime.users, runtime.job_managers, username, target.id, ACTOR, runtime.clock.now()
+    )
+    out.print(f"{name} now looks after {target.title!r}")
 
 
 @users_app.command("token")
@@ -123,14 +116,12 @@ def users_token(
     """Create an API bearer token and print it once (revoke it with `users revoke-token`)."""
     from fairwell.domain.users import check_username
     from fairwell.errors import NotFound
-    from fairwell.storage.users_store import SqlUserStore
-    from fairwell.web.security import Sessions
 
     runtime = _runtime()
-    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
+    found = runtime.users.by_username(check_username(username))
     if found is None or found[0].disabled:
         raise NotFound(f"no active user {username!r}")
-    token = Sessions(runtime.store.engine).create_token(
+    token = runtime.sessions.create_token(
         found[0].id, name, read_only, actor=ACTOR, now=runtime.clock.now()
     )
     out.print(token, soft_wrap=True, markup=False)
@@ -141,14 +132,13 @@ def users_token(
 def users_tokens(username: Annotated[str, typer.Argument(help="whose tokens")]) -> None:
     """List an account's API tokens: id, name, scope, last use, revoked."""
     from fairwell.errors import NotFound
-    from fairwell.web.security import Sessions
 
     runtime = _runtime()
-    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
+    found = runtime.users.by_username(check_username(username))
     if found is None:
         raise NotFound(f"no user {username!r}")
     table = Table("id", "name", "may", "last used", "revoked")
-    for token in Sessions(runtime.store.engine).tokens_of(found[0].id):
+    for token in runtime.sessions.tokens_of(found[0].id):
         table.add_row(
             str(token.id),
             token.name,
@@ -167,11 +157,10 @@ def users_revoke_token(
 ) -> None:
     """Revoke one API token: scripts using it are refused from now on."""
     from fairwell.errors import NotFound
-    from fairwell.web.security import Sessions
 
     runtime = _runtime()
-    found = SqlUserStore(runtime.store.engine).by_username(check_username(username))
-    sessions = Sessions(runtime.store.engine)
+    found = runtime.users.by_username(check_username(username))
+    sessions = runtime.sessions
     if found is None or not sessions.revoke_token(
         found[0].id, token_id, actor=ACTOR, now=runtime.clock.now()
     ):
@@ -188,16 +177,14 @@ def users_interview(
 ) -> None:
     """Assign an interviewer to a candidate: they see that candidate and enter a scorecard."""
     from fairwell.services.interviews import assign_interviewer
-    from fairwell.storage.interviews_store import SqlInterviews
 
     runtime = _runtime()
-    engine = runtime.store.engine
     new = assign_interviewer(
-        SqlUserStore(engine),
-        SqlInterviews(engine),
-        runtime.store,
+        runtime.users,
+        runtime.interviews,
+        runtime.pipeline,
         username,
-        job,
+        runtime.pipeline.job_by_title(job).id,
         email,
         actor=ACTOR,
         now=runtime.clock.now(),

@@ -42,7 +42,6 @@ def add(
     ] = False,
 ) -> None:
     """Subscribe a URL to events; every delivery is signed with the secret."""
-    from fairwell.runtime import webhook_store
     from fairwell.services.webhooks_out import subscribe
 
     try:
@@ -51,7 +50,7 @@ def add(
         raise _fail(f"--secret-file: cannot read {secret_file}: {error.strerror}", 1) from None
     runtime = _runtime()
     subscription_id = subscribe(
-        webhook_store(runtime),
+        runtime.webhook_store,
         url,
         secret,
         events,
@@ -68,9 +67,8 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The subscriptions (their secrets are not shown)."""
-    from fairwell.runtime import webhook_store
 
-    subscriptions = webhook_store(_runtime()).subscriptions()
+    subscriptions = _runtime().webhook_store.subscriptions()
     rows = [
         {
             "id": sub.id,
@@ -95,10 +93,9 @@ def list_command(
 @reports_errors
 def remove(subscription_id: Annotated[int, typer.Argument(help="the subscription's id")]) -> None:
     """Stop a subscription; what it has not been sent yet is dropped."""
-    from fairwell.runtime import webhook_store
 
     runtime = _runtime()
-    if not webhook_store(runtime).unsubscribe(subscription_id, ACTOR, runtime.clock.now()):
+    if not runtime.webhook_store.unsubscribe(subscription_id, ACTOR, runtime.clock.now()):
         raise _fail(f"no active subscription {subscription_id}", 1)
     out.print(f"subscription {subscription_id} stopped", markup=False)
 
@@ -107,13 +104,13 @@ def remove(subscription_id: Annotated[int, typer.Argument(help="the subscription
 @reports_errors
 def deliver(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Post every delivery that is due now (beat runs this)."""
-    from fairwell.runtime import webhook_poster, webhook_store, worker_name
+    from fairwell.runtime import worker_name
     from fairwell.services.webhooks_out import deliver_due
 
     runtime = _runtime()
-    poster = webhook_poster(runtime.settings)
+    poster = runtime.webhook_poster()
     try:
-        report = deliver_due(webhook_store(runtime), poster, runtime.clock, worker_name())
+        report = deliver_due(runtime.webhook_store, poster, runtime.clock, worker_name())
     finally:
         poster.close()
     if as_json:
@@ -133,14 +130,13 @@ def log_command(
     limit: Annotated[int, typer.Option("--limit", help="newest first, at most this many")] = 50,
 ) -> None:
     """The delivery log: each event sent to each URL, its state, attempts and last answer."""
-    from fairwell.integrations.ports import DeliveryState
-    from fairwell.runtime import webhook_store
+    from fairwell.ports.webhooks import DeliveryState
 
     try:
         wanted = DeliveryState(state) if state else None
     except ValueError:
         raise _fail(f"--state: {state!r} is not a delivery state", 2) from None
-    rows = webhook_store(_runtime()).deliveries(limit, wanted)
+    rows = _runtime().webhook_store.deliveries(limit, wanted)
     listed = [
         {
             "id": row.id,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import dkim
 
-from fairwell.errors import ConfigurationError
-from fairwell.ports import DeliveryError, StreamingTransport, Transport
+from fairwell.errors import ConfigurationError, DeliveryError
+from fairwell.ports import StreamingTransport, Transport
 
 SIGNED_HEADERS = (
     b"From",

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fairwell.config import ImapSecurity
-from fairwell.errors import ConfigurationError
-from fairwell.ports import Inbox, InboxUnavailable, ReceivedMail
+from fairwell.errors import ConfigurationError, InboxUnavailable
+from fairwell.ports import Inbox, ReceivedMail
 
 if TYPE_CHECKING:
     from fairwell.config import Settings

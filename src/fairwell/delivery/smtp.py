@@ -40,8 +40,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from fairwell.config import SmtpAuth, SmtpSecurity
-from fairwell.errors import ConfigurationError
-from fairwell.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from fairwell.errors import (
+    ConfigurationError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 
 if TYPE_CHECKING:
     from fairwell.config import Settings

@@ -12,14 +12,11 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 
 from fairwell.errors import InvalidInput
+from fairwell.errors import UnsafeHeaderValue as UnsafeHeaderValue
 
 # Bidi overrides and isolates can make a name display as something else (U+202E and friends).
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 MAX_NAME_LENGTH = 200
-
-
-class UnsafeHeaderValue(InvalidInput):
-    """A value that would break out of its header line."""
 
 
 # Control characters other than TAB have no place in a header; some mail software reads a

@@ -21,6 +21,7 @@ from flufl.bounce import all_failures
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mimeread import decoded_header
 from fairwell.errors import InvalidInput
+from fairwell.errors import UnreadableReport as UnreadableReport
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ADDRESS = re.compile(r"\S*@\S*")
@@ -28,10 +29,6 @@ _MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>", re.ASCII)
 # A "Message-ID:" header line of a returned letter pasted into a bounce's text.
 _PASTED_ID = re.compile(r"^\s*message-id:\s*(<[^>\s]{1,250}>)\s*$", re.IGNORECASE | re.MULTILINE)
 MAX_DIAGNOSTIC = 200
-
-
-class UnreadableReport(InvalidInput):
-    """A delivery report that names no failed address Fairwell can read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,13 +57,9 @@ from typing import TypedDict
 
 import ahocorasick
 
-from fairwell.errors import InvalidInput
+from fairwell.errors import TermsFileError as TermsFileError
 
 SUPPORTED_LANGUAGES = ("en", "de")
-
-
-class TermsFileError(InvalidInput):
-    """A terms file that cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from fairwell.domain.addresses import UnsafeHeaderValue, check_header_value
+from fairwell.domain.addresses import check_header_value
+from fairwell.errors import UnsafeHeaderValue
 
 CRLF = b"\r\n"
 

@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from fairwell.domain.model import Stage
+from fairwell.errors import PolicyError as PolicyError
 
 DEFAULT_KEY = "default"
 # The period of each state an application can end in, in days from its clock's start.
@@ -56,10 +57,6 @@ class Rule(StrEnum):
     REJECTED = "rejected before import, no letter from us"
     OPEN = "still open"
     CONSENT = "talent-pool consent"
-
-
-class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the entry and the field."""
 
 
 @dataclass(frozen=True, slots=True)

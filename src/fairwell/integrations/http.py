@@ -22,8 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from fairwell.integrations.base import AtsAuthError, AtsRefused, AtsUnavailable, short
-from fairwell.integrations.ports import PostFailed
+from fairwell.domain.http_bodies import short
+from fairwell.errors import AtsAuthError, AtsRefused, AtsUnavailable, PostFailed
 
 __all__ = [
     "ApiClient",

@@ -8,17 +8,14 @@ with ``webhooks.py`` (``verified_event(body, headers, settings)``) can post to
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import cast
 
 from fairwell.config import Settings
 from fairwell.errors import InvalidInput
-from fairwell.integrations.ports import AtsConnector, AtsEvent
+from fairwell.ports.ats import AtsConnector, WebhookReceiver
 
 __all__ = ["connect", "connector_vendors", "webhook_receiver", "webhook_vendors"]
-
-WebhookReceiver = Callable[[bytes, Mapping[str, str], Settings], AtsEvent]
 
 
 def _vendors_with(module: str) -> list[str]:

@@ -28,12 +28,9 @@ from fairwell.domain.addresses import normalise_address
 from fairwell.domain.duplicates import Merge, grouped, job_key, merge_rows
 from fairwell.domain.model import ApplicantRow, Source, Stage
 from fairwell.domain.reasons import SUPPORTED_LOCALES
-from fairwell.errors import InvalidInput
+from fairwell.errors import MAX_PROBLEMS_KEPT, ImportFileError, ImportProblem, InvalidInput
 from fairwell.services.tabular import (
     MAX_IMPORT_BYTES,
-    MAX_PROBLEMS_KEPT,
-    ImportFileError,
-    ImportProblem,
     Problems,
     Record,
     RowReader,

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fairwell.domain.model import Stage
-from fairwell.integrations.ports import AtsEvent, AtsStore, EventChange, EventFacts, EventKind
-from fairwell.integrations.profiles import Profile
-from fairwell.integrations.reasons import ReasonMap
 from fairwell.ports import Clock
+from fairwell.ports.ats import AtsEvent, AtsStore, EventChange, EventFacts, EventKind
+from fairwell.services.ats_reasons import ReasonMap
+from fairwell.services.export_profiles import Profile
 
 # Turns the ids some vendors send (Lever's stage and archive reason ids) into names.
 NameLookup = Callable[[AtsEvent], AtsEvent]

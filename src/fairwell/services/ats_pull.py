@@ -14,18 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from fairwell.integrations.base import AtsError
-from fairwell.integrations.ports import (
-    AtsConnector,
-    AtsStore,
-    Origin,
-    PulledApplication,
-    PullState,
-)
-from fairwell.integrations.profiles import ColumnProblems, Profile, Translation
+from fairwell.errors import AtsError, ImportFileError
+from fairwell.errors import PulledPageError as PulledPageError
+from fairwell.errors import PullStopped as PullStopped
 from fairwell.ports import Clock, ImportCounts
+from fairwell.ports.ats import AtsConnector, AtsStore, Origin, PulledApplication, PullState
 from fairwell.services.applicant_file import ParsedFile, parse_applicant_records
-from fairwell.services.tabular import ImportFileError, ImportProblem, parse_name
+from fairwell.services.export_profiles import ColumnProblems, Profile, Translation
+from fairwell.services.tabular import parse_name
 
 
 @dataclass(slots=True)
@@ -38,23 +34,6 @@ class PullReport:
     duplicates_merged: int = 0
     resumed_at: int | None = None
     counts: ImportCounts = field(default_factory=lambda: ImportCounts(0, 0, 0, 0, 0, ()))
-
-
-class PullStopped(AtsError):
-    """The ATS stopped answering part-way: pages before ``report.pages`` are committed and
-    the next pull resumes from the page that failed."""
-
-    def __init__(self, cause: AtsError, report: PullReport) -> None:
-        super().__init__(cause.vendor, cause.detail)
-        self.cause, self.report = cause, report
-
-
-class PulledPageError(ImportFileError):
-    """A page of the pull had problems; it and the pages after it were not written."""
-
-    def __init__(self, problems: list[ImportProblem], report: PullReport) -> None:
-        super().__init__(problems)
-        self.report = report
 
 
 def pull_job(
@@ -92,7 +71,7 @@ def pull_job(
             page = connector.page(ats_job_id, cursor)
         except AtsError as error:
             store.interrupt_pull(vendor, ats_job_id, error.detail, clock.now())
-            raise PullStopped(error, report) from None
+            raise PullStopped(error, report.pages, report.resumed_at) from None
         parsed, origins = _checked(connector, profile, report.job_title, page.applications, report)
         counts = store.import_page(
             vendor, ats_job_id, parsed.rows, origins, page.next_cursor, clock.now(), actor
@@ -133,7 +112,7 @@ def _checked(
     try:
         parsed = parse_applicant_records(records, problems)
     except ImportFileError as error:
-        raise PulledPageError(error.problems, report) from None
+        raise PulledPageError(error.problems, report.pages) from None
     origins = {
         number: Origin(app.ats_application_id, app.ats_candidate_id)
         for number, app in enumerate(applications, 1)

@@ -17,23 +17,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fairwell.errors import ConfigurationError
-from fairwell.integrations.base import (
+from fairwell.errors import (
     AtsAuthError,
     AtsError,
     AtsRefused,
     AtsUnavailable,
     AtsUnknownReason,
+    ConfigurationError,
 )
-from fairwell.integrations.ports import (
+from fairwell.ports import Clock
+from fairwell.ports.ats import (
     AtsConnector,
     AtsStore,
     ClaimedWriteBack,
     WriteBackOutcome,
     WriteBackState,
 )
-from fairwell.integrations.reasons import ReasonMap
-from fairwell.ports import Clock
+from fairwell.services.ats_reasons import ReasonMap
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from fairwell.domain.applied_wording import applied_wording_findings
 from fairwell.domain.eligibility import letter_kind_for
 from fairwell.domain.inbound import references_after, reply_subject
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind, Person
-from fairwell.domain.privacy import Expectation, Finding, inspect, inspect_many
 from fairwell.domain.reasons import reason_for, reason_for_basis
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
-from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
+from fairwell.guard.applied_wording import applied_wording_findings
+from fairwell.guard.privacy import Expectation, Finding, inspect, inspect_many
+from fairwell.guard.roster import Roster
 from fairwell.ports import (
     ApplicantView,
     MailThread,

@@ -12,19 +12,31 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from fairwell.config import Settings
 from fairwell.domain.model import LetterKind
-from fairwell.domain.roster import Roster
-from fairwell.ports import NewLetter
-from fairwell.services.compose import outbox_letter
+from fairwell.guard.roster import Roster
+from fairwell.ports.outbox import NewLetter
+from fairwell.ports.portal import Expiring, RenewalStore, renewal_key
+from fairwell.ports.store import Store
+from fairwell.services.compose import Composer, outbox_letter
 from fairwell.services.status_letters import long_date
-from fairwell.storage.renewal_store import Expiring, SqlRenewals, renewal_key
-
-if TYPE_CHECKING:
-    from fairwell.runtime import Runtime
 
 ACTOR = "consent-renewals"
+
+
+class Wiring(Protocol):
+    """What a renewal run uses of the runtime (fairwell.runtime.Runtime is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def composer(self) -> Composer: ...
+    @property
+    def renewals(self) -> RenewalStore: ...
 
 
 @dataclass(slots=True)
@@ -53,11 +65,11 @@ class RenewalReport:
         }
 
 
-def renewals(runtime: Runtime, now: datetime, *, dry_run: bool = False) -> RenewalReport:
+def renewals(runtime: Wiring, now: datetime, *, dry_run: bool = False) -> RenewalReport:
     """Queue a renewal letter for every consent ending within the renewal window."""
     window = runtime.settings.consent_renewal_days
     report = RenewalReport(dry_run, window)
-    report.due = SqlRenewals(runtime.store.engine).due(now, now + timedelta(days=window))
+    report.due = runtime.renewals.due(now, now + timedelta(days=window))
     if dry_run or not report.due:
         return report
     by_job: dict[int, list[NewLetter]] = defaultdict(list)
@@ -77,12 +89,12 @@ def renewals(runtime: Runtime, now: datetime, *, dry_run: bool = False) -> Renew
     return report
 
 
-def send_consent_renewals(runtime: Runtime, now: datetime) -> int:
+def send_consent_renewals(runtime: Wiring, now: datetime) -> int:
     """How many renewal letters were queued now (none twice for one consent)."""
     return renewals(runtime, now).queued
 
 
-def _letter(runtime: Runtime, item: Expiring, roster: Roster, now: datetime) -> NewLetter | str:
+def _letter(runtime: Wiring, item: Expiring, roster: Roster, now: datetime) -> NewLetter | str:
     """The letter, or why the privacy guard refused it (the rule's name, no personal data)."""
     store, composer = runtime.store, runtime.composer
     view = next(v for v in store.applicants(item.job_id) if v.application.id == item.application_id)

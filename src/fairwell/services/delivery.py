@@ -19,18 +19,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fairwell.domain.model import OutboxState
-from fairwell.domain.privacy import Expectation, Finding, SendTimeFacts, inspect_many
-from fairwell.domain.roster import Roster
+from fairwell.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from fairwell.guard.privacy import Expectation, Finding, SendTimeFacts, inspect_many
+from fairwell.guard.roster import Roster
 from fairwell.ports import (
     ClaimedLetter,
     Clock,
-    DeliveryError,
     Outcome,
-    PermanentDeliveryError,
     SendSlots,
     Store,
     StreamingTransport,
-    TransientDeliveryError,
     Transport,
 )
 from fairwell.services.rosters import RosterCache, RosterSource

@@ -9,15 +9,14 @@ the relay whether it takes mail from our sender, without sending anything.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from fairwell.config import SECRET_FIELDS, Settings
-from fairwell.delivery.smtp import SmtpTransport
-from fairwell.errors import ConfigurationError
-from fairwell.ports import DeliveryError, PermanentDeliveryError
+from fairwell.errors import ConfigurationError, DeliveryError, PermanentDeliveryError
+from fairwell.ports.transport import RelayProbe
 
 # What the settings page shows, in this order, with a label an operator recognises.
 SHOWN: tuple[tuple[str, str], ...] = (
@@ -112,20 +111,22 @@ class ConnectionOutcome:
     detail: str = ""
 
 
-def check_connection(settings: Settings) -> ConnectionOutcome:
-    """Connect, secure and sign in as the worker does; ask to send from our sender; send nothing."""
+def check_connection(settings: Settings, connect: Callable[[], RelayProbe]) -> ConnectionOutcome:
+    """Connect, secure and sign in as the worker does (``connect``: the runtime's
+    relay_probe); ask to send from our sender; send nothing."""
     relay = f"{settings.smtp_host}:{settings.smtp_port}"
     try:
-        transport = SmtpTransport.from_settings(settings)
+        probe = connect()
     except ConfigurationError as error:
         return ConnectionOutcome(
             Verdict.MISCONFIGURED, "The settings cannot work.", None, str(error)
         )
     try:
-        with transport:
-            transport.probe(settings.from_address)
+        probe.probe(settings.from_address)
     except DeliveryError as error:
         return _failed(error, relay)
+    finally:
+        probe.close()
     return ConnectionOutcome(
         Verdict.OK,
         f"{relay} accepted the connection{_secured(settings)} and would take mail from "

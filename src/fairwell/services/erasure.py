@@ -13,16 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fairwell.domain.addresses import normalise_address
+from fairwell.errors import ErasureBlocked as ErasureBlocked
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import PrivacyStore
 from fairwell.services.consent import add_months
 
 ACCESS, ERASURE = "access", "erasure"
 DUE_MONTHS = 1  # GDPR art. 12(3): without undue delay, at the latest within one month
-
-
-class ErasureBlocked(InvalidInput):
-    """A legal hold or a pending access request stands in the way; the message says which."""
 
 
 @dataclass(frozen=True, slots=True)

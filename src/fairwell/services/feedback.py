@@ -36,13 +36,13 @@ from fairwell.domain.feedback import (
     next_steps,
 )
 from fairwell.domain.model import INTERVIEW_STAGES, FeedbackState
-from fairwell.domain.privacy import unrendered_placeholder
 from fairwell.errors import InvalidInput, NotFound
+from fairwell.guard.privacy import unrendered_placeholder
 from fairwell.ports import (
     ApplicantView,
     DraftText,
     FeedbackStore,
-    Store,
+    PipelineStore,
     WordingCheck,
     WordingFinding,
 )
@@ -119,10 +119,10 @@ def required_languages(competencies: Sequence[Competency]) -> frozenset[str]:
 
 
 def draft_job_feedback(
-    store: Store,
+    store: PipelineStore,
     feedback_store: FeedbackStore,
     check: WordingCheck,
-    job_title: str,
+    job_id: int,
     *,
     actor: str,
     now: datetime,
@@ -136,11 +136,10 @@ def draft_job_feedback(
     the job's requirements give screening feedback. People without scorecards get a plain
     letter.
     """
-    job = store.job_by_title(job_title)
-    waiting = [v for v in store.applicants(job.id) if _needs_draft(v)]
+    waiting = [v for v in store.applicants(job_id) if _needs_draft(v)]
     ratings = feedback_store.ratings([v.application.id for v in waiting])
-    competencies = feedback_store.competencies(job.id)
-    wordings = feedback_store.wordings(job.id)
+    competencies = feedback_store.competencies(job_id)
+    wordings = feedback_store.wordings(job_id)
     languages = required_languages(competencies)
     report = DraftReport()
     for view in waiting:
@@ -221,12 +220,11 @@ class ReviewItem:
 
 
 def review_items(
-    store: Store, feedback_store: FeedbackStore, check: WordingCheck, job_title: str
+    store: PipelineStore, feedback_store: FeedbackStore, check: WordingCheck, job_id: int
 ) -> list[ReviewItem]:
     """Every draft or reviewed feedback of the job whose letter has not gone yet."""
-    job = store.job_by_title(job_title)
-    views = [v for v in store.applicants(job.id) if v.feedback is not None and not v.letter_state]
-    languages = required_languages(feedback_store.competencies(job.id))
+    views = [v for v in store.applicants(job_id) if v.feedback is not None and not v.letter_state]
+    languages = required_languages(feedback_store.competencies(job_id))
     return [
         ReviewItem(view, tuple(check(checked_text(view), view.person.locale, languages)))
         for view in views
@@ -271,10 +269,10 @@ class ApproveReport:
 
 
 def approve(
-    store: Store,
+    store: PipelineStore,
     feedback_store: FeedbackStore,
     check: WordingCheck,
-    job_title: str,
+    job_id: int,
     *,
     emails: Sequence[str] = (),
     override: str | None = None,
@@ -290,7 +288,7 @@ def approve(
     if override is not None and len(override.strip()) < 10:
         raise InvalidInput("an override needs a written justification (10 characters or more)")
     report = ApproveReport()
-    chosen = _chosen(review_items(store, feedback_store, check, job_title), emails)
+    chosen = _chosen(review_items(store, feedback_store, check, job_id), emails)
     for item in chosen:
         if item.view.feedback is None or item.view.feedback.state is not FeedbackState.DRAFT:
             continue
@@ -319,10 +317,10 @@ def _chosen(items: list[ReviewItem], emails: Sequence[str]) -> list[ReviewItem]:
 
 
 def edit(
-    store: Store,
+    store: PipelineStore,
     feedback_store: FeedbackStore,
     check: WordingCheck,
-    job_title: str,
+    job_id: int,
     email: str,
     text: str,
     *,
@@ -345,11 +343,10 @@ def edit(
     placeholder = unrendered_placeholder(cleaned)
     if placeholder is not None:
         raise InvalidInput(f"the feedback still has a placeholder: {placeholder!r}")
-    item = _one(store, feedback_store, check, job_title, email)
+    item = _one(store, feedback_store, check, job_id, email)
     record, decision, locale = item.view.feedback, item.view.decision, item.view.person.locale
     assert record is not None and decision is not None
-    job = store.job_by_title(job_title)
-    languages = required_languages(feedback_store.competencies(job.id))
+    languages = required_languages(feedback_store.competencies(job_id))
     findings = check(f"{cleaned}\n{record.next_steps}", locale, languages)
     holds = line_holds(
         [*cleaned.splitlines(), *record.next_steps.splitlines()], locale, language_of
@@ -360,23 +357,27 @@ def edit(
 
 
 def downgrade(
-    store: Store,
+    store: PipelineStore,
     feedback_store: FeedbackStore,
     check: WordingCheck,
-    job_title: str,
+    job_id: int,
     email: str,
     *,
     actor: str,
     now: datetime,
 ) -> None:
     """Send a plain letter instead: the feedback stays on record but is never sent."""
-    item = _one(store, feedback_store, check, job_title, email)
+    item = _one(store, feedback_store, check, job_id, email)
     assert item.view.decision is not None
     feedback_store.review([item.view.decision.id], FeedbackState.PLAIN, actor, now)
 
 
 def _one(
-    store: Store, feedback_store: FeedbackStore, check: WordingCheck, job_title: str, email: str
+    store: PipelineStore,
+    feedback_store: FeedbackStore,
+    check: WordingCheck,
+    job_id: int,
+    email: str,
 ) -> ReviewItem:
-    items = _chosen(review_items(store, feedback_store, check, job_title), [email])
+    items = _chosen(review_items(store, feedback_store, check, job_id), [email])
     return items[0]

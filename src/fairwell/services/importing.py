@@ -61,7 +61,7 @@ def import_file(
     ``strict`` refuses a file whose rows for one application disagree instead. Importing the
     same file again changes nothing (every row is reported unchanged). ``profile`` reads an
     ATS's export instead of Fairwell's layout: a shipped profile's name (``greenhouse``) or a
-    ``.toml`` file (see fairwell.integrations.profiles).
+    ``.toml`` file (see fairwell.services.export_profiles).
     """
     if profile is None:
         parsed = parse_applicant_file(path, strict=strict)
@@ -78,6 +78,6 @@ def import_file(
 
 
 def _parse_export(path: Path, profile: str, strict: bool) -> ParsedFile:
-    from fairwell.integrations.profiles import load_profile, parse_export
+    from fairwell.services.export_profiles import load_profile, parse_export
 
     return parse_export(path, load_profile(profile), strict=strict)

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from fairwell.domain.bounces import UnreadableReport, read_bounce
+from fairwell.domain.bounces import read_bounce
 from fairwell.domain.inbound import InboundMessage, read_inbound, reply_words
 from fairwell.domain.requests import due_date
+from fairwell.errors import UnreadableReport
 from fairwell.ports import InboundRecord, InboundReply, Inbox, InboxStore
 
 log = logging.getLogger(__name__)

@@ -19,20 +19,20 @@ from datetime import datetime
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.feedback import Competency
 from fairwell.domain.users import Role, User, check_username
-from fairwell.errors import InvalidInput, NotFound
+from fairwell.errors import ImportFileError, ImportProblem, InvalidInput, NotFound
+from fairwell.errors import ScorecardRefused as ScorecardRefused
 from fairwell.ports import (
     AssignedInterview,
     FeedbackStore,
     InterviewStore,
     InterviewSubject,
+    PipelineStore,
     ScorecardEntry,
-    Store,
     UserStore,
     WordingCheck,
     WordingFinding,
 )
 from fairwell.services.scorecard_file import ScorecardRow, scorecard_from_options
-from fairwell.services.tabular import ImportFileError, ImportProblem
 
 _NOT_ASSIGNED = "no such interview"
 FORM_PROBLEM = ""  # the key of a problem with the form as a whole, not one competency
@@ -53,17 +53,6 @@ class RatingInput:
         return not any(text.strip() for text in filled)
 
 
-class ScorecardRefused(InvalidInput):
-    """Nothing was saved; ``problems`` says why, per competency name (or FORM_PROBLEM).
-
-    Messages name fields and rules, never the notes themselves.
-    """
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name or 'form'}: {why}" for name, why in problems.items()))
-        self.problems = problems
-
-
 @dataclass(frozen=True, slots=True)
 class ScorecardSheet:
     """What the interviewer's form shows: the job's competencies and their own ratings only."""
@@ -81,9 +70,9 @@ class ScorecardSheet:
 def assign_interviewer(
     users: UserStore,
     interviews: InterviewStore,
-    store: Store,
+    pipeline: PipelineStore,
     username: str,
-    job_title: str,
+    job_id: int,
     email: str,
     *,
     actor: str,
@@ -100,10 +89,10 @@ def assign_interviewer(
     user = found[0]
     if user.role is not Role.INTERVIEWER:
         raise InvalidInput(f"{user.username} is a {user.role.value}, not an interviewer")
-    job = store.job_by_title(job_title)
-    application_id = interviews.application_for(job.id, normalise_address(email))
+    application_id = interviews.application_for(job_id, normalise_address(email))
     if application_id is None:
-        raise NotFound(f"no application for {job.title!r} from that address")
+        title = pipeline.job_by_id(job_id).title
+        raise NotFound(f"no application for {title!r} from that address")
     return interviews.assign(application_id, user.id, actor, now)
 
 

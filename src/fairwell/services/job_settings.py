@@ -10,7 +10,7 @@ from datetime import datetime
 
 from fairwell.domain.model import Job
 from fairwell.errors import InvalidInput
-from fairwell.ports import Store
+from fairwell.ports.pipeline import PipelineStore
 
 MAX_SENDER_NAME = 200
 
@@ -27,17 +27,19 @@ def clean_sender_name(text: str | None) -> str | None:
     return name
 
 
-def set_sender(store: Store, job: Job, text: str | None, actor: str, now: datetime) -> Job:
+def set_sender(
+    store: PipelineStore, job_id: int, text: str | None, actor: str, now: datetime
+) -> Job:
     """Who signs the job's letters from now on; an empty name goes back to the default."""
     name = clean_sender_name(text)
-    store.set_job_sender(job.id, name, actor, now)
-    return store.job_by_id(job.id)
+    store.set_job_sender(job_id, name, actor, now)
+    return store.job_by_id(job_id)
 
 
-def close_job(store: Store, job: Job, closed: bool, actor: str, now: datetime) -> Job:
+def close_job(store: PipelineStore, job_id: int, closed: bool, actor: str, now: datetime) -> Job:
     """Close or reopen the job. Closing starts the retention clock of its applications that
     no letter of ours reached (docs/retention.md); it sends nothing and decides nothing."""
-    if not store.set_job_closed(job.id, closed, actor, now):
+    if not store.set_job_closed(job_id, closed, actor, now):
         state = "closed" if closed else "open"
-        raise InvalidInput(f"{job.title!r} is already {state}")
-    return store.job_by_id(job.id)
+        raise InvalidInput(f"{store.job_by_id(job_id).title!r} is already {state}")
+    return store.job_by_id(job_id)

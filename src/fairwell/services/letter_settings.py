@@ -28,13 +28,15 @@ from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError, meta, nodes
 
-from fairwell.domain.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
 from fairwell.domain.model import LetterKind, Stage
-from fairwell.domain.privacy import Expectation, inspect, unrendered_placeholder
 from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES, Reason, reason_for
-from fairwell.domain.roster import Roster, RosterEntry
+from fairwell.errors import EditProblem as EditProblem
+from fairwell.errors import EditRefused as EditRefused
 from fairwell.errors import FairwellError, NotFound
+from fairwell.guard.applied_wording import APPLICANT_ONLY_KINDS, applied_phrases
+from fairwell.guard.privacy import Expectation, inspect, unrendered_placeholder
+from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import (
     LetterOverrides,
     LetterSettingsStore,
@@ -55,24 +57,6 @@ MIN_WORDING_CHARACTERS = 10
 MAX_WORDING_CHARACTERS = 400
 MAX_TEMPLATE_CHARACTERS = 20_000
 LAYOUT_PLACEHOLDERS = ("body_html", "locale", "subject")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One reason an edit cannot be saved, in plain words (never the candidate's data)."""
-
-    check: str
-    message: str
-    where: str = ""
-    suggestion: str = ""
-
-
-class EditRefused(FairwellError):
-    """A save refused because the checks found problems; ``problems`` says which."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = tuple(problems)
 
 
 # -- the edits, as every process that composes reads them -------------------------------------
@@ -216,7 +200,7 @@ class TemplateRow:
 class TemplateReport:
     """What the checks found in one template source, and a preview when it rendered."""
 
-    problems: tuple[Problem, ...]
+    problems: tuple[EditProblem, ...]
     available: tuple[str, ...]
     unknown: tuple[str, ...] = ()
     preview_subject: str = ""
@@ -257,12 +241,12 @@ def _samples(locale: str) -> Iterator[dict[str, object]]:
 
 def _applied_wording(
     letter: RenderedLetter, kind: str, context: Mapping[str, object]
-) -> list[Problem]:
+) -> list[EditProblem]:
     """Words of an applicant in a letter a referred or sourced person would read."""
     if context["applied"] or kind in APPLICANT_ONLY_KINDS:
         return []
     return [
-        Problem(
+        EditProblem(
             "applied-wording",
             f"a referred or sourced person would read “{label}”: they did not apply",
             str(context["locale"]),
@@ -272,7 +256,7 @@ def _applied_wording(
     ]
 
 
-def _guard(rendered: RenderedLetter, locale: str, roster: Roster) -> list[Problem]:
+def _guard(rendered: RenderedLetter, locale: str, roster: Roster) -> list[EditProblem]:
     """Run the privacy guard's rules over the sample letter's final bytes."""
     try:
         body = to_bytes(
@@ -288,7 +272,7 @@ def _guard(rendered: RenderedLetter, locale: str, roster: Roster) -> list[Proble
             )
         )
     except FairwellError as error:
-        return [Problem("privacy", f"the letter cannot be built: {error}", locale)]
+        return [EditProblem("privacy", f"the letter cannot be built: {error}", locale)]
     expectation = Expectation(
         _SAMPLE_PERSON.email,
         _SAMPLE_PERSON.person_id,
@@ -297,21 +281,21 @@ def _guard(rendered: RenderedLetter, locale: str, roster: Roster) -> list[Proble
         roster,
     )
     return [
-        Problem("privacy", f"the privacy guard would hold it ({f.rule}): {f.detail}", locale)
+        EditProblem("privacy", f"the privacy guard would hold it ({f.rule}): {f.detail}", locale)
         for f in inspect(body, expectation)
     ]
 
 
-def _lint(text: str, locale: str, wording: WordingCheck) -> list[Problem]:
+def _lint(text: str, locale: str, wording: WordingCheck) -> list[EditProblem]:
     problems = []
     for finding in wording(text, locale):
         words = text[finding.span[0] : finding.span[1]]
         message = f"“{words}”: {finding.why} ({finding.rule})"
-        problems.append(Problem("wording", message, locale, finding.suggestion))
+        problems.append(EditProblem("wording", message, locale, finding.suggestion))
     return problems
 
 
-def _unique(problems: Sequence[Problem]) -> tuple[Problem, ...]:
+def _unique(problems: Sequence[EditProblem]) -> tuple[EditProblem, ...]:
     """Each problem once: the two sample applicants often find the same thing."""
     return tuple(dict.fromkeys(problems))
 
@@ -364,7 +348,7 @@ class LetterEditor:
         known_reason(code)
         return next(row for row in self.reasons() if row.reason.code == code)
 
-    def check_wording(self, code: str, locale: str, text: str) -> list[Problem]:
+    def check_wording(self, code: str, locale: str, text: str) -> list[EditProblem]:
         """Everything that stops this sentence from going into letters; empty when none."""
         known_reason(code, locale)
         cleaned = text.strip()
@@ -380,7 +364,7 @@ class LetterEditor:
                 )
                 problems += _guard(rendered, locale, roster)
         except TemplateError as error:  # the rejection template, not this wording, is broken
-            problems.append(Problem("render", f"the rejection letter fails: {error}", locale))
+            problems.append(EditProblem("render", f"the rejection letter fails: {error}", locale))
         return list(_unique(problems))
 
     def save_wordings(
@@ -447,7 +431,7 @@ class LetterEditor:
             tree = self._templates.parse(source)
         except TemplateSyntaxError as error:
             where = f"line {error.lineno}"
-            return TemplateReport((Problem("syntax", f"{error.message}", where),), available)
+            return TemplateReport((EditProblem("syntax", f"{error.message}", where),), available)
         unknown = tuple(sorted(self._unknown_names(tree, available)))
         problems = [_unknown_problem(name, available) for name in unknown] + _missing_parts(
             slot, tree
@@ -471,9 +455,9 @@ class LetterEditor:
                     (trial.render(kind, locale, ctx), kind, ctx) for ctx in _samples(locale)
                 ]
         except TemplateError as error:
-            problem = Problem("render", f"{type(error).__name__}: {error}", slot.locale or "")
+            problem = EditProblem("render", f"{type(error).__name__}: {error}", slot.locale or "")
             return TemplateReport((problem,), available)
-        problems: list[Problem] = []
+        problems: list[EditProblem] = []
         roster = self._sample_roster()
         for letter, kind, context in letters:
             locale = str(context["locale"])
@@ -503,45 +487,51 @@ class LetterEditor:
         return removed
 
 
-def _wording_shape(text: str, locale: str) -> list[Problem]:
+def _wording_shape(text: str, locale: str) -> list[EditProblem]:
     """The checks on the sentence alone; the later ones need a sentence that passes these."""
     if len(text) < MIN_WORDING_CHARACTERS:
-        return [Problem("length", f"write at least {MIN_WORDING_CHARACTERS} characters", locale)]
+        return [
+            EditProblem("length", f"write at least {MIN_WORDING_CHARACTERS} characters", locale)
+        ]
     if len(text) > MAX_WORDING_CHARACTERS:
         limit = MAX_WORDING_CHARACTERS
-        return [Problem("length", f"keep it under {limit} characters ({len(text)} now)", locale)]
+        return [
+            EditProblem("length", f"keep it under {limit} characters ({len(text)} now)", locale)
+        ]
     problems = []
     if "\n" in text or "\r" in text:
-        problems.append(Problem("shape", "keep it to one line: it ends a sentence", locale))
+        problems.append(EditProblem("shape", "keep it to one line: it ends a sentence", locale))
     if text.endswith("."):
         problems.append(
-            Problem("shape", "leave out the full stop at the end: the letter adds one", locale)
+            EditProblem("shape", "leave out the full stop at the end: the letter adds one", locale)
         )
     placeholder = unrendered_placeholder(text)
     if placeholder is not None:
         problems.append(
-            Problem("placeholder", f"{placeholder!r} would reach the candidate unfilled", locale)
+            EditProblem(
+                "placeholder", f"{placeholder!r} would reach the candidate unfilled", locale
+            )
         )
     return problems
 
 
-def _template_shape(source: str) -> list[Problem]:
+def _template_shape(source: str) -> list[EditProblem]:
     if not source.strip():
-        return [Problem("length", "the template is empty")]
+        return [EditProblem("length", "the template is empty")]
     if len(source) > MAX_TEMPLATE_CHARACTERS:
-        return [Problem("length", f"keep it under {MAX_TEMPLATE_CHARACTERS} characters")]
+        return [EditProblem("length", f"keep it under {MAX_TEMPLATE_CHARACTERS} characters")]
     return []
 
 
-def _unknown_problem(name: str, available: Sequence[str]) -> Problem:
+def _unknown_problem(name: str, available: Sequence[str]) -> EditProblem:
     close = difflib.get_close_matches(name, available, n=1)
     hint = f"did you mean {{{{ {close[0]} }}}}?" if close else "use one of: " + ", ".join(available)
-    return Problem(
+    return EditProblem(
         "unknown-placeholder", f"{{{{ {name} }}}} is not a placeholder letters have", "", hint
     )
 
 
-def _missing_parts(slot: TemplateSlot, tree: nodes.Template) -> list[Problem]:
+def _missing_parts(slot: TemplateSlot, tree: nodes.Template) -> list[EditProblem]:
     if slot.kind is None:
         printed = {
             name.name
@@ -549,11 +539,13 @@ def _missing_parts(slot: TemplateSlot, tree: nodes.Template) -> list[Problem]:
             for name in output.find_all(nodes.Name)
         }
         if "body_html" not in printed:
-            return [Problem("blocks", "the layout must show {{ body_html }}: the letter itself")]
+            return [
+                EditProblem("blocks", "the layout must show {{ body_html }}: the letter itself")
+            ]
         return []
     blocks = {block.name for block in tree.find_all(nodes.Block)}
     return [
-        Problem("blocks", f"the template needs a {{% block {name} %}}")
+        EditProblem("blocks", f"the template needs a {{% block {name} %}}")
         for name in ("subject", "body")
         if name not in blocks
     ]

@@ -17,11 +17,11 @@ from typing import Any
 from fairwell.domain.eligibility import SkipReason, letter_blocked_by, rejection_blocked_by
 from fairwell.domain.feedback import NEEDS_WORDING
 from fairwell.domain.model import FeedbackState, Job, LetterKind
-from fairwell.domain.privacy import Finding
 from fairwell.domain.reasons import agrees_with_feedback
-from fairwell.domain.roster import Roster
 from fairwell.domain.send_windows import Schedule
-from fairwell.errors import FairwellError
+from fairwell.errors import PlanChanged as PlanChanged
+from fairwell.guard.privacy import Finding
+from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, NewLetter, Store, StoredMerge
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.rosters import RosterSource, roster_for
@@ -37,10 +37,6 @@ GUARD_BATCH = 100
 NO_DECISION = "no decision yet"
 AWAITING_APPROVAL = "feedback waiting for approval"
 LETTER_EXISTS = "letter already queued or sent"
-
-
-class PlanChanged(FairwellError):
-    """The plan no longer matches what the user confirmed; nothing was queued."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +225,7 @@ def compose_pending(
     """Compose every pending letter of the job (in an id range), or say why it is skipped.
 
     Letters are guarded GUARD_BATCH at a time: a roster of a million people is searched
-    for a batch of letters at once, at a fraction of the cost a letter (domain/privacy.py).
+    for a batch of letters at once, at a fraction of the cost a letter (guard/privacy.py).
     """
     batch: list[ComposedLetter | Skipped] = []
     for view in store.pending_letters(job.id, after, until):

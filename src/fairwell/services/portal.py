@@ -18,25 +18,13 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from fairwell.errors import InvalidInput
+from fairwell.errors import ExpiredPortalToken as ExpiredPortalToken
+from fairwell.errors import InvalidPortalToken as InvalidPortalToken
 
 LETTER_LINK_SALT = "fairwell.portal.letter-link"
 FORM_SALT = "fairwell.portal.form"
 SEPARATOR = "~"  # not a word character, so a reference inside a link is still a whole token
 FORM_MAX_AGE_SECONDS = 2 * 3600
-
-
-class InvalidPortalToken(InvalidInput):
-    """A link that was tampered with, signed with another key or for another purpose."""
-
-
-class ExpiredPortalToken(InvalidPortalToken):
-    """An authentic link that is too old. It still names its application, so the portal can
-    answer in the letter's language; it gives access to nothing."""
-
-    def __init__(self, application_ref: str) -> None:
-        super().__init__("this link has expired")
-        self.application_ref = application_ref
 
 
 @dataclass(frozen=True, slots=True)

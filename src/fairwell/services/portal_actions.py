@@ -15,9 +15,11 @@ from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mime import to_bytes
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import LetterKind
-from fairwell.domain.privacy import Expectation, inspect
 from fairwell.domain.requests import due_date
-from fairwell.errors import InvalidInput
+from fairwell.errors import AlreadyAsked as AlreadyAsked
+from fairwell.errors import InvalidInput, InvalidPortalToken
+from fairwell.errors import QuestionRefused as QuestionRefused
+from fairwell.guard.privacy import Expectation, inspect
 from fairwell.ports import (
     ApplicantView,
     NewLetter,
@@ -30,7 +32,7 @@ from fairwell.ports import (
     TemplateSource,
 )
 from fairwell.services.compose import Composer
-from fairwell.services.portal import InvalidPortalToken, PortalLinks
+from fairwell.services.portal import PortalLinks
 from fairwell.services.requests import MAX_TEXT
 from fairwell.services.scheduling import working_days_of
 
@@ -74,22 +76,6 @@ def save_checklist(
     valid = frozenset(step for step in ticked if 0 <= step < len(application.next_steps))
     portal.save_checklist(application.application_id, valid, now)
     return valid
-
-
-class QuestionRefused(InvalidInput):
-    """A question the portal does not record: ``why`` is "empty" or "too_long"."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(f"the question is {why.replace('_', ' ')}")
-        self.why = why
-
-
-class AlreadyAsked(InvalidInput):
-    """The application has an open request: one at a time, until it is answered."""
-
-    def __init__(self, record: RequestRecord) -> None:
-        super().__init__(f"request {record.id} is still open")
-        self.record = record
 
 
 def open_request(requests: RequestStore, application: PortalApplication) -> RequestRecord | None:
@@ -162,7 +148,7 @@ def _queue_fresh_link(wiring: FreshLinks, application: PortalApplication, now: d
     view = _view(wiring.store, application)
     if view is None or view.decision is None:
         return False
-    job = wiring.store.job_by_title(application.job_title)
+    job = wiring.store.job_by_id(application.job_id)
     context = {
         **wiring.composer.context(view, job, view.decision.reason_code),
         "portal_link": wiring.links.link(application.ref),

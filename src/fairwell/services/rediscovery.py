@@ -15,13 +15,13 @@ from datetime import datetime
 
 from fairwell.domain.matching import Match, PoolMember, Requirement, rank
 from fairwell.domain.model import Job, LetterKind
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
+from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, NewLetter, Store
+from fairwell.ports.rediscovery import OnFile, RediscoveryStore
 from fairwell.services.compose import Composer, outbox_letter
 from fairwell.services.semantic import NOT_USED, Semantic, scores
 from fairwell.services.status_letters import long_date
-from fairwell.storage.rediscovery_store import OnFile, SqlRediscovery
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ def _ranked_json(position: int, ranked: Ranked) -> dict[str, object]:
 
 
 def rediscover(
-    pool: SqlRediscovery,
+    pool: RediscoveryStore,
     job: Job,
     now: datetime,
     meaning: Semantic = NOT_USED,
@@ -107,7 +107,7 @@ class Invited:
 
 def invite(
     store: Store,
-    pool: SqlRediscovery,
+    pool: RediscoveryStore,
     composer: Composer,
     job: Job,
     person_ids: Sequence[int],

@@ -13,13 +13,16 @@ from datetime import datetime
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Job, LetterKind, OutboxState
-from fairwell.domain.privacy import reads_as, unrendered_placeholder
 from fairwell.domain.requests import RequestState, due_date, remind_at
+from fairwell.errors import AlreadyAnswered as AlreadyAnswered
 from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
+from fairwell.errors import WordingRefused as WordingRefused
+from fairwell.guard.privacy import reads_as, unrendered_placeholder
 from fairwell.ports import (
     ApplicantView,
     InboundRecord,
     InboxStore,
+    PipelineStore,
     RequestRecord,
     RequestStore,
     Store,
@@ -29,39 +32,24 @@ from fairwell.ports import (
 from fairwell.services.compose import Composer, outbox_letter
 from fairwell.services.scheduling import working_days_of
 
-
-class AlreadyAnswered(InvalidInput):
-    """The request was answered before: a second answer would be a second letter."""
-
-
-class WordingRefused(InvalidInput):
-    """The answer is flagged by the wording check and no written override was given."""
-
-    def __init__(self, message: str, text: str, findings: tuple[WordingFinding, ...]) -> None:
-        super().__init__(message)
-        self.text = text
-        self.findings = findings
-
-
 DEFAULT_QUESTION = "Could you tell me more about why my application was not successful?"
 MAX_TEXT = 4000
 
 
-def _decided_view(store: Store, job_title: str, email: str) -> ApplicantView:
-    job = store.job_by_title(job_title)
+def _decided_view(store: PipelineStore, job_id: int, email: str) -> ApplicantView:
     wanted = normalise_address(email)
-    for view in store.applicants(job.id):
+    for view in store.applicants(job_id):
         if view.person.email == wanted:
             if view.decision is None:
                 raise InvalidInput("that application has no decision to ask about")
             return view
-    raise NotFound(f"{wanted} has no application for {job_title!r}")
+    raise NotFound(f"{wanted} has no application for {store.job_by_id(job_id).title!r}")
 
 
 def receive(
-    store: Store,
+    store: PipelineStore,
     requests: RequestStore,
-    job_title: str,
+    job_id: int,
     email: str,
     question: str | None,
     *,
@@ -70,7 +58,7 @@ def receive(
     now: datetime,
 ) -> RequestRecord:
     """Record a candidate's request; it is due ``business_days`` working days from now."""
-    view = _decided_view(store, job_title, email)
+    view = _decided_view(store, job_id, email)
     text = (question or DEFAULT_QUESTION).strip()
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"the question is longer than {MAX_TEXT} characters")
@@ -133,8 +121,8 @@ def request_detail(
     store: Store, requests: RequestStore, request_id: int, threads: InboxStore | None = None
 ) -> RequestDetail:
     request = requests.get(request_id)
-    job = store.job_by_title(request.job_title)
-    view = _decided_view(store, request.job_title, request.email)
+    job = store.job_by_id(request.job_id)
+    view = _decided_view(store, request.job_id, request.email)
     assert view.decision is not None
     body = store.letter_body_for(view.decision.id)
     if threads is None:
@@ -197,7 +185,7 @@ def answer(
     if request.state is not RequestState.OPEN:
         raise AlreadyAnswered(f"feedback request {request_id} is already answered")
     cleaned = _checked_answer(text)
-    view = _decided_view(store, request.job_title, request.email)
+    view = _decided_view(store, request.job_id, request.email)
     language = reads_as(cleaned)
     if language is not None and language != view.person.locale:
         raise InvalidInput(
@@ -212,7 +200,7 @@ def answer(
             cleaned,
             findings,
         )
-    job = store.job_by_title(request.job_title)
+    job = store.job_by_id(request.job_id)
     letter = composer.compose(
         view,
         job,

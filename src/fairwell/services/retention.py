@@ -14,16 +14,28 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from fairwell.domain.retention import Action, PolicyBook, PolicyError, Rule, parse_book, verdict
+from fairwell.config import Settings
+from fairwell.domain.retention import Action, PolicyBook, Rule, parse_book, verdict
 from fairwell.domain.retention import RetentionFacts as Facts
-from fairwell.errors import ConfigurationError, InvalidInput
-from fairwell.ports import PrivacyStore, RetentionRow, RetentionStore
+from fairwell.errors import ConfigurationError, InvalidInput, PolicyError
+from fairwell.ports.clock import Clock
+from fairwell.ports.privacy import PrivacyStore, RetentionRow, RetentionStore
 from fairwell.services.erasure import blocked_by
 
-if TYPE_CHECKING:
-    from fairwell.runtime import Runtime
+
+class Wiring(Protocol):
+    """What a retention run uses of the runtime (fairwell.runtime.Runtime is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def privacy(self) -> PrivacyStore: ...
+    @property
+    def retention(self) -> RetentionStore: ...
 
 
 def load_book(override: Path | None) -> PolicyBook:
@@ -135,7 +147,7 @@ def _hold_reason(privacy: PrivacyStore, person_id: int) -> str | None:
 
 
 def expire_due(
-    report: RetentionReport, privacy: PrivacyStore, retention: RetentionStore, runtime: Runtime
+    report: RetentionReport, privacy: PrivacyStore, retention: RetentionStore, runtime: Wiring
 ) -> None:
     """Expire every due person not held; count what was done."""
     actions = {item.person_id: item.action for item in report.due}
@@ -159,18 +171,14 @@ def _outcome(item: DueItem, report: RetentionReport) -> str:
     return f"would_be_{done}" if report.dry_run else done
 
 
-def run_retention(runtime: Runtime, as_of: date | None, dry_run: bool) -> RetentionReport:
+def run_retention(runtime: Wiring, as_of: date | None, dry_run: bool) -> RetentionReport:
     """What is due on ``as_of`` (today by default); expired unless ``dry_run``.
 
     Callable from a scheduler (Celery beat): it needs only the runtime. Legal holds and open
     access requests are reported in ``held``, never a failure. The audit entry of a real run
     holds counts and application ids only.
     """
-    from fairwell.storage.erasure_store import SqlPrivacyStore
-    from fairwell.storage.retention_store import SqlRetentionStore
-
-    engine = runtime.store.engine
-    privacy, retention = SqlPrivacyStore(engine), SqlRetentionStore(engine)
+    privacy, retention = runtime.privacy, runtime.retention
     today = runtime.clock.now().date()
     report = RetentionReport(as_of or today, dry_run)
     if report.as_of > today and not dry_run:

@@ -5,7 +5,7 @@ past and present, erased people aside. A million people are tens of MiB and seco
 read, so a process builds the roster once and shares it between planning, queueing, the
 web pages and the delivery worker. Before each use it asks the database one row (the
 roster's version, kept by triggers: migration 0015); when it moved, only the people changed
-since are read and laid over the roster (:meth:`~fairwell.domain.roster.Roster.updated`).
+since are read and laid over the roster (:meth:`~fairwell.guard.roster.Roster.updated`).
 After many changes the roster is built again from everyone on file, so the layer of changes
 stays small.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from fairwell.domain.roster import Roster
+from fairwell.guard.roster import Roster
 from fairwell.ports import RosterStore
 
 # People changed since the last build that may be laid over it before it is built again

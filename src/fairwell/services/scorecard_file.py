@@ -20,11 +20,9 @@ from pathlib import Path
 
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.feedback import MAX_RATING, MIN_RATING
-from fairwell.errors import InvalidInput
+from fairwell.errors import ImportFileError, ImportProblem, InvalidInput
 from fairwell.services.tabular import (
     LONE_SURROGATE,
-    ImportFileError,
-    ImportProblem,
     Problems,
     Record,
     RowReader,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fairwell.domain.model import Job, LetterKind
-from fairwell.domain.roster import Roster
 from fairwell.errors import InvalidInput
+from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, NewLetter, NoticeStore, StatusLetterStore, Store
 from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
 from fairwell.services.deadlines import DeadlineItem, NoticeRules, deadlines
@@ -111,14 +111,13 @@ def _skip(view: ApplicantView | None, pending: bool) -> str | None:
 
 def _views(store: Store, items: Sequence[DeadlineItem]) -> dict[int, ApplicantView]:
     """The applicant views of the listed applications, one read per job."""
-    titles: dict[str, set[int]] = defaultdict(set)
+    jobs: dict[int, set[int]] = defaultdict(set)
     for item in items:
-        titles[item.record.job_title].add(item.record.application_id)
+        jobs[item.record.job_id].add(item.record.application_id)
     found: dict[int, ApplicantView] = {}
-    for title, wanted in titles.items():
-        job = store.job_by_title(title)
+    for job_id, wanted in jobs.items():
         found.update(
-            (v.application.id, v) for v in store.applicants(job.id) if v.application.id in wanted
+            (v.application.id, v) for v in store.applicants(job_id) if v.application.id in wanted
         )
     return found
 
@@ -140,14 +139,14 @@ def queue_status_letters(
     ready = plan.ready
     if expected is not None and expected != len(ready):
         raise InvalidInput(f"the list changed: {len(ready)} status letters now, not {expected}")
-    by_job: dict[str, list[StatusCandidate]] = defaultdict(list)
+    by_job: dict[int, list[StatusCandidate]] = defaultdict(list)
     for candidate in ready:
-        by_job[candidate.item.record.job_title].append(candidate)
+        by_job[candidate.item.record.job_id].append(candidate)
     batch_ids: list[int] = []
     queued = later = 0
     blocked: list[tuple[int, str]] = []
-    for title, candidates in by_job.items():
-        job = store.job_by_title(title)
+    for job_id, candidates in by_job.items():
+        job = store.job_by_id(job_id)
         letters = _compose_all(store, composer, job, candidates, now, promise_days, blocked)
         if not letters:
             continue

@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from fairwell.domain.addresses import clean_name
+from fairwell.errors import MAX_PROBLEMS_KEPT as MAX_PROBLEMS_KEPT
+from fairwell.errors import PROBLEMS_IN_MESSAGE as PROBLEMS_IN_MESSAGE
+from fairwell.errors import ImportFileError as ImportFileError
+from fairwell.errors import ImportProblem as ImportProblem
 from fairwell.errors import InvalidInput
 
 __all__ = [
@@ -48,8 +52,6 @@ __all__ = [
 ]
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
-MAX_PROBLEMS_KEPT = 50
-PROBLEMS_IN_MESSAGE = 10
 
 # Every character that str.splitlines() breaks on, and NUL: none may hide inside a value.
 _LINE_BREAK_OR_NUL = re.compile(r"[\r\n\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -66,39 +68,6 @@ P = TypeVar("P")
 # --- problems ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ImportProblem:
-    """One reason a file cannot be imported, with where to find it."""
-
-    file: str
-    row: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.field is not None:
-            where.append(f"field {self.field!r}")
-        return f"{', '.join(where)}: {self.message}"
-
-
-class ImportFileError(InvalidInput):
-    """The file cannot be imported and nothing in it was used.
-
-    ``problems`` holds the first :data:`MAX_PROBLEMS_KEPT` problems in row order,
-    ``problem_count`` how many were found in all, and ``more_problems`` how many were left out.
-    """
-
-    def __init__(self, problems: Sequence[ImportProblem]) -> None:
-        ordered = sorted(problems, key=lambda problem: problem.row or 0)
-        self.problem_count = len(ordered)
-        self.problems = ordered[:MAX_PROBLEMS_KEPT]
-        self.more_problems = self.problem_count - len(self.problems)
-        super().__init__(_summary(ordered))
-
-
 class Problems:
     """Collects the problems of one file."""
 
@@ -113,14 +82,6 @@ class Problems:
         """Return the error for a problem that stops reading, with those found before it."""
         self.add(row, None, message)
         return ImportFileError(self.found)
-
-
-def _summary(problems: Sequence[ImportProblem]) -> str:
-    lines = [str(problem) for problem in problems[:PROBLEMS_IN_MESSAGE]]
-    hidden = len(problems) - len(lines)
-    if hidden:
-        lines.append(f"... and {hidden} more problems ({len(problems)} in all)")
-    return "\n".join(lines)
 
 
 def shown(value: object) -> str:

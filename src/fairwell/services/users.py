@@ -23,7 +23,8 @@ from fairwell.domain.users import (
     check_username,
     may,
 )
-from fairwell.errors import FairwellError, InvalidInput, NotFound
+from fairwell.errors import InvalidInput, NotFound
+from fairwell.errors import NotAllowed as NotAllowed
 from fairwell.ports import JobManagers, UserStore
 from fairwell.services.password_policy import check_strength
 
@@ -119,13 +120,24 @@ def disable_user(store: UserStore, username: str, *, actor: str, now: datetime) 
     store.disable(check_username(username), actor, now)
 
 
+def assign_manager(
+    users: UserStore, managers: JobManagers, username: str, job_id: int, actor: str, now: datetime
+) -> str:
+    """Let a hiring manager see the job (they see only the jobs assigned to them); their
+    username. Raise NotFound for an unknown user, InvalidInput for one not a hiring manager."""
+    found = users.by_username(check_username(username))
+    if found is None:
+        raise NotFound(f"no user {username!r}")
+    user = found[0]
+    if user.role is not Role.HIRING_MANAGER:
+        raise InvalidInput(f"{user.username} is a {user.role.value}, not a hiring manager")
+    managers.assign(job_id, user.id, actor, now)
+    return user.username
+
+
 def list_users(store: UserStore) -> list[User]:
     """Every account, by username; without hashes."""
     return store.all()
-
-
-class NotAllowed(FairwellError):
-    """The named user exists but may not take this decision."""
 
 
 def acting_user(

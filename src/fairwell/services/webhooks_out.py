@@ -24,19 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from fairwell.errors import InvalidInput
-from fairwell.integrations.base import short
-from fairwell.integrations.ports import (
+from fairwell.domain.http_bodies import digest, short
+from fairwell.errors import InvalidInput, PostFailed
+from fairwell.ports import Clock
+from fairwell.ports.webhooks import (
     EVENTS,
     ClaimedDelivery,
     DeliveryOutcome,
     DeliveryState,
     Poster,
-    PostFailed,
     WebhookStore,
 )
-from fairwell.integrations.webhooks import digest
-from fairwell.ports import Clock
 
 log = logging.getLogger(__name__)
 

@@ -24,15 +24,14 @@ from datetime import datetime
 from pathlib import Path
 
 from fairwell.domain.feedback import CompetencyKind, LanguageOf, Wording, language_name
-from fairwell.domain.privacy import unrendered_placeholder
 from fairwell.domain.reasons import SUPPORTED_LOCALES
-from fairwell.errors import InvalidInput
-from fairwell.ports import FeedbackStore, RubricRow, Store, WordingCheck, WordingFinding
+from fairwell.errors import ImportFileError, InvalidInput
+from fairwell.guard.privacy import unrendered_placeholder
+from fairwell.ports import FeedbackStore, PipelineStore, RubricRow, WordingCheck, WordingFinding
 from fairwell.services.feedback import Library, required_languages
 from fairwell.services.language import identify_language
 from fairwell.services.scorecard_file import MAX_COMPETENCY_LENGTH
 from fairwell.services.tabular import (
-    ImportFileError,
     Problems,
     Record,
     RowReader,
@@ -51,7 +50,7 @@ OPTIONAL_COLUMNS = ("kind", "lang", *WORDING_PARTS)
 class WordingReport:
     competencies: int = 0
     wordings: int = 0
-    jobs: set[str] = field(default_factory=set)
+    jobs: dict[str, int] = field(default_factory=dict)  # each job's title, and its id
     findings: list[tuple[RubricRow, WordingFinding]] = field(default_factory=list)
 
 
@@ -226,7 +225,7 @@ def _conflicts(rows: Sequence[RubricRow], problems: Problems) -> None:
 
 
 def save_rows(
-    store: Store,
+    store: PipelineStore,
     feedback_store: FeedbackStore,
     check: WordingCheck,
     rows: Sequence[RubricRow],
@@ -241,13 +240,13 @@ def save_rows(
     feedback_store.save_rubric(rows, actor, now)
     report = WordingReport()
     for row in rows:
-        report.jobs.add(row.job)
+        if row.job not in report.jobs:  # a file names its jobs by title
+            report.jobs[row.job] = store.job_by_title(row.job).id
         report.competencies += 1
         if row.wording is None or row.locale is None:
             continue
         report.wordings += 1
-        job = store.job_by_title(row.job)
-        languages = required_languages(feedback_store.competencies(job.id))
+        languages = required_languages(feedback_store.competencies(report.jobs[row.job]))
         for part in row.wording.parts().values():
             report.findings += [(row, f) for f in check(part, row.locale, languages) if part]
     return report
@@ -281,10 +280,9 @@ class WordingStatus:
 
 
 def job_wording(
-    store: Store, feedback_store: FeedbackStore, library: Library, job_title: str
+    feedback_store: FeedbackStore, library: Library, job_id: int
 ) -> list[WordingStatus]:
-    job = store.job_by_title(job_title)
-    wordings = feedback_store.wordings(job.id)
+    wordings = feedback_store.wordings(job_id)
     return [
         WordingStatus(
             c.name,
@@ -293,5 +291,5 @@ def job_wording(
             {lang: found[c.name] for lang, found in wordings.items() if c.name in found},
             suggestions(library, c.name),
         )
-        for c in feedback_store.competencies(job.id)
+        for c in feedback_store.competencies(job_id)
     ]

@@ -155,7 +155,7 @@ def _decision(row: Row[Any]) -> DecisionFacts:
 def _scorecards(conn: Connection, application_id: int) -> list[ScorecardEntry]:
     query = (
         select(
-            competencies.c.name,
+            competencies.c.name.label("competency"),
             competencies.c.bar,
             scorecards.c.interviewer,
             scorecards.c.rating,
@@ -167,7 +167,7 @@ def _scorecards(conn: Connection, application_id: int) -> list[ScorecardEntry]:
         .where(scorecards.c.application_id == application_id)
         .order_by(scorecards.c.created_at, scorecards.c.interviewer, competencies.c.name)
     )
-    return [ScorecardEntry(*row) for row in conn.execute(query).tuples()]
+    return [ScorecardEntry(**row._mapping) for row in conn.execute(query)]
 
 
 def _letters(conn: Connection, application_id: int) -> list[LetterFacts]:
@@ -236,7 +236,7 @@ def _assignments(conn: Connection, application_id: int) -> list[AssignmentFacts]
         .where(interview_assignments.c.application_id == application_id)
         .order_by(interview_assignments.c.assigned_at, users.c.username)
     )
-    return [AssignmentFacts(*row) for row in conn.execute(query).tuples()]
+    return [AssignmentFacts(**row._mapping) for row in conn.execute(query)]
 
 
 def _audit(
@@ -275,4 +275,4 @@ def _audit(
         .where(or_(*matches))
         .order_by(audit_log.c.at, audit_log.c.id)
     )
-    return [AuditEntry(*row) for row in conn.execute(query).tuples()]
+    return [AuditEntry(**row._mapping) for row in conn.execute(query)]

@@ -26,7 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fairwell.domain.model import ApplicantRow, DecisionState, OutboxState, Stage
-from fairwell.integrations.ports import (
+from fairwell.ports import ImportCounts
+from fairwell.ports.ats import (
     AtsEvent,
     ClaimedWriteBack,
     EventChange,
@@ -38,7 +39,6 @@ from fairwell.integrations.ports import (
     WriteBackRow,
     WriteBackState,
 )
-from fairwell.ports import ImportCounts
 from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import (

@@ -426,6 +426,7 @@ def _request_query() -> Any:
             decisions.c.application_id,
             persons.c.email,
             jobs.c.title,
+            applications.c.job_id,
         )
         .join(decisions, decisions.c.id == feedback_requests.c.decision_id)
         .join(applications, applications.c.id == decisions.c.application_id)
@@ -442,6 +443,7 @@ def _request(row: Row[Any]) -> RequestRecord:
         application_id=row.application_id,
         email=row.email,
         job_title=row.title,
+        job_id=row.job_id,
         state=RequestState(row.state),
         question=row.question,
         received_at=row.received_at,

@@ -124,7 +124,7 @@ class SqlInterviews:
         """This interviewer's ratings of the application; never anyone else's."""
         query = (
             select(
-                competencies.c.name,
+                competencies.c.name.label("competency"),
                 competencies.c.bar,
                 scorecards.c.interviewer,
                 scorecards.c.rating,
@@ -140,7 +140,7 @@ class SqlInterviews:
             .order_by(competencies.c.name)
         )
         with self.engine.begin() as conn:
-            return [ScorecardEntry(*row) for row in conn.execute(query).tuples()]
+            return [ScorecardEntry(**row._mapping) for row in conn.execute(query)]
 
     def audit_entry(
         self, application_id: int, user_id: int, ratings: int, actor: str, now: datetime

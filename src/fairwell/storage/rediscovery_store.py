@@ -7,7 +7,6 @@ notes for candidates never reach a ranking.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, select
 from fairwell.domain.matching import Evidence, Requirement
 from fairwell.domain.model import Job
 from fairwell.errors import NotFound
+from fairwell.ports.rediscovery import OnFile as OnFile
 from fairwell.storage.tables import (
     applications,
     competencies,
@@ -25,20 +25,6 @@ from fairwell.storage.tables import (
     persons,
     scorecards,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class OnFile:
-    """A person with valid talent-pool consent; ``application_id`` is the consented one."""
-
-    person_id: int
-    email: str
-    name: str
-    application_id: int
-    application_job_id: int
-    consent_until: datetime
-    titles: tuple[str, ...]
-    evidence: tuple[Evidence, ...]
 
 
 class SqlRediscovery:

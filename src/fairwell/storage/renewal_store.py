@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, String, cast, literal, select
 
+from fairwell.ports.portal import RENEWAL_KEY, Expiring
+from fairwell.ports.portal import renewal_key as renewal_key
 from fairwell.storage.tables import applications, consents, jobs, outbox, persons
-
-RENEWAL_KEY = "consent-renewal:"  # the outbox letter_key: one renewal letter per consent
-
-
-def renewal_key(consent_id: int) -> str:
-    return f"{RENEWAL_KEY}{consent_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Expiring:
-    consent_id: int
-    person_id: int
-    application_id: int
-    job_id: int
-    job_title: str
-    until: datetime
 
 
 class SqlRenewals:
@@ -37,11 +22,11 @@ class SqlRenewals:
         )
         query = (
             select(
-                consents.c.id,
+                consents.c.id.label("consent_id"),
                 consents.c.person_id,
                 consents.c.application_id,
                 applications.c.job_id,
-                jobs.c.title,
+                jobs.c.title.label("job_title"),
                 consents.c.until,
             )
             .join(persons, persons.c.id == consents.c.person_id)
@@ -57,4 +42,4 @@ class SqlRenewals:
             .order_by(consents.c.id)
         )
         with self.engine.connect() as conn:
-            return [Expiring(*row) for row in conn.execute(query).tuples()]
+            return [Expiring(**row._mapping) for row in conn.execute(query)]

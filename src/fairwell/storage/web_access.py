@@ -7,23 +7,15 @@ processes share sessions, limits and tokens through the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from fairwell.ports.users import SessionRow, TokenRow
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import api_tokens, signin_failures, web_sessions
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    key: str
-    user_id: int
-    session_version: int
-    csrf: str
 
 
 class SqlWebSessions:
@@ -113,17 +105,6 @@ class SqlSigninFailures:
     def clear(self, key: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(signin_failures).where(signin_failures.c.key == key))
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRow:
-    id: int
-    user_id: int
-    name: str
-    read_only: bool
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
 
 
 class SqlApiTokens:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fairwell.integrations.ports import (
+from fairwell.ports.webhooks import (
     EVENTS,
     ClaimedDelivery,
     DeliveryOutcome,

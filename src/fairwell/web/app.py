@@ -20,12 +20,11 @@ from fastapi.templating import Jinja2Templates
 from fairwell.config import SemanticMode, Settings
 from fairwell.domain.model import Stage
 from fairwell.domain.users import User
-from fairwell.errors import ConfigurationError
+from fairwell.errors import ConfigurationError, SignedOut
 from fairwell.ports import JobSummary
 from fairwell.runtime import Runtime, open_runtime
 from fairwell.services import semantic
 from fairwell.services.users import authenticate
-from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web import (
     account,
     api_docs,
@@ -50,7 +49,6 @@ from fairwell.web import settings as settings_pages
 from fairwell.web.assets import VendorAssets, find_vendor_assets
 from fairwell.web.common import (
     PAGE_SIZE,
-    SignedOut,
     check_csrf,
     landing,
     reader,
@@ -84,11 +82,13 @@ def create_app(
         semantic.choose(settings.rediscovery_semantic)
     # The docs page is ours (web/api_docs.py): Swagger UI served by the app, never a CDN.
     app = FastAPI(title="Fairwell", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    app.state.runtime = runtime or open_runtime(settings)
-    app.state.users = SqlUserStore(app.state.runtime.store.engine)
-    app.state.job_managers = SqlJobManagers(app.state.runtime.store.engine)
-    app.state.sessions = Sessions(app.state.runtime.store.engine)
-    app.state.limiter = SigninLimiter(app.state.runtime.store.engine)
+    wired = runtime or open_runtime(settings)
+    app.state.runtime = wired
+    # The runtime's stores and services; the app builds none of its own.
+    app.state.users = wired.users
+    app.state.job_managers = wired.job_managers
+    app.state.sessions = wired.sessions
+    app.state.limiter = wired.signin_limiter
     app.state.secure_cookies = settings.secure_cookies
     # The demo's mail viewer shows what the embedded sink received; off without a sink folder.
     app.state.mail_viewer = mail_viewer
@@ -271,7 +271,7 @@ def _jobs_for(request: Request, user: User) -> list[JobSummary]:
     """The job summaries this user may see (a hiring manager: only their own jobs)."""
     runtime: Runtime = request.app.state.runtime
     allowed = visible_jobs(request, user)
-    return [s for s in runtime.store.jobs() if allowed is None or s.job.id in allowed]
+    return [s for s in runtime.pipeline.jobs() if allowed is None or s.job.id in allowed]
 
 
 def jobs_page(

@@ -15,14 +15,11 @@ from pydantic import BaseModel, Field
 
 from fairwell.domain.feedback import MAX_RATING, MIN_RATING
 from fairwell.domain.reasons import REASONS
-from fairwell.errors import NotFound
-from fairwell.ports import ScorecardEntry, WordingCheck
-from fairwell.runtime import inbox_store, wording_check
+from fairwell.errors import NotFound, ScorecardRefused
+from fairwell.ports import ApplicantRecords, InterviewStore, ScorecardEntry, WordingCheck
 from fairwell.services import interviews as interview_service
 from fairwell.services.applicant_record import applicant_record, letter_as_sent, record_as_json
-from fairwell.services.interviews import RatingInput, ScorecardRefused, ScorecardSheet
-from fairwell.storage.applicant_store import SqlApplicantRecords
-from fairwell.storage.interviews_store import SqlInterviews
+from fairwell.services.interviews import RatingInput, ScorecardSheet
 from fairwell.web.audit_words import audit_line
 from fairwell.web.common import (
     Current,
@@ -39,9 +36,8 @@ from fairwell.web.letter_view import html_response, readable, source_response
 
 
 def register(app: FastAPI) -> None:
-    engine = app.state.runtime.store.engine
-    app.state.applicant_records = SqlApplicantRecords(engine)
-    app.state.interviews = SqlInterviews(engine)
+    app.state.applicant_records = app.state.runtime.applicant_records
+    app.state.interviews = app.state.runtime.interviews
     app.get("/applications/{application_id}", response_class=HTMLResponse, include_in_schema=False)(
         applicant_page
     )
@@ -61,23 +57,19 @@ def register(app: FastAPI) -> None:
     app.post("/api/interviews/{application_id}/scorecard")(api_scorecard)
 
 
-def _records(request: Request) -> SqlApplicantRecords:
-    records: SqlApplicantRecords = request.app.state.applicant_records
+def _records(request: Request) -> ApplicantRecords:
+    records: ApplicantRecords = request.app.state.applicant_records
     return records
 
 
-def _interviews(request: Request) -> SqlInterviews:
-    found: SqlInterviews = request.app.state.interviews
+def _interviews(request: Request) -> InterviewStore:
+    found: InterviewStore = request.app.state.interviews
     return found
 
 
 def _wording(request: Request) -> WordingCheck:
-    """One wording check per app: its linters are built on first use and then kept."""
-    state = request.app.state
-    if getattr(state, "wording_check", None) is None:
-        state.wording_check = wording_check(runtime_of(request).settings)
-    check: WordingCheck = state.wording_check
-    return check
+    """The runtime's wording check, built once per process."""
+    return runtime_of(request).wording_check
 
 
 def _not_found(error: NotFound) -> HTTPException:
@@ -107,7 +99,7 @@ def applicant_page(
         audit=[audit_line(entry) for entry in record.facts.audit],
         reasons={reason.code: reason for reason in REASONS},
         max_rating=MAX_RATING,
-        bounces=inbox_store(runtime_of(request)).bounces(application_id),
+        bounces=runtime_of(request).inbox_store.bounces(application_id),
     )
 
 

@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from fairwell.domain.users import REVIEWER_ROLES, STAFF_ROLES, Role, User
+from fairwell.errors import SignedOut as SignedOut
+from fairwell.ports.users import JobManagers
 from fairwell.runtime import Runtime
-from fairwell.storage.users_store import SqlJobManagers
 from fairwell.web.security import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -22,10 +23,6 @@ from fairwell.web.security import (
 PAGE_SIZE = 50
 STAFF = STAFF_ROLES
 Current = tuple[User, Session]
-
-
-class SignedOut(Exception):
-    """No valid session: pages redirect to the sign-in page, the API answers 401."""
 
 
 def headers(response: Response) -> Response:
@@ -110,7 +107,7 @@ def visible_jobs(request: Request, user: User) -> set[int] | None:
     """The ids of the jobs this user may see; None means every job."""
     if user.role in STAFF:
         return None
-    managers: SqlJobManagers = request.app.state.job_managers
+    managers: JobManagers = request.app.state.job_managers
     return managers.jobs_of(user.id)
 
 

@@ -12,22 +12,22 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fairwell.errors import FairwellError, InvalidInput
+from fairwell.ports.privacy import PrivacyStore
 from fairwell.services import erasure
-from fairwell.storage.erasure_store import SqlPrivacyStore
 from fairwell.web.common import check_csrf, render, runtime_of
 from fairwell.web.settings import Admin
 
 
 def register(app: FastAPI) -> None:
-    app.state.privacy = SqlPrivacyStore(app.state.runtime.store.engine)
+    app.state.privacy = app.state.runtime.privacy
     app.get("/data-requests", include_in_schema=False)(data_requests_page)
     app.post("/data-requests/holds", include_in_schema=False)(add_hold)
     app.post("/data-requests/holds/{hold_id}/release", include_in_schema=False)(release_hold)
     app.post("/data-requests/erase", include_in_schema=False)(erase_now)
 
 
-def _privacy(request: Request) -> SqlPrivacyStore:
-    privacy: SqlPrivacyStore = request.app.state.privacy
+def _privacy(request: Request) -> PrivacyStore:
+    privacy: PrivacyStore = request.app.state.privacy
     return privacy
 
 

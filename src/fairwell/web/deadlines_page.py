@@ -19,7 +19,6 @@ from fairwell.services.status_letters import (
     plan_status_letters,
     queue_status_letters,
 )
-from fairwell.storage.notices import SqlNotices
 from fairwell.web.common import Current, check_csrf, render, staff
 from fairwell.web.wording import plural
 
@@ -37,7 +36,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 def _plan(runtime: Runtime, rules: NoticeRules) -> StatusPlan:
-    notices = SqlNotices(runtime.store.engine)
+    notices = runtime.notices
     return plan_status_letters(runtime.store, notices, notices, rules, runtime.clock.now())
 
 
@@ -49,7 +48,7 @@ def deadlines_page(
     now = runtime.clock.now()
     promises = [
         item
-        for item in deadlines(SqlNotices(runtime.store.engine), rules, now, everyone=True).items
+        for item in deadlines(runtime.notices, rules, now, everyone=True).items
         if item.promise is not None
     ]
     return render(

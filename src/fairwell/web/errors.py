@@ -96,7 +96,8 @@ def is_api(request: Request) -> bool:
 
 def _signed_in_user(request: Request) -> tuple[User | None, str]:
     """Who is signed in, if anyone, for the page's menu; never raises."""
-    from fairwell.web.common import SignedOut, signed_in
+    from fairwell.errors import SignedOut
+    from fairwell.web.common import signed_in
 
     try:
         user, session = signed_in(request)

@@ -113,7 +113,7 @@ def _cards(request: Request, job: Job) -> list[Card]:
     return [
         card(i)
         for i in service.review_items(
-            runtime.store, runtime.feedback_store, checker(request), job.title
+            runtime.pipeline, runtime.feedback_store, checker(request), job.id
         )
     ]
 
@@ -288,10 +288,10 @@ def _approve(
 ) -> service.ApproveReport:
     runtime = runtime_of(request)
     return service.approve(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         checker(request),
-        job.title,
+        job.id,
         emails=emails,
         override=override,
         actor=actor(current),
@@ -305,27 +305,27 @@ def _edit(
     """Save the new wording; return the item as it now stands, with its findings."""
     runtime = runtime_of(request)
     service.edit(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         checker(request),
-        job.title,
+        job.id,
         email,
         text,
         actor=actor(current),
         now=runtime.clock.now(),
     )
     wanted = normalise_address(email)
-    items = service.review_items(runtime.store, runtime.feedback_store, checker(request), job.title)
+    items = service.review_items(runtime.pipeline, runtime.feedback_store, checker(request), job.id)
     return next(i for i in items if i.view.person.email == wanted)
 
 
 def _downgrade(request: Request, current: Current, job: Job, email: str) -> None:
     runtime = runtime_of(request)
     service.downgrade(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         checker(request),
-        job.title,
+        job.id,
         email,
         actor=actor(current),
         now=runtime.clock.now(),
@@ -383,7 +383,7 @@ def api_feedback(
     404 when the job does not exist or is not yours to see."""
     job = visible_job(request, current[0], job_id)
     runtime = runtime_of(request)
-    items = service.review_items(runtime.store, runtime.feedback_store, checker(request), job.title)
+    items = service.review_items(runtime.pipeline, runtime.feedback_store, checker(request), job.id)
     return {"job": {"id": job.id, "title": job.title}, "items": [_item_json(i) for i in items]}
 
 

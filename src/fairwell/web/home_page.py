@@ -20,10 +20,6 @@ from fairwell.domain.users import Role, User
 from fairwell.services import interviews as interview_service
 from fairwell.services import requests as request_service
 from fairwell.services.deadlines import notice_rules
-from fairwell.storage.batches_read import SqlBatches
-from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.storage.interviews_store import SqlInterviews
-from fairwell.storage.notices import SqlNotices
 from fairwell.web.common import Current, render, runtime_of, signed_in
 from fairwell.web.reviews import jobs_for
 from fairwell.web.wording import plural
@@ -72,11 +68,11 @@ def _drafts(request: Request, user: User) -> list[Tile]:
 
 def _requests(request: Request, user: User) -> list[Tile]:
     runtime = runtime_of(request)
-    titles = {job.title for job in jobs_for(request, user)}
+    visible = {job.id for job in jobs_for(request, user)}
     due = [
         status
         for status in request_service.all_requests(runtime.request_store, runtime.clock.now())
-        if status.request.state is RequestState.OPEN and status.request.job_title in titles
+        if status.request.state is RequestState.OPEN and status.request.job_id in visible
     ]
     items = [
         (
@@ -94,7 +90,7 @@ def _requests(request: Request, user: User) -> list[Tile]:
 
 
 def _interviews(request: Request, user: User) -> list[Tile]:
-    found = interview_service.my_interviews(SqlInterviews(runtime_of(request).store.engine), user)
+    found = interview_service.my_interviews(runtime_of(request).interviews, user)
     open_ones = [item for item in found if not item.done]
     items = [
         (
@@ -108,7 +104,7 @@ def _interviews(request: Request, user: User) -> list[Tile]:
 
 
 def _batches(request: Request, user: User) -> list[Tile]:
-    running = SqlBatches(runtime_of(request).store.engine).unfinished()
+    running = runtime_of(request).batches.unfinished()
     items = [
         (
             f"Batch {b.id}, {b.job_title}: {b.done} of {plural(b.total, 'letter')} done"
@@ -122,7 +118,7 @@ def _batches(request: Request, user: User) -> list[Tile]:
 
 
 def _outbox_problems(request: Request, user: User) -> list[Tile]:
-    counts = runtime_of(request).store.outbox_status().counts
+    counts = runtime_of(request).outbox.outbox_status().counts
     items = [
         (f"{plural(counts[state.value], 'letter')} {state.value}", f"/outbox?state={state.value}")
         for state in (OutboxState.HELD, OutboxState.QUARANTINED, OutboxState.FAILED)
@@ -140,7 +136,7 @@ def _deadlines(request: Request, user: User) -> list[Tile]:
     rules = notice_rules(runtime.settings)
     if not rules.in_force():
         return []
-    notices = SqlNotices(runtime.store.engine)
+    notices = runtime.notices
     plan = plan_status_letters(runtime.store, notices, notices, rules, runtime.clock.now())
     overdue = sum(
         c.item.notice is not None and c.item.notice.state.value == "overdue"
@@ -155,9 +151,7 @@ def _deadlines(request: Request, user: User) -> list[Tile]:
 
 def _data_requests(request: Request, user: User) -> list[Tile]:
     now = runtime_of(request).clock.now()
-    open_ones = [
-        r for r in SqlPrivacyStore(runtime_of(request).store.engine).requests() if r.state == "open"
-    ]
+    open_ones = [r for r in runtime_of(request).privacy.requests() if r.state == "open"]
     overdue = sum(r.due_at < now for r in open_ones)
     summary = "access and erasure requests, due a month after they arrive"
     return [Tile("Data requests", len(open_ones), summary, "/data-requests", urgent=bool(overdue))]

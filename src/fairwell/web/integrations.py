@@ -15,14 +15,12 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from fairwell.errors import ConfigurationError
-from fairwell.integrations.ports import DeliveryState, EventKind
-from fairwell.integrations.profiles import Profile, load_profile
-from fairwell.integrations.reasons import ReasonMap
-from fairwell.integrations.registry import webhook_receiver
-from fairwell.integrations.webhooks import WebhookRefused
-from fairwell.runtime import ats_names, ats_store, reason_map, webhook_store
+from fairwell.errors import ConfigurationError, WebhookRefused
+from fairwell.ports.ats import EventKind
+from fairwell.ports.webhooks import DeliveryState
 from fairwell.services.ats_hooks import receive
+from fairwell.services.ats_reasons import ReasonMap
+from fairwell.services.export_profiles import Profile, load_profile
 from fairwell.web.common import Current, render, runtime_of
 from fairwell.web.settings import admin
 
@@ -40,14 +38,14 @@ def register(app: FastAPI) -> None:
 
 async def ats_hook(vendor: str, request: Request) -> Response:
     """Verify, record and apply one ATS webhook; 401 for a bad or missing signature."""
-    receiver = webhook_receiver(vendor)
+    runtime = runtime_of(request)
+    receiver = runtime.webhook_receiver(vendor)
     if receiver is None:
         raise HTTPException(status_code=404, detail=f"no webhooks from {vendor!r}")
     body = await request.body()
     if len(body) > MAX_HOOK_BYTES:
         log.warning("%s webhook refused: %d bytes is too large", vendor, len(body))
         return JSONResponse({"error": "too large"}, status_code=413)
-    runtime = runtime_of(request)
     try:
         event = receiver(body, request.headers, runtime.settings)
     except WebhookRefused as refused:
@@ -57,9 +55,9 @@ async def ats_hook(vendor: str, request: Request) -> Response:
         log.error("%s webhook cannot be checked: %s", vendor, error)
         return JSONResponse({"error": "not configured"}, status_code=503)
     profile, reasons = _vendor_data(request, vendor)
-    names = ats_names(runtime.settings, vendor) if event.kind is not EventKind.OTHER else None
+    names = runtime.ats_names(vendor) if event.kind is not EventKind.OTHER else None
     received = await run_in_threadpool(
-        receive, ats_store(runtime), event, profile, reasons, runtime.clock, names
+        receive, runtime.ats_store, event, profile, reasons, runtime.clock, names
     )
     log.info("%s webhook %s: %s", vendor, event.event, received.outcome)
     return JSONResponse(
@@ -74,10 +72,7 @@ def _vendor_data(request: Request, vendor: str) -> tuple[Profile, ReasonMap]:
     state.ats_profiles = cache
     if vendor not in cache:
         cache[vendor] = load_profile(vendor)
-    if getattr(state, "ats_reasons", None) is None:
-        state.ats_reasons = reason_map(runtime_of(request).settings)
-    reasons: ReasonMap = state.ats_reasons
-    return cache[vendor], reasons
+    return cache[vendor], runtime_of(request).reason_map
 
 
 def webhooks_page(
@@ -90,7 +85,7 @@ def webhooks_page(
         chosen = DeliveryState(state) if state else None
     except ValueError:
         raise HTTPException(status_code=400, detail=f"no delivery state {state!r}") from None
-    store = webhook_store(runtime_of(request))
+    store = runtime_of(request).webhook_store
     return render(
         request,
         "webhooks.html",

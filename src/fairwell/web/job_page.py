@@ -33,15 +33,15 @@ def save_job_settings(
     check_csrf(current, csrf)
     runtime = runtime_of(request)
     try:
-        job = runtime.store.job_by_id(job_id)
+        job = runtime.pipeline.job_by_id(job_id)
     except NotFound:
         raise HTTPException(status_code=404, detail="no such job") from None
     try:
         now, who = runtime.clock.now(), actor(current)
         if clean_sender_name(sender_name) != job.sender_name:
-            job = set_sender(runtime.store, job, sender_name, who, now)
+            job = set_sender(runtime.pipeline, job.id, sender_name, who, now)
         if bool(closed) != (job.closed_at is not None):
-            close_job(runtime.store, job, bool(closed), who, now)
+            close_job(runtime.pipeline, job.id, bool(closed), who, now)
     except FairwellError as error:
         raise HTTPException(status_code=400, detail=str(error)) from None
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

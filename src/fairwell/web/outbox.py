@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fairwell.domain.model import STOPPED_RULE, OutboxState
 from fairwell.errors import FairwellError, NotFound
 from fairwell.ports import OutboxRow
-from fairwell.runtime import Runtime, inbox_store
+from fairwell.ports.outbox import BatchControls
+from fairwell.runtime import Runtime
 from fairwell.services import outbox as outbox_service
-from fairwell.storage.batches_read import SqlBatches
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
 from fairwell.web.letter_view import html_response, readable, source_response
 
@@ -51,7 +51,7 @@ def register(app: FastAPI) -> None:
 
 def _letter_text(runtime: Runtime, outbox_id: int) -> Response:
     try:
-        body = runtime.store.outbox_body(outbox_id)
+        body = runtime.outbox.outbox_body(outbox_id)
     except FairwellError as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
     return source_response(body)
@@ -66,8 +66,8 @@ def _state(value: str | None) -> OutboxState | None:
         raise HTTPException(status_code=400, detail=f"there is no outbox state {value!r}") from None
 
 
-def _batches(request: Request) -> SqlBatches:
-    return SqlBatches(runtime_of(request).store.engine)
+def _batches(request: Request) -> BatchControls:
+    return runtime_of(request).batches
 
 
 def outbox_page(
@@ -82,7 +82,7 @@ def outbox_page(
     is held or failed; requeue puts them back."""
     runtime = runtime_of(request)
     chosen = _state(state)
-    status = runtime.store.outbox_status()
+    status = runtime.outbox.outbox_status()
     search = (q or "").strip()
     total, rows = _batches(request).outbox_page(
         chosen.value if chosen else None,
@@ -95,7 +95,7 @@ def outbox_page(
     return render(
         request,
         "outbox.html",
-        bounces=inbox_store(runtime).bounces(limit=LISTED_BOUNCES),
+        bounces=runtime.inbox_store.bounces(limit=LISTED_BOUNCES),
         user=current[0],
         csrf=current[1].csrf,
         state=state or "",
@@ -116,7 +116,7 @@ def outbox_page(
 
 def _body(request: Request, outbox_id: int) -> bytes:
     try:
-        return runtime_of(request).store.outbox_body(outbox_id)
+        return runtime_of(request).outbox.outbox_body(outbox_id)
     except FairwellError:
         raise HTTPException(status_code=404, detail=f"there is no letter #{outbox_id}") from None
 
@@ -250,7 +250,7 @@ def stop(
 
 
 def _stopped_ids(runtime: Runtime, batch_id: int) -> list[int]:
-    held = runtime.store.outbox_rows(OutboxState.HELD, batch_id, limit=1_000_000)
+    held = runtime.outbox.outbox_rows(OutboxState.HELD, batch_id, limit=1_000_000)
     return [row.id for row in held if row.held_rule == STOPPED_RULE]
 
 
@@ -304,9 +304,9 @@ def api_outbox(
 ) -> dict[str, object]:
     """Counts per state, and the letters in one state or batch (at most ``limit``)."""
     runtime = runtime_of(request)
-    status = runtime.store.outbox_status(batch_id)
+    status = runtime.outbox.outbox_status(batch_id)
     chosen = _state(state)
-    rows = runtime.store.outbox_rows(chosen, batch_id, limit) if chosen or batch_id else []
+    rows = runtime.outbox.outbox_rows(chosen, batch_id, limit) if chosen or batch_id else []
     return {
         "paused": status.paused,
         "counts": status.counts,

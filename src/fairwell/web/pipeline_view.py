@@ -15,7 +15,9 @@ from fastapi.responses import Response
 
 from fairwell.domain.model import Job, Stage
 from fairwell.domain.reasons import REASONS
+from fairwell.errors import NotFound
 from fairwell.ports import ApplicantFilter
+from fairwell.runtime import Runtime
 from fairwell.web.common import PAGE_SIZE, Current, render, runtime_of, visible_jobs
 
 SORTS = {
@@ -78,6 +80,13 @@ class PipelineView:
         return self.query(sort=key, dir="desc" if flip else "", page=1)
 
 
+def _job(runtime: Runtime, job_id: int) -> Job | None:
+    try:
+        return runtime.pipeline.job_by_id(job_id)
+    except NotFound:
+        return None
+
+
 def pipeline_page(
     request: Request,
     job_id: int,
@@ -93,14 +102,7 @@ def pipeline_page(
     runtime = runtime_of(request)
     # A job this user may not see answers exactly like a job that does not exist.
     allowed = visible_jobs(request, current[0])
-    job = next(
-        (
-            s.job
-            for s in runtime.store.jobs()
-            if s.job.id == job_id and (allowed is None or job_id in allowed)
-        ),
-        None,
-    )
+    job = _job(runtime, job_id) if allowed is None or job_id in allowed else None
     if job is None:
         raise HTTPException(status_code=404, detail="there is no job with this number for you")
     shown = ApplicantFilter(
@@ -109,7 +111,7 @@ def pipeline_page(
         order=view.sort or "id",
         descending=view.descending,
     )
-    found = runtime.store.applicant_page(job.id, shown, (view.page - 1) * view.size, view.size)
+    found = runtime.pipeline.applicant_page(job.id, shown, (view.page - 1) * view.size, view.size)
     return render(
         request,
         "pipeline.html",

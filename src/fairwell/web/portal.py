@@ -24,23 +24,16 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from fairwell.config import Settings
-from fairwell.errors import FairwellError
-from fairwell.ports import ConsentRecord, PortalApplication
+from fairwell.errors import ExpiredPortalToken, InvalidPortalToken
+from fairwell.errors import FormRefused as FormRefused
+from fairwell.ports import ConsentRecord, PortalApplication, PortalStore, PrivacyStore
 from fairwell.runtime import Runtime
 from fairwell.services import erasure, portal_actions
 from fairwell.services.consent import keep_on_file, offered_until, renewed_until
 from fairwell.services.export import as_json_value, export_person
-from fairwell.services.portal import (
-    ExpiredPortalToken,
-    InvalidPortalToken,
-    PortalForms,
-    PortalLinks,
-)
+from fairwell.services.portal import PortalForms, PortalLinks
 from fairwell.services.requests import MAX_TEXT
 from fairwell.services.retention import load_book
-from fairwell.storage.erasure_store import SqlPrivacyStore
-from fairwell.storage.portal_store import SqlPortalStore
-from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.web.common import headers
 from fairwell.web.policy import PAGE_POLICY, RAW_POLICY
 from fairwell.web.portal_text import TEXT, from_header, language, long_date, texts
@@ -49,22 +42,14 @@ from fairwell.web.security import SigninLimiter
 FRESH_LINK = "fresh-link"
 
 
-class FormRefused(FairwellError):
-    """A portal form that is forged, too old, for another application, or sent twice."""
-
-    def __init__(self, lang: str) -> None:
-        super().__init__("form refused")
-        self.lang = lang
-
-
 @dataclass
 class Portal:
     settings: Settings
     runtime: Runtime
     links: PortalLinks
     forms: PortalForms
-    store: SqlPortalStore
-    privacy: SqlPrivacyStore
+    store: PortalStore
+    privacy: PrivacyStore
     pages: Jinja2Templates
     prefix: str
     # A fresh link may be asked for 5 times an hour per client and 3 times per address.
@@ -103,13 +88,13 @@ def _portal(runtime: Runtime, settings: Settings, prefix: str) -> Portal:
         runtime=runtime,
         links=PortalLinks(settings.portal_url, settings.secret_key, fallbacks),
         forms=PortalForms(settings.secret_key, fallbacks),
-        store=SqlPortalStore(runtime.store.engine),
-        privacy=SqlPrivacyStore(runtime.store.engine),
+        store=runtime.portal,
+        privacy=runtime.privacy,
         pages=Jinja2Templates(directory=str(folder)),
         prefix=prefix,
         # In the database, like the sign-in limits: every web process counts the same.
-        per_client=SigninLimiter(runtime.store.engine, limit=5, window=timedelta(hours=1)),
-        per_address=SigninLimiter(runtime.store.engine, limit=3, window=timedelta(hours=1)),
+        per_client=SigninLimiter(runtime.signin_failures, limit=5, window=timedelta(hours=1)),
+        per_address=SigninLimiter(runtime.signin_failures, limit=3, window=timedelta(hours=1)),
     )
 
 
@@ -300,7 +285,7 @@ def ask(
 def _offered_until(portal: Portal, app: PortalApplication, now: datetime) -> datetime:
     """From the retention policy the run deletes by (services/retention.py)."""
     book = portal.runtime.composer.retention or load_book(portal.settings.retention_policies)
-    facts = SqlRetentionStore(portal.runtime.store.engine).application_facts(app.application_id)
+    facts = portal.runtime.retention.application_facts(app.application_id)
     return offered_until(book, facts, now)
 
 
@@ -314,7 +299,7 @@ def _renew_until(
     portal: Portal, app: PortalApplication, current: ConsentRecord | None, now: datetime
 ) -> datetime | None:
     book = portal.runtime.composer.retention or load_book(portal.settings.retention_policies)
-    facts = SqlRetentionStore(portal.runtime.store.engine).application_facts(app.application_id)
+    facts = portal.runtime.retention.application_facts(app.application_id)
     return renewed_until(book, facts, current, now)
 
 

@@ -158,7 +158,7 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 # A referred or sourced person did not apply: the pages they read say "your details", never
-# "your application" (the letters do the same, see domain/applied_wording.py).
+# "your application" (the letters do the same, see guard/applied_wording.py).
 NOT_APPLIED_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Your details with us",

@@ -14,7 +14,6 @@ from fastapi.responses import Response
 from fairwell.errors import FairwellError
 from fairwell.runtime import Runtime
 from fairwell.services import rediscovery, semantic
-from fairwell.storage.rediscovery_store import SqlRediscovery
 from fairwell.web.common import Current, check_csrf, render, staff
 from fairwell.web.wording import plural
 
@@ -35,7 +34,7 @@ def rediscover_page(
     request: Request, job_id: int, current: Staff, message: str | None = None, status: int = 200
 ) -> Response:
     runtime = _runtime(request)
-    pool = SqlRediscovery(runtime.store.engine)
+    pool = runtime.rediscovery
     meaning = semantic.choose(runtime.settings.rediscovery_semantic)
     report = rediscovery.rediscover(pool, pool.job(job_id), runtime.clock.now(), meaning)
     return render(
@@ -54,7 +53,7 @@ async def invite(request: Request, job_id: int, current: Staff) -> Response:
     form = await request.form()
     check_csrf(current, str(form.get("csrf", "")))
     runtime = _runtime(request)
-    pool = SqlRediscovery(runtime.store.engine)
+    pool = runtime.rediscovery
     try:
         picked = [int(str(value)) for value in form.getlist("person")]
         done = rediscovery.invite(

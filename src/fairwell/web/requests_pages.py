@@ -18,7 +18,6 @@ from fairwell.domain.reasons import reason_for
 from fairwell.domain.requests import RequestState
 from fairwell.errors import FairwellError, NotFound
 from fairwell.ports import RequestRecord
-from fairwell.runtime import inbox_store
 from fairwell.services import requests as service
 from fairwell.web.common import (
     Current,
@@ -64,9 +63,9 @@ def register(app: FastAPI) -> None:
 
 def _statuses(request: Request, current: Current) -> list[service.RequestStatus]:
     runtime = runtime_of(request)
-    titles = {job.title for job in jobs_for(request, current[0])}
+    visible = {job.id for job in jobs_for(request, current[0])}
     every = service.all_requests(runtime.request_store, runtime.clock.now())
-    return [s for s in every if s.request.job_title in titles]
+    return [s for s in every if s.request.job_id in visible]
 
 
 def _detail(request: Request, current: Current, request_id: int) -> service.RequestDetail:
@@ -74,7 +73,7 @@ def _detail(request: Request, current: Current, request_id: int) -> service.Requ
     runtime = runtime_of(request)
     try:
         detail = service.request_detail(
-            runtime.store, runtime.request_store, request_id, inbox_store(runtime)
+            runtime.store, runtime.request_store, request_id, runtime.inbox_store
         )
     except NotFound:
         raise HTTPException(status_code=404, detail="no such request") from None
@@ -122,7 +121,7 @@ def record_form(
     check_csrf(current, csrf)
     job = visible_job(request, current[0], job_id)
     try:
-        record = _receive(request, current, job.title, email, question)
+        record = _receive(request, current, job.id, email, question)
     except FairwellError as error:
         message = str(error).splitlines()[0]
         return _list(request, current, status=status_of(error), error=message, kept=question)
@@ -153,7 +152,7 @@ def _one(
 ) -> Response:
     state = service.request_status(detail.request, runtime_of(request).clock.now())
     assert detail.view.decision is not None
-    raw = runtime_of(request).store.letter_body_for(detail.view.decision.id)
+    raw = runtime_of(request).outbox.letter_body_for(detail.view.decision.id)
     return render(
         request,
         "requests_one.html",
@@ -175,7 +174,7 @@ def _one(
 def _letter_bytes(request: Request, current: Current, request_id: int) -> bytes:
     detail = _detail(request, current, request_id)
     assert detail.view.decision is not None
-    raw = runtime_of(request).store.letter_body_for(detail.view.decision.id)
+    raw = runtime_of(request).outbox.letter_body_for(detail.view.decision.id)
     if raw is None:
         raise HTTPException(status_code=404, detail="the decision letter has not been queued yet")
     return raw
@@ -220,13 +219,13 @@ def answer_form(
 
 
 def _receive(
-    request: Request, current: Current, job_title: str, email: str, question: str
+    request: Request, current: Current, job_id: int, email: str, question: str
 ) -> RequestRecord:
     runtime = runtime_of(request)
     return service.receive(
-        runtime.store,
+        runtime.pipeline,
         runtime.request_store,
-        job_title,
+        job_id,
         email,
         question.strip() or None,
         business_days=runtime.settings.request_due_business_days,
@@ -249,7 +248,7 @@ def _answer(
         override=override,
         actor=actor(current),
         now=runtime.clock.now(),
-        threads=inbox_store(runtime),
+        threads=runtime.inbox_store,
     )
     start_delivery(runtime.settings)
     return answered
@@ -308,7 +307,7 @@ def api_record(
     job or an address with no application for it."""
     job = visible_job(request, current[0], body.job_id)
     try:
-        record = _receive(request, current, job.title, body.email, body.question or "")
+        record = _receive(request, current, job.id, body.email, body.question or "")
     except FairwellError as error:
         raise http_error(error) from None
     now = runtime_of(request).clock.now()

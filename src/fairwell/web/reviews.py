@@ -19,7 +19,6 @@ from fairwell.domain.model import Job
 from fairwell.domain.users import User
 from fairwell.errors import FairwellError, NotFound
 from fairwell.ports import WordingCheck, WordingFinding
-from fairwell.runtime import wording_check
 from fairwell.web.common import READERS, Current, api_caller, runtime_of, visible_jobs
 
 
@@ -38,16 +37,19 @@ def api_reviewer(current: Annotated[Current, Depends(api_caller)]) -> Current:
 def jobs_for(request: Request, user: User) -> list[Job]:
     """The jobs this user may review, by title."""
     allowed = visible_jobs(request, user)
-    summaries = runtime_of(request).store.jobs()
+    summaries = runtime_of(request).pipeline.jobs()
     return [s.job for s in summaries if allowed is None or s.job.id in allowed]
 
 
 def visible_job(request: Request, user: User, job_id: int) -> Job:
     """The job, or 404 when it does not exist or is not this user's to see."""
-    found = next((job for job in jobs_for(request, user) if job.id == job_id), None)
-    if found is None:
-        raise HTTPException(status_code=404, detail="no such job")
-    return found
+    allowed = visible_jobs(request, user)
+    try:
+        if allowed is None or job_id in allowed:
+            return runtime_of(request).pipeline.job_by_id(job_id)
+    except NotFound:
+        pass
+    raise HTTPException(status_code=404, detail="no such job")
 
 
 def may_see(request: Request, user: User, job: Job) -> bool:
@@ -56,12 +58,8 @@ def may_see(request: Request, user: User, job: Job) -> bool:
 
 
 def checker(request: Request) -> WordingCheck:
-    """The wording check, built once per app: its automata take a moment to build."""
-    check: WordingCheck | None = getattr(request.app.state, "wording_check", None)
-    if check is None:
-        check = wording_check(runtime_of(request).settings)
-        request.app.state.wording_check = check
-    return check
+    """The runtime's wording check, built once per process."""
+    return runtime_of(request).wording_check
 
 
 def status_of(error: FairwellError) -> int:

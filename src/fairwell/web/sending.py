@@ -16,14 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, Stage
 from fairwell.domain.reasons import REASONS
-from fairwell.errors import FairwellError, InvalidInput, NotFound
+from fairwell.errors import FairwellError, InvalidInput, NotFound, PlanChanged
 from fairwell.ports import ApplicantFilter
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback
-from fairwell.services.planning import AWAITING_APPROVAL, PlanChanged, make_plan, queue_plan
+from fairwell.services.planning import AWAITING_APPROVAL, make_plan, queue_plan
 from fairwell.services.preview import preview_letter, send_canary
-from fairwell.storage.batches_read import SqlBatches
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
 from fairwell.web.letter_view import html_response, readable, source_response
 from fairwell.web.pipeline_view import PipelineView, pipeline_page
@@ -85,7 +84,7 @@ def reject_form(
         runtime.store,
         runtime.feedback_store,
         wording_check(runtime.settings),
-        title,
+        job_id,
         actor=actor(current),
         now=now,
         show_scores=runtime.settings.show_scores,
@@ -295,7 +294,7 @@ def batch_page(
 ) -> Response:
     runtime = runtime_of(request)
     try:
-        summary = SqlBatches(runtime.store.engine).summary(batch_id)
+        summary = runtime.batches.summary(batch_id)
     except NotFound:
         raise HTTPException(status_code=404, detail=f"there is no batch {batch_id}") from None
     status = runtime.store.outbox_status(batch_id, now=runtime.clock.now())

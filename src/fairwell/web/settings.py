@@ -19,10 +19,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.domain.users import Role
-from fairwell.errors import NotFound
-from fairwell.runtime import letter_editor
+from fairwell.errors import EditProblem, EditRefused, NotFound
 from fairwell.services.delivery_settings import check_connection, delivery_settings
-from fairwell.services.letter_settings import EditRefused, LetterEditor, Problem, TemplateReport
+from fairwell.services.letter_settings import LetterEditor, TemplateReport
 from fairwell.web.common import Current, actor, check_csrf, headers, render, runtime_of, signed_in
 
 LOCALE_NAMES = {"en": "English", "de": "German"}
@@ -57,12 +56,8 @@ Admin = Annotated[Current, Depends(admin)]
 
 
 def _editor(request: Request) -> LetterEditor:
-    """One editor per app: it keeps the compliance linters it built."""
-    state = request.app.state
-    if getattr(state, "letter_editor", None) is None:
-        state.letter_editor = letter_editor(runtime_of(request))
-    editor: LetterEditor = state.letter_editor
-    return editor
+    """The runtime's editor: one per process, with the checks it built."""
+    return runtime_of(request).letter_editor
 
 
 async def _posted(request: Request) -> dict[str, str]:
@@ -99,7 +94,7 @@ def _known() -> Iterator[None]:
         raise HTTPException(status_code=404, detail=str(error)) from None
 
 
-def _json(problems: tuple[Problem, ...] | list[Problem], **extra: object) -> Response:
+def _json(problems: tuple[EditProblem, ...] | list[EditProblem], **extra: object) -> Response:
     body = {"ok": not problems, "problems": [asdict(p) for p in problems], **extra}
     return headers(JSONResponse(body))
 
@@ -115,9 +110,9 @@ def smtp_test(request: Request, current: Admin, posted: Posted) -> Response:
     """Connect to the relay as the worker would, without sending; show what happened."""
     _form(current, posted)
     runtime = runtime_of(request)
-    outcome = check_connection(runtime.settings)
+    outcome = check_connection(runtime.settings, runtime.relay_probe)
     detail: dict[str, object] = {"verdict": outcome.verdict.value, "code": outcome.code}
-    runtime.store.audit(
+    runtime.audit_log.audit(
         actor(current), "smtp.tested", "settings", None, detail, runtime.clock.now()
     )
     return _smtp(request, current, outcome=outcome)
@@ -154,7 +149,7 @@ def _texts(fields: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _reason_problems(editor: LetterEditor, code: str, texts: dict[str, str]) -> list[Problem]:
+def _reason_problems(editor: LetterEditor, code: str, texts: dict[str, str]) -> list[EditProblem]:
     with _known():
         return [
             p for locale, text in texts.items() for p in editor.check_wording(code, locale, text)
@@ -197,7 +192,7 @@ def _reason(
     current: Current,
     code: str,
     texts: dict[str, str] | None,
-    problems: list[Problem] | None,
+    problems: list[EditProblem] | None,
     status: int = 200,
 ) -> Response:
     with _known():

@@ -13,7 +13,6 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fairwell.errors import FairwellError
-from fairwell.runtime import suppression_store
 from fairwell.services import suppressions as service
 from fairwell.web.common import actor, check_csrf, render, runtime_of
 from fairwell.web.settings import Admin
@@ -28,7 +27,7 @@ def register(app: FastAPI) -> None:
 def suppressions_page(
     request: Request, current: Admin, message: str = "", error: str = "", status: int = 200
 ) -> Response:
-    records = service.suppressions(suppression_store(runtime_of(request)))
+    records = service.suppressions(runtime_of(request).suppressions)
     return render(
         request,
         "suppressions.html",
@@ -52,7 +51,7 @@ def add(
     runtime = runtime_of(request)
     try:
         added = service.suppress(
-            suppression_store(runtime), email, reason, actor=actor(current), now=runtime.clock.now()
+            runtime.suppressions, email, reason, actor=actor(current), now=runtime.clock.now()
         )
     except FairwellError as error:
         return suppressions_page(request, current, error=str(error).splitlines()[0], status=400)
@@ -71,7 +70,7 @@ def remove(
     runtime = runtime_of(request)
     try:
         service.unsuppress(
-            suppression_store(runtime), email, actor=actor(current), now=runtime.clock.now()
+            runtime.suppressions, email, actor=actor(current), now=runtime.clock.now()
         )
     except FairwellError as error:
         return suppressions_page(request, current, error=str(error).splitlines()[0], status=400)

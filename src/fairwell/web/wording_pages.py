@@ -18,10 +18,9 @@ from pydantic import BaseModel, Field
 from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.domain.model import Job
 from fairwell.domain.reasons import SUPPORTED_LOCALES
-from fairwell.errors import FairwellError
+from fairwell.errors import FairwellError, ImportFileError
 from fairwell.ports import RubricRow
 from fairwell.services.feedback import draft_job_feedback, load_library
-from fairwell.services.tabular import ImportFileError
 from fairwell.services.wording import WordingStatus, job_wording, one_row
 from fairwell.web.common import Current, actor, check_csrf, reader, render, runtime_of
 from fairwell.web.reviews import api_reviewer, checker, http_error, page, visible_job
@@ -39,7 +38,7 @@ def register(app: FastAPI) -> None:
 def _statuses(request: Request, job: Job) -> list[WordingStatus]:
     runtime = runtime_of(request)
     library = load_library(runtime.settings.feedback_library)
-    return job_wording(runtime.store, runtime.feedback_store, library, job.title)
+    return job_wording(runtime.feedback_store, library, job.id)
 
 
 def wording_page(
@@ -102,7 +101,7 @@ def wording_form(
     fields = {"kind": kind, "lang": lang, "gap": gap, "next_step": next_step}
     try:
         row = _row(job, name, bar, {**fields, "strength": strength})
-        redrafted = _save(request, current, row)
+        redrafted = _save(request, current, job, row)
     except ImportFileError as error:
         return _render(request, current, job, status=400, error=_said(error))
     except FairwellError as error:
@@ -123,7 +122,7 @@ def _row(job: Job, name: str, bar: str, fields: dict[str, str]) -> RubricRow:
     return one_row({"job": job.title, "competency": name, "bar": bar.strip(), **given})
 
 
-def _save(request: Request, current: Current, row: RubricRow) -> int:
+def _save(request: Request, current: Current, job: Job, row: RubricRow) -> int:
     """Save the row; a language's wording replaces what was there. Return how many drafts
     that waited for wording were drafted again."""
     runtime, now, who = runtime_of(request), runtime_of(request).clock.now(), actor(current)
@@ -132,13 +131,12 @@ def _save(request: Request, current: Current, row: RubricRow) -> int:
     )
     if row.locale is not None:
         wording = row.wording or Wording()
-        job = runtime.store.job_by_title(row.job)
         runtime.feedback_store.set_wording(job.id, row.name, row.locale, wording, who, now)
     report = draft_job_feedback(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         checker(request),
-        row.job,
+        job.id,
         actor=who,
         now=now,
         show_scores=runtime.settings.show_scores,
@@ -209,7 +207,7 @@ def api_save(
     }
     try:
         row = _row(job, body.name, str(body.bar), fields)
-        redrafted = _save(request, current, row)
+        redrafted = _save(request, current, job, row)
     except ImportFileError as error:
         raise HTTPException(status_code=400, detail=_said(error)) from None
     except FairwellError as error:

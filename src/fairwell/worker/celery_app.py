@@ -31,7 +31,7 @@ from typing import Any
 from celery import Celery
 
 from fairwell.config import Settings
-from fairwell.delivery.inbox import inbox_configured
+from fairwell.runtime import inbox_configured
 from fairwell.worker import tasks
 from fairwell.worker.tasks import WorkerContext
 

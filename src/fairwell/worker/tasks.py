@@ -21,7 +21,6 @@ from typing import Protocol
 from fairwell.config import Settings
 from fairwell.runtime import Runtime, make_deliverer, open_runtime
 from fairwell.services.delivery import Deliverer, RunStats
-from fairwell.storage.notices import SqlNotices
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class WorkerContext:
         if self._runtime is None or self._pid != os.getpid():
             # After a fork the inherited pool is dropped without closing the parent's sockets.
             if self._runtime is not None:
-                self._runtime.store.engine.dispose(close=False)
+                self._runtime.engine.dispose(close=False)
             self._runtime, self._deliverer = open_runtime(self.settings), None
             self._pid = os.getpid()
         return self._runtime
@@ -140,7 +139,7 @@ def deadlines(context: TaskRuntime) -> dict[str, int]:
         log.info("deadlines skipped: no jurisdiction in the rules has a notice deadline")
         return {}
     runtime = context.runtime()
-    report = report_deadlines(SqlNotices(runtime.store.engine), rules, runtime.clock.now())
+    report = report_deadlines(runtime.notices, rules, runtime.clock.now())
     counts = report.counts()
     log.info("deadlines: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return counts
@@ -177,9 +176,8 @@ def inbox(context: TaskRuntime) -> dict[str, int]:
     A mailbox that cannot be reached is logged in one line (it names the mailbox, never a
     message) and tried again at the next beat: nothing was taken from it.
     """
-    from fairwell.delivery.inbox import inbox_configured, open_inbox
-    from fairwell.ports import InboxUnavailable
-    from fairwell.runtime import inbox_store
+    from fairwell.errors import InboxUnavailable
+    from fairwell.runtime import inbox_configured, open_inbox
     from fairwell.services.inbox import InboxPolicy, fetch
 
     settings = context.settings
@@ -189,7 +187,7 @@ def inbox(context: TaskRuntime) -> dict[str, int]:
     runtime = context.runtime()
     policy = InboxPolicy(settings.request_due_business_days, actor="beat")
     try:
-        counts = fetch(open_inbox(settings), inbox_store(runtime), policy, runtime.clock.now)
+        counts = fetch(open_inbox(settings), runtime.inbox_store, policy, runtime.clock.now)
     except InboxUnavailable as error:
         log.warning("inbox not fetched: %s", error)
         return {"unavailable": 1}
@@ -201,15 +199,14 @@ def ats_sync(context: TaskRuntime) -> dict[str, int]:
 
     Counts only: which applications were written back stays in the database.
     """
-    from fairwell.runtime import ats_connector, ats_store, reason_map, worker_name
+    from fairwell.runtime import worker_name
     from fairwell.services.ats_sync import sync
 
     runtime = context.runtime()
-    settings = context.settings
     report = sync(
-        ats_store(runtime),
-        lambda vendor: ats_connector(settings, vendor),
-        reason_map(settings),
+        runtime.ats_store,
+        runtime.ats_connector,
+        runtime.reason_map,
         runtime.clock,
         worker_name(),
     )
@@ -220,13 +217,13 @@ def ats_sync(context: TaskRuntime) -> dict[str, int]:
 
 def deliver_webhooks(context: TaskRuntime) -> dict[str, int]:
     """Post the outgoing webhooks that are due (services/webhooks_out.py); counts only."""
-    from fairwell.runtime import webhook_poster, webhook_store, worker_name
+    from fairwell.runtime import worker_name
     from fairwell.services.webhooks_out import deliver_due
 
     runtime = context.runtime()
-    poster = webhook_poster(context.settings)
+    poster = runtime.webhook_poster()
     try:
-        report = deliver_due(webhook_store(runtime), poster, runtime.clock, worker_name())
+        report = deliver_due(runtime.webhook_store, poster, runtime.clock, worker_name())
     finally:
         poster.close()
     counts = report.counts()

@@ -22,10 +22,9 @@ from typing import Any
 import httpx
 
 from fairwell.config import Settings
-from fairwell.errors import ConfigurationError
-from fairwell.integrations.base import AtsAuthError, AtsRefused, AtsUnknownReason
+from fairwell.errors import AtsAuthError, AtsRefused, AtsUnknownReason, ConfigurationError
 from fairwell.integrations.http import ApiClient, BasicCredentials, RetryPolicy
-from fairwell.integrations.ports import PulledApplication, PulledPage
+from fairwell.ports.ats import PulledApplication, PulledPage
 
 __all__ = ["GreenhouseConnector", "connect"]
 

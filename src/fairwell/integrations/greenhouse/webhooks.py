@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fairwell.config import Settings
-from fairwell.integrations.ports import AtsEvent, EventKind
-from fairwell.integrations.webhooks import WebhookRefused, digest, json_object, same
+from fairwell.domain.http_bodies import digest, json_object, same
+from fairwell.errors import WebhookRefused
+from fairwell.ports.ats import AtsEvent, EventKind
 
 __all__ = ["event_from", "verified_event", "verify"]
 

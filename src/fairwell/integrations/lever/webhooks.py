@@ -17,10 +17,9 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from fairwell.config import Settings
-from fairwell.errors import ConfigurationError
-from fairwell.integrations.base import AtsError
-from fairwell.integrations.ports import AtsEvent, EventKind
-from fairwell.integrations.webhooks import WebhookRefused, digest, json_object, same
+from fairwell.domain.http_bodies import digest, json_object, same
+from fairwell.errors import AtsError, ConfigurationError, WebhookRefused
+from fairwell.ports.ats import AtsEvent, EventKind
 
 __all__ = ["event_from", "named", "signature_tokens", "verified_event", "verify"]
 

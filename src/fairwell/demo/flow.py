@@ -30,22 +30,23 @@ from sqlalchemy import select
 
 from fairwell.config import Settings, load_settings
 from fairwell.delivery.sink import MailSink, SinkMessage, read_sink
-from fairwell.demo_data import (
+from fairwell.demo.data import (
     COMPETENCIES,
     JOB_TITLE,
     REQUIREMENTS,
     demo_scorecards,
     write_demo_csv,
 )
-from fairwell.demo_inbox import InboxFacts, mail_comes_back
-from fairwell.demo_web import SECOND_JOB, seed_for_the_browser
+from fairwell.demo.inbox import InboxFacts, mail_comes_back
+from fairwell.demo.web import SECOND_JOB, seed_for_the_browser
 from fairwell.domain.feedback import CompetencyKind
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import INTERVIEW_STAGES, LetterKind, OutboxState
 from fairwell.domain.retention import jurisdiction, long_date
 from fairwell.domain.users import Role
 from fairwell.ports import RubricRow, WordingCheck
-from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime, wording_check
+from fairwell.ports.users import UserStore
+from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.deadlines import deadlines, notice_rules
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import (
@@ -65,11 +66,7 @@ from fairwell.services.retention import load_book, retention_schedule
 from fairwell.services.status_letters import plan_status_letters, queue_status_letters
 from fairwell.services.users import add_user
 from fairwell.services.wording import save_rows, suggestions
-from fairwell.storage.interviews_store import SqlInterviews
-from fairwell.storage.notices import SqlNotices
-from fairwell.storage.retention_store import SqlRetentionStore
 from fairwell.storage.tables import outbox
-from fairwell.storage.users_store import SqlJobManagers, SqlUserStore
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch, run_forever
 
@@ -88,7 +85,7 @@ FEEDBACK_HEADINGS = (
 )
 INTERNAL_NOTE_MARK = "internal: calibrate"
 # Words that tell a reader they applied, searched for plainly (sharing nothing with
-# domain/applied_wording.py): a referred or sourced person must read none of them.
+# guard/applied_wording.py): a referred or sourced person must read none of them.
 APPLICANT_WORDS = (
     "for applying",
     "your application",
@@ -259,7 +256,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     )
     for merge in report.merges:
         console.print(f"  merged {merge.email}: {merge.describe()}", markup=False)
-    job = set_sender(store, store.job_by_title(JOB_TITLE), DEMO_SIGNER, ACTOR, now)
+    job = set_sender(runtime.pipeline, _job_id(runtime), DEMO_SIGNER, ACTOR, now)
     console.print(f"{JOB_TITLE!r} letters are signed by {job.sender_name}")
     _record_interviews(runtime, directory, console)
     status_letters = _tell_the_undecided(runtime, console)
@@ -271,7 +268,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
         f"{len(decided.skipped)} skipped (hired, offer, withdrawn)"
     )
     feedback = _draft_and_approve_feedback(runtime, console)
-    runtime.templates.check(wording_check(runtime.settings, meaning=False))
+    runtime.check_templates()
     plan = make_plan(store, runtime.composer, JOB_TITLE, runtime.clock.now())
     console.print(
         f"send plan: {dict(plan.letters)}, blocked {len(plan.blocked)}; "
@@ -303,7 +300,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
 def _tell_the_undecided(runtime: Runtime, console: Console) -> int:
     """Ontario's 45-day rule: interviewed candidates there past the day-30 alert get a status
     letter ("a decision by ...") first; their decision letters then keep that promise."""
-    notices = SqlNotices(runtime.store.engine)
+    notices = runtime.notices
     rules = notice_rules(runtime.settings)
     now = runtime.clock.now()
     plan = plan_status_letters(runtime.store, notices, notices, rules, now)
@@ -320,7 +317,7 @@ def _tell_the_undecided(runtime: Runtime, console: Console) -> int:
 
 def _record_interviews(runtime: Runtime, directory: Path, console: Console) -> None:
     now = runtime.clock.now()
-    job = runtime.store.job_by_title(JOB_TITLE)
+    job = runtime.pipeline.job_by_title(JOB_TITLE)
     for name, bar in COMPETENCIES:
         runtime.feedback_store.add_competency(job.id, name, bar, ACTOR, now)
     for name, bar in REQUIREMENTS:
@@ -343,9 +340,9 @@ def _write_wording_from_suggestions(runtime: Runtime, console: Console) -> None:
         for name, bar in (*COMPETENCIES, *REQUIREMENTS)
         for locale, wording in sorted(suggestions(library, name).items())
     ]
-    check = wording_check(runtime.settings)
+    check = runtime.wording_check
     save_rows(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         check,
         rows,
@@ -356,21 +353,21 @@ def _write_wording_from_suggestions(runtime: Runtime, console: Console) -> None:
 
 
 def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> DraftReport:
-    check = wording_check(runtime.settings)
+    check = runtime.wording_check
     drafted = draft_job_feedback(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         check,
-        JOB_TITLE,
+        _job_id(runtime),
         actor=ACTOR,
         now=runtime.clock.now(),
     )
     dropped = _drop_notes_in_another_language(runtime, check)
     approved = approve(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
         check,
-        JOB_TITLE,
+        _job_id(runtime),
         actor=HIRING_MANAGER,
         now=runtime.clock.now(),
     )
@@ -384,10 +381,15 @@ def _draft_and_approve_feedback(runtime: Runtime, console: Console) -> DraftRepo
     return drafted
 
 
+def _job_id(runtime: Runtime) -> int:
+    """The demo's job, named by its title as a recruiter names it."""
+    return runtime.pipeline.job_by_title(JOB_TITLE).id
+
+
 def _drop_notes_in_another_language(runtime: Runtime, check: WordingCheck) -> int:
     """ "Translate or drop": the demo's hiring manager drops a note the interviewer wrote in
     English for a candidate who reads German, keeping every other line of the draft."""
-    items = review_items(runtime.store, runtime.feedback_store, check, JOB_TITLE)
+    items = review_items(runtime.pipeline, runtime.feedback_store, check, _job_id(runtime))
     dropped = 0
     for item in items:
         if not any(hold.endswith("translate or drop") for hold in item.holds):
@@ -400,10 +402,10 @@ def _drop_notes_in_another_language(runtime: Runtime, check: WordingCheck) -> in
             if identify_language(line) in (None, locale)
         ]
         edit(
-            runtime.store,
+            runtime.pipeline,
             runtime.feedback_store,
             check,
-            JOB_TITLE,
+            _job_id(runtime),
             item.view.person.email,
             "\n".join(kept),
             actor=HIRING_MANAGER,
@@ -523,7 +525,7 @@ def _verify(
 
 def _message_ids(runtime: Runtime, kind: LetterKind) -> set[str]:
     query = select(outbox.c.message_id).where(outbox.c.kind == kind.value)
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return set(conn.execute(query).scalars())
 
 
@@ -537,7 +539,7 @@ def _promises(runtime: Runtime, messages: list[SinkMessage]) -> Promises:
     """Every application's end date, each referral letter's date against the run's, and each
     status letter's promise, read from the database and the sink."""
     book = load_book(runtime.settings.retention_policies)
-    retention = SqlRetentionStore(runtime.store.engine)
+    retention = runtime.retention
     dated, undated = retention_schedule(retention, book)
     ends = {item.application_id: item.keep_until for item in dated}
     referral = _referral_letters(runtime)
@@ -554,7 +556,7 @@ def _promises(runtime: Runtime, messages: list[SinkMessage]) -> Promises:
         said[stated.group(1) if stated else "no date"] += 1
         matching += bool(stated and stated.group(1) == end)
     report = deadlines(
-        SqlNotices(runtime.store.engine),
+        runtime.notices,
         notice_rules(runtime.settings),
         runtime.clock.now(),
         everyone=True,
@@ -562,7 +564,7 @@ def _promises(runtime: Runtime, messages: list[SinkMessage]) -> Promises:
     kept = Counter(item.promise.state.value for item in report.items if item.promise)
     regions = Counter(
         jurisdiction(v.person.country, v.person.region) or "none"
-        for v in runtime.store.applicants(runtime.store.job_by_title(JOB_TITLE).id)
+        for v in runtime.pipeline.applicants(runtime.pipeline.job_by_title(JOB_TITLE).id)
         if v.person.region
     )
     return Promises(
@@ -582,7 +584,7 @@ def _referral_letters(runtime: Runtime) -> dict[str, tuple[int, str]]:
         outbox.c.kind == LetterKind.REFERRAL_CLOSED.value,
         outbox.c.state == OutboxState.SENT.value,
     )
-    with runtime.store.engine.connect() as conn:
+    with runtime.engine.connect() as conn:
         return {
             row.recipient.lower(): (row.application_id, row.locale) for row in conn.execute(query)
         }
@@ -686,18 +688,18 @@ DEMO_USERS = (
 )
 
 
-def _assign_demo_interviews(runtime: Runtime, users: SqlUserStore, count: int = 3) -> int:
+def _assign_demo_interviews(runtime: Runtime, users: UserStore, count: int = 3) -> int:
     """Give the demo interviewer a few interviewed candidates of the demo job to score."""
     ivan = users.by_username("ivan")
     if ivan is None:
         return 0
-    job = runtime.store.job_by_title(JOB_TITLE)
+    job = runtime.pipeline.job_by_title(JOB_TITLE)
     interviewed = [
         view.application.id
-        for view in runtime.store.applicants(job.id)
+        for view in runtime.pipeline.applicants(job.id)
         if view.application.stage in INTERVIEW_STAGES and view.application.last_interview_at
     ][:count]
-    interviews = SqlInterviews(runtime.store.engine)
+    interviews = runtime.interviews
     for application_id in interviewed:
         interviews.assign(application_id, ivan[0].id, ACTOR, runtime.clock.now())
     return len(interviewed)
@@ -716,7 +718,7 @@ def serve_demo(
         settings = _settings(directory, sink.port, portal)
         runtime = open_runtime(settings)
         table = Table("username", "role", "password", title="demo sign-ins")
-        users = SqlUserStore(runtime.store.engine)
+        users = runtime.users
         for username, role in DEMO_USERS:
             password = secrets.token_urlsafe(12)
             if users.by_username(username) is None:
@@ -725,11 +727,9 @@ def serve_demo(
         second_job = seed_for_the_browser(runtime, directory)
         hank = users.by_username("hank")
         if hank is not None:
-            managed = [runtime.store.job_by_title(JOB_TITLE).id, second_job]
+            managed = [runtime.pipeline.job_by_title(JOB_TITLE).id, second_job]
             for job_id in filter(None, managed):
-                SqlJobManagers(runtime.store.engine).assign(
-                    job_id, hank[0].id, ACTOR, runtime.clock.now()
-                )
+                runtime.job_managers.assign(job_id, hank[0].id, ACTOR, runtime.clock.now())
         console.print(table)
         console.print(
             f"hank looks after {JOB_TITLE!r} and {SECOND_JOB!r}; hope has no job yet. "

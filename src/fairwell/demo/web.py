@@ -15,7 +15,7 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
-from fairwell.demo_data import (
+from fairwell.demo.data import (
     HEADER,
     JOB_TITLE,
     SECOND_COMPETENCIES,
@@ -27,7 +27,7 @@ from fairwell.demo_data import (
 from fairwell.domain.feedback import CompetencyKind, Wording
 from fairwell.errors import NotFound
 from fairwell.ports import RubricRow
-from fairwell.runtime import Runtime, wording_check
+from fairwell.runtime import Runtime
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback
 from fairwell.services.importing import import_file
@@ -45,7 +45,7 @@ QUESTION = (
 def seed_for_the_browser(runtime: Runtime, directory: Path) -> int | None:
     """Add the second job and a request; return the second job's id (None if it exists)."""
     try:
-        runtime.store.job_by_title(SECOND_JOB)
+        runtime.pipeline.job_by_title(SECOND_JOB)
         return None
     except NotFound:
         pass
@@ -57,7 +57,7 @@ def seed_for_the_browser(runtime: Runtime, directory: Path) -> int | None:
         writer.writerows(rows)
     now = runtime.clock.now()
     import_file(runtime.store, path, actor=ACTOR, now=now)
-    job = runtime.store.job_by_title(SECOND_JOB)
+    job = runtime.pipeline.job_by_title(SECOND_JOB)
     runtime.feedback_store.save_rubric(_second_job_rubric(), ACTOR, now)
     scorecards = demo_scorecards(rows, 11, SECOND_COMPETENCIES, SECOND_REQUIREMENTS)
     cards = [replace(card, job=SECOND_JOB) for card in scorecards]
@@ -109,10 +109,10 @@ def _onsite_rejected_with_drafts(runtime: Runtime) -> None:
         now=now,
     )
     draft_job_feedback(
-        runtime.store,
+        runtime.pipeline,
         runtime.feedback_store,
-        wording_check(runtime.settings),
-        SECOND_JOB,
+        runtime.wording_check,
+        runtime.pipeline.job_by_title(SECOND_JOB).id,
         actor=ACTOR,
         now=now,
         show_scores=runtime.settings.show_scores,
@@ -120,25 +120,25 @@ def _onsite_rejected_with_drafts(runtime: Runtime) -> None:
 
 
 def _onsite_emails(runtime: Runtime) -> list[str]:
-    job = runtime.store.job_by_title(SECOND_JOB)
+    job = runtime.pipeline.job_by_title(SECOND_JOB)
     return [
         view.person.email
-        for view in runtime.store.applicants(job.id)
+        for view in runtime.pipeline.applicants(job.id)
         if view.application.stage.value == "onsite"
     ]
 
 
 def _one_feedback_request(runtime: Runtime) -> None:
-    job = runtime.store.job_by_title(JOB_TITLE)
+    job = runtime.pipeline.job_by_title(JOB_TITLE)
     written_to = next(
         view
-        for view in runtime.store.applicants(job.id)
+        for view in runtime.pipeline.applicants(job.id)
         if view.letter_state is not None and view.application.last_interview_at is not None
     )
     receive(
-        runtime.store,
+        runtime.pipeline,
         runtime.request_store,
-        JOB_TITLE,
+        job.id,
         written_to.person.email,
         QUESTION,
         business_days=runtime.settings.request_due_business_days,

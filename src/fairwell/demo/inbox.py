@@ -24,7 +24,7 @@ from rich.console import Console
 from fairwell.delivery.inbox import MaildirInbox
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import LetterKind, OutboxState
-from fairwell.runtime import Runtime, inbox_store, suppression_store
+from fairwell.runtime import Runtime
 from fairwell.services.inbox import FetchCounts, InboxPolicy, fetch
 
 QUESTION = "Could you tell me which skills I should work on for a role like this?"
@@ -58,24 +58,24 @@ def mail_comes_back(runtime: Runtime, directory: Path, console: Console) -> Inbo
     box.add(_reply(asker))
     box.add(_out_of_office(away))
     box.add(_bounce(gone))
-    letters_before = sum(runtime.store.outbox_status().counts.values())
+    letters_before = sum(runtime.outbox.outbox_status().counts.values())
     policy = InboxPolicy(runtime.settings.request_due_business_days, actor="demo:inbox")
-    counts = fetch(MaildirInbox(maildir), inbox_store(runtime), policy, runtime.clock.now)
+    counts = fetch(MaildirInbox(maildir), runtime.inbox_store, policy, runtime.clock.now)
     console.print(
         f"inbox: {counts.replies} reply ({counts.requests_created} feedback request), "
         f"{counts.auto_replies} auto-reply ignored, {counts.bounces} bounce recorded"
     )
     requests = runtime.request_store.all(open_only=True)
     words = any(r.email == asker[0] and _own_words(r.question) for r in requests)
-    bounced_row = next((r for r in runtime.store.outbox_rows(OutboxState.BOUNCED, None, 10)), None)
-    suppressed = {s.email for s in suppression_store(runtime).suppressions()}
+    bounced_row = next((r for r in runtime.outbox.outbox_rows(OutboxState.BOUNCED, None, 10)), None)
+    suppressed = {s.email for s in runtime.suppressions.suppressions()}
     return InboxFacts(
         counts,
         request_words=words,
         bounced=bounced_row is not None
         and bounced_row.recipient == gone[0]
         and gone[0] in suppressed,
-        letters_written=sum(runtime.store.outbox_status().counts.values()) - letters_before,
+        letters_written=sum(runtime.outbox.outbox_status().counts.values()) - letters_before,
     )
 
 
@@ -87,11 +87,11 @@ def _own_words(question: str) -> bool:
 def _three_letters(runtime: Runtime) -> list[tuple[str, str, str]]:
     """Three rejection letters that went out: (recipient, Message-ID, Subject) of each."""
     found: list[tuple[str, str, str]] = []
-    sent = runtime.store.outbox_rows(OutboxState.SENT, None, 1_000)
+    sent = runtime.outbox.outbox_rows(OutboxState.SENT, None, 1_000)
     for row in (row for row in sent if row.kind == LetterKind.REJECTION.value):
         headers = dict(
             (name.lower(), value)
-            for name, value in read_letter(runtime.store.outbox_body(row.id)).headers
+            for name, value in read_letter(runtime.outbox.outbox_body(row.id)).headers
         )
         found.append((row.recipient, headers["message-id"], headers["subject"]))
         if len(found) == 3:

@@ -231,7 +231,7 @@ NOTES_FOR_CANDIDATES = (
 )
 
 
-# The served demo's second opening writes its own wording (demo_web.py): competencies the
+# The served demo's second opening writes its own wording (demo/web.py): competencies the
 # built-in library knows nothing about. Statistics has no German wording yet, so German
 # candidates below the bar on it wait for the hiring manager to write it in the browser.
 SECOND_COMPETENCIES = (("SQL", 3), ("Data visualisation", 3), ("Statistics", 3))

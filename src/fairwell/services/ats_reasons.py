@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from fairwell.errors import ConfigurationError
-from fairwell.integrations import vendor_names
+from fairwell.services.vendors import VENDORS_PACKAGE, vendor_names
 
 __all__ = ["ReasonMap", "load_reason_map"]
 
@@ -49,7 +49,7 @@ def load_reason_map(override: Path | None) -> ReasonMap:
     """The shipped maps with ``override`` (FAIRWELL_ATS_REASON_MAP) laid over them."""
     tables: dict[str, dict[str, str]] = {}
     for vendor in vendor_names():
-        shipped = resources.files("fairwell.integrations").joinpath(vendor, "reasons.toml")
+        shipped = resources.files(VENDORS_PACKAGE).joinpath(vendor, "reasons.toml")
         if shipped.is_file():
             tables[vendor] = _strings(tomllib.loads(shipped.read_text(encoding="utf-8")), vendor)
     if override is not None:

@@ -1,4 +1,8 @@
-"""What the vendors' webhook modules share: the refusal, and reading a JSON body.
+"""What the HTTP edges share about bodies: signatures, reading a JSON body, quoting an answer.
+
+Webhooks in (the vendors' modules in integrations/) and out (services/webhooks_out.py) sign
+and check bodies with HMAC-SHA256; an ATS's or a webhook endpoint's answer is quoted, cut
+short, in a message. Pure: the standard library only.
 
 A refused webhook is logged by the caller with the vendor and the reason only: never the
 body (it carries names and addresses) and never the signature or secret.
@@ -11,13 +15,12 @@ import hmac
 import json
 from typing import Any
 
-from fairwell.errors import FairwellError
+from fairwell.errors import WebhookRefused as WebhookRefused
 
-__all__ = ["WebhookRefused", "digest", "json_object", "same"]
+__all__ = ["QUOTED_CHARS", "WebhookRefused", "digest", "json_object", "same", "short"]
 
-
-class WebhookRefused(FairwellError):
-    """A webhook we will not act on: a missing or wrong signature, or a body we cannot read."""
+# An error body quoted in a message is cut to this many characters.
+QUOTED_CHARS = 200
 
 
 def digest(key: str, message: bytes) -> str:
@@ -40,3 +43,9 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WebhookRefused("the body is not a JSON object")
     return value
+
+
+def short(text: str) -> str:
+    """One line of at most :data:`QUOTED_CHARS` characters, for quoting an error body."""
+    line = " ".join(text.split())
+    return line if len(line) <= QUOTED_CHARS else line[:QUOTED_CHARS] + "…"

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Stage
-from fairwell.domain.roster import Mention, Roster, fold, fold_words, join_folded
+from fairwell.guard.roster import Mention, Roster, fold, fold_words, join_folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +123,7 @@ class ParsedLetter:
         return self._part_words
 
     def folded_text(self) -> str:
-        """:func:`~fairwell.domain.roster.fold` of :meth:`all_text`, folded piece by piece."""
+        """:func:`~fairwell.guard.roster.fold` of :meth:`all_text`, folded piece by piece."""
         if self._folded_text is None:
             self._folded_text = join_folded(self._folded(), _PIECE_MARK)
         return self._folded_text

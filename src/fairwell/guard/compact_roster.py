@@ -35,7 +35,7 @@ from typing import TypeAlias, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from fairwell.domain.roster import (
+from fairwell.guard.roster import (
     NOBODY,
     Found,
     IdentifierKind,

@@ -25,18 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from fairwell.domain.model import Source, Stage
-from fairwell.errors import InvalidInput
-from fairwell.integrations import vendor_names
+from fairwell.errors import ImportFileError, ImportProblem
+from fairwell.errors import ProfileError as ProfileError
 from fairwell.services.applicant_file import COLUMNS, ParsedFile, parse_applicant_records
-from fairwell.services.tabular import (
-    ImportFileError,
-    ImportProblem,
-    Problems,
-    Record,
-    read_csv_records,
-    read_table_text,
-    shown,
-)
+from fairwell.services.tabular import Problems, Record, read_csv_records, read_table_text, shown
+from fairwell.services.vendors import VENDORS_PACKAGE, vendor_names
 
 __all__ = [
     "ColumnProblems",
@@ -46,6 +39,7 @@ __all__ = [
     "load_profile",
     "parse_export",
     "profile_names",
+    "vendor_names",
 ]
 
 # Columns a profile may map besides Fairwell's own: a full name split in two, a status that
@@ -56,10 +50,6 @@ _TRUE = frozenset({"yes", "y", "true", "1", "x", "ja", "wahr"})
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
 # Rows named in a message about one unknown value, before "…".
 _ROWS_SHOWN = 5
-
-
-class ProfileError(InvalidInput):
-    """A profile file that cannot be used; the message names the file and the key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +107,7 @@ def load_profile(name_or_path: str) -> Profile:
             f"no profile named {name_or_path!r}; the shipped ones are {shipped}, "
             "or give your own .toml file"
         )
-    source = resources.files("fairwell.integrations").joinpath(name_or_path, "profile.toml")
+    source = resources.files(VENDORS_PACKAGE).joinpath(name_or_path, "profile.toml")
     return _profile_from_text(source.read_text(encoding="utf-8"), f"{name_or_path}/profile.toml")
 
 
@@ -135,7 +125,7 @@ def _profile_from_text(text: str, origin: str) -> Profile:
 
 
 def _shipped_data(name: str) -> dict[str, Any]:
-    source = resources.files("fairwell.integrations").joinpath(name, "profile.toml")
+    source = resources.files(VENDORS_PACKAGE).joinpath(name, "profile.toml")
     return tomllib.loads(source.read_text(encoding="utf-8"))
 
 

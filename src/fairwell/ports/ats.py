@@ -1,6 +1,5 @@
-"""The seams between the ATS use cases (services/ats_*.py, services/webhooks_out.py) and the
-outside world: the vendors' APIs and the database. Typing protocols and plain records only,
-like :mod:`fairwell.ports`; kept apart so the integrations can be read as one piece.
+"""Applicant tracking systems: pulling applications, writing decisions back and webhooks in
+(integrations/<vendor>/, storage/ats_store.py).
 """
 
 from __future__ import annotations
@@ -9,12 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fairwell.domain.model import ApplicantRow, Stage
-from fairwell.ports import ImportCounts
+from fairwell.config import Settings
 
-# --- pulling ----------------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from fairwell.domain.model import ApplicantRow, Stage
+    from fairwell.ports.pipeline import ImportCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class PulledPage:
 class AtsConnector(Protocol):
     """One vendor's API: pull a job's applications page by page, write a decision back.
 
-    Raises only :mod:`fairwell.integrations.base` errors. ``api_fields`` names, for each
+    Raises only the AtsError family (fairwell.errors). ``api_fields`` names, for each
     profile field, what the API calls it (for messages about a bad value).
     """
 
@@ -81,9 +81,6 @@ class PullCheckpoint:
     last_error: str | None
 
 
-# --- writing back -----------------------------------------------------------------------------
-
-
 class WriteBackState(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -121,9 +118,6 @@ class WriteBackRow:
     attempts: int
     last_error: str | None
     updated_at: datetime
-
-
-# --- webhooks in ------------------------------------------------------------------------------
 
 
 class EventKind(StrEnum):
@@ -170,6 +164,11 @@ class EventChange:
     decision_code: str | None = None
 
 
+# A vendor's check of its signed webhooks (integrations/<vendor>/webhooks.py): the body, the
+# headers and the settings in; the event out, or WebhookRefused.
+WebhookReceiver = Callable[[bytes, Mapping[str, str], Settings], AtsEvent]
+
+
 class AtsStore(Protocol):
     """The database side of the integrations (storage/ats_store.py)."""
 
@@ -209,106 +208,3 @@ class AtsStore(Protocol):
         """Record the event once and apply ``decide``'s change in one transaction; None when
         the same delivery was recorded before (a replay)."""
         ...
-
-
-# --- webhooks out -----------------------------------------------------------------------------
-
-
-class PostFailed(Exception):
-    """An outgoing webhook got no answer (refused, timed out, TLS); ``reason`` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Poster(Protocol):
-    """Posts one outgoing webhook; returns the HTTP status or raises PostFailed."""
-
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
-
-    def close(self) -> None: ...
-
-
-# Every event an organisation can subscribe a URL to.
-EVENTS = ("letter.sent", "letter.bounced", "feedback_request.created", "feedback_request.answered")
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    RETRY = "retry"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    id: int
-    url: str
-    events: tuple[str, ...]
-    active: bool
-    created_by: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDelivery:
-    id: int
-    subscription_id: int
-    url: str
-    secret: str
-    event: str
-    entity_id: int
-    occurred_at: datetime
-    payload: str | None  # fixed at the first attempt
-    attempts: int  # including this one
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryOutcome:
-    id: int
-    state: DeliveryState
-    payload: str
-    status: int | None = None
-    error: str | None = None
-    next_attempt_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    id: int
-    subscription_id: int
-    url: str
-    event: str
-    entity_id: int
-    state: DeliveryState
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-    occurred_at: datetime
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-
-
-class WebhookStore(Protocol):
-    """Outgoing webhooks: subscriptions and their deliveries (storage/webhooks_store.py)."""
-
-    def subscribe(
-        self, url: str, secret: str, events: Sequence[str], actor: str, now: datetime
-    ) -> int: ...
-
-    def unsubscribe(self, subscription_id: int, actor: str, now: datetime) -> bool: ...
-
-    def subscriptions(self) -> list[Subscription]: ...
-
-    def claim_deliveries(
-        self, owner: str, now: datetime, lease_until: datetime, limit: int
-    ) -> list[ClaimedDelivery]: ...
-
-    def event_data(self, event: str, entity_id: int) -> dict[str, object]: ...
-
-    def record_delivery(self, outcome: DeliveryOutcome, owner: str, now: datetime) -> None: ...
-
-    def deliveries(self, limit: int, state: DeliveryState | None = None) -> list[DeliveryRow]: ...

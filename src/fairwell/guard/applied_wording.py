@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from fairwell.domain.model import LetterKind
-from fairwell.domain.privacy import Finding
+from fairwell.guard.privacy import Finding
 
 RULE = "applied-wording"
 DESCRIPTION = "a referred or sourced person would read words that say they applied"

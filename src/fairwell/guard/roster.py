@@ -206,7 +206,7 @@ class Roster:
         self._base: _Searcher
         if compact:
             # numpy is imported only by a process that meets a roster this large.
-            from fairwell.domain.compact_roster import CompactRoster
+            from fairwell.guard.compact_roster import CompactRoster
 
             self.kind, self._base = RosterKind.COMPACT, CompactRoster(stream, expected)
         else:

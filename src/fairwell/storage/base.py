@@ -1,0 +1,36 @@
+"""What every store of store.py's seams shares: an engine, and transactions named for what
+they do (see storage/engine.py on what ``write`` and ``durable`` change on SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from sqlalchemy import Connection, Engine
+
+
+class SqlBase:
+    """One SQLAlchemy engine (SQLite or PostgreSQL); one method of a store, one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def _transaction(self, write: bool, durable: bool = True) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(fairwell_write=write, fairwell_durable=durable)
+            with conn.begin():
+                yield conn
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        """A read transaction; on SQLite it never waits for a writer (WAL)."""
+        return self._transaction(write=False)
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        """A write transaction; on SQLite it takes the write lock up front (IMMEDIATE)."""
+        return self._transaction(write=True)
+
+    def _bookkeeping(self) -> AbstractContextManager[Connection]:
+        """A write transaction for delivery bookkeeping; see storage/engine.py on durability."""
+        return self._transaction(write=True, durable=False)

@@ -1,0 +1,279 @@
+"""SqlPipeline: jobs, applicants and decisions (the PipelineStore port). One method, one
+transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, exists, func, insert, literal, or_, select, update
+
+from fairwell.domain.model import ApplicantRow, DecisionState, Job, Stage
+from fairwell.errors import NotFound
+from fairwell.ports import (
+    ApplicantFilter,
+    ApplicantPage,
+    ApplicantView,
+    ImportCounts,
+    JobSummary,
+    StoredMerge,
+)
+from fairwell.storage.base import SqlBase
+from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter, count_merges, read_merges
+from fairwell.storage.rows import applicant_query, applicant_view, audit, decision_key
+from fairwell.storage.tables import applications, decisions, jobs, outbox, persons
+
+if TYPE_CHECKING:
+    from fairwell.domain.duplicates import Merge
+
+
+class SqlPipeline(SqlBase):
+    """The PipelineStore port: jobs, applicants and decisions, and what imports write."""
+
+    def upsert_applicants(
+        self,
+        rows: Sequence[ApplicantRow],
+        now: datetime,
+        actor: str,
+        merges: Sequence[Merge] = (),
+        source_file: str = "",
+    ) -> ImportCounts:
+        """Create or update people, jobs and applications; unchanged rows stay untouched.
+
+        The merges are kept (storage/importer.py), in the same transaction.
+        """
+        with self._write() as conn:
+            return ApplicantWriter(conn, now, actor).write(rows, merges, source_file)
+
+    def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+        with self._read() as conn:
+            return read_merges(conn, job_id, limit)
+
+    def import_merge_count(self, job_id: int) -> int:
+        with self._read() as conn:
+            return count_merges(conn, job_id)
+
+    def jobs(self) -> list[JobSummary]:
+        """Each job with its applicants per stage as the pipeline shows it: everyone with an
+        active decision counts as rejected, whatever stage they had reached."""
+        job_columns = (jobs.c.id, jobs.c.title, jobs.c.sender_name, jobs.c.closed_at)
+        shown = select(applications.c.job_id, shown_stage().label("stage")).subquery("shown")
+        query = (
+            select(*job_columns, shown.c.stage, func.count(shown.c.job_id).label("people"))
+            .outerjoin(shown, shown.c.job_id == jobs.c.id)
+            .group_by(*job_columns, shown.c.stage)
+            .order_by(jobs.c.title)
+        )
+        summaries: dict[int, tuple[Job, dict[str, int]]] = {}
+        with self._read() as conn:
+            for row in conn.execute(query):
+                job = Job(row.id, row.title, row.sender_name, row.closed_at)
+                _, stages = summaries.setdefault(row.id, (job, {}))
+                if row.stage is not None:
+                    stages[row.stage] = row.people
+        return [
+            JobSummary(job=job, stages=stages, total=sum(stages.values()))
+            for job, stages in summaries.values()
+        ]
+
+    def job_by_title(self, title: str) -> Job:
+        with self._read() as conn:
+            found = conn.execute(select(jobs).where(jobs.c.title == title)).first()
+        if found is None:
+            raise NotFound(f"no job titled {title!r}; `fairwell jobs` lists them")
+        return Job(found.id, found.title, found.sender_name, found.closed_at)
+
+    def job_by_id(self, job_id: int) -> Job:
+        with self._read() as conn:
+            found = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        if found is None:
+            raise NotFound(f"no job #{job_id}")
+        return Job(found.id, found.title, found.sender_name, found.closed_at)
+
+    def set_job_sender(self, job_id: int, name: str | None, actor: str, now: datetime) -> None:
+        """Who signs the job's letters from now on; None: the installation's sender name.
+
+        Letters already queued keep the signature they were written with.
+        """
+        with self._write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(sender_name=name))
+            # Whether a name is set, never the name: the audit log holds no personal data.
+            audit(conn, actor, "job.sender", "job", job_id, {"named": name is not None}, now)
+
+    def set_job_closed(self, job_id: int, closed: bool, actor: str, now: datetime) -> bool:
+        """Close (or reopen) the job; False when it already was. Closing starts the
+        retention clock of its applications no letter reached."""
+        state = jobs.c.closed_at.is_(None) if closed else jobs.c.closed_at.is_not(None)
+        with self._write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, state)
+                .values(closed_at=now if closed else None)
+            ).rowcount
+            if changed:
+                action = "job.closed" if closed else "job.reopened"
+                audit(conn, actor, action, "job", job_id, {}, now)
+        return bool(changed)
+
+    def applicants(self, job_id: int) -> list[ApplicantView]:
+        with self._read() as conn:
+            return [applicant_view(row) for row in conn.execute(applicant_query(job_id))]
+
+    def applicant_page(
+        self, job_id: int, shown: ApplicantFilter, offset: int, limit: int
+    ) -> ApplicantPage:
+        """One page of the job's pipeline, filtered and counted in the database."""
+        matching = self._matching(shown)
+        counted = (
+            select(func.count())
+            .select_from(applications.join(persons, persons.c.id == applications.c.person_id))
+            .where(applications.c.job_id == job_id, *matching)
+        )
+        ordered = applicant_query(job_id).order_by(None).order_by(*_pipeline_order(shown))
+        page = ordered.where(*matching).offset(offset).limit(limit)
+        with self._read() as conn:
+            total = conn.execute(counted).scalar_one()
+            views = [applicant_view(row) for row in conn.execute(page)]
+        return ApplicantPage(total=int(total), views=views)
+
+    def applicant_emails(self, job_id: int, shown: ApplicantFilter) -> list[str]:
+        """The addresses of every applicant the filter matches, in pipeline order."""
+        query = (
+            select(persons.c.email)
+            .join(applications, applications.c.person_id == persons.c.id)
+            .where(applications.c.job_id == job_id, *self._matching(shown))
+            .order_by(applications.c.id)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    def _matching(self, shown: ApplicantFilter) -> list[Any]:
+        conditions: list[Any] = []
+        if shown.stage:
+            conditions.append(shown_stage() == shown.stage)
+        if shown.unsent:
+            conditions.append(_decided_unsent())
+        if shown.search:
+            fold = func.lower if self._postgres else func.casefold
+            name = persons.c.first_name + " " + persons.c.last_name
+            needle = shown.search.casefold()
+            conditions.append(
+                or_(
+                    fold(name).contains(needle, autoescape=True),
+                    fold(persons.c.email).contains(needle, autoescape=True),
+                )
+            )
+        return conditions
+
+    def pending_letters(
+        self, job_id: int, after: int = 0, until: int | None = None
+    ) -> Iterator[ApplicantView]:
+        """Decided applications of the job that have no letter yet, streamed in id order.
+
+        ``after`` and ``until`` bound the application ids (after < id <= until), so several
+        processes can each compose one range.
+        """
+        query = applicant_query(job_id).where(outbox.c.id.is_(None))
+        if until is not None:
+            query = query.where(applications.c.id <= until)
+        for view in self._streamed(query, after):
+            if view.decision is not None:
+                yield view
+
+    def streamed_applicants(self, job_id: int) -> Iterator[ApplicantView]:
+        """Every applicant of the job, read a chunk at a time (a plan of 20,000 people)."""
+        return self._streamed(applicant_query(job_id), 0)
+
+    def _streamed(self, query: Any, after: int) -> Iterator[ApplicantView]:
+        last_id = after
+        while True:
+            with self._read() as conn:
+                page = conn.execute(
+                    query.where(applications.c.id > last_id).limit(INSERT_CHUNK)
+                ).all()
+            if not page:
+                return
+            for row in page:
+                yield applicant_view(row)
+            last_id = page[-1].application_id
+
+    def application_ids(self, job_id: int) -> list[int]:
+        query = select(applications.c.id).where(applications.c.job_id == job_id)
+        with self._read() as conn:
+            return sorted(conn.execute(query).scalars())
+
+    def record_decisions(
+        self,
+        application_ids: Sequence[int],
+        reason_code: str,
+        note: str | None,
+        actor: str,
+        now: datetime,
+        reason_chosen: bool = False,
+    ) -> int:
+        rows = [
+            {
+                "application_id": app_id,
+                "reason_code": reason_code,
+                "reason_chosen": reason_chosen,
+                "note": note,
+                "state": DecisionState.ACTIVE.value,
+                "decided_by": actor,
+                "decided_at": now,
+            }
+            for app_id in application_ids
+        ]
+        with self._write() as conn:
+            for start in range(0, len(rows), INSERT_CHUNK):
+                conn.execute(insert(decisions), rows[start : start + INSERT_CHUNK])
+            audit(
+                conn,
+                actor,
+                "decision.reject",
+                "decision",
+                None,
+                {"count": len(rows), "reason": reason_code},
+                now,
+            )
+        return len(rows)
+
+
+def _active_decision() -> Any:
+    return select(decisions.c.id).where(
+        decisions.c.application_id == applications.c.id,
+        decisions.c.state == DecisionState.ACTIVE.value,
+    )
+
+
+def shown_stage() -> Any:
+    """The stage the pipeline shows: rejected once a decision is active, else the stage."""
+    return case(
+        (exists(_active_decision()), literal(Stage.REJECTED.value)), else_=applications.c.stage
+    )
+
+
+def _decided_unsent() -> Any:
+    """An active decision whose letter is not in the outbox yet."""
+    queued = select(outbox.c.id).where(outbox.c.letter_key == decision_key(decisions.c.id))
+    return exists(_active_decision().where(~exists(queued)))
+
+
+def _pipeline_order(shown: ApplicantFilter) -> list[Any]:
+    keys: dict[str, list[Any]] = {
+        "name": [func.lower(persons.c.last_name), func.lower(persons.c.first_name)],
+        "email": [persons.c.email],
+        "stage": [shown_stage()],
+        "decision": [
+            select(decisions.c.reason_code)
+            .where(
+                decisions.c.application_id == applications.c.id,
+                decisions.c.state == DecisionState.ACTIVE.value,
+            )
+            .scalar_subquery()
+        ],
+        "letter": [outbox.c.state],
+    }
+    chosen = keys.get(shown.order, [])
+    ordered = [key.desc() if shown.descending else key.asc() for key in chosen]
+    return [*ordered, applications.c.id]
