@@ -240,9 +240,15 @@ def test_a_header_only_file_has_no_rows(tmp_path: Path) -> None:
 
 
 def test_another_file_type_is_refused_by_name(tmp_path: Path) -> None:
+    error = import_error(write_bytes(tmp_path, csv_text([scorecard()]).encode(), "cards.ods"))
+
+    assert str(error).startswith("cards.ods: unsupported file type '.ods'")
+
+
+def test_a_file_named_xlsx_that_is_not_a_workbook_is_refused_by_name(tmp_path: Path) -> None:
     error = import_error(write_bytes(tmp_path, csv_text([scorecard()]).encode(), "cards.xlsx"))
 
-    assert str(error).startswith("cards.xlsx: unsupported file type '.xlsx'")
+    assert str(error).startswith("cards.xlsx: cannot read the spreadsheet")
 
 
 # --- encodings and line endings -----------------------------------------------------------------
