@@ -212,6 +212,20 @@ def test_an_expired_link_leads_to_the_fresh_link_page_in_the_letters_language(
     assert "Greta" not in page.text, "an expired link shows nothing of the application"
 
 
+@pytest.mark.parametrize("path", ["/p", "/p/", "/p/{token}/nothing-here", "/p/fresh-link"])
+def test_a_wrong_portal_address_gets_the_candidates_page_not_the_staff_one(
+    client: TestClient, runtime: Runtime, path: str
+) -> None:
+    page = client.get(
+        path.format(token=token_of(runtime, GRETA)), headers={"accept-language": "de"}
+    )
+
+    assert page.status_code in (404, 405)
+    assert "Dieser Link funktioniert nicht" in page.text and "Neuen Link senden" in page.text
+    assert "Sign in" not in page.text and "start page" not in page.text
+    assert "Greta" not in page.text
+
+
 def test_a_token_for_another_purpose_is_refused(client: TestClient, runtime: Runtime) -> None:
     ref = ref_of(runtime, ANN)
     form_as_link = PortalForms(KEY).issue(ref, "ask")

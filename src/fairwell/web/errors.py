@@ -146,6 +146,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if is_api(request):
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    if exc.status_code in (404, 405):
+        from fairwell.web.portal import portal_miss
+
+        candidate_page = portal_miss(request, exc.status_code)
+        if candidate_page is not None:
+            return candidate_page
     if exc.status_code == 404 and exc.detail == "Not Found":
         message = "There is no page at this address."
     elif exc.status_code == 405:

@@ -196,6 +196,21 @@ def _bad_link(request: Request, exc: Exception) -> Response:
     return _page(request, "expired.html", lang, status, title=title, form=form)
 
 
+def portal_miss(request: Request, status: int) -> Response | None:
+    """A candidate's wrong address under the portal gets the portal's page, not the staff one.
+
+    The page in the candidate's language offers a fresh link, exactly like a link that does
+    not work: nothing in it tells whether a token exists or what the staff app looks like.
+    """
+    portal: Portal | None = getattr(request.app.state, "portal", None)
+    path = request.url.path
+    if portal is None or not (path == portal.prefix or path.startswith(portal.prefix + "/")):
+        return None
+    lang = from_header(request.headers.get("accept-language"))
+    form = portal.forms.issue("", FRESH_LINK)
+    return _page(request, "expired.html", lang, status, title="invalid_title", form=form)
+
+
 def _form_refused(request: Request, exc: Exception) -> Response:
     lang = exc.lang if isinstance(exc, FormRefused) else "en"
     return _page(request, "message.html", lang, 409, title="problem", message="form_used")
