@@ -79,6 +79,24 @@ def test_proficiency_in_a_language_the_job_requires_is_not_flagged(
     assert meaning.meaning_findings(classifier, linter, text, {"german"}, []) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dana Lee wrote that your answers on the caching question were thorough.",
+        "Ms. Okafor felt your answers about budgeting were vague.",
+        "She thought your portfolio was strong but lacked research work.",
+        "Mr. Nguyen and Mrs. Patel reviewed your take-home task.",
+        "Frau Yilmaz hat Ihre Fallstudie als gut strukturiert bewertet.",
+    ],
+)
+def test_feedback_that_names_or_gendered_pronouns_an_interviewer_is_not_flagged(
+    classifier: meaning.MeaningClassifier, text: str
+) -> None:
+    """Naming who said it (a name, Ms., she) is not wording about the candidate's sex."""
+    linter = Linter.from_files("en")
+    assert meaning.meaning_findings(classifier, linter, text, (), []) == []
+
+
 def test_short_sentences_and_sentences_the_lists_flagged_are_left_to_the_lists(
     classifier: meaning.MeaningClassifier,
 ) -> None:
