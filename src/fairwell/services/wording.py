@@ -91,9 +91,10 @@ def checked_wording(text: str, lang: str, language_of: LanguageOf = identify_lan
         raise InvalidInput(f"still has a placeholder: {placeholder!r}")
     found = language_of(cleaned) if cleaned else None
     if found is not None and found != lang:
+        other = f", or give it with --lang {found}" if found in SUPPORTED_LOCALES else ""
         raise InvalidInput(
             f"reads as {language_name(found)}, not {language_name(lang)}: write it in "
-            f"{language_name(lang)}, or give it with --lang {found}"
+            f"{language_name(lang)}{other}"
         )
     return cleaned
 
