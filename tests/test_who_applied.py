@@ -348,3 +348,30 @@ def test_the_applicant_page_dates_a_referral_as_a_referral_not_an_application(
     ann = [event.what for event in applicant_record(records, ids["ann@example.com"], None).timeline]
     assert rex[0] == "Referred" and "Applied" not in rex
     assert ann[0] == "Applied"
+
+
+def test_a_reimport_that_changes_who_applied_holds_the_queued_letter_at_send_time(
+    runtime: Runtime, tmp_path: Path, sink: MailSink
+) -> None:
+    now = runtime.clock.now()
+    import_file(runtime.store, write_csv(tmp_path / "a.csv", ROWS), actor="t", now=now)
+    reject(
+        runtime.store,
+        "Data Analyst",
+        Selection(all_except_hired=True),
+        "role-closed",
+        note=None,
+        actor="t",
+        now=now,
+    )
+    batch = queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now)
+    # The ATS export says otherwise now: Ann was referred after all, Rex applied himself.
+    changed = {"ann@example.com": "referred", "rex@example.com": "applied"}
+    rows = [{**row, "source": changed.get(row["email"], row["source"])} for row in ROWS]
+    import_file(runtime.store, write_csv(tmp_path / "b.csv", rows), actor="t", now=now)
+
+    run_batch(make_deliverer(runtime), batch.batch_id)
+
+    assert set(letters_by_recipient(sink)) == {row["email"] for row in ROWS} - set(changed)
+    status = runtime.store.outbox_status(batch.batch_id, now)
+    assert status.counts.get("held") == 2

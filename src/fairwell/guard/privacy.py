@@ -41,6 +41,9 @@ class SendTimeFacts:
     decided_since: bool = False
     # A role-opened letter whose person's talent-pool consent was withdrawn or ran out.
     consent_lapsed: bool = False
+    # A decision letter whose kind no longer fits how the person came in: a re-import said
+    # they were referred after all (or applied after all) once the letter was queued.
+    kind_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +395,10 @@ class StillEligible:
             (facts.already_sent, "a letter for this decision was already sent"),
             (facts.decided_since, "a decision was made since; its own letter will tell them"),
             (facts.consent_lapsed, "the consent to be kept on file was withdrawn or expired"),
+            (
+                facts.kind_changed,
+                "how the person came in changed after planning (applied or referred)",
+            ),
             (facts.current_stage is not expect.planned_stage, "the stage changed after planning"),
         )
         return next((text for broken, text in problems if broken), None)

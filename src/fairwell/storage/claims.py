@@ -157,6 +157,7 @@ def _facts(at_time: bool) -> Select[Any]:
             outbox.c.decision_id,
             outbox.c.sent_at,
             applications.c.stage,
+            applications.c.source,
             persons.c.erased_at,
             decisions.c.state,
             suppressions.c.email.label("suppressed"),

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from fairwell.domain.model import STOPPED_RULE, DecisionState, LetterKind, OutboxState, Stage
+from fairwell.domain.model import (
+    STOPPED_RULE,
+    DecisionState,
+    LetterKind,
+    OutboxState,
+    Source,
+    Stage,
+)
 from fairwell.errors import AlreadyQueued, NotFound
 from fairwell.ports import ClaimedLetter, NewLetter, OutboxRow, OutboxStatus, Outcome
 from fairwell.storage.base import SqlBase
@@ -501,7 +508,20 @@ def _facts(facts: type[SendTimeFacts], row: Row[Any]) -> SendTimeFacts:
         already_sent=row.sent_at is not None,
         decided_since=row.kind == LetterKind.STATUS.value and bool(row.decided),
         consent_lapsed=row.kind in ON_FILE_KINDS and not row.consented,
+        kind_changed=_kind_changed(row.kind, row.source),
     )
+
+
+# The decision letters whose kind follows from how the person came in (letter_kind_for).
+_KIND_BY_SOURCE = {LetterKind.REJECTION.value, LetterKind.REFERRAL_CLOSED.value}
+
+
+def _kind_changed(kind: str, source: str) -> bool:
+    """A rejection to someone now on file as referred, or a referral note to an applicant."""
+    if kind not in _KIND_BY_SOURCE:
+        return False
+    never_applied = not Source(source).applied_themselves
+    return (kind == LetterKind.REFERRAL_CLOSED.value) != never_applied
 
 
 @contextmanager
