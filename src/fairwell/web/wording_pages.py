@@ -24,6 +24,7 @@ from fairwell.services.feedback import draft_job_feedback, load_library
 from fairwell.services.wording import WordingStatus, job_wording, one_row
 from fairwell.web.common import Current, actor, check_csrf, reader, render, runtime_of
 from fairwell.web.reviews import api_reviewer, checker, http_error, page, visible_job
+from fairwell.web.wording import plural
 
 LANGUAGES = {"en": "English", "de": "German"}
 
@@ -53,7 +54,7 @@ def wording_page(
     if saved:
         notice = f"Saved {saved}."
         if redrafted:
-            notice += f" {redrafted} draft(s) that waited for this wording were drafted again."
+            notice += f" Drafted again: {plural(redrafted, 'draft')} that waited for this wording."
     return _render(request, current, job, notice=notice)
 
 
