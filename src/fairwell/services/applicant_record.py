@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import groupby
 
 from fairwell.domain.model import DecisionState, FeedbackState, OutboxState, Source
+from fairwell.domain.words import plural
 from fairwell.errors import NotFound
 from fairwell.ports import (
     ApplicantFacts,
@@ -114,7 +115,7 @@ def _interview_events(facts: ApplicantFacts) -> Iterator[TimelineEvent]:
     for interviewer, entries in groupby(by_interviewer, key=lambda entry: entry.interviewer):
         ratings = list(entries)
         first = min(entry.created_at for entry in ratings)
-        yield TimelineEvent(first, f"Scorecard from {interviewer}", f"{len(ratings)} rating(s)")
+        yield TimelineEvent(first, f"Scorecard from {interviewer}", plural(len(ratings), "rating"))
 
 
 def _decision_events(facts: ApplicantFacts) -> Iterator[TimelineEvent]:
@@ -133,7 +134,7 @@ def _feedback_events(decided: DecisionFacts) -> Iterator[TimelineEvent]:
     if decided.feedback is None or decided.feedback_drafted_at is None:
         return
     flagged = decided.feedback.lint_findings
-    note = f"{flagged} wording finding(s)" if flagged else ""
+    note = plural(flagged, "wording finding") if flagged else ""
     yield TimelineEvent(decided.feedback_drafted_at, "Feedback drafted", note)
     if decided.reviewed_at is None:
         return

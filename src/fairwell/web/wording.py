@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from fairwell.domain.users import Role, User
+from fairwell.domain.words import plural as plural  # the pages' name for it
 
 ROLE_NAMES = {
     Role.ADMIN: "admin",
@@ -18,13 +19,6 @@ ROLE_NAMES = {
     Role.HIRING_MANAGER: "hiring manager",
     Role.INTERVIEWER: "interviewer",
 }
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    """``count`` and the noun in the number it needs: plural(41, "letter") is "41 letters",
-    plural(2, "person", "people") is "2 people". Thousands are grouped: "1,234 letters"."""
-    noun = one if count == 1 else (many or one + "s")
-    return f"{count:,} {noun}"
 
 
 def role_name(role: Role) -> str:
