@@ -54,6 +54,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# What the browser refused or a script threw, per page: serious_violations reports it with
+# axe-core's findings, so every page a test checks is also checked against the CSP.
+_REFUSED: dict[int, list[str]] = {}
+
+
+def _note_refusal(refused: list[str], message: Any) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        refused.append(f"csp: {message.text}")
+
+
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
     need(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -62,7 +72,12 @@ def page(tmp_path: Path) -> Iterator[Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         context = browser.new_context()
-        yield context.new_page()
+        opened = context.new_page()
+        refused = _REFUSED.setdefault(id(opened), [])
+        opened.on("console", lambda message: _note_refusal(refused, message))
+        opened.on("pageerror", lambda error: refused.append(f"script error: {error}"))
+        yield opened
+        _REFUSED.pop(id(opened), None)
         context.close()
         browser.close()
 
@@ -77,16 +92,22 @@ def sign_in(page: Any, site: str, username: str = "rita", start: str = "/jobs") 
 
 
 def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page, and anything the browser refused
+    under the Content-Security-Policy (or a script threw) since the last check."""
     need(AXE.exists(), f"axe-core not installed at {AXE} (make installs it with npm)")
     # Evaluated through the DevTools protocol: the pages' Content-Security-Policy allows no
     # inline script, so a <script> tag with axe-core in it would be (rightly) refused.
     page.evaluate(AXE.read_text(encoding="utf-8") + "\n;window.axe = axe;")
     result = page.evaluate("async () => await window.axe.run()")
-    return [
+    found = [
         f"{v['id']}: {v['help']}"
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+    refused = _REFUSED.get(id(page), [])
+    found.extend(refused)
+    refused.clear()
+    return found
 
 
 def shot(page: Any, name: str) -> None:

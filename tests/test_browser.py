@@ -90,6 +90,26 @@ def test_a_recruiter_rejects_confirms_and_watches_the_letters_go(
     assert len(read_sink(sink.directory)) == 60
 
 
+def test_a_mistyped_count_shows_the_plan_again_with_what_was_typed(
+    page: Any, site: str, sink: MailSink
+) -> None:
+    sign_in(page, site)
+    page.goto(f"{site}/jobs/1")
+    page.get_by_text("Reject applicants").click()
+    page.get_by_label("everyone but the hired").check()
+    page.get_by_role("button", name="Reject and see the send plan").click()
+    page.wait_for_url(f"{site}/jobs/1/plan")
+    page.get_by_label("Type 60 to confirm").fill("6")
+    page.get_by_role("button", name="Send 60 letters").click()
+    assert "type 60" in page.inner_text("main"), "what went wrong, in the page"
+    typed = page.get_by_label("Type 60 to confirm")
+    assert typed.input_value() == "6" and typed.get_attribute("aria-invalid") == "true"
+    assert page.get_by_role("button", name="Send 60 letters").is_visible(), "the form is kept"
+    assert serious_violations(page) == []
+    shot(page, "plan-mistyped-count")
+    assert read_sink(sink.directory) == [], "nothing went"
+
+
 @pytest.mark.parametrize("path", ["/signin", "/jobs", "/jobs/1", "/outbox"])
 def test_the_main_pages_have_no_serious_accessibility_violations(
     page: Any, site: str, path: str

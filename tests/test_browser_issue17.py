@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
+from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.services.decisions import Selection, reject
+from fairwell.services.outbox import pause
+from fairwell.services.planning import queue_plan
 from fairwell.services.portal import PortalLinks
 from fairwell.services.requests import receive
 from tests.browser import PASSWORD, page, serious_violations, shot, sign_in
@@ -132,6 +135,19 @@ def test_a_stale_send_shows_the_new_plan_in_the_page(page: Any, site: Site) -> N
     checked(page, watch, "error-stale-send")
 
 
+def test_letters_held_for_feedback_link_to_the_feedback_page(page: Any, site: Site) -> None:
+    watch = Watch(page)
+    analyst = job_id(site, ANALYST)
+    sign_in(page, site.url, "rita", start=f"/jobs/{analyst}/plan")
+    held = page.locator(f'main a[href="/feedback/{analyst}"]')
+    assert held.count() >= 1, "a held letter names where its feedback waits"
+    checked(page, watch, "plan-held")
+    held.first.click()
+    page.wait_for_url(f"**/feedback/{analyst}")
+    assert page.get_by_role("button", name="Approve all 2 drafts").is_visible()
+    checked(page, watch, "feedback-from-plan")
+
+
 # --- letters as the candidate reads them, from every place staff see one -----------------------
 
 
@@ -182,6 +198,33 @@ def test_the_batch_page_says_which_job_who_when_and_that_it_is_done(page: Any, s
     page.get_by_role("link", name="Every letter of this batch").click()
     assert page.get_by_label("Batch").input_value() == "1", "the outbox filtered to the batch"
     checked(page, watch, "outbox-batch")
+
+
+def test_one_batch_is_paused_and_resumed_from_its_page(
+    page: Any, site: Site, sink: MailSink
+) -> None:
+    """The whole outbox is paused first so the worker cannot finish before the clicks; the
+    letter goes once both the batch and the outbox are resumed. (Resuming the outbox also
+    resumes a batch paused by hand: a known defect, see tests/test_web_outbox.py.)"""
+    watch = Watch(page)
+    store, now = site.runtime.store, site.runtime.clock.now()
+    pause(store, actor="t", now=now)
+    selection = Selection(emails=("p5@example.com",))
+    reject(store, TESTER, selection, "role-closed", note=None, actor="t", now=now)
+    batch = queue_plan(store, site.runtime.composer, TESTER, actor="t", now=now)
+    sign_in(page, site.url, "rita", start=f"/batches/{batch.batch_id}")
+    page.get_by_role("button", name="Pause this batch").click()
+    page.get_by_role("button", name="Resume this batch").wait_for()
+    assert "Paused" in page.locator("#batch-state").inner_text()
+    checked(page, watch, "batch-paused")
+    page.get_by_role("button", name="Resume this batch").click()
+    page.get_by_role("button", name="Pause this batch").wait_for()
+    assert not any(m.rcpt_tos == ["p5@example.com"] for m in read_sink(sink.directory))
+    page.get_by_role("button", name="Resume the outbox").click()
+    page.get_by_text("1 of 1").wait_for(timeout=30_000)
+    assert [m.rcpt_tos for m in read_sink(sink.directory) if "p5@" in m.rcpt_tos[0]] == [
+        ["p5@example.com"]
+    ]
 
 
 def test_the_audit_trail_reads_as_sentences_not_json(page: Any, site: Site) -> None:

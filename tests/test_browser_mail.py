@@ -67,6 +67,9 @@ def test_a_sample_letter_then_the_batch_then_the_letter_in_the_mail_viewer(
     assert page.get_by_text("13 messages").is_visible(), "12 letters and the sample"
     assert serious_violations(page) == []
     shot(page, "mail")
+    page.get_by_label("Recipient").fill("p3@example.com")
+    page.get_by_role("button", name="Filter").click()
+    assert page.get_by_role("status").inner_text() == "1 message."
     page.get_by_role("row").filter(has_text="p3@example.com").get_by_role("link").click()
     assert page.get_by_text("Dear Pat").is_visible()
     assert serious_violations(page) == []
