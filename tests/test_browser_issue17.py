@@ -368,6 +368,29 @@ def test_sign_out_everywhere_ends_the_other_browser_too(page: Any, site: Site) -
         other_context.close()
 
 
+def test_a_password_change_signs_out_the_other_browser_and_keeps_this_one(
+    page: Any, site: Site
+) -> None:
+    watch = Watch(page)
+    other_context = page.context.browser.new_context()
+    try:
+        other = other_context.new_page()
+        sign_in(other, site.url, "rita")
+        sign_in(page, site.url, "rita", start="/account")
+        page.get_by_label("Current password").fill(PASSWORD)
+        for field in ("New password", "New password again"):
+            page.get_by_label(field, exact=True).fill("quiet lanterns drift over seven harbours")
+        page.get_by_role("button", name="Change my password").click()
+        assert "1 session of this account is signed in now" in page.inner_text("main")
+        checked(page, watch, "account-password-changed")
+        other.goto(f"{site.url}/jobs")
+        assert "/signin" in other.url, "the other browser is signed out"
+        page.goto(f"{site.url}/jobs")
+        assert "/signin" not in page.url, "this one stays signed in"
+    finally:
+        other_context.close()
+
+
 # --- sign-in limits count every spelling of the account ----------------------------------------
 
 
@@ -419,6 +442,17 @@ def test_a_runaway_template_is_refused_with_a_clear_message_in_the_page(
     assert page.get_by_label("Template source").input_value() == runaway, "the source is kept"
     assert site.runtime.letter_settings.overrides().templates == {}, "nothing was saved"
     checked(page, watch, "template-runaway")
+    builtin = runaway.replace(LOOPS + "\n\n", "")
+    for bad, said in (
+        (builtin.replace("Kind regards,", "{{ range(10**9)|length }}"), "larger than a letter"),
+        (builtin.replace("Your application", "Your\x0bapplication", 1), "control character"),
+    ):
+        page.get_by_label("Template source").fill(bad)
+        page.get_by_role("button", name="Save").click()
+        assert said in page.inner_text("main"), said
+        assert page.get_by_label("Template source").input_value() == bad, "the source is kept"
+    assert site.runtime.letter_settings.overrides().templates == {}, "nothing was saved"
+    checked(page, watch, "template-control-character")
 
 
 # --- the account page: passwords and API tokens -------------------------------------------------
