@@ -445,6 +445,7 @@ def test_a_runaway_template_is_refused_with_a_clear_message_in_the_page(
     builtin = runaway.replace(LOOPS + "\n\n", "")
     for bad, said in (
         (builtin.replace("Kind regards,", "{{ range(10**9)|length }}"), "larger than a letter"),
+        (builtin.replace("Kind regards,", "{{ 'x' * 100000000 }}"), "larger than a letter"),
         (builtin.replace("Your application", "Your\x0bapplication", 1), "control character"),
     ):
         page.get_by_label("Template source").fill(bad)
@@ -453,6 +454,12 @@ def test_a_runaway_template_is_refused_with_a_clear_message_in_the_page(
         assert page.get_by_label("Template source").input_value() == bad, "the source is kept"
     assert site.runtime.letter_settings.overrides().templates == {}, "nothing was saved"
     checked(page, watch, "template-control-character")
+    page.get_by_label("Template source").fill("x" * 1_100_000)
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_role("heading", name="That was too much to send").is_visible()
+    checked(page, watch, "template-too-large")
+    page.go_back()
+    assert len(page.get_by_label("Template source").input_value()) == 1_100_000, "still there"
 
 
 # --- the account page: passwords and API tokens -------------------------------------------------
