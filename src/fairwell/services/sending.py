@@ -288,7 +288,7 @@ _PLURAL = {
 
 
 def stale_message(changes: PlanChanges) -> str:
-    """"the plan is stale: 2 decisions changed, a template changed since it was made"."""
+    """ "the plan is stale: 2 decisions changed, a template changed since it was made"."""
     said = [
         _PLURAL.get(reason, reason).format(n=count) if count > 1 else reason
         for reason, count in sorted(changes.reasons.items(), key=lambda item: (-item[1], item[0]))

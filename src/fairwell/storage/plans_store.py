@@ -237,7 +237,7 @@ def _release(
         *ready, s.later_reason.is_not(None)
     )
     later, first_later = conn.execute(later_query).one()
-    detail = {"letters": count, "send_windows": send_windows, "later": int(later), "plan": plan_id}
+    detail = {"letters": count, "send_windows": send_windows, "later": int(later)}
     audit(conn, actor, "batch.queued", "batch", batch_id, detail, now)
     blocked_query = select(func.count()).where(s.plan_id == plan_id, s.status == BLOCKED)
     blocked = int(conn.execute(blocked_query).scalar_one())

@@ -113,8 +113,7 @@ CHANGES = [
         "applications",
         "UPDATE",
         "SELECT {n}.job_id, {n}.id, CASE WHEN {o}.stage <> {n}.stage THEN 'a stage changed' "
-        "ELSE 'an application changed' END {from_both} WHERE {differs} AND "
-        + _live("{n}.job_id"),
+        "ELSE 'an application changed' END {from_both} WHERE {differs} AND " + _live("{n}.job_id"),
     ),
     Change(
         "plan_application_removed",
@@ -134,7 +133,9 @@ CHANGES = [
         for event in ("INSERT", "UPDATE", "DELETE")
     ),
     *(
-        Change(f"plan_feedback_{event.lower()}", "feedback", event, _by_decision("feedback changed"))
+        Change(
+            f"plan_feedback_{event.lower()}", "feedback", event, _by_decision("feedback changed")
+        )
         for event in ("INSERT", "UPDATE", "DELETE")
     ),
     Change(
