@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from fairwell.domain.model import OutboxState
-from fairwell.errors import NotFound
+from fairwell.errors import NotFound, PlanChanged
 from fairwell.ports.plans import (
     BLOCKED,
     READY,
@@ -113,6 +113,7 @@ class SqlPlans(SqlBase):
         written = 0
         with self._write() as conn:
             if keep_from is not None:
+                _still_staged(conn, keep_from.id)
                 _keep_letters(conn, keep_from.id, plan.id, sorted(recompose))
                 conn.execute(
                     update(plans).where(plans.c.id == plan.id).values(made_at=keep_from.made_at)
@@ -204,7 +205,9 @@ def _release(
     rate_per_second: int | None,
     send_windows: str,
 ) -> Release:
-    row = conn.execute(select(plans).where(plans.c.id == plan_id)).first()
+    # The plan's row is locked (PostgreSQL; SQLite holds the write lock): a plan being
+    # brought up to date from this one waits, then sees it released.
+    row = conn.execute(select(plans).where(plans.c.id == plan_id).with_for_update()).first()
     if row is None:
         raise NotFound(f"there is no plan {plan_id}")
     plan = _record(row)
@@ -308,6 +311,14 @@ def _changes(conn: Connection, job_id: int, mark: int) -> PlanChanges:
     apps = frozenset(row.application_id for row in rows if row.application_id is not None)
     whole = len(rows) > MANY_CHANGES or any(row.application_id is None for row in rows)
     return PlanChanges(apps, whole, reasons)
+
+
+def _still_staged(conn: Connection, plan_id: int) -> None:
+    """The plan whose letters a new one keeps must still be staged (not released or replaced
+    by another process meanwhile); its row stays locked until the new plan is stored."""
+    query = select(plans.c.state).where(plans.c.id == plan_id).with_for_update()
+    if conn.execute(query).scalar() != STAGED:
+        raise PlanChanged("another plan of this job was made or sent meanwhile; plan again")
 
 
 def _keep_letters(conn: Connection, old: int, new: int, recompose: Sequence[int]) -> None:
