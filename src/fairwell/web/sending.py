@@ -49,10 +49,10 @@ def register(app: FastAPI) -> None:
 
 
 def _job_title(runtime: Runtime, job_id: int) -> str:
-    for summary in runtime.store.jobs():
-        if summary.job.id == job_id:
-            return summary.job.title
-    raise HTTPException(status_code=404, detail="there is no job with this number")
+    try:
+        return runtime.store.job_by_id(job_id).title
+    except NotFound:
+        raise HTTPException(status_code=404, detail="there is no job with this number") from None
 
 
 def reject_form(
