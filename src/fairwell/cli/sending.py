@@ -289,18 +289,11 @@ def _confirm_count(ready: int, threshold: int) -> None:
         raise _fail(f"not sent: you typed {typed.strip()!r}, the plan has {ready}", 1)
 
 
-def _send_canary(runtime: Runtime, job: str, canary: str, assume_yes: bool) -> None:
-    from fairwell.delivery.smtp import SmtpTransport
+def _send_canary(runtime: Runtime, job_id: int, canary: str, assume_yes: bool) -> None:
     from fairwell.services.preview import send_canary
 
-    send_canary(
-        runtime.store,
-        runtime.composer,
-        SmtpTransport.from_settings(runtime.settings),
-        job,
-        canary,
-        runtime.clock.now(),
-    )
+    now = runtime.clock.now()
+    send_canary(runtime.store, runtime.composer, runtime.transport(), job_id, canary, now)
     out.print(f"canary letter sent to {canary}")
     if not assume_yes and not typer.confirm("Did the canary arrive and read right?", default=False):
         raise _fail("not sent: canary not confirmed", 1)
@@ -348,19 +341,18 @@ def send(
         big = len(runtime.store.application_ids(job_id)) >= WORTH_IT
         processes = default_processes() if big else 1
     if processes == 1:
-        _plan_confirm_deliver(runtime, job_id, job, yes, canary, rate, no_wait, None, now)
+        _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, None, now)
         return
     from fairwell.worker.pool import WorkerPool
 
     # The pool's processes start when first given work: composing a big plan, or delivering.
     with WorkerPool(runtime.settings, processes) as pool:
-        _plan_confirm_deliver(runtime, job_id, job, yes, canary, rate, no_wait, pool, now)
+        _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, pool, now)
 
 
 def _plan_confirm_deliver(
     runtime: Runtime,
     job_id: int,
-    job: str,
     yes: bool,
     canary: str | None,
     rate: float | None,
@@ -375,7 +367,7 @@ def _plan_confirm_deliver(
     if current.ready == 0:
         raise _fail("nothing to send: the plan has no ready letters", 1)
     if canary:
-        _send_canary(runtime, job, canary, yes)
+        _send_canary(runtime, job_id, canary, yes)
     if not yes:
         _confirm_count(current.ready, runtime.settings.confirm_threshold)
     batch = _release(runtime, current.plan_id, current.ready, rate)

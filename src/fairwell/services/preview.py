@@ -69,7 +69,7 @@ def send_canary(
     store: Store,
     composer: Composer,
     transport: Transport,
-    job_title: str,
+    job_id: int,
     canary: str,
     now: datetime,
     actor: str = "cli",
@@ -80,7 +80,7 @@ def send_canary(
     sample reference, and the guard runs over it with everyone on file, so a template that
     leaks is caught here.
     """
-    job = store.job_by_title(job_title)
+    job = store.job_by_id(job_id)
     address = normalise_address(canary)
     first = next(iter(store.pending_letters(job.id)), None)
     if first is None:

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import FairwellError, InvalidInput, NotFound, PlanChanged, PlanStale
@@ -211,13 +210,13 @@ def canary(
     """Send the plan's first letter, rendered for a sample person, to an internal address."""
     check_csrf(current, csrf)
     runtime = runtime_of(request)
-    title = _job_title(runtime, job_id)
+    _job_title(runtime, job_id)
     try:
         send_canary(
             runtime.store,
             runtime.composer,
-            SmtpTransport.from_settings(runtime.settings),
-            title,
+            runtime.transport(),
+            job_id,
             address,
             runtime.clock.now(),
             actor=actor(current),
