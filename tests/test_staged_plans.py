@@ -181,3 +181,31 @@ def test_send_right_after_plan_composes_nothing_and_a_stale_send_says_why(
     assert sent.exit_code == 0, sent.output
     assert "nothing changed since it was made; nothing composed" in sent.output
     assert len(read_sink(tmp_path / "mail")) == 5
+
+
+# Writers that are not Fairwell's services (a hand-run UPDATE, another tool): each is noted.
+WRITERS = {
+    "an applicant was erased": (
+        "UPDATE persons SET erased_at = created_at WHERE email = 'p1@example.com'"
+    ),
+    "a stage changed": (
+        "UPDATE applications SET stage = 'withdrawn' WHERE id = (SELECT min(id) FROM applications)"
+    ),
+    "the job's letter settings changed": "UPDATE jobs SET sender_name = 'Sam'",
+    "a template changed": (
+        "INSERT INTO template_overrides (name, source, updated_by, updated_at) "
+        "VALUES ('rejection.en.txt', 'x', 't', CURRENT_TIMESTAMP)"
+    ),
+}
+
+
+@pytest.mark.parametrize("reason", list(WRITERS))
+def test_each_writer_that_would_change_a_letter_is_noted_by_the_database(
+    runtime: Runtime, reason: str
+) -> None:
+    staged = plan_of(runtime)
+    with runtime.engine.begin() as conn:
+        conn.exec_driver_sql(WRITERS[reason])
+    with pytest.raises(PlanStale) as refused:
+        release(runtime, staged)
+    assert refused.value.reasons == {reason: 1}
