@@ -177,6 +177,15 @@ def test_send_right_after_plan_composes_nothing_and_a_stale_send_says_why(
     planned = runner.invoke(app, ["plan", "--job", "Data Analyst"], env=env)
     assert planned.exit_code == 0, planned.output
     assert "5 letter(s) composed and stored" in planned.output
+    shown = runner.invoke(
+        app, ["preview", "--job", "Data Analyst", "--email", "p3@example.com"], env=env
+    )
+    assert shown.exit_code == 0 and "staged in the send plan" in shown.output
+    with runtime.engine.connect() as conn:
+        stored = conn.execute(
+            select(staged_letters.c.body).where(staged_letters.c.recipient == "p3@example.com")
+        ).scalar_one()
+    assert bytes(stored).decode("ascii").replace("\r\n", "\n") in shown.output
     sent = runner.invoke(app, ["send", "--job", "Data Analyst", "--yes"], env=env)
     assert sent.exit_code == 0, sent.output
     assert "nothing changed since it was made; nothing composed" in sent.output
