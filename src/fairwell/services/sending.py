@@ -63,10 +63,25 @@ def windows_of(composer: Composer, send_now: bool) -> Override:
 
 
 def fingerprint(composer: Composer, send_now: bool) -> str:
-    """What a staged letter was composed with besides the data: the sender, the send windows,
-    whether referrers are named, the portal. A plan made with other settings is recomposed."""
-    portal = getattr(composer.portal, "base_url", bool(composer.portal))
-    parts = (composer.sender, windows_of(composer, send_now).value, composer.name_referrer, portal)
+    """What a staged letter was composed with besides the data: the sender, the send windows
+    and their rules, the retention policies a letter promises from, whether referrers are
+    named, the portal's address. A plan made with other settings is composed again.
+
+    Template files on disk are not in it (edits in the settings pages are: the database
+    notes them); a deploy that changes them is caught by the plan's age.
+    """
+    scheduler = composer.scheduler
+    portal = getattr(composer.portal, "base_url", None)
+    parts = (
+        composer.sender,
+        windows_of(composer, send_now).value,
+        getattr(scheduler, "rules", None),
+        str(getattr(scheduler, "default_zone", "")),
+        getattr(scheduler, "default_country", None),
+        composer.retention,
+        composer.name_referrer,
+        portal,
+    )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
