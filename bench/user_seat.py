@@ -104,7 +104,7 @@ def deliver_rate(database: Path) -> float | None:
     return (count - 1) / span if span > 0 else None
 
 
-def measure(n: int, workdir: Path, sink: SinkProcess) -> dict[str, Any]:
+def measure(n: int, workdir: Path, sink: SinkProcess, with_plan: bool = False) -> dict[str, Any]:
     directory = workdir / f"n{n}"
     directory.mkdir()
     applicants = directory / "applicants.csv"
@@ -119,6 +119,12 @@ def measure(n: int, workdir: Path, sink: SinkProcess) -> dict[str, Any]:
         "reject": ["reject", "--job", job, "--all-except-hired", "--reason", benchdata.REASON],
         "send": ["send", "--job", job, "--yes"],
     }
+    if with_plan:  # the recruiter reads the plan, then sends it
+        commands = {
+            **{k: v for k, v in commands.items() if k != "send"},
+            "plan": ["plan", "--job", job],
+        }
+        commands["send"] = ["send", "--job", job, "--yes"]
     steps: list[Step] = []
     received_before = sink.received()
     for name, arguments in commands.items():
@@ -227,6 +233,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sink", choices=("auto", "postfix", "fairwell"), default="auto")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument(
+        "--with-plan", action="store_true", help="run `fairwell plan` before `send`, as a recruiter"
+    )
     args = parser.parse_args(argv)
     args.n = args.n or [10_000]
     return args
@@ -238,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     kind = resolve_kind(args.sink)
     try:
         with SinkProcess(kind, workdir) as sink:
-            sizes = [measure(n, workdir, sink) for n in args.n]
+            sizes = [measure(n, workdir, sink, args.with_plan) for n in args.n]
             report = {
                 **benchdata.run_facts(max(args.n), sink.description),
                 "sizes": sizes,

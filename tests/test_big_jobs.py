@@ -199,6 +199,8 @@ def test_one_process_plans_queues_and_delivers_with_one_roster_until_the_roster_
     assert counting.outbox_rows(OutboxState.HELD, None, 1)[0].held_rule == "no-other-candidate"
     without_cache = RosterCounting(store.engine)
     make_plan(without_cache, COMPOSER, "Data Analyst", clock.now())
+    # A plan still current is not composed again; an old one is, with a roster read again.
+    clock.advance(hours=2)
     make_plan(without_cache, COMPOSER, "Data Analyst", clock.now())
     assert without_cache.rosters_read == 2, "a composer without the cache keeps no roster"
 

@@ -25,7 +25,7 @@ from fairwell.storage.feedback_store import SqlFeedbackStore
 from fairwell.storage.store import SqlStore
 from fairwell.web.app import create_app
 from tests.conftest import settings_for
-from tests.helpers import add_cli_user, applicant, write_csv
+from tests.helpers import USER_PASSWORD, add_cli_user, applicant, write_csv
 from tests.test_web import KEY, PASSWORD, csrf_of, sign_in
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -245,7 +245,7 @@ def test_writing_the_missing_wording_drafts_again_what_waited_for_it(
 
 
 def test_a_reason_chosen_for_the_person_that_contradicts_the_feedback_is_flagged(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str], tmp_path: Path, sink: MailSink
 ) -> None:
     base = ["competency", "add", "--job", JOB, "--name", "Spark", "--bar", "3"]
     assert run(env, *base, "--lang", "en", "--gap", SPARK_EN)[0] == 0
@@ -263,6 +263,20 @@ def test_a_reason_chosen_for_the_person_that_contradicts_the_feedback_is_flagged
     assert plan["reason_contradicts_feedback"] == [
         {"email": "ann@example.com", "reason": "position-filled"}
     ]
+    # The web plan page lists it too (issue 15), from the staged plan.
+    settings = settings_for(
+        env["FAIRWELL_DATABASE_URL"], sink.port, secret_key=KEY, wording_classifier="off"
+    )
+    runtime = open_runtime(settings)
+    try:
+        client = TestClient(create_app(settings, runtime), follow_redirects=False)
+        sign_in(client, "rita", USER_PASSWORD)
+        job_id = runtime.store.job_by_title(JOB).id
+        page = client.get(f"/jobs/{job_id}/plan").text
+    finally:
+        runtime.close()
+    assert "Reasons that disagree with the approved feedback" in page
+    assert "<tr><td>ann@example.com</td><td>position-filled</td></tr>" in page
 
 
 # --- the web app ------------------------------------------------------------------------------

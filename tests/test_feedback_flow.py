@@ -203,7 +203,7 @@ def test_a_note_for_the_candidate_naming_another_candidate_is_held_by_the_guard(
     draft(runtime)
     approve(runtime)
     plan = make_plan(runtime.store, runtime.composer, JOB, runtime.clock.now())
-    assert [b.view.person.email for b in plan.blocked] == ["p0@example.com"]
+    assert [b.email for b in plan.blocked] == ["p0@example.com"]
     assert {f.rule for f in plan.blocked[0].findings} == {"no-other-candidate"}
 
 

@@ -263,7 +263,7 @@ def test_every_delivered_letter_says_only_what_someone_wrote(
     assert approved.approved == 2 and not approved.held and not approved.need_override
 
     plan = make_plan(runtime.store, runtime.composer, JOB, runtime.clock.now())
-    assert [v.person.email for v in plan.reason_contradicts] == ["hans@example.com"]
+    assert [c.email for c in plan.reason_contradicts] == ["hans@example.com"]
     assert (plan.ready, plan.with_feedback) == (7, 5)
     batch = queue_plan(
         runtime.store, runtime.composer, JOB, actor="t", now=runtime.clock.now(), expected=7

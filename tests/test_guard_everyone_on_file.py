@@ -108,7 +108,7 @@ def identifier(runtime: Runtime, kind: str) -> str:
 
 
 def blocked(plan: Plan) -> dict[str, set[str]]:
-    return {b.view.person.email: {f.rule for f in b.findings} for b in plan.blocked}
+    return {b.email: {f.rule for f in b.findings} for b in plan.blocked}
 
 
 def plan(runtime: Runtime) -> Plan:

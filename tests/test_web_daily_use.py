@@ -10,12 +10,14 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
 
 from fairwell.domain.users import Role
 from fairwell.errors import InvalidInput
 from fairwell.runtime import Runtime
 from fairwell.services.export import export_by_email
 from fairwell.services.users import add_user
+from fairwell.storage.tables import decisions
 from fairwell.web.app import create_app
 from tests.conftest import FixedClock
 from tests.test_portal import ANN, form_of, token_of
@@ -75,6 +77,28 @@ def test_a_stale_send_shows_the_new_plan_not_json(client: TestClient) -> None:
     stale = client.post("/jobs/1/send", data={"expected": "5", "csrf": token})
     assert stale.status_code == 409 and is_page(stale)
     assert "the plan changed since you loaded it" in stale.text
+
+
+def test_a_plan_that_went_stale_after_loading_is_refused_with_what_changed(
+    client: TestClient, runtime: Runtime
+) -> None:
+    sign_in(client)
+    page = client.get("/jobs/1/plan").text
+    found = re.search(r'name="plan_id" value="(\d+)"', page)
+    assert found and "120 letters composed and stored for it" in page
+    with runtime.engine.begin() as conn:
+        # Another recruiter changes one decision while this page is open.
+        conn.execute(
+            update(decisions)
+            .where(decisions.c.id == select(func.min(decisions.c.id)).scalar_subquery())
+            .values(reason_code="skills-mismatch")
+        )
+    form = {"expected": "120", "typed": "120", "plan_id": found.group(1), "csrf": csrf_of(page)}
+    stale = client.post("/jobs/1/send", data=form)
+    assert stale.status_code == 409 and is_page(stale)
+    assert "the plan is stale: a decision changed since it was made" in stale.text
+    assert "1 letter composed and stored for it" in stale.text, "only the changed letter"
+    assert runtime.store.outbox_status().counts == {}, "nothing was queued"
 
 
 def test_rejecting_with_nobody_ticked_keeps_the_form_as_it_was(client: TestClient) -> None:

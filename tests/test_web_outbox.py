@@ -197,3 +197,28 @@ def test_send_now_from_the_plan_page_skips_the_windows_and_is_audited(
             "SELECT detail FROM audit_log WHERE action = 'batch.queued'"
         ).scalars()
     assert '"now"' in detail
+
+
+def test_ticking_send_now_on_a_plan_made_for_the_windows_shows_the_plan_made_again_first(
+    friday: tuple[Runtime, TestClient], sink: MailSink
+) -> None:
+    """The letters' dates change when they go now: the recruiter sees that plan, then sends."""
+    runtime, client = friday
+    page = client.get("/jobs/1/plan").text
+    windows_plan = re.search(r'name="plan_id" value="(\d+)"', page)
+    assert windows_plan
+    form = {"expected": "4", "now": "true", "plan_id": windows_plan.group(1)}
+    again = client.post("/jobs/1/send", data={**form, "csrf": csrf_of(page)})
+    assert (
+        again.status_code == 200
+        and "The plan was made again to send every letter now" in again.text
+    )
+    now_plan = re.search(r'name="plan_id" value="(\d+)"', again.text)
+    assert now_plan and now_plan.group(1) != windows_plan.group(1)
+    assert '<input type="hidden" name="now" value="true">' in again.text
+    assert runtime.store.outbox_status().counts == {}, "nothing was sent yet"
+    form = {"expected": "4", "now": "true", "plan_id": now_plan.group(1)}
+    sent = client.post("/jobs/1/send", data={**form, "csrf": csrf_of(again.text)})
+    assert sent.status_code == 303
+    run_batch(make_deliverer(runtime), 1)
+    assert len(read_sink(sink.directory)) == 4

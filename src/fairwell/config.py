@@ -318,6 +318,12 @@ class Settings(BaseSettings):
     confirm_threshold: int = Field(
         default=30, ge=0, description="bulk sends above this ask to type the letter count"
     )
+    plan_max_age_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="a staged send plan older than this is composed again before it is sent "
+        "(its letters' Date headers and send windows were fixed when it was made)",
+    )
 
     send_windows: SendWindows = Field(
         default=SendWindows.ON,

@@ -127,6 +127,15 @@ class PlanChanged(FairwellError):
     """The plan no longer matches what the user confirmed; nothing was queued."""
 
 
+class PlanStale(PlanChanged):
+    """Something a staged letter says changed since the plan was made (or it is too old, or
+    a newer plan replaced it): nothing was queued; ``reasons`` counts what changed."""
+
+    def __init__(self, message: str, reasons: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = dict(reasons or {})
+
+
 class DeliveryError(FairwellError):
     """Root of the two outcomes a transport reports; nothing else escapes a transport."""
 

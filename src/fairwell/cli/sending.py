@@ -96,7 +96,6 @@ def reject(
 
 def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
     """Rejecting drafts the feedback of interviewed candidates for the hiring manager."""
-    from fairwell.runtime import wording_check
     from fairwell.services.feedback import draft_job_feedback
 
     report = draft_job_feedback(
@@ -123,10 +122,10 @@ def _print_feedback_holds(plan: Any) -> None:
             f"held for missing wording: {plan.held_for_wording}; held for a line in another "
             f"language: {plan.held_for_language} (fairwell feedback review lists them)"
         )
-    for view in plan.reason_contradicts:
+    for item in plan.reason_contradicts:
         out.print(
-            f"{view.person.email}: the reason chosen for this person "
-            f"({view.decision.reason_code}) does not agree with their approved feedback",
+            f"{item.email}: the reason chosen for this person "
+            f"({item.reason}) does not agree with their approved feedback",
             markup=False,
         )
 
@@ -150,7 +149,7 @@ def _print_plan(plan: Any) -> None:
         for item in plan.blocked:
             for finding in item.findings:
                 blocked.add_row(
-                    item.view.person.email,
+                    item.email,
                     item.kind.value,
                     finding.rule,
                     f"{finding.description}: {finding.detail}",
@@ -205,13 +204,40 @@ def _when(moment: Any) -> str:
     return f"{moment:%a %Y-%m-%d %H:%M} UTC"
 
 
-def _make_plan(runtime: Runtime, job: str, send_now: bool = False) -> Any:
-    from fairwell.services.planning import make_plan
+def _make_plan(
+    runtime: Runtime, job_id: int, send_now: bool = False, pool: WorkerPool | None = None
+) -> Any:
+    """The job's staged plan, made or brought up to date (only what changed is composed)."""
+    from fairwell.services.sending import make_plan
 
-    runtime.templates.check(wording_check(runtime.settings, meaning=False))
-    # The composer guards with the runtime's roster: `send` plans, queues and delivers
-    # with one roster of everyone on file.
-    return make_plan(runtime.store, runtime.composer, job, runtime.clock.now(), send_now=send_now)
+    runtime.check_templates()
+    now = runtime.clock.now()
+    # The composer guards with the runtime's roster: `send` plans and delivers with one
+    # roster of everyone on file. A big plan is composed by the pool's processes.
+    return make_plan(
+        runtime.store,
+        runtime.composer,
+        job_id,
+        now,
+        actor=ACTOR,
+        send_now=send_now,
+        composing=pool.composing(now, send_now) if pool else None,
+        max_age=_max_age(runtime),
+    ).plan
+
+
+def _max_age(runtime: Runtime) -> Any:
+    from datetime import timedelta
+
+    return timedelta(minutes=runtime.settings.plan_max_age_minutes)
+
+
+def _print_staged(plan: Any) -> None:
+    """Which staged plan this is, and whether making it composed anything."""
+    if plan.composed:
+        err.print(f"plan {plan.plan_id}: {plan.composed} letter(s) composed and stored")
+    else:
+        err.print(f"plan {plan.plan_id}: nothing changed since it was made; nothing composed")
 
 
 @app.command()
@@ -220,12 +246,15 @@ def plan(
     job: Annotated[str, typer.Option("--job", help="job title")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Show the send plan: letters of each kind, who is skipped and why, what is blocked."""
-    result = _make_plan(_runtime(), job)
+    """Compose and store the send plan; show it: letters of each kind, who is skipped and why,
+    what is blocked. `fairwell send` then sends exactly these letters unless something changed."""
+    runtime = _runtime()
+    result = _make_plan(runtime, runtime.store.job_by_title(job).id)
     if as_json:
         _print_json(result.as_json())
     else:
         _print_plan(result)
+        _print_staged(result)
 
 
 @app.command()
@@ -235,14 +264,19 @@ def preview(
     email: Annotated[str, typer.Option("--email", help="the addressee")],
 ) -> None:
     """Print one letter exactly as it will go out (or as it went out, once queued)."""
-    from fairwell.services.preview import preview_letter
+    from fairwell.services.preview import preview_for_job
 
     runtime = _runtime()
-    runtime.templates.check(wording_check(runtime.settings, meaning=False))
-    shown = preview_letter(runtime.store, runtime.composer, job, email, runtime.clock.now())
+    runtime.check_templates()
+    job_id = runtime.store.job_by_title(job).id
+    shown = preview_for_job(runtime.store, runtime.composer, job_id, email, runtime.clock.now())
     sys.stdout.write(shown.body.decode("ascii", errors="replace").replace("\r\n", "\n"))
-    if not shown.queued:
-        err.print("(not queued yet: its Message-ID and Date are set when it is queued)")
+    if shown.staged:
+        err.print("(staged in the send plan: these exact bytes go when you send)")
+    elif not shown.queued:
+        err.print(
+            "(not staged yet: `fairwell plan` stores it; its Message-ID and Date are set then)"
+        )
 
 
 def _confirm_count(ready: int, threshold: int) -> None:
@@ -255,18 +289,11 @@ def _confirm_count(ready: int, threshold: int) -> None:
         raise _fail(f"not sent: you typed {typed.strip()!r}, the plan has {ready}", 1)
 
 
-def _send_canary(runtime: Runtime, job: str, canary: str, assume_yes: bool) -> None:
-    from fairwell.delivery.smtp import SmtpTransport
+def _send_canary(runtime: Runtime, job_id: int, canary: str, assume_yes: bool) -> None:
     from fairwell.services.preview import send_canary
 
-    send_canary(
-        runtime.store,
-        runtime.composer,
-        SmtpTransport.from_settings(runtime.settings),
-        job,
-        canary,
-        runtime.clock.now(),
-    )
+    now = runtime.clock.now()
+    send_canary(runtime.store, runtime.composer, runtime.transport(), job_id, canary, now)
     out.print(f"canary letter sent to {canary}")
     if not assume_yes and not typer.confirm("Did the canary arrive and read right?", default=False):
         raise _fail("not sent: canary not confirmed", 1)
@@ -306,49 +333,44 @@ def send(
     once every letter is delivered, failed, held or scheduled for later; `fairwell worker`
     sends the scheduled ones when their window opens.
     """
-    from fairwell.worker.pool import WORTH_IT, WorkerPool, default_processes
-
     runtime = _runtime()
-    current = _make_plan(runtime, job, send_now=now)
-    _print_plan(current)
-    if current.ready == 0:
-        raise _fail("nothing to send: the plan has no ready letters", 1)
-    if canary:
-        _send_canary(runtime, job, canary, yes)
-    if not yes:
-        _confirm_count(current.ready, runtime.settings.confirm_threshold)
+    job_id = runtime.store.job_by_title(job).id
     if processes is None:
-        processes = default_processes() if current.ready >= WORTH_IT else 1
+        from fairwell.worker.pool import WORTH_IT, default_processes
+
+        big = len(runtime.store.application_ids(job_id)) >= WORTH_IT
+        processes = default_processes() if big else 1
     if processes == 1:
-        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, None, now)
+        _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, None, now)
         return
+    from fairwell.worker.pool import WorkerPool
+
+    # The pool's processes start when first given work: composing a big plan, or delivering.
     with WorkerPool(runtime.settings, processes) as pool:
-        _queue_and_deliver(runtime, job, current.ready, rate, no_wait, pool, now)
+        _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, pool, now)
 
 
-def _queue_and_deliver(
+def _plan_confirm_deliver(
     runtime: Runtime,
-    job: str,
-    expected: int,
+    job_id: int,
+    yes: bool,
+    canary: str | None,
     rate: float | None,
     no_wait: bool,
     pool: WorkerPool | None,
     send_now: bool,
 ) -> None:
-    from fairwell.services.planning import queue_plan
-
-    now = runtime.clock.now()
-    batch = queue_plan(
-        runtime.store,
-        runtime.composer,
-        job,
-        actor=ACTOR,
-        now=now,
-        expected=expected,
-        rate_per_second=int(rate) if rate else None,
-        composing=pool.composing(now, send_now) if pool else None,
-        send_now=send_now,
-    )
+    """Make (or bring up to date) the staged plan, show it, confirm, release it, deliver."""
+    current = _make_plan(runtime, job_id, send_now, pool)
+    _print_plan(current)
+    _print_staged(current)
+    if current.ready == 0:
+        raise _fail("nothing to send: the plan has no ready letters", 1)
+    if canary:
+        _send_canary(runtime, job_id, canary, yes)
+    if not yes:
+        _confirm_count(current.ready, runtime.settings.confirm_threshold)
+    batch = _release(runtime, current.plan_id, current.ready, rate)
     out.print(f"batch {batch.batch_id}: {batch.queued} letter(s) queued")
     if batch.later and batch.first_later is not None:
         out.print(
@@ -361,6 +383,28 @@ def _queue_and_deliver(
         out.print(start_delivery(runtime.settings))
     else:
         _deliver_with_progress(runtime, batch.batch_id, batch.queued, rate, pool)
+
+
+def _release(runtime: Runtime, plan_id: int, expected: int, rate: float | None) -> Any:
+    """Release the staged plan the user confirmed; a stale one is refused, saying why."""
+    from fairwell.errors import PlanStale
+    from fairwell.services.sending import confirm
+
+    try:
+        return confirm(
+            runtime.store,
+            plan_id,
+            expected,
+            actor=ACTOR,
+            now=runtime.clock.now(),
+            windows=runtime.composer.scheduler.mode,
+            rate_per_second=int(rate) if rate else None,
+            max_age=_max_age(runtime),
+        )
+    except PlanStale as error:
+        raise _fail(
+            f"not sent: {error}; run `fairwell send` again to see the new plan", 1
+        ) from None
 
 
 def _deliver_with_progress(

@@ -271,7 +271,8 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
     runtime.check_templates()
     plan = make_plan(store, runtime.composer, JOB_TITLE, runtime.clock.now())
     console.print(
-        f"send plan: {dict(plan.letters)}, blocked {len(plan.blocked)}; "
+        f"send plan {plan.plan_id}: {dict(plan.letters)}, blocked {len(plan.blocked)}; "
+        f"{plan.composed} letters composed and stored once; "
         "send windows off for the demo, so every letter goes now"
     )
     batch = queue_plan(
@@ -282,6 +283,7 @@ def _run_flow(runtime: Runtime, directory: Path, console: Console) -> FlowFacts:
         now=runtime.clock.now(),
         expected=plan.ready,
     )
+    # Confirming released the stored letters: nothing was composed again.
     stats = run_batch(make_deliverer(runtime), batch.batch_id)
     console.print(f"delivered {stats.sent} of {batch.queued} queued letters")
     inbox = mail_comes_back(runtime, directory, console)

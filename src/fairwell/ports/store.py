@@ -11,8 +11,9 @@ from typing import Protocol
 from fairwell.ports.audit import AuditLog
 from fairwell.ports.outbox import OutboxStore
 from fairwell.ports.pipeline import PipelineStore
+from fairwell.ports.plans import PlanStore
 from fairwell.ports.privacy import RosterStore
 
 
-class Store(PipelineStore, OutboxStore, AuditLog, RosterStore, Protocol):
+class Store(PipelineStore, OutboxStore, PlanStore, AuditLog, RosterStore, Protocol):
     """Persistence for the use cases. Every method is one transaction."""

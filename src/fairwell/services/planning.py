@@ -1,9 +1,10 @@
 """The send plan: which letters go, who is skipped and why, which letters the guard blocks.
 
-Letters are composed in a stream, a page of applications at a time; a plan keeps counts, and
-lists only the people skipped or blocked, never the letters. The same stream feeds
-:func:`queue_plan`, which writes every ready letter to the outbox in one transaction: a batch
-is queued whole or not at all.
+Letters are composed in a stream, a page of applications at a time, and stored as the job's
+staged plan (services/sending.py); a plan keeps counts, and lists only the people skipped or
+blocked, never the letters. Confirming releases the staged letters to the outbox in one
+transaction: a batch is queued whole or not at all, and nothing is composed again.
+:func:`make_plan` and :func:`queue_plan` take a job title, for the code and tests that did.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from fairwell.domain.send_windows import Schedule
 from fairwell.errors import PlanChanged as PlanChanged
 from fairwell.guard.privacy import Finding
 from fairwell.guard.roster import Roster
-from fairwell.ports import ApplicantView, NewLetter, Store, StoredMerge
-from fairwell.services.compose import ComposedLetter, Composer, outbox_letter
-from fairwell.services.rosters import RosterSource, roster_for
+from fairwell.ports import ApplicantView, Store, StoredMerge
+from fairwell.services.compose import ComposedLetter, Composer
+from fairwell.services.rosters import RosterSource
 from fairwell.services.scheduling import Override
 
 # A plan counts everyone it skips, but lists only this many of them: a job of a million people
@@ -47,9 +48,17 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
-    view: ApplicantView
+    email: str
     kind: LetterKind
     findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contradiction:
+    """A letter whose reason, chosen for the person, disagrees with their approved feedback."""
+
+    email: str
+    reason: str | None
 
 
 @dataclass(slots=True)
@@ -116,7 +125,7 @@ class Plan:
     approved_despite_findings: int = 0
     # Letters whose reason the recruiter chose for the person and which does not agree
     # with the approved feedback below it ("position filled" above "skills below the bar").
-    reason_contradicts: list[ApplicantView] = field(default_factory=list)
+    reason_contradicts: list[Contradiction] = field(default_factory=list)
     # The first SKIPPED_LISTED people skipped; skipped_counts() counts all of them.
     skipped: list[Skipped] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
@@ -126,6 +135,10 @@ class Plan:
     # the first MERGES_LISTED of them, and how many there are in all.
     merges: list[StoredMerge] = field(default_factory=list)
     merges_total: int = 0
+    # The staged plan these letters are stored as, and how many letters making it composed
+    # (0: the stored plan was still current).
+    plan_id: int | None = None
+    composed: int = 0
     _skipped_by_reason: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -154,6 +167,8 @@ class Plan:
         """The plan as plain JSON values (the CLI's `plan --json` and the API)."""
         return {
             "job": self.job.title,
+            "plan_id": self.plan_id,
+            "composed": self.composed,
             "letters": dict(self.letters),
             "ready": self.ready,
             "with_feedback": self.with_feedback,
@@ -162,8 +177,7 @@ class Plan:
             "held_for_wording": self.held_for_wording,
             "held_for_language": self.held_for_language,
             "reason_contradicts_feedback": [
-                {"email": v.person.email, "reason": v.decision.reason_code if v.decision else None}
-                for v in self.reason_contradicts
+                {"email": c.email, "reason": c.reason} for c in self.reason_contradicts
             ],
             "schedule": self.schedule.as_json(),
             "skipped": [
@@ -180,7 +194,7 @@ class Plan:
             "skipped_not_listed": self._skipped_by_reason.total() - len(self.skipped),
             "blocked": [
                 {
-                    "email": b.view.person.email,
+                    "email": b.email,
                     "kind": b.kind.value,
                     "rules": [
                         {"rule": f.rule, "description": f.description, "detail": f.detail}
@@ -222,13 +236,26 @@ def compose_pending(
     until: int | None = None,
     send_now: bool = False,
 ) -> Iterator[ComposedLetter | Skipped]:
-    """Compose every pending letter of the job (in an id range), or say why it is skipped.
+    """Compose every pending letter of the job (in an id range), or say why it is skipped."""
+    views = store.pending_letters(job.id, after, until)
+    return compose_views(views, composer, job, roster, now, send_now)
+
+
+def compose_views(
+    views: Iterable[ApplicantView],
+    composer: Composer,
+    job: Job,
+    roster: Roster,
+    now: datetime,
+    send_now: bool = False,
+) -> Iterator[ComposedLetter | Skipped]:
+    """Compose the letter of each decided application, or say why it is skipped.
 
     Letters are guarded GUARD_BATCH at a time: a roster of a million people is searched
     for a batch of letters at once, at a fraction of the cost a letter (guard/privacy.py).
     """
     batch: list[ComposedLetter | Skipped] = []
-    for view in store.pending_letters(job.id, after, until):
+    for view in views:
         reason = _skip_reason(view)
         if reason is not None:
             batch.append(Skipped(view, reason))
@@ -253,48 +280,34 @@ def make_plan(
     send_now: bool = False,
     rosters: RosterSource | None = None,
 ) -> Plan:
-    """Compose every pending letter of the job, guard it, and summarise; queue nothing.
+    """Stage the job's plan (services/sending.py) and return its summary; queue nothing.
 
     The plan says when the ready letters would go if queued ``now`` (``send_now``: at once).
     ``rosters``: the roster of everyone on file to guard with, when not the composer's.
     """
+    from fairwell.services import sending
+
     job = store.job_by_title(job_title)
-    plan = Plan(job=job, schedule=ScheduleSummary(_mode(composer, send_now)), made_at=now)
+    staged = sending.make_plan(store, composer, job.id, now, send_now=send_now, rosters=rosters)
+    return staged.plan
+
+
+def skipped_and_merges(store: Store, plan: Plan) -> None:
+    """Everyone the plan skips, and why, and the import's merges: read, never composed."""
+    job = plan.job
     plan.merges = store.import_merges(job.id, MERGES_LISTED)
     listed = len(plan.merges)
     plan.merges_total = store.import_merge_count(job.id) if listed == MERGES_LISTED else listed
     for view in store.streamed_applicants(job.id):
-        if view.decision is None or view.letter_state is not None:
-            reason = _skip_reason(view)
-            if reason is not None:
-                plan.skip(Skipped(view, reason))
-    roster = roster_for(store, rosters, composer.rosters)
-    for item in compose_pending(store, composer, job, roster, now, send_now=send_now):
-        _account(plan, item, now)
-    return plan
+        reason = _skip_reason(view)
+        if reason is not None:
+            plan.skip(Skipped(view, reason))
 
 
-def _account(plan: Plan, item: ComposedLetter | Skipped, now: datetime) -> None:
-    if isinstance(item, Skipped):
-        plan.skip(item)
-    elif item.findings:
-        plan.blocked.append(Blocked(item.view, item.kind, item.findings))
-    else:
-        plan.letters[item.kind.value] += 1
-        plan.schedule.add(item.schedule, now)
-        feedback = item.view.feedback
-        if feedback is not None:
-            plan.with_feedback += feedback.approved
-            plan.feedback_waiting += feedback.state is FeedbackState.DRAFT
-            plan.approved_despite_findings += feedback.approved and feedback.lint_findings > 0
-            if _contradicts(item.view):
-                plan.reason_contradicts.append(item.view)
-
-
-def _contradicts(view: ApplicantView) -> bool:
+def contradicts(view: ApplicantView) -> bool:
     """A reason chosen for this person that says something else than their feedback."""
     decision, feedback = view.decision, view.feedback
-    return (
+    return bool(
         decision is not None
         and decision.reason_chosen
         and feedback is not None
@@ -330,61 +343,34 @@ def queue_plan(
     send_now: bool = False,
     rosters: RosterSource | None = None,
 ) -> QueuedBatch:
-    """Write every ready letter of the plan to the outbox in one transaction.
+    """Stage the job's plan (composing only what changed since the last one) and release it.
 
-    ``expected`` is the count the user confirmed: if the plan has changed since, nothing is
+    ``expected`` is the count the user confirmed: if the plan has another, nothing is
     queued. Letters the guard blocks are not queued; they stay in the plan until fixed.
     ``composing`` replaces the in-process composer, e.g. with worker processes for a big job
-    (it must honour ``send_now`` itself). Each letter's first attempt is its scheduled time,
-    so workers leave it alone until its send window; ``send_now`` skips the windows for
-    this batch, and the batch's audit entry says how it was scheduled. ``rosters``: the
-    roster of everyone on file to guard with, when not the composer's.
+    (it must honour ``send_now`` itself). ``rosters``: the roster of everyone on file to
+    guard with, when not the composer's.
     """
+    from fairwell.services import sending
+
     job = store.job_by_title(job_title)
-    if composing is None:
-        roster = roster_for(store, rosters, composer.rosters)
-        items = compose_pending(store, composer, job, roster, now, send_now=send_now)
-    else:
-        items = iter(composing(job))
-    tally = _Tally(expected)
-    summary = ScheduleSummary(_mode(composer, send_now))
-    letters = (_new_letter(item, composer, summary, now) for item in tally.ready(items))
-    batch_id, queued = store.create_batch(
-        job.id, letters, actor, now, rate_per_second, detail=summary.audit_detail
+    staged = sending.make_plan(
+        store,
+        composer,
+        job.id,
+        now,
+        actor=actor,
+        send_now=send_now,
+        rosters=rosters,
+        composing=composing,
+        summary=False,
     )
-    first = min((g.first for g in summary.later.values()), default=None)
-    return QueuedBatch(batch_id, queued, tally.blocked, summary.later_count, first)
-
-
-class _Tally:
-    """Counts what is queued and refuses, mid-stream, a plan that differs from the one confirmed."""
-
-    def __init__(self, expected: int | None) -> None:
-        self.expected, self.queued, self.blocked = expected, 0, 0
-
-    def ready(self, items: Iterable[ComposedLetter | Skipped]) -> Iterator[ComposedLetter]:
-        for item in items:
-            if isinstance(item, Skipped):
-                continue
-            if item.findings:
-                self.blocked += 1
-                continue
-            self.queued += 1
-            if self.expected is not None and self.queued > self.expected:
-                raise PlanChanged(
-                    f"the plan now has more than the {self.expected} letters confirmed"
-                )
-            yield item
-        if self.expected is not None and self.queued != self.expected:
-            raise PlanChanged(
-                f"the plan now has {self.queued} letters, not the {self.expected} confirmed; "
-                "nothing was queued"
-            )
-
-
-def _new_letter(
-    item: ComposedLetter, composer: Composer, summary: ScheduleSummary, now: datetime
-) -> NewLetter:
-    assert item.view.decision is not None
-    summary.add(item.schedule, now)
-    return outbox_letter(item, composer.sender, decision_id=item.view.decision.id)
+    return sending.confirm(
+        store,
+        staged.plan_id,
+        staged.plan.ready if expected is None else expected,
+        actor=actor,
+        now=now,
+        windows=composer.scheduler.mode,
+        rate_per_second=rate_per_second,
+    )

@@ -26,19 +26,34 @@ def _view_for(store: Store, job_id: int, email: str) -> ApplicantView:
 class Preview:
     body: bytes
     queued: bool
+    # The bytes of the job's staged plan: exactly what confirming it queues.
+    staged: bool = False
 
 
 def preview_letter(
     store: Store, composer: Composer, job_title: str, email: str, now: datetime
 ) -> Preview:
-    """Return the exact bytes: stored ones once queued, freshly composed ones before."""
+    """Return the exact bytes: queued ones, else the staged plan's, else freshly composed."""
     job = store.job_by_title(job_title)
+    return preview_for_job(store, composer, job.id, email, now)
+
+
+def preview_for_job(
+    store: Store, composer: Composer, job_id: int, email: str, now: datetime
+) -> Preview:
+    """:func:`preview_letter` for a job by id."""
+    from fairwell.services.sending import staged_body
+
+    job = store.job_by_id(job_id)
     view = _view_for(store, job.id, normalise_address(email))
     if view.decision is None:
         raise InvalidInput(f"{view.person.email} has no decision yet; nothing to preview")
     stored = store.letter_body_for(view.decision.id)
     if stored is not None:
         return Preview(stored, queued=True)
+    staged = staged_body(store, job.id, view.decision.id)
+    if staged is not None:
+        return Preview(staged, queued=False, staged=True)
     letter = composer.compose(view, job, composer.roster(store), now)
     _refuse_if_blocked(letter)
     return Preview(letter.body, queued=False)
@@ -54,7 +69,7 @@ def send_canary(
     store: Store,
     composer: Composer,
     transport: Transport,
-    job_title: str,
+    job_id: int,
     canary: str,
     now: datetime,
     actor: str = "cli",
@@ -65,7 +80,7 @@ def send_canary(
     sample reference, and the guard runs over it with everyone on file, so a template that
     leaks is caught here.
     """
-    job = store.job_by_title(job_title)
+    job = store.job_by_id(job_id)
     address = normalise_address(canary)
     first = next(iter(store.pending_letters(job.id)), None)
     if first is None:

@@ -181,6 +181,20 @@ class SqlPipeline(SqlBase):
             if view.decision is not None:
                 yield view
 
+    def pending_letters_among(
+        self, job_id: int, application_ids: Sequence[int]
+    ) -> Iterator[ApplicantView]:
+        """Decided applications among these ids that have no letter yet (a plan's changes)."""
+        ids = sorted(application_ids)
+        for start in range(0, len(ids), INSERT_CHUNK):
+            chunk = ids[start : start + INSERT_CHUNK]
+            query = applicant_query(job_id).where(
+                outbox.c.id.is_(None), applications.c.id.in_(chunk)
+            )
+            with self._read() as conn:
+                views = [applicant_view(row) for row in conn.execute(query)]
+            yield from (view for view in views if view.decision is not None)
+
     def streamed_applicants(self, job_id: int) -> Iterator[ApplicantView]:
         """Every applicant of the job, read a chunk at a time (a plan of 20,000 people)."""
         return self._streamed(applicant_query(job_id), 0)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from fairwell.storage.audit_store import SqlAudit
 from fairwell.storage.outbox_store import SqlOutbox
 from fairwell.storage.pipeline_store import SqlPipeline
+from fairwell.storage.plans_store import SqlPlans
 from fairwell.storage.roster_store import SqlRoster
 
 
-class SqlStore(SqlPipeline, SqlOutbox, SqlRoster, SqlAudit):
+class SqlStore(SqlPipeline, SqlOutbox, SqlPlans, SqlRoster, SqlAudit):
     """The Store port over one SQLAlchemy engine (SQLite or PostgreSQL)."""

@@ -688,3 +688,76 @@ api_tokens = Table(
     Column("last_used_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
 )
+
+# --- Staged plans: the plan is the batch (migration 0022) ---
+
+# A job's send plan, composed once: its letters wait in ``staged_letters`` until the user
+# confirms (released: copied to the outbox in one transaction) or a newer plan replaces it.
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    # composing, staged, released or superseded.
+    Column("state", String(16), nullable=False),
+    Column("made_at", UtcDateTime, nullable=False),
+    Column("made_by", String(64), nullable=False),
+    Column("send_now", Boolean, nullable=False),
+    # What the letters were composed with, besides the data: send windows and sender.
+    Column("fingerprint", String(64), nullable=False),
+    # The highest ``plan_changes`` id when composing began: a later one for this job (or for
+    # every job) makes the plan stale.
+    Column("change_mark", BigInteger, nullable=False),
+    Column("batch_id", ForeignKey("batches.id")),
+    Column("released_at", UtcDateTime),
+    Index("ix_plans_job_id_state", "job_id", "state"),
+)
+
+# One composed letter of a staged plan: exactly the outbox row and bytes it becomes, plus what
+# the plan's summary counts (ready or blocked, its schedule group, its feedback).
+staged_letters = Table(
+    "staged_letters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan_id", ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    Column("application_id", Integer, nullable=False),
+    Column("decision_id", Integer),
+    Column("letter_key", String(64), nullable=False),
+    # ready (released on confirm) or blocked (by the privacy guard; never released).
+    Column("status", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("sender", String(320), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("planned_stage", String(16), nullable=False),
+    Column("not_before", UtcDateTime),
+    Column("keep_until", Date),
+    Column("decide_by", Date),
+    Column("body", LargeBinary, nullable=False),
+    # Why the letter waits for a later send window (None: it goes at once).
+    Column("later_reason", String(200)),
+    # The guard's findings of a blocked letter: JSON [{rule, description, detail}].
+    Column("findings", Text),
+    Column("reason_code", String(64)),
+    Column("with_feedback", Boolean, nullable=False),
+    Column("feedback_waiting", Boolean, nullable=False),
+    Column("approved_despite_findings", Boolean, nullable=False),
+    Column("contradicts", Boolean, nullable=False),
+    Index("ix_staged_letters_plan_id_application_id", "plan_id", "application_id"),
+    Index("ix_staged_letters_decision_id", "decision_id"),
+)
+
+# What changed since a plan was composed, written by database triggers (0022) while a plan of
+# the job is composing or staged: per application, per job, or for every job (job_id None).
+plan_changes = Table(
+    "plan_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer),
+    Column("application_id", Integer),
+    Column("reason", String(64), nullable=False),
+    Index("ix_plan_changes_job_id_id", "job_id", "id"),
+    # Ids only grow, even after old changes are pruned (SQLite would reuse the highest).
+    sqlite_autoincrement=True,
+)

@@ -7,22 +7,23 @@ page shows live progress with pause and resume.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fairwell.delivery.smtp import SmtpTransport
 from fairwell.domain.model import FINAL_STATES, Stage
 from fairwell.domain.reasons import REASONS
-from fairwell.errors import FairwellError, InvalidInput, NotFound, PlanChanged
+from fairwell.errors import FairwellError, InvalidInput, NotFound, PlanChanged, PlanStale
 from fairwell.ports import ApplicantFilter
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback
-from fairwell.services.planning import AWAITING_APPROVAL, make_plan, queue_plan
-from fairwell.services.preview import preview_letter, send_canary
+from fairwell.services.planning import AWAITING_APPROVAL, Plan
+from fairwell.services.preview import preview_for_job, send_canary
+from fairwell.services.sending import confirm, make_plan
 from fairwell.web.common import Current, actor, api_staff, check_csrf, render, runtime_of, staff
 from fairwell.web.letter_view import html_response, readable, source_response
 from fairwell.web.pipeline_view import PipelineView, pipeline_page
@@ -47,10 +48,10 @@ def register(app: FastAPI) -> None:
 
 
 def _job_title(runtime: Runtime, job_id: int) -> str:
-    for summary in runtime.store.jobs():
-        if summary.job.id == job_id:
-            return summary.job.title
-    raise HTTPException(status_code=404, detail="there is no job with this number")
+    try:
+        return runtime.store.job_by_id(job_id).title
+    except NotFound:
+        raise HTTPException(status_code=404, detail="there is no job with this number") from None
 
 
 def reject_form(
@@ -133,11 +134,11 @@ def _render_plan(
     status: int = 400,
     typed: str = "",
     page: int = 1,
+    send_now: bool = False,
 ) -> Response:
     runtime = runtime_of(request)
-    title = _job_title(runtime, job_id)
-    runtime.templates.check(wording_check(runtime.settings, meaning=False))
-    plan = make_plan(runtime.store, runtime.composer, title, runtime.clock.now())
+    _job_title(runtime, job_id)
+    plan = _staged_plan(runtime, job_id, actor(current), send_now)
     # The people whose letters this plan holds, a page at a time, each with a preview link.
     listed = runtime.store.applicant_page(
         job_id, ApplicantFilter(unsent=True), (page - 1) * PLAN_PAGE, PLAN_PAGE
@@ -159,10 +160,44 @@ def _render_plan(
         reasons=REASONS,
         stages=[s.value for s in Stage],
         threshold=runtime.settings.confirm_threshold,
+        send_now=send_now,
         notice=notice,
         error=error,
         typed=typed,
     )
+
+
+def _staged_plan(runtime: Runtime, job_id: int, who: str, send_now: bool = False) -> Plan:
+    """The job's staged plan, made or brought up to date: only what changed is composed."""
+    runtime.check_templates()
+    return make_plan(
+        runtime.store,
+        runtime.composer,
+        job_id,
+        runtime.clock.now(),
+        actor=who,
+        send_now=send_now,
+        max_age=_max_age(runtime),
+    ).plan
+
+
+def _staged_plan_id(runtime: Runtime, job_id: int, who: str, send_now: bool) -> int:
+    runtime.check_templates()
+    staged = make_plan(
+        runtime.store,
+        runtime.composer,
+        job_id,
+        runtime.clock.now(),
+        actor=who,
+        send_now=send_now,
+        max_age=_max_age(runtime),
+        summary=False,
+    )
+    return staged.plan_id
+
+
+def _max_age(runtime: Runtime) -> timedelta:
+    return timedelta(minutes=runtime.settings.plan_max_age_minutes)
 
 
 def canary(
@@ -175,13 +210,13 @@ def canary(
     """Send the plan's first letter, rendered for a sample person, to an internal address."""
     check_csrf(current, csrf)
     runtime = runtime_of(request)
-    title = _job_title(runtime, job_id)
+    _job_title(runtime, job_id)
     try:
         send_canary(
             runtime.store,
             runtime.composer,
-            SmtpTransport.from_settings(runtime.settings),
-            title,
+            runtime.transport(),
+            job_id,
             address,
             runtime.clock.now(),
             actor=actor(current),
@@ -193,9 +228,10 @@ def canary(
 
 def _preview_bytes(request: Request, job_id: int, email: str) -> bytes:
     runtime = runtime_of(request)
-    title = _job_title(runtime, job_id)
+    _job_title(runtime, job_id)
     try:
-        shown = preview_letter(runtime.store, runtime.composer, title, email, runtime.clock.now())
+        now = runtime.clock.now()
+        shown = preview_for_job(runtime.store, runtime.composer, job_id, email, now)
     except NotFound:
         raise HTTPException(
             status_code=404,
@@ -254,37 +290,49 @@ def send(
     job_id: int,
     current: Annotated[Current, Depends(staff)],
     expected: Annotated[int, Form()],
+    plan_id: Annotated[int | None, Form()] = None,
     typed: Annotated[str, Form()] = "",
     now: Annotated[bool, Form()] = False,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Queue the plan the recruiter saw; above the threshold they must type the count.
-    ``now`` skips the send windows for this batch (the batch's audit entry says so)."""
+    """Release the staged plan the recruiter saw; above the threshold they must type the
+    count. ``now`` skips the send windows for this batch (the batch's audit entry says so):
+    the letters' dates change, so the plan is made again for them to check first."""
     check_csrf(current, csrf)
     runtime = runtime_of(request)
-    title = _job_title(runtime, job_id)
+    _job_title(runtime, job_id)
     if expected > runtime.settings.confirm_threshold and typed.strip() != str(expected):
         error = (
             f"Nothing was sent. To send, type {expected} — the number of letters — in the box, "
             f"exactly{f' (you typed {typed.strip()!r})' if typed.strip() else ''}."
         )
-        return _render_plan(request, job_id, current, error=error, typed=typed)
+        return _render_plan(request, job_id, current, error=error, typed=typed, send_now=now)
+    if plan_id is None:
+        # A form without the plan's number (a script): the plan is made or brought up to
+        # date now, and the count must still match it.
+        plan_id = _staged_plan_id(runtime, job_id, actor(current), now)
+    elif now and not runtime.store.plan_record(plan_id).send_now:
+        notice = (
+            "The plan was made again to send every letter now, outside the send windows. "
+            "Check it, then send."
+        )
+        return _render_plan(request, job_id, current, notice=notice, send_now=True)
     try:
-        batch = queue_plan(
+        batch = confirm(
             runtime.store,
-            runtime.composer,
-            title,
+            plan_id,
+            expected,
             actor=actor(current),
             now=runtime.clock.now(),
-            expected=expected,
-            send_now=now,
+            windows=runtime.composer.scheduler.mode,
+            max_age=_max_age(runtime),
         )
     except PlanChanged as error:
         stale = (
             f"Nothing was sent: the plan changed since you loaded it ({error}). "
-            "Check the new numbers below, then send again."
+            "The plan below is made again: check the new numbers, then send again."
         )
-        return _render_plan(request, job_id, current, error=stale, status=409)
+        return _render_plan(request, job_id, current, error=stale, status=409, send_now=now)
     start_delivery(runtime.settings)
     return RedirectResponse(f"/batches/{batch.batch_id}", status_code=303)
 
@@ -333,8 +381,8 @@ def api_plan(
 ) -> dict[str, object]:
     """The send plan, as `fairwell plan --json` prints it."""
     runtime = runtime_of(request)
-    title = _job_title(runtime, job_id)
-    return make_plan(runtime.store, runtime.composer, title, runtime.clock.now()).as_json()
+    _job_title(runtime, job_id)
+    return _staged_plan(runtime, job_id, actor(current)).as_json()
 
 
 def api_reject(
@@ -372,21 +420,29 @@ def api_send(
     current: Annotated[Current, Depends(api_staff)],
     expected: Annotated[int, Body()],
     now: Annotated[bool, Body()] = False,
+    plan_id: Annotated[int | None, Body()] = None,
 ) -> dict[str, object]:
-    """Queue the plan's letters; ``expected`` must be the count the plan shows now.
+    """Release the staged plan ``plan_id`` (as `GET .../plan` gave it); ``expected`` must be
+    its ready count. Without ``plan_id`` the plan is made (or brought up to date) first.
     ``now: true`` skips the send windows for this batch (audited)."""
     runtime = runtime_of(request)
-    title = _job_title(runtime, job_id)
+    _job_title(runtime, job_id)
     try:
-        batch = queue_plan(
+        if plan_id is None:
+            plan_id = _staged_plan_id(runtime, job_id, actor(current), now)
+        batch = confirm(
             runtime.store,
-            runtime.composer,
-            title,
+            plan_id,
+            expected,
             actor=actor(current),
             now=runtime.clock.now(),
-            expected=expected,
-            send_now=now,
+            windows=runtime.composer.scheduler.mode,
+            max_age=_max_age(runtime),
         )
+    except PlanStale as error:
+        raise HTTPException(
+            status_code=409, detail={"error": str(error), "changed": error.reasons}
+        ) from None
     except PlanChanged as error:
         raise HTTPException(status_code=409, detail=str(error)) from None
     return {
