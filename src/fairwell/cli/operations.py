@@ -187,9 +187,13 @@ def worker(
     runtime = _runtime()
     stop = threading.Event()
     if once:
-        stats = make_deliverer(runtime, rate).run_once()
+        from fairwell.worker.embedded import run_due
+
+        stats = run_due(make_deliverer(runtime, rate))
         out.print(
-            f"sent {stats.sent}, retrying {stats.retried}, failed {stats.failed}, held {stats.held}"
+            f"delivered what was due: sent {stats.sent}, retrying {stats.retried}, "
+            f"failed {stats.failed}, held {stats.held}, "
+            f"possible duplicates {stats.possible_duplicates}"
         )
         return
     for signum in (signal.SIGINT, signal.SIGTERM):
