@@ -13,7 +13,8 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,4 +226,64 @@ def test_a_worker_process_that_fails_to_start_is_named_in_one_line(
         assert line.startswith("fairwell: a worker process could not start (ValidationError"), line
         assert "nothing was queued" in line
         assert runtime.store.outbox_status().counts == {}
+        runtime.close()
+
+
+class Died(BaseException):
+    """The process ended here (kill -9): nothing after this line of the worker runs."""
+
+
+class DiesAfter:
+    """A transport that hands ``letters`` letters to a real SMTP sink, then the process dies
+    on the next one (its data may have gone)."""
+
+    def __init__(self, port: int, letters: int) -> None:
+        from fairwell.delivery.smtp import SmtpTransport
+
+        self.relay = SmtpTransport(host="127.0.0.1", port=port, security="none")
+        self.left = letters
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        if self.left == 0:
+            raise Died
+        self.left -= 1
+        self.relay.send(sender, recipient, message)
+
+    def close(self) -> None:
+        self.relay.close()
+
+
+def test_a_worker_that_dies_counts_only_the_letters_it_handed_to_the_relay(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A claim of 100; the worker dies handing its 26th letter (10 results a commit): the 100
+    do not all come back as possible duplicates, only those it had marked handed."""
+    from fairwell.runtime import make_deliverer
+    from fairwell.services.delivery import DeliveryPolicy
+
+    claim, handed, every = 100, 25, 10
+    with MailSink(tmp_path / "mail", port=0) as sink:
+        runtime = rejected(tmp_path, database_url, sink.port, claim)
+        now = runtime.clock.now()
+        queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now)
+        policy = DeliveryPolicy(lease=timedelta(0), claim_batch=claim, commit_every=every)
+        dying = replace(
+            make_deliverer(runtime), transport=DiesAfter(sink.port, handed), policy=policy
+        )
+        with pytest.raises(Died):
+            dying.run_once()
+
+        survivor = make_deliverer(runtime)
+        stats = survivor.run_once()
+        survivor.transport.close()
+
+        received = delivered(sink)
+        assert set(received) == {f"p{i}@example.com" for i in range(claim)}
+        status = runtime.store.outbox_status()
+        assert status.counts == {"sent": claim}
+        twice = sum(count - 1 for count in received.values())
+        assert twice == handed - 2 * every  # sent after the last commit, then sent again
+        # Those, the letter it died on, and at most a window it had not reached yet.
+        assert twice + 1 <= status.possible_duplicates <= every + 1
+        assert stats.possible_duplicates == status.possible_duplicates
         runtime.close()

@@ -168,7 +168,19 @@ class Claims(Protocol):
         self, letters: Sequence[ClaimedLetter], now: datetime | None = None
     ) -> dict[int, SendTimeFacts]: ...
 
-    def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None: ...
+    def mark_handed(self, ids: Sequence[int], owner: str) -> None:
+        """Record, durably, that these claimed letters are about to go to the relay."""
+        ...
+
+    def record_outcomes(
+        self,
+        outcomes: Sequence[Outcome],
+        owner: str,
+        now: datetime,
+        handing: Sequence[int] = (),
+    ) -> None:
+        """Write outcomes; in the same transaction, mark ``handing`` as handed."""
+        ...
 
 
 class OutboxControls(Protocol):
