@@ -65,7 +65,7 @@ def test_a_dead_workers_letters_come_back_when_the_lease_ends(
     first = store.claim("dead", now, now + timedelta(minutes=2), 10)
     assert len(first) == 5
     # It handed two letters to the relay, then died: only those two may go twice.
-    store.mark_handed([first[0].id, first[1].id], "dead")
+    store.mark_handed("dead", (first[0].id, first[1].id))
     assert store.claim("alive", now, now + timedelta(minutes=2), 10) == []
     clock.advance(minutes=3)
     later = clock.now()

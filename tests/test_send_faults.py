@@ -288,7 +288,8 @@ def test_a_worker_that_dies_counts_only_the_letters_it_handed_to_the_relay(
         assert status.counts == {"sent": claim}
         twice = sum(count - 1 for count in received.values())
         assert twice == handed - 2 * every  # sent after the last commit, then sent again
-        # Those, the letter it died on, and at most a window it had not reached yet.
-        assert twice + 1 <= status.possible_duplicates <= every + 1
+        # Those, the letter it died on, and the rest of its window: a commit's worth and two
+        # (services/delivery.py, Handing), not the claim of 100.
+        assert twice + 1 <= status.possible_duplicates <= every + 2
         assert stats.possible_duplicates == status.possible_duplicates
         runtime.close()

@@ -242,7 +242,7 @@ class Watching(SqlStore):
         outcomes: Sequence[Outcome],
         owner: str,
         now: datetime,
-        handing: Sequence[int] = (),
+        handing: tuple[int, int] | None = None,
     ) -> None:
         self.unrecorded.append(len(self.server.received) - len(self.recorded))
         self.recorded.extend(o.outbox_id for o in outcomes if o.state is OutboxState.SENT)

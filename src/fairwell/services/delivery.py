@@ -198,14 +198,16 @@ class Handing:
     A letter is marked before its data goes, so a worker that dies leaves behind which of its
     letters may have reached the relay: only those come back as possible duplicates, not its
     whole claim. Marks go a window at a time (``commit_every`` letters and those on the wire),
-    written with the previous results in the transaction that commits them: no transaction of
-    their own, and after a crash at most a window of letters is counted that did not go.
+    written in the claim's transaction (the first window) and then with each commit of
+    results: no transaction of their own, and after a crash at most a window of letters is
+    counted that did not go.
     """
 
     def __init__(self, store: Store, owner: str, ids: list[int], window: int) -> None:
         self._store, self._owner, self._ids, self._window = store, owner, ids, window
         self._position = {letter_id: index for index, letter_id in enumerate(ids)}
-        self._marked = 0  # ids[:_marked] are marked, and committed
+        # ids[:_marked] are marked, and committed: the claim marked the first window.
+        self._marked = min(window, len(ids))
         # Held while a mark is written: a letter on another thread waits for its mark.
         self._lock = threading.Lock()
 
@@ -218,7 +220,7 @@ class Handing:
             if index < self._marked:
                 return
             end = min(len(self._ids), index + self._window)
-            self._store.mark_handed(self._ids[self._marked : end], self._owner)
+            self._store.mark_handed(self._owner, self._run(end))
             self._marked = end
 
     def record(self, outcomes: Sequence[Outcome], done: int, now: datetime) -> None:
@@ -226,9 +228,13 @@ class Handing:
         window in the same transaction."""
         with self._lock:
             end = min(len(self._ids), done + self._window)
-            ahead = self._ids[self._marked : end] if end > self._marked else []
+            ahead = self._run(end) if end > self._marked else None
             self._store.record_outcomes(outcomes, self._owner, now, handing=ahead)
             self._marked = max(self._marked, end)
+
+    def _run(self, end: int) -> tuple[int, int]:
+        """The first and last id of the letters from the first unmarked one to ``end``."""
+        return self._ids[self._marked], self._ids[end - 1]
 
 
 @dataclass(slots=True)
@@ -283,7 +289,10 @@ class Deliverer:
         self._slowed.clear()
         now = self.clock.now()
         lease_until = now + self.policy.lease
-        claimed = self.store.claim(self.owner, now, lease_until, self._claim_size())
+        # Beyond a commit's letters, those that may be checked or on the wire as it commits:
+        # a pipelined session is up to two letters ahead of its results, lanes one each.
+        window = self.policy.commit_every + self.connections + 1
+        claimed = self.store.claim(self.owner, now, lease_until, self._claim_size(), window)
         if on_claim is not None:
             on_claim(len(claimed))
         if not claimed:
@@ -294,9 +303,6 @@ class Deliverer:
         stats.claimed += len(claimed)
         # Each came back from a dead worker that had handed it to the relay: it may go twice.
         stats.possible_duplicates += sum(letter.recovered for letter in claimed)
-        # Beyond a commit's letters, those that may be on the wire as it commits: the next
-        # streamed letter, or one per other lane.
-        window = self.policy.commit_every + max(1, self.connections - 1)
         handing = Handing(self.store, self.owner, [letter.id for letter in claimed], window)
         facts = self.store.send_time_facts(claimed, now)
         assert self.rosters is not None

@@ -104,11 +104,12 @@ def _recover() -> Update:
 
 
 def _handing() -> Update:
-    """Mark letters this worker still owns as handed to the relay, before their data goes."""
+    """Mark a run of this worker's claimed letters (by id, the order they go in) as handed to
+    the relay, before their data goes. A range, not a list: one fixed statement, cheap."""
     return (
         update(outbox)
         .where(
-            outbox.c.id.in_(_IDS),
+            outbox.c.id.between(bindparam("first_id"), bindparam("last_id")),
             outbox.c.lease_owner == bindparam("claim_owner"),
             outbox.c.state == OutboxState.SENDING.value,
         )

@@ -1,7 +1,7 @@
 """``outbox.handed``: the letter was (or was about to be) handed to the relay under its claim.
 
-A worker marks a few letters at a time, in the transaction that commits the previous
-results, before their data goes; a claim clears the mark. When a worker dies, only the
+A worker marks a window of letters at a time, before their data goes, in the transaction of
+its claim or of its previous results; a new claim clears the mark. When a worker dies, only the
 letters it had marked come back as possible duplicates, not its whole claim.
 
 The column is added in place (no batch rebuild), so the 0013 triggers stay.
