@@ -229,6 +229,7 @@ def test_a_worker_process_that_fails_to_start_is_named_in_one_line(
         assert result.exit_code == 1
         line = one_line_failure(result.stderr)
         assert line.startswith("fairwell: a worker process could not start (ValidationError"), line
+        assert "claim_batch: Input should be greater than or equal to 1" in line
         assert "nothing was queued" in line
         assert runtime.store.outbox_status().counts == {}
         runtime.close()

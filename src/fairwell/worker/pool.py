@@ -59,7 +59,7 @@ def _start_process(settings_values: dict[str, Any], parent: int) -> None:
     except Exception as error:
         # Kept for the first task to report as one line in the parent. Raising here would
         # only print a traceback on the terminal and break the pool without saying why.
-        _process_state["failed"] = f"{type(error).__name__}: {_first_line(error)}"
+        _process_state["failed"] = _described(error)
 
 
 def _die_with(parent: int) -> None:
@@ -86,8 +86,15 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).splitlines() or [""])[0]
+def _described(error: Exception) -> str:
+    """The error's type and first line; for a setting that does not validate, which setting
+    and why (pydantic's first line names neither), never its value: it may be a secret."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{type(error).__name__}: {where}: {first['msg']}"
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
 
 
 def _runtime() -> Any:
