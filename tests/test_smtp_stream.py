@@ -237,10 +237,16 @@ class Watching(SqlStore):
         self.recorded: list[int] = []
         self.unrecorded: list[int] = []
 
-    def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
+    def record_outcomes(
+        self,
+        outcomes: Sequence[Outcome],
+        owner: str,
+        now: datetime,
+        handing: tuple[int, int] | None = None,
+    ) -> None:
         self.unrecorded.append(len(self.server.received) - len(self.recorded))
         self.recorded.extend(o.outbox_id for o in outcomes if o.state is OutboxState.SENT)
-        super().record_outcomes(outcomes, owner, now)
+        super().record_outcomes(outcomes, owner, now, handing)
 
 
 def test_the_worker_streams_a_claim_and_records_every_outcome(

@@ -136,6 +136,11 @@ class PlanStale(PlanChanged):
         self.reasons = dict(reasons or {})
 
 
+class WorkerPoolError(FairwellError):
+    """A worker process of a big send could not start or stopped; the message says what
+    became of the batch (nothing queued, or queued for ``fairwell worker`` to finish)."""
+
+
 class DeliveryError(FairwellError):
     """Root of the two outcomes a transport reports; nothing else escapes a transport."""
 

@@ -22,7 +22,7 @@ from fairwell.cli.base import (
     reports_errors,
 )
 from fairwell.domain.model import OutboxState
-from fairwell.runtime import make_deliverer
+from fairwell.runtime import Runtime, make_deliverer
 
 
 @outbox_app.command("status")
@@ -187,10 +187,15 @@ def worker(
     runtime = _runtime()
     stop = threading.Event()
     if once:
-        stats = make_deliverer(runtime, rate).run_once()
+        from fairwell.worker.embedded import run_due
+
+        stats = run_due(make_deliverer(runtime, rate))
         out.print(
-            f"sent {stats.sent}, retrying {stats.retried}, failed {stats.failed}, held {stats.held}"
+            f"delivered what was due: sent {stats.sent}, retrying {stats.retried}, "
+            f"failed {stats.failed}, held {stats.held}, "
+            f"possible duplicates {stats.possible_duplicates}"
         )
+        _report_other_claims(runtime)
         return
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -200,6 +205,17 @@ def worker(
         f"worker stopped: sent {stats.sent}, retried {stats.retried}, "
         f"failed {stats.failed}, held {stats.held}"
     )
+
+
+def _report_other_claims(runtime: Runtime) -> None:
+    """Letters still claimed by another worker, perhaps one that was killed: they come back
+    when its lease ends, so the operator knows when to run again."""
+    claimed = runtime.store.outbox_status().counts.get(OutboxState.SENDING.value, 0)
+    if claimed:
+        out.print(
+            f"{claimed} letter(s) are claimed by another worker; if it stopped, they come back "
+            f"within {runtime.settings.lease_seconds:g} s (its lease): run this again then"
+        )
 
 
 def _celery_worker(once: bool, rate: float | None, concurrency: int, loglevel: str) -> None:

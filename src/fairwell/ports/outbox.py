@@ -161,14 +161,29 @@ class Claims(Protocol):
     """What a worker does with letters: claim them, re-read their facts, record outcomes."""
 
     def claim(
-        self, owner: str, now: datetime, lease_until: datetime, limit: int
-    ) -> list[ClaimedLetter]: ...
+        self, owner: str, now: datetime, lease_until: datetime, limit: int, handing: int = 0
+    ) -> list[ClaimedLetter]:
+        """Claim up to ``limit`` letters, in id order; mark the first ``handing`` handed."""
+        ...
 
     def send_time_facts(
         self, letters: Sequence[ClaimedLetter], now: datetime | None = None
     ) -> dict[int, SendTimeFacts]: ...
 
-    def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None: ...
+    def mark_handed(self, owner: str, ids: tuple[int, int]) -> None:
+        """Record, durably, that the claimed letters with ids ``ids[0]`` to ``ids[1]`` are
+        about to go to the relay."""
+        ...
+
+    def record_outcomes(
+        self,
+        outcomes: Sequence[Outcome],
+        owner: str,
+        now: datetime,
+        handing: tuple[int, int] | None = None,
+    ) -> None:
+        """Write outcomes; in the same transaction, mark ``handing`` as handed."""
+        ...
 
 
 class OutboxControls(Protocol):

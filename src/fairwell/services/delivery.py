@@ -13,10 +13,10 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fairwell.domain.model import OutboxState
 from fairwell.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
@@ -192,6 +192,51 @@ class SlowDown:
         return delay
 
 
+class Handing:
+    """Marks a claim's letters as handed to the relay, durably, a window ahead of sending.
+
+    A letter is marked before its data goes, so a worker that dies leaves behind which of its
+    letters may have reached the relay: only those come back as possible duplicates, not its
+    whole claim. Marks go a window at a time (``commit_every`` letters and those on the wire),
+    written in the claim's transaction (the first window) and then with each commit of
+    results: no transaction of their own, and after a crash at most a window of letters is
+    counted that did not go.
+    """
+
+    def __init__(self, store: Store, owner: str, ids: list[int], window: int) -> None:
+        self._store, self._owner, self._ids, self._window = store, owner, ids, window
+        self._position = {letter_id: index for index, letter_id in enumerate(ids)}
+        # ids[:_marked] are marked, and committed: the claim marked the first window.
+        self._marked = min(window, len(ids))
+        # Held while a mark is written: a letter on another thread waits for its mark.
+        self._lock = threading.Lock()
+
+    def before_sending(self, letter_id: int) -> None:
+        """Return once the letter is marked; mark it (and a window after it) if it is not."""
+        index = self._position[letter_id]
+        if index < self._marked:
+            return
+        with self._lock:
+            if index < self._marked:
+                return
+            end = min(len(self._ids), index + self._window)
+            self._store.mark_handed(self._owner, self._run(end))
+            self._marked = end
+
+    def record(self, outcomes: Sequence[Outcome], done: int, now: datetime) -> None:
+        """Commit ``outcomes`` (``done`` letters of the claim have one now), marking the next
+        window in the same transaction."""
+        with self._lock:
+            end = min(len(self._ids), done + self._window)
+            ahead = self._run(end) if end > self._marked else None
+            self._store.record_outcomes(outcomes, self._owner, now, handing=ahead)
+            self._marked = max(self._marked, end)
+
+    def _run(self, end: int) -> tuple[int, int]:
+        """The first and last id of the letters from the first unmarked one to ``end``."""
+        return self._ids[self._marked], self._ids[end - 1]
+
+
 @dataclass(slots=True)
 class RunStats:
     claimed: int = 0
@@ -244,7 +289,10 @@ class Deliverer:
         self._slowed.clear()
         now = self.clock.now()
         lease_until = now + self.policy.lease
-        claimed = self.store.claim(self.owner, now, lease_until, self._claim_size())
+        # Beyond a commit's letters, those that may be checked or on the wire as it commits:
+        # a pipelined session is up to two letters ahead of its results, lanes one each.
+        window = self.policy.commit_every + self.connections + 1
+        claimed = self.store.claim(self.owner, now, lease_until, self._claim_size(), window)
         if on_claim is not None:
             on_claim(len(claimed))
         if not claimed:
@@ -253,6 +301,9 @@ class Deliverer:
         usable = 0.75 * self.policy.lease.total_seconds()
         deadline = self.rate_limit.deadline_after(usable) if self.rate_limit else math.inf
         stats.claimed += len(claimed)
+        # Each came back from a dead worker that had handed it to the relay: it may go twice.
+        stats.possible_duplicates += sum(letter.recovered for letter in claimed)
+        handing = Handing(self.store, self.owner, [letter.id for letter in claimed], window)
         facts = self.store.send_time_facts(claimed, now)
         assert self.rosters is not None
         # One roster look-up per claim, not per letter: the version check is a query. The
@@ -268,12 +319,14 @@ class Deliverer:
             if stop.is_set() or self._slowed.is_set():
                 return Outcome(letter.id, OutboxState.QUEUED, release=True)
             outcome = self._check(letter, guarded[letter.id], facts.get(letter.id), stats, deadline)
-            if outcome is not None and (outcome.pause_batch or outcome.release):
+            if outcome is None:
+                handing.before_sending(letter.id)
+            elif outcome.pause_batch or outcome.release:
                 stop.set()
             return outcome
 
         try:
-            self._record(self._outcomes(check, claimed), stats)
+            self._record(self._outcomes(check, claimed), stats, handing)
         except BaseException:
             self._drain()
             raise
@@ -354,14 +407,14 @@ class Deliverer:
         for letter_id, verdict in results:
             yield self._outcome(waiting.pop(letter_id), verdict)
 
-    def _record(self, outcomes: Iterable[Outcome], stats: RunStats) -> None:
+    def _record(self, outcomes: Iterable[Outcome], stats: RunStats, handing: Handing) -> None:
         """Commit outcomes every ``commit_every`` letters, as they come in."""
         pending: list[Outcome] = []
-        for outcome in outcomes:
+        for done, outcome in enumerate(outcomes, start=1):
             _count(outcome, stats)
             pending.append(outcome)
             if len(pending) >= self.policy.commit_every:
-                self.store.record_outcomes(pending, self.owner, self.clock.now())
+                handing.record(pending, done, self.clock.now())
                 pending = []
         self.store.record_outcomes(pending, self.owner, self.clock.now())
 

@@ -159,12 +159,15 @@ class SqlOutbox(SqlBase):
         }
 
     def claim(
-        self, owner: str, now: datetime, lease_until: datetime, limit: int
+        self, owner: str, now: datetime, lease_until: datetime, limit: int, handing: int = 0
     ) -> list[ClaimedLetter]:
         """Claim up to ``limit`` letters with a conditional UPDATE; losing a race is normal.
 
-        A letter whose lease ran out (its worker died) comes back here, marked ``recovered``:
-        it may already have reached the relay, so a resend is counted as a possible duplicate.
+        A letter whose lease ran out (its worker died) comes back here. If that worker had
+        marked it handed (:meth:`mark_handed`), it may already have reached the relay: it is
+        marked ``recovered`` and counted once as a possible duplicate. Its unmarked letters
+        never left, and are not counted. The first ``handing`` letters of this claim (in id
+        order, the order they go in) are marked handed here, saving the worker a commit.
         """
         statements = self._claims
         with self._bookkeeping() as conn:
@@ -184,14 +187,18 @@ class SqlOutbox(SqlBase):
                 "claim_lease_until": lease_until,
             }
             claimed = conn.execute(statements.claim, taking).scalars().all()
-            for outbox_id in sorted(recovered):
-                audit(conn, owner, "letter.recovered", "outbox", outbox_id, {}, now)
+            for outbox_id in sorted(set(abandoned).intersection(claimed)):
+                detail: dict[str, object] = {"possible_duplicate": outbox_id in recovered}
+                audit(conn, owner, "letter.recovered", "outbox", outbox_id, detail, now)
             if not claimed:
                 return []
+            if handing:
+                first = sorted(claimed)[: min(handing, len(claimed))]
+                self._mark_handed(conn, owner, (first[0], first[-1]))
             return self._load_claimed(conn, claimed, recovered)
 
     def _recover(self, conn: Connection, abandoned: list[int], now: datetime) -> set[int]:
-        """Count a possible duplicate on each abandoned letter still abandoned; their ids."""
+        """Count a possible duplicate on each abandoned letter that was handed; their ids."""
         ids = {"claim_ids": abandoned, "claim_now": now}
         return set(conn.execute(self._claims.recover, ids).scalars())
 
@@ -237,12 +244,31 @@ class SqlOutbox(SqlBase):
         with self._read() as conn:
             return {row.id: _facts(SendTimeFacts, row) for row in conn.execute(query, values)}
 
-    def record_outcomes(self, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
-        """Write what happened, only for letters this worker still owns."""
-        if not outcomes:
+    def mark_handed(self, owner: str, ids: tuple[int, int]) -> None:
+        """Mark the letters ``owner`` holds with ids from ``ids[0]`` to ``ids[1]`` as handed to
+        the relay, before their data goes (see :meth:`claim`)."""
+        with self._bookkeeping() as conn:
+            self._mark_handed(conn, owner, ids)
+
+    def _mark_handed(self, conn: Connection, owner: str, ids: tuple[int, int]) -> None:
+        values = {"first_id": ids[0], "last_id": ids[1], "claim_owner": owner}
+        conn.execute(self._claims.handing, values)
+
+    def record_outcomes(
+        self,
+        outcomes: Sequence[Outcome],
+        owner: str,
+        now: datetime,
+        handing: tuple[int, int] | None = None,
+    ) -> None:
+        """Write what happened, only for letters this worker still owns; in the same
+        transaction, mark the letters ``handing`` as handed (:meth:`mark_handed`)."""
+        if not outcomes and handing is None:
             return
         plain = [o for o in outcomes if o.state is OutboxState.SENT and not o.possible_duplicate]
         with self._bookkeeping() as conn:
+            if handing is not None:
+                self._mark_handed(conn, owner, handing)
             self._record_sent(conn, [o.outbox_id for o in plain], owner, now)
             for outcome in outcomes:
                 if outcome.state is not OutboxState.SENT or outcome.possible_duplicate:

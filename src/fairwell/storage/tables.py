@@ -268,6 +268,9 @@ outbox = Table(
     Column("last_error", Text),
     Column("held_rule", String(64)),
     Column("possible_duplicates", Integer, nullable=False, default=0),
+    # Handed (or about to be) to the relay under the current claim: if the worker dies, the
+    # letter comes back as a possible duplicate; unmarked letters of its claim do not (0023).
+    Column("handed", Boolean, nullable=False, server_default=false()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),

@@ -31,6 +31,23 @@ def run_forever(
     return total
 
 
+def run_due(deliverer: Deliverer) -> RunStats:
+    """Deliver everything due now, claim after claim, then return (``fairwell worker --once``).
+
+    Stops at the first claim that comes back empty: letters scheduled later (a retry, a send
+    window) and letters another worker holds under a live lease are left for later runs.
+    """
+    total = RunStats()
+    try:
+        while True:
+            before = total.claimed
+            deliverer.run_once(total)
+            if total.claimed == before:
+                return total
+    finally:
+        deliverer.transport.close()
+
+
 def run_batch(
     deliverer: Deliverer,
     batch_id: int,

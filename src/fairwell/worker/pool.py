@@ -5,21 +5,30 @@ is split across processes that share nothing but the database. The database stay
 of truth: composing processes only return letters (the parent writes the whole batch in one
 transaction), and delivering processes claim with leases exactly as separate workers do.
 Processes are started with ``spawn``, so none inherits a database connection or a thread.
+
+A worker process never outlives the send that started it, even one ended by ``kill -9``: its
+claims' leases run out and any ``fairwell worker`` finishes the batch (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fairwell.config import Settings
 from fairwell.domain.model import Job
+from fairwell.errors import FairwellError, WorkerPoolError
 from fairwell.services.compose import ComposedLetter
 from fairwell.services.delivery import RunStats
 from fairwell.services.planning import Skipped, compose_pending
@@ -36,16 +45,69 @@ def default_processes() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _start_process(settings_values: dict[str, Any]) -> None:
-    from fairwell.runtime import open_runtime
+# prctl(2): the signal this process gets when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 
-    _process_state["runtime"] = open_runtime(Settings(**settings_values))
+
+def _start_process(settings_values: dict[str, Any], parent: int) -> None:
+    _die_with(parent)
+    try:
+        from fairwell.runtime import open_runtime
+
+        _process_state["runtime"] = open_runtime(Settings(**settings_values))
+    except Exception as error:
+        # Kept for the first task to report as one line in the parent. Raising here would
+        # only print a traceback on the terminal and break the pool without saying why.
+        _process_state["failed"] = _described(error)
+
+
+def _die_with(parent: int) -> None:
+    """End this process when the one that started it ends, whatever ended it (kill -9 too).
+
+    Linux sends SIGKILL through PR_SET_PDEATHSIG when the starting *thread* ends: the pool
+    starts its processes from the thread that submits work, the command's main thread.
+    Elsewhere a thread watches for the parent to change.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    # The parent may have died before the signal was armed: we already have another parent.
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _described(error: Exception) -> str:
+    """The error's type and first line; for a setting that does not validate, which setting
+    and why (pydantic's first line names neither), never its value: it may be a secret."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{type(error).__name__}: {where}: {first['msg']}"
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+
+
+def _runtime() -> Any:
+    failed = _process_state.get("failed")
+    if failed:
+        raise WorkerPoolError(f"a worker process could not start ({failed})")
+    return _process_state["runtime"]
 
 
 def _compose_range(
     job: Job, after: int, until: int, now: datetime, send_now: bool
 ) -> list[ComposedLetter | Skipped]:
-    runtime = _process_state["runtime"]
+    runtime = _runtime()
     # The process's roster of everyone on file: composing and delivering share it.
     roster = runtime.rosters.current()
     composed = compose_pending(
@@ -75,7 +137,7 @@ class WorkerPool:
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_process,
-            initargs=(settings.model_dump(),),
+            initargs=(settings.model_dump(), os.getpid()),
         )
 
     def __enter__(self) -> WorkerPool:
@@ -93,18 +155,25 @@ class WorkerPool:
         parent's memory stays flat however large the job.
         """
 
+        fate = "nothing was queued; send again, or with --processes 1 to use no worker process"
+
         def compose(job: Job) -> Iterator[ComposedLetter | Skipped]:
             ranges = list(_ranges(self._application_ids(job)))
             window = 2 * self.processes
             waiting: deque[Future[list[ComposedLetter | Skipped]]] = deque()
             for after, until in ranges:
                 waiting.append(
-                    self._executor.submit(_compose_range, job, after, until, now, send_now)
+                    _reported(
+                        functools.partial(
+                            self._executor.submit, _compose_range, job, after, until, now, send_now
+                        ),
+                        fate,
+                    )
                 )
                 if len(waiting) >= window:
-                    yield from waiting.popleft().result()
+                    yield from _reported(waiting.popleft().result, fate)
             while waiting:
-                yield from waiting.popleft().result()
+                yield from _reported(waiting.popleft().result, fate)
 
         return compose
 
@@ -128,21 +197,41 @@ class WorkerPool:
         A global ``rate`` is shared out evenly between the processes.
         """
         share = rate / self.processes if rate else None
+        fate = f"batch {batch_id} is queued: `fairwell worker` delivers what is left"
         futures = [
-            self._executor.submit(_deliver_batch, batch_id, share) for _ in range(self.processes)
+            _reported(lambda: self._executor.submit(_deliver_batch, batch_id, share), fate)
+            for _ in range(self.processes)
         ]
         while not all(future.done() for future in futures):
             if on_progress is not None:
                 on_progress()
             time.sleep(0.2)
-        return _added([future.result() for future in futures])
+        return _added([_reported(future.result, fate) for future in futures])
+
+
+def _reported(call: Callable[[], T], fate: str) -> T:
+    """``call``'s result; a worker process's failure as one line that says what became of
+    the batch (cli/base.py prints it without a traceback)."""
+    try:
+        return call()
+    except WorkerPoolError as error:
+        raise WorkerPoolError(f"{error}; {fate}") from None
+    except FairwellError:
+        raise
+    except BrokenExecutor:
+        raise WorkerPoolError(
+            f"the worker processes stopped before the work was done; {fate}"
+        ) from None
+    except Exception as error:
+        # Only the type: a message from deep inside could quote a letter or an address.
+        raise WorkerPoolError(f"a worker process failed ({type(error).__name__}); {fate}") from None
 
 
 def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
     from fairwell.runtime import make_deliverer
 
     # The deliverer guards with the runtime's roster, the one this process composed with.
-    return run_batch(make_deliverer(_process_state["runtime"], rate), batch_id)
+    return run_batch(make_deliverer(_runtime(), rate), batch_id)
 
 
 def _added(parts: list[RunStats]) -> RunStats:
