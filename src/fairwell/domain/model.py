@@ -110,6 +110,9 @@ class Job:
     # FAIRWELL_SENDER_NAME, else the organisation.
     sender_name: str | None = None
     closed_at: datetime | None = None  # the search ended; retention clocks start here
+    # Who turned on the job's auto-send rule (services/auto_send.py); None: off, every plan
+    # waits for a person to confirm it.
+    auto_send_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     ANSWER_REQUESTS = "answer feedback requests"
     INVITE_FROM_POOL = "write to people on file about a role"
     PRIVACY = "erase people or record and release legal holds"
+    AUTO_SEND = "let a job's letters go without confirming each plan"
 
 
 # Who may do what, as the web app lets them (web/common.py, web/reviews.py): recruiters and
@@ -54,6 +55,7 @@ ALLOWED_ROLES: dict[Permission, frozenset[Role]] = {
     Permission.ANSWER_REQUESTS: REVIEWER_ROLES,
     Permission.INVITE_FROM_POOL: STAFF_ROLES,
     Permission.PRIVACY: frozenset({Role.ADMIN}),
+    Permission.AUTO_SEND: STAFF_ROLES,
 }
 # Roles that act only on the jobs assigned to them (`fairwell users assign`).
 JOB_BOUND_ROLES = frozenset({Role.HIRING_MANAGER})

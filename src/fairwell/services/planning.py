@@ -153,7 +153,7 @@ class Plan:
     @property
     def held_for_language(self) -> int:
         """Letters held because a line of feedback is in another language than the letter's."""
-        return sum(n for why, n in self._skipped_by_reason.items() if _language_hold(why))
+        return sum(n for why, n in self._skipped_by_reason.items() if language_hold(why))
 
     def skip(self, item: Skipped) -> None:
         self._skipped_by_reason[item.reason] += 1
@@ -206,7 +206,7 @@ class Plan:
         }
 
 
-def _language_hold(why: str) -> bool:
+def language_hold(why: str) -> bool:
     return why.endswith("translate or drop") or why.endswith("fix the job's wording")
 
 

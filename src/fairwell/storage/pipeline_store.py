@@ -57,7 +57,13 @@ class SqlPipeline(SqlBase):
     def jobs(self) -> list[JobSummary]:
         """Each job with its applicants per stage as the pipeline shows it: everyone with an
         active decision counts as rejected, whatever stage they had reached."""
-        job_columns = (jobs.c.id, jobs.c.title, jobs.c.sender_name, jobs.c.closed_at)
+        job_columns = (
+            jobs.c.id,
+            jobs.c.title,
+            jobs.c.sender_name,
+            jobs.c.closed_at,
+            jobs.c.auto_send_by,
+        )
         shown = select(applications.c.job_id, shown_stage().label("stage")).subquery("shown")
         query = (
             select(*job_columns, shown.c.stage, func.count(shown.c.job_id).label("people"))
@@ -68,7 +74,7 @@ class SqlPipeline(SqlBase):
         summaries: dict[int, tuple[Job, dict[str, int]]] = {}
         with self._read() as conn:
             for row in conn.execute(query):
-                job = Job(row.id, row.title, row.sender_name, row.closed_at)
+                job = Job(row.id, row.title, row.sender_name, row.closed_at, row.auto_send_by)
                 _, stages = summaries.setdefault(row.id, (job, {}))
                 if row.stage is not None:
                     stages[row.stage] = row.people
@@ -82,14 +88,14 @@ class SqlPipeline(SqlBase):
             found = conn.execute(select(jobs).where(jobs.c.title == title)).first()
         if found is None:
             raise NotFound(f"no job titled {title!r}; `fairwell jobs` lists them")
-        return Job(found.id, found.title, found.sender_name, found.closed_at)
+        return Job(found.id, found.title, found.sender_name, found.closed_at, found.auto_send_by)
 
     def job_by_id(self, job_id: int) -> Job:
         with self._read() as conn:
             found = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         if found is None:
             raise NotFound(f"no job #{job_id}")
-        return Job(found.id, found.title, found.sender_name, found.closed_at)
+        return Job(found.id, found.title, found.sender_name, found.closed_at, found.auto_send_by)
 
     def set_job_sender(self, job_id: int, name: str | None, actor: str, now: datetime) -> None:
         """Who signs the job's letters from now on; None: the installation's sender name.
@@ -100,6 +106,26 @@ class SqlPipeline(SqlBase):
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(sender_name=name))
             # Whether a name is set, never the name: the audit log holds no personal data.
             audit(conn, actor, "job.sender", "job", job_id, {"named": name is not None}, now)
+
+    def set_job_auto_send(self, job_id: int, by: str | None, actor: str, now: datetime) -> None:
+        """Turn the job's auto-send rule on (``by``: the user answerable for it) or off."""
+        with self._write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(auto_send_by=by))
+            action = "job.auto_send_on" if by else "job.auto_send_off"
+            audit(conn, actor, action, "job", job_id, {}, now)
+
+    def auto_send_jobs(self) -> list[Job]:
+        """The open jobs whose letters the worker plans and releases itself."""
+        query = (
+            select(jobs)
+            .where(jobs.c.auto_send_by.is_not(None), jobs.c.closed_at.is_(None))
+            .order_by(jobs.c.id)
+        )
+        with self._read() as conn:
+            return [
+                Job(row.id, row.title, row.sender_name, row.closed_at, row.auto_send_by)
+                for row in conn.execute(query)
+            ]
 
     def set_job_closed(self, job_id: int, closed: bool, actor: str, now: datetime) -> bool:
         """Close (or reopen) the job; False when it already was. Closing starts the

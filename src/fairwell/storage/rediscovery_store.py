@@ -36,7 +36,7 @@ class SqlRediscovery:
             found = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         if found is None:
             raise NotFound(f"no job with id {job_id}")
-        return Job(found.id, found.title, found.sender_name, found.closed_at)
+        return Job(found.id, found.title, found.sender_name, found.closed_at, found.auto_send_by)
 
     def requirements(self, job_id: int) -> list[Requirement]:
         query = (

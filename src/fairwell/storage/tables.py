@@ -66,6 +66,8 @@ jobs = Table(
     Column("closed_at", UtcDateTime),
     # Who signs the job's letters; None: FAIRWELL_SENDER_NAME, else the organisation (0017).
     Column("sender_name", String(200)),
+    # Who turned on the job's auto-send rule; None: every plan waits for a person (0024).
+    Column("auto_send_by", String(64)),
 )
 
 persons = Table(

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fairwell.errors import FairwellError, NotFound
+from fairwell.services.auto_send import turn_auto_send
 from fairwell.services.job_settings import clean_sender_name, close_job, set_sender
 from fairwell.web.common import Current, actor, check_csrf, runtime_of, staff
 
@@ -28,6 +29,7 @@ def save_job_settings(
     current: Staff,
     sender_name: Annotated[str, Form(max_length=400)] = "",
     closed: Annotated[str | None, Form()] = None,
+    auto_send: Annotated[str | None, Form()] = None,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(current, csrf)
@@ -40,6 +42,16 @@ def save_job_settings(
         now, who = runtime.clock.now(), actor(current)
         if clean_sender_name(sender_name) != job.sender_name:
             job = set_sender(runtime.pipeline, job.id, sender_name, who, now)
+        if bool(auto_send) != (job.auto_send_by is not None):
+            turn_auto_send(
+                runtime.pipeline,
+                runtime.users,
+                runtime.job_managers,
+                job.id,
+                current[0].username,
+                bool(auto_send),
+                now,
+            )
         if bool(closed) != (job.closed_at is not None):
             close_job(runtime.pipeline, job.id, bool(closed), who, now)
     except FairwellError as error:

@@ -43,7 +43,17 @@ CONSENT_RENEWALS = "fairwell.consent_renewals"
 INBOX = "fairwell.inbox"
 ATS_SYNC = "fairwell.ats_sync"
 WEBHOOKS = "fairwell.webhooks"
-TASK_NAMES = (DELIVER, DEADLINES, RETENTION, CONSENT_RENEWALS, INBOX, ATS_SYNC, WEBHOOKS)
+AUTO_SEND = "fairwell.auto_send"
+TASK_NAMES = (
+    DELIVER,
+    DEADLINES,
+    RETENTION,
+    CONSENT_RENEWALS,
+    INBOX,
+    ATS_SYNC,
+    WEBHOOKS,
+    AUTO_SEND,
+)
 
 # Redis only: an unacknowledged message returns to the queue after this many seconds (its
 # worker died). Longer than a deliver task's budget plus one claim's letters; a task that does
@@ -92,6 +102,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, object]]:
         "consent-renewals": _entry(CONSENT_RENEWALS, every),
         "ats-sync": _entry(ATS_SYNC, settings.beat_integrations_minutes * 60),
         "webhooks": _entry(WEBHOOKS, settings.beat_integrations_minutes * 60),
+        # Jobs whose auto-send rule is on: their new decisions go as a confirmed plan would.
+        "auto-send": _entry(AUTO_SEND, settings.beat_integrations_minutes * 60),
     }
     if inbox_configured(settings):
         schedule["inbox"] = _entry(INBOX, settings.beat_inbox_minutes * 60)
@@ -147,6 +159,10 @@ def _webhooks(task: Any) -> dict[str, int]:
     return tasks.deliver_webhooks(_context(task))
 
 
+def _auto_send(task: Any) -> dict[str, object]:
+    return tasks.auto_send(_context(task))
+
+
 _BODIES: dict[str, Callable[[Any], object]] = {
     DELIVER: _deliver,
     DEADLINES: _deadlines,
@@ -155,6 +171,7 @@ _BODIES: dict[str, Callable[[Any], object]] = {
     INBOX: _inbox,
     ATS_SYNC: _ats_sync,
     WEBHOOKS: _webhooks,
+    AUTO_SEND: _auto_send,
 }
 
 

@@ -145,6 +145,25 @@ def deadlines(context: TaskRuntime) -> dict[str, int]:
     return counts
 
 
+def auto_send(context: TaskRuntime) -> dict[str, object]:
+    """Plan and release the letters of the jobs whose auto-send rule is on (ids only)."""
+    from datetime import timedelta
+
+    from fairwell.services.auto_send import run_auto_send
+
+    runtime = context.runtime()
+    max_age = timedelta(minutes=context.settings.plan_max_age_minutes)
+    run = run_auto_send(
+        runtime.store,
+        runtime.composer,
+        runtime.clock.now(),
+        windows=runtime.composer.scheduler.mode,
+        max_age=max_age,
+    )
+    log.info("auto-send: %s letters queued, %s jobs waiting", run.queued, len(run.waiting))
+    return run.as_json()
+
+
 def retention(context: TaskRuntime) -> dict[str, object]:
     """Expire what the retention policy says is due today (services/retention.py)."""
     from fairwell.services.retention import run_retention
