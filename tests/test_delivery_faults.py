@@ -173,3 +173,33 @@ def test_a_letter_tampered_with_after_planning_is_held_and_the_batch_stops(
     assert store.outbox_rows(OutboxState.HELD, None, 1)[0].held_rule == "no-other-candidate"
     assert server.received == []
     assert deliverer(store, clock, smtp(server)).run_once().claimed == 0, "the batch is paused"
+
+
+def test_resuming_the_outbox_resumes_a_batch_the_guard_paused_not_one_paused_by_hand(
+    store: SqlStore, tmp_path: Path, clock: FixedClock, server: ScriptedSmtpServer
+) -> None:
+    from sqlalchemy import select
+
+    from fairwell.storage.batches_read import SqlBatches
+    from fairwell.storage.tables import batches
+
+    batch_id = queue(store, tmp_path, clock, 3)
+    tamper_with_letter(store.engine, last=False, old=b"Your reference:", new=b"p2@example.com")
+    deliverer(store, clock, smtp(server)).run_once()
+
+    def state() -> str:
+        with store.engine.connect() as conn:
+            found = conn.execute(select(batches.c.state).where(batches.c.id == batch_id))
+            return str(found.scalar())
+
+    assert store.outbox_status().paused_batches == (batch_id,)
+    assert state() == "guard_paused"
+    store.set_paused(False, "t", clock.now())
+    assert state() == "active", "once the cause is fixed, resuming the outbox resumes it"
+
+    SqlBatches(store.engine).set_paused(batch_id, True, "t", clock.now())
+    store.set_paused(True, "t", clock.now())
+    store.set_paused(False, "t", clock.now())
+    assert state() == "paused", "paused by a person: stays paused until a person resumes it"
+    SqlBatches(store.engine).set_paused(batch_id, False, "t", clock.now())
+    assert state() == "active"

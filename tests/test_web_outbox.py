@@ -54,11 +54,6 @@ def test_stopping_a_batch_holds_what_has_not_gone_and_requeue_undoes_it(
     assert client.post("/batches/9/stop", data={"csrf": token}).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: resuming the whole outbox also resumes a batch a person paused on its "
-    "own page (OutboxStore.set_paused makes every paused batch active again)",
-)
 def test_resuming_the_outbox_leaves_a_batch_paused_by_hand_paused(client: TestClient) -> None:
     token = queue_everyone(client)
     client.post("/batches/1/pause", data={"csrf": token})

@@ -90,6 +90,13 @@ class OutboxState(StrEnum):
 # The held_rule of letters a recruiter stopped: held like the guard's, and requeueable.
 STOPPED_RULE = "stopped-by-sender"
 
+# A batch a person paused on its page stays paused until a person resumes it; one the
+# send-time guard paused (a letter failed its check) is resumed with the whole outbox, once
+# the cause is fixed. Both are paused: no letter of theirs is claimed.
+BATCH_PAUSED = "paused"
+BATCH_GUARD_PAUSED = "guard_paused"
+PAUSED_BATCH_STATES = (BATCH_PAUSED, BATCH_GUARD_PAUSED)
+
 CLAIMABLE_STATES = frozenset({OutboxState.QUEUED, OutboxState.RETRY})
 FINAL_STATES = frozenset(
     {

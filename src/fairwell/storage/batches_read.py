@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.engine import Row
 
-from fairwell.domain.model import FINAL_STATES, OutboxState
+from fairwell.domain.model import BATCH_PAUSED, FINAL_STATES, PAUSED_BATCH_STATES, OutboxState
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import BatchSummary, OutboxRow
 from fairwell.storage.rows import audit
@@ -96,14 +96,14 @@ class SqlBatches:
 
     def set_paused(self, batch_id: int, paused: bool, actor: str, now: datetime) -> None:
         """Pause or resume one batch; a stopped batch is resumed by requeueing it instead."""
-        wanted, was = ("paused", "active") if paused else ("active", "paused")
+        wanted, was = (BATCH_PAUSED, ("active",)) if paused else ("active", PAUSED_BATCH_STATES)
         with self.engine.begin() as conn:
             state = conn.execute(select(batches.c.state).where(batches.c.id == batch_id)).scalar()
             if state is None:
                 raise NotFound(f"no batch {batch_id}")
             if state == wanted:
                 return
-            if state != was:
+            if state not in was:
                 raise InvalidInput(f"batch {batch_id} is {state}: it cannot be {wanted} now")
             conn.execute(update(batches).where(batches.c.id == batch_id).values(state=wanted))
             action = "batch.paused" if paused else "batch.resumed"

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, literal
 from sqlalchemy.exc import IntegrityError
 
 from fairwell.domain.model import (
+    BATCH_GUARD_PAUSED,
+    PAUSED_BATCH_STATES,
     STOPPED_RULE,
     DecisionState,
     LetterKind,
@@ -316,7 +318,9 @@ class SqlOutbox(SqlBase):
             self._suppress(conn, result.recipient, outcome.code, now)
         if outcome.pause_batch:
             conn.execute(
-                update(batches).where(batches.c.id == result.batch_id).values(state="paused")
+                update(batches)
+                .where(batches.c.id == result.batch_id, batches.c.state == "active")
+                .values(state=BATCH_GUARD_PAUSED)
             )
             audit(
                 conn,
@@ -360,7 +364,9 @@ class SqlOutbox(SqlBase):
             conn.execute(insert(controls).values(name="paused", value="yes" if paused else "no"))
             if not paused:
                 conn.execute(
-                    update(batches).where(batches.c.state == "paused").values(state="active")
+                    update(batches)
+                    .where(batches.c.state == BATCH_GUARD_PAUSED)
+                    .values(state="active")
                 )
             audit(
                 conn,
@@ -390,7 +396,9 @@ class SqlOutbox(SqlBase):
             rows = conn.execute(query.group_by(outbox.c.state)).all()
             paused_batches = (
                 conn.execute(
-                    select(batches.c.id).where(batches.c.state == "paused").order_by(batches.c.id)
+                    select(batches.c.id)
+                    .where(batches.c.state.in_(PAUSED_BATCH_STATES))
+                    .order_by(batches.c.id)
                 )
                 .scalars()
                 .all()

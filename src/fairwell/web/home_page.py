@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from fairwell.domain.model import FeedbackState, OutboxState
+from fairwell.domain.model import BATCH_GUARD_PAUSED, FeedbackState, OutboxState
 from fairwell.domain.requests import RequestState
 from fairwell.domain.users import Role, User
 from fairwell.services import interviews as interview_service
@@ -103,12 +103,15 @@ def _interviews(request: Request, user: User) -> list[Tile]:
     return [Tile("Interviews to score", len(open_ones), summary, "/interviews", items)]
 
 
+_STATE_WORDS = {BATCH_GUARD_PAUSED: "paused by the privacy guard"}
+
+
 def _batches(request: Request, user: User) -> list[Tile]:
     running = runtime_of(request).batches.unfinished()
     items = [
         (
             f"Batch {b.id}, {b.job_title}: {b.done} of {plural(b.total, 'letter')} done"
-            + (f" ({b.state})" if b.state != "active" else ""),
+            + (f" ({_STATE_WORDS.get(b.state, b.state)})" if b.state != "active" else ""),
             f"/batches/{b.id}",
         )
         for b in running[:8]

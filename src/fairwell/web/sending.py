@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fairwell.domain.model import FINAL_STATES, Stage
+from fairwell.domain.model import BATCH_GUARD_PAUSED, FINAL_STATES, PAUSED_BATCH_STATES, Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import FairwellError, InvalidInput, NotFound, PlanChanged, PlanStale
 from fairwell.ports import ApplicantFilter
@@ -350,7 +350,7 @@ def batch_page(
     done = sum(status.counts.get(state.value, 0) for state in FINAL_STATES)
     # Letters waiting for their send window are settled for now: the page stops refreshing.
     settled = done + status.scheduled
-    paused = status.paused or summary.state == "paused"
+    paused = status.paused or summary.state in PAUSED_BATCH_STATES
     return render(
         request,
         "batch.html",
@@ -365,7 +365,8 @@ def batch_page(
         finished=total > 0 and done == total,
         percent=round(100 * done / total) if total else 100,
         paused=status.paused,
-        batch_paused=summary.state == "paused",
+        batch_paused=summary.state in PAUSED_BATCH_STATES,
+        guard_paused=summary.state == BATCH_GUARD_PAUSED,
         stopped=status.stopped,
         scheduled=status.scheduled,
         next_scheduled_at=status.next_scheduled_at,
