@@ -3,7 +3,7 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,18 +33,21 @@ class SqlPipeline(SqlBase):
 
     def upsert_applicants(
         self,
-        rows: Sequence[ApplicantRow],
+        rows: Iterable[ApplicantRow],
         now: datetime,
         actor: str,
         merges: Sequence[Merge] = (),
         source_file: str = "",
+        job_titles: Collection[str] | None = None,
     ) -> ImportCounts:
         """Create or update people, jobs and applications; unchanged rows stay untouched.
 
-        The merges are kept (storage/importer.py), in the same transaction.
+        The rows are written a chunk at a time and the merges kept (storage/importer.py), all
+        in one transaction.
         """
         with self._write() as conn:
-            return ApplicantWriter(conn, now, actor).write(rows, merges, source_file)
+            writer = ApplicantWriter(conn, now, actor)
+            return writer.write(rows, merges, source_file, job_titles)
 
     def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
         with self._read() as conn:
