@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,7 +49,9 @@ class Selection:
 
 @dataclass(slots=True)
 class RejectReport:
-    decided: list[ApplicantView] = field(default_factory=list)
+    # The ids of the applications decided, 8 bytes each: a job of a million people is read
+    # a page at a time and only these are kept.
+    decided: array[int] = field(default_factory=lambda: array("q"))
     skipped: list[Skipped] = field(default_factory=list)
     unknown_emails: list[str] = field(default_factory=list)
 
@@ -79,7 +82,7 @@ def reject(
     )
     report = RejectReport()
     seen: set[str] = set()
-    for view in store.applicants(job.id):
+    for view in store.streamed_applicants(job.id):
         seen.add(view.person.email)
         _sort(view, wanted, report)
     report.unknown_emails = [email for email in wanted.emails if email not in seen]
@@ -89,7 +92,7 @@ def reject(
             + ", ".join(report.unknown_emails[:5])
         )
     store.record_decisions(
-        [view.application.id for view in report.decided],
+        report.decided,
         reason_code,
         note,
         actor,
@@ -107,7 +110,7 @@ def _sort(view: ApplicantView, selection: Selection, report: RejectReport) -> No
         return
     blocked = rejection_blocked_by(view.application, view.history)
     if blocked is None:
-        report.decided.append(view)
+        report.decided.append(view.application.id)
     else:
         report.skipped.append(Skipped(view, str(blocked)))
 

@@ -215,31 +215,30 @@ class SqlPipeline(SqlBase):
         now: datetime,
         reason_chosen: bool = False,
     ) -> int:
-        rows = [
-            {
-                "application_id": app_id,
-                "reason_code": reason_code,
-                "reason_chosen": reason_chosen,
-                "note": note,
-                "state": DecisionState.ACTIVE.value,
-                "decided_by": actor,
-                "decided_at": now,
-            }
-            for app_id in application_ids
-        ]
+        decided = {
+            "reason_code": reason_code,
+            "reason_chosen": reason_chosen,
+            "note": note,
+            "state": DecisionState.ACTIVE.value,
+            "decided_by": actor,
+            "decided_at": now,
+        }
         with self._write() as conn:
-            for start in range(0, len(rows), INSERT_CHUNK):
-                conn.execute(insert(decisions), rows[start : start + INSERT_CHUNK])
+            # A chunk's rows at a time: a million decisions are not a million dicts at once.
+            for start in range(0, len(application_ids), INSERT_CHUNK):
+                chunk = application_ids[start : start + INSERT_CHUNK]
+                rows = [{"application_id": app_id, **decided} for app_id in chunk]
+                conn.execute(insert(decisions), rows)
             audit(
                 conn,
                 actor,
                 "decision.reject",
                 "decision",
                 None,
-                {"count": len(rows), "reason": reason_code},
+                {"count": len(application_ids), "reason": reason_code},
                 now,
             )
-        return len(rows)
+        return len(application_ids)
 
 
 def _active_decision() -> Any:
