@@ -19,10 +19,10 @@ from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
 from fairwell.ports import ImportCounts, StoredMerge
+from fairwell.storage.base import INSERT_CHUNK
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import applications, import_merges, jobs, persons
 
-INSERT_CHUNK = 500
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 _APPLICATION_FIELDS = (
     "stage",

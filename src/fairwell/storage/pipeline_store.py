@@ -19,8 +19,7 @@ from fairwell.ports import (
     JobSummary,
     StoredMerge,
 )
-from fairwell.storage.base import SqlBase
-from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter, count_merges, read_merges
+from fairwell.storage.base import INSERT_CHUNK, SqlBase
 from fairwell.storage.rows import applicant_query, applicant_view, audit, decision_key
 from fairwell.storage.tables import applications, decisions, jobs, outbox, persons
 
@@ -45,15 +44,22 @@ class SqlPipeline(SqlBase):
         The rows are written a chunk at a time and the merges kept (storage/importer.py), all
         in one transaction.
         """
+        # The import's writer is loaded when an import runs: `fairwell jobs` starts without it.
+        from fairwell.storage.importer import ApplicantWriter
+
         with self._write() as conn:
             writer = ApplicantWriter(conn, now, actor)
             return writer.write(rows, merges, source_file, job_titles)
 
     def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+        from fairwell.storage.importer import read_merges
+
         with self._read() as conn:
             return read_merges(conn, job_id, limit)
 
     def import_merge_count(self, job_id: int) -> int:
+        from fairwell.storage.importer import count_merges
+
         with self._read() as conn:
             return count_merges(conn, job_id)
 
