@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
 from fairwell.ports import ImportCounts, StoredMerge
-from fairwell.storage.base import INSERT_CHUNK
+from fairwell.storage.base import INSERT_CHUNK as INSERT_CHUNK  # re-exported for the stores
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import applications, import_merges, jobs, persons
 
