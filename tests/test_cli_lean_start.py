@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.main import get_group
 
-from fairwell.cli import app, lean_app, main
+from fairwell.cli import OWNERS, app, lean_app, main
 
 
 def _help(group: object, name: str) -> str:
@@ -50,3 +54,47 @@ def test_main_prints_what_the_whole_app_prints(
 
     monkeypatch.setattr(sys, "argv", ["fairwell", *arguments])
     assert run(main) == run(app)
+
+
+def _modules_of(typer_instance: Any) -> set[str]:
+    found = {info.callback.__module__ for info in typer_instance.registered_commands}
+    if typer_instance.registered_callback:
+        found.add(typer_instance.registered_callback.callback.__module__)
+    for group in typer_instance.registered_groups:
+        found |= _modules_of(group.typer_instance)
+    return found
+
+
+def test_owners_names_the_modules_of_every_command() -> None:
+    """main() loads only OWNERS[name]: a command (or a group's command) defined elsewhere
+    would be missing, so OWNERS must say where each one is defined."""
+    found: dict[str, set[str]] = {}
+    for info in app.registered_commands:
+        found.setdefault(str(_name_of(info)), set()).add(info.callback.__module__)
+    for group in app.registered_groups:
+        found.setdefault(str(group.name), set()).update(_modules_of(group.typer_instance))
+    defined = {name: {f"fairwell.cli.{m}" for m in modules} for name, modules in OWNERS.items()}
+    assert defined == found
+
+
+def _name_of(info: Any) -> str:
+    from typer.main import get_command_name
+
+    return str(info.name or get_command_name(info.callback.__name__))
+
+
+def test_a_command_starts_without_the_other_command_modules() -> None:
+    probe = (
+        "import sys, json\nfrom fairwell.cli import main\n"
+        "sys.argv = ['fairwell', 'reasons', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('fairwell.cli.'))))"
+    )
+    root = Path(__file__).parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
+    )
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert "fairwell.cli.records" in loaded
+    assert "fairwell.cli.sending" not in loaded
+    assert "fairwell.cli.operations" not in loaded
