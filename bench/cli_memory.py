@@ -66,6 +66,8 @@ def measure(
             "seconds": sum(run.seconds for run in runs),
             "peak_rss_mib": max(run.peak_rss_mib for run in runs),
         }
+        seconds, peak = figures[name]["seconds"], figures[name]["peak_rss_mib"]
+        note(f"{n} ({src or 'this tree'}): fairwell {name}: {seconds:.1f} s, {peak:.0f} MiB")
         if name == "init":
             _add_recruiter(directory, env)
     return figures
