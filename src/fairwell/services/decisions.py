@@ -35,6 +35,10 @@ class Selection:
         object.__setattr__(self, "_wanted", frozenset(self.emails))
 
     @property
+    def emails_wanted(self) -> frozenset[str]:
+        return self._wanted
+
+    @property
     def chosen_for_each(self) -> bool:
         """The reason was chosen for each person by name, not for a stage or for everyone."""
         return bool(self.emails) and self.one_by_one
@@ -81,9 +85,10 @@ def reject(
         one_by_one=selection.one_by_one,
     )
     report = RejectReport()
-    seen: set[str] = set()
+    seen: set[str] = set()  # of the addresses named, not of everyone: a job may hold a million
     for view in store.streamed_applicants(job.id):
-        seen.add(view.person.email)
+        if view.person.email in wanted.emails_wanted:
+            seen.add(view.person.email)
         _sort(view, wanted, report)
     report.unknown_emails = [email for email in wanted.emails if email not in seen]
     if report.unknown_emails:
