@@ -26,6 +26,19 @@ def test_it_reads_fairwell_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.from_address == "jobs@acme.example.com"
 
 
+def test_the_default_sender_is_a_valid_address_and_a_set_one_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default is not parsed on each start (validate_default=False): it must be valid."""
+    from fairwell.domain.addresses import normalise_address
+
+    default = Settings.model_fields["from_address"].default
+    assert normalise_address(default) == default
+    monkeypatch.setenv("FAIRWELL_FROM", "not an address")
+    with pytest.raises(ConfigurationError, match="FAIRWELL_FROM"):
+        load_settings()
+
+
 def test_a_secret_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("s3cret\n", encoding="utf-8")
     monkeypatch.setenv("FAIRWELL_SMTP_PASSWORD_FILE", str(tmp_path / "pw"))

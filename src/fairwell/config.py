@@ -134,6 +134,9 @@ class Settings(BaseSettings):
         default="careers@example.com",
         alias="FAIRWELL_FROM",
         description="the sender address of every letter",
+        # A set address is checked on every start; the default is a constant, pinned valid
+        # by tests/test_config.py, so an unconfigured start skips the address parser.
+        validate_default=False,
     )
     from_name: str = Field(
         default="",

@@ -34,7 +34,7 @@ def outbox_status(
     """Counts per state; with --state, the letters in that state and why."""
     from fairwell.services import outbox
 
-    store = _runtime().store
+    store = _runtime().outbox  # the outbox's seam alone: it starts without the other stores
     status = outbox.status(store)
     rows = store.outbox_rows(OutboxState(state), None, 1000) if state else []
     if as_json:

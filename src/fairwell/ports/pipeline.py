@@ -5,7 +5,7 @@ Plain frozen dataclasses, so services and the web/CLI never see SQLAlchemy rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -238,14 +238,18 @@ class PipelineStore(Protocol):
 
     def upsert_applicants(
         self,
-        rows: Sequence[ApplicantRow],
+        rows: Iterable[ApplicantRow],
         now: datetime,
         actor: str,
         merges: Sequence[Merge] = (),
         source_file: str = "",
+        job_titles: Collection[str] | None = None,
     ) -> ImportCounts:
-        """Write the rows; ``merges`` (from the file named ``source_file``) are kept for the
-        plan, replacing any earlier merge of the applications this import touches."""
+        """Write the rows (read a chunk at a time, all in one transaction: an exception from
+        the iterator leaves nothing written); ``merges`` (from the file named ``source_file``)
+        are kept for the plan, replacing any earlier merge of the applications this import
+        touches. ``job_titles``, the titles the rows name, creates new jobs in one go, in
+        order of title, before the first row is written."""
         ...
 
     def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:

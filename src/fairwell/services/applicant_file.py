@@ -12,20 +12,22 @@ Messages name rows and fields but do not repeat names or addresses, so they are 
 from __future__ import annotations
 
 import functools
+import pickle
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pycountry
 
 from fairwell.domain.addresses import normalise_address
-from fairwell.domain.duplicates import Merge, grouped, job_key, merge_rows
+from fairwell.domain.duplicates import Merge, Merged, grouped, job_key, merge_rows
 from fairwell.domain.model import ApplicantRow, Source, Stage
 from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.errors import MAX_PROBLEMS_KEPT, ImportFileError, ImportProblem, InvalidInput
@@ -34,7 +36,7 @@ from fairwell.services.tabular import (
     Problems,
     Record,
     RowReader,
-    parse_file,
+    iter_file_records,
     parse_name,
     parse_records,
     shown,
@@ -45,15 +47,18 @@ __all__ = [
     "DEFAULT_LOCALE",
     "MAX_IMPORT_BYTES",
     "MAX_PROBLEMS_KEPT",
+    "ApplicantFile",
     "ImportFileError",
     "ImportProblem",
     "Merge",
     "ParsedFile",
     "parse_applicant_file",
     "parse_applicant_records",
+    "read_applicant_file",
 ]
 
 DEFAULT_LOCALE = "en"
+SPOOL_CHUNK = 1000  # rows pickled together in the spool of a checked file
 
 COLUMNS = (
     "email",
@@ -117,18 +122,135 @@ class ParsedFile:
 def parse_applicant_file(path: Path, *, strict: bool = False) -> ParsedFile:
     """Read, check and de-duplicate an applicant file; raise ImportFileError naming every problem.
 
-    The format follows the extension (``.csv`` or ``.json``). Nothing is returned unless the
-    whole file is good. Rows for one application are merged by rule (domain/duplicates.py);
-    ``strict`` refuses the file instead when they disagree on any value.
+    The format follows the extension (``.csv``, ``.xlsx`` or ``.json``). Nothing is returned
+    unless the whole file is good. Rows for one application are merged by rule
+    (domain/duplicates.py); ``strict`` refuses the file instead when they disagree on any value.
+    Every row in memory: :func:`read_applicant_file` is the same, a row at a time.
     """
-    return parse_file(
-        path,
-        COLUMNS,
-        optional=OPTIONAL_COLUMNS,
-        noun="applicants",
-        parse_row=_parse_row,
-        merge=functools.partial(_merge, strict=strict),
-    )
+    with read_applicant_file(path, strict=strict) as checked:
+        return ParsedFile(list(checked.rows()), checked.duplicates_merged, checked.merges)
+
+
+class ApplicantFile:
+    """An applicant file that passed every check, its applications kept on disk to be read
+    back a chunk at a time: what :func:`parse_applicant_file` returns, without a list of rows.
+
+    The rows were checked once and written, as checked, to a temporary file of this process
+    (a spool); the rows of addresses that appear more than once are kept in memory, merged.
+    ``applications`` counts the rows after merging; ``job_titles`` are the titles they name.
+    Close it (or use it in a ``with``) to remove the spool.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        spool: IO[bytes],
+        shared: frozenset[int],
+        merged: Merged,
+        counted: _Counted,
+        grouped_rows: int,
+    ) -> None:
+        self.file, self._spool, self._shared = file, spool, shared
+        self._merged = {(row.email, job_key(row.job)): row for row in merged.rows}
+        self.merges = merged.merges
+        self.duplicates_merged = grouped_rows - len(merged.rows)
+        self.applications = counted.rows - self.duplicates_merged
+        self.job_titles = frozenset(counted.titles | {row.job for row in merged.rows})
+
+    def rows(self) -> Iterator[ApplicantRow]:
+        """One row per application, in the order each first appears, as ParsedFile.rows."""
+        given: set[tuple[str, str]] = set()
+        for row in _unspooled(self._spool):
+            if hash(row.email) not in self._shared:
+                yield row if row.locale else replace(row, locale=DEFAULT_LOCALE)
+                continue
+            key = (row.email, job_key(row.job))
+            if key not in given:
+                given.add(key)
+                yield self._merged[key]
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def __enter__(self) -> ApplicantFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def read_applicant_file(path: Path, *, strict: bool = False) -> ApplicantFile:
+    """Check an applicant file as :func:`parse_applicant_file` does, in one pass that keeps a
+    number per address in memory, not its row: a file of 300,000 rows fits in a small process.
+
+    Only the rows of addresses that appear more than once are read back into memory, to be
+    merged (or, ``strict``, compared). Raise ImportFileError naming every problem.
+    """
+    form = Problems(path.name)  # the file's layout: alone in the error when reading stops
+    problems = Problems(path.name)  # the values of its rows
+    records = iter_file_records(path, form, COLUMNS, optional=OPTIONAL_COLUMNS, noun="applicants")
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by ApplicantFile, or below)
+    try:
+        counted = _spool_rows(records, problems, spool)
+        if not counted.records and not form.found:
+            raise form.fatal("no rows: the file holds no applicants")
+        shared = frozenset(counted.shared)
+        grouped_rows = [r for r in _unspooled(spool) if hash(r.email) in shared] if shared else []
+        if strict:
+            _refuse_disagreements(grouped_rows, problems)
+        if form.found or problems.found:
+            raise ImportFileError([*form.found, *problems.found])
+        merged = merge_rows(grouped_rows, DEFAULT_LOCALE)
+        return ApplicantFile(path.name, spool, shared, merged, counted, len(grouped_rows))
+    except BaseException:
+        spool.close()
+        raise
+
+
+@dataclass(slots=True)
+class _Counted:
+    records: int = 0
+    rows: int = 0
+    shared: set[int] = field(default_factory=set)
+    titles: set[str] = field(default_factory=set)
+
+
+def _spool_rows(records: Iterator[Record], problems: Problems, spool: IO[bytes]) -> _Counted:
+    """Check each record, write the good rows to ``spool`` in chunks, and count: records,
+    rows, the hash() of each address seen more than once, the titles of first rows."""
+    counted = _Counted()
+    seen: set[int] = set()
+    chunk: list[ApplicantRow] = []
+    for record in records:
+        counted.records += 1
+        row = _parse_row(record, problems)
+        if row is None:
+            continue
+        counted.rows += 1
+        chunk.append(row)
+        if len(chunk) == SPOOL_CHUNK:
+            pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
+            chunk = []
+        address = hash(row.email)
+        if address in seen:
+            counted.shared.add(address)
+        else:
+            seen.add(address)
+            counted.titles.add(row.job)  # an address's first row: its application's title
+    if chunk:
+        pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
+    return counted
+
+
+def _unspooled(spool: IO[bytes]) -> Iterator[ApplicantRow]:
+    spool.seek(0)
+    while True:
+        try:
+            # Our own temporary file, written by this process a moment ago.
+            chunk: list[ApplicantRow] = pickle.load(spool)  # noqa: S301
+        except EOFError:
+            return
+        yield from chunk
 
 
 def parse_applicant_records(

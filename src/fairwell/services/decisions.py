@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +35,10 @@ class Selection:
         object.__setattr__(self, "_wanted", frozenset(self.emails))
 
     @property
+    def emails_wanted(self) -> frozenset[str]:
+        return self._wanted
+
+    @property
     def chosen_for_each(self) -> bool:
         """The reason was chosen for each person by name, not for a stage or for everyone."""
         return bool(self.emails) and self.one_by_one
@@ -48,7 +53,9 @@ class Selection:
 
 @dataclass(slots=True)
 class RejectReport:
-    decided: list[ApplicantView] = field(default_factory=list)
+    # The ids of the applications decided, 8 bytes each: a job of a million people is read
+    # a page at a time and only these are kept.
+    decided: array[int] = field(default_factory=lambda: array("q"))
     skipped: list[Skipped] = field(default_factory=list)
     unknown_emails: list[str] = field(default_factory=list)
 
@@ -78,9 +85,10 @@ def reject(
         one_by_one=selection.one_by_one,
     )
     report = RejectReport()
-    seen: set[str] = set()
-    for view in store.applicants(job.id):
-        seen.add(view.person.email)
+    seen: set[str] = set()  # of the addresses named, not of everyone: a job may hold a million
+    for view in store.streamed_applicants(job.id):
+        if view.person.email in wanted.emails_wanted:
+            seen.add(view.person.email)
         _sort(view, wanted, report)
     report.unknown_emails = [email for email in wanted.emails if email not in seen]
     if report.unknown_emails:
@@ -89,7 +97,7 @@ def reject(
             + ", ".join(report.unknown_emails[:5])
         )
     store.record_decisions(
-        [view.application.id for view in report.decided],
+        report.decided,
         reason_code,
         note,
         actor,
@@ -107,7 +115,7 @@ def _sort(view: ApplicantView, selection: Selection, report: RejectReport) -> No
         return
     blocked = rejection_blocked_by(view.application, view.history)
     if blocked is None:
-        report.decided.append(view)
+        report.decided.append(view.application.id)
     else:
         report.skipped.append(Skipped(view, str(blocked)))
 

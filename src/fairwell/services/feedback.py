@@ -14,9 +14,10 @@ audited. Unapproved feedback never reaches a letter.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -28,6 +29,7 @@ from fairwell.domain.feedback import (
     NEEDS_WORDING,
     Competency,
     LanguageOf,
+    Rating,
     Wording,
     basis_for,
     draft_feedback,
@@ -50,6 +52,7 @@ from fairwell.services.language import identify_language
 
 Library = Mapping[str, Mapping[str, Wording]]  # locale -> competency -> suggested wording
 MAX_FEEDBACK_CHARACTERS = 4000
+RATINGS_CHUNK = 500  # applicants whose ratings are read in one query while drafting
 FIX_THE_WORDING = ": fix the job's wording"
 
 
@@ -136,14 +139,11 @@ def draft_job_feedback(
     the job's requirements give screening feedback. People without scorecards get a plain
     letter.
     """
-    waiting = [v for v in store.applicants(job_id) if _needs_draft(v)]
-    ratings = feedback_store.ratings([v.application.id for v in waiting])
     competencies = feedback_store.competencies(job_id)
     wordings = feedback_store.wordings(job_id)
     languages = required_languages(competencies)
     report = DraftReport()
-    for view in waiting:
-        scorecards = ratings.get(view.application.id, [])
+    for view, scorecards in _waiting_with_ratings(store, feedback_store, job_id):
         if not scorecards:
             report.plain += 1
             continue
@@ -168,6 +168,18 @@ def draft_job_feedback(
         report.duplicate_notes += draft.duplicate_notes
         report.held_notes += draft.held_notes
     return report
+
+
+def _waiting_with_ratings(
+    store: PipelineStore, feedback_store: FeedbackStore, job_id: int
+) -> Iterator[tuple[ApplicantView, list[Rating]]]:
+    """Each applicant who needs a draft, with their scorecards' ratings: the job read a page
+    at a time and the ratings fetched a chunk at a time (a job of a million people)."""
+    waiting = (view for view in store.streamed_applicants(job_id) if _needs_draft(view))
+    while chunk := list(itertools.islice(waiting, RATINGS_CHUNK)):
+        ratings = feedback_store.ratings([view.application.id for view in chunk])
+        for view in chunk:
+            yield view, ratings.get(view.application.id, [])
 
 
 def _count(

@@ -1,4 +1,5 @@
-"""Import applicants from a CSV or JSON file: validated whole, written whole, or not at all."""
+"""Import applicants from a CSV, .xlsx or JSON file: validated whole, written whole in one
+transaction, or not at all."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from fairwell.domain.duplicates import Merge
 from fairwell.ports import ImportCounts, Store, choice_json
-from fairwell.services.applicant_file import ParsedFile, parse_applicant_file
+from fairwell.services.applicant_file import ParsedFile, read_applicant_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +64,31 @@ def import_file(
     ATS's export instead of Fairwell's layout: a shipped profile's name (``greenhouse``) or a
     ``.toml`` file (see fairwell.services.export_profiles).
     """
-    if profile is None:
-        parsed = parse_applicant_file(path, strict=strict)
-    else:
-        parsed = _parse_export(path, profile, strict)
-    counts = store.upsert_applicants(parsed.rows, now, actor, parsed.merges, path.name)
+    if profile is not None:
+        return _import_export(store, path, profile, strict, actor, now)
+    # Checked whole first (kept on disk, as checked), then read back a chunk at a time as it
+    # is written: the rows of a big file are never all in memory at once.
+    with read_applicant_file(path, strict=strict) as checked:
+        counts = store.upsert_applicants(
+            checked.rows(), now, actor, checked.merges, path.name, job_titles=checked.job_titles
+        )
+    return ImportReport(
+        rows=checked.applications,
+        duplicates_merged=checked.duplicates_merged,
+        counts=counts,
+        merges=checked.merges,
+        file=path.name,
+    )
+
+
+def _import_export(
+    store: Store, path: Path, profile: str, strict: bool, actor: str, now: datetime
+) -> ImportReport:
+    parsed = _parse_export(path, profile, strict)
+    titles = {row.job for row in parsed.rows}
+    counts = store.upsert_applicants(
+        parsed.rows, now, actor, parsed.merges, path.name, job_titles=titles
+    )
     return ImportReport(
         rows=len(parsed.rows),
         duplicates_merged=parsed.duplicates_merged,

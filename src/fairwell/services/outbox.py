@@ -7,12 +7,12 @@ from datetime import datetime
 
 from fairwell.domain.model import OutboxState
 from fairwell.errors import NotFound
-from fairwell.ports import BatchControls, OutboxStatus, Store
+from fairwell.ports import BatchControls, OutboxReads, OutboxStatus, Store
 
 REQUEUEABLE = (OutboxState.HELD, OutboxState.QUARANTINED, OutboxState.FAILED)
 
 
-def status(store: Store, batch_id: int | None = None) -> OutboxStatus:
+def status(store: OutboxReads, batch_id: int | None = None) -> OutboxStatus:
     return store.outbox_status(batch_id)
 
 

@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -39,6 +39,8 @@ __all__ = [
     "Problems",
     "Record",
     "RowReader",
+    "iter_csv_records",
+    "iter_file_records",
     "json_kind",
     "parse_file",
     "parse_name",
@@ -59,6 +61,7 @@ _LINE_BREAK_OR_NUL = re.compile(r"[\r\n\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF16 = "the file is UTF-16; save it as UTF-8 (in Excel: 'CSV UTF-8')"
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -141,6 +144,86 @@ def parse_records(
     return merged
 
 
+# --- a file read a record at a time, never whole in memory ------------------------------------
+
+
+def iter_file_records(
+    path: Path,
+    problems: Problems,
+    columns: Sequence[str],
+    *,
+    optional: Sequence[str] = (),
+    noun: str,
+) -> Iterator[Record]:
+    """The records :func:`parse_file` reads, one at a time, adding the problems of the file's
+    form (type, size, encoding, CSV layout, JSON document) to ``problems``; raise
+    ImportFileError where reading must stop, naming only those, as :func:`parse_file` does.
+
+    A CSV file is checked for UTF-8 first and then read line by line, so it is never whole in
+    memory; a workbook's text and a JSON document are (they are read whole anyway).
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".json"):
+        raise problems.fatal(
+            f"unsupported file type {path.suffix!r}; use a .csv, .xlsx or .json file"
+        )
+    if suffix == ".csv":
+        _check_utf8(path, problems)
+        return iter_csv_records(_lines(path), problems, columns, optional)
+    text = read_table_text(path, problems)
+    if suffix == ".xlsx":
+        return iter_csv_records(_text_lines(text), problems, columns, optional)
+    return iter(read_json_records(text, problems, columns, optional, noun=noun))
+
+
+def _text_lines(text: str) -> Iterator[str]:
+    return iter(io.StringIO(text, newline=""))
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines as text (a UTF-8 BOM dropped), split as a spreadsheet does (CR, LF or
+    CRLF, kept for the CSV reader); :func:`_check_utf8` checked the bytes before."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            yield from handle
+    except (OSError, UnicodeDecodeError):
+        message = "the file changed while it was read; nothing was imported: import it again"
+        raise Problems(path.name).fatal(message) from None
+
+
+def _check_utf8(path: Path, problems: Problems) -> None:
+    """What :func:`read_file_text` checks, line by line: size, UTF-16, every line UTF-8."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMPORT_BYTES:
+            raise problems.fatal(too_large(size))
+        with path.open("rb") as handle:
+            offset = 0
+            for number, line in enumerate(handle, start=1):
+                skip = 0
+                if number == 1:
+                    if line.startswith(_UTF16_BOMS):
+                        raise problems.fatal(_UTF16)
+                    skip = len(_UTF8_BOM) if line.startswith(_UTF8_BOM) else 0
+                _decode_line(line, skip, number, offset, problems)
+                offset += len(line)
+                if offset > MAX_IMPORT_BYTES:  # it grew while we looked
+                    raise problems.fatal(too_large(offset))
+    except OSError as error:
+        raise problems.fatal(f"cannot read the file: {error.strerror or error}") from None
+
+
+def _decode_line(line: bytes, skip: int, number: int, offset: int, problems: Problems) -> None:
+    try:
+        line[skip:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise problems.fatal(_not_utf8(number, offset + skip + error.start + 1)) from None
+
+
+def _not_utf8(line: int, byte: int) -> str:
+    return f"line {line} is not valid UTF-8 (byte {byte} of the file); save the file as UTF-8"
+
+
 # --- bytes to text ----------------------------------------------------------------------------
 
 
@@ -183,16 +266,14 @@ def too_large(size: int) -> str:
 def _decode(data: bytes, problems: Problems) -> str:
     """UTF-8 with or without a BOM; anything else is refused, naming the first bad line."""
     if data.startswith(_UTF16_BOMS):
-        raise problems.fatal("the file is UTF-16; save it as UTF-8 (in Excel: 'CSV UTF-8')")
+        raise problems.fatal(_UTF16)
     body = data.removeprefix(_UTF8_BOM)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as error:
         line = body.count(b"\n", 0, error.start) + 1
-        raise problems.fatal(
-            f"line {line} is not valid UTF-8 (byte {error.start + len(data) - len(body) + 1} "
-            "of the file); save the file as UTF-8"
-        ) from None
+        byte = error.start + len(data) - len(body) + 1
+        raise problems.fatal(_not_utf8(line, byte)) from None
 
 
 # --- text to records --------------------------------------------------------------------------
@@ -216,8 +297,14 @@ def read_csv_records(
 
     Columns not in ``columns`` are ignored; those in ``optional`` may be left out.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[Record] = []
+    return list(iter_csv_records(io.StringIO(text, newline=""), problems, columns, optional))
+
+
+def iter_csv_records(
+    lines: Iterable[str], problems: Problems, columns: Sequence[str], optional: Sequence[str] = ()
+) -> Iterator[Record]:
+    """The records of :func:`read_csv_records`, one at a time, from lines of text."""
+    reader = csv.reader(lines, strict=True)
     positions: dict[str, int] | None = None
     width = number = 0
     try:
@@ -230,10 +317,9 @@ def read_csv_records(
                 width = len(cells)
             elif _csv_row_fits(cells, width, number, problems):
                 values: dict[str, object] = {name: cells[at] for name, at in positions.items()}
-                records.append(Record(number, _with_empty(values, optional)))
+                yield Record(number, _with_empty(values, optional))
     except csv.Error as error:
         raise problems.fatal(f"the CSV cannot be read from here on: {error}", number + 1) from None
-    return records
 
 
 def _csv_header(

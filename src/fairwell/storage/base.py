@@ -8,6 +8,9 @@ from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection, Engine
 
+# Rows per INSERT and ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits.
+INSERT_CHUNK = 500
+
 
 class SqlBase:
     """One SQLAlchemy engine (SQLite or PostgreSQL); one method of a store, one transaction."""

@@ -6,9 +6,11 @@ nothing. Changes are audited by field name, never by value.
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +19,10 @@ from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
 from fairwell.ports import ImportCounts, StoredMerge
+from fairwell.storage.base import INSERT_CHUNK as INSERT_CHUNK  # re-exported for the stores
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import applications, import_merges, jobs, persons
 
-INSERT_CHUNK = 500
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 _APPLICATION_FIELDS = (
     "stage",
@@ -31,6 +33,12 @@ _APPLICATION_FIELDS = (
     "last_interview_at",
 )
 _PERSON_FIELDS = ("first_name", "last_name", "locale", "country", "region", "timezone")
+
+
+def _chunks(rows: Iterable[ApplicantRow], size: int) -> Iterator[list[ApplicantRow]]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def new_application_ref() -> str:
@@ -45,14 +53,29 @@ class ApplicantWriter:
         self.conn, self.now, self.actor = conn, now, actor
         self.counts = {"people": 0, "apps": 0, "updated": 0, "unchanged": 0, "jobs": 0}
         self.new_jobs: list[str] = []
+        # People the chunk being written created: they have no stored application to look up.
+        self.created_people: set[int] = set()
 
     def write(
-        self, rows: Sequence[ApplicantRow], merges: Sequence[Merge] = (), source_file: str = ""
+        self,
+        rows: Iterable[ApplicantRow],
+        merges: Sequence[Merge] = (),
+        source_file: str = "",
+        job_titles: Collection[str] | None = None,
     ) -> ImportCounts:
-        job_ids = self._ensure_jobs({row.job for row in rows})
-        person_ids = self._ensure_people(rows)
-        touched = self._ensure_applications(rows, job_ids, person_ids)
-        keys = {(row.email, row.job): (job_ids[row.job], person_ids[row.email]) for row in rows}
+        """Write the rows a chunk at a time, keeping of each only what the merges need."""
+        job_ids = self._ensure_jobs(set(job_titles or ()))
+        merged = {(merge.email, merge.job) for merge in merges}
+        keys: dict[tuple[str, str], tuple[int, int]] = {}
+        touched = array("q")  # ids of the applications that existed, 8 bytes each
+        for chunk in _chunks(rows, INSERT_CHUNK):
+            if not job_ids.keys() >= {row.job for row in chunk}:
+                job_ids = self._ensure_jobs({row.job for row in chunk})
+            person_ids = self._ensure_people(chunk)
+            touched.extend(self._ensure_applications(chunk, job_ids, person_ids))
+            for row in chunk:
+                if (row.email, row.job) in merged:
+                    keys[(row.email, row.job)] = (job_ids[row.job], person_ids[row.email])
         MergeWriter(self.conn, self.now, self.actor).write(merges, keys, touched, source_file)
         detail: dict[str, object] = {**self.counts, "merged": len(merges)}
         audit(self.conn, self.actor, "import", "import", None, detail, self.now)
@@ -82,6 +105,7 @@ class ApplicantWriter:
     def _ensure_people(self, rows: Sequence[ApplicantRow]) -> dict[str, int]:
         conn, now, counts = self.conn, self.now, self.counts
         ids: dict[str, int] = {}
+        self.created_people = set()
         by_email = {row.email: row for row in rows}
         emails = list(by_email)
         for start in range(0, len(emails), INSERT_CHUNK):
@@ -113,20 +137,31 @@ class ApplicantWriter:
             for start in range(0, len(new_emails), INSERT_CHUNK):
                 chunk = new_emails[start : start + INSERT_CHUNK]
                 query = select(persons.c.email, persons.c.id).where(persons.c.email.in_(chunk))
-                ids.update(conn.execute(query).tuples().all())
+                created = dict(conn.execute(query).tuples().all())
+                ids.update(created)
+                self.created_people.update(created.values())
         return ids
+
+    def _existing_applications(
+        self, rows: Sequence[ApplicantRow], job_ids: dict[str, int], person_ids: dict[str, int]
+    ) -> dict[tuple[int, int], Any]:
+        """The stored applications of the rows' people for the rows' jobs; a person this
+        import created has none (most people on a first import: no query at all)."""
+        people = {person_ids[row.email] for row in rows} - self.created_people
+        if not people:
+            return {}
+        query = select(applications).where(
+            applications.c.person_id.in_(people),
+            applications.c.job_id.in_({job_ids[row.job] for row in rows}),
+        )
+        return {(found.job_id, found.person_id): found for found in self.conn.execute(query)}
 
     def _ensure_applications(
         self, rows: Sequence[ApplicantRow], job_ids: dict[str, int], person_ids: dict[str, int]
     ) -> list[int]:
         """Create or update each row's application; return the ids of those that existed."""
         conn, now, counts = self.conn, self.now, self.counts
-        existing = {
-            (found.job_id, found.person_id): found
-            for found in conn.execute(
-                select(applications).where(applications.c.job_id.in_(set(job_ids.values())))
-            )
-        }
+        existing = self._existing_applications(rows, job_ids, person_ids)
         new_rows = []
         touched: list[int] = []
         for row in rows:

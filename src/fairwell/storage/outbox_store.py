@@ -24,9 +24,8 @@ from fairwell.domain.model import (
 )
 from fairwell.errors import AlreadyQueued, NotFound
 from fairwell.ports import ClaimedLetter, NewLetter, OutboxRow, OutboxStatus, Outcome
-from fairwell.storage.base import SqlBase
+from fairwell.storage.base import INSERT_CHUNK, SqlBase
 from fairwell.storage.claims import ON_FILE_KINDS, claim_statements
-from fairwell.storage.importer import INSERT_CHUNK
 from fairwell.storage.rows import audit
 
 if TYPE_CHECKING:

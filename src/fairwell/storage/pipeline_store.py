@@ -3,7 +3,7 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,7 @@ from fairwell.ports import (
     JobSummary,
     StoredMerge,
 )
-from fairwell.storage.base import SqlBase
-from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter, count_merges, read_merges
+from fairwell.storage.base import INSERT_CHUNK, SqlBase
 from fairwell.storage.rows import applicant_query, applicant_view, audit, decision_key
 from fairwell.storage.tables import applications, decisions, jobs, outbox, persons
 
@@ -33,24 +32,34 @@ class SqlPipeline(SqlBase):
 
     def upsert_applicants(
         self,
-        rows: Sequence[ApplicantRow],
+        rows: Iterable[ApplicantRow],
         now: datetime,
         actor: str,
         merges: Sequence[Merge] = (),
         source_file: str = "",
+        job_titles: Collection[str] | None = None,
     ) -> ImportCounts:
         """Create or update people, jobs and applications; unchanged rows stay untouched.
 
-        The merges are kept (storage/importer.py), in the same transaction.
+        The rows are written a chunk at a time and the merges kept (storage/importer.py), all
+        in one transaction.
         """
+        # The import's writer is loaded when an import runs: `fairwell jobs` starts without it.
+        from fairwell.storage.importer import ApplicantWriter
+
         with self._write() as conn:
-            return ApplicantWriter(conn, now, actor).write(rows, merges, source_file)
+            writer = ApplicantWriter(conn, now, actor)
+            return writer.write(rows, merges, source_file, job_titles)
 
     def import_merges(self, job_id: int, limit: int | None = None) -> list[StoredMerge]:
+        from fairwell.storage.importer import read_merges
+
         with self._read() as conn:
             return read_merges(conn, job_id, limit)
 
     def import_merge_count(self, job_id: int) -> int:
+        from fairwell.storage.importer import count_merges
+
         with self._read() as conn:
             return count_merges(conn, job_id)
 
@@ -252,31 +261,30 @@ class SqlPipeline(SqlBase):
         now: datetime,
         reason_chosen: bool = False,
     ) -> int:
-        rows = [
-            {
-                "application_id": app_id,
-                "reason_code": reason_code,
-                "reason_chosen": reason_chosen,
-                "note": note,
-                "state": DecisionState.ACTIVE.value,
-                "decided_by": actor,
-                "decided_at": now,
-            }
-            for app_id in application_ids
-        ]
+        decided = {
+            "reason_code": reason_code,
+            "reason_chosen": reason_chosen,
+            "note": note,
+            "state": DecisionState.ACTIVE.value,
+            "decided_by": actor,
+            "decided_at": now,
+        }
         with self._write() as conn:
-            for start in range(0, len(rows), INSERT_CHUNK):
-                conn.execute(insert(decisions), rows[start : start + INSERT_CHUNK])
+            # A chunk's rows at a time: a million decisions are not a million dicts at once.
+            for start in range(0, len(application_ids), INSERT_CHUNK):
+                chunk = application_ids[start : start + INSERT_CHUNK]
+                rows = [{"application_id": app_id, **decided} for app_id in chunk]
+                conn.execute(insert(decisions), rows)
             audit(
                 conn,
                 actor,
                 "decision.reject",
                 "decision",
                 None,
-                {"count": len(rows), "reason": reason_code},
+                {"count": len(application_ids), "reason": reason_code},
                 now,
             )
-        return len(rows)
+        return len(application_ids)
 
 
 def _active_decision() -> Any:

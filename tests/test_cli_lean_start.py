@@ -1,0 +1,100 @@
+"""A command named on the command line runs from a group that holds it alone (Typer then
+reads one signature, not seventy): it must read and behave exactly as in the whole app."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.main import get_group
+
+from fairwell.cli import OWNERS, app, lean_app, main
+
+
+def _help(group: object, name: str) -> str:
+    command = group.commands[name]  # type: ignore[attr-defined]
+    top = group.context_class(group, info_name="fairwell")  # type: ignore[attr-defined]
+    return str(command.get_help(command.context_class(command, info_name=name, parent=top)))
+
+
+def test_every_command_alone_reads_as_in_the_whole_app() -> None:
+    whole = get_group(app)
+    assert len(whole.commands) > 30
+    for name in whole.commands:
+        lean = lean_app([name])
+        assert lean is not None, name
+        alone = get_group(lean)
+        assert list(alone.commands) == [name]
+        assert _help(alone, name) == _help(whole, name), name
+
+
+@pytest.mark.parametrize("first", [[], ["--help"], ["no-such-command"], ["-x"]])
+def test_help_options_and_typos_get_the_whole_app(first: list[str]) -> None:
+    assert lean_app(first) is None
+
+
+@pytest.mark.parametrize("arguments", [["reasons", "--help"], ["outbox"], ["jobz"]])
+def test_main_prints_what_the_whole_app_prints(
+    arguments: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(entry: object) -> tuple[str, object]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                entry()  # type: ignore[operator]
+            except SystemExit as done:
+                return out.getvalue(), done.code
+        return out.getvalue(), 0
+
+    monkeypatch.setattr(sys, "argv", ["fairwell", *arguments])
+    assert run(main) == run(app)
+
+
+def _modules_of(typer_instance: Any) -> set[str]:
+    found = {info.callback.__module__ for info in typer_instance.registered_commands}
+    if typer_instance.registered_callback:
+        found.add(typer_instance.registered_callback.callback.__module__)
+    for group in typer_instance.registered_groups:
+        found |= _modules_of(group.typer_instance)
+    return found
+
+
+def test_owners_names_the_modules_of_every_command() -> None:
+    """main() loads only OWNERS[name]: a command (or a group's command) defined elsewhere
+    would be missing, so OWNERS must say where each one is defined."""
+    found: dict[str, set[str]] = {}
+    for info in app.registered_commands:
+        found.setdefault(str(_name_of(info)), set()).add(info.callback.__module__)
+    for group in app.registered_groups:
+        found.setdefault(str(group.name), set()).update(_modules_of(group.typer_instance))
+    defined = {name: {f"fairwell.cli.{m}" for m in modules} for name, modules in OWNERS.items()}
+    assert defined == found
+
+
+def _name_of(info: Any) -> str:
+    from typer.main import get_command_name
+
+    return str(info.name or get_command_name(info.callback.__name__))
+
+
+def test_a_command_starts_without_the_other_command_modules() -> None:
+    probe = (
+        "import sys, json\nfrom fairwell.cli import main\n"
+        "sys.argv = ['fairwell', 'reasons', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('fairwell.cli.'))))"
+    )
+    root = Path(__file__).parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
+    )
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert "fairwell.cli.records" in loaded
+    assert "fairwell.cli.sending" not in loaded
+    assert "fairwell.cli.operations" not in loaded
