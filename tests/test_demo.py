@@ -11,13 +11,17 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
 
 from fairwell.delivery.sink import SinkMessage
 from fairwell.demo.flow import Verification, _check_message, run_demo
+from tests.browser import page, serious_violations
 from tests.smtp_server import unused_port
+
+__all__ = ["page"]  # the Chromium fixture
 
 
 def test_the_demo_runs_end_to_end_and_verifies(tmp_path: Path) -> None:
@@ -111,7 +115,9 @@ def _pythonpath() -> dict[str, str]:
     return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
 
 
-def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path: Path) -> None:
+def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(
+    tmp_path: Path, page: Any
+) -> None:
 
     port = unused_port()
     fairwell = Path(sys.executable).with_name("fairwell")
@@ -151,8 +157,13 @@ def test_the_demo_can_end_by_serving_the_web_app_with_printed_sign_ins(tmp_path:
             assert "messages" in client.get("/mail").text, "the mail viewer is on"
             link = re.search(r"a candidate's page, as their letter links it: (\S+)", output)
             assert link, "the demo prints a portal link"
-            page = client.get(link.group(1).removeprefix(base))
-            assert page.status_code == 200 and "Hello" in page.text, "and the link works"
+            shown = client.get(link.group(1).removeprefix(base))
+            assert shown.status_code == 200 and "Hello" in shown.text, "and the link works"
+        # As the candidate opens it: the link from the letter, in Chromium, on a phone.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(link.group(1))
+        assert page.locator("h1").first.is_visible() and "Hello" in page.content()
+        assert serious_violations(page) == []
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
