@@ -14,22 +14,21 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from typer.testing import CliRunner
+from fastapi.testclient import TestClient
 
-from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
-from fairwell.storage.engine import make_engine
-from fairwell.storage.tables import audit_log
+from fairwell.domain.users import Role
+from fairwell.runtime import init_database, open_runtime
+from fairwell.services.users import add_user
+from fairwell.web.app import create_app
+from tests.browser import PASSWORD
+from tests.conftest import settings_for
 from tests.helpers import add_cli_user, applicant, write_csv
+from tests.test_named_approvals import actors, run
+from tests.test_web import KEY, csrf_of, sign_in
 
 JOB = "Data Analyst"
 PEOPLE = [applicant(f"p{i}@example.com", "Pat", f"Doe{i}", stage="screen") for i in range(3)]
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env=env)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
@@ -58,16 +57,6 @@ def run_rule(env: dict[str, str]) -> dict[str, object]:
     assert code == 0, err
     result: dict[str, object] = json.loads(out)
     return result
-
-
-def actors(env: dict[str, str], action: str) -> list[str]:
-    engine = make_engine(env["FAIRWELL_DATABASE_URL"])
-    try:
-        with engine.begin() as conn:
-            query = select(audit_log.c.actor).where(audit_log.c.action == action)
-            return list(conn.execute(query.order_by(audit_log.c.id)).scalars())
-    finally:
-        engine.dispose()
 
 
 def test_off_by_default_a_decision_waits_for_a_person(env: dict[str, str], sink: MailSink) -> None:
@@ -174,3 +163,35 @@ def test_a_plan_with_a_letter_the_guard_blocked_is_not_released_at_all(
     assert result["waiting"] == [{"job_id": 1, "why": "2 blocked by the privacy guard"}]
     assert run(env, "worker", "--once")[0] == 0
     assert list(read_sink(sink.directory)) == []
+
+
+def test_a_recruiter_turns_it_on_and_off_on_the_job_page_in_their_own_name(
+    database_url: str, sink: MailSink, tmp_path: Path
+) -> None:
+    settings = settings_for(database_url, sink.port).model_copy(update={"secret_key": KEY})
+    init_database(settings)
+    runtime = open_runtime(settings)
+    try:
+        add_user(
+            runtime.users, "rita", PASSWORD, Role.RECRUITER, actor="t", now=runtime.clock.now()
+        )
+        code, _, err = run(
+            {"FAIRWELL_DATABASE_URL": database_url},
+            "import",
+            str(write_csv(tmp_path / "a.csv", PEOPLE)),
+        )
+        assert code == 0, err
+        client = TestClient(create_app(settings, runtime), follow_redirects=False)
+        sign_in(client, "rita")
+        page = client.get("/jobs/1")
+        assert 'name="auto_send"' in page.text and "Auto-send" in page.text
+        token = csrf_of(page.text)
+        saved = client.post("/jobs/1/settings", data={"auto_send": "on", "csrf": token})
+        assert saved.status_code == 303
+        assert runtime.pipeline.job_by_id(1).auto_send_by == "rita"
+        assert "On, in rita" in client.get("/jobs/1").text
+        assert actors({"FAIRWELL_DATABASE_URL": database_url}, "job.auto_send_on") == ["user:rita"]
+        client.post("/jobs/1/settings", data={"csrf": token})
+        assert runtime.pipeline.job_by_id(1).auto_send_by is None
+    finally:
+        runtime.close()

@@ -247,6 +247,22 @@ ROWS = [
 NEVER_APPLIED = {"rex@example.com", "rae@example.com", "sam@example.com"}
 
 
+def import_and_reject_everyone(runtime: Runtime, tmp_path: Path) -> datetime:
+    """ROWS imported and everyone rejected (role closed), as a recruiter would; returns now."""
+    now = runtime.clock.now()
+    import_file(runtime.store, write_csv(tmp_path / "a.csv", ROWS), actor="t", now=now)
+    reject(
+        runtime.store,
+        "Data Analyst",
+        Selection(all_except_hired=True),
+        "role-closed",
+        note=None,
+        actor="t",
+        now=now,
+    )
+    return now
+
+
 def letters_by_recipient(sink: MailSink) -> dict[str, str]:
     texts = {}
     for message in read_sink(sink.directory):
@@ -261,17 +277,7 @@ def test_referred_and_sourced_people_with_dates_get_the_referral_letter_by_mail(
     runtime: Runtime, tmp_path: Path, sink: MailSink
 ) -> None:
     assert all(row["applied_at"] for row in ROWS), "every record has a date, as in an ATS export"
-    now = runtime.clock.now()
-    import_file(runtime.store, write_csv(tmp_path / "a.csv", ROWS), actor="t", now=now)
-    reject(
-        runtime.store,
-        "Data Analyst",
-        Selection(all_except_hired=True),
-        "role-closed",
-        note=None,
-        actor="t",
-        now=now,
-    )
+    now = import_and_reject_everyone(runtime, tmp_path)
     plan = make_plan(runtime.store, runtime.composer, "Data Analyst", now)
     assert dict(plan.letters) == {"rejection": 2, "referral_closed": 3}
 
@@ -288,17 +294,7 @@ def test_referred_and_sourced_people_with_dates_get_the_referral_letter_by_mail(
 def test_an_answer_telling_a_referred_person_about_their_application_is_refused(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    now = runtime.clock.now()
-    import_file(runtime.store, write_csv(tmp_path / "a.csv", ROWS), actor="t", now=now)
-    reject(
-        runtime.store,
-        "Data Analyst",
-        Selection(all_except_hired=True),
-        "role-closed",
-        note=None,
-        actor="t",
-        now=now,
-    )
+    now = import_and_reject_everyone(runtime, tmp_path)
     request = receive(
         runtime.store,
         runtime.request_store,
@@ -353,17 +349,7 @@ def test_the_applicant_page_dates_a_referral_as_a_referral_not_an_application(
 def test_a_reimport_that_changes_who_applied_holds_the_queued_letter_at_send_time(
     runtime: Runtime, tmp_path: Path, sink: MailSink
 ) -> None:
-    now = runtime.clock.now()
-    import_file(runtime.store, write_csv(tmp_path / "a.csv", ROWS), actor="t", now=now)
-    reject(
-        runtime.store,
-        "Data Analyst",
-        Selection(all_except_hired=True),
-        "role-closed",
-        note=None,
-        actor="t",
-        now=now,
-    )
+    now = import_and_reject_everyone(runtime, tmp_path)
     batch = queue_plan(runtime.store, runtime.composer, "Data Analyst", actor="t", now=now)
     # The ATS export says otherwise now: Ann was referred after all, Rex applied himself.
     changed = {"ann@example.com": "referred", "rex@example.com": "applied"}
