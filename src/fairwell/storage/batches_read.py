@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.engine import Row
 
-from fairwell.domain.model import BATCH_PAUSED, FINAL_STATES, PAUSED_BATCH_STATES, OutboxState
+from fairwell.domain.model import BATCH_PAUSED, FINAL_STATES, PAUSED_BATCH_STATES
 from fairwell.errors import InvalidInput, NotFound
 from fairwell.ports import BatchSummary, OutboxRow
-from fairwell.storage.rows import audit
+from fairwell.storage.rows import audit, outbox_row
 from fairwell.storage.tables import batches, jobs, outbox
 
 _FINAL = [state.value for state in FINAL_STATES]
@@ -91,7 +91,7 @@ class SqlBatches:
         )
         with self.engine.begin() as conn:
             total = int(conn.execute(counted).scalar_one())
-            rows = [_outbox_row(row) for row in conn.execute(query)]
+            rows = [outbox_row(row) for row in conn.execute(query)]
         return total, rows
 
     def set_paused(self, batch_id: int, paused: bool, actor: str, now: datetime) -> None:
@@ -108,23 +108,6 @@ class SqlBatches:
             conn.execute(update(batches).where(batches.c.id == batch_id).values(state=wanted))
             action = "batch.paused" if paused else "batch.resumed"
             audit(conn, actor, action, "batch", batch_id, {}, now)
-
-
-def _outbox_row(row: Row[Any]) -> OutboxRow:
-    return OutboxRow(
-        id=row.id,
-        batch_id=row.batch_id,
-        application_id=row.application_id,
-        kind=row.kind,
-        recipient=row.recipient,
-        state=OutboxState(row.state),
-        attempts=row.attempts,
-        last_code=row.last_code,
-        last_error=row.last_error,
-        held_rule=row.held_rule,
-        possible_duplicates=row.possible_duplicates,
-        sent_at=row.sent_at,
-    )
 
 
 def _summary(row: Row[Any]) -> BatchSummary:

@@ -26,7 +26,7 @@ from fairwell.errors import AlreadyQueued, NotFound
 from fairwell.ports import ClaimedLetter, NewLetter, OutboxRow, OutboxStatus, Outcome
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
 from fairwell.storage.claims import ON_FILE_KINDS, claim_statements
-from fairwell.storage.rows import audit
+from fairwell.storage.rows import audit, insert_batch, outbox_row
 
 if TYPE_CHECKING:
     from fairwell.guard.privacy import SendTimeFacts
@@ -98,27 +98,18 @@ class SqlOutbox(SqlBase):
         """
         total = 0
         with _one_letter_per_key(), self._write() as conn:
-            batch_id = conn.execute(
-                insert(batches).values(
-                    job_id=job_id,
-                    state="active",
-                    created_by=actor,
-                    created_at=now,
-                    rate_per_second=rate_per_second,
-                )
-            ).inserted_primary_key
-            assert batch_id is not None
+            batch_id = insert_batch(conn, job_id, actor, now, rate_per_second)
             chunk: list[NewLetter] = []
             for letter in letters:
                 chunk.append(letter)
                 if len(chunk) >= INSERT_CHUNK:
-                    total += self._insert_letters(conn, batch_id[0], chunk, now)
+                    total += self._insert_letters(conn, batch_id, chunk, now)
                     chunk = []
-            total += self._insert_letters(conn, batch_id[0], chunk, now)
+            total += self._insert_letters(conn, batch_id, chunk, now)
             extra = dict(detail()) if detail else {}
             entry = {"letters": total, **extra}
-            audit(conn, actor, "batch.queued", "batch", batch_id[0], entry, now)
-        return batch_id[0], total
+            audit(conn, actor, "batch.queued", "batch", batch_id, entry, now)
+        return batch_id, total
 
     def _insert_letters(
         self, conn: Connection, batch_id: int, letters: list[NewLetter], now: datetime
@@ -438,23 +429,7 @@ class SqlOutbox(SqlBase):
         if batch_id is not None:
             query = query.where(outbox.c.batch_id == batch_id)
         with self._read() as conn:
-            return [
-                OutboxRow(
-                    id=row.id,
-                    batch_id=row.batch_id,
-                    application_id=row.application_id,
-                    kind=row.kind,
-                    recipient=row.recipient,
-                    state=OutboxState(row.state),
-                    attempts=row.attempts,
-                    last_code=row.last_code,
-                    last_error=row.last_error,
-                    held_rule=row.held_rule,
-                    possible_duplicates=row.possible_duplicates,
-                    sent_at=row.sent_at,
-                )
-                for row in conn.execute(query)
-            ]
+            return [outbox_row(row) for row in conn.execute(query)]
 
     def outbox_body(self, outbox_id: int) -> bytes:
         with self._read() as conn:

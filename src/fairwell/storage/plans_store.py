@@ -36,11 +36,9 @@ from fairwell.ports.plans import (
     StagedNote,
     StagedSummary,
 )
-from fairwell.storage.base import SqlBase
-from fairwell.storage.importer import INSERT_CHUNK
-from fairwell.storage.rows import audit
+from fairwell.storage.base import INSERT_CHUNK, SqlBase
+from fairwell.storage.rows import audit, insert_batch
 from fairwell.storage.tables import (
-    batches,
     outbox,
     outbox_bodies,
     plan_changes,
@@ -224,17 +222,7 @@ def _release(
     count = int(conn.execute(select(func.count()).where(*ready)).scalar_one())
     if count != expected:
         return Release(refused="count", ready=count)
-    batch_key = conn.execute(
-        insert(batches).values(
-            job_id=plan.job_id,
-            state="active",
-            created_by=actor,
-            created_at=now,
-            rate_per_second=rate_per_second,
-        )
-    ).inserted_primary_key
-    assert batch_key is not None
-    batch_id = int(batch_key[0])
+    batch_id = insert_batch(conn, plan.job_id, actor, now, rate_per_second)
     _copy_to_outbox(conn, batch_id, plan_id, now)
     later_query = select(func.count(), func.min(s.not_before)).where(
         *ready, s.later_reason.is_not(None)

@@ -20,10 +20,11 @@ from fairwell.domain.model import (
     Source,
     Stage,
 )
-from fairwell.ports import ApplicantView, FeedbackRecord
+from fairwell.ports import ApplicantView, FeedbackRecord, OutboxRow
 from fairwell.storage.tables import (
     applications,
     audit_log,
+    batches,
     decisions,
     feedback,
     outbox,
@@ -190,3 +191,38 @@ def audit(
             detail=json.dumps(detail, sort_keys=True),
         )
     )
+
+
+def outbox_row(row: Row[Any]) -> OutboxRow:
+    """A letter of the outbox as the outbox pages and `fairwell outbox` list it."""
+    return OutboxRow(
+        id=row.id,
+        batch_id=row.batch_id,
+        application_id=row.application_id,
+        kind=row.kind,
+        recipient=row.recipient,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        last_code=row.last_code,
+        last_error=row.last_error,
+        held_rule=row.held_rule,
+        possible_duplicates=row.possible_duplicates,
+        sent_at=row.sent_at,
+    )
+
+
+def insert_batch(
+    conn: Connection, job_id: int, actor: str, now: datetime, rate_per_second: int | None
+) -> int:
+    """A new active batch of the job; its letters follow in the same transaction."""
+    key = conn.execute(
+        insert(batches).values(
+            job_id=job_id,
+            state="active",
+            created_by=actor,
+            created_at=now,
+            rate_per_second=rate_per_second,
+        )
+    ).inserted_primary_key
+    assert key is not None
+    return int(key[0])
