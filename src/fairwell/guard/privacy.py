@@ -385,7 +385,11 @@ class StillEligible:
     description = "at send time: not hired, no offer, not withdrawn, not erased, not sent before"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        facts = expect.facts
+        return self.at_send_time(expect.facts, expect.planned_stage)
+
+    @staticmethod
+    def at_send_time(facts: SendTimeFacts | None, planned_stage: Stage) -> str | None:
+        """The rule on the database's facts alone: it never reads the letter."""
         if facts is None:
             return None
         problems = (
@@ -399,7 +403,7 @@ class StillEligible:
                 facts.kind_changed,
                 "how the person came in changed after planning (applied or referred)",
             ),
-            (facts.current_stage is not expect.planned_stage, "the stage changed after planning"),
+            (facts.current_stage is not planned_stage, "the stage changed after planning"),
         )
         return next((text for broken, text in problems if broken), None)
 
@@ -413,6 +417,14 @@ RULES: tuple[Rule, ...] = (
     RightLanguage(),
     StillEligible(),
 )
+
+
+def inspect_sealed(facts: SendTimeFacts | None, planned_stage: Stage) -> list[Finding]:
+    """The guard's findings on a letter whose seal still holds (guard/seal.py): every other
+    rule would find what it found on the same bytes, so only the send-time facts are read."""
+    rule = StillEligible()
+    detail = rule.at_send_time(facts, planned_stage)
+    return [] if detail is None else [Finding(rule.name, rule.description, detail)]
 
 
 def inspect(raw: bytes, expect: Expectation, rules: Sequence[Rule] = RULES) -> list[Finding]:

@@ -215,6 +215,9 @@ class Roster:
         self._layers: tuple[_Layer, ...] = ()
         self._searches: tuple[tuple[_Searcher, Set[int]], ...] = ()
         self.size = self._base.size
+        # The roster version (services/rosters.py) this roster is everyone on file at, when
+        # the process's roster cache built it; None for any other (a sealed letter needs it).
+        self.version: int | None = None
 
     @property
     def changed(self) -> int:
@@ -248,6 +251,7 @@ class Roster:
         roster = object.__new__(Roster)
         roster.kind, roster._base, roster._members = self.kind, self._base, self._members
         roster._layers = layers
+        roster.version = None
         # Each searcher ignores the people a layer above it answers for.
         above: set[int] = set()
         searches: list[tuple[_Searcher, Set[int]]] = []

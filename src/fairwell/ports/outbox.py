@@ -31,6 +31,7 @@ class NewLetter:
     not_before: datetime | None = None  # its send window (services/scheduling.py); None: now
     keep_until: date | None = None  # the day the letter promises to keep the application until
     decide_by: date | None = None  # a status letter's promise: a decision by this day
+    guard_seal: str | None = None  # the guard's seal on the body (guard/seal.py), if sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class ClaimedLetter:
     attempts: int
     created_at: datetime
     recovered: bool = False
+    guard_seal: str | None = None  # the guard's seal on the body when it was composed
 
 
 @dataclass(frozen=True, slots=True)

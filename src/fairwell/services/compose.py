@@ -23,6 +23,7 @@ from fairwell.domain.send_windows import Schedule
 from fairwell.guard.applied_wording import applied_wording_findings
 from fairwell.guard.privacy import Expectation, Finding, inspect, inspect_many
 from fairwell.guard.roster import Roster
+from fairwell.guard.seal import seal
 from fairwell.ports import (
     ApplicantView,
     MailThread,
@@ -79,6 +80,9 @@ class ComposedLetter:
     findings: tuple[Finding, ...]
     schedule: Schedule
     keep_until: date | None = None  # the day the letter promises to keep the application until
+    # The guard's seal on these bytes (guard/seal.py), when it passed them with a versioned
+    # roster: the send-time guard then checks only the facts that change with time.
+    seal: str | None = None
 
 
 def outbox_letter(
@@ -105,6 +109,7 @@ def outbox_letter(
         not_before=letter.schedule.at,
         keep_until=letter.keep_until,
         decide_by=decide_by,
+        guard_seal=letter.seal,
     )
 
 
@@ -288,9 +293,10 @@ class Composer:
         message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
         body = to_bytes(self.outgoing(person, rendered, message_id, dated, thread))
         findings = tuple(inspect(body, _expectation(view, roster))) if guard else ()
+        sealed = _sealed(body, view, roster) if guard and not findings else None
         if view.application.never_applied:
             findings += applied_wording_findings(f"{rendered.subject}\n{rendered.text}")
-        return ComposedLetter(view, kind, message_id, body, findings, schedule, keep_until)
+        return ComposedLetter(view, kind, message_id, body, findings, schedule, keep_until, sealed)
 
     @staticmethod
     def guarded(items: Sequence[ComposedLetter | T], roster: Roster) -> list[ComposedLetter | T]:
@@ -301,11 +307,26 @@ class Composer:
         found = {id(item): tuple(findings) for item, findings in zip(letters, checked, strict=True)}
         # A letter's own findings (composed with guard=False, so none are the guard's) stay.
         return [
-            dataclasses.replace(item, findings=found[id(item)] + item.findings)
+            _with_guard_findings(item, found[id(item)], roster)
             if isinstance(item, ComposedLetter)
             else item
             for item in items
         ]
+
+
+def _with_guard_findings(
+    letter: ComposedLetter, findings: tuple[Finding, ...], roster: Roster
+) -> ComposedLetter:
+    sealed = None if findings else _sealed(letter.body, letter.view, roster)
+    return dataclasses.replace(letter, findings=findings + letter.findings, seal=sealed)
+
+
+def _sealed(body: bytes, view: ApplicantView, roster: Roster) -> str | None:
+    """The seal of bytes the whole guard passed, when the roster's version is known."""
+    if roster.version is None:
+        return None
+    person = view.person
+    return seal(body, person.email, person.id, person.locale, roster.version)
 
 
 def _expectation(view: ApplicantView, roster: Roster) -> Expectation:

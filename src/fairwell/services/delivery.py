@@ -8,6 +8,7 @@ workers never send the same row, and a dead worker's rows come back when the lea
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import math
 import re
@@ -20,8 +21,15 @@ from datetime import datetime, timedelta
 
 from fairwell.domain.model import OutboxState
 from fairwell.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from fairwell.guard.privacy import Expectation, Finding, SendTimeFacts, inspect_many
+from fairwell.guard.privacy import (
+    Expectation,
+    Finding,
+    SendTimeFacts,
+    inspect_many,
+    inspect_sealed,
+)
 from fairwell.guard.roster import Roster
+from fairwell.guard.seal import seal
 from fairwell.ports import (
     ClaimedLetter,
     Clock,
@@ -305,12 +313,10 @@ class Deliverer:
         stats.possible_duplicates += sum(letter.recovered for letter in claimed)
         handing = Handing(self.store, self.owner, [letter.id for letter in claimed], window)
         facts = self.store.send_time_facts(claimed, now)
-        assert self.rosters is not None
-        # One roster look-up per claim, not per letter: the version check is a query. The
-        # claim's letters are guarded together (the roster searched once for them all),
-        # on the bytes about to go, before the first of them is sent.
-        roster = self.rosters.current()
-        guarded = _guarded(claimed, roster, facts)
+        # The claim's letters are guarded together, on the bytes about to go, before the
+        # first of them is sent: one roster version read for them all, and the roster
+        # searched once for every letter whose seal no longer holds.
+        guarded = self._guarded(claimed, facts)
         stop = threading.Event()
 
         def check(letter: ClaimedLetter) -> Outcome | None:
@@ -331,6 +337,29 @@ class Deliverer:
             self._drain()
             raise
         return stats
+
+    def _guarded(
+        self, claimed: list[ClaimedLetter], facts: dict[int, SendTimeFacts]
+    ) -> dict[int, list[Finding]]:
+        """The guard's findings on each claimed letter's stored bytes, by letter id.
+
+        A letter sealed when it was composed (guard/seal.py) whose seal still holds for
+        these bytes and the roster as it is now has its send-time facts checked; every
+        other letter is guarded in full. The roster of everyone on file is read only when
+        some letter needs it.
+        """
+        version = self.store.roster_version()
+        found: dict[int, list[Finding]] = {}
+        unsealed: list[ClaimedLetter] = []
+        for letter in claimed:
+            if _seal_holds(letter, version):
+                found[letter.id] = inspect_sealed(facts.get(letter.id), letter.planned_stage)
+            else:
+                unsealed.append(letter)
+        if unsealed:
+            assert self.rosters is not None
+            found.update(_guarded(unsealed, self.rosters.current(), facts))
+        return found
 
     def _drain(self) -> None:
         """After a failure, let letters already on the wire finish before anyone closes their
@@ -527,10 +556,17 @@ class Deliverer:
         )
 
 
+def _seal_holds(letter: ClaimedLetter, roster_version: int) -> bool:
+    if letter.guard_seal is None:
+        return False
+    now = seal(letter.body, letter.recipient, letter.person_id, letter.locale, roster_version)
+    return hmac.compare_digest(now, letter.guard_seal)
+
+
 def _guarded(
     claimed: list[ClaimedLetter], roster: Roster, facts: dict[int, SendTimeFacts]
 ) -> dict[int, list[Finding]]:
-    """The guard's findings on each claimed letter's stored bytes, by letter id."""
+    """The whole guard's findings on each letter's stored bytes, by letter id."""
     letters = [
         (
             letter.body,

@@ -59,10 +59,13 @@ class RosterCache:
                     return updated
             # The old roster goes before the new one is built: never two of a million people.
             self._roster = None
-            self._roster = Roster(self._store.roster())
-            self._version = version  # read before the roster: a later change is read again
+            built = Roster(self._store.roster())
+            # Read before the roster: a later change is read again, and the roster holds at
+            # least everyone on file at this version (what a guard seal names).
+            built.version = version
+            self._roster, self._version = built, version
             self.builds += 1
-            return self._roster
+            return built
 
     def _updated(self, roster: Roster) -> Roster | None:
         """The roster with the changes since its version, or None when too many changed."""
@@ -73,7 +76,10 @@ class RosterCache:
             return None
         if changes.people:
             roster = roster.updated(changes.people)
+            roster.version = changes.version
             self.updates += 1
+        # With no one changed the roster handed out before is everyone on file at the new
+        # version too; its own version stays (a seal made with it stays valid at either).
         self._roster, self._version = roster, changes.version
         return roster
 

@@ -131,6 +131,7 @@ def _load() -> Select[Any]:
             outbox.c.attempts,
             outbox.c.created_at,
             outbox_bodies.c.body,
+            outbox_bodies.c.guard_seal,
             applications.c.job_id,
             applications.c.person_id,
         )

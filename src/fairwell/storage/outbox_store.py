@@ -121,7 +121,8 @@ class SqlOutbox(SqlBase):
             insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows
         ).scalars()
         bodies = [
-            {"outbox_id": i, "body": letter.body} for i, letter in zip(ids, letters, strict=True)
+            {"outbox_id": i, "body": letter.body, "guard_seal": letter.guard_seal}
+            for i, letter in zip(ids, letters, strict=True)
         ]
         conn.execute(insert(outbox_bodies), bodies)
         return len(letters)
@@ -213,6 +214,7 @@ class SqlOutbox(SqlBase):
                 attempts=row.attempts,
                 created_at=row.created_at,
                 recovered=row.id in recovered,
+                guard_seal=row.guard_seal,
             )
             for row in rows
         ]

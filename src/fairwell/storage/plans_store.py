@@ -273,11 +273,12 @@ def _copy_to_outbox(conn: Connection, batch_id: int, plan_id: int, now: datetime
     rows = select(*columns.values()).where(ready).order_by(s.id)
     conn.execute(insert(outbox).from_select(list(columns), rows))
     bodies = (
-        select(outbox.c.id, s.body)
+        select(outbox.c.id, s.body, s.guard_seal)
         .join(outbox, outbox.c.letter_key == s.letter_key)
         .where(ready, outbox.c.batch_id == batch_id)
     )
-    conn.execute(insert(outbox_bodies).from_select(["outbox_id", "body"], bodies))
+    sealed = ["outbox_id", "body", "guard_seal"]
+    conn.execute(insert(outbox_bodies).from_select(sealed, bodies))
 
 
 def _latest_change(conn: Connection) -> int:
@@ -358,6 +359,7 @@ def _staged_values(plan_id: int, item: StagedLetter) -> dict[str, object]:
         "keep_until": letter.keep_until,
         "decide_by": letter.decide_by,
         "body": letter.body,
+        "guard_seal": letter.guard_seal,
         "later_reason": item.later_reason,
         "findings": json.dumps([list(f) for f in item.findings]) if item.findings else None,
         "reason_code": item.reason_code,

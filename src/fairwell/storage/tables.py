@@ -307,6 +307,8 @@ outbox_bodies = Table(
     metadata,
     Column("outbox_id", ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True),
     Column("body", LargeBinary, nullable=False),
+    # The guard's seal on the body (guard/seal.py), kept and erased with it; None: unsealed.
+    Column("guard_seal", String(32)),
 )
 
 suppressions = Table(
@@ -740,6 +742,7 @@ staged_letters = Table(
     Column("keep_until", Date),
     Column("decide_by", Date),
     Column("body", LargeBinary, nullable=False),
+    Column("guard_seal", String(32)),  # guard/seal.py; copied to outbox_bodies on release
     # Why the letter waits for a later send window (None: it goes at once).
     Column("later_reason", String(200)),
     # The guard's findings of a blocked letter: JSON [{rule, description, detail}].
