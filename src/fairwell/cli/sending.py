@@ -423,10 +423,16 @@ def _deliver_with_progress(
             done = sum(status.counts.get(s.value, 0) for s in FINAL_STATES) + status.scheduled
             progress.update(task, completed=done)
 
+        def show_finished(letters: int) -> None:
+            progress.update(task, completed=letters)
+
+        # While letters go, the bar counts what the workers finished (counting the batch's
+        # letters by state costs a scan of the batch); at the end the database says.
         if pool is None:
-            run_batch(make_deliverer(runtime, rate), batch_id, on_round=lambda _: show_done())
+            deliverer = make_deliverer(runtime, rate)
+            run_batch(deliverer, batch_id, on_round=lambda stats: show_finished(stats.finished))
         else:
-            pool.deliver(batch_id, rate, on_progress=show_done)
+            pool.deliver(batch_id, rate, on_progress=show_finished)
         show_done()
     _finish_report(runtime, batch_id)
 

@@ -258,6 +258,11 @@ class RunStats:
     slowed_down: float = 0.0  # seconds spent waiting for the relay's slow-down to end
     findings: list[Finding] = field(default_factory=list)
 
+    @property
+    def finished(self) -> int:
+        """Letters done with: sent, failed, held or quarantined (not retried or released)."""
+        return self.sent + self.failed + self.held + self.quarantined
+
 
 @dataclass
 class Deliverer:

@@ -50,8 +50,9 @@ _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
 
 
-def _start_process(settings_values: dict[str, Any], parent: int) -> None:
+def _start_process(settings_values: dict[str, Any], parent: int, finished: Any) -> None:
     _die_with(parent)
+    _process_state["finished"] = finished
     try:
         from fairwell.runtime import open_runtime
 
@@ -133,11 +134,15 @@ class WorkerPool:
 
     def __init__(self, settings: Settings, processes: int) -> None:
         self.settings, self.processes = settings, processes
+        context = multiprocessing.get_context("spawn")
+        # Letters the processes have finished with (sent, failed, held), counted as each
+        # claim's results are committed: the progress bar reads it, not the database.
+        self._finished = context.Value("q", 0)
         self._executor = ProcessPoolExecutor(
             max_workers=processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_start_process,
-            initargs=(settings.model_dump(), os.getpid()),
+            initargs=(settings.model_dump(), os.getpid(), self._finished),
         )
 
     def __enter__(self) -> WorkerPool:
@@ -190,12 +195,15 @@ class WorkerPool:
         self,
         batch_id: int,
         rate: float | None = None,
-        on_progress: Callable[[], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> RunStats:
         """Deliver a batch with every process; returns their stats added up.
 
-        A global ``rate`` is shared out evenly between the processes.
+        A global ``rate`` is shared out evenly between the processes. ``on_progress`` hears,
+        five times a second, how many letters the processes have finished with so far.
         """
+        with self._finished.get_lock():
+            self._finished.value = 0
         share = rate / self.processes if rate else None
         fate = f"batch {batch_id} is queued: `fairwell worker` delivers what is left"
         futures = [
@@ -204,7 +212,7 @@ class WorkerPool:
         ]
         while not all(future.done() for future in futures):
             if on_progress is not None:
-                on_progress()
+                on_progress(self._finished.value)
             time.sleep(0.2)
         return _added([_reported(future.result, fate) for future in futures])
 
@@ -230,8 +238,17 @@ def _reported(call: Callable[[], T], fate: str) -> T:
 def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
     from fairwell.runtime import make_deliverer
 
+    counted = 0
+    finished = _process_state["finished"]
+
+    def count(stats: RunStats) -> None:
+        nonlocal counted
+        with finished.get_lock():
+            finished.value += stats.finished - counted
+        counted = stats.finished
+
     # The deliverer guards with the runtime's roster, the one this process composed with.
-    return run_batch(make_deliverer(_runtime(), rate), batch_id)
+    return run_batch(make_deliverer(_runtime(), rate), batch_id, on_round=count)
 
 
 def _added(parts: list[RunStats]) -> RunStats:
