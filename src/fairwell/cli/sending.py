@@ -338,7 +338,7 @@ def send(
     if processes is None:
         from fairwell.worker.pool import WORTH_IT, default_processes
 
-        big = len(runtime.store.application_ids(job_id)) >= WORTH_IT
+        big = runtime.store.application_count(job_id) >= WORTH_IT
         processes = default_processes() if big else 1
     if processes == 1:
         _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, None, now)

@@ -247,10 +247,29 @@ class SqlPipeline(SqlBase):
                 yield applicant_view(row)
             last_id = page[-1].application_id
 
-    def application_ids(self, job_id: int) -> list[int]:
-        query = select(applications.c.id).where(applications.c.job_id == job_id)
+    def application_count(self, job_id: int) -> int:
+        query = select(func.count()).where(applications.c.job_id == job_id)
         with self._read() as conn:
-            return sorted(conn.execute(query).scalars())
+            return int(conn.execute(query).scalar_one())
+
+    def application_chunks(self, job_id: int, size: int) -> list[tuple[int, int]]:
+        """The job's applications in id order, cut into runs of ``size``: each run as the ids
+        (after, until] that bound it. Only the bounds are read, never every id: a million
+        applications are 4,000 pairs, not a list of a million."""
+        numbered = (
+            select(
+                applications.c.id,
+                func.row_number().over(order_by=applications.c.id).label("number"),
+                func.count().over().label("total"),
+            )
+            .where(applications.c.job_id == job_id)
+            .subquery()
+        )
+        last_of_run = or_(numbered.c.number % size == 0, numbered.c.number == numbered.c.total)
+        query = select(numbered.c.id).where(last_of_run).order_by(numbered.c.id)
+        with self._read() as conn:
+            ends = list(conn.execute(query).scalars())
+        return list(zip([0, *ends], ends, strict=False))
 
     def record_decisions(
         self,

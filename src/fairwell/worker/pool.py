@@ -117,14 +117,6 @@ def _compose_range(
     return list(composed)
 
 
-def _ranges(ids: list[int]) -> Iterator[tuple[int, int]]:
-    previous = 0
-    for start in range(0, len(ids), CHUNK):
-        last = ids[min(start + CHUNK, len(ids)) - 1]
-        yield previous, last
-        previous = last
-
-
 class WorkerPool:
     """Worker processes for one big send: they compose the batch, then deliver it.
 
@@ -163,7 +155,7 @@ class WorkerPool:
         fate = "nothing was queued; send again, or with --processes 1 to use no worker process"
 
         def compose(job: Job) -> Iterator[ComposedLetter | Skipped]:
-            ranges = list(_ranges(self._application_ids(job)))
+            ranges = self._chunks(job)
             window = 2 * self.processes
             waiting: deque[Future[list[ComposedLetter | Skipped]]] = deque()
             for after, until in ranges:
@@ -182,12 +174,12 @@ class WorkerPool:
 
         return compose
 
-    def _application_ids(self, job: Job) -> list[int]:
+    def _chunks(self, job: Job) -> list[tuple[int, int]]:
         from fairwell.runtime import open_runtime
 
         runtime = open_runtime(self.settings)
         try:
-            return runtime.store.application_ids(job.id)
+            return runtime.store.application_chunks(job.id, CHUNK)
         finally:
             runtime.close()
 
