@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from fairwell.config import Settings
 from fairwell.domain.model import Job
 from fairwell.errors import FairwellError, WorkerPoolError
+from fairwell.ports import PipelineStore
 from fairwell.services.compose import ComposedLetter
 from fairwell.services.delivery import RunStats
 from fairwell.services.planning import Skipped, compose_pending
@@ -105,6 +106,11 @@ def _runtime() -> Any:
     return _process_state["runtime"]
 
 
+def _started() -> None:
+    """Nothing: submitted once per process to start them all (a failed start is reported
+    by the first real task)."""
+
+
 def _compose_range(
     job: Job, after: int, until: int, now: datetime, send_now: bool
 ) -> list[ComposedLetter | Skipped]:
@@ -138,15 +144,21 @@ class WorkerPool:
         )
 
     def __enter__(self) -> WorkerPool:
+        # The processes start now, while this one reads the plan and checks the templates:
+        # their start-up (imports, a database connection) overlaps the parent's own.
+        for _ in range(self.processes):
+            self._executor.submit(_started)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def composing(
-        self, now: datetime, send_now: bool = False
+        self, now: datetime, send_now: bool = False, store: PipelineStore | None = None
     ) -> Callable[[Job], Iterator[ComposedLetter | Skipped]]:
         """A ``composing`` source for :func:`queue_plan` (``send_now``: skip send windows).
+        ``store`` reads how the job's applications are shared out (default: a runtime of
+        the pool's settings, opened for that).
 
         Results come back in id order with at most two chunks per process in flight, so the
         parent's memory stays flat however large the job.
@@ -155,7 +167,7 @@ class WorkerPool:
         fate = "nothing was queued; send again, or with --processes 1 to use no worker process"
 
         def compose(job: Job) -> Iterator[ComposedLetter | Skipped]:
-            ranges = self._chunks(job)
+            ranges = self._chunks(job, store)
             window = 2 * self.processes
             waiting: deque[Future[list[ComposedLetter | Skipped]]] = deque()
             for after, until in ranges:
@@ -174,7 +186,9 @@ class WorkerPool:
 
         return compose
 
-    def _chunks(self, job: Job) -> list[tuple[int, int]]:
+    def _chunks(self, job: Job, store: PipelineStore | None) -> list[tuple[int, int]]:
+        if store is not None:
+            return store.application_chunks(job.id, CHUNK)
         from fairwell.runtime import open_runtime
 
         runtime = open_runtime(self.settings)
