@@ -29,6 +29,12 @@ _BLOCKING_STAGES = {
     Stage.DECLINED: SkipReason.DECLINED,
     Stage.REJECTED: SkipReason.ALREADY_REJECTED,
 }
+# Stages at which no one is rejected.
+REJECTION_BLOCKING_STAGES = frozenset(_BLOCKING_STAGES)
+# Stages at which a decided application gets no letter (a rejected stage still gets one).
+LETTER_BLOCKING_STAGES = frozenset(
+    stage for stage in _BLOCKING_STAGES if stage is not Stage.REJECTED
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +69,8 @@ def letter_blocked_by(application: Application, history: History) -> SkipReason 
         return SkipReason.SUPPRESSED
     if history.letter_sent:
         return SkipReason.ALREADY_WRITTEN
-    stage_reason = _BLOCKING_STAGES.get(application.stage)
-    if stage_reason is not None and application.stage is not Stage.REJECTED:
-        return stage_reason
+    if application.stage in LETTER_BLOCKING_STAGES:
+        return _BLOCKING_STAGES[application.stage]
     return None
 
 

@@ -76,6 +76,16 @@ def choice_json(choice: MergeChoice) -> dict[str, object]:
 
 
 @dataclass(frozen=True, slots=True)
+class Rejectable:
+    """An application nothing stops a rejection of: not erased, at an open stage, with no
+    active decision. What a bulk rejection needs of it, without the whole view."""
+
+    id: int
+    email: str
+    stage: Stage
+
+
+@dataclass(frozen=True, slots=True)
 class JobSummary:
     job: Job
     stages: dict[str, int]
@@ -282,6 +292,28 @@ class PipelineStore(Protocol):
     def applicant_emails(self, job_id: int, shown: ApplicantFilter) -> list[str]: ...
 
     def streamed_applicants(self, job_id: int) -> Iterator[ApplicantView]: ...
+
+    def maybe_skipped(self, job_id: int) -> Iterator[ApplicantView]:
+        """The job's applicants a plan may give no letter (a superset of those it skips)."""
+        ...
+
+    def rejectable(self, job_id: int) -> Iterator[Rejectable]:
+        """The job's applications nothing stops a rejection of, in id order."""
+        ...
+
+    def not_rejectable(self, job_id: int) -> Iterator[ApplicantView]:
+        """The job's other applicants (erased, at a closed stage or decided), in id order."""
+        ...
+
+    def may_need_draft(self, job_id: int) -> Iterator[ApplicantView]:
+        """Decided applicants with no letter yet who have scorecards or feedback, in id order:
+        a superset of those a feedback draft is made for (services/feedback.py)."""
+        ...
+
+    def plain_without_scorecards(self, job_id: int) -> int:
+        """Decided applicants who applied themselves, with no letter, no feedback and no
+        scorecard: each needs no draft and gets a plain letter."""
+        ...
 
     def record_decisions(
         self,

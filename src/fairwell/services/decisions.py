@@ -44,11 +44,18 @@ class Selection:
         return bool(self.emails) and self.one_by_one
 
     def picks(self, view: ApplicantView) -> bool:
+        return self.picks_one(view.application.stage, view.person.email)
+
+    def picks_one(self, stage: Stage, email: str) -> bool:
         if self.all_except_hired:
-            return view.application.stage is not Stage.HIRED
+            return stage is not Stage.HIRED
         if self.stage is not None:
-            return view.application.stage is self.stage
-        return view.person.email in self._wanted
+            return stage is self.stage
+        return email in self._wanted
+
+    def lists(self, stage: Stage, email: str) -> bool:
+        """Picked, or hired when rejecting everyone else: the hired are listed as skipped."""
+        return self.picks_one(stage, email) or (self.all_except_hired and stage is Stage.HIRED)
 
 
 @dataclass(slots=True)
@@ -86,10 +93,19 @@ def reject(
     )
     report = RejectReport()
     seen: set[str] = set()  # of the addresses named, not of everyone: a job may hold a million
-    for view in store.streamed_applicants(job.id):
+    # The applications nothing stops a rejection of are read as their id, address and stage
+    # alone; only the others, which are listed, as whole views.
+    for open_ in store.rejectable(job.id):
+        if open_.email in wanted.emails_wanted:
+            seen.add(open_.email)
+        if wanted.lists(open_.stage, open_.email):
+            report.decided.append(open_.id)
+    for view in store.not_rejectable(job.id):
         if view.person.email in wanted.emails_wanted:
             seen.add(view.person.email)
         _sort(view, wanted, report)
+    # Decisions are recorded in application order, as when the job was read in one pass.
+    report.decided = array("q", sorted(report.decided))
     report.unknown_emails = [email for email in wanted.emails if email not in seen]
     if report.unknown_emails:
         raise InvalidInput(
@@ -108,10 +124,7 @@ def reject(
 
 
 def _sort(view: ApplicantView, selection: Selection, report: RejectReport) -> None:
-    selected = selection.picks(view) or (
-        selection.all_except_hired and view.application.stage is Stage.HIRED
-    )
-    if not selected:
+    if not selection.lists(view.application.stage, view.person.email):
         return
     blocked = rejection_blocked_by(view.application, view.history)
     if blocked is None:

@@ -142,7 +142,8 @@ def draft_job_feedback(
     competencies = feedback_store.competencies(job_id)
     wordings = feedback_store.wordings(job_id)
     languages = required_languages(competencies)
-    report = DraftReport()
+    # Those with neither scorecards nor feedback are counted, not read: most of a big job.
+    report = DraftReport(plain=store.plain_without_scorecards(job_id))
     for view, scorecards in _waiting_with_ratings(store, feedback_store, job_id):
         if not scorecards:
             report.plain += 1
@@ -173,9 +174,10 @@ def draft_job_feedback(
 def _waiting_with_ratings(
     store: PipelineStore, feedback_store: FeedbackStore, job_id: int
 ) -> Iterator[tuple[ApplicantView, list[Rating]]]:
-    """Each applicant who needs a draft, with their scorecards' ratings: the job read a page
-    at a time and the ratings fetched a chunk at a time (a job of a million people)."""
-    waiting = (view for view in store.streamed_applicants(job_id) if _needs_draft(view))
+    """Each applicant with scorecards or feedback who needs a draft, with their scorecards'
+    ratings: read a page at a time and the ratings fetched a chunk at a time (a job of a
+    million people)."""
+    waiting = (view for view in store.may_need_draft(job_id) if _needs_draft(view))
     while chunk := list(itertools.islice(waiting, RATINGS_CHUNK)):
         ratings = feedback_store.ratings([view.application.id for view in chunk])
         for view in chunk:

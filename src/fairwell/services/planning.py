@@ -298,7 +298,8 @@ def skipped_and_merges(store: Store, plan: Plan) -> None:
     plan.merges = store.import_merges(job.id, MERGES_LISTED)
     listed = len(plan.merges)
     plan.merges_total = store.import_merge_count(job.id) if listed == MERGES_LISTED else listed
-    for view in store.streamed_applicants(job.id):
+    # Only the applications SQL cannot rule out: a job whose letters are all ready reads none.
+    for view in store.maybe_skipped(job.id):
         reason = _skip_reason(view)
         if reason is not None:
             plan.skip(Skipped(view, reason))

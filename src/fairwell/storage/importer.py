@@ -24,6 +24,7 @@ from fairwell.storage.rows import audit
 from fairwell.storage.tables import applications, import_merges, jobs, persons
 
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+assert len(_REF_ALPHABET) == 32  # new_application_ref takes 5 bits a letter
 _APPLICATION_FIELDS = (
     "stage",
     "source",
@@ -43,7 +44,10 @@ def _chunks(rows: Iterable[ApplicantRow], size: int) -> Iterator[list[ApplicantR
 
 def new_application_ref() -> str:
     """A public reference for letters: random, so it says nothing about volume or order."""
-    return "FW-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(10))
+    # 32 letters, 5 bits each: ten independent choices drawn from 50 random bits at once
+    # (one read of the system's randomness, not ten: an import of 100,000 rows made 10^6).
+    bits = secrets.randbits(50)
+    return "FW-" + "".join(_REF_ALPHABET[(bits >> shift) & 31] for shift in range(45, -1, -5))
 
 
 class ApplicantWriter:

@@ -7,9 +7,17 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, update
 
-from fairwell.domain.model import ApplicantRow, DecisionState, Job, Stage
+from fairwell.domain.eligibility import LETTER_BLOCKING_STAGES, REJECTION_BLOCKING_STAGES
+from fairwell.domain.model import (
+    ApplicantRow,
+    DecisionState,
+    FeedbackState,
+    Job,
+    Source,
+    Stage,
+)
 from fairwell.errors import NotFound
 from fairwell.ports import (
     ApplicantFilter,
@@ -19,9 +27,18 @@ from fairwell.ports import (
     JobSummary,
     StoredMerge,
 )
+from fairwell.ports.pipeline import Rejectable
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
 from fairwell.storage.rows import applicant_query, applicant_view, audit, decision_key
-from fairwell.storage.tables import applications, decisions, jobs, outbox, persons
+from fairwell.storage.tables import (
+    applications,
+    competencies,
+    decisions,
+    jobs,
+    outbox,
+    persons,
+    scorecards,
+)
 
 if TYPE_CHECKING:
     from fairwell.domain.duplicates import Merge
@@ -234,6 +251,80 @@ class SqlPipeline(SqlBase):
         """Every applicant of the job, read a chunk at a time (a plan of 20,000 people)."""
         return self._streamed(applicant_query(job_id), 0)
 
+    def maybe_skipped(self, job_id: int) -> Iterator[ApplicantView]:
+        """The job's applicants a plan may give no letter, in id order, read a chunk at a
+        time: all but the decided ones with no letter, no draft feedback, not erased, not
+        suppressed and at a stage that gets a letter. A plan of a million letters all ready
+        builds no view; the plan still says of each one read here whether it is skipped."""
+        query = applicant_query(job_id)
+        row = query.selected_columns
+        query = query.where(
+            or_(
+                row.decision_id.is_(None),
+                row.letter_state.is_not(None),
+                row.feedback_state == FeedbackState.DRAFT.value,
+                row.erased_at.is_not(None),
+                row.suppressed.is_not(None),
+                row.stage.in_(sorted(stage.value for stage in LETTER_BLOCKING_STAGES)),
+            )
+        )
+        return self._streamed(query, 0)
+
+    def rejectable(self, job_id: int) -> Iterator[Rejectable]:
+        """The job's applications nothing stops a rejection of (domain/eligibility.py): not
+        erased, at an open stage, with no active decision. Three columns a row, a chunk at a
+        time: a bulk rejection of a million people builds no view of them."""
+        query = (
+            select(applications.c.id, persons.c.email, applications.c.stage)
+            .join(persons, persons.c.id == applications.c.person_id)
+            .where(applications.c.job_id == job_id, *_rejectable())
+            .order_by(applications.c.id)
+        )
+        last_id = 0
+        while True:
+            with self._read() as conn:
+                page = conn.execute(
+                    query.where(applications.c.id > last_id).limit(INSERT_CHUNK)
+                ).all()
+            if not page:
+                return
+            for app_id, email, stage in page:
+                yield Rejectable(app_id, email, Stage(stage))
+            last_id = page[-1].id
+
+    def not_rejectable(self, job_id: int) -> Iterator[ApplicantView]:
+        """The job's other applicants: erased, at a closed stage, or with an active decision."""
+        return self._streamed(applicant_query(job_id).where(~and_(*_rejectable())), 0)
+
+    def may_need_draft(self, job_id: int) -> Iterator[ApplicantView]:
+        """Decided applicants with no letter yet who have scorecards or feedback: everyone a
+        feedback draft may be made for, and none of the many with neither."""
+        query = applicant_query(job_id)
+        row = query.selected_columns
+        query = query.where(
+            row.decision_id.is_not(None),
+            row.letter_state.is_(None),
+            or_(row.feedback_state.is_not(None), exists(_rated())),
+        )
+        return self._streamed(query, 0)
+
+    def plain_without_scorecards(self, job_id: int) -> int:
+        """Decided applicants who applied themselves, with no letter, no feedback and no
+        scorecard, counted: none needs a draft; each gets a plain letter."""
+        query = applicant_query(job_id)
+        row = query.selected_columns
+        applied = [source.value for source in Source if source.applied_themselves]
+        query = query.where(
+            row.decision_id.is_not(None),
+            row.letter_state.is_(None),
+            row.feedback_state.is_(None),
+            row.source.in_(applied),
+            ~exists(_rated()),
+        )
+        counted = select(func.count()).select_from(query.order_by(None).subquery())
+        with self._read() as conn:
+            return int(conn.execute(counted).scalar_one())
+
     def _streamed(self, query: Any, after: int) -> Iterator[ApplicantView]:
         last_id = after
         while True:
@@ -304,6 +395,25 @@ class SqlPipeline(SqlBase):
                 now,
             )
         return len(application_ids)
+
+
+def _rejectable() -> list[Any]:
+    """Nothing stops a rejection (domain/eligibility.py rejection_blocked_by): a letter sent
+    needs an active decision, so none is one of these either."""
+    return [
+        persons.c.erased_at.is_(None),
+        applications.c.stage.not_in(sorted(stage.value for stage in REJECTION_BLOCKING_STAGES)),
+        ~exists(_active_decision()),
+    ]
+
+
+def _rated() -> Any:
+    """The application's scorecards, as the feedback store reads its ratings."""
+    return (
+        select(scorecards.c.id)
+        .join(competencies, competencies.c.id == scorecards.c.competency_id)
+        .where(scorecards.c.application_id == applications.c.id)
+    )
 
 
 def _active_decision() -> Any:
