@@ -1,7 +1,9 @@
 """The privacy guard: small named rules run over a letter's final bytes.
 
 The guard runs twice: when the send plan is made (on the rendered bytes) and again in the
-worker just before the transport, on the very bytes that go on the wire. Each rule is a small
+worker just before the transport, on the very bytes that go on the wire. There, a letter whose
+seal (guard/seal.py) proves its bytes, addressee and roster unchanged since the whole guard
+passed it has only the send-time facts checked (:func:`inspect_sealed`). Each rule is a small
 class with a ``name`` and a one-line ``description``; :data:`RULES` lists them in the one
 place where the pipeline is composed. A finding holds the letter; its text never contains
 personal data, because findings are stored and shown to operators.
