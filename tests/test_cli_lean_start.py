@@ -142,3 +142,27 @@ def test_a_worker_process_starts_without_what_it_does_not_use(tmp_path: Path) ->
     env["FAIRWELL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fairwell.db'}"
     unused = ("dkim", "dns", "holidays", "sqlalchemy.dialects.postgresql", "typer", "rich")
     assert _loaded(WORKER_START, unused, env) == []
+
+
+def _run_command(arguments: list[str]) -> str:
+    """Code that runs ``fairwell ARGUMENTS`` and fails unless it succeeds."""
+    return (
+        "import contextlib, io, sys\nfrom fairwell.cli import main\n"
+        f"sys.argv = ['fairwell', *{arguments!r}]\n"
+        "try:\n    with contextlib.redirect_stdout(io.StringIO()):\n        main()\n"
+        "except SystemExit as done:\n    assert not done.code, done.code"
+    )
+
+
+def test_import_and_jobs_load_the_pipeline_store_alone(
+    tmp_path: Path, sqlite_url: str, store: object
+) -> None:
+    """A command reads and writes through the one seam it needs, not the whole SqlStore (which
+    loads every store module)."""
+    from fairwell.demo.data import write_demo_csv
+
+    write_demo_csv(tmp_path / "applicants.csv")
+    env = {**os.environ, "FAIRWELL_DATABASE_URL": sqlite_url}
+    for arguments in (["import", str(tmp_path / "applicants.csv")], ["jobs"]):
+        held = ("fairwell.storage.pipeline_store", "fairwell.storage.store")
+        assert _loaded(_run_command(arguments), held, env) == [held[0]], arguments
