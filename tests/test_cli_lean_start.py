@@ -154,15 +154,19 @@ def _run_command(arguments: list[str]) -> str:
     )
 
 
-def test_import_and_jobs_load_the_pipeline_store_alone(
+def test_import_jobs_and_applicants_load_the_pipeline_store_alone(
     tmp_path: Path, sqlite_url: str, store: object
 ) -> None:
     """A command reads and writes through the one seam it needs, not the whole SqlStore (which
     loads every store module)."""
-    from fairwell.demo.data import write_demo_csv
+    from fairwell.demo.data import JOB_TITLE, write_demo_csv
 
     write_demo_csv(tmp_path / "applicants.csv")
     env = {**os.environ, "FAIRWELL_DATABASE_URL": sqlite_url}
-    for arguments in (["import", str(tmp_path / "applicants.csv")], ["jobs"]):
+    for arguments in (
+        ["import", str(tmp_path / "applicants.csv")],
+        ["jobs"],
+        ["applicants", "--job", JOB_TITLE],
+    ):
         held = ("fairwell.storage.pipeline_store", "fairwell.storage.store")
         assert _loaded(_run_command(arguments), held, env) == [held[0]], arguments

@@ -173,9 +173,8 @@ def applicants(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List a job's applicants with their stage, decision and letter."""
-    runtime = _runtime()
-    found = runtime.store.job_by_title(job)
-    views = runtime.store.applicants(found.id)
+    pipeline = _runtime().pipeline
+    views = pipeline.applicants(pipeline.job_by_title(job).id)
     rows = [
         {
             "email": v.person.email,
