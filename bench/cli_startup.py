@@ -16,7 +16,8 @@ benchmark, not a test: the machine is shared, so read the ratios; an absolute fi
 another run means little. `python -X importtime -c "import fairwell.cli"` shows where the
 import time goes. With ``--against SRC`` every command also runs with ``PYTHONPATH=SRC`` (an
 older checkout's ``src``, say) in the same rounds, and the table adds its median and how many
-times faster this code starts.
+times faster this code starts. "A send's worker process starts" is what each process of a
+big send's pool (worker/pool.py) does before its first letter.
 """
 
 from __future__ import annotations
@@ -38,6 +39,16 @@ from fairwell.demo.data import write_demo_csv
 CLI = "import sys; from fairwell.cli import main; sys.argv[0] = 'fairwell'; sys.exit(main())"
 BASELINE = "python -c pass"
 LIBRARIES = "import typer, rich.console, rich.table, sqlalchemy, pydantic_settings"
+# What each process of a big send's pool does before its first letter: multiprocessing runs the
+# console script again (``import fairwell.cli``), then the pool's initializer opens a runtime,
+# then the process builds its deliverer (tests/test_cli_lean_start.py lists what it must not
+# import).
+WORKER_START = (
+    "import os, fairwell.cli; from fairwell.config import load_settings; "
+    "from fairwell.runtime import make_deliverer; from fairwell.worker import pool; "
+    "pool._start_process(load_settings().model_dump(), os.getppid()); "
+    "make_deliverer(pool._runtime())"
+)
 # What is timed, by name: a command line after `fairwell`, or Python code (the baseline and
 # the import of the command modules alone).
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -50,6 +61,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "fairwell jobs": ("-c", CLI, "jobs"),
     "fairwell outbox status": ("-c", CLI, "outbox", "status"),
     "fairwell reasons": ("-c", CLI, "reasons"),
+    "a send's worker process starts": ("-c", WORKER_START),
 }
 
 
@@ -64,8 +76,14 @@ def run(arguments: Sequence[str], env: dict[str, str]) -> float:
 
 
 def prepared(directory: Path) -> dict[str, str]:
-    """The environment of every timed process: a fresh database with the demo's job in it."""
+    """The environment of every timed process: a fresh database with the demo's job in it.
+
+    Compiled bytecode is kept, as in an installed Fairwell: with PYTHONDONTWRITEBYTECODE set
+    every process would compile Fairwell's modules again (some 40 ms a start), so it is kept
+    in the temporary directory instead (PYTHONPYCACHEPREFIX), never in the source tree."""
     env = {**os.environ, "FAIRWELL_DATABASE_URL": f"sqlite:///{directory / 'fairwell.db'}"}
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        env["PYTHONPYCACHEPREFIX"] = str(directory / "pycache")
     write_demo_csv(directory / "applicants.csv")
     run(("-c", CLI, "init"), env)
     run(("-c", CLI, "import", str(directory / "applicants.csv")), env)
@@ -76,7 +94,8 @@ def measure(rounds: int, envs: dict[str, dict[str, str]]) -> dict[str, dict[str,
     """Per code under test (``this``, and the ``--against`` checkout): each command's times."""
     times = {code: {name: [] for name in COMMANDS} for code in envs}
     for env in envs.values():
-        run(COMMANDS["fairwell jobs"], env)  # warm the file cache once, untimed
+        for arguments in COMMANDS.values():  # warm the file and bytecode caches, untimed
+            run(arguments, env)
     for number in range(rounds):
         print(f"round {number + 1}/{rounds}", file=sys.stderr)
         for name, arguments in COMMANDS.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,74 @@ def test_a_command_starts_without_the_other_command_modules() -> None:
     assert "fairwell.cli.records" in loaded
     assert "fairwell.cli.sending" not in loaded
     assert "fairwell.cli.operations" not in loaded
+
+
+def _loaded(code: str, names: tuple[str, ...], env: dict[str, str] | None = None) -> list[str]:
+    """Which of ``names`` a fresh interpreter holds after running ``code``."""
+    held = f"sorted(set({names!r}) & set(sys.modules))"
+    probe = f"{code}\nimport sys, json\nprint(json.dumps({held}))"
+    root = Path(__file__).parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root, env=env
+    )
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_importing_the_command_line_loads_neither_typer_nor_rich() -> None:
+    """Every process a big send spawns imports fairwell.cli (multiprocessing runs the console
+    script again as ``__mp_main__``); a worker needs neither."""
+    assert _loaded("import fairwell.cli", ("typer", "rich")) == []
+
+
+# What a send's worker process does before its first letter: the console script's import (as
+# ``__mp_main__``), the pool's initializer (open_runtime), and a deliverer with its transport.
+WORKER_START = """
+import os
+import fairwell.cli
+from fairwell.config import load_settings
+from fairwell.runtime import make_deliverer
+from fairwell.worker import pool
+pool._start_process(load_settings().model_dump(), os.getppid())
+make_deliverer(pool._runtime())
+"""
+
+
+def test_a_worker_process_starts_without_what_it_does_not_use(tmp_path: Path) -> None:
+    """On SQLite, without DKIM: no PostgreSQL dialect, no dkimpy (it loads dnspython), no
+    public holidays (only scheduling looks one up), no Typer or Rich."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FAIRWELL_DKIM", "FAIRWELL_DATABASE_URL"))
+    }
+    env["FAIRWELL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fairwell.db'}"
+    unused = ("dkim", "dns", "holidays", "sqlalchemy.dialects.postgresql", "typer", "rich")
+    assert _loaded(WORKER_START, unused, env) == []
+
+
+def _run_command(arguments: list[str]) -> str:
+    """Code that runs ``fairwell ARGUMENTS`` and fails unless it succeeds."""
+    return (
+        "import contextlib, io, sys\nfrom fairwell.cli import main\n"
+        f"sys.argv = ['fairwell', *{arguments!r}]\n"
+        "try:\n    with contextlib.redirect_stdout(io.StringIO()):\n        main()\n"
+        "except SystemExit as done:\n    assert not done.code, done.code"
+    )
+
+
+def test_import_jobs_and_applicants_load_the_pipeline_store_alone(
+    tmp_path: Path, sqlite_url: str, store: object
+) -> None:
+    """A command reads and writes through the one seam it needs, not the whole SqlStore (which
+    loads every store module)."""
+    from fairwell.demo.data import JOB_TITLE, write_demo_csv
+
+    write_demo_csv(tmp_path / "applicants.csv")
+    env = {**os.environ, "FAIRWELL_DATABASE_URL": sqlite_url}
+    for arguments in (
+        ["import", str(tmp_path / "applicants.csv")],
+        ["jobs"],
+        ["applicants", "--job", JOB_TITLE],
+    ):
+        held = ("fairwell.storage.pipeline_store", "fairwell.storage.store")
+        assert _loaded(_run_command(arguments), held, env) == [held[0]], arguments

@@ -7,6 +7,10 @@ line on standard error. Personal data goes to standard output only, never to log
 Importing a command module registers its commands on the app (``fairwell.cli.base.app``).
 ``fairwell.cli.app`` is the app with every command; ``main`` loads only the modules of the
 command it is asked to run (:data:`OWNERS`), so a command starts without the others.
+
+Nothing but the standard library is imported here at start: every worker process a big send
+spawns imports this module too (multiprocessing runs the ``fairwell`` console script again, as
+``__mp_main__``, in each process it spawns), and a worker needs neither Typer nor Rich.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import copy
 import importlib
 import sys
+from typing import TYPE_CHECKING
 
-import typer
-from typer.main import get_command_name
-from typer.models import CommandInfo
+if TYPE_CHECKING:
+    import typer
+    from typer.models import CommandInfo
 
 COMMAND_MODULES = (
     "ats",
@@ -126,6 +131,8 @@ def lean_app(first: list[str], app: typer.Typer | None = None) -> typer.Typer | 
 
 
 def _name(info: CommandInfo) -> str | None:
+    from typer.main import get_command_name
+
     if info.name:
         return info.name
     return get_command_name(info.callback.__name__) if info.callback else None

@@ -84,7 +84,7 @@ def import_command(
     runtime = _runtime()
     try:
         report = import_file(
-            runtime.store,
+            runtime.pipeline,
             file,
             actor=ACTOR,
             now=runtime.clock.now(),
@@ -127,10 +127,9 @@ def _print_merges(merges: list[Merge]) -> None:
 
 def _point_to_the_pool(runtime: Runtime, new_jobs: tuple[str, ...]) -> None:
     """A job has opened: say how many people on file asked to hear of one (never who)."""
-    pool = runtime.rediscovery
     now = runtime.clock.now()
     for title in new_jobs:
-        waiting = len(pool.on_file(runtime.store.job_by_title(title).id, now))
+        waiting = len(runtime.rediscovery.on_file(runtime.pipeline.job_by_title(title).id, now))
         if waiting:
             out.print(
                 f"new job {title!r}: {waiting} person(s) on file agreed to hear of roles that "
@@ -174,9 +173,8 @@ def applicants(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List a job's applicants with their stage, decision and letter."""
-    runtime = _runtime()
-    found = runtime.store.job_by_title(job)
-    views = runtime.store.applicants(found.id)
+    pipeline = _runtime().pipeline
+    views = pipeline.applicants(pipeline.job_by_title(job).id)
     rows = [
         {
             "email": v.person.email,

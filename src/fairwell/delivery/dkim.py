@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dkim
-
 from fairwell.errors import ConfigurationError, DeliveryError
 from fairwell.ports import StreamingTransport, Transport
 
@@ -34,9 +32,14 @@ _PROBE = tuple(b"\r\n" + name.lower() + b":" for name in SIGNED_WHEN_PRESENT)
 
 
 class DkimSigner:
-    """Signs letters for one domain and selector with one private key (read once)."""
+    """Signs letters for one domain and selector with one private key (read once).
+
+    dkimpy is imported here, not at the top: it loads dnspython's resolver (about 0.1 s), and
+    every delivering process builds its transport through this module, signing or not."""
 
     def __init__(self, domain: str, selector: str, key_file: Path) -> None:
+        import dkim
+
         self.domain = domain.encode("ascii")
         self.selector = selector.encode("ascii")
         try:
@@ -52,6 +55,8 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """The message with its DKIM-Signature header in front."""
+        import dkim  # loaded by __init__: only a look-up in sys.modules
+
         head = message.split(b"\r\n\r\n", 1)[0].lower()
         present = [
             name for name, probe in zip(SIGNED_WHEN_PRESENT, _PROBE, strict=True) if probe in head

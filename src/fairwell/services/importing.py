@@ -6,10 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fairwell.domain.duplicates import Merge
-from fairwell.ports import ImportCounts, Store, choice_json
+from fairwell.ports.pipeline import ImportCounts, choice_json
 from fairwell.services.applicant_file import ParsedFile, read_applicant_file
+
+if TYPE_CHECKING:
+    # The pipeline's seam, not the whole store: `fairwell import` then loads the pipeline
+    # store alone, not every store module.
+    from fairwell.ports.pipeline import PipelineStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +54,7 @@ def merge_json(merge: Merge) -> dict[str, object]:
 
 
 def import_file(
-    store: Store,
+    store: PipelineStore,
     path: Path,
     *,
     actor: str,
@@ -82,7 +88,7 @@ def import_file(
 
 
 def _import_export(
-    store: Store, path: Path, profile: str, strict: bool, actor: str, now: datetime
+    store: PipelineStore, path: Path, profile: str, strict: bool, actor: str, now: datetime
 ) -> ImportReport:
     parsed = _parse_export(path, profile, strict)
     titles = {row.job for row in parsed.rows}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.mimeread import read_letter
@@ -18,19 +19,21 @@ from fairwell.errors import AlreadyAnswered as AlreadyAnswered
 from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
 from fairwell.errors import WordingRefused as WordingRefused
 from fairwell.guard.privacy import reads_as, unrendered_placeholder
-from fairwell.ports import (
-    ApplicantView,
-    InboundRecord,
-    InboxStore,
-    PipelineStore,
-    RequestRecord,
-    RequestStore,
-    Store,
-    WordingCheck,
-    WordingFinding,
-)
-from fairwell.services.compose import Composer, outbox_letter
 from fairwell.services.scheduling import working_days_of
+
+if TYPE_CHECKING:
+    from fairwell.ports import (
+        ApplicantView,
+        InboundRecord,
+        InboxStore,
+        PipelineStore,
+        RequestRecord,
+        RequestStore,
+        Store,
+        WordingCheck,
+        WordingFinding,
+    )
+    from fairwell.services.compose import Composer
 
 DEFAULT_QUESTION = "Could you tell me more about why my application was not successful?"
 MAX_TEXT = 4000
@@ -214,6 +217,10 @@ def answer(
         rules = ", ".join(f"{f.rule} ({f.detail})" for f in letter.findings)
         raise InvalidInput(f"the privacy guard blocks this answer: {rules}")
     assert view.decision is not None
+    # Composing is imported by the answer alone: listing, adding and reminding (`fairwell
+    # requests`) start without the composer and the letter templates.
+    from fairwell.services.compose import outbox_letter
+
     new = outbox_letter(
         letter, composer.sender, letter_key=f"request:{request_id}", decision_id=view.decision.id
     )

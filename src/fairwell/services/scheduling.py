@@ -15,9 +15,8 @@ import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import holidays
 
 from fairwell.config import SendWindows, Settings
 from fairwell.domain.model import Person
@@ -29,6 +28,9 @@ from fairwell.domain.send_windows import (
     WindowRules,
     earliest_send,
 )
+
+if TYPE_CHECKING:
+    import holidays
 
 
 class Override(StrEnum):
@@ -62,6 +64,11 @@ def working_days_of(country: str | None, region: str | None) -> Callable[[date],
 
 @functools.lru_cache(maxsize=256)
 def _calendar(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase | None:
+    # Imported on the first holiday looked up, not at start (about 50 ms): every process that
+    # composes or delivers imports this module, and only scheduling with send windows on (or
+    # a due date in working days) looks one up.
+    import holidays
+
     try:
         return holidays.country_holidays(country, subdiv=subdivision, years=year)
     except NotImplementedError:

@@ -23,7 +23,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fairwell.domain.model import ApplicantRow, DecisionState, OutboxState, Stage
 from fairwell.ports import ImportCounts
@@ -39,6 +38,7 @@ from fairwell.ports.ats import (
     WriteBackRow,
     WriteBackState,
 )
+from fairwell.storage.base import dialect_insert
 from fairwell.storage.importer import INSERT_CHUNK, ApplicantWriter
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import (
@@ -80,9 +80,7 @@ class SqlAtsStore:
 
     def _insert_ignoring(self, table: Any) -> Any:
         """An INSERT that leaves an existing row alone (a unique key already taken)."""
-        if self._postgres:
-            return postgresql.insert(table).on_conflict_do_nothing()
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return dialect_insert(self._postgres, table).on_conflict_do_nothing()
 
     # --- pulls --------------------------------------------------------------------------
 

@@ -13,9 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from fairwell.storage.base import dialect_insert
 from fairwell.storage.tables import controls
 
 BACKOFF = "rate:backoff-until"
@@ -71,9 +70,8 @@ class SqlSendSlots:
         ``names`` come sorted, and PostgreSQL locks them in that order, so two workers taking
         overlapping sets of rates never wait for each other in a circle.
         """
-        insert = postgres_insert if self._postgres else sqlite_insert
         conn.execute(
-            insert(controls)
+            dialect_insert(self._postgres, controls)
             .values([{"name": name, "value": "0"} for name in names])
             .on_conflict_do_nothing(index_elements=["name"])
         )

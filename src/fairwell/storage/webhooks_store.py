@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fairwell.ports.webhooks import (
     EVENTS,
@@ -23,6 +22,7 @@ from fairwell.ports.webhooks import (
     DeliveryState,
     Subscription,
 )
+from fairwell.storage.base import dialect_insert
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import (
     applications,
@@ -63,9 +63,8 @@ def record_event(conn: Connection, event: str, entity_id: int, at: datetime) -> 
         webhook_subscriptions.c.active,
         (literal(",") + webhook_subscriptions.c.events + literal(",")).contains(f",{event},"),
     )
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(webhook_deliveries)
+        dialect_insert(conn.dialect.name == "postgresql", webhook_deliveries)
         .from_select(
             [
                 "subscription_id",
