@@ -52,8 +52,9 @@ def note(text: str) -> None:
 
 
 def fairwell_env(directory: Path, port: int) -> dict[str, str]:
-    """The bench's settings; any FAIRWELL_* variable of the caller's wins (printed with the run)."""
-    return {
+    """The bench's settings; any FAIRWELL_* variable of the caller's wins (printed with the run).
+    Fairwell's bytecode is kept as an install keeps it (benchdata.with_bytecode)."""
+    env = {
         **os.environ,
         "FAIRWELL_DATABASE_URL": f"sqlite:///{directory / 'fairwell.db'}",
         "FAIRWELL_SMTP_HOST": "127.0.0.1",
@@ -66,6 +67,7 @@ def fairwell_env(directory: Path, port: int) -> dict[str, str]:
         "FAIRWELL_USER": RECRUITER,  # decisions are made by a named user
         **{k: v for k, v in os.environ.items() if k.startswith("FAIRWELL_")},
     }
+    return benchdata.with_bytecode(env, directory)
 
 
 def run_step(name: str, arguments: list[str], env: dict[str, str]) -> Step:
