@@ -273,23 +273,21 @@ def _mailmerge_row(row: dict[str, str], ref: str) -> dict[str, str]:
     }
 
 
-def with_bytecode(env: dict[str, str], directory: Path) -> dict[str, str]:
-    """``env`` with Fairwell's compiled bytecode kept, as an installed Fairwell has it.
+def with_bytecode(env: dict[str, str]) -> dict[str, str]:
+    """``env``, with Fairwell's modules compiled to bytecode first, as an install has them.
 
-    pip compiles every module of a package it installs; an editable checkout under
-    PYTHONDONTWRITEBYTECODE (set on these machines) would compile Fairwell's modules again in
-    every process it starts, some 40 ms and more a process. The bytecode goes to
-    ``directory`` (PYTHONPYCACHEPREFIX), never into the source tree, compiled once here,
-    untimed, like an install.
+    pip compiles every module of a package it installs. An editable checkout has only what
+    earlier runs left in its ``__pycache__`` folders, and none at all under
+    PYTHONDONTWRITEBYTECODE (set on these machines): every process the bench starts would
+    compile Fairwell's modules again, some 40 ms and more a process. So they are compiled
+    here once, untimed, next to the sources (``__pycache__`` is ignored by git), and every
+    step reads them, as it reads the installed libraries' own.
     """
-    if not env.get("PYTHONDONTWRITEBYTECODE"):
-        return env
-    kept = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    kept["PYTHONPYCACHEPREFIX"] = str(directory / "pycache")
     package = Path(fairwell.__file__).parent
     compile_all = [sys.executable, "-m", "compileall", "-q", str(package)]
-    subprocess.run(compile_all, env=kept, check=True, stdout=subprocess.DEVNULL)
-    return kept
+    writing = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(compile_all, env=writing, check=True, stdout=subprocess.DEVNULL)
+    return env
 
 
 def run_facts(n: int, sink: str) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def fairwell_env(directory: Path, port: int) -> dict[str, str]:
         "FAIRWELL_USER": RECRUITER,  # decisions are made by a named user
         **{k: v for k, v in os.environ.items() if k.startswith("FAIRWELL_")},
     }
-    return benchdata.with_bytecode(env, directory)
+    return benchdata.with_bytecode(env)
 
 
 def run_step(name: str, arguments: list[str], env: dict[str, str]) -> Step:
