@@ -13,6 +13,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from fairwell.cli import app
+from fairwell.cli.sending import SKIPPED_SHOWN
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.storage.engine import make_engine
 from fairwell.storage.tables import feedback_requests
@@ -146,6 +147,19 @@ def test_an_unknown_job_is_an_error_on_one_line(imported: dict[str, str]) -> Non
     code, out, err = run(imported, "applicants", "--job", "Astronaut", "--json")
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "Astronaut" in err
+
+
+def test_rejecting_a_job_again_counts_the_skipped_and_names_only_the_first_few(
+    imported: dict[str, str],
+) -> None:
+    reject = ("reject", "--job", "Data Analyst", "--all-except-hired", "--reason", "role-closed")
+    assert run(imported, *reject)[0] == 0
+    code, out, _ = run(imported, *reject)
+    assert code == 0 and "rejected 0, skipped 36" in out
+    assert "already decided" in out and "hired" in out
+    named = [line for line in out.splitlines() if "@example.com" in line]
+    assert len(named) == SKIPPED_SHOWN, "20 people by name, not all 36"
+    assert "and 16 more; `fairwell applicants --job" in out
 
 
 def test_reject_plan_preview_send_and_status(imported: dict[str, str], sink: MailSink) -> None:

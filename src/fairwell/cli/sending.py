@@ -39,16 +39,32 @@ def _selection(all_except_hired: bool, stage: str | None, emails: list[str]) -> 
     )
 
 
-def _skipped_table(title: str, skipped: list[Any]) -> Table:
-    table = Table("email", "name", "stage", "why", title=title)
+# People listed by name when a rejection skips some; a count per reason says the rest.
+SKIPPED_SHOWN = 20
+
+
+def _print_skipped(skipped: list[Any], job: str) -> None:
+    """Who was skipped and why: each reason counted, and the first few people by name (a
+    second `reject` of a whole job skips everyone: ten thousand rows help nobody)."""
+    counts: dict[str, int] = {}
     for item in skipped:
-        table.add_row(
+        counts[item.reason] = counts.get(item.reason, 0) + 1
+    reasons = Table("skipped because", "people")
+    for reason, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])):
+        reasons.add_row(reason, str(count))
+    out.print(reasons)
+    people = Table("email", "name", "stage", "why", title="skipped")
+    for item in skipped[:SKIPPED_SHOWN]:
+        people.add_row(
             item.view.person.email,
             item.view.person.full_name,
             item.view.application.stage.value,
             item.reason,
         )
-    return table
+    out.print(people)
+    if len(skipped) > SKIPPED_SHOWN:
+        more = len(skipped) - SKIPPED_SHOWN
+        out.print(f"and {more} more; `fairwell applicants --job {json.dumps(job)}` lists everyone")
 
 
 @app.command()
@@ -86,7 +102,7 @@ def reject(
         now=runtime.clock.now(),
     )
     if report.skipped:
-        out.print(_skipped_table("skipped", report.skipped))
+        _print_skipped(report.skipped, job)
     _draft_feedback_quietly(runtime, job, actor)
     out.print(
         f"rejected {len(report.decided)}, skipped {len(report.skipped)}; "
