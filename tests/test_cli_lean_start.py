@@ -16,6 +16,7 @@ import pytest
 from typer.main import get_group
 
 from fairwell.cli import OWNERS, app, lean_app, main
+from tests.helpers import add_cli_user
 
 
 def _help(group: object, name: str) -> str:
@@ -126,7 +127,7 @@ import fairwell.cli
 from fairwell.config import load_settings
 from fairwell.runtime import make_deliverer
 from fairwell.worker import pool
-pool._start_process(load_settings().model_dump(), os.getppid())
+pool._start_process(load_settings().model_dump(), os.getppid(), None)
 make_deliverer(pool._runtime())
 """
 
@@ -170,3 +171,20 @@ def test_import_jobs_and_applicants_load_the_pipeline_store_alone(
     ):
         held = ("fairwell.storage.pipeline_store", "fairwell.storage.store")
         assert _loaded(_run_command(arguments), held, env) == [held[0]], arguments
+
+
+def test_reject_starts_without_the_letter_composer(
+    tmp_path: Path, sqlite_url: str, store: object
+) -> None:
+    """Rejecting decides and drafts feedback; it composes no letter, so it never loads the
+    composer, its templates or the guard's roster (a plan loads them when it needs them)."""
+    from fairwell.demo.data import JOB_TITLE, write_demo_csv
+
+    write_demo_csv(tmp_path / "applicants.csv")
+    env = {**os.environ, "FAIRWELL_DATABASE_URL": sqlite_url, "FAIRWELL_USER": "rita"}
+    importing = _run_command(["import", str(tmp_path / "applicants.csv")])
+    subprocess.run([sys.executable, "-c", importing], env=env, check=True)
+    add_cli_user(env, tmp_path, "rita", "recruiter")
+    reject = ["reject", "--job", JOB_TITLE, "--all-except-hired", "--reason", "role-closed"]
+    unused = ("fairwell.services.compose", "fairwell.services.planning", "jinja2")
+    assert _loaded(_run_command(reject), unused, env) == []

@@ -12,7 +12,7 @@ from fairwell.domain.model import Stage
 from fairwell.domain.reasons import reason_for
 from fairwell.errors import InvalidInput
 from fairwell.ports import ApplicantView, Store
-from fairwell.services.planning import Skipped
+from fairwell.services.skipped import Skipped
 
 
 @dataclass(frozen=True, slots=True)

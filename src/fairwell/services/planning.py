@@ -27,6 +27,7 @@ from fairwell.ports import ApplicantView, Store, StoredMerge
 from fairwell.services.compose import ComposedLetter, Composer
 from fairwell.services.rosters import RosterSource
 from fairwell.services.scheduling import Override
+from fairwell.services.skipped import Skipped as Skipped
 
 # A plan counts everyone it skips, but lists only this many of them: a job of a million people
 # who all have their letter already is a million counted, not a million views in memory.
@@ -38,12 +39,6 @@ GUARD_BATCH = 100
 NO_DECISION = "no decision yet"
 AWAITING_APPROVAL = "feedback waiting for approval"
 LETTER_EXISTS = "letter already queued or sent"
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    view: ApplicantView
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
