@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -44,3 +45,26 @@ def test_two_processes_compose_and_deliver_every_letter_exactly_once(
         assert received == Counter({f"p{i}@example.com": 1 for i in range(PEOPLE)})
         assert runtime.store.outbox_status().counts == {"sent": PEOPLE}
         runtime.close()
+
+
+def test_the_pool_shares_out_every_application_once_in_runs_of_a_size(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = settings_for(database_url, 25)
+    init_database(settings)
+    runtime = open_runtime(settings)
+    rows = [*people(23), applicant("other@example.com", "Oda", "Other", job="Designer")]
+    import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, runtime.clock.now())
+    store = runtime.store
+    job_id = store.job_by_title("Data Analyst").id
+    chunks = store.application_chunks(job_id, 5)
+    runs = [
+        [view.application.id for view in store.pending_letters(job_id, after, until)]
+        for after, until in chunks
+    ]
+    assert store.application_count(job_id) == 23
+    assert [len(run) for run in runs] == [5, 5, 5, 5, 3], "every decided application, once"
+    assert len({i for run in runs for i in run}) == 23
+    assert chunks[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
+    assert store.application_chunks(job_id + 1000, 5) == []
+    runtime.close()
