@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -265,7 +267,12 @@ def plan(
     """Compose and store the send plan; show it: letters of each kind, who is skipped and why,
     what is blocked. `fairwell send` then sends exactly these letters unless something changed."""
     runtime = _runtime()
-    result = _make_plan(runtime, runtime.store.job_by_title(job).id)
+    job_id = runtime.store.job_by_title(job).id
+    # A big plan is composed by a pool of processes, as `send` composes it: every core, and
+    # no roster of everyone on file in this process. They start only if there is something
+    # to compose (a plan with nothing changed starts none).
+    with _worker_pool(runtime, job_id, None, planning_only=True) as pool:
+        result = _make_plan(runtime, job_id, pool=pool)
     if as_json:
         _print_json(result.as_json())
     else:
@@ -351,19 +358,31 @@ def send(
     """
     runtime = _runtime()
     job_id = runtime.store.job_by_title(job).id
-    if processes is None:
-        from fairwell.worker.pool import WORTH_IT, default_processes
+    with _worker_pool(runtime, job_id, processes) as pool:
+        if pool is not None:
+            pool.start()  # it composes a big plan, or delivers it
+        _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, pool, now)
 
-        big = runtime.store.application_count(job_id) >= WORTH_IT
+
+@contextlib.contextmanager
+def _worker_pool(
+    runtime: Runtime, job_id: int, processes: int | None, *, planning_only: bool = False
+) -> Iterator[WorkerPool | None]:
+    """Worker processes for the job (``processes``; by default every core for a big job:
+    bigger when they only compose a plan), or None when this process does the work alone."""
+    if processes is None:
+        from fairwell.worker.pool import PLAN_WORTH_IT, WORTH_IT, default_processes
+
+        worth_it = PLAN_WORTH_IT if planning_only else WORTH_IT
+        big = runtime.store.application_count(job_id) >= worth_it
         processes = default_processes() if big else 1
     if processes == 1:
-        _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, None, now)
+        yield None
         return
     from fairwell.worker.pool import WorkerPool
 
-    # The pool's processes start when first given work: composing a big plan, or delivering.
     with WorkerPool(runtime.settings, processes) as pool:
-        _plan_confirm_deliver(runtime, job_id, yes, canary, rate, no_wait, pool, now)
+        yield pool
 
 
 def _plan_confirm_deliver(
