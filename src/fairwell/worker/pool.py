@@ -128,7 +128,8 @@ def _compose_range(
 
 
 class WorkerPool:
-    """Worker processes for one big send: they compose the batch, then deliver it.
+    """Worker processes for one big send (they compose the plan, then deliver it) or one big
+    plan (they compose it).
 
     One pool serves both steps, so the processes' start-up (about half a second each, run in
     parallel) is paid once. Use it as a context manager.
