@@ -363,7 +363,7 @@ class Deliverer:
                 unsealed.append(letter)
         if unsealed:
             assert self.rosters is not None
-            found.update(_guarded(unsealed, self.rosters.current(), facts))
+            found.update(_guarded_in_full(unsealed, self.rosters.current(), facts))
         return found
 
     def _drain(self) -> None:
@@ -568,7 +568,7 @@ def _seal_holds(letter: ClaimedLetter, roster_version: int) -> bool:
     return hmac.compare_digest(now, letter.guard_seal)
 
 
-def _guarded(
+def _guarded_in_full(
     claimed: list[ClaimedLetter], roster: Roster, facts: dict[int, SendTimeFacts]
 ) -> dict[int, list[Finding]]:
     """The whole guard's findings on each letter's stored bytes, by letter id."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy.engine import Row
 
 from fairwell.domain.eligibility import LETTER_BLOCKING_STAGES, REJECTION_BLOCKING_STAGES
 from fairwell.domain.model import (
@@ -275,22 +276,13 @@ class SqlPipeline(SqlBase):
         erased, at an open stage, with no active decision. Three columns a row, a chunk at a
         time: a bulk rejection of a million people builds no view of them."""
         query = (
-            select(applications.c.id, persons.c.email, applications.c.stage)
+            select(applications.c.id.label("application_id"), persons.c.email, applications.c.stage)
             .join(persons, persons.c.id == applications.c.person_id)
             .where(applications.c.job_id == job_id, *_rejectable())
             .order_by(applications.c.id)
         )
-        last_id = 0
-        while True:
-            with self._read() as conn:
-                page = conn.execute(
-                    query.where(applications.c.id > last_id).limit(INSERT_CHUNK)
-                ).all()
-            if not page:
-                return
-            for app_id, email, stage in page:
-                yield Rejectable(app_id, email, Stage(stage))
-            last_id = page[-1].id
+        for app_id, email, stage in self._pages(query, 0):
+            yield Rejectable(app_id, email, Stage(stage))
 
     def not_rejectable(self, job_id: int) -> Iterator[ApplicantView]:
         """The job's other applicants: erased, at a closed stage, or with an active decision."""
@@ -326,6 +318,12 @@ class SqlPipeline(SqlBase):
             return int(conn.execute(counted).scalar_one())
 
     def _streamed(self, query: Any, after: int) -> Iterator[ApplicantView]:
+        return map(applicant_view, self._pages(query, after))
+
+    def _pages(self, query: Any, after: int) -> Iterator[Row[Any]]:
+        """The rows of ``query`` (ordered by application id, which it selects as
+        ``application_id``) after ``after``, read a chunk at a time, each chunk in a short
+        read of its own."""
         last_id = after
         while True:
             with self._read() as conn:
@@ -334,8 +332,7 @@ class SqlPipeline(SqlBase):
                 ).all()
             if not page:
                 return
-            for row in page:
-                yield applicant_view(row)
+            yield from page
             last_id = page[-1].application_id
 
     def application_count(self, job_id: int) -> int:
