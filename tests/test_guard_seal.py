@@ -21,12 +21,11 @@ from fairwell.guard.seal import seal
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.importing import import_file
 from fairwell.services.rosters import RosterCache
-from fairwell.services.scheduling import Override
-from fairwell.services.sending import StagedPlan, confirm, make_plan
 from fairwell.storage.tables import applications, outbox, outbox_bodies, persons, staged_letters
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all, write_csv
+from tests.test_staged_plans import plan_of, release
 
 PEOPLE = [applicant(f"p{i}@example.com", f"Pat{i}", "Lee") for i in range(4)]
 LEAK = "no-other-candidate"
@@ -44,18 +43,9 @@ def runtime(database_url: str, sink: MailSink, tmp_path: Path) -> Iterator[Runti
 
 
 def planned_and_released(runtime: Runtime) -> int:
-    job_id = runtime.store.job_by_title("Data Analyst").id
-    staged: StagedPlan = make_plan(runtime.store, runtime.composer, job_id, runtime.clock.now())
+    staged = plan_of(runtime)
     assert staged.plan.ready == len(PEOPLE)
-    batch = confirm(
-        runtime.store,
-        staged.plan_id,
-        staged.plan.ready,
-        actor="t",
-        now=runtime.clock.now(),
-        windows=Override.WINDOWS,
-    )
-    return batch.batch_id
+    return release(runtime, staged)
 
 
 def deliver_with_own_roster(runtime: Runtime, batch_id: int) -> tuple[RosterCache, dict[str, int]]:
