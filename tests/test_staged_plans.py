@@ -218,3 +218,24 @@ def test_each_writer_that_would_change_a_letter_is_noted_by_the_database(
     with pytest.raises(PlanStale) as refused:
         release(runtime, staged)
     assert refused.value.reasons == {reason: 1}
+
+
+def test_erasing_someone_erases_their_staged_letter_and_makes_the_plan_stale(
+    runtime: Runtime,
+) -> None:
+    from fairwell.services import erasure
+
+    staged = plan_of(runtime)
+    person_id = erasure.person_by_email(runtime.privacy, "p1@example.com")
+    counts = erasure.erase_person(runtime.privacy, person_id, "admin", runtime.clock.now())
+    with runtime.engine.connect() as conn:
+        bodies = [bytes(b) for b in conn.execute(select(staged_letters.c.body)).scalars()]
+        recipients = set(conn.execute(select(staged_letters.c.recipient)).scalars())
+    # The letter was the person's name and address in a plan nobody may ever send or redo.
+    assert counts["staged_letters"] == 1 and len(bodies) == 4
+    assert "p1@example.com" not in recipients
+    assert not any(b"Pat1" in body or b"p1@example.com" in body for body in bodies)
+    with pytest.raises(PlanStale) as refused:
+        release(runtime, staged)
+    # Erasure deletes the applications before it anonymises the person: "deleted" is noted.
+    assert "an applicant was deleted" in str(refused.value)

@@ -58,6 +58,7 @@ from fairwell.storage.tables import (
     portal_nonces,
     privacy_requests,
     scorecards,
+    staged_letters,
     suppressions,
 )
 
@@ -449,6 +450,11 @@ def _erase_rows(
         ),
         ("feedback", delete(feedback).where(feedback.c.decision_id.in_(decision_ids))),
         ("outbox_bodies", delete(outbox_bodies).where(outbox_bodies.c.outbox_id.in_(outbox_ids))),
+        # A plan's staged letters hold the same bytes: erased too, not only made stale.
+        (
+            "staged_letters",
+            delete(staged_letters).where(staged_letters.c.application_id.in_(app_ids)),
+        ),
         ("letters", delete(outbox).where(outbox.c.id.in_(outbox_ids))),
         ("scorecards", delete(scorecards).where(scorecards.c.application_id.in_(app_ids))),
         (
