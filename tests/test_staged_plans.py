@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from fairwell.cli import app
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.errors import PlanChanged, PlanStale
+from fairwell.ports.plans import StagedLetter
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.preview import preview_for_job
 from fairwell.services.scheduling import Override
@@ -239,3 +240,47 @@ def test_erasing_someone_erases_their_staged_letter_and_makes_the_plan_stale(
         release(runtime, staged)
     # Erasure deletes the applications before it anonymises the person: "deleted" is noted.
     assert "an applicant was deleted" in str(refused.value)
+
+
+def _shares_of(runtime: Runtime) -> tuple[int, list[StagedLetter]]:
+    """A composing plan, and its letters as a worker process stores them (its share)."""
+    from fairwell.services.planning import compose_pending
+    from fairwell.services.sending import fingerprint, staged_letters
+
+    job = runtime.store.job_by_title("Data Analyst")
+    now = runtime.clock.now()
+    plan = runtime.store.begin_plan(job.id, "t", now, False, fingerprint(runtime.composer, False))
+    roster = runtime.rosters.current()
+    composed = compose_pending(runtime.store, runtime.composer, job, roster, now)
+    return plan.id, list(staged_letters(composed, runtime.composer, now))
+
+
+def stored_plans(runtime: Runtime) -> set[int]:
+    with runtime.engine.connect() as conn:
+        return set(conn.execute(select(staged_letters.c.plan_id)).scalars())
+
+
+def test_shares_stored_by_a_plan_that_died_composing_go_when_the_next_plan_begins(
+    runtime: Runtime,
+) -> None:
+    dead, letters = _shares_of(runtime)
+    assert runtime.store.stage_share(dead, letters[:2]) == 2
+    assert stored_plans(runtime) == {dead}, "stored, but not a staged plan anyone sees"
+    assert runtime.store.open_plan(runtime.store.job_by_title("Data Analyst").id) is None
+
+    staged = plan_of(runtime)  # the dead plan's process never came back
+
+    assert stored_plans(runtime) == {staged.plan_id} and staged.plan.ready == 5
+    with pytest.raises(PlanChanged):
+        runtime.store.stage_share(dead, letters[2:])
+    assert stored_plans(runtime) == {staged.plan_id}
+
+
+def test_a_plan_given_up_takes_its_shares_with_it_and_takes_no_more(runtime: Runtime) -> None:
+    plan_id, letters = _shares_of(runtime)
+    runtime.store.stage_share(plan_id, letters[:3])
+    runtime.store.abandon_plan(plan_id)
+    assert stored_plans(runtime) == set()
+    with pytest.raises(PlanChanged):
+        runtime.store.stage_share(plan_id, letters[3:])
+    assert stored_plans(runtime) == set()

@@ -36,7 +36,7 @@ def test_two_processes_compose_and_deliver_every_letter_exactly_once(
                 actor="t",
                 now=now,
                 expected=planned,
-                composing=pool.composing(now),
+                staging=pool.staging(now),
             )
             stats = pool.deliver(batch.batch_id)
 

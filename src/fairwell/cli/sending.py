@@ -239,7 +239,7 @@ def _make_plan(
         now,
         actor=ACTOR,
         send_now=send_now,
-        composing=pool.composing(now, send_now, runtime.store) if pool else None,
+        staging=pool.staging(now, send_now, runtime.store) if pool else None,
         max_age=_max_age(runtime),
     ).plan
 

@@ -139,6 +139,13 @@ class PlanStore(Protocol):
         are kept but for the applications in ``recompose``. Returns letters written."""
         ...
 
+    def stage_share(self, plan_id: int, letters: Iterable[StagedLetter]) -> int:
+        """Store some of a composing plan's letters in a transaction of their own (a worker
+        process's share; ``stage`` then makes the plan the job's staged plan). PlanChanged
+        when the plan is no longer composing: another plan replaced it, or it was given up.
+        Returns letters written. Compose them first: the write is held while they are read."""
+        ...
+
     def abandon_plan(self, plan_id: int) -> None:
         """A plan whose composing failed: superseded, its letters gone."""
         ...

@@ -24,6 +24,7 @@ from fairwell.errors import PlanChanged as PlanChanged
 from fairwell.guard.privacy import Finding
 from fairwell.guard.roster import Roster
 from fairwell.ports import ApplicantView, Store, StoredMerge
+from fairwell.ports.plans import PlanRecord
 from fairwell.services.compose import ComposedLetter, Composer
 from fairwell.services.rosters import RosterSource
 from fairwell.services.scheduling import Override
@@ -324,6 +325,9 @@ class QueuedBatch:
 
 
 Composing = Callable[[Job], Iterable[ComposedLetter | Skipped]]
+# Composes a whole plan elsewhere (worker processes), storing each share into the composing
+# plan itself (PlanStore.stage_share): returns how many letters were stored.
+Staging = Callable[[Job, PlanRecord], int]
 
 
 def queue_plan(
@@ -336,6 +340,7 @@ def queue_plan(
     expected: int | None = None,
     rate_per_second: int | None = None,
     composing: Composing | None = None,
+    staging: Staging | None = None,
     send_now: bool = False,
     rosters: RosterSource | None = None,
 ) -> QueuedBatch:
@@ -344,7 +349,8 @@ def queue_plan(
     ``expected`` is the count the user confirmed: if the plan has another, nothing is
     queued. Letters the guard blocks are not queued; they stay in the plan until fixed.
     ``composing`` replaces the in-process composer, e.g. with worker processes for a big job
-    (it must honour ``send_now`` itself). ``rosters``: the roster of everyone on file to
+    (it must honour ``send_now`` itself); ``staging`` also stores what it composes.
+    ``rosters``: the roster of everyone on file to
     guard with, when not the composer's.
     """
     from fairwell.services import sending
@@ -359,6 +365,7 @@ def queue_plan(
         send_now=send_now,
         rosters=rosters,
         composing=composing,
+        staging=staging,
         summary=False,
     )
     return sending.confirm(

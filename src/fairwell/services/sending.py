@@ -31,6 +31,7 @@ from fairwell.services.planning import (
     QueuedBatch,
     ScheduleSummary,
     Skipped,
+    Staging,
     compose_pending,
     compose_views,
     contradicts,
@@ -95,6 +96,7 @@ def make_plan(
     send_now: bool = False,
     rosters: RosterSource | None = None,
     composing: Composing | None = None,
+    staging: Staging | None = None,
     max_age: timedelta = DEFAULT_MAX_AGE,
     summary: bool = True,
 ) -> StagedPlan:
@@ -103,7 +105,9 @@ def make_plan(
     A staged plan with no change since it was made is shown as it is (nothing composed);
     changes of some applications recompose those; anything else composes every letter.
     ``composing`` replaces the in-process composer for a whole plan (worker processes; it
-    must honour ``send_now``). ``summary=False`` leaves out who is skipped (a queue).
+    must honour ``send_now``); ``staging`` composes and stores it there, each process its
+    share (PlanStore.stage_share), so the letters need not come back through this one.
+    ``summary=False`` leaves out who is skipped (a queue).
     """
     job = store.job_by_id(job_id)
     print_ = fingerprint(composer, send_now)
@@ -114,7 +118,10 @@ def make_plan(
     plan = store.begin_plan(job.id, actor, now, send_now, print_)
     counted = _Counted()
     try:
-        if scope is EVERYTHING or staged is None:
+        if (scope is EVERYTHING or staged is None) and staging is not None:
+            counted.composed = staging(job, plan)
+            store.stage(plan, ())
+        elif scope is EVERYTHING or staged is None:
             items = _compose_all(store, composer, job, now, send_now, rosters, composing)
             store.stage(plan, _staged(items, composer, now, counted))
         else:
@@ -173,6 +180,13 @@ def _staged(
             continue
         counted.composed += 1
         yield staged_letter(item, composer, now)
+
+
+def staged_letters(
+    items: Iterable[ComposedLetter | Skipped], composer: Composer, now: datetime
+) -> Iterator[StagedLetter]:
+    """Each composed letter as it is stored (a worker process's share of a plan)."""
+    return _staged(items, composer, now, _Counted())
 
 
 def staged_letter(item: ComposedLetter, composer: Composer, now: datetime) -> StagedLetter:

@@ -4,7 +4,7 @@ confirm copies them to the outbox with one INSERT ... SELECT, in one transaction
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,12 +77,14 @@ class SqlPlans(SqlBase):
         self, job_id: int, actor: str, now: datetime, send_now: bool, fingerprint: str
     ) -> PlanRecord:
         with self._write() as conn:
-            # A plan left composing by a process that died is no one's any more.
-            conn.execute(
-                update(plans)
-                .where(plans.c.job_id == job_id, plans.c.state == COMPOSING)
-                .values(state=SUPERSEDED)
-            )
+            # A plan left composing by a process that died is no one's any more, nor are
+            # the letters its worker processes had stored (the plan's row is updated first:
+            # a share still being stored commits before the delete, which then sees it).
+            left = and_(plans.c.job_id == job_id, plans.c.state == COMPOSING)
+            conn.execute(update(plans).where(left).values(state=SUPERSEDED))
+            closed = and_(plans.c.job_id == job_id, plans.c.state.not_in(OPEN))
+            gone = select(plans.c.id).where(closed).scalar_subquery()
+            conn.execute(delete(staged_letters).where(staged_letters.c.plan_id.in_(gone)))
             values = {
                 "job_id": job_id,
                 "state": COMPOSING,
@@ -116,22 +118,27 @@ class SqlPlans(SqlBase):
                 conn.execute(
                     update(plans).where(plans.c.id == plan.id).values(made_at=keep_from.made_at)
                 )
-            chunk: list[StagedLetter] = []
-            for letter in letters:
-                chunk.append(letter)
-                if len(chunk) >= INSERT_CHUNK:
-                    written += _insert_staged(conn, plan.id, chunk)
-                    chunk = []
-            written += _insert_staged(conn, plan.id, chunk)
+            for chunk in _chunked(letters):
+                written += _insert_staged(conn, plan.id, chunk)
             _supersede(conn, plan.job_id, but=plan.id)
             conn.execute(update(plans).where(plans.c.id == plan.id).values(state=STAGED))
             _prune_changes(conn)
         return written
 
+    def stage_share(self, plan_id: int, letters: Iterable[StagedLetter]) -> int:
+        written = 0
+        with self._write() as conn:
+            _still_composing(conn, plan_id)
+            for chunk in _chunked(letters):
+                written += _insert_staged(conn, plan_id, chunk)
+        return written
+
     def abandon_plan(self, plan_id: int) -> None:
         with self._write() as conn:
-            conn.execute(delete(staged_letters).where(staged_letters.c.plan_id == plan_id))
+            # The plan's row first: a share being stored (it holds the row) commits before
+            # this goes on, so its letters are deleted below and no later share is stored.
             conn.execute(update(plans).where(plans.c.id == plan_id).values(state=SUPERSEDED))
+            conn.execute(delete(staged_letters).where(staged_letters.c.plan_id == plan_id))
 
     def staged_summary(self, plan_id: int) -> StagedSummary:
         mine = staged_letters.c.plan_id == plan_id
@@ -308,6 +315,25 @@ def _still_staged(conn: Connection, plan_id: int) -> None:
     query = select(plans.c.state).where(plans.c.id == plan_id).with_for_update()
     if conn.execute(query).scalar() != STAGED:
         raise PlanChanged("another plan of this job was made or sent meanwhile; plan again")
+
+
+def _still_composing(conn: Connection, plan_id: int) -> None:
+    """A worker's share is stored only into a plan still composing; its row stays locked
+    until the share is stored, so a plan given up or replaced meanwhile waits for it."""
+    query = select(plans.c.state).where(plans.c.id == plan_id).with_for_update()
+    if conn.execute(query).scalar() != COMPOSING:
+        raise PlanChanged("another plan of this job was made meanwhile; plan again")
+
+
+def _chunked(letters: Iterable[StagedLetter]) -> Iterator[list[StagedLetter]]:
+    chunk: list[StagedLetter] = []
+    for letter in letters:
+        chunk.append(letter)
+        if len(chunk) >= INSERT_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _keep_letters(conn: Connection, old: int, new: int, recompose: Sequence[int]) -> None:

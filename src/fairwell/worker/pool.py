@@ -2,8 +2,9 @@
 
 One Python process composes or delivers about one letter per core at a time; a large batch
 is split across processes that share nothing but the database. The database stays the source
-of truth: composing processes only return letters (the parent writes the whole batch in one
-transaction), and delivering processes claim with leases exactly as separate workers do.
+of truth: composing processes store their runs of letters into the plan while it is still
+composing (the parent then makes it the job's staged plan in one transaction, or gives it
+up), and delivering processes claim with leases exactly as separate workers do.
 Processes are started with ``spawn``, so none inherits a database connection or a thread.
 
 A worker process never outlives the send that started it, even one ended by ``kill -9``: its
@@ -20,8 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,9 +30,9 @@ from fairwell.config import Settings
 from fairwell.domain.model import Job
 from fairwell.errors import FairwellError, WorkerPoolError
 from fairwell.ports import PipelineStore
-from fairwell.services.compose import ComposedLetter
+from fairwell.ports.plans import PlanRecord
 from fairwell.services.delivery import RunStats
-from fairwell.services.planning import Skipped, compose_pending
+from fairwell.services.planning import compose_pending
 from fairwell.worker.embedded import run_batch
 
 CHUNK = 250
@@ -115,16 +115,23 @@ def _started() -> None:
     by the first real task)."""
 
 
-def _compose_range(
-    job: Job, after: int, until: int, now: datetime, send_now: bool
-) -> list[ComposedLetter | Skipped]:
+def _stage_range(
+    job: Job, plan_id: int, after: int, until: int, now: datetime, send_now: bool
+) -> int:
+    """Compose the applications in (after, until] and store them into the composing plan;
+    returns how many letters were stored. Nothing comes back but the count: the parent
+    would otherwise unpickle and write every letter itself, one process for all of them."""
+    from fairwell.services.sending import staged_letters
+
     runtime = _runtime()
     # The process's roster of everyone on file: composing and delivering share it.
     roster = runtime.rosters.current()
     composed = compose_pending(
         runtime.store, runtime.composer, job, roster, now, after, until, send_now
     )
-    return list(composed)
+    # Composed before the write begins: on SQLite the other processes wait for that lock.
+    letters = list(staged_letters(composed, runtime.composer, now))
+    return int(runtime.store.stage_share(plan_id, letters))
 
 
 class WorkerPool:
@@ -162,33 +169,30 @@ class WorkerPool:
     def __exit__(self, *exc_info: object) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def composing(
+    def staging(
         self, now: datetime, send_now: bool = False, store: PipelineStore | None = None
-    ) -> Callable[[Job], Iterator[ComposedLetter | Skipped]]:
-        """A ``composing`` source for :func:`queue_plan` (``send_now``: skip send windows).
+    ) -> Callable[[Job, PlanRecord], int]:
+        """A ``staging`` for :func:`make_plan` (``send_now``: skip send windows): the
+        processes compose the job's letters in runs and store each run into the plan.
         ``store`` reads how the job's applications are shared out (default: a runtime of
         the pool's settings, opened for that).
-
-        Results come back in id order with at most two chunks per process in flight, so the
-        parent's memory stays flat however large the job.
         """
-
         fate = "nothing was queued; send again, or with --processes 1 to use no worker process"
 
-        def compose(job: Job) -> Iterator[ComposedLetter | Skipped]:
-            ranges = self._chunks(job, store)
-            window = 2 * self.processes
-            waiting: deque[Future[list[ComposedLetter | Skipped]]] = deque()
-            for after, until in ranges:
-                waiting.append(
-                    self._submitted(fate, _compose_range, job, after, until, now, send_now)
-                )
-                if len(waiting) >= window:
-                    yield from _reported(waiting.popleft().result, fate)
-            while waiting:
-                yield from _reported(waiting.popleft().result, fate)
+        def stage(job: Job, plan: PlanRecord) -> int:
+            runs = self._chunks(job, store)
+            futures = [
+                self._submitted(fate, _stage_range, job, plan.id, after, until, now, send_now)
+                for after, until in runs
+            ]
+            try:
+                return sum(_reported(future.result, fate) for future in futures)
+            finally:
+                # A failed run ends the plan: the runs not started yet are not wanted.
+                for future in futures:
+                    future.cancel()
 
-        return compose
+        return stage
 
     def _chunks(self, job: Job, store: PipelineStore | None) -> list[tuple[int, int]]:
         if store is not None:
