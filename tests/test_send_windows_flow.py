@@ -89,6 +89,9 @@ def queue(runtime: Runtime, tmp_path: Path, send_now: bool = False) -> int:
         expected=3,
         send_now=send_now,
     )
+    # The first letter that waits goes at Monday 08:00 UTC (a real aware datetime).
+    assert batch.first_later in (None, MONDAY_8_UTC)
+    assert (batch.first_later is None) == (batch.later == 0)
     return batch.batch_id
 
 

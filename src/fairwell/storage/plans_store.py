@@ -225,20 +225,13 @@ def _release(
     if plan.made_at < oldest:
         return Release(refused="too old")
     s = staged_letters.c
-    ready = s.plan_id == plan_id, s.status == READY
-    count = int(conn.execute(select(func.count()).where(*ready)).scalar_one())
+    count, later, first_later, blocked = _counted(conn, plan_id)
     if count != expected:
         return Release(refused="count", ready=count)
     batch_id = insert_batch(conn, plan.job_id, actor, now, rate_per_second)
     _copy_to_outbox(conn, batch_id, plan_id, now)
-    later_query = select(func.count(), func.min(s.not_before)).where(
-        *ready, s.later_reason.is_not(None)
-    )
-    later, first_later = conn.execute(later_query).one()
-    detail = {"letters": count, "send_windows": send_windows, "later": int(later)}
+    detail = {"letters": count, "send_windows": send_windows, "later": later}
     audit(conn, actor, "batch.queued", "batch", batch_id, detail, now)
-    blocked_query = select(func.count()).where(s.plan_id == plan_id, s.status == BLOCKED)
-    blocked = int(conn.execute(blocked_query).scalar_one())
     # The outbox holds the bytes now; the staged copies are not kept twice.
     conn.execute(delete(staged_letters).where(s.plan_id == plan_id))
     conn.execute(
@@ -249,6 +242,23 @@ def _release(
     _prune_changes(conn)
     first = first_later if later else None
     return Release(batch_id, count, int(later), first, ready=count, blocked=blocked)
+
+
+def _counted(conn: Connection, plan_id: int) -> tuple[int, int, datetime | None, int]:
+    """The plan's ready letters, those of them waiting for a send window (and the first
+    such moment), and the blocked letters: one pass over the plan's rows (which hold the
+    letters' bytes: each pass reads them all)."""
+    s = staged_letters.c
+    is_ready = s.status == READY
+    waits = and_(is_ready, s.later_reason.is_not(None))
+    query = select(
+        func.coalesce(func.sum(case((is_ready, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((waits, 1), else_=0)), 0),
+        func.min(case((waits, s.not_before))),
+        func.coalesce(func.sum(case((s.status == BLOCKED, 1), else_=0)), 0),
+    ).where(s.plan_id == plan_id)
+    ready, later, first_later, blocked = conn.execute(query).one()
+    return int(ready), int(later), first_later, int(blocked)
 
 
 def _copy_to_outbox(conn: Connection, batch_id: int, plan_id: int, now: datetime) -> None:
