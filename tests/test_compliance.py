@@ -7,12 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fairwell.domain.compliance import (
     RULES,
     SUPPORTED_LANGUAGES,
     Linter,
     LintFinding,
+    fold,
     lint_exit_code,
     lint_lines,
 )
@@ -344,3 +347,14 @@ def test_a_jobs_language_requirement_is_read_from_its_competency_names() -> None
     names = ["German (C1) for client calls", "SQL", "Englischkenntnisse", "Data modelling"]
     assert stated_languages(names) == {"german", "english"}
     assert stated_languages(["SQL", "Spark"]) == frozenset()
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_folding_ascii_takes_a_short_cut_to_the_same_comparable_form(text: str) -> None:
+    from fairwell.domain.compliance import _fold
+
+    assert fold(text) == _fold(text).text.strip()
+
+
+def test_folding_text_beyond_ascii_still_joins_clusters_and_curly_apostrophes() -> None:
+    assert fold("  Ca\u0301fe\u0301 \u2014 Don\u2019t\tSTOP ") == "c\u00e1f\u00e9 don't stop"
