@@ -178,8 +178,9 @@ def one_line_failure(stderr: str) -> str:
 def test_send_says_in_one_line_when_its_worker_processes_cannot_start(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    """Every worker process exits as it starts: its interpreter is a script that gives up
-    (multiprocessing's resource tracker, started the same way, is let through)."""
+    """Every worker process exits as it starts: spawned, its interpreter is a script that
+    gives up (multiprocessing's resource tracker, started the same way, is let through);
+    forked, the pool's start-up in it ends the process."""
     dies = tmp_path / "python-that-dies"
     dies.write_text(
         f'#!/bin/sh\ncase "$*" in *spawn_main*) exit 1;; esac\nexec {sys.executable} "$@"\n'
@@ -188,7 +189,9 @@ def test_send_says_in_one_line_when_its_worker_processes_cannot_start(
     with MailSink(tmp_path / "mail", port=0) as sink:
         runtime = rejected(tmp_path, sqlite_url, sink.port, 20)
         starts_nothing = (
-            f"import multiprocessing, sys; multiprocessing.set_executable({str(dies)!r}); "
+            f"import multiprocessing, os, sys; multiprocessing.set_executable({str(dies)!r}); "
+            "from fairwell.worker import pool; "
+            "pool._start_process = lambda *args: os._exit(1); "
             "from fairwell.cli import main; sys.argv[0] = 'fairwell'; main()"
         )
         result = subprocess.run(

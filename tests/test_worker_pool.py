@@ -68,3 +68,32 @@ def test_the_pool_shares_out_every_application_once_in_runs_of_a_size(
     assert chunks[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
     assert store.application_chunks(job_id + 1000, 5) == []
     runtime.close()
+
+
+def test_the_pool_forks_only_when_no_connection_or_thread_could_be_inherited(
+    tmp_path: Path, database_url: str
+) -> None:
+    import threading
+
+    from fairwell.worker.pool import _start_method
+
+    settings = settings_for(database_url, 25)
+    init_database(settings)
+    runtime = open_runtime(settings)
+    engine = runtime.engine
+    assert _start_method(None) == "spawn", "no engine: nothing says it is safe"
+    runtime.store.application_count(1)  # a connection, back in the engine's pool
+    idle = "fork" if threading.active_count() == 1 else "spawn"
+    assert _start_method(engine) == idle
+    assert engine.pool.checkedout() == 0 and runtime.store.application_count(1) == 0
+    with engine.connect():
+        assert _start_method(engine) == "spawn", "a connection in use would be inherited"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _start_method(engine) == "spawn", "a thread would be copied half-way"
+    finally:
+        stop.set()
+        other.join()
+    runtime.close()

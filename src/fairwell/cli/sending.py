@@ -381,7 +381,7 @@ def _worker_pool(
         return
     from fairwell.worker.pool import WorkerPool
 
-    with WorkerPool(runtime.settings, processes) as pool:
+    with WorkerPool(runtime.settings, processes, runtime.engine) as pool:
         yield pool
 
 
