@@ -309,6 +309,14 @@ class Settings(BaseSettings):
         description="how long every worker waits after the relay answers 421 or 454 or cannot "
         "be reached, whether or not a rate is set",
     )
+    relay_tries: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="tries in a row, FAIRWELL_SLOW_DOWN_SECONDS apart, that `fairwell send` "
+        "gives a relay that takes no letter (cannot be reached, 421, 454) before it stops "
+        "waiting; the batch stays queued for `fairwell worker`",
+    )
     commit_every: int = Field(
         default=20,
         ge=1,

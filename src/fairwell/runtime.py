@@ -429,6 +429,7 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
         retry_base=timedelta(seconds=settings.retry_base_seconds),
         retry_deadline=timedelta(hours=settings.retry_deadline_hours),
         stop_batch_on_violation=settings.stop_batch_on_violation,
+        relay_tries=settings.relay_tries,
     )
 
 

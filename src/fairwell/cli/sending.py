@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -458,18 +460,86 @@ def _deliver_with_progress(
             done = sum(status.counts.get(s.value, 0) for s in FINAL_STATES) + status.scheduled
             progress.update(task, completed=done)
 
-        def show_finished(letters: int) -> None:
-            progress.update(task, completed=letters)
-
         # While letters go, the bar counts what the workers finished (counting the batch's
         # letters by state costs a scan of the batch); at the end the database says.
-        if pool is None:
-            deliverer = make_deliverer(runtime, rate)
-            run_batch(deliverer, batch_id, on_round=lambda stats: show_finished(stats.finished))
-        else:
-            pool.deliver(batch_id, rate, on_progress=show_finished)
+        watch = _RelayWatch(
+            runtime, lambda line: progress.console.print(line, markup=False, soft_wrap=True)
+        )
+
+        def show_finished(letters: int) -> None:
+            progress.update(task, completed=letters)
+            watch.check(letters)
+
+        with _relay_said_here():
+            if pool is None:
+                deliverer = make_deliverer(runtime, rate)
+                run_batch(deliverer, batch_id, on_round=lambda stats: show_finished(stats.finished))
+            else:
+                pool.deliver(batch_id, rate, on_progress=show_finished)
         show_done()
     _finish_report(runtime, batch_id)
+
+
+class _RelayWatch:
+    """Says, in one line above the bar, why no letter goes while the relay takes none (down,
+    or answering 421 or 454), and one more when it takes letters again.
+
+    It reads what every worker reads: the back-off row a worker writes when the relay fails,
+    with the failure it met (relay and reply, never an address). So the command's own process
+    and its worker processes are watched alike.
+    """
+
+    EVERY = 0.5  # seconds between two reads of the back-off
+
+    def __init__(self, runtime: Runtime, say: Callable[[str], None]) -> None:
+        self._slots, self._say = runtime.send_slots, say
+        self._settings = runtime.settings
+        self._shown = ""  # the failure on screen, "" once the relay took letters again
+        self._finished = 0  # letters finished when it was shown
+        self._until = 0.0  # when the back-off it began ends
+        self._read = -math.inf
+
+    def check(self, finished: int) -> None:
+        now = time.time()
+        if self._shown and now >= self._until and finished > self._finished:
+            self._say("the relay takes letters again")
+            self._shown = ""
+        if now - self._read < self.EVERY:
+            return
+        self._read = now
+        until = self._slots.backoff_until()
+        why = self._slots.backoff_reason() if until > now else ""
+        if why and why != self._shown:
+            seconds = self._settings.slow_down_seconds
+            self._say(
+                f"{_relay_trouble(self._settings, why)}; every worker tries again in "
+                f"{seconds:g} s (Ctrl-C leaves the batch queued)"
+            )
+            self._shown, self._finished = why, finished
+        if why:
+            self._until = until
+
+
+def _relay_trouble(settings: Any, why: str) -> str:
+    """The relay's failure as a worker described it, naming the relay once."""
+    relay = f"{settings.smtp_host}:{settings.smtp_port}"
+    return why if relay in why else f"the relay {relay} answered {why}"
+
+
+@contextlib.contextmanager
+def _relay_said_here() -> Iterator[None]:
+    """The deliverer's warning for each outage of the relay is quiet while this command
+    delivers: the command says it itself, once, above the bar (its worker processes quiet
+    theirs too: worker/pool.py)."""
+    import logging
+
+    relay_log = logging.getLogger("fairwell.services.delivery.relay")
+    level = relay_log.level
+    relay_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        relay_log.setLevel(level)
 
 
 def _with_scheduled(status: Any) -> dict[str, int]:
@@ -507,6 +577,11 @@ def _finish_report(runtime: Runtime, batch_id: int) -> None:
         counts.get(s.value, 0)
         for s in (OutboxState.FAILED, OutboxState.HELD, OutboxState.QUARANTINED)
     )
+    if counts.get(OutboxState.QUEUED.value) and not (
+        status.paused or batch_id in status.paused_batches
+    ):
+        # Due now and not sent: the delivery stopped waiting for a relay that took none.
+        raise _fail(_relay_gave_up(runtime, batch_id), 1)
     if counts.get(OutboxState.RETRY.value):
         out.print("letters waiting to be retried are sent by `fairwell worker`")
     if trouble:
@@ -515,3 +590,17 @@ def _finish_report(runtime: Runtime, batch_id: int) -> None:
         )
     if status.paused or batch_id in status.paused_batches:
         raise _fail("the batch is paused; `fairwell outbox resume` continues it", 1)
+
+
+def _relay_gave_up(runtime: Runtime, batch_id: int) -> str:
+    """Why the command stopped waiting with letters due, who sends them, and from when."""
+    from datetime import UTC, datetime
+
+    slots, settings = runtime.send_slots, runtime.settings
+    why = slots.backoff_reason() or "it took none"
+    resume = datetime.fromtimestamp(max(slots.backoff_until(), time.time()), UTC)
+    return (
+        f"the relay took no letter in {settings.relay_tries} tries "
+        f"({_relay_trouble(settings, why)}); batch {batch_id} stays queued: `fairwell worker` "
+        f"delivers the rest once the relay takes letters, trying from {resume:%H:%M:%S} UTC"
+    )

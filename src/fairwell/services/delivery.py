@@ -42,6 +42,9 @@ from fairwell.ports import (
 from fairwell.services.rosters import RosterCache, RosterSource
 
 log = logging.getLogger(__name__)
+# The relay as a whole failing (unreachable, 421, 454): `fairwell send` says it in its own line
+# and quiets this logger while it delivers; `fairwell worker` leaves it on.
+relay_log = logging.getLogger(f"{__name__}.relay")
 
 MAX_RETRY_DELAY = timedelta(hours=1)
 # Holds by this rule concern one person's situation, not the batch: they never stop a batch.
@@ -56,6 +59,9 @@ class DeliveryPolicy:
     retry_base: timedelta = timedelta(seconds=30)
     retry_deadline: timedelta = timedelta(hours=48)
     stop_batch_on_violation: bool = True
+    # Claims in a row the relay as a whole failed (none of their letters sent) before a run
+    # of one batch (run_batch) stops waiting for it; the batch stays queued for the worker.
+    relay_tries: int = 3
 
 
 class Pacer:
@@ -187,8 +193,10 @@ class SlowDown:
         self.slots, self.seconds = slots, seconds
         self._wall, self._sleep = wall, sleep
 
-    def back_off(self) -> None:
-        self.slots.back_off(self._wall() + self.seconds)
+    def back_off(self, why: str = "") -> None:
+        """Every worker waits; ``why`` (the relay's failure, no address in it) is kept with
+        the moment, for whoever watches the send."""
+        self.slots.back_off(self._wall() + self.seconds, why)
 
     def wait(self) -> float:
         """Sleep until the back-off ends; return how long that was (0.0: none in force)."""
@@ -256,6 +264,8 @@ class RunStats:
     released: int = 0
     possible_duplicates: int = 0
     slowed_down: float = 0.0  # seconds spent waiting for the relay's slow-down to end
+    # Claims in which the relay as a whole failed (unreachable, 421, 454).
+    relay_failures: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -284,6 +294,8 @@ class Deliverer:
     _lanes: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     # Set when the relay asked to slow down during this claim: the rest goes back unsent.
     _slowed: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    # The relay's last failure logged: an outage is logged once, not at every claim.
+    _relay_logged: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.rosters is None:
@@ -336,11 +348,16 @@ class Deliverer:
                 stop.set()
             return outcome
 
+        sent_before = stats.sent
         try:
             self._record(self._outcomes(check, claimed), stats, handing)
         except BaseException:
             self._drain()
             raise
+        if self._slowed.is_set():
+            stats.relay_failures += 1
+        if stats.sent > sent_before:
+            self._relay_logged = ""  # the relay takes letters: its next outage is news
         return stats
 
     def _guarded(
@@ -530,10 +547,18 @@ class Deliverer:
 
     def _slow_down(self, letter: ClaimedLetter, error: TransientDeliveryError) -> None:
         """Every worker waits; the rest of this claim goes back to the queue unsent."""
-        log.warning("outbox %s: the relay asked to slow down (%s)", letter.id, error.code)
+        # The detail names the relay and its reply with every address blanked out
+        # (delivery/smtp.py): never the recipient, never the letter.
+        if error.detail != self._relay_logged:
+            self._relay_logged = error.detail
+            relay_log.warning(
+                "outbox %s: the relay takes no letters (%s); every worker waits",
+                letter.id,
+                error.detail,
+            )
         self._slowed.set()
         if self.slow_down is not None:
-            self.slow_down.back_off()
+            self.slow_down.back_off(error.detail)
         elif self.rate_limit is not None:
             self.rate_limit.slow_down()
 

@@ -18,6 +18,9 @@ from fairwell.storage.base import dialect_insert
 from fairwell.storage.tables import controls
 
 BACKOFF = "rate:backoff-until"
+# Why the last back-off began: the relay's failure, as the worker that met it described it.
+BACKOFF_WHY = "rate:backoff-why"
+WHY_LENGTH = 200  # controls.value's width
 
 
 class SqlSendSlots:
@@ -47,8 +50,9 @@ class SqlSendSlots:
                 )
         return start
 
-    def back_off(self, until: float) -> None:
-        """No slot starts before ``until`` (a relay said 421 or 454: slow down)."""
+    def back_off(self, until: float, why: str = "") -> None:
+        """No slot starts before ``until`` (a relay said 421 or 454, or cannot be reached);
+        ``why`` says which, for `fairwell send` to show."""
         with self._bookkeeping() as conn:
             current = self._locked(conn, [BACKOFF])[BACKOFF]
             conn.execute(
@@ -56,13 +60,26 @@ class SqlSendSlots:
                 .where(controls.c.name == BACKOFF)
                 .values(value=repr(max(current, until)))
             )
+            if why:
+                why = why[:WHY_LENGTH]
+                conn.execute(
+                    dialect_insert(self._postgres, controls)
+                    .values(name=BACKOFF_WHY, value=why)
+                    .on_conflict_do_update(index_elements=["name"], set_={"value": why})
+                )
 
     def backoff_until(self) -> float:
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                select(controls.c.value).where(controls.c.name == BACKOFF)
-            ).scalar()
+        value = self._value(BACKOFF)
         return float(value) if value is not None else 0.0
+
+    def backoff_reason(self) -> str:
+        """The relay's failure that began the last back-off ("" when none was given)."""
+        return self._value(BACKOFF_WHY) or ""
+
+    def _value(self, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(controls.c.value).where(controls.c.name == name))
+            return value.scalar()
 
     def _locked(self, conn: Connection, names: list[str]) -> dict[str, float]:
         """The rows' values, created at 0 when missing, locked until the transaction ends.

@@ -60,16 +60,25 @@ def run_batch(
 
     Letters scheduled for a later retry, or queued for a send window that has not opened
     yet, do not keep this waiting; ``fairwell worker`` sends them when they are due. A paused
-    batch or outbox ends the wait too.
+    batch or outbox ends the wait too, and so does a relay that took no letter in
+    ``policy.relay_tries`` claims in a row (down, or answering only 421 or 454): the batch
+    stays queued rather than this waiting for it without end.
     """
     total = RunStats()
     stop = stop or threading.Event()
+    refused = 0  # claims in a row the relay failed with none of their letters sent
     try:
         while not stop.is_set():
-            before = total.claimed
+            before, sent, failures = total.claimed, total.sent, total.relay_failures
             deliverer.run_once(total)
             if on_round is not None:
                 on_round(total)
+            if total.sent != sent:
+                refused = 0
+            elif total.relay_failures != failures:
+                refused += 1
+                if refused >= deliverer.policy.relay_tries:
+                    break
             if total.claimed != before:
                 continue
             status = deliverer.store.outbox_status(batch_id, deliverer.clock.now())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
@@ -262,6 +263,8 @@ class WorkerPool:
             if on_progress is not None:
                 on_progress(finished.value)
             time.sleep(0.2)
+        if on_progress is not None:  # what the last 0.2 s finished is heard too
+            on_progress(self._finished.value)
         return _added([_reported(future.result, fate) for future in futures])
 
     def _counter(self) -> Any:
@@ -312,6 +315,8 @@ def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
             finished.value += stats.finished - counted
         counted = stats.finished
 
+    # The command says in its own line when the relay takes no letters (cli/sending.py).
+    logging.getLogger("fairwell.services.delivery.relay").setLevel(logging.ERROR)
     # The deliverer guards with the runtime's roster, the one this process composed with.
     return run_batch(make_deliverer(_runtime(), rate), batch_id, on_round=count)
 
