@@ -90,7 +90,7 @@ LOCALS = [
 
 # Characters that matter to an address's syntax, and some that only look as if they might.
 ALPHABET = st.sampled_from(
-    list("abcXYZ09.-_+'\"@<>()[]\\ ,;:!#%/=?^`{|}~") + ["é", "ü", "\u0301", "\u0338", "＠", "．"]
+    [*"abcXYZ09.-_+'\"@<>()[]\\ ,;:!#%/=?^`{|}~", "é", "ü", "\u0301", "\u0338", "＠", "．"]
 )
 
 
