@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from fairwell.errors import InvalidInput
 from fairwell.errors import UnsafeHeaderValue as UnsafeHeaderValue
@@ -43,6 +44,52 @@ def normalise_address(raw: str) -> str:
     if not text:
         raise InvalidInput("the address is empty")
     check_header_value(text)
+    return _plain_address(text) or _validated(text)
+
+
+# An address of plain ASCII (RFC 5322 dot-atom before the @, letters, digits, dots and hyphens
+# after it), as nearly every address in a file is. email-validator accepts such a local part
+# as it stands, whatever the domain, so only its domain needs the library's (costly) checks:
+# those are made once per domain. Anything else goes through the library whole.
+_ATEXT = r"[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+"
+_PLAIN_ADDRESS = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@([A-Za-z0-9.\-]+)")
+_MAX_ADDRESS_BYTES = 254  # email-validator's limit (RFC 5321), checked on all its forms
+
+
+def _plain_address(text: str) -> str | None:
+    """The normalised form of a plain address whose domain email-validator accepts; None
+    sends it to :func:`_validated`, which gives the verdict and the reason."""
+    plain = _PLAIN_ADDRESS.fullmatch(text)
+    if plain is None:
+        return None
+    local, domain = plain.groups()
+    forms = _domain_forms(domain)
+    if forms is None:
+        return None
+    # The library checks the length of the address as given, as normalised (the domain in
+    # Unicode) and with the IDNA domain; near the limit it says which, so it decides.
+    longest = max(len(domain), *(len(form.encode()) for form in forms))
+    if len(local) + 1 + longest > _MAX_ADDRESS_BYTES:
+        return None
+    return f"{local}@{forms[1]}".lower()
+
+
+@lru_cache(maxsize=4096)
+def _domain_forms(domain: str) -> tuple[str, str] | None:
+    """The domain as email-validator normalises it (Unicode, then IDNA ASCII), or None if it
+    refuses it. Its checks of the domain do not depend on the part before the @, so one
+    address with a plain local part asks for the domain's verdict."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        parsed = validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return None
+    return parsed.domain, parsed.ascii_domain
+
+
+def _validated(text: str) -> str:
+    """email-validator's verdict on the whole address, and its normalised form."""
     # Imported here: it compiles its patterns on import (20-40 ms), and most commands start
     # without ever checking an address.
     from email_validator import EmailNotValidError, validate_email

@@ -16,12 +16,13 @@ import pickle
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache, lru_cache
+from operator import attrgetter
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pycountry
@@ -229,7 +230,7 @@ def _spool_rows(records: Iterator[Record], problems: Problems, spool: IO[bytes])
         counted.rows += 1
         chunk.append(row)
         if len(chunk) == SPOOL_CHUNK:
-            pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
+            _spool(chunk, spool)
             chunk = []
         address = hash(row.email)
         if address in seen:
@@ -238,8 +239,17 @@ def _spool_rows(records: Iterator[Record], problems: Problems, spool: IO[bytes])
             seen.add(address)
             counted.titles.add(row.job)  # an address's first row: its application's title
     if chunk:
-        pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
+        _spool(chunk, spool)
     return counted
+
+
+# A row's values in the order ApplicantRow takes them: rows are spooled as plain tuples, which
+# pickle takes and gives back in C (a dataclass's own pickling runs Python for every row).
+_row_values = attrgetter(*(field.name for field in fields(ApplicantRow)))
+
+
+def _spool(chunk: list[ApplicantRow], spool: IO[bytes]) -> None:
+    pickle.dump([_row_values(row) for row in chunk], spool, pickle.HIGHEST_PROTOCOL)
 
 
 def _unspooled(spool: IO[bytes]) -> Iterator[ApplicantRow]:
@@ -247,10 +257,11 @@ def _unspooled(spool: IO[bytes]) -> Iterator[ApplicantRow]:
     while True:
         try:
             # Our own temporary file, written by this process a moment ago.
-            chunk: list[ApplicantRow] = pickle.load(spool)  # noqa: S301
+            chunk: list[tuple[Any, ...]] = pickle.load(spool)  # noqa: S301
         except EOFError:
             return
-        yield from chunk
+        for values in chunk:
+            yield ApplicantRow(*values)
 
 
 def parse_applicant_records(
