@@ -264,7 +264,7 @@ class WorkerPool:
                 on_progress(finished.value)
             time.sleep(0.2)
         if on_progress is not None:  # what the last 0.2 s finished is heard too
-            on_progress(self._finished.value)
+            on_progress(finished.value)
         return _added([_reported(future.result, fate) for future in futures])
 
     def _counter(self) -> Any:
