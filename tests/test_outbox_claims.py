@@ -106,3 +106,47 @@ def test_a_paused_outbox_gives_out_nothing(tmp_path: Path, clock: FixedClock) ->
     store.set_paused(False, "t", clock.now())
     assert len(store.claim("w", now, now + timedelta(minutes=1), 10)) == 3
     assert store.outbox_status().counts == {OutboxState.SENDING.value: 3}
+
+
+def test_a_claim_reads_only_the_letters_still_to_go_through_the_partial_indexes(
+    sqlite_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """Letters not waiting or claimed are in none of the claim's indexes (0026), and the
+    statements a real claim runs to pick its candidates use them. PostgreSQL's plan depends
+    on its table statistics: not asked."""
+    from sqlalchemy import event
+
+    store = queued_store(sqlite_url, tmp_path, clock, 3)
+    ran: list[tuple[str, tuple[object, ...]]] = []
+
+    def note(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        if sql.lstrip().startswith("SELECT outbox.id \nFROM outbox JOIN batches"):
+            ran.append((sql, tuple(params)))  # type: ignore[arg-type]
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    store.claim("w", clock.now(), clock.now() + timedelta(minutes=2), 10)
+    event.remove(store.engine, "before_cursor_execute", note)
+    with store.engine.connect() as conn:
+        plans = [
+            " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql, params in ran
+        ]
+    assert len(plans) == 3, ran  # abandoned, queued, retry
+    assert "USING INDEX ix_outbox_sending_lease" in plans[0], plans[0]
+    assert "USING INDEX ix_outbox_queued_due" in plans[1], plans[1]
+    assert "USING INDEX ix_outbox_retry_due" in plans[2], plans[2]
+    assert (indexed(store, "queued"), indexed(store, "sending")) == (0, 3)
+
+
+def indexed(store: SqlStore, state: str) -> int:
+    """The letters in a state, counted through that state's partial index."""
+    from sqlalchemy import text
+
+    queries = {
+        "queued": "SELECT count(*) FROM outbox INDEXED BY ix_outbox_queued_due "
+        "WHERE state = 'queued'",
+        "sending": "SELECT count(*) FROM outbox INDEXED BY ix_outbox_sending_lease "
+        "WHERE state = 'sending'",
+    }
+    with store.engine.connect() as conn:
+        return int(conn.execute(text(queries[state])).scalar_one())

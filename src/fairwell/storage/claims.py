@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     false,
+    literal,
     or_,
     select,
     true,
@@ -49,13 +50,20 @@ _IDS = bindparam("claim_ids", type_=Integer(), expanding=True)
 _LIMIT = bindparam("claim_limit", type_=Integer())
 
 
+def in_state(state: OutboxState) -> Any:
+    """``state = 'queued'`` with the state written into the SQL, not bound: the outbox's
+    claim indexes are partial, one per state (0026), and a plan made without the value (a
+    PostgreSQL generic plan of a prepared statement) cannot prove a bound state matches."""
+    return outbox.c.state == literal(state.value, literal_execute=True)
+
+
 def _waiting(state: OutboxState) -> Any:
-    return and_(outbox.c.state == state.value, outbox.c.next_attempt_at <= _NOW)
+    return and_(in_state(state), outbox.c.next_attempt_at <= _NOW)
 
 
 def _abandoned() -> Any:
     """Claimed by a worker whose lease ran out: it died, or lost its database."""
-    return and_(outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_until < _NOW)
+    return and_(in_state(OutboxState.SENDING), outbox.c.lease_until < _NOW)
 
 
 def _candidates(condition: Any, order: Any, postgres: bool) -> Select[Any]:

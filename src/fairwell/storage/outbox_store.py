@@ -25,7 +25,7 @@ from fairwell.domain.model import (
 from fairwell.errors import AlreadyQueued, NotFound
 from fairwell.ports import ClaimedLetter, NewLetter, OutboxRow, OutboxStatus, Outcome
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
-from fairwell.storage.claims import ON_FILE_KINDS, claim_statements
+from fairwell.storage.claims import ON_FILE_KINDS, claim_statements, in_state
 from fairwell.storage.rows import audit, insert_batch, outbox_row
 
 if TYPE_CHECKING:
@@ -416,7 +416,7 @@ class SqlOutbox(SqlBase):
             return 0, None
         query = select(
             func.count().label("letters"), func.min(outbox.c.next_attempt_at).label("first")
-        ).where(outbox.c.state == OutboxState.QUEUED.value, outbox.c.next_attempt_at > now)
+        ).where(in_state(OutboxState.QUEUED), outbox.c.next_attempt_at > now)
         if batch_id is not None:
             query = query.where(outbox.c.batch_id == batch_id)
         row = conn.execute(query).one()

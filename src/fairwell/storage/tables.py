@@ -281,8 +281,25 @@ outbox = Table(
     Column("keep_until", Date),
     # The day a status letter promised a decision by ("we will tell you by ..."): 0017.
     Column("decide_by", Date),
-    Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),
-    Index("ix_outbox_state_lease_until", "state", "lease_until"),
+    # Partial indexes (0026): only letters still to go are in them, one per state a claim
+    # reads. A letter leaves them as it is sent, so they stay the size of the queue however
+    # long the history grows, and a claim or a result moves an entry of one index, not two.
+    # A query uses one only with its state written in the SQL (claims.py: literal_execute).
+    *(
+        Index(
+            f"ix_outbox_{state}_due",
+            "next_attempt_at",
+            sqlite_where=text(f"state = '{state}'"),
+            postgresql_where=text(f"state = '{state}'"),
+        )
+        for state in ("queued", "retry")
+    ),
+    Index(
+        "ix_outbox_sending_lease",
+        "lease_until",
+        sqlite_where=text("state = 'sending'"),
+        postgresql_where=text("state = 'sending'"),
+    ),
 )
 
 # A candidate's request for more feedback: tracked until a hiring manager's answer is queued.
