@@ -65,8 +65,8 @@ class SqlApplicantRecords:
             asked = _requests(conn, [d.decision.id for d in decided])
             entries = _audit(conn, application_id, decided, letters, asked)
             return ApplicantFacts(
-                application=application_from(row),
-                person=person_from(row),
+                application=application_from(row._mapping),
+                person=person_from(row._mapping),
                 job=Job(row.job_id, row.title),
                 created_at=row.created_at,
                 decisions=tuple(decided),
@@ -145,7 +145,7 @@ def _decision(row: Row[Any]) -> DecisionFacts:
             reason_chosen=bool(row.reason_chosen),
         ),
         decided_by=row.decided_by,
-        feedback=feedback_from(row),
+        feedback=feedback_from(row._mapping),
         feedback_drafted_at=row.feedback_created_at,
         reviewed_by=row.reviewed_by,
         reviewed_at=row.reviewed_at,

@@ -117,7 +117,10 @@ class SqlInterviews:
         if row is None:
             return None
         return InterviewSubject(
-            row.application_id, person_from(row), Job(row.job_id, row.title), Stage(row.stage)
+            row.application_id,
+            person_from(row._mapping),
+            Job(row.job_id, row.title),
+            Stage(row.stage),
         )
 
     def scorecards_by(self, application_id: int, interviewer: str) -> list[ScorecardEntry]:
