@@ -190,18 +190,20 @@ class WorkerPool:
     @property
     def _executor(self) -> ProcessPoolExecutor:
         """The processes, started with the first task (all of them at once when forked)."""
-        if self._started is None:
-            self.start_method = _start_method(self._engine)
-            context = multiprocessing.get_context(self.start_method)
-            # Letters the processes have finished with (sent, failed, held), counted as each
-            # claim's results are committed: the progress bar reads it, not the database.
-            self._finished = context.Value("q", 0)
-            self._started = ProcessPoolExecutor(
-                max_workers=self.processes,
-                mp_context=context,
-                initializer=_start_process,
-                initargs=(self.settings.model_dump(), os.getpid(), self._finished),
-            )
+        return self._started or self._made_executor()
+
+    def _made_executor(self) -> ProcessPoolExecutor:
+        self.start_method = _start_method(self._engine)
+        context = multiprocessing.get_context(self.start_method)
+        # Letters the processes have finished with (sent, failed, held), counted as each
+        # claim's results are committed: the progress bar reads it, not the database.
+        self._finished = context.Value("q", 0)
+        self._started = ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=context,
+            initializer=_start_process,
+            initargs=(self.settings.model_dump(), os.getpid(), self._finished),
+        )
         return self._started
 
     def staging(
@@ -270,7 +272,7 @@ class WorkerPool:
     def _counter(self) -> Any:
         """The count of letters the processes finished, shared with them (made with them)."""
         if self._started is None:
-            self._executor  # noqa: B018 - made here, the processes start at the first task
+            self._made_executor()  # the processes start at the first task
         return self._finished
 
     def _submitted(self, fate: str, task: Callable[..., T], *args: Any) -> Future[T]:
