@@ -36,7 +36,10 @@ from pathlib import Path
 from fairwell.demo.data import write_demo_csv
 
 # The console script's body: the same interpreter and environment as this script.
-CLI = "import sys; from fairwell.cli import main; sys.argv[0] = 'fairwell'; sys.exit(main())"
+CLI = (
+    "import sys; import fairwell.cli as cli; sys.argv[0] = 'fairwell'; "
+    "sys.exit(getattr(cli, 'run', cli.main)())"  # run: the program (main in older trees)
+)
 BASELINE = "python -c pass"
 LIBRARIES = "import typer, rich.console, rich.table, sqlalchemy, pydantic_settings"
 # What each process of a big send's pool does before its first letter: multiprocessing runs the

@@ -29,7 +29,10 @@ from pathlib import Path
 import benchdata
 from user_seat import RECRUITER, PeakWatcher
 
-CLI = "import sys; from fairwell.cli import main; sys.argv[0] = 'fairwell'; sys.exit(main())"
+CLI = (
+    "import sys; import fairwell.cli as cli; sys.argv[0] = 'fairwell'; "
+    "sys.exit(getattr(cli, 'run', cli.main)())"  # run: the program (main in older trees)
+)
 MIB = 1024.0
 
 

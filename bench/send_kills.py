@@ -29,7 +29,10 @@ from pathlib import Path
 from fairwell.delivery.sink import MailSink, read_sink
 from fairwell.services.applicant_file import COLUMNS
 
-CLI = "import sys; from fairwell.cli import main; sys.argv[0] = 'fairwell'; sys.exit(main())"
+CLI = (
+    "import sys; import fairwell.cli as cli; sys.argv[0] = 'fairwell'; "
+    "sys.exit(getattr(cli, 'run', cli.main)())"  # run: the program (main in older trees)
+)
 LEASE_SECONDS = 3.0
 JOB = "Data Analyst"
 

@@ -188,3 +188,38 @@ def test_reject_starts_without_the_letter_composer(
     reject = ["reject", "--job", JOB_TITLE, "--all-except-hired", "--reason", "role-closed"]
     unused = ("fairwell.services.compose", "fairwell.services.planning", "jinja2")
     assert _loaded(_run_command(reject), unused, env) == []
+
+
+def test_the_program_closes_its_database_then_ends_without_collecting_garbage(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """`fairwell` (run) closes the command's connections as it ends, so SQLite folds the WAL
+    back into the database as before, and freezes every object out of the collector, so the
+    interpreter's teardown does not walk them all."""
+    from fairwell.demo.data import write_demo_csv
+
+    write_demo_csv(tmp_path / "applicants.csv")
+    env = {**os.environ, "FAIRWELL_DATABASE_URL": sqlite_url}
+    frozen = [
+        _run_program(arguments, env)
+        for arguments in (["init"], ["import", str(tmp_path / "applicants.csv")])
+    ]
+    assert min(frozen) > 10_000  # the libraries' objects
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    assert database.exists()
+    assert not database.with_name(database.name + "-wal").exists()
+
+
+def _run_program(arguments: list[str], env: dict[str, str]) -> int:
+    """Run ``fairwell ARGUMENTS`` as the program does; the objects it froze as it ended."""
+    code = (
+        "import contextlib, gc, io, sys\nfrom fairwell.cli import run\n"
+        f"sys.argv = ['fairwell', *{arguments!r}]\n"
+        "try:\n    with contextlib.redirect_stdout(io.StringIO()):\n        run()\n"
+        "except SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(gc.get_freeze_count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip())

@@ -16,6 +16,7 @@ spawns imports this module too (multiprocessing runs the ``fairwell`` console sc
 from __future__ import annotations
 
 import copy
+import gc
 import importlib
 import sys
 from typing import TYPE_CHECKING
@@ -98,6 +99,15 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def run() -> None:
+    """The ``fairwell`` program: :func:`main`, then the process ends without collecting its
+    garbage (tests and scripts that go on after a command call :func:`main`)."""
+    try:
+        main()
+    finally:
+        _ending()
+
+
 def main() -> None:
     """Run the command line. Typer turns every command into a Click command at each start,
     reading each signature (about 70 of them); a command named on the command line is
@@ -113,6 +123,17 @@ def main() -> None:
 
     # A group even when it holds one command (Typer would make that the whole program).
     get_group(lean)()
+
+
+def _ending() -> None:
+    """The command is done: its database connections are closed, then every object is
+    frozen out of the garbage collector. The interpreter's teardown would otherwise run
+    collections over everything the libraries made (about 0.2 s of a 0.8 s `fairwell jobs`
+    here); the process ends now and the OS takes the memory back whole."""
+    base = sys.modules.get("fairwell.cli.base")
+    if base is not None:
+        base.close_runtimes()
+    gc.freeze()
 
 
 def lean_app(first: list[str], app: typer.Typer | None = None) -> typer.Typer | None:
