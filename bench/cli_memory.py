@@ -7,8 +7,9 @@
 The steps of bench/user_seat.py (`fairwell init`, `import`, `reject --all-except-hired`, `plan`,
 `send --yes`), each a fresh process, on the synthetic people of bench/benchdata.py; no
 mailmerge. Each step's wall time and peak RSS (ru_maxrss of the step's process and its children,
-from wait4) are printed. A file may hold 50 MB, so N people go in files of at most 300,000
-rows, each its own `fairwell import` (the table gives the largest peak and the summed time).
+from wait4) are printed. A CSV file may hold 128 MB, so N people go in files of at most a
+million rows (120 MB), each its own `fairwell import` (the table gives the largest peak and the
+summed time).
 `--steps` leaves out the later steps (plan and send need a sink; one is started). With
 ``--against SRC`` the same steps also run with ``PYTHONPATH=SRC`` (an older checkout's ``src``)
 in a directory of their own, in the same run, so the two can be compared. A benchmark, not a
@@ -28,12 +29,12 @@ import benchdata
 from sinks import SinkProcess, resolve_kind
 from user_seat import Step, _add_recruiter, fairwell_env, note, run_step
 
-ROWS_PER_FILE = 300_000
+ROWS_PER_FILE = 1_000_000
 STEPS = ("init", "import", "reject", "plan", "send")
 
 
 def write_inputs(directory: Path, n: int) -> list[Path]:
-    """N people in files of at most ROWS_PER_FILE rows (the import's 50 MB limit)."""
+    """N people in files of at most ROWS_PER_FILE rows (the import's 128 MB limit for a CSV file)."""
     files = []
     for number, start in enumerate(range(0, n, ROWS_PER_FILE)):
         path = directory / f"applicants-{number}.csv"

@@ -17,7 +17,12 @@ from openpyxl import Workbook
 
 from fairwell.domain.model import Source, Stage
 from fairwell.errors import MAX_PROBLEMS_KEPT, ImportFileError, ImportProblem
-from fairwell.services.applicant_file import COLUMNS, MAX_IMPORT_BYTES, parse_applicant_file
+from fairwell.services.applicant_file import (
+    COLUMNS,
+    MAX_IMPORT_BYTES,
+    MAX_STREAMED_BYTES,
+    parse_applicant_file,
+)
 
 
 def applicant(**changes: Any) -> dict[str, Any]:
@@ -257,12 +262,34 @@ def test_another_file_type_is_refused_by_name(tmp_path: Path) -> None:
     assert str(error).startswith("applicants.xls: unsupported file type '.xls'")
 
 
-def test_a_file_above_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "limit", "said"),
+    [
+        ("applicants.csv", MAX_STREAMED_BYTES, "128 MB"),
+        ("applicants.json", MAX_IMPORT_BYTES, "50 MB"),
+    ],
+)
+def test_a_file_above_the_limit_is_refused_before_reading(
+    tmp_path: Path, name: str, limit: int, said: str
+) -> None:
+    path = tmp_path / name
+    with path.open("wb") as handle:
+        handle.truncate(limit + 1)
+
+    assert f"the limit is {said}" in only_problem(path).message
+
+
+def test_a_csv_is_read_a_line_at_a_time_past_the_limit_of_a_file_read_whole(
+    tmp_path: Path,
+) -> None:
+    """A CSV over the whole-file limit is not refused for its size: it is streamed (a sparse
+    file of that size is read as far as its first line, which is not UTF-8 text)."""
     path = tmp_path / "applicants.csv"
     with path.open("wb") as handle:
         handle.truncate(MAX_IMPORT_BYTES + 1)
 
-    assert "the limit is 50 MB" in only_problem(path).message
+    message = only_problem(path).message
+    assert "the limit" not in message
 
 
 # --- encodings and line endings -----------------------------------------------------------------

@@ -34,6 +34,7 @@ from fairwell.domain.reasons import SUPPORTED_LOCALES
 from fairwell.errors import MAX_PROBLEMS_KEPT, ImportFileError, ImportProblem, InvalidInput
 from fairwell.services.tabular import (
     MAX_IMPORT_BYTES,
+    MAX_STREAMED_BYTES,
     Problems,
     Record,
     RowReader,
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_LOCALE",
     "MAX_IMPORT_BYTES",
     "MAX_PROBLEMS_KEPT",
+    "MAX_STREAMED_BYTES",
     "ApplicantFile",
     "ImportFileError",
     "ImportProblem",

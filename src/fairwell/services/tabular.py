@@ -32,6 +32,7 @@ __all__ = [
     "LONE_SURROGATE",
     "MAX_IMPORT_BYTES",
     "MAX_PROBLEMS_KEPT",
+    "MAX_STREAMED_BYTES",
     "PROBLEMS_IN_MESSAGE",
     "ImportFileError",
     "ImportProblem",
@@ -53,7 +54,12 @@ __all__ = [
     "too_large",
 ]
 
+# A file read whole: a workbook, a JSON document, a CSV parsed at once.
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+# A CSV file read line by line (`fairwell import`): an export of a million applicants
+# (120 MB) imports in one go, all or nothing, in 137 MiB of memory (what grows with the rows
+# is a number per address, and the rows of addresses seen twice).
+MAX_STREAMED_BYTES = 128 * 1024 * 1024
 
 # Every character that str.splitlines() breaks on, and NUL: none may hide inside a value.
 _LINE_BREAK_OR_NUL = re.compile(r"[\r\n\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -195,8 +201,8 @@ def _check_utf8(path: Path, problems: Problems) -> None:
     """What :func:`read_file_text` checks, line by line: size, UTF-16, every line UTF-8."""
     try:
         size = path.stat().st_size
-        if size > MAX_IMPORT_BYTES:
-            raise problems.fatal(too_large(size))
+        if size > MAX_STREAMED_BYTES:
+            raise problems.fatal(too_large(size, MAX_STREAMED_BYTES))
         with path.open("rb") as handle:
             offset = 0
             for number, line in enumerate(handle, start=1):
@@ -207,8 +213,8 @@ def _check_utf8(path: Path, problems: Problems) -> None:
                     skip = len(_UTF8_BOM) if line.startswith(_UTF8_BOM) else 0
                 _decode_line(line, skip, number, offset, problems)
                 offset += len(line)
-                if offset > MAX_IMPORT_BYTES:  # it grew while we looked
-                    raise problems.fatal(too_large(offset))
+                if offset > MAX_STREAMED_BYTES:  # it grew while we looked
+                    raise problems.fatal(too_large(offset, MAX_STREAMED_BYTES))
     except OSError as error:
         raise problems.fatal(f"cannot read the file: {error.strerror or error}") from None
 
@@ -255,8 +261,8 @@ def _read(path: Path, problems: Problems) -> bytes:
     return data
 
 
-def too_large(size: int) -> str:
-    limit = MAX_IMPORT_BYTES // (1024 * 1024)
+def too_large(size: int, limit_bytes: int = MAX_IMPORT_BYTES) -> str:
+    limit = limit_bytes // (1024 * 1024)
     return (
         f"the file is {size / (1024 * 1024):.1f} MB and the limit is {limit} MB; "
         "split it into smaller files"
