@@ -34,7 +34,7 @@ STEPS = ("init", "import", "reject", "plan", "send")
 
 
 def write_inputs(directory: Path, n: int) -> list[Path]:
-    """N people in files of at most ROWS_PER_FILE rows (the import's 128 MB limit for a CSV file)."""
+    """N people in files of at most ROWS_PER_FILE rows (a CSV may hold 128 MB)."""
     files = []
     for number, start in enumerate(range(0, n, ROWS_PER_FILE)):
         path = directory / f"applicants-{number}.csv"
