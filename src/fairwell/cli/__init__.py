@@ -21,6 +21,8 @@ import importlib
 import sys
 from typing import TYPE_CHECKING
 
+from fairwell.worker.collector import collect_less
+
 if TYPE_CHECKING:
     import typer
     from typer.models import CommandInfo
@@ -102,6 +104,7 @@ def __getattr__(name: str) -> typer.Typer:
 def run() -> None:
     """The ``fairwell`` program: :func:`main`, then the process ends without collecting its
     garbage (tests and scripts that go on after a command call :func:`main`)."""
+    collect_less()
     try:
         main()
     finally:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import logging
 import multiprocessing
 import os
@@ -40,6 +39,7 @@ from fairwell.ports import PipelineStore
 from fairwell.ports.plans import PlanRecord
 from fairwell.services.delivery import RunStats
 from fairwell.services.planning import compose_pending
+from fairwell.worker.collector import collect_less, freeze_long_lived
 from fairwell.worker.embedded import run_batch
 
 CHUNK = 250
@@ -59,8 +59,6 @@ def default_processes() -> int:
 
 # prctl(2): the signal this process gets when the thread that started it ends.
 _PR_SET_PDEATHSIG = 1
-# Net allocations between two collections of young objects in a pool process (Python: 700).
-YOUNG_OBJECTS = 10_000
 T = TypeVar("T")
 
 
@@ -330,15 +328,11 @@ def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
 
 
 def _collect_less() -> None:
-    """Leave what the process holds now (libraries, runtime, the roster of everyone on file)
-    out of every later garbage collection, and collect young objects every 10,000 net
-    allocations instead of 700. Composing and delivering make garbage fast, nearly all of it
-    freed by its last reference going: with the defaults, collections took 15-25% of a
-    composing process's CPU (gc.callbacks; 10,000 letters, 10,000 to 100,000 people on
-    file), walking the roster again and again; now under 1%. A pool process lives for one
-    command: whatever it froze ends with it."""
-    gc.freeze()
-    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
+    """What the process holds now (libraries, runtime, roster) is left out of every later
+    collection, and young objects are collected less often (worker/collector.py): with the
+    defaults, collections took 15-25% of a composing process's CPU; now under 1%."""
+    freeze_long_lived()
+    collect_less()
 
 
 def _added(parts: list[RunStats]) -> RunStats:
