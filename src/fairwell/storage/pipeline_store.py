@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Row
 
 from fairwell.domain.eligibility import LETTER_BLOCKING_STAGES, REJECTION_BLOCKING_STAGES
@@ -30,6 +30,7 @@ from fairwell.ports import (
 )
 from fairwell.ports.pipeline import Rejectable
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
+from fairwell.storage.importer import BulkInsert
 from fairwell.storage.rows import applicant_query, applicant_view, audit, decision_key
 from fairwell.storage.tables import (
     applications,
@@ -368,20 +369,16 @@ class SqlPipeline(SqlBase):
         now: datetime,
         reason_chosen: bool = False,
     ) -> int:
-        decided = {
-            "reason_code": reason_code,
-            "reason_chosen": reason_chosen,
-            "note": note,
-            "state": DecisionState.ACTIVE.value,
-            "decided_by": actor,
-            "decided_at": now,
-        }
+        state = DecisionState.ACTIVE.value
         with self._write() as conn:
-            # A chunk's rows at a time: a million decisions are not a million dicts at once.
-            for start in range(0, len(application_ids), INSERT_CHUNK):
-                chunk = application_ids[start : start + INSERT_CHUNK]
-                rows = [{"application_id": app_id, **decided} for app_id in chunk]
-                conn.execute(insert(decisions), rows)
+            # Every row but its application binds the same values: each is bound once, and a
+            # chunk of rows at a time goes to the driver (a million decisions are no million
+            # dicts at once).
+            write = BulkInsert(conn, decisions, _DECISION_COLUMNS)
+            write(
+                (app_id, reason_code, reason_chosen, note, state, actor, now)
+                for app_id in application_ids
+            )
             audit(
                 conn,
                 actor,
@@ -392,6 +389,17 @@ class SqlPipeline(SqlBase):
                 now,
             )
         return len(application_ids)
+
+
+_DECISION_COLUMNS = (
+    "application_id",
+    "reason_code",
+    "reason_chosen",
+    "note",
+    "state",
+    "decided_by",
+    "decided_at",
+)
 
 
 def _rejectable() -> list[Any]:
