@@ -163,8 +163,8 @@ def _consented(at_time: bool) -> Any:
 
 
 def _facts(at_time: bool) -> Select[Any]:
-    """Fresh eligibility facts for each claimed letter: (id, kind, decision id, sent at,
-    stage, erased at, decision state, suppressed, decided, consented)."""
+    """Fresh eligibility facts for each claimed letter: (id, kind, has a decision, sent,
+    stage, source, erased, decision state, suppressed, decided, consented)."""
     # An alias: the outer query joins ``decisions`` itself (the letter's own decision).
     any_decision = decisions.alias("any_decision")
     decided = (
@@ -179,13 +179,15 @@ def _facts(at_time: bool) -> Select[Any]:
         select(
             outbox.c.id,
             outbox.c.kind,
-            outbox.c.decision_id,
-            outbox.c.sent_at,
+            # Whether each is set, not its value: the rows then hold only a few distinct
+            # values (storage reads them once per distinct row), and no times to convert.
+            outbox.c.decision_id.is_not(None).label("has_decision"),
+            outbox.c.sent_at.is_not(None).label("sent"),
             applications.c.stage,
             applications.c.source,
-            persons.c.erased_at,
+            persons.c.erased_at.is_not(None).label("erased"),
             decisions.c.state,
-            suppressions.c.email.label("suppressed"),
+            suppressions.c.email.is_not(None).label("suppressed"),
             # Each sub-query only for the letters it concerns: the database then never reads
             # every decision or consent of the job to answer a claim.
             case((outbox.c.kind == LetterKind.STATUS.value, decided), else_=false()).label(
