@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fairwell.domain.model import (
@@ -25,53 +25,24 @@ from fairwell.domain.model import (
 from fairwell.errors import AlreadyQueued, NotFound
 from fairwell.ports import ClaimedLetter, NewLetter, OutboxRow, OutboxStatus, Outcome
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
-from fairwell.storage.claims import ON_FILE_KINDS, claim_statements, in_state
+from fairwell.storage.claims import (
+    ON_FILE_KINDS,
+    Bookkeeping,
+    claim_statements,
+    id_names,
+    in_state,
+)
 from fairwell.storage.rows import audit, insert_batch, outbox_row
 
 if TYPE_CHECKING:
     from fairwell.guard.privacy import SendTimeFacts
 
 from fairwell.storage.tables import (
-    audit_log,
     batches,
     controls,
     outbox,
     outbox_bodies,
     suppressions,
-)
-
-# Built once: SQLAlchemy then reuses the compiled statement for every batch. One UPDATE for
-# all the letters of a commit (an expanding IN), not one statement per letter: the rows it
-# changes are still only the ones this worker holds the lease on.
-_MARK_SENT = (
-    update(outbox)
-    .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
-    .where(outbox.c.lease_owner == bindparam("b_owner"))
-    .values(
-        state=OutboxState.SENT.value,
-        lease_owner=None,
-        lease_until=None,
-        updated_at=bindparam("b_now"),
-        sent_at=bindparam("b_now"),
-        last_code=None,
-        last_error=None,
-        held_rule=None,
-    )
-)
-
-# The letters' audit rows, written by the database from the ids in one statement.
-_AUDIT_SENT = insert(audit_log).from_select(
-    ["at", "actor", "action", "entity", "entity_id", "detail"],
-    select(
-        bindparam("a_now", type_=audit_log.c.at.type),
-        bindparam("a_owner", type_=audit_log.c.actor.type),
-        literal("letter.sent", audit_log.c.action.type),
-        literal("outbox", audit_log.c.entity.type),
-        outbox.c.id,
-        literal("{}", audit_log.c.detail.type),
-    )
-    .where(outbox.c.id.in_(bindparam("a_ids", expanding=True)))
-    .order_by(outbox.c.id),
 )
 
 
@@ -81,6 +52,7 @@ class SqlOutbox(SqlBase):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._claims = claim_statements(self._postgres)
+        self._bookkeeping_sql = Bookkeeping(engine.dialect)
 
     def create_batch(
         self,
@@ -273,7 +245,7 @@ class SqlOutbox(SqlBase):
 
     def _mark_handed(self, conn: Connection, owner: str, ids: tuple[int, int]) -> None:
         values = {"first_id": ids[0], "last_id": ids[1], "claim_owner": owner}
-        conn.execute(self._claims.handing, values)
+        self._bookkeeping_sql.handing.run(conn, values)
 
     def record_outcomes(
         self,
@@ -299,11 +271,14 @@ class SqlOutbox(SqlBase):
         """The common case: two statements for all the letters of one commit."""
         if not ids:
             return
-        result = conn.execute(_MARK_SENT, {"b_ids": ids, "b_owner": owner, "b_now": now})
+        mark, audit_sent = self._bookkeeping_sql.sent(len(ids))
+        values: dict[str, object] = dict(zip(id_names(len(ids)), ids, strict=True))
+        values.update(b_owner=owner, b_now=now)
+        result = mark.run(conn, values)
         if result.rowcount != len(ids):
             lost = len(ids) - result.rowcount
             audit(conn, owner, "letter.lease-lost", "outbox", None, {"count": lost}, now)
-        conn.execute(_AUDIT_SENT, {"a_ids": ids, "a_owner": owner, "a_now": now})
+        audit_sent.run(conn, values)
 
     def _record_one(self, conn: Connection, outcome: Outcome, owner: str, now: datetime) -> None:
         values: dict[str, object] = {
