@@ -10,18 +10,23 @@ the cache look-up remains. The SQL itself is what the store built before, unchan
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     Integer,
     Select,
+    String,
     Update,
     and_,
+    any_,
     bindparam,
     case,
     false,
+    func,
     insert,
     literal,
     or_,
@@ -29,6 +34,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.types import TypeDecorator
 
 from fairwell.domain.model import CLAIMABLE_STATES, DecisionState, LetterKind, OutboxState
 from fairwell.storage.tables import (
@@ -49,12 +55,41 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, CursorResult, Dialect
     from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.expression import ClauseElement
+    from sqlalchemy.types import TypeEngine
 
 # Letters written only to people on file: dropped at send time once the consent has lapsed.
 ON_FILE_KINDS = (LetterKind.ROLE_OPENED.value, LetterKind.CONSENT_RENEWAL.value)
 
 _NOW = bindparam("claim_now", type_=outbox.c.next_attempt_at.type)
-_IDS = bindparam("claim_ids", type_=Integer(), expanding=True)
+
+
+class IdList(TypeDecorator[list[int]]):
+    """A claim's ids bound as one value: an array on PostgreSQL, a JSON array on SQLite (read
+    back with json_each). An expanding IN is rewritten by SQLAlchemy with one parameter per
+    id at every run, about 0.25 ms for a claim's 250 ids, three times a claim."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(Integer()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        ids = [int(letter_id) for letter_id in value]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+def _in_ids(postgres: bool) -> Any:
+    """``outbox.id`` is one of the ids bound as ``claim_ids`` (a list of ints)."""
+    ids = bindparam("claim_ids", type_=IdList())
+    if postgres:
+        return outbox.c.id == any_(ids)
+    listed = func.json_each(ids).table_valued("value")
+    return outbox.c.id.in_(select(listed.c.value))
+
+
 _LIMIT = bindparam("claim_limit", type_=Integer())
 
 
@@ -90,12 +125,12 @@ def _candidates(condition: Any, order: Any, postgres: bool) -> Select[Any]:
     return query.with_for_update(skip_locked=True, of=outbox) if postgres else query
 
 
-def _claim() -> Update:
+def _claim(postgres: bool) -> Update:
     """Take the candidates still claimable: losing a race to another worker is normal."""
     claimable = or_(*(_waiting(state) for state in sorted(CLAIMABLE_STATES)), _abandoned())
     return (
         update(outbox)
-        .where(outbox.c.id.in_(_IDS), claimable)
+        .where(_in_ids(postgres), claimable)
         .values(
             state=OutboxState.SENDING.value,
             lease_owner=bindparam("claim_owner"),
@@ -108,12 +143,12 @@ def _claim() -> Update:
     )
 
 
-def _recover() -> Update:
+def _recover(postgres: bool) -> Update:
     """Count a possible duplicate on each abandoned letter its dead worker had handed (or was
     about to hand) to the relay; the rest of its claim never left and is not counted."""
     return (
         update(outbox)
-        .where(outbox.c.id.in_(_IDS), _abandoned(), outbox.c.handed == true())
+        .where(_in_ids(postgres), _abandoned(), outbox.c.handed == true())
         .values(possible_duplicates=outbox.c.possible_duplicates + 1)
         .returning(outbox.c.id)
     )
@@ -133,7 +168,7 @@ def _handing() -> Update:
     )
 
 
-def _load() -> Select[Any]:
+def _load(postgres: bool) -> Select[Any]:
     """The claimed letters with their bytes, as plain rows in id order."""
     return (
         select(
@@ -153,7 +188,7 @@ def _load() -> Select[Any]:
         )
         .join(applications, applications.c.id == outbox.c.application_id)
         .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
-        .where(outbox.c.id.in_(_IDS))
+        .where(_in_ids(postgres))
         .order_by(outbox.c.id)
     )
 
@@ -170,7 +205,7 @@ def _consented(at_time: bool) -> Any:
     return select(consents.c.id).where(*conditions).exists()
 
 
-def _facts(at_time: bool) -> Select[Any]:
+def _facts(at_time: bool, postgres: bool) -> Select[Any]:
     """Fresh eligibility facts for each claimed letter: (id, kind, has a decision, sent,
     stage, source, erased, decision state, suppressed, decided, consented)."""
     # An alias: the outer query joins ``decisions`` itself (the letter's own decision).
@@ -209,7 +244,7 @@ def _facts(at_time: bool) -> Select[Any]:
         .join(persons, persons.c.id == applications.c.person_id)
         .outerjoin(decisions, decisions.c.id == outbox.c.decision_id)
         .outerjoin(suppressions, suppressions.c.email == outbox.c.recipient)
-        .where(outbox.c.id.in_(_IDS))
+        .where(_in_ids(postgres))
     )
 
 
@@ -242,12 +277,12 @@ def claim_statements(postgres: bool) -> ClaimStatements:
             _candidates(_waiting(state), outbox.c.next_attempt_at, postgres)
             for state in (OutboxState.QUEUED, OutboxState.RETRY)
         ),
-        claim=_claim(),
-        recover=_recover(),
+        claim=_claim(postgres),
+        recover=_recover(postgres),
         handing=_handing(),
-        load=_load(),
-        facts_at_time=_facts(at_time=True),
-        facts_any_time=_facts(at_time=False),
+        load=_load(postgres),
+        facts_at_time=_facts(at_time=True, postgres=postgres),
+        facts_any_time=_facts(at_time=False, postgres=postgres),
         roster_version=select(roster_clock.c.version).where(roster_clock.c.id == 1),
     )
 
