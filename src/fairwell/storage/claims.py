@@ -4,7 +4,9 @@ SQLAlchemy reuses compiled SQL, but to find it, it must first build the statemen
 walk it for a cache key: about 0.2 ms for a join with a few conditions, several times what
 SQLite takes to run it. A claim runs six such statements for each 250 letters, so they are
 built here once, with bound parameters for everything that changes between claims, and only
-the cache look-up remains. The SQL itself is what the store built before, unchanged.
+the cache look-up remains. A claim's ids are one bound value (IdList), not an expanding
+IN that SQLAlchemy rewrites at every run. The statements of each commit of results go
+further: compiled once and run as driver SQL (DriverStatement, Bookkeeping).
 """
 
 from __future__ import annotations
