@@ -383,8 +383,12 @@ class Bookkeeping:
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self.handing = DriverStatement(_handing(), dialect)
         self._sent: dict[int, tuple[DriverStatement, DriverStatement]] = {}
+
+    @functools.cached_property
+    def handing(self) -> DriverStatement:
+        """Compiled on first use: every command opens the store, only workers deliver."""
+        return DriverStatement(_handing(), self._dialect)
 
     def sent(self, count: int) -> tuple[DriverStatement, DriverStatement]:
         """The UPDATE and the audit INSERT for ``count`` letters sent."""
