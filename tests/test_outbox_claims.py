@@ -7,15 +7,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, true
 
 from fairwell.domain.model import OutboxState
 from fairwell.errors import PlanChanged
+from fairwell.ports import Outcome
 from fairwell.rendering import LetterTemplates
 from fairwell.services.compose import Composer, Sender
 from fairwell.services.planning import make_plan, queue_plan
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.store import SqlStore
+from fairwell.storage.tables import audit_log, outbox
 from tests.conftest import FixedClock
 from tests.helpers import import_and_reject_all, people
 
@@ -84,6 +87,39 @@ def test_a_dead_workers_letters_come_back_when_the_lease_ends(
     last = clock.now()
     assert not any(letter.recovered for letter in store.claim("x", last, last, 10))
     assert store.outbox_status().possible_duplicates == 2
+
+
+def test_a_commit_of_results_writes_what_sqlalchemy_reads_back(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The statements of each commit of results run as driver SQL (storage/claims.py): their
+    times and audit rows must read back exactly as the rest of the store writes them."""
+    store = queued_store(database_url, tmp_path, clock, 6)
+    now = clock.now()
+    claimed = sorted(store.claim("w", now, now + timedelta(minutes=2), 6), key=lambda x: x.id)
+    ids = [letter.id for letter in claimed]
+    clock.advance(seconds=1.25)  # microseconds too: the stored text must keep them
+    later = clock.now()
+    sent = [Outcome(letter_id, OutboxState.SENT) for letter_id in ids[:3]]
+    store.record_outcomes(sent, "w", later, handing=(ids[3], ids[5]))
+    rows = {row.id: row for row in store.outbox_rows(None, None, 10)}
+    assert [rows[i].sent_at for i in ids] == [later] * 3 + [None] * 3
+    assert {rows[i].state for i in ids[3:]} == {OutboxState.SENDING}
+    with store.engine.connect() as conn:
+        handed = conn.execute(
+            select(outbox.c.id).where(outbox.c.handed == true()).order_by(outbox.c.id)
+        ).scalars()
+        assert list(handed) == ids[3:]
+        audits = conn.execute(
+            select(audit_log.c.at, audit_log.c.actor, audit_log.c.entity_id, audit_log.c.detail)
+            .where(audit_log.c.action == "letter.sent")
+            .order_by(audit_log.c.entity_id)
+        ).all()
+    assert [tuple(row) for row in audits] == [(later, "w", i, "{}") for i in ids[:3]]
+    # Another worker's letter is not written over; the loss is audited, not the letter.
+    store.record_outcomes([Outcome(ids[3], OutboxState.SENT)], "someone-else", later)
+    assert store.outbox_rows(None, None, 10)[3].state is OutboxState.SENDING
+    store.engine.dispose()
 
 
 def test_a_batch_is_queued_whole_or_not_at_all(

@@ -441,7 +441,9 @@ class Deliverer:
 
     def _results(
         self, call: Callable[[], list[tuple[int, DeliveryError | None]]], waiting: Waiting
-    ) -> Iterator[Outcome]:
+    ) -> list[Outcome]:
+        """The outcomes ``call`` decides (a list, not a generator: called twice a letter,
+        and most often it decides none)."""
         try:
             results = call()
         except Exception as bug:
@@ -453,10 +455,8 @@ class Deliverer:
                 for letter_id in waiting
             ]
             waiting.clear()
-            yield from quarantined
-            return
-        for letter_id, verdict in results:
-            yield self._outcome(waiting.pop(letter_id), verdict)
+            return quarantined
+        return [self._outcome(waiting.pop(letter_id), verdict) for letter_id, verdict in results]
 
     def _record(self, outcomes: Iterable[Outcome], stats: RunStats, handing: Handing) -> None:
         """Commit outcomes every ``commit_every`` letters, as they come in."""
@@ -619,16 +619,20 @@ def _without(address: str, reply: str) -> str:
     return re.sub(re.escape(address), "<recipient>", reply, flags=re.IGNORECASE)
 
 
+# The RunStats field each final state is counted in.
+_COUNTED_AS = {
+    OutboxState.SENT: "sent",
+    OutboxState.RETRY: "retried",
+    OutboxState.FAILED: "failed",
+    OutboxState.HELD: "held",
+    OutboxState.QUARANTINED: "quarantined",
+}
+
+
 def _count(outcome: Outcome, stats: RunStats) -> None:
     if outcome.release:
         stats.released += 1
         return
-    attribute = {
-        OutboxState.SENT: "sent",
-        OutboxState.RETRY: "retried",
-        OutboxState.FAILED: "failed",
-        OutboxState.HELD: "held",
-        OutboxState.QUARANTINED: "quarantined",
-    }[outcome.state]
+    attribute = _COUNTED_AS[outcome.state]
     setattr(stats, attribute, getattr(stats, attribute) + 1)
     stats.possible_duplicates += outcome.possible_duplicate
