@@ -133,9 +133,9 @@ def _ending() -> None:
     frozen out of the garbage collector. The interpreter's teardown would otherwise run
     collections over everything the libraries made (about 0.2 s of a 0.8 s `fairwell jobs`
     here); the process ends now and the OS takes the memory back whole."""
-    base = sys.modules.get("fairwell.cli.base")
-    if base is not None:
-        base.close_runtimes()
+    engines = sys.modules.get("fairwell.storage.engine")  # loaded by a database command
+    if engines is not None:
+        engines.close_engines()
     gc.freeze()
 
 

@@ -11,7 +11,6 @@ import functools
 import getpass
 import json
 import sys
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -22,8 +21,6 @@ from fairwell.domain.users import Permission
 from fairwell.errors import ConfigurationError, FairwellError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from fairwell.runtime import Runtime
 
 app = typer.Typer(
@@ -119,27 +116,11 @@ def _is_database_error(error: Exception) -> bool:
     return exc is not None and isinstance(error, exc.OperationalError)
 
 
-# The database engines of the runtimes this process opened, closed as the command ends
-# (close_runtimes). Weak: an engine nobody holds any more goes as it always did.
-_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
 def _runtime() -> Runtime:
     from fairwell.config import load_settings
     from fairwell.runtime import open_runtime
 
-    runtime = open_runtime(load_settings())
-    _engines.add(runtime.engine)
-    return runtime
-
-
-def close_runtimes() -> None:
-    """Close the database connections of every runtime the command opened: they end here, as
-    the command ends (on SQLite the last one copies the WAL into the database and removes it),
-    not whenever the interpreter's teardown would reach them."""
-    for engine in list(_engines):
-        engine.dispose()
-    _engines.clear()
+    return open_runtime(load_settings())
 
 
 def _print_json(value: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,27 @@ class PoolSettings:
     recycle_seconds: float = 1800.0
 
 
+# Every engine this process made and still holds somewhere (weakly: one nobody holds goes as
+# it always did), for close_engines.
+_made: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def close_engines() -> None:
+    """Close the connections of every engine this process made: as a command ends, not
+    whenever the interpreter's teardown would reach them (on SQLite the last connection to
+    close copies the WAL into the database and removes it)."""
+    for engine in list(_made):
+        engine.dispose()
+
+
 def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
+    """Create the engine for a database URL, or raise ConfigurationError (:func:`_engine`)."""
+    engine = _engine(url, pool)
+    _made.add(engine)
+    return engine
+
+
+def _engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """Create the engine for a database URL, or raise ConfigurationError.
 
     ``hide_parameters``: SQLAlchemy's errors and logs would otherwise quote statement values,
