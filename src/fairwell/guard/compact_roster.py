@@ -60,6 +60,7 @@ Hit: TypeAlias = tuple[int, int, int, int]
 Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
 
 _KINDS = tuple(IdentifierKind)
+_KIND_NUMBER = {kind: number for number, kind in enumerate(_KINDS)}
 NOBODY_SAID: frozenset[str] = frozenset()
 # Between the letters of a batch searched together: no identifier spans it (see roster.py).
 _BETWEEN = " \u2063 "
@@ -588,23 +589,30 @@ class _Builder:
         self._owners: list[int] = []
         self._kinds = bytearray()
         self._texts: list[str] = []
-        self._pending: list[tuple[str, int]] = []
+        # Identifiers waiting to be hashed, and the number of the block each one is in.
+        self._pending: list[str] = []
+        self._pending_blocks = array("Q")
         self._powers = _Powers()
 
     def add(self, entry: RosterEntry) -> None:
         self.size += 1
-        found = [(text, _KINDS.index(kind)) for text, kind in identifiers(entry)]
-        if self._texts and len(self._texts) + len(found) > PER_BLOCK:
+        found = list(identifiers(entry))
+        texts = self._texts
+        if texts and len(texts) + len(found) > PER_BLOCK:
             self._close_block()
+            texts = self._texts
         # A person's identifiers share one block, so one decode gives all of them.
-        if self._last_id is not None and entry.person_id < self._last_id:
+        person_id = entry.person_id
+        if self._last_id is not None and person_id < self._last_id:
             self.in_order = False
-        self._last_id = entry.person_id
+        self._last_id = person_id
+        block = self.blocks.count
         for text, kind in found:
-            self._owners.append(entry.person_id)
-            self._kinds.append(kind)
-            self._texts.append(text)
-            self._pending.append((text, self.blocks.count))
+            self._owners.append(person_id)
+            self._kinds.append(_KIND_NUMBER[kind])
+            texts.append(text)
+            self._pending.append(text)
+            self._pending_blocks.append(block)
         if len(self._pending) >= _HASH_CHUNK:
             self._hash_pending()
 
@@ -618,7 +626,7 @@ class _Builder:
 
     def _hash_pending(self) -> None:
         """Hash the waiting identifiers together, and note how many pieces each cuts into."""
-        texts = [text for text, _ in self._pending]
+        texts = self._pending
         # A line break separates them: it is white space, which folded identifiers never hold.
         codes = _codes("\n".join(texts))
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
@@ -629,14 +637,14 @@ class _Builder:
         self.piece_counts.update((inner_cuts + 1).tolist())
         up, down = self._powers.upto(codes.size + 1)
         keys = _span_hashes(_prefix_hashes(codes, up), down, starts, ends) << np.uint64(_BLOCK_BITS)
-        keys |= np.fromiter((block for _, block in self._pending), np.uint64, len(texts))
+        keys |= np.frombuffer(self._pending_blocks, np.uint64)
         if self._filled + keys.size <= len(self.keys):
             np.frombuffer(self.keys, np.uint64)[self._filled : self._filled + keys.size] = keys
         else:
             del self.keys[self._filled :]
             self.keys.frombytes(keys.tobytes())
         self._filled += keys.size
-        self._pending = []
+        self._pending, self._pending_blocks = [], array("Q")
 
     def finish(self) -> None:
         if self._texts:
