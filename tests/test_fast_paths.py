@@ -16,7 +16,9 @@ from fairwell.guard.roster import fold
 # Letters, white space of every kind, combining marks, case pairs that fold to two letters
 # ("ß", "ﬁ"), and the characters placeholders and identifiers are made of.
 SPECIAL = ["é", "e\u0301", "\u0301", "ß", "ﬁ", "İ", "Σ", "ς", "Å", "A\u030a", "\u2063"]
-ALPHABET = st.sampled_from([*"aAzZ @.-_{}%[]$\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000", *SPECIAL])
+ALPHABET = st.sampled_from(
+    [*"aAzZ @.-_{}%[]$\t\n\r\x00\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000", *SPECIAL]
+)
 TEXT = st.lists(ALPHABET, max_size=40).map("".join)
 
 
@@ -43,6 +45,22 @@ def test_the_letter_folded_piece_by_piece_is_the_whole_text_folded(
     assert letter.folded_text() == plain_fold(letter.all_text())
     for index, (_, text) in enumerate(letter.parts):
         assert letter.words_of_part(index) - {""} == set(text.casefold().split())
+
+
+# ASCII text (with NUL, which stands in for the piece mark while an ASCII letter is folded).
+ASCII_TEXT = st.lists(st.sampled_from([*"aAzZ @.-{}\t\n\r\x00\x0b\x0c\x1c\x1f"]), max_size=30)
+
+
+@given(st.lists(ASCII_TEXT.map("".join), max_size=6), st.lists(ASCII_TEXT.map("".join), max_size=3))
+def test_an_ascii_letter_folded_in_one_pass_is_the_whole_text_folded(
+    values: list[str], parts: list[str]
+) -> None:
+    letter = ParsedLetter(
+        raw=b"",
+        headers=[("X-Header", value) for value in values],
+        parts=[("text/plain", text) for text in parts],
+    )
+    assert letter.folded_text() == plain_fold(letter.all_text())
 
 
 @given(TEXT)

@@ -63,6 +63,7 @@ class Expectation:
 # Joins the pieces of a letter's text: a line that no identifier or placeholder can span.
 _PIECE_MARK = "\u2063"
 _PIECE_BREAK = f"\n{_PIECE_MARK}\n"
+_ASCII_BREAK = "\n\0\n"
 
 
 @dataclass(slots=True)
@@ -78,7 +79,7 @@ class ParsedLetter:
     # Derived views, made on first use: several rules read the same text.
     _all_text: str | None = None
     _folded_pieces: list[str] | None = None
-    _part_words: list[list[str]] | None = None
+    _part_words: dict[int, list[str]] | None = None
     _folded_text: str | None = None
     # Other people named in the letter, when found for a batch of letters at once.
     mentions: list[Mention] | None = None
@@ -118,19 +119,33 @@ class ParsedLetter:
                 " ".join(value.lower().split()) if value.isascii() else fold(value)
                 for _, value in self.headers
             ]
-            self._folded_pieces = [*heads, *[" ".join(words) for words in self._words()]]
+            parts = [" ".join(self._words(index)) for index in range(len(self.parts))]
+            self._folded_pieces = [*heads, *parts]
         return self._folded_pieces
 
-    def _words(self) -> list[list[str]]:
-        """Each part's folded words, kept: words_of_part would split the same text again."""
+    def _words(self, index: int) -> list[str]:
+        """The folded words of part ``index``, kept: words_of_part would split it again."""
         if self._part_words is None:
-            self._part_words = [fold_words(text) for _, text in self.parts]
-        return self._part_words
+            self._part_words = {}
+        words = self._part_words.get(index)
+        if words is None:
+            words = self._part_words[index] = fold_words(self.parts[index][1])
+        return words
 
     def folded_text(self) -> str:
         """:func:`~fairwell.guard.roster.fold` of :meth:`all_text`, folded piece by piece."""
         if self._folded_text is None:
-            self._folded_text = join_folded(self._folded(), _PIECE_MARK)
+            pieces = self._pieces()
+            # A letter all in ASCII (nearly every one) is folded in one pass: the pieces joined
+            # by a NUL line in place of the mark's, lowered and split once, then the NULs made
+            # marks. Folding is lower() and split() for ASCII text, and a NUL is no space, so
+            # this is join_folded's answer whenever the text held no NUL of its own.
+            joined = _ASCII_BREAK.join(pieces)
+            if joined.isascii() and joined.count("\0") == len(pieces) - 1:
+                words = " ".join(joined.lower().split())
+                self._folded_text = words.replace("\0", _PIECE_MARK)
+            else:
+                self._folded_text = join_folded(self._folded(), _PIECE_MARK)
         return self._folded_text
 
     def words_of_part(self, index: int) -> set[str]:
@@ -146,7 +161,7 @@ class ParsedLetter:
         text = self.parts[index][1]
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             return text.casefold().split()
-        return self._words()[index]
+        return self._words(index)
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:
