@@ -187,6 +187,9 @@ class CompactRoster:
         self._blocks = build.blocks
         self._first_ids: I64 = np.frombuffer(build.first_ids, np.int64)
         self._last_ids: I64 = np.frombuffer(build.last_ids, np.int64)
+        # The same ids as plain arrays, for bisect: a letter asks for one person's blocks,
+        # and two searchsorted calls on numpy arrays cost more than the search.
+        self._first_list, self._last_list = build.first_ids, build.last_ids
         self._in_order = build.in_order
         self._pieces: I64 = np.array(sorted(build.piece_counts), np.int64)
         self._powers = _Powers()
@@ -325,8 +328,8 @@ class CompactRoster:
 
     def _blocks_of(self, person_id: int) -> list[int]:
         if self._in_order:
-            low = int(self._last_ids.searchsorted(person_id, "left"))
-            high = int(self._first_ids.searchsorted(person_id, "right"))
+            low = bisect_left(self._last_list, person_id)
+            high = bisect_right(self._first_list, person_id)
             return list(range(low, high))
         inside = (self._first_ids <= person_id) & (person_id <= self._last_ids)
         return [int(number) for number in inside.nonzero()[0]]

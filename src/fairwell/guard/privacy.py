@@ -63,7 +63,6 @@ class Expectation:
 # Joins the pieces of a letter's text: a line that no identifier or placeholder can span.
 _PIECE_MARK = "\u2063"
 _PIECE_BREAK = f"\n{_PIECE_MARK}\n"
-_ASCII_BREAK = "\n\0\n"
 
 
 @dataclass(slots=True)
@@ -135,13 +134,13 @@ class ParsedLetter:
     def folded_text(self) -> str:
         """:func:`~fairwell.guard.roster.fold` of :meth:`all_text`, folded piece by piece."""
         if self._folded_text is None:
-            pieces = self._pieces()
-            # A letter all in ASCII (nearly every one) is folded in one pass: the pieces joined
-            # by a NUL line in place of the mark's, lowered and split once, then the NULs made
-            # marks. Folding is lower() and split() for ASCII text, and a NUL is no space, so
-            # this is join_folded's answer whenever the text held no NUL of its own.
-            joined = _ASCII_BREAK.join(pieces)
-            if joined.isascii() and joined.count("\0") == len(pieces) - 1:
+            # A letter all in ASCII (most) is folded in one pass: the text with a NUL in place
+            # of each mark (all_text is made anyway, for no-placeholder), lowered and split
+            # once, then the NULs made marks again. Folding is lower() and split() for ASCII
+            # text, and a NUL is no space, so this is join_folded's answer whenever the text
+            # held no NUL or mark of its own: then there is one NUL for each mark joined.
+            joined = self.all_text().replace(_PIECE_MARK, "\0")
+            if joined.isascii() and joined.count("\0") == len(self.headers) + len(self.parts) - 1:
                 words = " ".join(joined.lower().split())
                 self._folded_text = words.replace("\0", _PIECE_MARK)
             else:
@@ -232,7 +231,9 @@ class SafeHeaders:
     description = "no NUL, bare CR or LF in the header section; every header parses"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        head = letter.raw.split(b"\r\n\r\n", 1)[0]
+        # The header section alone is copied (split() would copy the body too).
+        end = letter.raw.find(b"\r\n\r\n")
+        head = letter.raw if end < 0 else letter.raw[:end]
         if b"\0" in head:
             return "a NUL byte in the headers"
         # Every CRLF holds one CR and one LF; any more of either is bare (counted, not copied).
