@@ -48,22 +48,6 @@ def test_the_letter_folded_piece_by_piece_is_the_whole_text_folded(
         assert letter.words_of_part(index) - {""} == set(text.casefold().split())
 
 
-# ASCII text (with NUL, which stands in for the piece mark while an ASCII letter is folded).
-ASCII_TEXT = st.lists(st.sampled_from([*"aAzZ @.-{}\t\n\r\x00\x0b\x0c\x1c\x1f"]), max_size=30)
-
-
-@given(st.lists(ASCII_TEXT.map("".join), max_size=6), st.lists(ASCII_TEXT.map("".join), max_size=3))
-def test_an_ascii_letter_folded_in_one_pass_is_the_whole_text_folded(
-    values: list[str], parts: list[str]
-) -> None:
-    letter = ParsedLetter(
-        raw=b"",
-        headers=[("X-Header", value) for value in values],
-        parts=[("text/plain", text) for text in parts],
-    )
-    assert letter.folded_text() == plain_fold(letter.all_text())
-
-
 @given(TEXT)
 def test_a_placeholder_is_found_with_or_without_the_quick_look(text: str) -> None:
     found = PLACEHOLDERS.search(text)

@@ -78,7 +78,7 @@ class ParsedLetter:
     # Derived views, made on first use: several rules read the same text.
     _all_text: str | None = None
     _folded_pieces: list[str] | None = None
-    _part_words: dict[int, list[str]] | None = None
+    _part_words: list[list[str]] | None = None
     _folded_text: str | None = None
     # Other people named in the letter, when found for a batch of letters at once.
     mentions: list[Mention] | None = None
@@ -118,33 +118,19 @@ class ParsedLetter:
                 " ".join(value.lower().split()) if value.isascii() else fold(value)
                 for _, value in self.headers
             ]
-            parts = [" ".join(self._words(index)) for index in range(len(self.parts))]
-            self._folded_pieces = [*heads, *parts]
+            self._folded_pieces = [*heads, *[" ".join(words) for words in self._words()]]
         return self._folded_pieces
 
-    def _words(self, index: int) -> list[str]:
-        """The folded words of part ``index``, kept: words_of_part would split it again."""
+    def _words(self) -> list[list[str]]:
+        """Each part's folded words, kept: words_of_part would split the same text again."""
         if self._part_words is None:
-            self._part_words = {}
-        words = self._part_words.get(index)
-        if words is None:
-            words = self._part_words[index] = fold_words(self.parts[index][1])
-        return words
+            self._part_words = [fold_words(text) for _, text in self.parts]
+        return self._part_words
 
     def folded_text(self) -> str:
         """:func:`~fairwell.guard.roster.fold` of :meth:`all_text`, folded piece by piece."""
         if self._folded_text is None:
-            # A letter all in ASCII (most) is folded in one pass: the text with a NUL in place
-            # of each mark (all_text is made anyway, for no-placeholder), lowered and split
-            # once, then the NULs made marks again. Folding is lower() and split() for ASCII
-            # text, and a NUL is no space, so this is join_folded's answer whenever the text
-            # held no NUL or mark of its own: then there is one NUL for each mark joined.
-            joined = self.all_text().replace(_PIECE_MARK, "\0")
-            if joined.isascii() and joined.count("\0") == len(self.headers) + len(self.parts) - 1:
-                words = " ".join(joined.lower().split())
-                self._folded_text = words.replace("\0", _PIECE_MARK)
-            else:
-                self._folded_text = join_folded(self._folded(), _PIECE_MARK)
+            self._folded_text = join_folded(self._folded(), _PIECE_MARK)
         return self._folded_text
 
     def words_of_part(self, index: int) -> set[str]:
@@ -160,7 +146,7 @@ class ParsedLetter:
         text = self.parts[index][1]
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             return text.casefold().split()
-        return self._words(index)
+        return self._words()[index]
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:
@@ -231,9 +217,7 @@ class SafeHeaders:
     description = "no NUL, bare CR or LF in the header section; every header parses"
 
     def check(self, letter: ParsedLetter, expect: Expectation) -> str | None:
-        # The header section alone is copied (split() would copy the body too).
-        end = letter.raw.find(b"\r\n\r\n")
-        head = letter.raw if end < 0 else letter.raw[:end]
+        head = letter.raw.split(b"\r\n\r\n", 1)[0]
         if b"\0" in head:
             return "a NUL byte in the headers"
         # Every CRLF holds one CR and one LF; any more of either is bare (counted, not copied).
