@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -235,3 +236,35 @@ def test_a_name_split_between_two_letters_searched_together_is_in_neither() -> N
         [Mention(1, IdentifierKind.FULL_NAME)],
         [],
     ]
+
+
+def candidates_of_every_pair(
+    positions: np.ndarray, pieces: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate spans as they were first found: a 2-D array of every (start, piece
+    count) pair, indexed at once; the search's own way must give the same, in the same order."""
+    cuts = positions.nonzero()[0]
+    at_cuts = positions[cuts]
+    first = (at_cuts & compact_roster._START_AFTER).nonzero()[0]
+    ends_at = np.zeros(cuts.size + int(pieces[-1]), np.bool_)
+    ends_at[: cuts.size] = at_cuts & compact_roster._END_BEFORE
+    last = first[:, None] + pieces
+    rows, columns = ends_at[last].nonzero()
+    return cuts[first[rows]], cuts[last[rows, columns]]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(LETTERS + SEPARATORS + "0.", max_size=60),
+    counts=st.sets(st.integers(1, 6), min_size=1, max_size=4),
+)
+def test_candidate_spans_are_every_start_to_end_pair_in_order(text: str, counts: set[int]) -> None:
+    searcher = CompactRoster([RosterEntry(1, "a@b.com", "A B")])
+    searcher._pieces = np.array(sorted(counts), np.int64)
+    codes = compact_roster._codes(fold(text))
+    expected = candidates_of_every_pair(
+        compact_roster._positions(compact_roster._flags(codes)), searcher._pieces
+    )
+    starts, ends = searcher._candidates(codes)
+    assert starts.tolist() == expected[0].tolist()
+    assert ends.tolist() == expected[1].tolist()

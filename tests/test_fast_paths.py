@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from fairwell.domain.mime import Mailbox
 from fairwell.guard.privacy import _PIECE_BREAK, ParsedLetter, unrendered_placeholder
 from fairwell.guard.privacy import _PLACEHOLDERS as PLACEHOLDERS
-from fairwell.guard.roster import fold
+from fairwell.guard.roster import _fold_short, fold
 
 # Letters, white space of every kind, combining marks, case pairs that fold to two letters
 # ("ß", "ﬁ"), and the characters placeholders and identifiers are made of.
 SPECIAL = ["é", "e\u0301", "\u0301", "ß", "ﬁ", "İ", "Σ", "ς", "Å", "A\u030a", "\u2063"]
-ALPHABET = st.sampled_from([*"aAzZ @.-_{}%[]$\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000", *SPECIAL])
+ALPHABET = st.sampled_from(
+    [*"aAzZ @.-_{}%[]$\t\n\r\x00\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000", *SPECIAL]
+)
 TEXT = st.lists(ALPHABET, max_size=40).map("".join)
 
 
@@ -28,6 +30,7 @@ def plain_fold(text: str) -> str:
 @given(TEXT)
 def test_fold_takes_a_shortcut_only_where_it_changes_nothing(text: str) -> None:
     assert fold(text) == plain_fold(text)
+    assert _fold_short(text) == plain_fold(text)
 
 
 @given(st.lists(TEXT, max_size=6), st.lists(TEXT, max_size=3))

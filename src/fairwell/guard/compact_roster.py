@@ -60,6 +60,7 @@ Hit: TypeAlias = tuple[int, int, int, int]
 Block: TypeAlias = tuple[tuple[int, ...], bytes, tuple[str, ...]]
 
 _KINDS = tuple(IdentifierKind)
+_KIND_NUMBER = {kind: number for number, kind in enumerate(_KINDS)}
 NOBODY_SAID: frozenset[str] = frozenset()
 # Between the letters of a batch searched together: no identifier spans it (see roster.py).
 _BETWEEN = " \u2063 "
@@ -186,6 +187,9 @@ class CompactRoster:
         self._blocks = build.blocks
         self._first_ids: I64 = np.frombuffer(build.first_ids, np.int64)
         self._last_ids: I64 = np.frombuffer(build.last_ids, np.int64)
+        # The same ids as plain arrays, for bisect: a letter asks for one person's blocks,
+        # and two searchsorted calls on numpy arrays cost more than the search.
+        self._first_list, self._last_list = build.first_ids, build.last_ids
         self._in_order = build.in_order
         self._pieces: I64 = np.array(sorted(build.piece_counts), np.int64)
         self._powers = _Powers()
@@ -281,19 +285,30 @@ class CompactRoster:
         return list(zip(*(column.tolist() for column in columns), strict=True))
 
     def _candidates(self, codes: npt.NDArray[np.uint32]) -> tuple[I64, I64]:
-        """Spans of m pieces from a start to an end, for every piece count m of an identifier."""
+        """Spans of m pieces from a start to an end, for every piece count m of an identifier,
+        in order of their start, then of m."""
         positions = _positions(_flags(codes))
         # Array methods, not numpy's functions: their Python wrappers cost more than the work.
-        cuts = positions.nonzero()[0]
+        # nonzero() of a boolean array is several times quicker than of the flags themselves.
+        cuts = (positions != 0).nonzero()[0]
         at_cuts = positions[cuts]
-        first = (at_cuts & _START_AFTER).nonzero()[0]
+        first = ((at_cuts & _START_AFTER) != 0).nonzero()[0]
         # Whether a span may end at each cut, then False far enough for the longest span
-        # from the last start: every (start, piece count) pair is tried at once.
-        ends_at = np.zeros(cuts.size + int(self._pieces[-1]), np.bool_)
+        # from the last start.
+        counts = self._pieces.tolist()
+        ends_at = np.zeros(cuts.size + counts[-1], np.bool_)
         ends_at[: cuts.size] = at_cuts & _END_BEFORE
-        last = first[:, None] + self._pieces
-        rows, columns = ends_at[last].nonzero()
-        return cuts[first[rows]], cuts[last[rows, columns]]
+        if len(counts) == 1:
+            ending = first[ends_at[first + counts[0]]]
+            return cuts[ending], cuts[ending + counts[0]]
+        # Every (start, piece count) pair at once: one column a count, filled column by
+        # column (a 2-D index array of every pair cost more than the search).
+        may_end = np.empty((first.size, len(counts)), np.bool_)
+        for column, count in enumerate(counts):
+            may_end[:, column] = ends_at[first + count]
+        rows, columns = may_end.nonzero()
+        ending = first[rows]
+        return cuts[ending], cuts[ending + self._pieces[columns]]
 
     def _own_identifiers(self, person_id: int) -> frozenset[str]:
         """The addressee's folded identifiers, remembered for the next call (the same letter)."""
@@ -313,8 +328,8 @@ class CompactRoster:
 
     def _blocks_of(self, person_id: int) -> list[int]:
         if self._in_order:
-            low = int(self._last_ids.searchsorted(person_id, "left"))
-            high = int(self._first_ids.searchsorted(person_id, "right"))
+            low = bisect_left(self._last_list, person_id)
+            high = bisect_right(self._first_list, person_id)
             return list(range(low, high))
         inside = (self._first_ids <= person_id) & (person_id <= self._last_ids)
         return [int(number) for number in inside.nonzero()[0]]
@@ -588,23 +603,30 @@ class _Builder:
         self._owners: list[int] = []
         self._kinds = bytearray()
         self._texts: list[str] = []
-        self._pending: list[tuple[str, int]] = []
+        # Identifiers waiting to be hashed, and the number of the block each one is in.
+        self._pending: list[str] = []
+        self._pending_blocks = array("Q")
         self._powers = _Powers()
 
     def add(self, entry: RosterEntry) -> None:
         self.size += 1
-        found = [(text, _KINDS.index(kind)) for text, kind in identifiers(entry)]
-        if self._texts and len(self._texts) + len(found) > PER_BLOCK:
+        found = list(identifiers(entry))
+        texts = self._texts
+        if texts and len(texts) + len(found) > PER_BLOCK:
             self._close_block()
+            texts = self._texts
         # A person's identifiers share one block, so one decode gives all of them.
-        if self._last_id is not None and entry.person_id < self._last_id:
+        person_id = entry.person_id
+        if self._last_id is not None and person_id < self._last_id:
             self.in_order = False
-        self._last_id = entry.person_id
+        self._last_id = person_id
+        block = self.blocks.count
         for text, kind in found:
-            self._owners.append(entry.person_id)
-            self._kinds.append(kind)
-            self._texts.append(text)
-            self._pending.append((text, self.blocks.count))
+            self._owners.append(person_id)
+            self._kinds.append(_KIND_NUMBER[kind])
+            texts.append(text)
+            self._pending.append(text)
+            self._pending_blocks.append(block)
         if len(self._pending) >= _HASH_CHUNK:
             self._hash_pending()
 
@@ -618,7 +640,7 @@ class _Builder:
 
     def _hash_pending(self) -> None:
         """Hash the waiting identifiers together, and note how many pieces each cuts into."""
-        texts = [text for text, _ in self._pending]
+        texts = self._pending
         # A line break separates them: it is white space, which folded identifiers never hold.
         codes = _codes("\n".join(texts))
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
@@ -629,14 +651,14 @@ class _Builder:
         self.piece_counts.update((inner_cuts + 1).tolist())
         up, down = self._powers.upto(codes.size + 1)
         keys = _span_hashes(_prefix_hashes(codes, up), down, starts, ends) << np.uint64(_BLOCK_BITS)
-        keys |= np.fromiter((block for _, block in self._pending), np.uint64, len(texts))
+        keys |= np.frombuffer(self._pending_blocks, np.uint64)
         if self._filled + keys.size <= len(self.keys):
             np.frombuffer(self.keys, np.uint64)[self._filled : self._filled + keys.size] = keys
         else:
             del self.keys[self._filled :]
             self.keys.frombytes(keys.tobytes())
         self._filled += keys.size
-        self._pending = []
+        self._pending, self._pending_blocks = [], array("Q")
 
     def finish(self) -> None:
         if self._texts:
