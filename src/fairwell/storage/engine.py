@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 import time
 import weakref
 from dataclasses import dataclass
@@ -93,6 +95,21 @@ def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     return engine
 
 
+@functools.cache
+def sqlite_has_json() -> bool:
+    """Whether this Python's SQLite has the JSON functions (built in from 3.38; older builds
+    may have them too): asked once, of an in-memory database, so that a missing one is a
+    configuration error at start, not a failed claim after a batch was queued."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("SELECT json_each.value FROM json_each('[1]')").fetchall()
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
 def _engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """Create the engine for a database URL, or raise ConfigurationError.
 
@@ -105,6 +122,11 @@ def _engine(url: str, pool: PoolSettings | None = None) -> Engine:
     except Exception as error:
         raise ConfigurationError(f"FAIRWELL_DATABASE_URL is not a database URL: {error}") from None
     if parsed.get_backend_name() == "sqlite":
+        if not sqlite_has_json():
+            raise ConfigurationError(
+                f"this Python's SQLite {sqlite3.sqlite_version} has no JSON functions "
+                "(a claim reads its letters' ids with json_each): use SQLite 3.38 or newer"
+            )
         engine = create_engine(parsed, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin)
