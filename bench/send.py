@@ -298,8 +298,8 @@ def _timed_mailmerge(
 def stored_letters(database: Path) -> list[tuple[str, str, bytes]]:
     """(sender, recipient, bytes) of every letter fairwell queued, in outbox order."""
     query = (
-        "SELECT sender, recipient, body FROM outbox JOIN outbox_bodies "
-        "ON outbox_bodies.outbox_id = outbox.id ORDER BY outbox.id"
+        "SELECT sender, recipient, body FROM outbox JOIN letter_bodies "
+        "ON letter_bodies.id = outbox.body_id ORDER BY outbox.id"
     )
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
         return [(s, r, bytes(b)) for s, r, b in connection.execute(query)]

@@ -15,7 +15,7 @@ from fairwell.domain.feedback import Wording
 from fairwell.ports import FeedbackStore, RubricRow, Store
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.importing import import_file
-from fairwell.storage.tables import outbox_bodies
+from fairwell.storage.tables import letter_bodies, outbox
 
 DEFAULTS = {
     "job": "Data Analyst",
@@ -45,14 +45,16 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 
 def tamper_with_letter(engine: Engine, *, last: bool, old: bytes, new: bytes) -> int:
     """Change a queued letter's stored bytes behind Fairwell's back; return its outbox id."""
-    order = outbox_bodies.c.outbox_id.desc() if last else outbox_bodies.c.outbox_id
+    order = outbox.c.id.desc() if last else outbox.c.id
     with engine.begin() as conn:
-        outbox_id, body = conn.execute(
-            select(outbox_bodies.c.outbox_id, outbox_bodies.c.body).order_by(order)
+        outbox_id, body_id, body = conn.execute(
+            select(outbox.c.id, letter_bodies.c.id, letter_bodies.c.body)
+            .join(letter_bodies, letter_bodies.c.id == outbox.c.body_id)
+            .order_by(order)
         ).first()  # type: ignore[misc]
         conn.execute(
-            update(outbox_bodies)
-            .where(outbox_bodies.c.outbox_id == outbox_id)
+            update(letter_bodies)
+            .where(letter_bodies.c.id == body_id)
             .values(body=body.replace(old, new))
         )
     return int(outbox_id)

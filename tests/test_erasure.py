@@ -80,7 +80,7 @@ def test_right_after_erasure_no_copy_of_the_person_is_left(
     privacy = runtime.privacy
     person_id = erasure.person_by_email(privacy, ANN)
     counts = erasure.erase_person(privacy, person_id, "test", runtime.clock.now())
-    assert counts["applications"] == 1 and counts["outbox_bodies"] == 1
+    assert counts["applications"] == 1 and counts["letter_bodies"] == 1
     for needle in NEEDLES:
         assert found(runtime, needle) == [], needle
     assert found(runtime, GRETA), "other people are untouched"

@@ -21,7 +21,7 @@ from fairwell.guard.seal import seal
 from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtime
 from fairwell.services.importing import import_file
 from fairwell.services.rosters import RosterCache
-from fairwell.storage.tables import applications, outbox, outbox_bodies, persons, staged_letters
+from fairwell.storage.tables import applications, letter_bodies, outbox, persons, staged_letters
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all, write_csv
@@ -68,11 +68,11 @@ def test_every_planned_letter_is_sealed_and_the_seal_goes_with_its_body(runtime:
     batch_id = planned_and_released(runtime)
     with runtime.engine.connect() as conn:
         seals = conn.execute(
-            select(outbox_bodies.c.guard_seal)
-            .join(outbox, outbox.c.id == outbox_bodies.c.outbox_id)
+            select(letter_bodies.c.guard_seal)
+            .join(outbox, outbox.c.body_id == letter_bodies.c.id)
             .where(outbox.c.batch_id == batch_id)
         ).scalars()
-        staged = conn.execute(select(staged_letters.c.guard_seal)).scalars().all()
+        staged = conn.execute(select(staged_letters.c.body_id)).scalars().all()
     found = list(seals)
     assert len(found) == len(PEOPLE) and all(found) and len(set(found)) == len(PEOPLE)
     assert staged == [], "the released plan's staged letters are gone"
@@ -92,19 +92,17 @@ def test_bytes_changed_after_planning_are_guarded_in_full_and_held(runtime: Runt
     batch_id = planned_and_released(runtime)
     with runtime.engine.begin() as conn:
         first = conn.execute(
-            select(outbox.c.id).where(outbox.c.recipient == "p0@example.com")
+            select(outbox.c.body_id).where(outbox.c.recipient == "p0@example.com")
         ).scalar_one()
         body = bytes(
             conn.execute(
-                select(outbox_bodies.c.body).where(outbox_bodies.c.outbox_id == first)
+                select(letter_bodies.c.body).where(letter_bodies.c.id == first)
             ).scalar_one()
         )
         # Another candidate's name slipped into the stored bytes, the seal left as it was.
         leaked = body.replace(b"Kind regards,", b"Kind regards, Pat1 Lee,", 1)
         assert leaked != body
-        conn.execute(
-            update(outbox_bodies).where(outbox_bodies.c.outbox_id == first).values(body=leaked)
-        )
+        conn.execute(update(letter_bodies).where(letter_bodies.c.id == first).values(body=leaked))
     rosters, counts = deliver_with_own_roster(runtime, batch_id)
     # The first letter is held, and a leak pauses its batch: nothing else went.
     assert counts == {"sent": 0, "held": 1}

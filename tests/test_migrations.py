@@ -54,7 +54,9 @@ def test_0002_moves_queued_letter_bytes_to_their_own_table_and_back(database_url
 
         command.upgrade(config, "head")
         conn.commit()
-        moved = conn.execute(text("SELECT body FROM outbox_bodies WHERE outbox_id = 1")).scalar()
+        moved = conn.execute(
+            text("SELECT body FROM letter_bodies JOIN outbox ON outbox.body_id = letter_bodies.id")
+        ).scalar()
         assert bytes(moved) == b"the letter", "0004's rebuild of the outbox kept the bodies"
         key = conn.execute(text("SELECT letter_key FROM outbox WHERE id = 1")).scalar()
         assert key == "decision:1"

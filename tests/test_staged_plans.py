@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from typer.testing import CliRunner
 
 from fairwell.cli import app
@@ -22,7 +22,7 @@ from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtim
 from fairwell.services.preview import preview_for_job
 from fairwell.services.scheduling import Override
 from fairwell.services.sending import StagedPlan, confirm, make_plan
-from fairwell.storage.tables import decisions, outbox, outbox_bodies, staged_letters, suppressions
+from fairwell.storage.tables import decisions, letter_bodies, outbox, staged_letters, suppressions
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all
@@ -39,6 +39,17 @@ def runtime(database_url: str, sink: MailSink, tmp_path: Path) -> Iterator[Runti
     import_and_reject_all(wired.store, tmp_path / "people.csv", PEOPLE, wired.clock.now())
     yield wired
     wired.close()
+
+
+def staged_body(conn: Connection, recipient: str) -> bytes:
+    """The stored bytes of the staged letter to ``recipient``."""
+    s = staged_letters.c
+    query = (
+        select(letter_bodies.c.body)
+        .join(staged_letters, s.body_id == letter_bodies.c.id)
+        .where(s.recipient == recipient)
+    )
+    return bytes(conn.execute(query).scalar_one())
 
 
 def plan_of(runtime: Runtime) -> StagedPlan:
@@ -76,9 +87,7 @@ def test_preview_is_the_staged_bytes_and_the_bytes_the_smtp_server_received(
     now = runtime.clock.now()
     shown = preview_for_job(runtime.store, runtime.composer, job_id, "p2@example.com", now)
     with runtime.engine.connect() as conn:
-        stored = conn.execute(
-            select(staged_letters.c.body).where(staged_letters.c.recipient == "p2@example.com")
-        ).scalar_one()
+        stored = staged_body(conn, "p2@example.com")
     assert shown.staged and shown.body == bytes(stored)
     batch_id = release(runtime, staged)
     run_batch(make_deliverer(runtime), batch_id)
@@ -99,7 +108,7 @@ def test_confirming_composes_nothing_and_queues_the_stored_letters(runtime: Runt
                 )
             ).all()
         )
-        bodies = conn.execute(select(outbox_bodies.c.outbox_id)).all()
+        bodies = conn.execute(select(letter_bodies.c.id)).all()
     assert queued == before and len(bodies) == 5
 
 
@@ -183,9 +192,7 @@ def test_send_right_after_plan_composes_nothing_and_a_stale_send_says_why(
     )
     assert shown.exit_code == 0 and "staged in the send plan" in shown.output
     with runtime.engine.connect() as conn:
-        stored = conn.execute(
-            select(staged_letters.c.body).where(staged_letters.c.recipient == "p3@example.com")
-        ).scalar_one()
+        stored = staged_body(conn, "p3@example.com")
     assert bytes(stored).decode("ascii").replace("\r\n", "\n") in shown.output
     sent = runner.invoke(app, ["send", "--job", "Data Analyst", "--yes"], env=env)
     assert sent.exit_code == 0, sent.output
@@ -230,7 +237,8 @@ def test_erasing_someone_erases_their_staged_letter_and_makes_the_plan_stale(
     person_id = erasure.person_by_email(runtime.privacy, "p1@example.com")
     counts = erasure.erase_person(runtime.privacy, person_id, "admin", runtime.clock.now())
     with runtime.engine.connect() as conn:
-        bodies = [bytes(b) for b in conn.execute(select(staged_letters.c.body)).scalars()]
+        # Every letter's bytes on file: the other four staged letters' only.
+        bodies = [bytes(b) for b in conn.execute(select(letter_bodies.c.body)).scalars()]
         recipients = set(conn.execute(select(staged_letters.c.recipient)).scalars())
     # The letter was the person's name and address in a plan nobody may ever send or redo.
     assert counts["staged_letters"] == 1 and len(bodies) == 4

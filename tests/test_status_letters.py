@@ -28,7 +28,7 @@ from fairwell.services.planning import queue_plan
 from fairwell.services.retention import load_book
 from fairwell.services.status_letters import plan_status_letters, queue_status_letters
 from fairwell.services.users import add_user
-from fairwell.storage.tables import outbox, outbox_bodies
+from fairwell.storage.tables import letter_bodies, outbox
 from fairwell.web.app import create_app
 from fairwell.worker.embedded import run_batch
 from tests.browser import PASSWORD, page, serious_violations, serve, shot  # noqa: F401
@@ -184,9 +184,9 @@ def _scheduled_at(runtime: Runtime) -> datetime:
     _notify(runtime)
     with runtime.engine.begin() as conn:
         (at,) = conn.execute(select(outbox.c.next_attempt_at)).scalars()
-        outbox_id = conn.execute(select(outbox.c.id)).scalar_one()
-        conn.execute(outbox_bodies.delete().where(outbox_bodies.c.outbox_id == outbox_id))
+        outbox_id, body_id = conn.execute(select(outbox.c.id, outbox.c.body_id)).one()
         conn.execute(outbox.delete().where(outbox.c.id == outbox_id))
+        conn.execute(letter_bodies.delete().where(letter_bodies.c.id == body_id))
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 

@@ -40,8 +40,8 @@ from fairwell.storage.tables import (
     feedback_requests,
     interview_assignments,
     jobs,
+    letter_bodies,
     outbox,
-    outbox_bodies,
     persons,
     scorecards,
     users,
@@ -86,8 +86,8 @@ class SqlApplicantRecords:
     def letter_body(self, application_id: int, outbox_id: int) -> bytes | None:
         """The stored bytes of a letter, only when it belongs to this application."""
         query = (
-            select(outbox_bodies.c.body)
-            .join(outbox, outbox.c.id == outbox_bodies.c.outbox_id)
+            select(letter_bodies.c.body)
+            .join(outbox, outbox.c.body_id == letter_bodies.c.id)
             .where(outbox.c.id == outbox_id, outbox.c.application_id == application_id)
         )
         with self.engine.begin() as conn:

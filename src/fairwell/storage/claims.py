@@ -46,8 +46,8 @@ from fairwell.storage.tables import (
     consents,
     controls,
     decisions,
+    letter_bodies,
     outbox,
-    outbox_bodies,
     persons,
     roster_clock,
     suppressions,
@@ -183,13 +183,13 @@ def _load(postgres: bool) -> Select[Any]:
             outbox.c.planned_stage,
             outbox.c.attempts,
             outbox.c.created_at,
-            outbox_bodies.c.body,
-            outbox_bodies.c.guard_seal,
+            letter_bodies.c.body,
+            letter_bodies.c.guard_seal,
             applications.c.job_id,
             applications.c.person_id,
         )
         .join(applications, applications.c.id == outbox.c.application_id)
-        .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
+        .join(letter_bodies, letter_bodies.c.id == outbox.c.body_id)
         .where(_in_ids(postgres))
         .order_by(outbox.c.id)
     )

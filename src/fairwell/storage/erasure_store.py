@@ -16,6 +16,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     String,
+    and_,
     cast,
     delete,
     insert,
@@ -51,8 +52,8 @@ from fairwell.storage.tables import (
     interview_assignments,
     jobs,
     legal_holds,
+    letter_bodies,
     outbox,
-    outbox_bodies,
     persons,
     portal_checklists,
     portal_nonces,
@@ -363,9 +364,9 @@ def _letters_of(outbox_ids: list[int]) -> Any:
             outbox.c.state,
             outbox.c.created_at,
             outbox.c.sent_at,
-            outbox_bodies.c.body,
+            letter_bodies.c.body,
         )
-        .outerjoin(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
+        .outerjoin(letter_bodies, letter_bodies.c.id == outbox.c.body_id)
         .where(outbox.c.id.in_(outbox_ids))
         .order_by(outbox.c.id)
     )
@@ -433,6 +434,12 @@ def _erase_rows(
     app_ids = _ids(conn, applications.c.id, applications.c.person_id == person_id)
     decision_ids = _ids(conn, decisions.c.id, decisions.c.application_id.in_(app_ids))
     outbox_ids = _ids(conn, outbox.c.id, outbox.c.application_id.in_(app_ids))
+    # The bytes of their letters: queued or sent, and staged in a plan (not released yet).
+    kept = outbox.c.body_id.is_not(None)
+    sent_bodies = _ids(conn, outbox.c.body_id, and_(outbox.c.id.in_(outbox_ids), kept))
+    staged_bodies = _ids(
+        conn, staged_letters.c.body_id, staged_letters.c.application_id.in_(app_ids)
+    )
     emails = _ids_or_emails(conn, person_id)
     _remember_erased_letters(conn, outbox_ids, now)
     steps: list[tuple[str, Any]] = [
@@ -449,12 +456,13 @@ def _erase_rows(
             delete(feedback_requests).where(feedback_requests.c.decision_id.in_(decision_ids)),
         ),
         ("feedback", delete(feedback).where(feedback.c.decision_id.in_(decision_ids))),
-        ("outbox_bodies", delete(outbox_bodies).where(outbox_bodies.c.outbox_id.in_(outbox_ids))),
-        # A plan's staged letters hold the same bytes: erased too, not only made stale.
+        ("letter_bodies", delete(letter_bodies).where(letter_bodies.c.id.in_(sent_bodies))),
+        # A plan's staged letters hold the same kind of bytes: erased too, not only made stale.
         (
             "staged_letters",
             delete(staged_letters).where(staged_letters.c.application_id.in_(app_ids)),
         ),
+        ("staged_bodies", delete(letter_bodies).where(letter_bodies.c.id.in_(staged_bodies))),
         ("letters", delete(outbox).where(outbox.c.id.in_(outbox_ids))),
         ("scorecards", delete(scorecards).where(scorecards.c.application_id.in_(app_ids))),
         (

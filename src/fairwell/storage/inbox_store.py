@@ -39,8 +39,8 @@ from fairwell.storage.tables import (
     erased_letters,
     feedback_requests,
     inbound_messages,
+    letter_bodies,
     outbox,
-    outbox_bodies,
     persons,
     suppressions,
 )
@@ -292,8 +292,8 @@ class SqlInbox:
     def answer_letter(self, request_id: int) -> StoredLetter | None:
         """The letter that answers the request (letter key ``request:<id>``), once queued."""
         query = (
-            select(outbox.c.id, outbox.c.state, outbox.c.sent_at, outbox_bodies.c.body)
-            .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
+            select(outbox.c.id, outbox.c.state, outbox.c.sent_at, letter_bodies.c.body)
+            .join(letter_bodies, letter_bodies.c.id == outbox.c.body_id)
             .where(outbox.c.letter_key == f"request:{request_id}")
         )
         with transaction(self.engine, write=False) as conn:

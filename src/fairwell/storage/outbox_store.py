@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 from fairwell.storage.tables import (
     batches,
     controls,
+    letter_bodies,
     outbox,
-    outbox_bodies,
     suppressions,
 )
 
@@ -88,15 +88,14 @@ class SqlOutbox(SqlBase):
     ) -> int:
         if not letters:
             return 0
-        rows = [self._outbox_values(batch_id, letter, now) for letter in letters]
-        ids = conn.execute(
-            insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
-        bodies = [
-            {"outbox_id": i, "body": letter.body, "guard_seal": letter.guard_seal}
-            for i, letter in zip(ids, letters, strict=True)
+        bodies = [{"body": letter.body, "guard_seal": letter.guard_seal} for letter in letters]
+        made = insert(letter_bodies).returning(letter_bodies.c.id, sort_by_parameter_order=True)
+        body_ids = conn.execute(made, bodies).scalars().all()
+        rows = [
+            {**self._outbox_values(batch_id, letter, now), "body_id": body_id}
+            for letter, body_id in zip(letters, body_ids, strict=True)
         ]
-        conn.execute(insert(outbox_bodies), bodies)
+        conn.execute(insert(outbox), rows)
         return len(letters)
 
     @staticmethod
@@ -437,7 +436,11 @@ class SqlOutbox(SqlBase):
 
     def outbox_body(self, outbox_id: int) -> bytes:
         with self._read() as conn:
-            query = select(outbox_bodies.c.body).where(outbox_bodies.c.outbox_id == outbox_id)
+            query = (
+                select(letter_bodies.c.body)
+                .join(outbox, outbox.c.body_id == letter_bodies.c.id)
+                .where(outbox.c.id == outbox_id)
+            )
             body = conn.execute(query).scalar()
         if body is None:
             raise NotFound(f"no letter with outbox id {outbox_id}")
@@ -446,8 +449,8 @@ class SqlOutbox(SqlBase):
     def letter_body_for(self, decision_id: int) -> bytes | None:
         """The stored bytes of the letter for a decision, or None before it is queued."""
         query = (
-            select(outbox_bodies.c.body)
-            .join(outbox, outbox.c.id == outbox_bodies.c.outbox_id)
+            select(letter_bodies.c.body)
+            .join(outbox, outbox.c.body_id == letter_bodies.c.id)
             .where(outbox.c.letter_key == f"decision:{decision_id}")
         )
         with self._read() as conn:

@@ -1,5 +1,6 @@
-"""SqlPlans: staged plans (the PlanStore port). A plan's letters are stored once, composed; a
-confirm copies them to the outbox with one INSERT ... SELECT, in one transaction."""
+"""SqlPlans: staged plans (the PlanStore port). A plan's letters are stored once, composed, their
+bytes in ``letter_bodies``; a confirm makes their outbox rows with one INSERT ... SELECT, in one
+transaction, pointing at the same bodies: no letter's bytes are copied."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ from fairwell.ports.plans import (
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
 from fairwell.storage.rows import audit, insert_batch
 from fairwell.storage.tables import (
+    letter_bodies,
     outbox,
-    outbox_bodies,
     plan_changes,
     plans,
     staged_letters,
@@ -84,7 +85,7 @@ class SqlPlans(SqlBase):
             conn.execute(update(plans).where(left).values(state=SUPERSEDED))
             closed = and_(plans.c.job_id == job_id, plans.c.state.not_in(OPEN))
             gone = select(plans.c.id).where(closed).scalar_subquery()
-            conn.execute(delete(staged_letters).where(staged_letters.c.plan_id.in_(gone)))
+            _drop_staged(conn, staged_letters.c.plan_id.in_(gone))
             values = {
                 "job_id": job_id,
                 "state": COMPOSING,
@@ -138,7 +139,7 @@ class SqlPlans(SqlBase):
             # The plan's row first: a share being stored (it holds the row) commits before
             # this goes on, so its letters are deleted below and no later share is stored.
             conn.execute(update(plans).where(plans.c.id == plan_id).values(state=SUPERSEDED))
-            conn.execute(delete(staged_letters).where(staged_letters.c.plan_id == plan_id))
+            _drop_staged(conn, staged_letters.c.plan_id == plan_id)
 
     def staged_summary(self, plan_id: int) -> StagedSummary:
         mine = staged_letters.c.plan_id == plan_id
@@ -170,10 +171,11 @@ class SqlPlans(SqlBase):
         )
 
     def staged_body(self, plan_id: int, decision_id: int) -> bytes | None:
-        query = select(staged_letters.c.body).where(
-            staged_letters.c.plan_id == plan_id,
-            staged_letters.c.decision_id == decision_id,
-            staged_letters.c.status == READY,
+        s = staged_letters.c
+        query = (
+            select(letter_bodies.c.body)
+            .join(staged_letters, s.body_id == letter_bodies.c.id)
+            .where(s.plan_id == plan_id, s.decision_id == decision_id, s.status == READY)
         )
         with self._read() as conn:
             body = conn.execute(query).scalar()
@@ -232,7 +234,7 @@ def _release(
     _copy_to_outbox(conn, batch_id, plan_id, now)
     detail = {"letters": count, "send_windows": send_windows, "later": later}
     audit(conn, actor, "batch.queued", "batch", batch_id, detail, now)
-    # The outbox holds the bytes now; the staged copies are not kept twice.
+    # The outbox rows point at the letters' bodies now: the staged rows go, their bodies stay.
     conn.execute(delete(staged_letters).where(s.plan_id == plan_id))
     conn.execute(
         update(plans)
@@ -246,8 +248,7 @@ def _release(
 
 def _counted(conn: Connection, plan_id: int) -> tuple[int, int, datetime | None, int]:
     """The plan's ready letters, those of them waiting for a send window (and the first
-    such moment), and the blocked letters: one pass over the plan's rows (which hold the
-    letters' bytes: each pass reads them all)."""
+    such moment), and the blocked letters: one pass over the plan's (small) rows."""
     s = staged_letters.c
     is_ready = s.status == READY
     waits = and_(is_ready, s.later_reason.is_not(None))
@@ -262,7 +263,7 @@ def _counted(conn: Connection, plan_id: int) -> tuple[int, int, datetime | None,
 
 
 def _copy_to_outbox(conn: Connection, batch_id: int, plan_id: int, now: datetime) -> None:
-    """The plan's ready letters become outbox rows and bodies: two statements, in id order."""
+    """The plan's ready letters become outbox rows, in id order, pointing at their bodies."""
     s = staged_letters.c
     ready = and_(s.plan_id == plan_id, s.status == READY)
     at = literal(now, outbox.c.created_at.type)
@@ -284,18 +285,12 @@ def _copy_to_outbox(conn: Connection, batch_id: int, plan_id: int, now: datetime
         "possible_duplicates": literal(0, outbox.c.possible_duplicates.type),
         "keep_until": s.keep_until,
         "decide_by": s.decide_by,
+        "body_id": s.body_id,
         "created_at": at,
         "updated_at": at,
     }
     rows = select(*columns.values()).where(ready).order_by(s.id)
     conn.execute(insert(outbox).from_select(list(columns), rows))
-    bodies = (
-        select(outbox.c.id, s.body, s.guard_seal)
-        .join(outbox, outbox.c.letter_key == s.letter_key)
-        .where(ready, outbox.c.batch_id == batch_id)
-    )
-    sealed = ["outbox_id", "body", "guard_seal"]
-    conn.execute(insert(outbox_bodies).from_select(sealed, bodies))
 
 
 def _latest_change(conn: Connection) -> int:
@@ -351,15 +346,25 @@ def _keep_letters(conn: Connection, old: int, new: int, recompose: Sequence[int]
     s = staged_letters.c
     for start in range(0, len(recompose), INSERT_CHUNK):
         ids = recompose[start : start + INSERT_CHUNK]
-        conn.execute(delete(staged_letters).where(s.plan_id == old, s.application_id.in_(ids)))
+        _drop_staged(conn, and_(s.plan_id == old, s.application_id.in_(ids)))
     conn.execute(update(staged_letters).where(s.plan_id == old).values(plan_id=new))
 
 
 def _supersede(conn: Connection, job_id: int, but: int) -> None:
     older = and_(plans.c.job_id == job_id, plans.c.state.in_(OPEN), plans.c.id != but)
     gone = select(plans.c.id).where(older).scalar_subquery()
-    conn.execute(delete(staged_letters).where(staged_letters.c.plan_id.in_(gone)))
+    _drop_staged(conn, staged_letters.c.plan_id.in_(gone))
     conn.execute(update(plans).where(older).values(state=SUPERSEDED))
+
+
+def _drop_staged(conn: Connection, which: Any) -> None:
+    """Delete staged letters never released, and their bodies (``secure_delete`` zeroes
+    them). The bodies go first; their staged rows follow by the foreign key's cascade, and
+    the explicit delete catches any row whose body is already gone."""
+    s = staged_letters.c
+    bodies = select(s.body_id).where(which).scalar_subquery()
+    conn.execute(delete(letter_bodies).where(letter_bodies.c.id.in_(bodies)))
+    conn.execute(delete(staged_letters).where(which))
 
 
 def _prune_changes(conn: Connection) -> None:
@@ -373,11 +378,18 @@ def _prune_changes(conn: Connection) -> None:
 def _insert_staged(conn: Connection, plan_id: int, letters: list[StagedLetter]) -> int:
     if not letters:
         return 0
-    conn.execute(insert(staged_letters), [_staged_values(plan_id, item) for item in letters])
+    bodies = [{"body": item.letter.body, "guard_seal": item.letter.guard_seal} for item in letters]
+    made = insert(letter_bodies).returning(letter_bodies.c.id, sort_by_parameter_order=True)
+    body_ids = conn.execute(made, bodies).scalars().all()
+    rows = [
+        _staged_values(plan_id, item, body_id)
+        for item, body_id in zip(letters, body_ids, strict=True)
+    ]
+    conn.execute(insert(staged_letters), rows)
     return len(letters)
 
 
-def _staged_values(plan_id: int, item: StagedLetter) -> dict[str, object]:
+def _staged_values(plan_id: int, item: StagedLetter, body_id: int) -> dict[str, object]:
     letter = item.letter
     return {
         "plan_id": plan_id,
@@ -394,8 +406,7 @@ def _staged_values(plan_id: int, item: StagedLetter) -> dict[str, object]:
         "not_before": letter.not_before,
         "keep_until": letter.keep_until,
         "decide_by": letter.decide_by,
-        "body": letter.body,
-        "guard_seal": letter.guard_seal,
+        "body_id": body_id,
         "later_reason": item.later_reason,
         "findings": json.dumps([list(f) for f in item.findings]) if item.findings else None,
         "reason_code": item.reason_code,

@@ -24,8 +24,8 @@ from fairwell.storage.tables import (
     consents,
     decisions,
     jobs,
+    letter_bodies,
     outbox,
-    outbox_bodies,
     persons,
 )
 
@@ -81,9 +81,9 @@ def _letters() -> Any:
             outbox.c.application_id,
             outbox.c.sent_at,
             outbox.c.keep_until,
-            func.substr(outbox_bodies.c.body, 1, HEAD_BYTES).label("head"),
+            func.substr(letter_bodies.c.body, 1, HEAD_BYTES).label("head"),
         )
-        .outerjoin(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
+        .outerjoin(letter_bodies, letter_bodies.c.id == outbox.c.body_id)
         .where(outbox.c.kind.in_(DECISION_LETTERS), outbox.c.state.in_(_WENT_OUT))
         .order_by(outbox.c.sent_at.desc())
     )

@@ -281,6 +281,10 @@ outbox = Table(
     Column("keep_until", Date),
     # The day a status letter promised a decision by ("we will tell you by ..."): 0017.
     Column("decide_by", Date),
+    # The letter's bytes (letter_bodies.id); None or no such row: erased. Not a foreign key:
+    # SQLite adds one only by rebuilding the outbox, and dropping the old table fails once
+    # bounces point at it. Body ids are never reused, so a stale id points at nothing.
+    Column("body_id", Integer),
     # Partial indexes (0026): only letters still to go are in them, one per state a claim
     # reads. A letter leaves them as it is sent, so they stay the size of the queue however
     # long the history grows, and a claim or a result moves an entry of one index, not two.
@@ -292,6 +296,7 @@ outbox = Table(
         for state in ("queued", "retry")
     ),
     Index("ix_outbox_sending_lease", "lease_until", sqlite_where=text("state = 'sending'")),
+    Index("ix_outbox_body_id", "body_id", unique=True),  # one letter a body
 )
 
 # A candidate's request for more feedback: tracked until a hiring manager's answer is queued.
@@ -309,15 +314,20 @@ feedback_requests = Table(
     Column("answered_at", UtcDateTime),
 )
 
-# The final bytes live apart from the outbox row: state changes then rewrite a small row, not
-# a page full of letter text, and erasing a letter's text is one delete.
-outbox_bodies = Table(
-    "outbox_bodies",
+# A letter's final bytes live apart from the row that says where it is: state changes then
+# rewrite a small row, not a page full of letter text, and erasing a letter's text is one
+# delete. A plan's staged letter points at its body, and so does the outbox row its release
+# makes (0027): confirming a plan moves no letter's bytes, and deletes none.
+letter_bodies = Table(
+    "letter_bodies",
     metadata,
-    Column("outbox_id", ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", Integer, primary_key=True),
     Column("body", LargeBinary, nullable=False),
     # The guard's seal on the body (guard/seal.py), kept and erased with it; None: unsealed.
     Column("guard_seal", String(32)),
+    # An id is never given twice (SQLite would reuse the highest after a delete): an outbox
+    # row's body_id can only ever point at its own letter's bytes.
+    sqlite_autoincrement=True,
 )
 
 suppressions = Table(
@@ -750,8 +760,8 @@ staged_letters = Table(
     Column("not_before", UtcDateTime),
     Column("keep_until", Date),
     Column("decide_by", Date),
-    Column("body", LargeBinary, nullable=False),
-    Column("guard_seal", String(32)),  # guard/seal.py; copied to outbox_bodies on release
+    # The letter's bytes and seal (letter_bodies): on release the outbox row points at them.
+    Column("body_id", ForeignKey("letter_bodies.id", ondelete="CASCADE"), nullable=False),
     # Why the letter waits for a later send window (None: it goes at once).
     Column("later_reason", String(200)),
     # The guard's findings of a blocked letter: JSON [{rule, description, detail}].
@@ -763,6 +773,7 @@ staged_letters = Table(
     Column("contradicts", Boolean, nullable=False),
     Index("ix_staged_letters_plan_id_application_id", "plan_id", "application_id"),
     Index("ix_staged_letters_decision_id", "decision_id"),
+    Index("ix_staged_letters_body_id", "body_id"),
 )
 
 # What changed since a plan was composed, written by database triggers (0022) while a plan of
