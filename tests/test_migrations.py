@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
+from fairwell.runtime import init_database, open_runtime
+from fairwell.services.scheduling import Override
+from fairwell.services.sending import confirm, make_plan
 from fairwell.storage import migrate
 from fairwell.storage.engine import make_engine
 from fairwell.storage.tables import metadata
+from tests.conftest import FixedClock, settings_for
+from tests.helpers import applicant, import_and_reject_all
 
 
 def test_the_migrated_schema_matches_the_tables(database_url: str) -> None:
@@ -66,3 +72,50 @@ def test_0002_moves_queued_letter_bytes_to_their_own_table_and_back(database_url
         back = conn.execute(text("SELECT body FROM outbox WHERE id = 1")).scalar()
         assert bytes(back) == b"the letter"
     engine.dispose()
+
+
+def _bodies_by_key(conn: Connection, table: str) -> dict[str, bytes]:
+    """Each letter's bytes by its letter_key, from the outbox or a plan's staged letters."""
+    query = (
+        f"SELECT {table}.letter_key, letter_bodies.body FROM {table} "  # noqa: S608 (fixed names)
+        f"JOIN letter_bodies ON letter_bodies.id = {table}.body_id"
+    )
+    return {key: bytes(body) for key, body in conn.execute(text(query))}
+
+
+def test_0027_keeps_every_letters_bytes_queued_or_staged_down_and_up_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Five letters queued, then a sixth person's letter staged in a plan of its own.
+    settings = settings_for(database_url, 25)
+    init_database(settings)
+    runtime = open_runtime(settings)
+    now = FixedClock().now()
+    people = [applicant(f"p{i}@example.com", f"Pat{i}", "Lee") for i in range(6)]
+    import_and_reject_all(runtime.store, tmp_path / "five.csv", people[:5], now)
+    job_id = runtime.store.job_by_title("Data Analyst").id
+    first = make_plan(runtime.store, runtime.composer, job_id, now)
+    confirm(runtime.store, first.plan_id, 5, actor="t", now=now, windows=Override.NOW)
+    import_and_reject_all(runtime.store, tmp_path / "six.csv", people, now)
+    make_plan(runtime.store, runtime.composer, job_id, now)
+    with runtime.engine.connect() as conn:
+        queued, staged = _bodies_by_key(conn, "outbox"), _bodies_by_key(conn, "staged_letters")
+    assert len(queued) == 5 and len(staged) == 1
+
+    config = migrate.alembic_config()
+    with runtime.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0026")
+        conn.commit()
+        down_queued = "SELECT letter_key, body FROM outbox JOIN outbox_bodies ON outbox_id = id"
+        assert {k: bytes(b) for k, b in conn.execute(text(down_queued))} == queued
+        down_staged = "SELECT letter_key, body FROM staged_letters"
+        assert {k: bytes(b) for k, b in conn.execute(text(down_staged))} == staged
+        command.upgrade(config, "head")
+        conn.commit()
+        assert _bodies_by_key(conn, "outbox") == queued
+        assert _bodies_by_key(conn, "staged_letters") == staged
+        # New bodies take ids after the ones the migration numbered (PostgreSQL's sequence).
+        conn.execute(text("INSERT INTO letter_bodies (body) VALUES (:b)"), {"b": b"new"})
+        conn.commit()
+    runtime.close()

@@ -112,6 +112,23 @@ def test_confirming_composes_nothing_and_queues_the_stored_letters(runtime: Runt
     assert queued == before and len(bodies) == 5
 
 
+def test_confirming_moves_no_bytes_the_outbox_points_at_the_staged_bodies(
+    runtime: Runtime,
+) -> None:
+    staged = plan_of(runtime)
+    with runtime.engine.connect() as conn:
+        s = staged_letters.c
+        pointed = dict(conn.execute(select(s.letter_key, s.body_id)).all())
+        held = dict(conn.execute(select(letter_bodies.c.id, letter_bodies.c.body)).all())
+    batch_id = release(runtime, staged)
+    with runtime.engine.connect() as conn:
+        query = select(outbox.c.letter_key, outbox.c.body_id).where(outbox.c.batch_id == batch_id)
+        queued = dict(conn.execute(query).all())
+        after = dict(conn.execute(select(letter_bodies.c.id, letter_bodies.c.body)).all())
+    assert len(pointed) == 5 and queued == pointed, "each letter keeps the body it was staged with"
+    assert after == held, "no body was written, copied or deleted"
+
+
 def test_a_changed_decision_makes_the_plan_stale_and_only_its_letter_is_composed_again(
     runtime: Runtime,
 ) -> None:
