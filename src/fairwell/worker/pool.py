@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, wait
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -263,11 +263,11 @@ class WorkerPool:
         futures = [
             self._submitted(fate, _deliver_batch, batch_id, share) for _ in range(self.processes)
         ]
-        while not all(future.done() for future in futures):
+        # Woken as soon as the last process is done, not at the next fifth of a second.
+        while wait(futures, timeout=0.2).not_done:
             if on_progress is not None:
                 on_progress(finished.value)
-            time.sleep(0.2)
-        if on_progress is not None:  # what the last 0.2 s finished is heard too
+        if on_progress is not None:  # what the last moments finished is heard too
             on_progress(finished.value)
         return _added([_reported(future.result, fate) for future in futures])
 
