@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from fairwell.domain.model import OutboxState
 from fairwell.services.delivery import Deliverer, RunStats
 
 ACTIVE_STATES = (OutboxState.QUEUED.value, OutboxState.SENDING.value)
+
+
+class Wake(Protocol):
+    """An event shared between processes (multiprocessing's Event)."""
+
+    def set(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def run_forever(
@@ -55,6 +66,7 @@ def run_batch(
     poll_seconds: float = 0.2,
     on_round: Callable[[RunStats], None] | None = None,
     stop: threading.Event | None = None,
+    wake: Wake | None = None,
 ) -> RunStats:
     """Deliver until no letter of the batch is waiting to go now.
 
@@ -63,6 +75,10 @@ def run_batch(
     batch or outbox ends the wait too, and so does a relay that took no letter in
     ``policy.relay_tries`` claims in a row (down, or answering only 421 or 454): the batch
     stays queued rather than this waiting for it without end.
+
+    ``wake``: set by each process delivering the batch with this one when it stops (a
+    worker pool). A wait for letters another process holds then ends as that process ends,
+    not up to ``poll_seconds`` later.
     """
     total = RunStats()
     stop = stop or threading.Event()
@@ -86,7 +102,18 @@ def run_batch(
             waiting = active - status.scheduled
             if not waiting or status.paused or batch_id in status.paused_batches:
                 break
-            stop.wait(poll_seconds)
+            _pause(stop, wake, poll_seconds)
     finally:
+        if wake is not None:
+            wake.set()
         deliverer.transport.close()
     return total
+
+
+def _pause(stop: threading.Event, wake: Wake | None, seconds: float) -> None:
+    """Wait before looking at the batch again. Another process's end cuts it short once: a
+    wake already set is not waited on again (that would spin while letters still wait)."""
+    if wake is None or wake.is_set():
+        stop.wait(seconds)
+    else:
+        wake.wait(seconds)

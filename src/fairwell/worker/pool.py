@@ -62,9 +62,9 @@ _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
 
 
-def _start_process(settings_values: dict[str, Any], parent: int, finished: Any) -> None:
+def _start_process(settings_values: dict[str, Any], parent: int, finished: Any, wake: Any) -> None:
     _die_with(parent)
-    _process_state["finished"] = finished
+    _process_state["finished"], _process_state["wake"] = finished, wake
     try:
         from fairwell.runtime import open_runtime
 
@@ -172,6 +172,7 @@ class WorkerPool:
         self.settings, self.processes, self._engine = settings, processes, engine
         self._started: ProcessPoolExecutor | None = None
         self._finished: Any = None
+        self._wake: Any = None
         self.start_method = "spawn"
 
     def __enter__(self) -> WorkerPool:
@@ -200,11 +201,13 @@ class WorkerPool:
         # Letters the processes have finished with (sent, failed, held), counted as each
         # claim's results are committed: the progress bar reads it, not the database.
         self._finished = context.Value("q", 0)
+        # Set by each delivering process as it stops: the others stop waiting for its letters.
+        self._wake = context.Event()
         self._started = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=context,
             initializer=_start_process,
-            initargs=(self.settings.model_dump(), os.getpid(), self._finished),
+            initargs=(self.settings.model_dump(), os.getpid(), self._finished, self._wake),
         )
         return self._started
 
@@ -258,6 +261,7 @@ class WorkerPool:
         finished = self._counter()
         with finished.get_lock():
             finished.value = 0
+        self._wake.clear()
         share = rate / self.processes if rate else None
         fate = f"batch {batch_id} is queued: `fairwell worker` delivers what is left"
         futures = [
@@ -324,7 +328,7 @@ def _deliver_batch(batch_id: int, rate: float | None) -> RunStats:
     # The deliverer guards with the runtime's roster, the one this process composed with.
     deliverer = make_deliverer(_runtime(), rate)
     _collect_less()
-    return run_batch(deliverer, batch_id, on_round=count)
+    return run_batch(deliverer, batch_id, on_round=count, wake=_process_state["wake"])
 
 
 def _collect_less() -> None:
