@@ -16,14 +16,21 @@ from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, text, tuple_, update
 
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
 from fairwell.ports import ImportCounts, StoredMerge
 from fairwell.storage.base import INSERT_CHUNK as INSERT_CHUNK  # re-exported for the stores
 from fairwell.storage.rows import audit
-from fairwell.storage.tables import applications, import_merges, jobs, persons
+from fairwell.storage.tables import (
+    applications,
+    import_merges,
+    jobs,
+    persons,
+    roster_bulk_writes,
+    roster_clock,
+)
 
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 assert len(_REF_ALPHABET) == 32  # new_application_ref takes 5 bits a letter
@@ -130,6 +137,49 @@ class BulkInsert:
         return dict(zip(self._names, ordered, strict=True))
 
 
+_BUMP = (
+    update(roster_clock)
+    .where(roster_clock.c.id == 1)
+    .values(version=roster_clock.c.version + 1)
+    .returning(roster_clock.c.version)
+)
+# What migration 0015's triggers write for one person, for many at once.
+_NOTE = text(
+    "INSERT INTO roster_changes (person_id, version) VALUES (:person_id, :version) "
+    "ON CONFLICT (person_id) DO UPDATE SET version = excluded.version"
+)
+
+
+class RosterNotes:
+    """Notes the people a bulk write adds to the roster, a chunk at a time (migration 0028).
+
+    While this transaction holds a row in ``roster_bulk_writes``, the INSERT triggers of
+    persons and applications stand aside (on SQLite they bumped the clock and noted a person
+    once a row, half the cost of inserting them); each chunk's people are noted here instead,
+    at one new version, as PostgreSQL's statement triggers note a statement. Every other
+    change (a rename, an erasure, a deletion) is still noted by the triggers.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        row = conn.execute(insert(roster_bulk_writes)).inserted_primary_key
+        assert row is not None
+        self._row: int = row[0]
+
+    def note(self, person_ids: Collection[int]) -> None:
+        """The people whose persons or applications were just inserted: at a new version."""
+        if not person_ids:
+            return
+        version = self.conn.execute(_BUMP).scalar_one()
+        self.conn.execute(
+            _NOTE, [{"person_id": pid, "version": version} for pid in sorted(person_ids)]
+        )
+
+    def close(self) -> None:
+        """The triggers note inserts again (committing with the row would silence them)."""
+        self.conn.execute(delete(roster_bulk_writes).where(roster_bulk_writes.c.id == self._row))
+
+
 class ApplicantWriter:
     """Writes one import inside an open transaction."""
 
@@ -139,6 +189,8 @@ class ApplicantWriter:
         self.new_jobs: list[str] = []
         # People the chunk being written created: they have no stored application to look up.
         self.created_people: set[int] = set()
+        # People given an application by the chunk being written.
+        self.applied_people: set[int] = set()
         self._insert_people = BulkInsert(conn, persons, _NEW_PERSON_COLUMNS)
         self._insert_applications = BulkInsert(conn, applications, _NEW_APPLICATION_COLUMNS)
 
@@ -154,14 +206,17 @@ class ApplicantWriter:
         merged = {(merge.email, merge.job) for merge in merges}
         keys: dict[tuple[str, str], tuple[int, int]] = {}
         touched = array("q")  # ids of the applications that existed, 8 bytes each
+        roster = RosterNotes(self.conn)
         for chunk in _chunks(rows, INSERT_CHUNK):
             if not job_ids.keys() >= {row.job for row in chunk}:
                 job_ids = self._ensure_jobs({row.job for row in chunk})
             person_ids = self._ensure_people(chunk)
             touched.extend(self._ensure_applications(chunk, job_ids, person_ids))
+            roster.note(self.created_people | self.applied_people)
             for row in chunk:
                 if (row.email, row.job) in merged:
                     keys[(row.email, row.job)] = (job_ids[row.job], person_ids[row.email])
+        roster.close()
         MergeWriter(self.conn, self.now, self.actor).write(merges, keys, touched, source_file)
         detail: dict[str, object] = {**self.counts, "merged": len(merges)}
         audit(self.conn, self.actor, "import", "import", None, detail, self.now)
@@ -255,6 +310,7 @@ class ApplicantWriter:
             else:
                 self._update_application(found, wanted)
         self._insert_applications(new_rows)
+        self.applied_people = {values[1] for values in new_rows}
         counts["apps"] += len(new_rows)
         return touched
 
