@@ -16,7 +16,7 @@ from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_, update
 
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
@@ -143,9 +143,9 @@ _BUMP = (
     .values(version=roster_clock.c.version + 1)
     .returning(roster_clock.c.version)
 )
-# What migration 0015's triggers write for one person, for many at once.
-_NOTE = text(
-    "INSERT INTO roster_changes (person_id, version) VALUES (:person_id, :version) "
+# What migration 0015's triggers write for one person, for many at once; {} the driver's mark.
+_NOTE = (
+    "INSERT INTO roster_changes (person_id, version) VALUES ({0}, {0}) "
     "ON CONFLICT (person_id) DO UPDATE SET version = excluded.version"
 )
 
@@ -162,6 +162,8 @@ class RosterNotes:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # The rows go straight to the driver's executemany, as tuples (BulkInsert's reason).
+        self._note = _NOTE.format("?" if conn.dialect.paramstyle == "qmark" else "%s")
         row = conn.execute(insert(roster_bulk_writes)).inserted_primary_key
         assert row is not None
         self._row: int = row[0]
@@ -171,9 +173,7 @@ class RosterNotes:
         if not person_ids:
             return
         version = self.conn.execute(_BUMP).scalar_one()
-        self.conn.execute(
-            _NOTE, [{"person_id": pid, "version": version} for pid in sorted(person_ids)]
-        )
+        self.conn.exec_driver_sql(self._note, [(pid, version) for pid in sorted(person_ids)])
 
     def close(self) -> None:
         """The triggers note inserts again (committing with the row would silence them)."""
