@@ -96,3 +96,13 @@ def test_a_failed_import_leaves_the_roster_and_its_triggers_as_they_were(
     monkeypatch.undo()
     import_file(store, write_csv(tmp_path / "b.csv", people(5)), actor="t", now=clock.now())
     assert store.roster_version() > before
+
+
+def test_an_import_gives_its_connection_back_with_the_page_cache_it_had(
+    store: SqlStore, tmp_path: Path, clock: FixedClock
+) -> None:
+    with store.engine.connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    import_file(store, write_csv(tmp_path / "a.csv", people(3)), actor="t", now=clock.now())
+    with store.engine.connect() as conn:  # the pool's one connection, the import's
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == before

@@ -64,9 +64,9 @@ class SqlPipeline(SqlBase):
         in one transaction.
         """
         # The import's writer is loaded when an import runs: `fairwell jobs` starts without it.
-        from fairwell.storage.importer import ApplicantWriter
+        from fairwell.storage.importer import ApplicantWriter, import_page_cache
 
-        with self._write() as conn:
+        with self._write() as conn, import_page_cache(conn):
             writer = ApplicantWriter(conn, now, actor)
             return writer.write(rows, merges, source_file, job_titles)
 
