@@ -75,6 +75,18 @@ def new_application_ref() -> str:
     return application_ref(secrets.randbits(50))
 
 
+_REF_BYTES = 7  # 56 random bits a reference, of which the highest 50 are used
+
+
+def new_application_refs(count: int) -> Iterator[str]:
+    """Up to ``count`` references as :func:`new_application_ref` makes them, from one read of
+    the system's randomness for all of them, not one a reference (a chunk of an import)."""
+    pool = secrets.token_bytes(_REF_BYTES * count)
+    for start in range(0, len(pool), _REF_BYTES):
+        chunk = pool[start : start + _REF_BYTES]
+        yield application_ref(int.from_bytes(chunk, "big") >> (8 * _REF_BYTES - 50))
+
+
 def application_ref(bits: int) -> str:
     """The reference of 50 bits: ten letters, the first from the highest 5 bits."""
     pairs = _REF_PAIRS
@@ -320,12 +332,13 @@ class ApplicantWriter:
         existing = self._existing_applications(rows, job_ids, person_ids)
         new_rows: list[tuple[Any, ...]] = []
         touched: list[int] = []
+        refs = new_application_refs(len(rows))  # one a row at most
         for row in rows:
             key = (job_ids[row.job], person_ids[row.email])
             values = _application_values(row)
             found = existing.get(key)
             if found is None:
-                new_rows.append((*key, new_application_ref(), *values, now, now, now))
+                new_rows.append((*key, next(refs), *values, now, now, now))
                 continue
             touched.append(found.id)
             wanted = dict(zip(_APPLICATION_FIELDS, values, strict=True))
