@@ -134,7 +134,7 @@ def test_plain_looking_addresses(local: str, labels: list[str]) -> None:
 
 
 def test_a_domain_is_asked_about_once() -> None:
-    addresses._domain_forms.cache_clear()
+    addresses._domain_verdict.cache_clear()
     for number in range(50):
         normalise_address(f"person.{number}@Once.Example.org")
-    assert addresses._domain_forms.cache_info().misses == 1
+    assert addresses._domain_verdict.cache_info().misses == 1

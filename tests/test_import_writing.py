@@ -153,6 +153,18 @@ def test_a_reference_reads_its_bits_as_before(bits: int) -> None:
     assert application_ref(bits) == _ten_letters(bits)
 
 
+def test_references_made_together_take_the_highest_50_bits_of_7_random_bytes_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = bytes(range(7)) + b"\xff" * 7 + bytes(7)
+    monkeypatch.setattr(importer.secrets, "token_bytes", lambda count: pool[:count])
+    refs = list(importer.new_application_refs(3))
+    expected = [int.from_bytes(pool[at : at + 7], "big") >> 6 for at in (0, 7, 14)]
+    assert refs == [application_ref(bits) for bits in expected]
+    assert refs[1:] == ["FW-ZZZZZZZZZZ", "FW-0000000000"]
+    assert list(importer.new_application_refs(0)) == []
+
+
 def test_the_extreme_references() -> None:
     assert application_ref(0) == "FW-0000000000"
     assert application_ref(2**50 - 1) == "FW-ZZZZZZZZZZ"

@@ -126,6 +126,7 @@ def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
         actor=actor,
         now=runtime.clock.now(),
         show_scores=runtime.settings.show_scores,
+        count_plain=False,  # not shown here: a full read of a big job saved
     )
     if report.drafted:
         out.print(

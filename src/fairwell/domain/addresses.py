@@ -63,29 +63,30 @@ def _plain_address(text: str) -> str | None:
     if plain is None:
         return None
     local, domain = plain.groups()
-    forms = _domain_forms(domain)
-    if forms is None:
+    verdict = _domain_verdict(domain)
+    if verdict is None:
         return None
-    # The library checks the length of the address as given, as normalised (the domain in
-    # Unicode) and with the IDNA domain; near the limit it says which, so it decides.
-    longest = max(len(domain), *(len(form.encode()) for form in forms))
+    ascii_domain, longest = verdict
     if len(local) + 1 + longest > _MAX_ADDRESS_BYTES:
         return None
-    return f"{local}@{forms[1]}".lower()
+    return f"{local}@{ascii_domain}".lower()
 
 
 @lru_cache(maxsize=4096)
-def _domain_forms(domain: str) -> tuple[str, str] | None:
-    """The domain as email-validator normalises it (Unicode, then IDNA ASCII), or None if it
-    refuses it. Its checks of the domain do not depend on the part before the @, so one
-    address with a plain local part asks for the domain's verdict."""
+def _domain_verdict(domain: str) -> tuple[str, int] | None:
+    """The domain as email-validator normalises it to IDNA ASCII, with the longest of its
+    forms in bytes (as given, in Unicode, in ASCII: the library checks the address's length
+    with each, and near the limit says which, so it decides), or None if it refuses it. Its
+    checks of the domain do not depend on the part before the @, so one address with a plain
+    local part asks for the domain's verdict."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
         parsed = validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         return None
-    return parsed.domain, parsed.ascii_domain
+    forms = (parsed.domain, parsed.ascii_domain)
+    return parsed.ascii_domain, max(len(domain), *(len(form.encode()) for form in forms))
 
 
 def _validated(text: str) -> str:

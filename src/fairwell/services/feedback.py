@@ -100,7 +100,7 @@ def _parse_library(data: Mapping[str, object], source: str) -> dict[str, dict[st
 class DraftReport:
     drafted: int = 0
     redrafted: int = 0  # drafts made again because the wording they waited for now exists
-    plain: int = 0  # no scorecards: a plain letter
+    plain: int = 0  # no scorecards: a plain letter (counted only when asked, see below)
     no_evidence: int = 0  # scorecards, but none that counts at this stage, or nothing to say
     flagged: int = 0
     held_for_wording: int = 0
@@ -131,22 +131,24 @@ def draft_job_feedback(
     now: datetime,
     show_scores: bool = False,
     language_of: LanguageOf = identify_language,
+    count_plain: bool = True,
 ) -> DraftReport:
     """Draft feedback for every decided applicant of the job with scorecards and no draft yet,
     and draft again those held for wording the job now has.
 
     Interviewers' ratings of competencies give interview feedback; a screener's ratings of
     the job's requirements give screening feedback. People without scorecards get a plain
-    letter.
+    letter; ``count_plain=False`` leaves them uncounted (``plain`` is 0), for a caller that
+    never shows the count: counting reads every decided applicant of the job.
     """
     competencies = feedback_store.competencies(job_id)
     wordings = feedback_store.wordings(job_id)
     languages = required_languages(competencies)
     # Those with neither scorecards nor feedback are counted, not read: most of a big job.
-    report = DraftReport(plain=store.plain_without_scorecards(job_id))
+    report = DraftReport(plain=store.plain_without_scorecards(job_id) if count_plain else 0)
     for view, scorecards in _waiting_with_ratings(store, feedback_store, job_id):
         if not scorecards:
-            report.plain += 1
+            report.plain += count_plain
             continue
         draft = draft_feedback(
             competencies,

@@ -1,5 +1,6 @@
 """SqlRoster: the organisation's roster (the RosterStore port), everyone on file of every job,
-streamed, and who changed since a version (kept by the triggers of migration 0015)."""
+streamed, and who changed since a version (kept by the triggers of migration 0015; an import
+notes the people it adds itself, migration 0028)."""
 
 from __future__ import annotations
 

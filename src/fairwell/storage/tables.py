@@ -128,7 +128,7 @@ import_merges = Table(
     Column("actor", String(64), nullable=False),
 )
 
-# --- The organisation's roster, kept up to date by database triggers (migration 0015) ---
+# --- The organisation's roster, kept up to date by database triggers (migrations 0015, 0028) ---
 
 # One row: the roster's version, bumped by every change to who is on file.
 roster_clock = Table(
@@ -146,6 +146,14 @@ roster_changes = Table(
     metadata,
     Column("person_id", Integer, primary_key=True, autoincrement=False),
     Column("version", BigInteger, nullable=False, index=True),
+)
+
+# A row while a bulk writer's transaction notes the people it adds itself (migration 0028):
+# the per-row INSERT triggers of persons and applications stand aside. Never seen committed.
+roster_bulk_writes = Table(
+    "roster_bulk_writes",
+    metadata,
+    Column("id", Integer, primary_key=True),
 )
 
 decisions = Table(
