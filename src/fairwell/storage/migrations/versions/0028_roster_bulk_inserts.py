@@ -14,8 +14,8 @@ uncommitted rows): every other writer, a hand-run INSERT included, still fires t
 A failed import rolls the row back with everything else. The UPDATE and DELETE triggers are
 not touched: a renamed, erased or removed person is noted by the triggers, as before.
 
-Revision ID: 0028_roster_bulk_inserts
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-06
 """
 
@@ -28,8 +28,8 @@ from types import ModuleType
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028_roster_bulk_inserts"
-down_revision = "0026"
+revision = "0028"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
