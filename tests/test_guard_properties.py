@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -12,10 +13,11 @@ from hypothesis import strategies as st
 
 from fairwell.domain.eligibility import History
 from fairwell.domain.model import Application, Decision, Job, Person, Source, Stage
+from fairwell.guard.privacy import Finding
 from fairwell.guard.roster import Roster, RosterEntry
 from fairwell.ports import ApplicantView
 from fairwell.rendering import LetterTemplates
-from fairwell.services.compose import Composer, Sender
+from fairwell.services.compose import ComposedLetter, Composer, Sender
 
 WHEN = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 JOB = Job(1, "Business Product Manager")
@@ -125,3 +127,24 @@ def test_letters_guarded_a_batch_at_a_time_get_the_findings_they_get_one_by_one(
     assert [letter.findings for letter in together] == [letter.findings for letter in alone]
     flagged = [bool(letter.findings) for letter in together]
     assert any(flagged) and not all(flagged)
+
+
+def test_a_guarded_letter_keeps_every_field_but_findings_and_seal() -> None:
+    # Composer.guarded builds the guarded letter field by field: a field it left out would
+    # be reset to its default, or the build would fail.
+    views = people(random.Random(7), 2)
+    entries = [
+        RosterEntry(v.person.id, v.person.email, v.person.full_name, (v.application.ref,))
+        for v in views
+    ]
+    roster = Roster(entries)
+    roster.version = 3  # a sealed letter needs the roster's version
+    composer = Composer(TEMPLATES, COMPOSER.sender)
+    letter = composer.compose(views[0], JOB, roster, WHEN, guard=False)
+    own = (Finding("own-rule", "a finding of the letter's own", "detail"),)
+    letter = dataclasses.replace(letter, findings=own, keep_until=WHEN.date())
+    (guarded,) = Composer.guarded([letter], roster)
+    assert isinstance(guarded, ComposedLetter)
+    expected = dataclasses.replace(letter, findings=guarded.findings, seal=guarded.seal)
+    assert guarded == expected
+    assert guarded.findings == own and guarded.seal is not None

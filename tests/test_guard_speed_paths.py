@@ -19,6 +19,7 @@ from fairwell.guard.privacy import (
     ParsedLetter,
     RightLanguage,
     has_empty_greeting,
+    part_words,
 )
 from fairwell.guard.roster import (
     _PROBES,
@@ -28,6 +29,7 @@ from fairwell.guard.roster import (
     Roster,
     RosterEntry,
     fold,
+    fold_words,
     identifiers,
     no_end_before,
     no_start_after,
@@ -144,6 +146,23 @@ def test_the_words_of_a_part_are_its_case_folded_words(parts: list[str]) -> None
     letter = ParsedLetter(raw=b"", parts=[("text/plain", text) for text in parts])
     for index, text in enumerate(parts):
         assert letter.words_of_part(index) == set(text.casefold().split())
+
+
+# Characters that NFC composes or reorders, that fold in context (final sigma) or into
+# several, and every kind of white space and line break str.split() knows.
+FOLD_CHARS = [
+    *"aZ .\n\r\t\x0b\x0c\x1c\x1d\x85\xa0\u2028\u2029\u3000",
+    *["e\u0301", "\u0301", "\u0323", "\u0307", "é", "ß", "İ", "Σ", "ς", "ﬁ", "Å", "\u212b"],
+    *["\u1100", "\u1161", "\u11a8", "\uac00", "\u2063", "\ud800"],
+]
+
+
+@settings(max_examples=1000)
+@given(st.lists(st.sampled_from(FOLD_CHARS), max_size=30).map("".join))
+def test_a_part_folded_line_by_line_is_the_part_folded_whole(text: str) -> None:
+    assert part_words(text) == fold_words(text)
+    assert part_words(text) == fold_words(text)  # the lines' words remembered
+    assert " ".join(part_words(text)) == fold(text)
 
 
 GREETING_PIECES = [

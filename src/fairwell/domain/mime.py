@@ -74,9 +74,29 @@ def _encoded_subject(subject: str) -> str:
 
 
 def _quoted_printable(text: str) -> bytes:
-    unix_text = text.replace("\r\n", "\n").replace("\r", "\n")
-    encoded = binascii.b2a_qp(unix_text.encode("utf-8"), istext=True)
-    return encoded.replace(b"\n", CRLF)
+    """``b2a_qp`` of the text with CRLF line ends, one line at a time.
+
+    b2a_qp reads each line on its own: it starts counting at a line's start and looks no
+    further than the next byte, so the text encodes as its lines do, each with the line end
+    after it (the last without one, where a trailing space is encoded like at any end).
+    A letter's lines are mostly its template's, the same in every letter of a batch: each is
+    encoded once (tests/test_mime_qp.py checks this against the whole-text encoding).
+    """
+    *lines, last = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return b"".join([*map(_qp_line, lines), _qp_last_line(last)])
+
+
+# Bounded: the lines that name a person are one letter's only, and are soon pushed out.
+@functools.lru_cache(maxsize=1024)
+def _qp_line(line: str) -> bytes:
+    """A line and the line end after it, encoded."""
+    return binascii.b2a_qp(f"{line}\n".encode(), istext=True).replace(b"\n", CRLF)
+
+
+@functools.lru_cache(maxsize=64)
+def _qp_last_line(line: str) -> bytes:
+    """The text's last line (after its last line end; a letter's is empty), encoded."""
+    return binascii.b2a_qp(line.encode(), istext=True).replace(b"\n", CRLF)
 
 
 # "=_" can never occur in quoted-printable output, so one fixed boundary cannot collide with

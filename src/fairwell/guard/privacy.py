@@ -11,11 +11,13 @@ personal data, because findings are stored and shown to operators.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from email.utils import getaddresses
+from itertools import chain
 from typing import Protocol
 
 from fairwell.domain.mimeread import read_letter
@@ -124,7 +126,7 @@ class ParsedLetter:
     def _words(self) -> list[list[str]]:
         """Each part's folded words, kept: words_of_part would split the same text again."""
         if self._part_words is None:
-            self._part_words = [fold_words(text) for _, text in self.parts]
+            self._part_words = [part_words(text) for _, text in self.parts]
         return self._part_words
 
     def folded_text(self) -> str:
@@ -147,6 +149,22 @@ class ParsedLetter:
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             return text.casefold().split()
         return self._words()[index]
+
+
+def part_words(text: str) -> list[str]:
+    """:func:`~fairwell.guard.roster.fold_words` of a text part, a line at a time.
+
+    Folding never joins across a line break (see join_folded), so the words are the same.
+    A letter's lines are mostly its template's, the same in every letter of a batch: each
+    is folded once, and its words, shared, are hashed once for the language check.
+    """
+    return list(chain.from_iterable(map(_line_words, text.split("\n"))))
+
+
+# Bounded: the lines that name a person are one letter's only, and are soon pushed out.
+@functools.lru_cache(maxsize=1024)
+def _line_words(line: str) -> tuple[str, ...]:
+    return tuple(fold_words(line))
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:

@@ -6,7 +6,6 @@ letter held over a weekend does not arrive dated Friday night.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -318,7 +317,17 @@ def _with_guard_findings(
     letter: ComposedLetter, findings: tuple[Finding, ...], roster: Roster
 ) -> ComposedLetter:
     sealed = None if findings else _sealed(letter.body, letter.view, roster)
-    return dataclasses.replace(letter, findings=findings + letter.findings, seal=sealed)
+    # Every field named: dataclasses.replace reads the fields over again for each letter.
+    return ComposedLetter(
+        view=letter.view,
+        kind=letter.kind,
+        message_id=letter.message_id,
+        body=letter.body,
+        findings=findings + letter.findings,
+        schedule=letter.schedule,
+        keep_until=letter.keep_until,
+        seal=sealed,
+    )
 
 
 def _sealed(body: bytes, view: ApplicantView, roster: Roster) -> str | None:
