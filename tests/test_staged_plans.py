@@ -309,3 +309,14 @@ def test_a_plan_given_up_takes_its_shares_with_it_and_takes_no_more(runtime: Run
     with pytest.raises(PlanChanged):
         runtime.store.stage_share(plan_id, letters[3:])
     assert stored_plans(runtime) == set()
+
+
+def test_no_line_of_a_letter_stays_in_memory_once_the_plan_is_made(runtime: Runtime) -> None:
+    from fairwell.domain import mime
+    from fairwell.guard import privacy
+
+    plan_of(runtime)
+    # The encoder and the guard share a batch's template lines, but some lines name a person:
+    # once the letters are guarded, none is remembered (an erasure must not miss them).
+    assert mime._qp_line.cache_info().currsize == 0
+    assert privacy._line_words.cache_info().currsize == 0

@@ -86,7 +86,8 @@ def _quoted_printable(text: str) -> bytes:
     return b"".join([*map(_qp_line, lines), _qp_last_line(last)])
 
 
-# Bounded: the lines that name a person are one letter's only, and are soon pushed out.
+# Bounded, and emptied by forget_lines() once the letters built are guarded: some lines name
+# a person, and an erased person's name must not stay in a long-running process.
 @functools.lru_cache(maxsize=1024)
 def _qp_line(line: str) -> bytes:
     """A line and the line end after it, encoded."""
@@ -97,6 +98,12 @@ def _qp_line(line: str) -> bytes:
 def _qp_last_line(line: str) -> bytes:
     """The text's last line (after its last line end; a letter's is empty), encoded."""
     return binascii.b2a_qp(line.encode(), istext=True).replace(b"\n", CRLF)
+
+
+def forget_lines() -> None:
+    """Forget the lines encoded so far (the privacy guard calls this after each check)."""
+    _qp_line.cache_clear()
+    _qp_last_line.cache_clear()
 
 
 # "=_" can never occur in quoted-printable output, so one fixed boundary cannot collide with

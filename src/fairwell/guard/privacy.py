@@ -20,6 +20,7 @@ from email.utils import getaddresses
 from itertools import chain
 from typing import Protocol
 
+from fairwell.domain.mime import forget_lines
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Stage
 from fairwell.guard.roster import Mention, Roster, fold, fold_words, join_folded
@@ -161,10 +162,18 @@ def part_words(text: str) -> list[str]:
     return list(chain.from_iterable(map(_line_words, text.split("\n"))))
 
 
-# Bounded: the lines that name a person are one letter's only, and are soon pushed out.
+# Bounded, and emptied after each check (_forget_lines): some lines name a person.
 @functools.lru_cache(maxsize=1024)
 def _line_words(line: str) -> tuple[str, ...]:
     return tuple(fold_words(line))
+
+
+def _forget_lines() -> None:
+    """Every letter is guarded soon after it is built: once a check is done, the lines it
+    and the letters' encoding remembered are forgotten, so no person's name stays in a
+    long-running process (a web app, a worker) after their letters, erased or not."""
+    _line_words.cache_clear()
+    forget_lines()
 
 
 def parse_letter(raw: bytes) -> ParsedLetter:
@@ -449,7 +458,10 @@ def inspect_sealed(facts: SendTimeFacts | None, planned_stage: Stage) -> list[Fi
 
 def inspect(raw: bytes, expect: Expectation, rules: Sequence[Rule] = RULES) -> list[Finding]:
     """Run every rule over the final bytes; an empty list means the letter may go."""
-    return _checked(parse_letter(raw), expect, rules)
+    try:
+        return _checked(parse_letter(raw), expect, rules)
+    finally:
+        _forget_lines()
 
 
 def inspect_many(
@@ -460,7 +472,17 @@ def inspect_many(
     The same findings as one letter at a time; a big (hashed) roster costs a fraction as
     much a letter this way. Letters guarded with the same roster are searched together.
     """
-    parsed = [parse_letter(raw) for raw, _ in letters]
+    try:
+        return _inspected([parse_letter(raw) for raw, _ in letters], letters, rules)
+    finally:
+        _forget_lines()
+
+
+def _inspected(
+    parsed: list[ParsedLetter],
+    letters: Sequence[tuple[bytes, Expectation]],
+    rules: Sequence[Rule],
+) -> list[list[Finding]]:
     batches: dict[int, list[int]] = {}
     for number, (_, expect) in enumerate(letters):
         batches.setdefault(id(expect.roster), []).append(number)
