@@ -127,7 +127,7 @@ import fairwell.cli
 from fairwell.config import load_settings
 from fairwell.runtime import make_deliverer
 from fairwell.worker import pool
-pool._start_process(load_settings().model_dump(), os.getppid(), None)
+pool._start_process(load_settings().model_dump(), os.getppid(), None, None)
 make_deliverer(pool._runtime())
 """
 

@@ -211,9 +211,9 @@ def test_send_says_in_one_line_when_its_worker_processes_cannot_start(
         runtime.close()
 
 
-def _start_with_a_bad_setting(settings_values: dict[str, Any], parent: int, finished: Any) -> None:
+def _start_with_a_bad_setting(settings_values: dict[str, Any], *shared: Any) -> None:
     """The pool's start-up in a worker process, given a setting that does not validate."""
-    pool._start_process({**settings_values, "claim_batch": 0}, parent, finished)
+    pool._start_process({**settings_values, "claim_batch": 0}, *shared)
 
 
 def test_a_worker_process_that_fails_to_start_is_named_in_one_line(

@@ -30,6 +30,7 @@ from fairwell.domain.users import Permission
 from fairwell.runtime import Runtime, make_deliverer, wording_check
 
 if TYPE_CHECKING:
+    from fairwell.ports.outbox import OutboxStatus
     from fairwell.worker.pool import WorkerPool
 
 
@@ -456,10 +457,11 @@ def _deliver_with_progress(
     with Progress(*columns, console=err, transient=False) as progress:
         task = progress.add_task("deliver", total=total)
 
-        def show_done() -> None:
+        def show_done() -> OutboxStatus:
             status = runtime.store.outbox_status(batch_id, runtime.clock.now())
             done = sum(status.counts.get(s.value, 0) for s in FINAL_STATES) + status.scheduled
             progress.update(task, completed=done)
+            return status
 
         # While letters go, the bar counts what the workers finished (counting the batch's
         # letters by state costs a scan of the batch); at the end the database says.
@@ -477,8 +479,9 @@ def _deliver_with_progress(
                 run_batch(deliverer, batch_id, on_round=lambda stats: show_finished(stats.finished))
             else:
                 pool.deliver(batch_id, rate, on_progress=show_finished)
-        show_done()
-    _finish_report(runtime, batch_id)
+        # One read of the batch (a scan of its letters) for the bar and the report.
+        status = show_done()
+    _finish_report(runtime, batch_id, status)
 
 
 class _RelayWatch:
@@ -561,8 +564,8 @@ def deliver_batch(runtime: Runtime, batch_id: int) -> None:
     _deliver_with_progress(runtime, batch_id, total, None, None)
 
 
-def _finish_report(runtime: Runtime, batch_id: int) -> None:
-    status = runtime.store.outbox_status(batch_id, runtime.clock.now())
+def _finish_report(runtime: Runtime, batch_id: int, status: OutboxStatus) -> None:
+    """The batch's letters by state, as ``status`` read them once delivery ended."""
     counts = _with_scheduled(status)
     out.print(", ".join(f"{state} {count}" for state, count in sorted(counts.items())))
     if status.scheduled and status.next_scheduled_at is not None:
