@@ -49,7 +49,9 @@ LIBRARIES = "import typer, rich.console, rich.table, sqlalchemy, pydantic_settin
 WORKER_START = (
     "import os, fairwell.cli; from fairwell.config import load_settings; "
     "from fairwell.runtime import make_deliverer; from fairwell.worker import pool; "
-    "pool._start_process(load_settings().model_dump(), os.getppid(), None, None); "
+    # The shared values it is given (None here) vary between versions: --against an older tree.
+    "shared = [None] * (pool._start_process.__code__.co_argcount - 2); "
+    "pool._start_process(load_settings().model_dump(), os.getppid(), *shared); "
     "make_deliverer(pool._runtime())"
 )
 # What is timed, by name: a command line after `fairwell`, or Python code (the baseline and
