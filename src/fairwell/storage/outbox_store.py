@@ -32,7 +32,7 @@ from fairwell.storage.claims import (
     id_names,
     in_state,
 )
-from fairwell.storage.rows import audit, insert_batch, outbox_row
+from fairwell.storage.rows import audit, insert_batch, insert_bodies, outbox_row
 
 if TYPE_CHECKING:
     from fairwell.guard.privacy import SendTimeFacts
@@ -88,9 +88,7 @@ class SqlOutbox(SqlBase):
     ) -> int:
         if not letters:
             return 0
-        bodies = [{"body": letter.body, "guard_seal": letter.guard_seal} for letter in letters]
-        made = insert(letter_bodies).returning(letter_bodies.c.id, sort_by_parameter_order=True)
-        body_ids = conn.execute(made, bodies).scalars().all()
+        body_ids = insert_bodies(conn, letters)
         rows = [
             {**self._outbox_values(batch_id, letter, now), "body_id": body_id}
             for letter, body_id in zip(letters, body_ids, strict=True)

@@ -38,7 +38,7 @@ from fairwell.ports.plans import (
     StagedSummary,
 )
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
-from fairwell.storage.rows import audit, insert_batch
+from fairwell.storage.rows import audit, insert_batch, insert_bodies
 from fairwell.storage.tables import (
     letter_bodies,
     outbox,
@@ -359,8 +359,9 @@ def _supersede(conn: Connection, job_id: int, but: int) -> None:
 
 def _drop_staged(conn: Connection, which: Any) -> None:
     """Delete staged letters never released, and their bodies (``secure_delete`` zeroes
-    them). The bodies go first; their staged rows follow by the foreign key's cascade, and
-    the explicit delete catches any row whose body is already gone."""
+    them). The bodies go first, while the rows still say which they are; the schema's
+    cascade takes the rows with them, and deleting the rows by name too keeps this from
+    leaning on the database enforcing foreign keys."""
     s = staged_letters.c
     bodies = select(s.body_id).where(which).scalar_subquery()
     conn.execute(delete(letter_bodies).where(letter_bodies.c.id.in_(bodies)))
@@ -378,9 +379,7 @@ def _prune_changes(conn: Connection) -> None:
 def _insert_staged(conn: Connection, plan_id: int, letters: list[StagedLetter]) -> int:
     if not letters:
         return 0
-    bodies = [{"body": item.letter.body, "guard_seal": item.letter.guard_seal} for item in letters]
-    made = insert(letter_bodies).returning(letter_bodies.c.id, sort_by_parameter_order=True)
-    body_ids = conn.execute(made, bodies).scalars().all()
+    body_ids = insert_bodies(conn, [item.letter for item in letters])
     rows = [
         _staged_values(plan_id, item, body_id)
         for item, body_id in zip(letters, body_ids, strict=True)

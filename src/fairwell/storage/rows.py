@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,13 +22,14 @@ from fairwell.domain.model import (
     Source,
     Stage,
 )
-from fairwell.ports import ApplicantView, FeedbackRecord, OutboxRow
+from fairwell.ports import ApplicantView, FeedbackRecord, NewLetter, OutboxRow
 from fairwell.storage.tables import (
     applications,
     audit_log,
     batches,
     decisions,
     feedback,
+    letter_bodies,
     outbox,
     persons,
     suppressions,
@@ -231,6 +233,14 @@ def outbox_row(row: Row[Any]) -> OutboxRow:
         possible_duplicates=row.possible_duplicates,
         sent_at=row.sent_at,
     )
+
+
+def insert_bodies(conn: Connection, letters: Sequence[NewLetter]) -> list[int]:
+    """Store the letters' bytes and seals (letter_bodies); their ids, in the letters' order,
+    for the staged or outbox rows that point at them."""
+    rows = [{"body": letter.body, "guard_seal": letter.guard_seal} for letter in letters]
+    made = insert(letter_bodies).returning(letter_bodies.c.id, sort_by_parameter_order=True)
+    return list(conn.execute(made, rows).scalars())
 
 
 def insert_batch(
