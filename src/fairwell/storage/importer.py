@@ -10,19 +10,19 @@ import itertools
 import json
 import secrets
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from fairwell.domain.duplicates import Merge, MergeChoice
 from fairwell.domain.model import ApplicantRow
 from fairwell.ports import ImportCounts, StoredMerge
 from fairwell.storage.base import INSERT_CHUNK as INSERT_CHUNK  # re-exported for the stores
+from fairwell.storage.bulk import BulkInsert
 from fairwell.storage.rows import audit
 from fairwell.storage.tables import (
     applications,
@@ -106,48 +106,6 @@ def _application_values(row: ApplicantRow) -> tuple[Any, ...]:
         row.applied_at,
         row.last_interview_at,
     )
-
-
-class BulkInsert:
-    """One INSERT of many rows of ``columns``, each value bound exactly as SQLAlchemy binds it
-    (its column type's own processor for this dialect), but each distinct value once.
-
-    An import's rows repeat their values: the import's moment three times a row, a few hundred
-    dates, a handful of stages. Binding every value anew (an aware datetime made naive UTC,
-    then text on SQLite) was a third of writing a big import; the statement is compiled once
-    and the rows go to the driver's executemany, as SQLAlchemy sends them.
-    """
-
-    def __init__(self, conn: Connection, table: Table, columns: Sequence[str]) -> None:
-        self.conn = conn
-        dialect = conn.dialect
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        self.sql = compiled.string
-        names = list(compiled.positiontup or ()) if compiled.positional else list(columns)
-        assert sorted(names) == sorted(columns), "one bound parameter per column"
-        self._names = None if compiled.positional else names
-        self._order = itemgetter(*(list(columns).index(name) for name in names))
-        self._binds: list[tuple[int, Callable[[Any], Any]]] = []
-        for at, name in enumerate(columns):
-            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                # Bounded: a million distinct interview times must not stay in memory.
-                self._binds.append((at, lru_cache(maxsize=4096)(process)))
-
-    def __call__(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Insert the rows (values in the order of ``columns``), INSERT_CHUNK at a time."""
-        bound = map(self._bound, rows)
-        while chunk := list(itertools.islice(bound, INSERT_CHUNK)):
-            self.conn.exec_driver_sql(self.sql, chunk)
-
-    def _bound(self, row: Sequence[Any]) -> Any:
-        values = list(row)
-        for at, process in self._binds:
-            values[at] = process(values[at])
-        ordered = self._order(values)
-        if self._names is None:
-            return ordered if isinstance(ordered, tuple) else (ordered,)
-        return dict(zip(self._names, ordered, strict=True))
 
 
 _BUMP = (

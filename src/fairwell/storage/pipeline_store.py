@@ -30,7 +30,7 @@ from fairwell.ports import (
 )
 from fairwell.ports.pipeline import Rejectable
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
-from fairwell.storage.importer import BulkInsert
+from fairwell.storage.bulk import BulkInsert
 from fairwell.storage.rows import applicant_query, applicant_view, audit, decision_key
 from fairwell.storage.tables import (
     applications,

@@ -38,6 +38,7 @@ from fairwell.ports.plans import (
     StagedSummary,
 )
 from fairwell.storage.base import INSERT_CHUNK, SqlBase
+from fairwell.storage.bulk import BulkInsert
 from fairwell.storage.rows import audit, insert_batch, insert_bodies
 from fairwell.storage.tables import (
     letter_bodies,
@@ -380,40 +381,68 @@ def _insert_staged(conn: Connection, plan_id: int, letters: list[StagedLetter]) 
     if not letters:
         return 0
     body_ids = insert_bodies(conn, [item.letter for item in letters])
-    rows = [
+    write = BulkInsert(conn, staged_letters, _STAGED_COLUMNS)
+    write(
         _staged_values(plan_id, item, body_id)
         for item, body_id in zip(letters, body_ids, strict=True)
-    ]
-    conn.execute(insert(staged_letters), rows)
+    )
     return len(letters)
 
 
-def _staged_values(plan_id: int, item: StagedLetter, body_id: int) -> dict[str, object]:
+# What _staged_values gives, in its order.
+_STAGED_COLUMNS = (
+    "plan_id",
+    "application_id",
+    "decision_id",
+    "letter_key",
+    "status",
+    "kind",
+    "locale",
+    "sender",
+    "recipient",
+    "message_id",
+    "planned_stage",
+    "not_before",
+    "keep_until",
+    "decide_by",
+    "body_id",
+    "later_reason",
+    "findings",
+    "reason_code",
+    "with_feedback",
+    "feedback_waiting",
+    "approved_despite_findings",
+    "contradicts",
+)
+
+
+def _staged_values(plan_id: int, item: StagedLetter, body_id: int) -> tuple[object, ...]:
+    """A staged letter's row, in the order of _STAGED_COLUMNS."""
     letter = item.letter
-    return {
-        "plan_id": plan_id,
-        "application_id": letter.application_id,
-        "decision_id": letter.decision_id,
-        "letter_key": letter.letter_key or f"decision:{letter.decision_id}",
-        "status": item.status,
-        "kind": letter.kind,
-        "locale": letter.locale,
-        "sender": letter.sender,
-        "recipient": letter.recipient,
-        "message_id": letter.message_id,
-        "planned_stage": letter.planned_stage.value,
-        "not_before": letter.not_before,
-        "keep_until": letter.keep_until,
-        "decide_by": letter.decide_by,
-        "body_id": body_id,
-        "later_reason": item.later_reason,
-        "findings": json.dumps([list(f) for f in item.findings]) if item.findings else None,
-        "reason_code": item.reason_code,
-        "with_feedback": item.with_feedback,
-        "feedback_waiting": item.feedback_waiting,
-        "approved_despite_findings": item.approved_despite_findings,
-        "contradicts": item.contradicts,
-    }
+    return (
+        plan_id,
+        letter.application_id,
+        letter.decision_id,
+        letter.letter_key or f"decision:{letter.decision_id}",
+        item.status,
+        letter.kind,
+        letter.locale,
+        letter.sender,
+        letter.recipient,
+        letter.message_id,
+        letter.planned_stage.value,
+        letter.not_before,
+        letter.keep_until,
+        letter.decide_by,
+        body_id,
+        item.later_reason,
+        json.dumps([list(f) for f in item.findings]) if item.findings else None,
+        item.reason_code,
+        item.with_feedback,
+        item.feedback_waiting,
+        item.approved_despite_findings,
+        item.contradicts,
+    )
 
 
 def _record(row: Row[Any]) -> PlanRecord:

@@ -23,6 +23,7 @@ from fairwell.domain.model import (
     Stage,
 )
 from fairwell.ports import ApplicantView, FeedbackRecord, NewLetter, OutboxRow
+from fairwell.storage.bulk import insert_returning_ids
 from fairwell.storage.tables import (
     applications,
     audit_log,
@@ -238,9 +239,8 @@ def outbox_row(row: Row[Any]) -> OutboxRow:
 def insert_bodies(conn: Connection, letters: Sequence[NewLetter]) -> list[int]:
     """Store the letters' bytes and seals (letter_bodies); their ids, in the letters' order,
     for the staged or outbox rows that point at them."""
-    rows = [{"body": letter.body, "guard_seal": letter.guard_seal} for letter in letters]
-    made = insert(letter_bodies).returning(letter_bodies.c.id, sort_by_parameter_order=True)
-    return list(conn.execute(made, rows).scalars())
+    rows = [(letter.body, letter.guard_seal) for letter in letters]
+    return insert_returning_ids(conn, letter_bodies, ("body", "guard_seal"), rows)
 
 
 def insert_batch(
