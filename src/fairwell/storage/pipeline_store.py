@@ -3,6 +3,7 @@ transaction."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -228,10 +229,9 @@ class SqlPipeline(SqlBase):
         ``after`` and ``until`` bound the application ids (after < id <= until), so several
         processes can each compose one range.
         """
-        query = applicant_query(job_id).where(outbox.c.id.is_(None))
-        if until is not None:
-            query = query.where(applications.c.id <= until)
-        for view in self._streamed(query, after):
+        bounds = {"job_id": job_id, "until": until}
+        rows = self._paged(_pending_page(bounded=until is not None), bounds, after)
+        for view in map(applicant_view, rows):
             if view.decision is not None:
                 yield view
 
@@ -329,10 +329,14 @@ class SqlPipeline(SqlBase):
         # One statement for every page, the last id bound: its cache key is made once, not
         # once a page (a job of 100,000 people is 200 pages).
         paged = query.where(applications.c.id > bindparam("after")).limit(size)
+        return self._paged(paged, {}, after)
+
+    def _paged(self, paged: Any, values: dict[str, Any], after: int) -> Iterator[Row[Any]]:
+        """The rows of a statement that reads one page after the id bound as ``after``."""
         last_id = after
         while True:
             with self._read() as conn:
-                page = conn.execute(paged, {"after": last_id}).all()
+                page = conn.execute(paged, {**values, "after": last_id}).all()
             if not page:
                 return
             yield from page
@@ -465,3 +469,16 @@ def _pipeline_order(shown: ApplicantFilter) -> list[Any]:
     chosen = keys.get(shown.order, [])
     ordered = [key.desc() if shown.descending else key.asc() for key in chosen]
     return [*ordered, applications.c.id]
+
+
+@functools.cache
+def _pending_page(*, bounded: bool) -> Any:
+    """pending_letters' statement, made once a process (a plan's runs each read it): a page
+    of the job's applications that have no letter, after the id bound as ``after`` and, when
+    ``bounded``, up to ``until``; the job is bound too."""
+    query = applicant_query(bindparam("job_id")).where(
+        outbox.c.id.is_(None), applications.c.id > bindparam("after")
+    )
+    if bounded:
+        query = query.where(applications.c.id <= bindparam("until"))
+    return query.limit(INSERT_CHUNK)

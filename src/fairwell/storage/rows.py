@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, String, cast, insert, literal, select
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.expression import BindParameter
 
 from fairwell.domain.eligibility import History
 from fairwell.domain.model import (
@@ -116,7 +117,7 @@ def decision_key(decision_id: Any) -> Any:
     return literal("decision:") + cast(decision_id, String)
 
 
-def applicant_query(job_id: int) -> Any:
+def applicant_query(job_id: int | BindParameter[int]) -> Any:
     active = (
         select(decisions).where(decisions.c.state == DecisionState.ACTIVE.value).subquery("active")
     )
