@@ -119,3 +119,69 @@ def test_0027_keeps_every_letters_bytes_queued_or_staged_down_and_up_again(
         conn.execute(text("INSERT INTO letter_bodies (body) VALUES (:b)"), {"b": b"new"})
         conn.commit()
     runtime.close()
+
+
+def _plan_triggers(conn: Connection) -> dict[str, str]:
+    """Each plan-change trigger's definition as the database holds it (on PostgreSQL with
+    its function's)."""
+    if conn.dialect.name == "postgresql":
+        query = (
+            "SELECT t.tgname, pg_get_triggerdef(t.oid) || ' ' || pg_get_functiondef(t.tgfoid) "
+            "FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgname LIKE 'plan\\_%'"
+        )
+    else:
+        query = (
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'trigger' AND name LIKE 'plan\\_%' ESCAPE '\\'"
+        )
+    return dict(conn.execute(text(query)).tuples().all())
+
+
+OPEN_PLAN_TRIGGERS = {
+    f"plan_{table}_{event}"
+    for table in ("decision", "feedback")
+    for event in ("insert", "update", "delete")
+}
+ANY_PLAN_OPEN = (
+    "EXISTS (SELECT 1 FROM plans WHERE state = 'composing') "
+    "OR EXISTS (SELECT 1 FROM plans WHERE state = 'staged')"
+)
+
+
+def test_0029_gives_sqlites_decision_and_feedback_triggers_a_when_down_and_up_again(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    config = migrate.alembic_config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0028")
+        conn.commit()
+        made_by_0022 = _plan_triggers(conn)
+        command.upgrade(config, "0029")
+        conn.commit()
+        with_when = _plan_triggers(conn)
+        command.downgrade(config, "0028")
+        conn.commit()
+        assert _plan_triggers(conn) == made_by_0022
+        command.upgrade(config, "0029")
+        conn.commit()
+        assert _plan_triggers(conn) == with_when
+        plan = ""
+        if conn.dialect.name == "sqlite":
+            asked = f"EXPLAIN QUERY PLAN SELECT 1 WHERE {ANY_PLAN_OPEN}"
+            plan = " ".join(str(row[-1]) for row in conn.execute(text(asked)))
+    engine.dispose()
+    assert len(made_by_0022) == 18 and set(with_when) == set(made_by_0022)
+    changed = {name for name in made_by_0022 if with_when[name] != made_by_0022[name]}
+    if database_url.startswith("postgresql"):
+        assert changed == set(), "PostgreSQL's statement triggers stay as 0022 made them"
+        return
+    assert changed == OPEN_PLAN_TRIGGERS
+    for name in changed:
+        event, body = made_by_0022[name].split(" BEGIN ", 1)
+        assert with_when[name] == f"{event} WHEN {ANY_PLAN_OPEN} BEGIN {body}", (
+            "0022's body, as it was"
+        )
+    # Asked for every row written: each state is one seek of the index, never a scan of plans.
+    assert plan.count("USING COVERING INDEX ix_plans_state (state=?)") == 2, plan

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from typer.testing import CliRunner
 
 from fairwell.cli import app
@@ -22,7 +22,14 @@ from fairwell.runtime import Runtime, init_database, make_deliverer, open_runtim
 from fairwell.services.preview import preview_for_job
 from fairwell.services.scheduling import Override
 from fairwell.services.sending import StagedPlan, confirm, make_plan
-from fairwell.storage.tables import decisions, letter_bodies, outbox, staged_letters, suppressions
+from fairwell.storage.tables import (
+    decisions,
+    letter_bodies,
+    outbox,
+    plan_changes,
+    staged_letters,
+    suppressions,
+)
 from fairwell.worker.embedded import run_batch
 from tests.conftest import FixedClock, settings_for
 from tests.helpers import applicant, import_and_reject_all
@@ -243,6 +250,48 @@ def test_each_writer_that_would_change_a_letter_is_noted_by_the_database(
     with pytest.raises(PlanStale) as refused:
         release(runtime, staged)
     assert refused.value.reasons == {reason: 1}
+
+
+# Bulk writes of decisions and feedback, a statement each, as a reject or an erasure makes
+# them: (what the statement does, the reason noted, how many rows it writes).
+BULK_WRITES = [
+    (
+        "INSERT INTO feedback (decision_id, state, text, next_steps, lint_findings, created_at, "
+        "updated_at) SELECT id, 'draft', 't', 'n', 0, decided_at, decided_at FROM decisions",
+        "feedback changed",
+        5,
+    ),
+    ("UPDATE feedback SET text = 'u'", "feedback changed", 5),
+    ("DELETE FROM feedback", "feedback changed", 5),
+    (
+        "INSERT INTO decisions (application_id, reason_code, state, decided_by, decided_at) "
+        "SELECT application_id, 'skills-mismatch', 'revoked', 't', decided_at FROM decisions",
+        "a decision changed",
+        5,
+    ),
+    ("UPDATE decisions SET note = 'n'", "a decision changed", 10),
+    ("DELETE FROM decisions WHERE state = 'revoked'", "a decision changed", 5),
+]
+
+
+@pytest.mark.parametrize("plan_open", [True, False], ids=["plan-open", "no-plan"])
+def test_every_decision_and_feedback_row_written_is_noted_while_a_plan_is_open(
+    runtime: Runtime, plan_open: bool
+) -> None:
+    """On SQLite migration 0029 skips these triggers while no plan is open; with one open,
+    each row still notes its change, and with none open nothing is noted, as before."""
+    if plan_open:
+        plan_of(runtime)
+    for statement, reason, rows in BULK_WRITES:
+        with runtime.engine.begin() as conn:
+            mark = conn.execute(select(func.coalesce(func.max(plan_changes.c.id), 0))).scalar()
+            conn.exec_driver_sql(statement)
+            noted = conn.execute(
+                select(plan_changes.c.reason, func.count())
+                .where(plan_changes.c.id > mark)
+                .group_by(plan_changes.c.reason)
+            ).all()
+        assert dict(noted) == ({reason: rows} if plan_open else {}), statement
 
 
 def test_erasing_someone_erases_their_staged_letter_and_makes_the_plan_stale(

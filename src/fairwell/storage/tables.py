@@ -745,6 +745,8 @@ plans = Table(
     Column("batch_id", ForeignKey("batches.id")),
     Column("released_at", UtcDateTime),
     Index("ix_plans_job_id_state", "job_id", "state"),
+    # Whether any plan is open, asked by SQLite's decision and feedback triggers (0029).
+    Index("ix_plans_state", "state"),
 )
 
 # One composed letter of a staged plan: exactly the outbox row and bytes it becomes, plus what
