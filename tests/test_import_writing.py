@@ -15,8 +15,8 @@ from sqlalchemy import Connection, insert, select, text
 
 from fairwell.runtime import init_database
 from fairwell.storage import importer
-from fairwell.storage.engine import make_engine
 from fairwell.storage.bulk import BulkInsert
+from fairwell.storage.engine import make_engine
 from fairwell.storage.importer import application_ref
 from fairwell.storage.tables import applications, jobs, persons
 from tests.conftest import settings_for
