@@ -6,7 +6,7 @@ letter held over a weekend does not arrive dated Friday night.
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -289,7 +289,8 @@ class Composer:
             **(extra or {}),
         }
         rendered = self.templates.render(kind.value, person.locale, context)
-        message_id = f"<{uuid.uuid4().hex}@{self._domain}>"
+        # 128 random bits, as uuid4().hex has (less six fixed ones), without building a UUID.
+        message_id = f"<{secrets.token_hex(16)}@{self._domain}>"
         body = to_bytes(self.outgoing(person, rendered, message_id, dated, thread))
         findings = tuple(inspect(body, _expectation(view, roster))) if guard else ()
         sealed = _sealed(body, view, roster) if guard and not findings else None
