@@ -5,7 +5,7 @@ bits read as ten letters, as before."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -14,11 +14,18 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, insert, select, text
 
 from fairwell.runtime import init_database
-from fairwell.storage import importer
-from fairwell.storage.bulk import BulkInsert
+from fairwell.storage import bulk, importer
+from fairwell.storage.bulk import BulkInsert, insert_returning_ids
 from fairwell.storage.engine import make_engine
 from fairwell.storage.importer import application_ref
-from fairwell.storage.tables import applications, jobs, persons
+from fairwell.storage.tables import (
+    applications,
+    jobs,
+    letter_bodies,
+    persons,
+    plans,
+    staged_letters,
+)
 from tests.conftest import settings_for
 
 NOW = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -126,21 +133,130 @@ def test_bulk_insert_stores_what_sqlalchemy_stores(database_url: str) -> None:
         engine.dispose()
 
 
-def test_bulk_insert_writes_in_chunks(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """More rows than a chunk go in several executemany calls, all stored."""
-    monkeypatch.setattr(importer, "INSERT_CHUNK", 3)
+def test_bulk_insert_writes_in_chunks_of_the_modules_size(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunk size is read from storage.bulk: with 3, seven rows take three executemany."""
+    monkeypatch.setattr(bulk, "INSERT_CHUNK", 3)
     settings = settings_for(database_url, 2525)
     init_database(settings)
     engine = make_engine(settings.database_url)
+    calls: list[int] = []
     try:
         with engine.begin() as conn:
-            people = _people(3)
-            BulkInsert(conn, persons, list(people[0]))(tuple(p.values()) for p in people)
-            assert conn.execute(select(persons.c.email).order_by(persons.c.id)).scalars().all() == [
-                person["email"] for person in people
-            ]
+            people = _people(4)
+            write = BulkInsert(conn, persons, list(people[0]))
+            original = conn.exec_driver_sql
+
+            def counted(sql: str, rows: Any) -> Any:
+                calls.append(len(rows))
+                return original(sql, rows)
+
+            monkeypatch.setattr(conn, "exec_driver_sql", counted)
+            write(tuple(p.values()) for p in people)
     finally:
         engine.dispose()
+    assert calls == [3, 3, 1]
+
+
+def test_insert_returning_ids_gives_each_row_its_own_id_in_order(database_url: str) -> None:
+    """Letter bodies come back with their ids in the order given (SQLite: one row at a
+    time, its lastrowid; PostgreSQL: INSERT ... RETURNING sorted by the parameters)."""
+    settings = settings_for(database_url, 2525)
+    init_database(settings)
+    engine = make_engine(settings.database_url)
+    rows = [(f"letter {n}".encode() * (n + 1), None if n % 2 else f"seal{n}") for n in range(7)]
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(letter_bodies).values(body=b"someone else's", guard_seal=None))
+            ids = insert_returning_ids(conn, letter_bodies, ("body", "guard_seal"), rows)
+            stored = {
+                row.id: (row.body, row.guard_seal)
+                for row in conn.execute(select(letter_bodies)).all()
+            }
+    finally:
+        engine.dispose()
+    assert len(set(ids)) == len(rows) and ids == sorted(ids)
+    assert [stored[letter_id] for letter_id in ids] == rows
+
+
+def test_staged_letters_written_in_bulk_are_stored_as_sqlalchemy_stores_them(
+    database_url: str,
+) -> None:
+    """The plan store writes staged letters through BulkInsert: moments, dates, flags and
+    None are stored exactly as SQLAlchemy's own insert stores them."""
+    from fairwell.storage.plans_store import _STAGED_COLUMNS
+
+    settings = settings_for(database_url, 2525)
+    init_database(settings)
+    engine = make_engine(settings.database_url)
+    stored = {}
+    try:
+        for use_bulk in (False, True):
+            with engine.begin() as conn:
+                rows = _staged_rows(conn)
+                if use_bulk:
+                    BulkInsert(conn, staged_letters, _STAGED_COLUMNS)(rows)
+                else:
+                    conn.execute(
+                        insert(staged_letters),
+                        [dict(zip(_STAGED_COLUMNS, row, strict=True)) for row in rows],
+                    )
+                stored[use_bulk] = _raw(conn, "staged_letters")
+                for table in ("staged_letters", "letter_bodies", "plans", "jobs"):
+                    conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+    finally:
+        engine.dispose()
+    for rows in stored.values():
+        for row in rows:
+            row.pop("plan_id"), row.pop("body_id")  # ids go on from one write to the next
+    assert stored[True] == stored[False]
+    assert len(stored[True]) == 3
+
+
+def _staged_rows(conn: Connection) -> list[tuple[object, ...]]:
+    job = conn.execute(insert(jobs).values(title="Staged", created_at=NOW)).inserted_primary_key
+    assert job is not None
+    plan = conn.execute(
+        insert(plans).values(
+            job_id=job[0],
+            state="composing",
+            made_at=NOW,
+            made_by="rita",
+            send_now=False,
+            fingerprint="f",
+            change_mark=0,
+        )
+    ).inserted_primary_key
+    assert plan is not None
+    bodies = insert_returning_ids(conn, letter_bodies, ("body", "guard_seal"), [(b"x", None)] * 3)
+    return [
+        (
+            plan[0],
+            10 + n,
+            20 + n if n else None,
+            f"decision:{20 + n}",
+            ("ready", "blocked", "ready")[n],
+            "rejection",
+            "de" if n else "en",
+            "careers@acme.example.com",
+            f"p{n}@example.org",
+            f"<m{n}@acme.example.com>",
+            "screen",
+            MOMENTS[n],
+            date(2027, 6, 1) if n != 1 else None,
+            date(2026, 4, 15) if n == 2 else None,
+            bodies[n],
+            "waits for a send window" if n == 1 else None,
+            '[["rule", "what", "detail"]]' if n == 1 else None,
+            "position-filled",
+            n == 0,
+            n == 1,
+            n == 2,
+            bool(n % 2),
+        )
+        for n in range(3)
+    ]
 
 
 def _ten_letters(bits: int) -> str:
