@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -389,59 +389,62 @@ def _insert_staged(conn: Connection, plan_id: int, letters: list[StagedLetter]) 
     return len(letters)
 
 
-# What _staged_values gives, in its order.
-_STAGED_COLUMNS = (
-    "plan_id",
-    "application_id",
-    "decision_id",
-    "letter_key",
-    "status",
-    "kind",
-    "locale",
-    "sender",
-    "recipient",
-    "message_id",
-    "planned_stage",
-    "not_before",
-    "keep_until",
-    "decide_by",
-    "body_id",
-    "later_reason",
-    "findings",
-    "reason_code",
-    "with_feedback",
-    "feedback_waiting",
-    "approved_despite_findings",
-    "contradicts",
-)
+class _StagedRow(NamedTuple):
+    """A staged letter's row: its fields are the columns written, so values and names
+    cannot drift apart; it goes to the driver as the tuple it is (see storage/bulk.py)."""
+
+    plan_id: int
+    application_id: int
+    decision_id: int | None
+    letter_key: str
+    status: str
+    kind: str
+    locale: str
+    sender: str
+    recipient: str
+    message_id: str
+    planned_stage: str
+    not_before: datetime | None
+    keep_until: date | None
+    decide_by: date | None
+    body_id: int
+    later_reason: str | None
+    findings: str | None
+    reason_code: str | None
+    with_feedback: bool
+    feedback_waiting: bool
+    approved_despite_findings: bool
+    contradicts: bool
 
 
-def _staged_values(plan_id: int, item: StagedLetter, body_id: int) -> tuple[object, ...]:
-    """A staged letter's row, in the order of _STAGED_COLUMNS."""
+_STAGED_COLUMNS = _StagedRow._fields
+
+
+def _staged_values(plan_id: int, item: StagedLetter, body_id: int) -> _StagedRow:
     letter = item.letter
-    return (
-        plan_id,
-        letter.application_id,
-        letter.decision_id,
-        letter.letter_key or f"decision:{letter.decision_id}",
-        item.status,
-        letter.kind,
-        letter.locale,
-        letter.sender,
-        letter.recipient,
-        letter.message_id,
-        letter.planned_stage.value,
-        letter.not_before,
-        letter.keep_until,
-        letter.decide_by,
-        body_id,
-        item.later_reason,
-        json.dumps([list(f) for f in item.findings]) if item.findings else None,
-        item.reason_code,
-        item.with_feedback,
-        item.feedback_waiting,
-        item.approved_despite_findings,
-        item.contradicts,
+    return _StagedRow(
+        plan_id=plan_id,
+        application_id=letter.application_id,
+        decision_id=letter.decision_id,
+        letter_key=letter.letter_key or f"decision:{letter.decision_id}",
+        status=item.status,
+        kind=letter.kind,
+        locale=letter.locale,
+        sender=letter.sender,
+        recipient=letter.recipient,
+        message_id=letter.message_id,
+        planned_stage=letter.planned_stage.value,
+        not_before=letter.not_before,
+        keep_until=letter.keep_until,
+        decide_by=letter.decide_by,
+        body_id=body_id,
+        later_reason=item.later_reason,
+        findings=json.dumps([list(f) for f in item.findings]) if item.findings else None,
+        reason_code=item.reason_code,
+        with_feedback=item.with_feedback,
+        feedback_waiting=item.feedback_waiting,
+        approved_despite_findings=item.approved_despite_findings,
+        contradicts=item.contradicts,
     )
 
 
