@@ -76,13 +76,22 @@ class BulkInsert:
             self.conn.exec_driver_sql(self._statement.sql, chunk)
 
     def _bound(self, row: Sequence[Any]) -> Any:
-        values = list(row)
-        for at, process in self._binds:
-            values[at] = process(values[at])
-        ordered = self._statement.order(values)
+        ordered = _ordered(self._statement, self._binds, row)
         if self._statement.names is None:
-            return ordered if isinstance(ordered, tuple) else (ordered,)
+            return ordered
         return dict(zip(self._statement.names, ordered, strict=True))
+
+
+def _ordered(
+    statement: _Compiled, binds: Iterable[tuple[int, Callable[[Any], Any]]], row: Sequence[Any]
+) -> tuple[Any, ...]:
+    """The row's values bound by ``binds`` (column types' processors), in the statement's
+    order."""
+    values = list(row)
+    for at, process in binds:
+        values[at] = process(values[at])
+    ordered = statement.order(values)
+    return ordered if isinstance(ordered, tuple) else (ordered,)
 
 
 def insert_returning_ids(
@@ -105,11 +114,7 @@ def insert_returning_ids(
     ids: list[int] = []
     try:
         for row in rows:
-            values = list(row)
-            for at, process in statement.processors:
-                values[at] = process(values[at])
-            ordered = statement.order(values)
-            cursor.execute(statement.sql, ordered if isinstance(ordered, tuple) else (ordered,))
+            cursor.execute(statement.sql, _ordered(statement, statement.processors, row))
             ids.append(int(cursor.lastrowid))
     finally:
         cursor.close()
