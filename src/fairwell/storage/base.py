@@ -1,5 +1,5 @@
 """What every store of store.py's seams shares: an engine, and transactions named for what
-they do (see storage/engine.py on what ``write`` and ``durable`` change on SQLite)."""
+they do (see storage/engine.py on what ``write``, ``durable`` and ``bulk`` change on SQLite)."""
 
 from __future__ import annotations
 
@@ -38,9 +38,13 @@ class SqlBase:
         self._postgres = engine.dialect.name == "postgresql"
 
     @contextmanager
-    def _transaction(self, write: bool, durable: bool = True) -> Iterator[Connection]:
+    def _transaction(
+        self, write: bool, durable: bool = True, bulk: bool = False
+    ) -> Iterator[Connection]:
         with self.engine.connect() as conn:
-            conn.execution_options(fairwell_write=write, fairwell_durable=durable)
+            conn.execution_options(
+                fairwell_write=write, fairwell_durable=durable, fairwell_bulk=bulk
+            )
             with conn.begin():
                 yield conn
 
@@ -51,6 +55,11 @@ class SqlBase:
     def _write(self) -> AbstractContextManager[Connection]:
         """A write transaction; on SQLite it takes the write lock up front (IMMEDIATE)."""
         return self._transaction(write=True)
+
+    def _bulk_write(self) -> AbstractContextManager[Connection]:
+        """A write transaction of very many one-row statements (an import); on SQLite its
+        statement journal stays in memory (storage/engine.py)."""
+        return self._transaction(write=True, bulk=True)
 
     def _bookkeeping(self) -> AbstractContextManager[Connection]:
         """A write transaction for delivery bookkeeping; see storage/engine.py on durability."""

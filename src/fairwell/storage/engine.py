@@ -49,6 +49,7 @@ def _casefold(value: str | None) -> str | None:
 
 
 _SYNCHRONOUS = "fairwell_synchronous"
+_JOURNAL_IN_MEMORY = "fairwell_statement_journal_in_memory"
 
 
 def _begin(connection: Any) -> None:
@@ -66,10 +67,31 @@ def _begin(connection: Any) -> None:
     if connection.info.get(_SYNCHRONOUS) != level:
         connection.exec_driver_sql(f"PRAGMA synchronous={level}")
         connection.info[_SYNCHRONOUS] = level
+    _keep_statement_journal(connection, in_memory=options.get("fairwell_bulk", False))
     if write:
         _begin_immediate(connection.connection.dbapi_connection)
     else:
         connection.exec_driver_sql("BEGIN")
+
+
+def _keep_statement_journal(connection: Any, *, in_memory: bool) -> None:
+    """A bulk write (an import: hundreds of thousands of one-row statements in one
+    transaction) keeps SQLite's statement journal in memory; every other transaction keeps
+    SQLite's default, a temporary file.
+
+    Inside a transaction, each INSERT into a table with triggers or foreign keys first copies
+    the pages it will change to a statement journal, to undo that statement alone. SQLite
+    keeps that journal in memory up to 64 KiB, but once one statement of the transaction
+    outgrows it (a b-tree rebalancing, say), every later statement writes it to a file:
+    1.5 million pwrite() calls for a 100,000-row import, a fifth of its time in the kernel.
+    In memory it holds only the pages one statement changes (one row's, a few pages).
+    ``temp_store`` also decides where sorts that outgrow the page cache go, which is why it
+    is not set for every transaction. It can only change outside a transaction: here,
+    before BEGIN. The setting stays with the connection, so it is set only when it changes.
+    """
+    if connection.info.get(_JOURNAL_IN_MEMORY, False) != in_memory:
+        connection.exec_driver_sql(f"PRAGMA temp_store={'MEMORY' if in_memory else 'DEFAULT'}")
+        connection.info[_JOURNAL_IN_MEMORY] = in_memory
 
 
 def _begin_immediate(dbapi_connection: Any) -> None:

@@ -67,7 +67,7 @@ class SqlPipeline(SqlBase):
         # The import's writer is loaded when an import runs: `fairwell jobs` starts without it.
         from fairwell.storage.importer import ApplicantWriter, import_page_cache
 
-        with self._write() as conn, import_page_cache(conn):
+        with self._bulk_write() as conn, import_page_cache(conn):
             writer = ApplicantWriter(conn, now, actor)
             return writer.write(rows, merges, source_file, job_titles)
 
