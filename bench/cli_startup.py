@@ -65,8 +65,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     BASELINE: ("-c", "pass"),
     # What a database command cannot start without, whatever Fairwell does: the floor.
     "the libraries alone": ("-c", LIBRARIES),
-    "  of which SQLAlchemy alone": ("-c", SQLALCHEMY),
-    "  of which pydantic alone": ("-c", PYDANTIC),
+    "of which SQLAlchemy alone": ("-c", SQLALCHEMY),
+    "of which pydantic alone": ("-c", PYDANTIC),
     'python -c "import fairwell.cli"': ("-c", "import fairwell.cli"),
     "fairwell --help": ("-c", CLI, "--help"),
     "fairwell reject --help": ("-c", CLI, "reject", "--help"),
