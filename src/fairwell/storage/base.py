@@ -57,8 +57,8 @@ class SqlBase:
         return self._transaction(write=True)
 
     def _bulk_write(self) -> AbstractContextManager[Connection]:
-        """A write transaction of very many one-row statements (an import); on SQLite its
-        statement journal stays in memory (storage/engine.py)."""
+        """A write transaction of very many one-row statements (an import); on SQLite it has
+        a bigger page cache and its statement journal in memory (storage/engine.py)."""
         return self._transaction(write=True, bulk=True)
 
     def _bookkeeping(self) -> AbstractContextManager[Connection]:

@@ -11,7 +11,6 @@ import json
 import secrets
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -149,29 +148,6 @@ class RosterNotes:
     def close(self) -> None:
         """The triggers note inserts again (committing with the row would silence them)."""
         self.conn.execute(delete(roster_bulk_writes).where(roster_bulk_writes.c.id == self._row))
-
-
-# SQLite's page cache while an import writes, in KiB (its default is 2 MiB). New addresses
-# and references go to random places of their unique indexes: with 2 MiB, pages of the
-# tables and indexes were dropped from the cache (and spilled to the WAL) to be read again.
-# 16 MiB: a 100,000-row import takes ~12% less CPU, for ~16 MiB more at its peak (69 -> 85
-# MiB; a million rows still peak at 133 MiB).
-IMPORT_PAGE_CACHE_KIB = 16 * 1024
-
-
-@contextmanager
-def import_page_cache(conn: Connection) -> Iterator[None]:
-    """The connection's SQLite page cache at IMPORT_PAGE_CACHE_KIB for the block, then as it
-    was (the connection goes back to the pool); nothing on PostgreSQL."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_PAGE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
 
 
 class ApplicantWriter:

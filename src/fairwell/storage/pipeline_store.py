@@ -65,9 +65,9 @@ class SqlPipeline(SqlBase):
         in one transaction.
         """
         # The import's writer is loaded when an import runs: `fairwell jobs` starts without it.
-        from fairwell.storage.importer import ApplicantWriter, import_page_cache
+        from fairwell.storage.importer import ApplicantWriter
 
-        with self._bulk_write() as conn, import_page_cache(conn):
+        with self._bulk_write() as conn:
             writer = ApplicantWriter(conn, now, actor)
             return writer.write(rows, merges, source_file, job_titles)
 
