@@ -5,6 +5,7 @@ for every record: it is the day the record was made)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
@@ -144,6 +145,61 @@ def test_an_interviewed_referral_is_thanked_for_the_talks_not_told_it_was_not_as
     assert "thank you for the time you spent speaking with us" in text
     assert "did not assess you" not in text and "for applying" not in text
     assert "you may not have known" not in text and "as you may know" in text
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_a_referral_nobody_looked_at_is_told_it_was_not_assessed(locale: str) -> None:
+    untouched = view_of(Source.REFERRED, locale, stage=Stage.APPLIED)
+
+    text, _ = composed_text(untouched, LetterKind.REFERRAL_CLOSED)
+
+    assert ("did not assess you" if locale == "en" else "nicht beurteilt") in text
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_a_screened_referral_is_not_told_it_was_not_assessed(locale: str) -> None:
+    # An ATS's "phone screening" is the screen stage: someone looked at them for the role.
+    screened = view_of(Source.REFERRED, locale, stage=Stage.SCREEN)
+
+    text, _ = composed_text(screened, LetterKind.REFERRAL_CLOSED)
+
+    assert "assess" not in text and "beurteilt" not in text
+    assert "thank you for the time" not in text and "vielen dank" not in text
+    closed = "we will not be taking things further with you"
+    assert closed in text if locale == "en" else "nicht weiterführen" in text
+
+
+@pytest.mark.parametrize(
+    ("country", "timezone", "en", "de"),
+    [
+        (None, None, "your email address and that you", "e-mail-adresse und dass"),
+        ("DE", None, "the country you are in,", "das land, in dem sie sich befinden,"),
+        (None, "Europe/Berlin", "the time zone you are in,", "die zeitzone, in der sie"),
+        ("DE", "Europe/Berlin", "the country and time zone you are in,", "das land und die"),
+    ],
+)
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_the_referral_letter_says_it_held_only_what_is_on_file(
+    locale: str, country: str | None, timezone: str | None, en: str, de: str
+) -> None:
+    # An ATS export without a country or a time zone column: the letter (a GDPR Article 14
+    # notice) must not list them among what was held.
+    view = view_of(Source.REFERRED, locale)
+    person = Person(1, "rex@example.com", "Rex", "Nevermind", locale, country=country)
+    view = ApplicantView(
+        view.application, replace(person, timezone=timezone), History(), view.decision
+    )
+
+    text, _ = composed_text(view, LetterKind.REFERRAL_CLOSED)
+
+    held = text[
+        text.index("what we held about you:" if locale == "en" else "diese angaben") :
+    ].split(".")[0]
+    assert (en if locale == "en" else de) in held
+    if country is None:
+        assert "country" not in held and "land" not in held
+    if timezone is None:
+        assert "time zone" not in held and "zeitzone" not in held
 
 
 # --- the words of every letter ----------------------------------------------------------------

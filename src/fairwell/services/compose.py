@@ -16,7 +16,7 @@ from typing import TypeVar
 from fairwell.domain.eligibility import letter_kind_for
 from fairwell.domain.inbound import references_after, reply_subject
 from fairwell.domain.mime import Mailbox, OutgoingLetter, to_bytes
-from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind, Person
+from fairwell.domain.model import INTERVIEW_STAGES, Job, LetterKind, Person, Stage
 from fairwell.domain.reasons import reason_for, reason_for_basis
 from fairwell.domain.retention import PolicyBook, long_date, promised_until
 from fairwell.domain.send_windows import Schedule
@@ -234,6 +234,12 @@ class Composer:
             "application_ref": application.ref,
             "interviewed": application.stage in INTERVIEW_STAGES
             or application.last_interview_at is not None,
+            # Someone looked at them for the role: a referral letter may not say "we did not
+            # assess you" (an ATS's "phone screening" maps to the screen stage).
+            "screened": application.stage is Stage.SCREEN,
+            # What the referral letter says we held is what we hold, not what an import may carry.
+            "held_country": person.country is not None,
+            "held_timezone": person.timezone is not None,
             # False for referred and sourced people: templates word their letters apart.
             "applied": not application.never_applied,
             "referral_aware": bool(application.referral_aware),

@@ -237,6 +237,15 @@ def _samples(locale: str) -> Iterator[dict[str, object]]:
         "portal_link": "",
     }
     yield {**base, "applied": False, "referral_aware": False}
+    yield {
+        **base,
+        "applied": False,
+        "interviewed": False,
+        "screened": True,
+        "held_country": True,
+        "held_timezone": False,
+    }
+    yield {**base, "applied": False, "interviewed": False, "held_country": False}
 
 
 def _applied_wording(
