@@ -28,7 +28,15 @@ from fairwell.domain.model import Source, Stage
 from fairwell.errors import ImportFileError, ImportProblem
 from fairwell.errors import ProfileError as ProfileError
 from fairwell.services.applicant_file import COLUMNS, ParsedFile, parse_applicant_records
-from fairwell.services.tabular import Problems, Record, read_csv_records, read_table_text, shown
+from fairwell.services.tabular import (
+    Problems,
+    Record,
+    csv_delimiter,
+    one_column_hint,
+    read_csv_records,
+    read_table_text,
+    shown,
+)
 from fairwell.services.vendors import VENDORS_PACKAGE, vendor_names
 
 __all__ = [
@@ -425,11 +433,14 @@ def parse_export(path: Path, profile: Profile, *, strict: bool = False) -> Parse
             f"one of them (this is {path.suffix or 'a file without an extension'})"
         )
     text = read_table_text(path, problems)
-    header_row, header = _header(text, problems)
+    # A CSV export is read with the separator its header uses (',', ';' as a German Excel
+    # saves it, or tab); a workbook's text is ours, with commas.
+    delimiter = "," if path.suffix.lower() == ".xlsx" else csv_delimiter(text)
+    header_row, header = _header(text, delimiter, problems)
     chosen = _choose_columns(profile, header, header_row, problems)
     problems.columns = {**chosen, **_derived_labels(chosen)}
     by_column = {cell.strip().lower(): name for name, cell in chosen.items()}
-    records = read_csv_records(text, problems, list(by_column))
+    records = read_csv_records(text, problems, list(by_column), delimiter=delimiter)
     translation = Translation(profile)
     translated = [
         translation.record(
@@ -443,9 +454,10 @@ def parse_export(path: Path, profile: Profile, *, strict: bool = False) -> Parse
     return parse_applicant_records(translated, problems, strict=strict)
 
 
-def _header(text: str, problems: Problems) -> tuple[int, list[str]]:
+def _header(text: str, delimiter: str, problems: Problems) -> tuple[int, list[str]]:
+    lines = io.StringIO(text, newline="")
     try:
-        for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), strict=True), 1):
+        for number, cells in enumerate(csv.reader(lines, delimiter=delimiter, strict=True), 1):
             if any(cells):
                 return number, cells
     except csv.Error as error:
@@ -471,12 +483,11 @@ def _choose_columns(
             )
             missing.append(f"{column.names[0]!r}{also}")
     if missing:
-        hint = " (the values seem to be separated by ';'; use ',')" if ";" in header[0] else ""
         problems.add(
             row,
             None,
             f"missing column{'s' if len(missing) > 1 else ''} the {profile.name} profile "
-            f"expects: {', '.join(missing)}{hint}",
+            f"expects: {', '.join(missing)}{one_column_hint(header)}",
         )
         raise ImportFileError(problems.found)
     return chosen

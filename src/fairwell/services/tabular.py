@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,9 +41,12 @@ __all__ = [
     "Problems",
     "Record",
     "RowReader",
+    "csv_delimiter",
+    "header_delimiter",
     "iter_csv_records",
     "iter_file_records",
     "json_kind",
+    "one_column_hint",
     "parse_file",
     "parse_name",
     "parse_records",
@@ -68,6 +72,12 @@ LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "the file is UTF-16; save it as UTF-8 (in Excel: 'CSV UTF-8')"
+# The separators a CSV file may use, the standard's first: ',' as RFC 4180 has it, ';' as Excel
+# writes "CSV" where the decimal mark is a comma (German, French and many other locales), tab.
+_DELIMITERS = (",", ";", "\t")
+_DELIMITER_NAMES = {",": "a comma", ";": "a ';'", "\t": "a tab"}
+# A line of nothing but separators is a blank row whatever the separator (it holds no names).
+_BLANK = "".join(_DELIMITERS) + "\r\n"
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -124,7 +134,8 @@ def parse_file(
         )
     text = read_table_text(path, problems)
     if suffix in (".csv", ".xlsx"):
-        records = read_csv_records(text, problems, columns, optional)
+        delimiter = "," if suffix == ".xlsx" else None  # a sheet's text is ours: commas
+        records = read_csv_records(text, problems, columns, optional, delimiter=delimiter)
     else:
         records = read_json_records(text, problems, columns, optional, noun=noun)
     return parse_records(records, problems, noun=noun, parse_row=parse_row, merge=merge)
@@ -177,8 +188,8 @@ def iter_file_records(
         _check_utf8(path, problems)
         return iter_csv_records(_lines(path), problems, columns, optional)
     text = read_table_text(path, problems)
-    if suffix == ".xlsx":
-        return iter_csv_records(_text_lines(text), problems, columns, optional)
+    if suffix == ".xlsx":  # our own CSV text of the sheet: commas, whatever the cells hold
+        return iter_csv_records(_text_lines(text), problems, columns, optional, delimiter=",")
     return iter(read_json_records(text, problems, columns, optional, noun=noun))
 
 
@@ -297,20 +308,34 @@ class Record:
 
 
 def read_csv_records(
-    text: str, problems: Problems, columns: Sequence[str], optional: Sequence[str] = ()
+    text: str,
+    problems: Problems,
+    columns: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    delimiter: str | None = None,
 ) -> list[Record]:
     """The rows under the header as records; a header lacking a required column stops reading.
 
-    Columns not in ``columns`` are ignored; those in ``optional`` may be left out.
+    Columns not in ``columns`` are ignored; those in ``optional`` may be left out. Values are
+    separated by ``delimiter``, or by what the header uses (:func:`header_delimiter`) if None.
     """
-    return list(iter_csv_records(io.StringIO(text, newline=""), problems, columns, optional))
+    lines = _text_lines(text)
+    return list(iter_csv_records(lines, problems, columns, optional, delimiter=delimiter))
 
 
 def iter_csv_records(
-    lines: Iterable[str], problems: Problems, columns: Sequence[str], optional: Sequence[str] = ()
+    lines: Iterable[str],
+    problems: Problems,
+    columns: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    delimiter: str | None = None,
 ) -> Iterator[Record]:
     """The records of :func:`read_csv_records`, one at a time, from lines of text."""
-    reader = csv.reader(lines, strict=True)
+    if delimiter is None:
+        delimiter, lines = _with_delimiter(lines)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     positions: dict[str, int] | None = None
     width = number = 0
     try:
@@ -321,11 +346,53 @@ def iter_csv_records(
             if positions is None:
                 positions = _csv_header(cells, number, problems, columns, optional)
                 width = len(cells)
-            elif _csv_row_fits(cells, width, number, problems):
+            elif _csv_row_fits(cells, width, number, problems, delimiter):
                 values: dict[str, object] = {name: cells[at] for name, at in positions.items()}
                 yield Record(number, _with_empty(values, optional))
     except csv.Error as error:
         raise problems.fatal(f"the CSV cannot be read from here on: {error}", number + 1) from None
+
+
+def csv_delimiter(text: str) -> str:
+    """The separator of a CSV file's text, as :func:`iter_csv_records` chooses it."""
+    return _with_delimiter(_text_lines(text))[0]
+
+
+def _with_delimiter(lines: Iterable[str]) -> tuple[str, Iterator[str]]:
+    """The separator the header (the first line that is not blank) uses, and every line again.
+
+    Only the header line is held: the blank lines before it come back as empty lines, which
+    the reader counts and skips as it did them, so row numbers stay those of the file.
+    """
+    rest = iter(lines)
+    blank = 0
+    for line in rest:
+        if line.strip(_BLANK):
+            restored = itertools.chain(itertools.repeat("\n", blank), (line,), rest)
+            return header_delimiter(line), restored
+        blank += 1
+    return ",", itertools.repeat("\n", blank)
+
+
+def header_delimiter(line: str) -> str:
+    """The separator a header line uses: of ',', ';' and tab, the one that splits it (as the
+    csv module reads it, quotes and all) into the most cells; ',' when they tie.
+
+    Only the header decides, so the choice is the same for a file however its values read: a
+    ';' file whose values hold commas is read with ';' throughout. Column names hold none of
+    the three, so the header's own separator splits it furthest; a one-column header splits
+    no way, the tie goes to ',', and such a comma file is read as before, whatever its values.
+    """
+    return max(_DELIMITERS, key=lambda d: _cells(line, d))  # max keeps the first of equals
+
+
+def _cells(line: str, delimiter: str) -> int:
+    """How many cells the line splits into; a line the csv module cannot read counts none
+    (the reader then says why, naming the row)."""
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter), []))
+    except csv.Error:
+        return 0
 
 
 def _csv_header(
@@ -337,24 +404,35 @@ def _csv_header(
 ) -> dict[str, int]:
     """Return the position of each column we read; unknown columns are ignored."""
     names = [cell.strip().lower() for cell in cells]
-    hint = " (the values seem to be separated by ';'; use ',')" if ";" in cells[0] else ""
+    hint = one_column_hint(cells)
     missing, repeated = _names_fit(names, number, problems, columns, optional, "columns", hint)
     if missing or repeated:
         raise ImportFileError(problems.found)
     return {name: at for at, name in enumerate(names) if name in columns}
 
 
-def _csv_row_fits(cells: list[str], width: int, number: int, problems: Problems) -> bool:
+def one_column_hint(header: Sequence[str]) -> str:
+    """What to add to "missing columns" when the header read as one column: its separator is
+    none of those read (a '|' file, say)."""
+    if len(header) != 1:
+        return ""
+    return " (the header reads as one column: separate the values with ',', ';' or a tab)"
+
+
+def _csv_row_fits(
+    cells: list[str], width: int, number: int, problems: Problems, delimiter: str
+) -> bool:
     """A row has one value per header column; extra empty values at the end do no harm."""
     if len(cells) < width:
         problems.add(number, None, f"has {len(cells)} values but the header has {width} columns")
         return False
     if any(cells[width:]):
+        separator = _DELIMITER_NAMES.get(delimiter, repr(delimiter))
         problems.add(
             number,
             None,
             f"has {len(cells)} values but the header has {width} columns; "
-            "does a value with a comma lack its quotes?",
+            f"does a value with {separator} lack its quotes?",
         )
         return False
     return True
