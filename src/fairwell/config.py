@@ -366,6 +366,12 @@ class Settings(BaseSettings):
         description="country (ISO 3166, e.g. GB) whose public holidays count for a candidate "
         "whose data has none; unset: weekends only",
     )
+    default_locale: str = Field(
+        default="en",
+        description="language of the letters to a candidate whose data has none (an import "
+        "without a locale column or with an empty cell, an ATS export or pull): en or de; "
+        "`fairwell import --locale` overrides it for one import",
+    )
     notice_alert_days: int = Field(
         default=30,
         ge=1,
@@ -500,6 +506,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a two-letter country code")
         return value.upper() if value else None
 
+    @field_validator("default_locale")
+    @classmethod
+    def _letter_language(cls, value: str) -> str:
+        return letter_locale(value)
+
     @model_validator(mode="after")
     def _window_opens_before_it_closes(self) -> Settings:
         if self.send_window_start >= self.send_window_end:
@@ -608,6 +619,18 @@ RETIRED = {
     "is: notice_days in the jurisdiction rules (docs/retention.md); an organisation whose "
     "candidates all count as Ontario's sets it in its FAIRWELL_RETENTION_POLICIES file",
 }
+
+
+def letter_locale(value: str) -> str:
+    """A language letters can be written in ("de", or "de-AT" read as "de"): the check of
+    FAIRWELL_DEFAULT_LOCALE and of `fairwell import --locale`; raise ValueError otherwise."""
+    from fairwell.domain.reasons import SUPPORTED_LOCALES, supported_language
+
+    language = supported_language(value)
+    if language is None:
+        supported = ", ".join(SUPPORTED_LOCALES)
+        raise ValueError(f"{value!r} is not a language letters are written in ({supported})")
+    return language
 
 
 def load_settings(**overrides: Any) -> Settings:

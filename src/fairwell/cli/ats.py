@@ -67,6 +67,7 @@ def pull(
             restart=restart,
             actor=ACTOR,
             clock=runtime.clock,
+            default_locale=runtime.settings.default_locale,
         )
     except PulledPageError as error:
         for problem in error.problems:

@@ -20,7 +20,7 @@ from fairwell.cli.base import (
     scorecard_app,
     templates_app,
 )
-from fairwell.domain.reasons import REASONS
+from fairwell.domain.reasons import REASONS, SUPPORTED_LOCALES
 from fairwell.runtime import Runtime, init_database
 
 if TYPE_CHECKING:
@@ -62,6 +62,16 @@ def import_command(
     profile: Annotated[
         str | None, typer.Option("--profile", help=_profile_help(), metavar="NAME|FILE.toml")
     ] = None,
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            "--locale",
+            help=f"the language ({' or '.join(SUPPORTED_LOCALES)}) of rows without one: an "
+            "empty locale cell, or an export without a language; a row's own locale always "
+            "wins (default: FAIRWELL_DEFAULT_LOCALE)",
+            metavar="LANG",
+        ),
+    ] = None,
 ) -> None:
     """Import applicants (all rows or none). Unknown jobs are created.
 
@@ -81,6 +91,7 @@ def import_command(
     from fairwell.errors import ImportFileError
     from fairwell.services.importing import import_file
 
+    chosen = _locale_option(locale)
     runtime = _runtime()
     try:
         report = import_file(
@@ -90,6 +101,7 @@ def import_command(
             now=runtime.clock.now(),
             strict=strict,
             profile=profile,
+            default_locale=chosen or runtime.settings.default_locale,
         )
     except ImportFileError as error:
         for problem in error.problems:
@@ -109,6 +121,18 @@ def import_command(
     )
     _print_merges(report.merges)
     _point_to_the_pool(runtime, counts.new_jobs)
+
+
+def _locale_option(locale: str | None) -> str | None:
+    """--locale checked as FAIRWELL_DEFAULT_LOCALE is, before anything is read."""
+    if locale is None:
+        return None
+    from fairwell.config import letter_locale
+
+    try:
+        return letter_locale(locale)
+    except ValueError as error:
+        raise _fail(f"--locale: {error}", 2) from None
 
 
 def _print_merges(merges: list[Merge]) -> None:

@@ -7,6 +7,7 @@ forward because ...".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fairwell.errors import InvalidInput
@@ -23,7 +24,20 @@ class Reason:
         return self.wording[locale]
 
 
-SUPPORTED_LOCALES = ("en", "de")
+SUPPORTED_LOCALES = ("en", "de")  # each has its letters in templates/letters/<locale>/
+
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{1,8})*")
+
+
+def supported_language(tag: str) -> str | None:
+    """The supported locale a language tag names, its region dropped ("de-AT" and "de_DE"
+    are "de"); None when letters cannot be written in it."""
+    lowered = tag.strip().lower()
+    language = lowered.replace("_", "-").split("-")[0]
+    if _LANGUAGE_TAG.fullmatch(lowered) and language in SUPPORTED_LOCALES:
+        return language
+    return None
+
 
 REASONS: tuple[Reason, ...] = (
     Reason(

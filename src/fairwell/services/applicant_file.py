@@ -30,7 +30,7 @@ import pycountry
 from fairwell.domain.addresses import normalise_address
 from fairwell.domain.duplicates import Merge, Merged, grouped, job_key, merge_rows
 from fairwell.domain.model import ApplicantRow, Source, Stage
-from fairwell.domain.reasons import SUPPORTED_LOCALES
+from fairwell.domain.reasons import SUPPORTED_LOCALES, supported_language
 from fairwell.errors import MAX_PROBLEMS_KEPT, ImportFileError, ImportProblem, InvalidInput
 from fairwell.services.tabular import (
     MAX_IMPORT_BYTES,
@@ -60,7 +60,7 @@ __all__ = [
     "read_applicant_file",
 ]
 
-DEFAULT_LOCALE = "en"
+DEFAULT_LOCALE = "en"  # the language of rows that give none, when the caller names no other
 SPOOL_CHUNK = 1000  # rows pickled together in the spool of a checked file
 
 COLUMNS = (
@@ -82,7 +82,6 @@ COLUMNS = (
 # Files from before jurisdictions went down to provinces and states have no region column.
 OPTIONAL_COLUMNS = ("region",)
 
-_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{1,8})*")
 # Files in the zoneinfo directory that are not places.
 _NOT_TIME_ZONES = frozenset({"localtime", "factory", "posixrules"})
 _SUBDIVISION = re.compile(r"(?:([A-Z]{2})-)?([A-Z0-9]{1,3})")
@@ -122,15 +121,18 @@ class ParsedFile:
     merges: list[Merge] = field(default_factory=list)
 
 
-def parse_applicant_file(path: Path, *, strict: bool = False) -> ParsedFile:
+def parse_applicant_file(
+    path: Path, *, strict: bool = False, default_locale: str = DEFAULT_LOCALE
+) -> ParsedFile:
     """Read, check and de-duplicate an applicant file; raise ImportFileError naming every problem.
 
     The format follows the extension (``.csv``, ``.xlsx`` or ``.json``). Nothing is returned
     unless the whole file is good. Rows for one application are merged by rule
     (domain/duplicates.py); ``strict`` refuses the file instead when they disagree on any value.
+    A person none of whose rows gives a locale gets ``default_locale``.
     Every row in memory: :func:`read_applicant_file` is the same, a row at a time.
     """
-    with read_applicant_file(path, strict=strict) as checked:
+    with read_applicant_file(path, strict=strict, default_locale=default_locale) as checked:
         return ParsedFile(list(checked.rows()), checked.duplicates_merged, checked.merges)
 
 
@@ -152,8 +154,10 @@ class ApplicantFile:
         merged: Merged,
         counted: _Counted,
         grouped_rows: int,
+        default_locale: str,
     ) -> None:
         self.file, self._spool, self._shared = file, spool, shared
+        self._default_locale = default_locale
         self._merged = {(row.email, job_key(row.job)): row for row in merged.rows}
         self.merges = merged.merges
         self.duplicates_merged = grouped_rows - len(merged.rows)
@@ -165,7 +169,7 @@ class ApplicantFile:
         given: set[tuple[str, str]] = set()
         for row in _unspooled(self._spool):
             if hash(row.email) not in self._shared:
-                yield row if row.locale else replace(row, locale=DEFAULT_LOCALE)
+                yield row if row.locale else replace(row, locale=self._default_locale)
                 continue
             key = (row.email, job_key(row.job))
             if key not in given:
@@ -182,13 +186,16 @@ class ApplicantFile:
         self.close()
 
 
-def read_applicant_file(path: Path, *, strict: bool = False) -> ApplicantFile:
+def read_applicant_file(
+    path: Path, *, strict: bool = False, default_locale: str = DEFAULT_LOCALE
+) -> ApplicantFile:
     """Check an applicant file as :func:`parse_applicant_file` does, in one pass that keeps a
     number per address in memory, not its row: a file of 300,000 rows fits in a small process.
 
     Only the rows of addresses that appear more than once are read back into memory, to be
     merged (or, ``strict``, compared). Raise ImportFileError naming every problem.
     """
+    _check_default(default_locale)
     form = Problems(path.name)  # the file's layout: alone in the error when reading stops
     problems = Problems(path.name)  # the values of its rows
     records = iter_file_records(path, form, COLUMNS, optional=OPTIONAL_COLUMNS, noun="applicants")
@@ -203,8 +210,10 @@ def read_applicant_file(path: Path, *, strict: bool = False) -> ApplicantFile:
             _refuse_disagreements(grouped_rows, problems)
         if form.found or problems.found:
             raise ImportFileError([*form.found, *problems.found])
-        merged = merge_rows(grouped_rows, DEFAULT_LOCALE)
-        return ApplicantFile(path.name, spool, shared, merged, counted, len(grouped_rows))
+        merged = merge_rows(grouped_rows, default_locale)
+        return ApplicantFile(
+            path.name, spool, shared, merged, counted, len(grouped_rows), default_locale
+        )
     except BaseException:
         spool.close()
         raise
@@ -267,12 +276,17 @@ def _unspooled(spool: IO[bytes]) -> Iterator[ApplicantRow]:
 
 
 def parse_applicant_records(
-    records: list[Record], problems: Problems, *, strict: bool = False
+    records: list[Record],
+    problems: Problems,
+    *,
+    strict: bool = False,
+    default_locale: str = DEFAULT_LOCALE,
 ) -> ParsedFile:
     """The same checks and merge for records that came another way: an ATS export read
     through a profile, or an ATS pull (fairwell.integrations). ``problems`` may say where
     each field came from (a vendor's column); nothing is returned unless all is good."""
-    merge = functools.partial(_merge, strict=strict)
+    _check_default(default_locale)
+    merge = functools.partial(_merge, strict=strict, default_locale=default_locale)
     return parse_records(records, problems, noun="applicants", parse_row=_parse_row, merge=merge)
 
 
@@ -346,9 +360,8 @@ def _member(kind: type[E], text: str) -> E:
 @lru_cache(maxsize=256)
 def _locale(text: str) -> str:
     """A supported language; a region ("de-AT", "en_GB") is accepted and dropped."""
-    tag = text.lower()
-    language = tag.replace("_", "-").split("-")[0]
-    if _LANGUAGE_TAG.fullmatch(tag) and language in SUPPORTED_LOCALES:
+    language = supported_language(text)
+    if language is not None:
         return language
     supported = ", ".join(SUPPORTED_LOCALES)
     raise InvalidInput(f"{shown(text)} is not a supported locale; supported: {supported}")
@@ -443,14 +456,26 @@ def _moment(text: str) -> datetime:
 # --- rows to applications ---------------------------------------------------------------------
 
 
-def _merge(rows: list[ApplicantRow], problems: Problems, *, strict: bool) -> ParsedFile:
+def _check_default(default_locale: str) -> None:
+    """The edges check the setting and --locale; a service handed another value says so
+    before any row is read, rather than letters failing in an unknown language later."""
+    if default_locale not in SUPPORTED_LOCALES:
+        supported = ", ".join(SUPPORTED_LOCALES)
+        raise InvalidInput(
+            f"default locale {shown(default_locale)} is not supported; supported: {supported}"
+        )
+
+
+def _merge(
+    rows: list[ApplicantRow], problems: Problems, *, strict: bool, default_locale: str
+) -> ParsedFile:
     """Fold rows for the same person and job into one by the rules of domain/duplicates.py.
 
     ``strict``: rows that contradict each other are problems instead (the file is refused).
     """
     if strict:
         _refuse_disagreements(rows, problems)
-    merged = merge_rows(rows, DEFAULT_LOCALE)
+    merged = merge_rows(rows, default_locale)
     return ParsedFile(merged.rows, len(rows) - len(merged.rows), merged.merges)
 
 

@@ -19,7 +19,7 @@ from fairwell.errors import PulledPageError as PulledPageError
 from fairwell.errors import PullStopped as PullStopped
 from fairwell.ports import Clock, ImportCounts
 from fairwell.ports.ats import AtsConnector, AtsStore, Origin, PulledApplication, PullState
-from fairwell.services.applicant_file import ParsedFile, parse_applicant_records
+from fairwell.services.applicant_file import DEFAULT_LOCALE, ParsedFile, parse_applicant_records
 from fairwell.services.export_profiles import ColumnProblems, Profile, Translation
 from fairwell.services.tabular import parse_name
 
@@ -46,8 +46,11 @@ def pull_job(
     restart: bool,
     actor: str,
     clock: Clock,
+    default_locale: str = DEFAULT_LOCALE,
 ) -> PullReport:
-    """Pull every page not committed yet; raise PulledPageError or PullStopped part-way."""
+    """Pull every page not committed yet; raise PulledPageError or PullStopped part-way.
+
+    An application whose ATS gives no language is in ``default_locale``."""
     vendor = connector.vendor
     checkpoint = store.checkpoint(vendor, ats_job_id)
     resuming = (
@@ -72,7 +75,9 @@ def pull_job(
         except AtsError as error:
             store.interrupt_pull(vendor, ats_job_id, error.detail, clock.now())
             raise PullStopped(error, report.pages, report.resumed_at) from None
-        parsed, origins = _checked(connector, profile, report.job_title, page.applications, report)
+        parsed, origins = _checked(
+            connector, profile, report.job_title, page.applications, report, default_locale
+        )
         counts = store.import_page(
             vendor, ats_job_id, parsed.rows, origins, page.next_cursor, clock.now(), actor
         )
@@ -92,6 +97,7 @@ def _checked(
     job_title: str,
     applications: list[PulledApplication],
     report: PullReport,
+    default_locale: str,
 ) -> tuple[ParsedFile, dict[int, Origin]]:
     """The page's applications as checked rows, with the ATS application of each row."""
     if not applications:
@@ -110,7 +116,7 @@ def _checked(
     ]
     translation.finish(problems)
     try:
-        parsed = parse_applicant_records(records, problems)
+        parsed = parse_applicant_records(records, problems, default_locale=default_locale)
     except ImportFileError as error:
         raise PulledPageError(error.problems, report.pages) from None
     origins = {

@@ -27,7 +27,12 @@ from typing import Any
 from fairwell.domain.model import Source, Stage
 from fairwell.errors import ImportFileError, ImportProblem
 from fairwell.errors import ProfileError as ProfileError
-from fairwell.services.applicant_file import COLUMNS, ParsedFile, parse_applicant_records
+from fairwell.services.applicant_file import (
+    COLUMNS,
+    DEFAULT_LOCALE,
+    ParsedFile,
+    parse_applicant_records,
+)
 from fairwell.services.tabular import (
     Problems,
     Record,
@@ -422,10 +427,13 @@ def _rows(rows: list[int], where: Callable[[int], str]) -> str:
 # --- reading an export ------------------------------------------------------------------------
 
 
-def parse_export(path: Path, profile: Profile, *, strict: bool = False) -> ParsedFile:
+def parse_export(
+    path: Path, profile: Profile, *, strict: bool = False, default_locale: str = DEFAULT_LOCALE
+) -> ParsedFile:
     """Read a vendor's export (CSV, or an .xlsx workbook's first sheet) through ``profile``
     and check it as a Fairwell file is checked; raise ImportFileError naming the file, the row
-    and the vendor's column."""
+    and the vendor's column. Exports seldom say a candidate's language: a row without one
+    is in ``default_locale``."""
     problems = ColumnProblems(path.name, {})
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise problems.fatal(
@@ -451,7 +459,9 @@ def parse_export(path: Path, profile: Profile, *, strict: bool = False) -> Parse
         for record in records
     ]
     translation.finish(problems)
-    return parse_applicant_records(translated, problems, strict=strict)
+    return parse_applicant_records(
+        translated, problems, strict=strict, default_locale=default_locale
+    )
 
 
 def _header(text: str, delimiter: str, problems: Problems) -> tuple[int, list[str]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from fairwell.domain.duplicates import Merge
 from fairwell.ports.pipeline import ImportCounts, choice_json
-from fairwell.services.applicant_file import ParsedFile, read_applicant_file
+from fairwell.services.applicant_file import DEFAULT_LOCALE, ParsedFile, read_applicant_file
 
 if TYPE_CHECKING:
     # The pipeline's seam, not the whole store: `fairwell import` then loads the pipeline
@@ -61,6 +61,7 @@ def import_file(
     now: datetime,
     strict: bool = False,
     profile: str | None = None,
+    default_locale: str = DEFAULT_LOCALE,
 ) -> ImportReport:
     """Parse and validate every row first; only a file without problems reaches the database.
 
@@ -68,13 +69,15 @@ def import_file(
     ``strict`` refuses a file whose rows for one application disagree instead. Importing the
     same file again changes nothing (every row is reported unchanged). ``profile`` reads an
     ATS's export instead of Fairwell's layout: a shipped profile's name (``greenhouse``) or a
-    ``.toml`` file (see fairwell.services.export_profiles).
+    ``.toml`` file (see fairwell.services.export_profiles). A person none of whose rows
+    gives a locale gets ``default_locale`` (the edge passes FAIRWELL_DEFAULT_LOCALE or
+    ``--locale``); a row's own locale always wins.
     """
     if profile is not None:
-        return _import_export(store, path, profile, strict, actor, now)
+        return _import_export(store, path, profile, strict, default_locale, actor, now)
     # Checked whole first (kept on disk, as checked), then read back a chunk at a time as it
     # is written: the rows of a big file are never all in memory at once.
-    with read_applicant_file(path, strict=strict) as checked:
+    with read_applicant_file(path, strict=strict, default_locale=default_locale) as checked:
         counts = store.upsert_applicants(
             checked.rows(), now, actor, checked.merges, path.name, job_titles=checked.job_titles
         )
@@ -88,9 +91,15 @@ def import_file(
 
 
 def _import_export(
-    store: PipelineStore, path: Path, profile: str, strict: bool, actor: str, now: datetime
+    store: PipelineStore,
+    path: Path,
+    profile: str,
+    strict: bool,
+    default_locale: str,
+    actor: str,
+    now: datetime,
 ) -> ImportReport:
-    parsed = _parse_export(path, profile, strict)
+    parsed = _parse_export(path, profile, strict, default_locale)
     titles = {row.job for row in parsed.rows}
     counts = store.upsert_applicants(
         parsed.rows, now, actor, parsed.merges, path.name, job_titles=titles
@@ -104,7 +113,7 @@ def _import_export(
     )
 
 
-def _parse_export(path: Path, profile: str, strict: bool) -> ParsedFile:
+def _parse_export(path: Path, profile: str, strict: bool, default_locale: str) -> ParsedFile:
     from fairwell.services.export_profiles import load_profile, parse_export
 
-    return parse_export(path, load_profile(profile), strict=strict)
+    return parse_export(path, load_profile(profile), strict=strict, default_locale=default_locale)
