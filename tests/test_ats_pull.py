@@ -8,6 +8,7 @@ secret or a token.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -312,6 +313,18 @@ def test_ats_pull_prints_what_it_imported_like_import_does(
         "imported 5 application(s) from greenhouse job 4001 ('Data Analyst') in 1 page(s): "
         "5 new, 0 updated, 0 unchanged; 5 new people, 1 new jobs; 0 duplicate row(s) merged"
     )
+
+
+def test_a_pull_is_in_the_installations_default_locale_as_greenhouse_gives_none(
+    sqlite_url: str, greenhouse: FakeGreenhouse
+) -> None:
+    env = {**cli_env(sqlite_url, greenhouse), "FAIRWELL_DEFAULT_LOCALE": "de"}
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"], env=env).exit_code == 0
+    result = runner.invoke(app, ["ats", "pull", "greenhouse", "--job-id", JOB], env=env)
+    assert result.exit_code == 0, result.stderr
+    people = runner.invoke(app, ["applicants", "--job", "Data Analyst", "--json"], env=env)
+    assert {person["locale"] for person in json.loads(people.stdout)} == {"de"}
 
 
 def test_a_401_from_expired_credentials_is_one_line_and_exit_1(

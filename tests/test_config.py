@@ -75,3 +75,16 @@ def test_settings_are_frozen() -> None:
     settings = load_settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.smtp_port = 25  # type: ignore[misc]
+
+
+def test_the_default_locale_is_a_letter_language_and_a_set_one_is_read_as_imports_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fairwell.domain.reasons import SUPPORTED_LOCALES
+
+    assert Settings.model_fields["default_locale"].default in SUPPORTED_LOCALES
+    monkeypatch.setenv("FAIRWELL_DEFAULT_LOCALE", "de_AT")
+    assert load_settings().default_locale == "de"
+    monkeypatch.setenv("FAIRWELL_DEFAULT_LOCALE", "fr")
+    with pytest.raises(ConfigurationError, match=r"default_locale: .*'fr' is not a language"):
+        load_settings()

@@ -368,8 +368,8 @@ class Settings(BaseSettings):
     )
     default_locale: str = Field(
         default="en",
-        description="language of the letters to a candidate whose data has none (an import "
-        "without a locale column or with an empty cell, an ATS export or pull): en or de; "
+        description="language of the letters to a candidate whose data has none (an empty "
+        "locale cell, an ATS export or pull without a language): en or de; "
         "`fairwell import --locale` overrides it for one import",
     )
     notice_alert_days: int = Field(
