@@ -330,3 +330,41 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
     assert "three years of product management; your application showed one" in screened
     referred = text_to(sink, "referred@example.com")
     assert "What we saw" not in referred, "someone who never applied was never assessed"
+
+
+def test_scorecards_of_the_kind_a_stage_does_not_count_are_named_not_dropped_quietly(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    # A new job's team added its one criterion as a requirement and had the interviewers rate
+    # it: after interviews only competencies count, and the report must say so and how to fix it.
+    now = runtime.clock.now()
+    rows = [
+        *people(2, stage="onsite", last_interview_at="2026-11-20T10:00:00+00:00"),
+        applicant("screened@example.com", "Sam", "Screen", stage="screen"),
+    ]
+    import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
+    write_wording(runtime)  # SQL and Product sense: competencies
+    licence = Wording("The role needs a forklift licence.", "A forklift course.", "")
+    requirement = RubricRow(
+        0, JOB, "Forklift licence", 3, CompetencyKind.REQUIREMENT, "en", licence
+    )
+    runtime.feedback_store.save_rubric([requirement], "hm", now)
+    runtime.feedback_store.save_scorecards(
+        [
+            card("p0@example.com", "Forklift licence", 1),
+            card("p1@example.com", "Forklift licence", 2),
+            card("screened@example.com", "SQL", 1),
+        ],
+        "t",
+        now,
+    )
+
+    report = draft(runtime)
+
+    assert (report.drafted, report.no_evidence) == (0, 3)
+    notes = service.other_kind_notes(report)
+    assert len(notes) == 2
+    assert notes[0].startswith("2 interviewed candidate(s) rated only on requirements")
+    assert "--kind competency" in notes[0]
+    assert notes[1].startswith("1 candidate(s) not interviewed rated only on competencies")
+    assert "--kind requirement" in notes[1]

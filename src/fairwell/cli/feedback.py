@@ -48,7 +48,7 @@ def _reviewer(runtime: Runtime, username: str | None, job_id: int) -> str:
 def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")]) -> None:
     """Draft feedback from scorecards for every rejected applicant of the job with scorecards,
     in the job's own wording; drafts held for wording the job now has are drafted again."""
-    from fairwell.services.feedback import draft_job_feedback
+    from fairwell.services.feedback import draft_job_feedback, other_kind_notes
 
     runtime, check, job_id = _feedback_runtime(job)
     report = draft_job_feedback(
@@ -70,6 +70,8 @@ def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")])
         f"held for missing wording: {report.held_for_wording}; held for a note's language: "
         f"{report.held_for_language}; notes dropped as duplicates: {report.duplicate_notes}"
     )
+    for note in other_kind_notes(report):
+        out.print(note, markup=False)
     for competency, count in sorted(report.missing_wording.items()):
         out.print(
             f"needs wording for {competency!r} ({count} draft(s)): "

@@ -117,7 +117,7 @@ def reject(
 
 def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
     """Rejecting drafts the feedback of interviewed candidates for the hiring manager."""
-    from fairwell.services.feedback import draft_job_feedback
+    from fairwell.services.feedback import draft_job_feedback, other_kind_notes
 
     report = draft_job_feedback(
         runtime.store,
@@ -135,6 +135,8 @@ def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
             f"({report.flagged} flagged, {report.held_for_wording} held for missing wording); "
             "approve with `fairwell feedback review/approve`"
         )
+    for note in other_kind_notes(report):
+        out.print(note, markup=False)
 
 
 def _print_feedback_holds(plan: Any) -> None:

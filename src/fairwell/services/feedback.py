@@ -27,12 +27,14 @@ from fairwell.domain.addresses import normalise_address
 from fairwell.domain.compliance import stated_languages
 from fairwell.domain.feedback import (
     NEEDS_WORDING,
+    Basis,
     Competency,
     LanguageOf,
     Rating,
     Wording,
     basis_for,
     draft_feedback,
+    evidence,
     feedback_paragraphs,
     line_holds,
     next_steps,
@@ -102,12 +104,34 @@ class DraftReport:
     redrafted: int = 0  # drafts made again because the wording they waited for now exists
     plain: int = 0  # no scorecards: a plain letter (counted only when asked, see below)
     no_evidence: int = 0  # scorecards, but none that counts at this stage, or nothing to say
+    # Of no_evidence, by the basis their stage asked for: scorecards that rate only the other
+    # kind (an interviewer rated a requirement), which a user must be told how to put right.
+    other_kind_only: Counter[Basis] = field(default_factory=Counter)
     flagged: int = 0
     held_for_wording: int = 0
     held_for_language: int = 0  # drafts held because a note is in another language
     duplicate_notes: int = 0  # notes left out because another interviewer wrote the same
     held_notes: int = 0  # notes in another language than the letter's
     missing_wording: Counter[str] = field(default_factory=Counter)
+
+
+def other_kind_notes(report: DraftReport) -> list[str]:
+    """What to put right when scorecards rated only what the candidate's stage does not count:
+    their letters go without feedback, which nobody should learn from the plan's counts."""
+    notes = []
+    if count := report.other_kind_only[Basis.SKILLS]:
+        notes.append(
+            f"{count} interviewed candidate(s) rated only on requirements get no feedback: "
+            "after interviews feedback rests on the job's competencies (--kind competency); "
+            "requirements count for those only screened"
+        )
+    if count := report.other_kind_only[Basis.REQUIREMENTS]:
+        notes.append(
+            f"{count} candidate(s) not interviewed rated only on competencies get no feedback: "
+            "before interviews feedback rests on the job's requirements (--kind requirement); "
+            "competencies count after interviews"
+        )
+    return notes
 
 
 def interviewed(view: ApplicantView) -> bool:
@@ -150,17 +174,19 @@ def draft_job_feedback(
         if not scorecards:
             report.plain += count_plain
             continue
+        basis = basis_for(interviewed(view))
         draft = draft_feedback(
             competencies,
             scorecards,
             wordings.get(view.person.locale, {}),
-            basis=basis_for(interviewed(view)),
+            basis=basis,
             locale=view.person.locale,
             language_of=language_of,
         )
         lines, steps = feedback_paragraphs(draft, show_scores=show_scores), next_steps(draft)
         if not (lines or draft.holds):
             report.no_evidence += 1
+            report.other_kind_only[basis] += not evidence(competencies, scorecards, basis)
             continue
         text, steps_text = "\n".join(lines), "\n".join(steps)
         findings = check(f"{text}\n{steps_text}", view.person.locale, languages)
