@@ -4,6 +4,7 @@
     .venv/bin/python bench/wording_check.py --json     # one JSON object
     .venv/bin/python bench/wording_check.py --misses   # and every sentence it got wrong
     .venv/bin/python bench/wording_check.py --cross-validate   # how FLAG_BELOW was chosen
+    .venv/bin/python bench/wording_check.py --corpus bench/data/wording_corpus_other_jobs.tsv
 
 The corpus (bench/data/wording_corpus.tsv) holds English and German sentences, each labelled
 with the rule it should be flagged for or "none"; it was written apart from the classifier's
@@ -32,6 +33,8 @@ from fairwell.domain.compliance import Linter, LintFinding
 from fairwell.services import wording_classifier as meaning
 
 CORPUS = Path(__file__).with_name("data") / "wording_corpus.tsv"
+# Feedback from jobs outside the built-in library (care, logistics, trades, retail, ...).
+OTHER_JOBS = Path(__file__).with_name("data") / "wording_corpus_other_jobs.tsv"
 
 
 @dataclass(frozen=True)
@@ -166,12 +169,13 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list every wrong sentence")
     parser.add_argument("--cross-validate", action="store_true")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help=f"default: {CORPUS.name}")
     args = parser.parse_args()
     if args.cross_validate:
         for row in cross_validate():
             print(row)
         return 0
-    corpus = read_corpus()
+    corpus = read_corpus(args.corpus)
     started = time.perf_counter()
     chosen = meaning.choose(SemanticMode.AUTO)
     loaded = time.perf_counter() - started
@@ -185,6 +189,7 @@ def main() -> int:
         results[name] = score(check, corpus, missed[name])
     report = {
         "corpus": {
+            "file": args.corpus.name,
             "sentences": len(corpus),
             "en": sum(item.lang == "en" for item in corpus),
             "de": sum(item.lang == "de" for item in corpus),
