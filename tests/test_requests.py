@@ -113,13 +113,37 @@ def test_an_answer_naming_another_candidate_is_blocked_by_the_guard(runtime: Run
 
 def test_an_answer_in_the_wrong_language_is_blocked(runtime: Runtime) -> None:
     request_id = ask(runtime, "de@example.com")
-    with pytest.raises(InvalidInput, match="reads as 'en'"):
+    with pytest.raises(InvalidInput, match="a line in English for a German letter"):
         answer(
             runtime,
             request_id,
             "Your SQL exercise was not complete and the joins were wrong, "
             "and the team would need that from you from the first day in the role.",
         )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # One short English sentence: too few common words for the letter-wide check.
+        "In the technical interview your answers on wound care were not detailed enough.",
+        # An English line among German ones: the whole still reads as German.
+        "Vielen Dank für Ihre Frage.\nYour SQL joins were not complete.\n"
+        "Wir wünschen Ihnen für die weitere Suche alles Gute und viel Erfolg.",
+    ],
+    ids=["one-sentence", "one-line-of-three"],
+)
+def test_an_english_line_in_an_answer_to_a_german_candidate_is_blocked(
+    runtime: Runtime, text: str
+) -> None:
+    request_id = ask(runtime, "de@example.com")
+    with pytest.raises(InvalidInput, match="a line in English for a German letter"):
+        answer(runtime, request_id, text)
+    german = (
+        "Die Stelle verlangt Erfahrung in der Wundversorgung, "
+        "die wir im Fachgespräch nicht gesehen haben."
+    )
+    assert answer(runtime, request_id, german).batch_id
 
 
 def test_a_request_needs_a_decided_application(runtime: Runtime, tmp_path: Path) -> None:

@@ -12,13 +12,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from fairwell.domain.addresses import normalise_address
+from fairwell.domain.feedback import LanguageOf, line_holds
 from fairwell.domain.mimeread import read_letter
 from fairwell.domain.model import Job, LetterKind, OutboxState
 from fairwell.domain.requests import RequestState, due_date, remind_at
 from fairwell.errors import AlreadyAnswered as AlreadyAnswered
 from fairwell.errors import AlreadyQueued, InvalidInput, NotFound
 from fairwell.errors import WordingRefused as WordingRefused
-from fairwell.guard.privacy import reads_as, unrendered_placeholder
+from fairwell.guard.privacy import unrendered_placeholder
+from fairwell.services.language import identify_language
 from fairwell.services.scheduling import working_days_of
 
 if TYPE_CHECKING:
@@ -178,6 +180,7 @@ def answer(
     actor: str,
     now: datetime,
     threads: InboxStore | None = None,
+    language_of: LanguageOf = identify_language,
 ) -> Answered:
     """Queue the hiring manager's answer as a letter and close the request.
 
@@ -189,11 +192,11 @@ def answer(
         raise AlreadyAnswered(f"feedback request {request_id} is already answered")
     cleaned = _checked_answer(text)
     view = _decided_view(store, request.job_id, request.email)
-    language = reads_as(cleaned)
-    if language is not None and language != view.person.locale:
-        raise InvalidInput(
-            f"the answer reads as {language!r}; the candidate's language is {view.person.locale!r}"
-        )
+    # Line by line, as a draft someone edited: one English sentence inside a German letter
+    # reads as German on the whole, and the candidate would still meet it.
+    holds = line_holds(cleaned.splitlines(), view.person.locale, language_of)
+    if holds:
+        raise InvalidInput(f"the answer has {holds[0]}")
     findings = tuple(check(cleaned, view.person.locale))
     if findings and (override is None or len(override.strip()) < 10):
         rules = ", ".join(sorted({f.rule for f in findings}))
