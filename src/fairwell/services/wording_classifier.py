@@ -4,12 +4,14 @@ Word lists miss paraphrase ("someone at an earlier stage of life would suit our 
 names no listed phrase). This classifier reads each sentence the lists found nothing in and
 says which protected characteristic, if any, it is closest to in meaning.
 
-* **Model.** Sentences become vectors with all-MiniLM-L6-v2, the model the project already
-  ships for rediscovery (services/semantic.py: the optional ``semantic`` extra, CPU only,
-  nothing downloaded at run time). A multinomial logistic regression (scikit-learn, which the
+* **Model.** Sentences become vectors with Google's Universal Sentence Encoder, multilingual
+  v3 (services/semantic.py: the optional ``semantic`` extra, numpy only, nothing downloaded at
+  run time), trained on English and German among sixteen languages. Until the seventh session
+  it was all-MiniLM-L6-v2, rediscovery's English model: German sentences about a forklift
+  licence or an interview answer were flagged as age or language (bench/README.md, "Feedback
+  from jobs outside the library"). A multinomial logistic regression (scikit-learn, which the
   extra brings) over those vectors is trained when first needed, from the labelled examples
-  kept as data in ``domain/compliance_terms/examples.toml``: about a second on two cores, once
-  per process, after the model's own four-second load.
+  kept as data in ``domain/compliance_terms/examples.toml``: a few seconds, once per process.
 * **Decision.** A sentence is flagged when the probability that it is fine ("none") is below
   ``FLAG_BELOW``; the finding names the most likely rule, explains it with that rule's own
   ``why`` and ``suggestion`` from the terms files, and quotes the nearest labelled example, so
@@ -39,7 +41,7 @@ from fairwell.config import SemanticMode
 from fairwell.domain.compliance import RULES, Linter, LintFinding
 from fairwell.errors import ConfigurationError
 from fairwell.ports import SimilarityModel
-from fairwell.services.semantic import EXTRA, INSTALL, MODEL_NAME, load_minilm
+from fairwell.services.semantic import EXTRA, INSTALL, MULTILINGUAL_MODEL_NAME, load_multilingual
 
 NONE = "none"
 # Shorter sentences ("Dear Alex,", "Hier ist er:") carry too little meaning to judge; the
@@ -99,9 +101,8 @@ class Verdict:
 class MeaningClassifier:
     """Two logistic regressions, trained on the examples: one tells wording to flag from
     wording that is fine, the other which rule a flagged sentence is closest to. Both read a
-    sentence as its MiniLM vector beside its character n-grams (TF-IDF): the model is trained
-    on English, and the n-grams carry German compounds ("Kinderwunsch") it does not know.
-    Thread-safe."""
+    sentence as its vector beside its character n-grams (TF-IDF): the n-grams carry German
+    compounds ("Kinderwunsch") whole. Thread-safe."""
 
     def __init__(
         self,
@@ -240,7 +241,7 @@ def load_classifier() -> MeaningClassifier:
 
 @functools.cache
 def _load() -> MeaningClassifier:
-    return MeaningClassifier(load_minilm(), load_examples())
+    return MeaningClassifier(load_multilingual(), load_examples())
 
 
 def choose(mode: SemanticMode, loader: Loader = load_classifier) -> Meaning:
@@ -267,6 +268,6 @@ def choose(mode: SemanticMode, loader: Loader = load_classifier) -> Meaning:
         )
     return Meaning(
         classifier,
-        f"word lists and the meaning classifier ({MODEL_NAME}, local, trained on "
+        f"word lists and the meaning classifier ({MULTILINGUAL_MODEL_NAME}, local, trained on "
         f"{len(load_examples())} labelled examples)",
     )
