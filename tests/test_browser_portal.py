@@ -99,7 +99,7 @@ def test_the_german_pages_and_the_expired_link_page_pass_axe(
     url, runtime = site
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{url}/p/{token_of(runtime, GRETA)}")
-    assert page.get_by_role("heading", name="Guten Tag Greta").is_visible()
+    assert page.get_by_role("heading", name="Guten Tag Greta Zauberberg").is_visible()
     accessible(page, "de-overview")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_role("link", name="Meine Bewerbung aufbewahren").click()

@@ -137,7 +137,7 @@ def test_the_link_in_the_letter_opens_the_letter_and_feedback_as_sent(
 ) -> None:
     page = client.get(f"/p/{token_in_letter(sink, ANN)}")
     assert page.status_code == 200
-    assert "Hello Annabel" in page.text
+    assert "<h1>Hello Annabel</h1>" in page.text, "English letters and pages greet by first name"
     assert "We have decided not to move forward" in page.text, "the letter as sent"
     assert "Practise window functions" in page.text, "the next steps as a checklist"
     assert page.headers["referrer-policy"] == "no-referrer"
@@ -148,7 +148,7 @@ def test_the_link_in_the_letter_opens_the_letter_and_feedback_as_sent(
 def test_a_german_letter_leads_to_german_pages(client: TestClient, runtime: Runtime) -> None:
     page = client.get(f"/p/{token_of(runtime, GRETA)}")
     assert page.status_code == 200
-    assert '<html lang="de">' in page.text and "Guten Tag Greta" in page.text
+    assert '<html lang="de">' in page.text and "<h1>Guten Tag Greta Zauberberg</h1>" in page.text
     ask = client.get(f"/p/{token_of(runtime, GRETA)}/ask")
     assert "Mehr Feedback erbitten" in ask.text and "vielen Dank für Ihr Schreiben" in ask.text
 

@@ -24,6 +24,11 @@ class PortalApplication:
     next_steps: tuple[str, ...]  # from approved feedback only, as the letter lists them
     country: str | None = None  # where the candidate is: whose holidays a due date skips
     region: str | None = None
+    last_name: str = ""  # a German page greets as the letter does: "Guten Tag Greta Weiss"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
 
 
 @dataclass(frozen=True, slots=True)

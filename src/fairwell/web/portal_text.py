@@ -14,7 +14,7 @@ _MONTHS = {
 TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Your application",
-        "hello": "Hello {name}",
+        "hello": "Hello {first_name}",
         "intro": "This page is about your application for {job}. Only you have this link.",
         "letter": "The letter we sent you",
         "no_letter": "Your letter has not been sent yet.",
@@ -84,7 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "de": {
         "title": "Ihre Bewerbung",
-        "hello": "Guten Tag {name}",
+        "hello": "Guten Tag {full_name}",
         "intro": "Diese Seite betrifft Ihre Bewerbung als {job}. Nur Sie haben diesen Link.",
         "letter": "Unser Schreiben an Sie",
         "no_letter": "Ihr Schreiben wurde noch nicht verschickt.",
