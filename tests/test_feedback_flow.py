@@ -362,7 +362,7 @@ def test_scorecards_of_the_kind_a_stage_does_not_count_are_named_not_dropped_qui
     report = draft(runtime)
 
     assert (report.drafted, report.no_evidence) == (0, 3)
-    notes = service.other_kind_notes(report)
+    notes = service.other_kind_notes(report.other_kind_only)
     assert len(notes) == 2
     assert notes[0].startswith("2 interviewed candidate(s) rated only on requirements")
     assert "--kind competency" in notes[0]

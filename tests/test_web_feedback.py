@@ -15,18 +15,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from fairwell.delivery.sink import MailSink
+from fairwell.domain.feedback import CompetencyKind
 from fairwell.domain.users import Role
-from fairwell.ports import WordingFinding
+from fairwell.ports import RubricRow, WordingFinding
 from fairwell.runtime import Runtime, init_database, open_runtime, wording_check
 from fairwell.services.decisions import Selection, reject
 from fairwell.services.feedback import draft_job_feedback
+from fairwell.services.importing import import_file
 from fairwell.services.scorecard_file import ScorecardRow
 from fairwell.services.users import add_user
 from fairwell.storage.tables import audit_log, feedback
 from fairwell.web.app import create_app
 from fairwell.web.reviews import Piece, marked_lines
 from tests.conftest import FixedClock, settings_for
-from tests.helpers import applicant, import_and_reject_all, people, write_wording
+from tests.helpers import applicant, import_and_reject_all, people, write_csv, write_wording
 from tests.test_web import KEY, PASSWORD, api_token, csrf_of, sign_in
 
 ANALYST, BACKEND = "Data Analyst", "Backend Engineer"
@@ -355,3 +357,36 @@ def test_marked_lines_split_a_finding_across_lines_and_give_an_overlap_to_the_fi
         [Piece("energ", 1, closes=True), Piece("etic", 2, closes=True), Piece(" team.")],
     ]
     assert marked_lines("a\n\nb", []) == [[Piece("a")], [], [Piece("b")]]
+
+
+def test_rejecting_in_the_web_says_why_scorecards_gave_no_feedback(
+    client: TestClient, runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    # A new job whose team made its one criterion a requirement and had interviewers rate it.
+    now = clock.now()
+    rows = [
+        applicant(f"w{i}@example.com", "Wim", f"Lager{i}", job="Warehouse", **INTERVIEWED)
+        for i in range(2)
+    ]
+    import_file(runtime.store, write_csv(tmp_path / "w.csv", rows), actor="t", now=now)
+    licence = RubricRow(0, "Warehouse", "Forklift licence", 3, CompetencyKind.REQUIREMENT)
+    runtime.feedback_store.save_rubric([licence], "t", now)
+    cards = [
+        ScorecardRow(2, f"w{i}@example.com", "Warehouse", "Kim", "Forklift licence", 1, "", "")
+        for i in range(2)
+    ]
+    runtime.feedback_store.save_scorecards(cards, "t", now)
+    sign_in(client)
+    warehouse = job_id(runtime, "Warehouse")
+    token = csrf_of(client.get(f"/jobs/{warehouse}").text)
+
+    done = client.post(
+        f"/jobs/{warehouse}/reject", data={"reason": "skills-mismatch", "csrf": token}
+    )
+
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/jobs/{warehouse}/plan?requirements_only=2"
+    plan = client.get(done.headers["location"]).text
+    assert "2 interviewed candidate(s) rated only on requirements get no feedback" in plan
+    assert "make what was rated a competency on the job&#39;s feedback wording page" in plan
+    assert "Lager" not in done.headers["location"], "counts travel in the URL, never people"

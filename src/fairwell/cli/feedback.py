@@ -70,7 +70,7 @@ def feedback_draft(job: Annotated[str, typer.Option("--job", help="job title")])
         f"held for missing wording: {report.held_for_wording}; held for a note's language: "
         f"{report.held_for_language}; notes dropped as duplicates: {report.duplicate_notes}"
     )
-    for note in other_kind_notes(report):
+    for note in other_kind_notes(report.other_kind_only):
         out.print(note, markup=False)
     for competency, count in sorted(report.missing_wording.items()):
         out.print(

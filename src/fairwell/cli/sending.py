@@ -135,7 +135,7 @@ def _draft_feedback_quietly(runtime: Runtime, job: str, actor: str) -> None:
             f"({report.flagged} flagged, {report.held_for_wording} held for missing wording); "
             "approve with `fairwell feedback review/approve`"
         )
-    for note in other_kind_notes(report):
+    for note in other_kind_notes(report.other_kind_only):
         out.print(note, markup=False)
 
 

@@ -115,21 +115,28 @@ class DraftReport:
     missing_wording: Counter[str] = field(default_factory=Counter)
 
 
-def other_kind_notes(report: DraftReport) -> list[str]:
-    """What to put right when scorecards rated only what the candidate's stage does not count:
-    their letters go without feedback, which nobody should learn from the plan's counts."""
+# How to put it right, by the basis the candidates' stage asked for: a command's option.
+FIX_BY_COMMAND = {Basis.SKILLS: "--kind competency", Basis.REQUIREMENTS: "--kind requirement"}
+
+
+def other_kind_notes(
+    counts: Mapping[Basis, int], fix: Mapping[Basis, str] = FIX_BY_COMMAND
+) -> list[str]:
+    """What to put right when scorecards rated only what the candidates' stage does not count
+    (``DraftReport.other_kind_only``): their letters go without feedback, which nobody should
+    learn from the plan's counts alone."""
     notes = []
-    if count := report.other_kind_only[Basis.SKILLS]:
+    if count := counts.get(Basis.SKILLS, 0):
         notes.append(
             f"{count} interviewed candidate(s) rated only on requirements get no feedback: "
-            "after interviews feedback rests on the job's competencies (--kind competency); "
-            "requirements count for those only screened"
+            "after interviews feedback rests on the job's competencies "
+            f"({fix[Basis.SKILLS]}); requirements count for those only screened"
         )
-    if count := report.other_kind_only[Basis.REQUIREMENTS]:
+    if count := counts.get(Basis.REQUIREMENTS, 0):
         notes.append(
             f"{count} candidate(s) not interviewed rated only on competencies get no feedback: "
-            "before interviews feedback rests on the job's requirements (--kind requirement); "
-            "competencies count after interviews"
+            "before interviews feedback rests on the job's requirements "
+            f"({fix[Basis.REQUIREMENTS]}); competencies count after interviews"
         )
     return notes
 

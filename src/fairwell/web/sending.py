@@ -14,13 +14,14 @@ from urllib.parse import urlencode
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fairwell.domain.feedback import Basis
 from fairwell.domain.model import BATCH_GUARD_PAUSED, FINAL_STATES, PAUSED_BATCH_STATES, Stage
 from fairwell.domain.reasons import REASONS
 from fairwell.errors import FairwellError, InvalidInput, NotFound, PlanChanged, PlanStale
 from fairwell.ports import ApplicantFilter
 from fairwell.runtime import Runtime, wording_check
 from fairwell.services.decisions import Selection, reject
-from fairwell.services.feedback import draft_job_feedback
+from fairwell.services.feedback import DraftReport, draft_job_feedback, other_kind_notes
 from fairwell.services.planning import AWAITING_APPROVAL, Plan
 from fairwell.services.preview import preview_for_job, send_canary
 from fairwell.services.sending import confirm, make_plan
@@ -81,7 +82,7 @@ def reject_form(
         return pipeline_page(
             request, job_id, current, view, status=400, error=str(error), kept=kept
         )
-    draft_job_feedback(
+    drafted = draft_job_feedback(
         runtime.store,
         runtime.feedback_store,
         wording_check(runtime.settings),
@@ -90,7 +91,32 @@ def reject_form(
         now=now,
         show_scores=runtime.settings.show_scores,
     )
-    return RedirectResponse(f"/jobs/{job_id}/plan", status_code=303)
+    return RedirectResponse(f"/jobs/{job_id}/plan{_unrated_query(drafted)}", status_code=303)
+
+
+def _unrated_query(drafted: DraftReport) -> str:
+    """Counts (never people) of those whose scorecards rate only what their stage does not
+    count, for the plan page to say why their letters carry no feedback."""
+    counts = {
+        "requirements_only": drafted.other_kind_only[Basis.SKILLS],
+        "competencies_only": drafted.other_kind_only[Basis.REQUIREMENTS],
+    }
+    shown = urlencode({name: count for name, count in counts.items() if count})
+    return f"?{shown}" if shown else ""
+
+
+# Where the web app puts it right: the job's wording page (web/wording_pages.py).
+_FIX_ON_THE_PAGE = {
+    Basis.SKILLS: "make what was rated a competency on the job's feedback wording page",
+    Basis.REQUIREMENTS: "make what was rated a requirement on the job's feedback wording page",
+}
+
+
+def _unrated_notice(requirements_only: int, competencies_only: int) -> str | None:
+    """Why some letters carry no feedback though the candidates have scorecards."""
+    counts = {Basis.SKILLS: requirements_only, Basis.REQUIREMENTS: competencies_only}
+    notes = other_kind_notes(counts, _FIX_ON_THE_PAGE)
+    return ". ".join(note[0].upper() + note[1:] for note in notes) + "." if notes else None
 
 
 def _selection(
@@ -117,8 +143,10 @@ def plan_page(
     current: Annotated[Current, Depends(staff)],
     canary: Annotated[str | None, Query(max_length=10)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
+    requirements_only: Annotated[int, Query(ge=0)] = 0,
+    competencies_only: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    notice = None
+    notice = _unrated_notice(requirements_only, competencies_only)
     if canary == "sent":
         notice = "The sample letter was sent. Check that it arrived and reads right."
     return _render_plan(request, job_id, current, notice=notice, page=page)
