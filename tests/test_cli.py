@@ -330,9 +330,10 @@ def test_lint_reads_lines_prints_json_and_exits_1_on_a_finding(tmp_path: Path) -
     assert {f["rule"] for f in lines[1]["findings"]} == {"sex-and-family"}
 
 
-def test_lint_reads_standard_input_and_exits_0_when_clean() -> None:
+@pytest.mark.parametrize("args", [[], ["-"]], ids=["no-file", "dash"])
+def test_lint_reads_standard_input_and_exits_0_when_clean(args: list[str]) -> None:
     result = CliRunner().invoke(
-        app, ["lint", "--lang", "de"], input="Ihre SQL-Kenntnisse waren sehr gut.\n"
+        app, ["lint", *args, "--lang", "de"], input="Ihre SQL-Kenntnisse waren sehr gut.\n"
     )
     assert result.exit_code == 0 and result.stdout == ""
 

@@ -245,7 +245,8 @@ def _lint(lines: list[str], lang: str, terms: Path | None) -> tuple[list[Any], s
 @app.command()
 def lint(
     file: Annotated[
-        Path | None, typer.Argument(help="one text per line; standard input without it")
+        Path | None,
+        typer.Argument(help="one text per line; standard input without it, or with -"),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="en or de")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
@@ -260,6 +261,8 @@ def lint(
     """
     from fairwell.domain.compliance import lint_exit_code
 
+    if file == Path("-"):  # as most command-line tools read it
+        file = None
     try:
         text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
         results, status = _lint(text.splitlines(), lang, terms)
