@@ -45,6 +45,12 @@ def write_wording(runtime: Runtime, job: str = JOB, kind: CompetencyKind | None 
     runtime.feedback_store.save_rubric(rows, "hm", runtime.clock.now())
 
 
+def add_requirement(runtime: Runtime, name: str, wording: Wording) -> None:
+    """A requirement of the job (bar 3), checked by a screener, with its English wording."""
+    row = RubricRow(0, JOB, name, 3, CompetencyKind.REQUIREMENT, "en", wording)
+    runtime.feedback_store.save_rubric([row], "hm", runtime.clock.now())
+
+
 @pytest.fixture
 def runtime(database_url: str, sink: MailSink, clock: FixedClock) -> Iterator[Runtime]:
     settings = settings_for(database_url, sink.port)
@@ -308,10 +314,7 @@ def test_feedback_is_worded_for_the_stage_the_candidate_reached(
         "If you apply again, describe the products you owned end to end.",
         "Your application showed substantial product management experience.",
     )
-    requirement = RubricRow(
-        0, JOB, "Product management experience", 3, CompetencyKind.REQUIREMENT, "en", experience
-    )
-    runtime.feedback_store.save_rubric([requirement], "hm", now)
+    add_requirement(runtime, "Product management experience", experience)
     runtime.feedback_store.save_scorecards(
         [
             card("p0@example.com", "SQL", 1),
@@ -345,10 +348,7 @@ def test_scorecards_of_the_kind_a_stage_does_not_count_are_named_not_dropped_qui
     import_and_reject_all(runtime.store, tmp_path / "a.csv", rows, now)
     write_wording(runtime)  # SQL and Product sense: competencies
     licence = Wording("The role needs a forklift licence.", "A forklift course.", "")
-    requirement = RubricRow(
-        0, JOB, "Forklift licence", 3, CompetencyKind.REQUIREMENT, "en", licence
-    )
-    runtime.feedback_store.save_rubric([requirement], "hm", now)
+    add_requirement(runtime, "Forklift licence", licence)
     runtime.feedback_store.save_scorecards(
         [
             card("p0@example.com", "Forklift licence", 1),
